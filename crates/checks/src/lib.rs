@@ -1,0 +1,130 @@
+//! Prerequisite checker for rootless container engines.
+//!
+//! [`check`] runs the selected checks of the [`catalogue`] against a [`Host`] (the real one or a
+//! fixture tree) for a [`Caller`], using a [`System`] for live probes, and returns a [`Report`]
+//! of [`Finding`]s. A failed prerequisite is a finding with status `fail`, never an `Err`.
+//!
+//! Invariant: nothing in this crate changes the host. Probes run as the caller, in throwaway
+//! namespaces; D-Bus is only read, through `rootless-setup-systemd`.
+
+pub mod caller;
+pub mod catalogue;
+mod checks;
+pub mod context;
+pub mod distro;
+pub mod finding;
+pub mod host;
+mod namespace;
+pub mod report;
+pub mod system;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use caller::Caller;
+pub use catalogue::CheckId;
+pub use checks::subid;
+pub use context::{Context, Engine, Facts, Options};
+pub use distro::Distro;
+pub use finding::{Finding, Fix, Observation, Status};
+pub use host::Host;
+pub use namespace::mapped_count;
+pub use report::{Report, SCHEMA_VERSION};
+pub use system::{LiveSystem, System};
+
+/// Which checks to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    selected: BTreeSet<CheckId>,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection {
+            selected: CheckId::ALL.into_iter().collect(),
+        }
+    }
+}
+
+impl Selection {
+    /// Every check.
+    pub fn all() -> Self {
+        Selection::default()
+    }
+
+    /// Only these checks (empty `only` means all), minus `skip`.
+    pub fn new(only: &[CheckId], skip: &[CheckId]) -> Self {
+        let mut selected: BTreeSet<CheckId> = if only.is_empty() {
+            CheckId::ALL.into_iter().collect()
+        } else {
+            only.iter().copied().collect()
+        };
+        for id in skip {
+            selected.remove(id);
+        }
+        Selection { selected }
+    }
+
+    /// Whether `id` is reported.
+    pub fn contains(&self, id: CheckId) -> bool {
+        self.selected.contains(&id)
+    }
+}
+
+/// Runs the selected checks, and the checks they depend on, in catalogue order.
+///
+/// A dependency that was not selected still runs, to establish its facts, but is not reported.
+/// A check whose dependency failed is skipped and names it. Expensive probes (`userns.probe`,
+/// `network.iptables`, `engine.smoke`) run only when selected or needed.
+pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
+    let mut facts = Facts::default();
+    let mut results = BTreeMap::new();
+    for id in CheckId::ALL {
+        if selection.contains(id) {
+            ensure(id, cx, &mut facts, &mut results);
+        }
+    }
+    Report {
+        schema_version: SCHEMA_VERSION,
+        engine: cx.engine,
+        uid: cx.caller.uid,
+        user: facts.account.as_ref().map(|a| a.name.clone()),
+        distribution: match &cx.distro.version_id {
+            Some(v) => format!("{} {v}", cx.distro.id),
+            None => cx.distro.id.clone(),
+        },
+        findings: results
+            .into_values()
+            .filter(|f| selection.contains(f.id))
+            .collect(),
+    }
+}
+
+fn ensure(
+    id: CheckId,
+    cx: &Context<'_>,
+    facts: &mut Facts,
+    results: &mut BTreeMap<CheckId, Finding>,
+) {
+    if results.contains_key(&id) {
+        return;
+    }
+    for dep in id.depends_on() {
+        ensure(*dep, cx, facts, results);
+    }
+    let finding = match facts.failed_dependency(id) {
+        Some(dep) => Finding::skip(
+            id,
+            format!("skipped because `{dep}` failed; fix that first"),
+        ),
+        None => checks::run(id, cx, facts),
+    };
+    debug_assert_eq!(
+        finding.id, id,
+        "check {id} returned a finding for {}",
+        finding.id
+    );
+    facts.statuses.insert(id, finding.status);
+    results.insert(id, Finding { id, ..finding });
+}

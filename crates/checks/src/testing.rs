@@ -1,0 +1,347 @@
+//! Test support (feature `testing`): [`Fixture`], a temporary host tree to build per test, and
+//! [`ScriptedSystem`], a [`System`] whose probe answers are scripted and whose calls are recorded.
+//!
+//! Scripted answers stand in for live probes in fixture tests only; the end-to-end suite runs the
+//! real ones in a booted Debian.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::caller::Caller;
+use crate::context::{Context, Engine, Options};
+use crate::distro::Distro;
+use crate::host::Host;
+use crate::system::{
+    BusAnswer, Invocation, ManagerInfo, ProbeError, ProbeOutput, System, UsernsMapOutcome,
+    UsernsMapRequest,
+};
+
+/// A temporary host tree. Paths given to its methods are host paths (`/etc/subuid`).
+#[derive(Debug)]
+pub struct Fixture {
+    dir: tempfile::TempDir,
+    meta: Mutex<String>,
+}
+
+impl Default for Fixture {
+    fn default() -> Self {
+        Fixture::new()
+    }
+}
+
+impl Fixture {
+    /// An empty tree.
+    pub fn new() -> Self {
+        // A test cannot go on without its temporary directory.
+        #[allow(clippy::unwrap_used, clippy::expect_used)]
+        let dir = tempfile::tempdir().expect("create a temporary fixture directory");
+        Fixture {
+            dir,
+            meta: Mutex::new(String::new()),
+        }
+    }
+
+    /// The tree's root directory on this machine.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where host path `path` lives on this machine.
+    pub fn path(&self, path: &str) -> PathBuf {
+        self.root().join(path.trim_start_matches('/'))
+    }
+
+    /// Writes a file, creating its parents.
+    #[allow(clippy::unwrap_used, clippy::expect_used)] // fixture set-up failures end the test
+    pub fn file(&self, path: &str, contents: &str) -> &Self {
+        let p = self.path(path);
+        fs::create_dir_all(p.parent().expect("absolute host path")).expect("create parents");
+        fs::write(&p, contents).expect("write fixture file");
+        self
+    }
+
+    /// Writes an executable file (mode 0755).
+    #[allow(clippy::unwrap_used, clippy::expect_used)]
+    pub fn exe(&self, path: &str) -> &Self {
+        self.file(path, "#!/bin/sh\nexit 0\n");
+        fs::set_permissions(self.path(path), fs::Permissions::from_mode(0o755)).expect("chmod");
+        self
+    }
+
+    /// Creates a directory (and parents).
+    #[allow(clippy::unwrap_used, clippy::expect_used)]
+    pub fn dir(&self, path: &str) -> &Self {
+        fs::create_dir_all(self.path(path)).expect("create fixture directory");
+        self
+    }
+
+    /// Creates a symlink at `path` pointing to `target` (taken verbatim).
+    #[allow(clippy::unwrap_used, clippy::expect_used)]
+    pub fn symlink(&self, path: &str, target: &str) -> &Self {
+        let p = self.path(path);
+        fs::create_dir_all(p.parent().expect("absolute host path")).expect("create parents");
+        let _ = fs::remove_file(&p);
+        std::os::unix::fs::symlink(target, &p).expect("create symlink");
+        self
+    }
+
+    /// Removes a file or directory tree if present.
+    pub fn remove(&self, path: &str) -> &Self {
+        let p = self.path(path);
+        let _ = fs::remove_file(&p).or_else(|_| fs::remove_dir_all(&p));
+        self
+    }
+
+    /// Overrides what the checker sees as owner, mode and extended attributes of `path`
+    /// (`attrs` like `uid=0 gid=0 mode=4755`), see [`Host`].
+    #[allow(clippy::unwrap_used, clippy::expect_used)]
+    pub fn meta(&self, path: &str, attrs: &str) -> &Self {
+        let mut meta = self.meta.lock().expect("fixture meta lock");
+        meta.push_str(&format!("{path} {attrs}\n"));
+        fs::write(self.root().join(".fixture-meta"), meta.as_bytes()).expect("write meta");
+        self
+    }
+
+    /// The host view of this tree.
+    pub fn host(&self) -> Host {
+        Host::at(self.root())
+    }
+}
+
+/// One scripted answer: for a program whose file name is `program` and whose arguments
+/// contain `args_contain` (in order, as one joined string).
+#[derive(Debug, Clone)]
+struct Script {
+    program: String,
+    args_contain: String,
+    answer: Result<ProbeOutput, io::ErrorKind>,
+}
+
+/// A [`System`] with scripted answers. Unscripted programs fail to start (`NotFound`); the buses
+/// are unreachable until scripted.
+#[derive(Debug)]
+pub struct ScriptedSystem {
+    scripts: Vec<Script>,
+    userns: Option<UsernsMapOutcome>,
+    bus: BusAnswer<()>,
+    manager: BusAnswer<ManagerInfo>,
+    linger: BusAnswer<bool>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Default for ScriptedSystem {
+    fn default() -> Self {
+        ScriptedSystem::new()
+    }
+}
+
+impl ScriptedSystem {
+    /// Nothing scripted.
+    pub fn new() -> Self {
+        let down = "scripted: no bus".to_owned();
+        ScriptedSystem {
+            scripts: Vec::new(),
+            userns: None,
+            bus: BusAnswer::Unreachable(down.clone()),
+            manager: BusAnswer::Unreachable(down.clone()),
+            linger: BusAnswer::Unreachable(down),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A successful output with `stdout`.
+    pub fn ok(stdout: &str) -> ProbeOutput {
+        ProbeOutput {
+            code: Some(0),
+            stdout: stdout.to_owned(),
+            ..ProbeOutput::default()
+        }
+    }
+
+    /// A failed output with exit code `code` and `stderr`.
+    pub fn failed(code: i32, stderr: &str) -> ProbeOutput {
+        ProbeOutput {
+            code: Some(code),
+            stderr: stderr.to_owned(),
+            ..ProbeOutput::default()
+        }
+    }
+
+    /// An output killed at its deadline.
+    pub fn timed_out() -> ProbeOutput {
+        ProbeOutput {
+            timed_out: true,
+            elapsed: Duration::from_secs(10),
+            ..ProbeOutput::default()
+        }
+    }
+
+    /// Answers runs of `program` (file name) whose joined arguments contain `args_contain`.
+    /// Later scripts win over earlier ones.
+    #[must_use]
+    pub fn on(mut self, program: &str, args_contain: &str, answer: ProbeOutput) -> Self {
+        self.scripts.push(Script {
+            program: program.to_owned(),
+            args_contain: args_contain.to_owned(),
+            answer: Ok(answer),
+        });
+        self
+    }
+
+    /// Makes runs of `program` fail to start with `kind`.
+    #[must_use]
+    pub fn on_error(mut self, program: &str, kind: io::ErrorKind) -> Self {
+        self.scripts.push(Script {
+            program: program.to_owned(),
+            args_contain: String::new(),
+            answer: Err(kind),
+        });
+        self
+    }
+
+    /// Scripts the user-namespace mapping probe.
+    #[must_use]
+    pub fn userns(mut self, outcome: UsernsMapOutcome) -> Self {
+        self.userns = Some(outcome);
+        self
+    }
+
+    /// Scripts the user bus ping.
+    #[must_use]
+    pub fn bus(mut self, answer: BusAnswer<()>) -> Self {
+        self.bus = answer;
+        self
+    }
+
+    /// Scripts the user manager's answer.
+    #[must_use]
+    pub fn manager(mut self, answer: BusAnswer<ManagerInfo>) -> Self {
+        self.manager = answer;
+        self
+    }
+
+    /// Scripts logind's linger answer.
+    #[must_use]
+    pub fn linger(mut self, answer: BusAnswer<bool>) -> Self {
+        self.linger = answer;
+        self
+    }
+
+    /// Every call made so far, as `run PROGRAM ARGS…`, `map_userns`, `ping ADDRESS`, ….
+    #[allow(clippy::unwrap_used, clippy::expect_used)]
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().expect("calls lock").clone()
+    }
+
+    #[allow(clippy::unwrap_used, clippy::expect_used)]
+    fn record(&self, call: String) {
+        self.calls.lock().expect("calls lock").push(call);
+    }
+}
+
+impl System for ScriptedSystem {
+    fn run(&self, invocation: &Invocation) -> Result<ProbeOutput, ProbeError> {
+        let ns = if invocation.in_userns {
+            " [userns]"
+        } else {
+            ""
+        };
+        self.record(format!("run {}{ns}", invocation.display()));
+        let name = invocation
+            .program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        let args = invocation
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let script = self.scripts.iter().rev().find(|s| {
+            name.as_deref() == Some(s.program.as_str()) && args.contains(&s.args_contain)
+        });
+        match script.map(|s| &s.answer) {
+            Some(Ok(out)) => Ok(out.clone()),
+            Some(Err(kind)) => Err(ProbeError {
+                program: invocation.program.clone(),
+                source: io::Error::from(*kind),
+            }),
+            None => Err(ProbeError {
+                program: invocation.program.clone(),
+                source: io::Error::from(io::ErrorKind::NotFound),
+            }),
+        }
+    }
+
+    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProbeError> {
+        self.record("map_userns".to_owned());
+        self.userns.clone().ok_or_else(|| ProbeError {
+            program: request.newuidmap.clone(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        })
+    }
+
+    fn ping_user_bus(&self, address: &str) -> BusAnswer<()> {
+        self.record(format!("ping {address}"));
+        self.bus.clone()
+    }
+
+    fn user_manager(&self, address: &str) -> BusAnswer<ManagerInfo> {
+        self.record(format!("manager {address}"));
+        self.manager.clone()
+    }
+
+    fn linger(&self, uid: u32) -> BusAnswer<bool> {
+        self.record(format!("linger {uid}"));
+        self.linger.clone()
+    }
+}
+
+/// Everything a check needs, owned, so a test can borrow a [`Context`] from it.
+#[derive(Debug)]
+pub struct Harness {
+    /// The host tree.
+    pub host: Host,
+    /// The caller.
+    pub caller: Caller,
+    /// Scripted probes.
+    pub system: ScriptedSystem,
+    /// The distribution (parsed from the tree's os-release).
+    pub distro: Distro,
+    /// The engine.
+    pub engine: Engine,
+    /// Options.
+    pub options: Options,
+}
+
+impl Harness {
+    /// A harness over `fixture` for `caller` with `system`.
+    pub fn new(fixture: &Fixture, caller: Caller, system: ScriptedSystem) -> Self {
+        let host = fixture.host();
+        let distro = Distro::detect(&host);
+        Harness {
+            host,
+            caller,
+            system,
+            distro,
+            engine: Engine::Docker,
+            options: Options::default(),
+        }
+    }
+
+    /// The context to pass to checks.
+    pub fn context(&self) -> Context<'_> {
+        Context {
+            host: &self.host,
+            caller: &self.caller,
+            system: &self.system,
+            distro: &self.distro,
+            engine: self.engine,
+            options: &self.options,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests of the `rootless-setup` binary against fixture host trees.
