@@ -1,6 +1,28 @@
-//! `rootless-setup`: prepares, installs, diagnoses and removes a rootless container engine.
-//! The binary is glue: argument parsing, output and prompts; the logic lives in the crates.
+//! `rootless-setup`: prepares, installs, diagnoses and removes a rootless container engine for
+//! an ordinary Linux user.
+//!
+//! The binary is glue: argument parsing ([`cli`]), one module per subcommand under
+//! [`commands`], output styling ([`style`]). The logic lives in the library crates. Errors are
+//! reported once, here, as `error: …` with `help: …` lines; exit code 2 means usage or internal
+//! error (clap's own usage errors exit 2 as well).
 
-fn main() {
-    println!("rootless-setup");
+mod cli;
+mod commands;
+mod report;
+mod style;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let style = style::Style::detect(cli.color);
+    match commands::run(&cli, &style) {
+        Ok(code) => code,
+        Err(err) => {
+            style::report_error(&style, &err);
+            ExitCode::from(2)
+        }
+    }
 }

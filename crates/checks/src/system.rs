@@ -248,6 +248,44 @@ impl System for LiveSystem {
     }
 }
 
+/// No live probes at all: every probe reports that it was not run. Used when the host is a
+/// directory tree rather than the running system (`--root`), where running programs or asking
+/// buses would describe a different machine than the files do.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Offline;
+
+impl Offline {
+    const WHY: &'static str = "live probes are off: the host is a directory tree (--root)";
+}
+
+impl System for Offline {
+    fn run(&self, invocation: &Invocation) -> Result<ProbeOutput, ProbeError> {
+        Err(ProbeError {
+            program: invocation.program.clone(),
+            source: io::Error::new(io::ErrorKind::Unsupported, Offline::WHY),
+        })
+    }
+
+    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProbeError> {
+        Err(ProbeError {
+            program: request.newuidmap.clone(),
+            source: io::Error::new(io::ErrorKind::Unsupported, Offline::WHY),
+        })
+    }
+
+    fn ping_user_bus(&self, _address: &str) -> BusAnswer<()> {
+        BusAnswer::Unreachable(Offline::WHY.to_owned())
+    }
+
+    fn user_manager(&self, _address: &str) -> BusAnswer<ManagerInfo> {
+        BusAnswer::Unreachable(Offline::WHY.to_owned())
+    }
+
+    fn linger(&self, _uid: u32) -> BusAnswer<bool> {
+        BusAnswer::Unreachable(Offline::WHY.to_owned())
+    }
+}
+
 /// Waits for `child` to exit, killing it when `timeout` passes; collects its output.
 pub(crate) fn wait_with_deadline(mut child: Child, timeout: Duration) -> io::Result<ProbeOutput> {
     let start = Instant::now();

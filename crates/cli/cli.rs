@@ -1,0 +1,64 @@
+//! The command line: global flags and the subcommands. The `///` comments here are the
+//! `--help` text.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Prepare, install, diagnose and remove a rootless container engine (rootless Docker) for the
+/// current user.
+///
+/// Start with `rootless-setup check`. Exit codes: 0 success/ready, 1 a prerequisite fails (or
+/// the setup is unhealthy), 2 usage or internal error.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rootless-setup",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Output format of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped, aligned text for people.
+    Human,
+    /// One JSON document (schema in docs/json.md).
+    Json,
+}
+
+/// The container engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Rootless Docker.
+    Docker,
+    /// Rootless containerd (nerdctl).
+    Containerd,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Check(crate::commands::check::Args),
+    Explain(crate::commands::explain::Args),
+    #[command(hide = true)]
+    Generate(crate::commands::generate::Args),
+}

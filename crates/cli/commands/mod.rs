@@ -1,0 +1,20 @@
+//! One module per subcommand, each with an `Args` (its `--help` is the `///` text) and one
+//! `run`. [`run`] dispatches.
+
+pub mod check;
+pub mod explain;
+pub mod generate;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::style::Style;
+
+/// Runs the chosen subcommand.
+pub fn run(cli: &Cli, style: &Style) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Check(args) => check::run(args, style),
+        Command::Explain(args) => explain::run(args, style),
+        Command::Generate(args) => generate::run(args),
+    }
+}

@@ -1,0 +1,107 @@
+//! Terminal styling and the one place errors are reported. Colour only on a terminal, never
+//! when `NO_COLOR` is set (unless `--color always`), never on a dumb terminal.
+
+use std::io::IsTerminal;
+
+use rootless_setup_checks::Status;
+
+use crate::cli::ColorChoice;
+
+/// An error with remedies: printed as `error: …` followed by one `help: …` line per hint.
+#[derive(Debug)]
+pub struct Hinted {
+    /// The error message (lowercase, no trailing period).
+    pub message: String,
+    /// What to do about it.
+    pub help: Vec<String>,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+/// Builds an [`anyhow::Error`] with help lines.
+pub fn hinted(message: impl Into<String>, help: &[&str]) -> anyhow::Error {
+    anyhow::Error::new(Hinted {
+        message: message.into(),
+        help: help.iter().map(|h| (*h).to_owned()).collect(),
+    })
+}
+
+/// Whether stdout and stderr get colour.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Colour on standard output.
+    pub out: bool,
+    /// Colour on standard error.
+    pub err: bool,
+}
+
+impl Style {
+    /// Decides from `--color`, `NO_COLOR`, `TERM` and whether each stream is a terminal.
+    pub fn detect(choice: ColorChoice) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let auto = |tty: bool| tty && !no_color && !dumb;
+        match choice {
+            ColorChoice::Always => Style {
+                out: true,
+                err: true,
+            },
+            ColorChoice::Never => Style {
+                out: false,
+                err: false,
+            },
+            ColorChoice::Auto => Style {
+                out: auto(std::io::stdout().is_terminal()),
+                err: auto(std::io::stderr().is_terminal()),
+            },
+        }
+    }
+
+    /// No colour anywhere.
+    #[cfg(test)]
+    pub fn plain() -> Style {
+        Style {
+            out: false,
+            err: false,
+        }
+    }
+}
+
+/// Wraps `text` in an SGR sequence when `on`.
+pub fn paint(on: bool, sgr: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{sgr}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The coloured status label, padded to four columns.
+pub fn status_label(on: bool, status: Status) -> String {
+    let sgr = match status {
+        Status::Pass => "32",
+        Status::Warn => "33",
+        Status::Fail => "1;31",
+        Status::Skip => "2",
+    };
+    paint(on, sgr, status.as_str())
+}
+
+/// Prints an error once, with its causes and help lines, to stderr.
+pub fn report_error(style: &Style, err: &anyhow::Error) {
+    eprintln!("{} {err}", paint(style.err, "1;31", "error:"));
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    if let Some(hinted) = err.downcast_ref::<Hinted>() {
+        for help in &hinted.help {
+            eprintln!("{} {help}", paint(style.err, "1;36", "help:"));
+        }
+    }
+}
