@@ -1,0 +1,66 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rootless_setup_global_optspecs
+    string join \n color= h/help V/version
+end
+
+function __fish_rootless_setup_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rootless_setup_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rootless_setup_using_subcommand
+    set -l cmd (__fish_rootless_setup_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l engine -d 'The engine to check for' -r -f -a "docker\t'Rootless Docker'
+containerd\t'Rootless containerd (nerdctl)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l format -d 'Output format; `json` is documented in docs/json.md and versioned' -r -f -a "human\t'Grouped, aligned text for people'
+json\t'One JSON document (schema in docs/json.md)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l only -d 'Run only these checks (ids or groups such as `session`; repeat or separate with commas)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l skip -d 'Do not run these checks (ids or groups; repeat or separate with commas)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l network-driver -d 'Network driver install would use (default: the best one available)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l port-driver -d 'Port driver install would use (default: fits the network driver)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l data-root -d 'The engine\'s data directory (default: ~/.local/share/docker)' -r -F
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l root -d 'Read the host from this directory instead of `/` (fixture trees in tests; live probes are off)' -r -F
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -l list -d 'List every check id with its title'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain generate help" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain generate help" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain generate help" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
