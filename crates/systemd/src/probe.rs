@@ -1,30 +1,505 @@
-//! Read-only queries for the checker. Being written: see the helper brief.
+//! Read-only queries for the checker: ping a bus, read the systemd user manager's version and
+//! state, read logind's linger flag for a uid.
+//!
+//! Every query is bounded by [`TIMEOUT`] as a whole (connect, authenticate, `Hello`, the calls),
+//! so a socket nobody answers on cannot hang the checker. Nothing here calls a method that
+//! changes anything: only `Peer.Ping`, `Properties.Get` and logind's `GetUser` lookup.
+//!
+//! zbus is async-only; these functions drive it with [`zbus::block_on`] on the calling thread and
+//! must therefore not be called from inside an async task.
 
-/// Could not ask.
+use std::future::Future;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use zbus::proxy::CacheProperties;
+
+/// How long one query may take in total.
+pub const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// logind's well-known name.
+const LOGIN1: &str = "org.freedesktop.login1";
+/// The systemd manager's well-known name.
+const SYSTEMD1: &str = "org.freedesktop.systemd1";
+/// The bus driver's name.
+const BUS_DRIVER: &str = "org.freedesktop.DBus";
+/// The error logind answers `GetUser` with when it does not track the uid.
+const NO_SUCH_USER: &str = "org.freedesktop.login1.NoSuchUser";
+/// Where the system bus listens when `DBUS_SYSTEM_BUS_ADDRESS` is unset.
+pub const DEFAULT_SYSTEM_BUS: &str = "unix:path=/var/run/dbus/system_bus_socket";
+
+/// Why a query could not be answered. Every variant names the bus address or the service.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ProbeError(pub String);
+pub enum ProbeError {
+    /// Connecting, authenticating or saying `Hello` to the bus failed.
+    #[error("could not connect to the bus at {address}: {source}")]
+    Connect {
+        /// The bus address.
+        address: String,
+        /// What zbus reported.
+        #[source]
+        source: Box<zbus::Error>,
+    },
+    /// A method call or property read was answered with an error.
+    #[error("{service} on the bus at {address} could not answer {member}: {source}")]
+    Call {
+        /// The service asked (`org.freedesktop.systemd1`, …).
+        service: &'static str,
+        /// The bus address.
+        address: String,
+        /// The method or property (`Properties.Get SystemState`, …).
+        member: String,
+        /// What zbus reported.
+        #[source]
+        source: Box<zbus::Error>,
+    },
+    /// The whole query did not finish in time.
+    #[error("no answer from the bus at {address} within {} ms", timeout.as_millis())]
+    TimedOut {
+        /// The bus address.
+        address: String,
+        /// The limit that passed.
+        timeout: Duration,
+    },
+    /// logind does not track `uid`: it has no session and does not linger.
+    #[error("{LOGIN1} knows no user with uid {uid} (no session, not lingering)")]
+    NoSuchUser {
+        /// The uid asked about.
+        uid: u32,
+    },
+    /// The timer thread that bounds the query could not be started.
+    #[error("could not start the timer for a query of the bus at {address}: {source}")]
+    Timer {
+        /// The bus address.
+        address: String,
+        /// Why the thread could not start.
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// The user manager's self-description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagerState {
-    /// `Version`.
+    /// `Version`, such as `252.36-1~deb12u1`.
     pub version: String,
-    /// `SystemState`.
+    /// `SystemState`: `initializing`, `starting`, `running`, `degraded`, `maintenance`,
+    /// `stopping`, `offline` or `unknown`.
     pub state: String,
 }
 
-/// Pings the bus at `address`.
-pub fn ping(_address: &str) -> Result<(), ProbeError> {
-    Err(ProbeError("not implemented yet".into()))
+/// Pings the bus at `address` (`unix:path=…`): connects, says `Hello` and calls
+/// `org.freedesktop.DBus.Peer.Ping` on the bus driver.
+pub fn ping(address: &str) -> Result<(), ProbeError> {
+    bounded(address, TIMEOUT, async {
+        let conn = connect(address).await?;
+        conn.call_method(
+            Some(BUS_DRIVER),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus.Peer"),
+            "Ping",
+            &(),
+        )
+        .await
+        .map_err(|source| ProbeError::Call {
+            service: BUS_DRIVER,
+            address: address.to_owned(),
+            member: "Peer.Ping".to_owned(),
+            source: Box::new(source),
+        })?;
+        Ok(())
+    })
 }
 
-/// Reads the user manager's version and state over the bus at `address`.
-pub fn manager_state(_address: &str) -> Result<ManagerState, ProbeError> {
-    Err(ProbeError("not implemented yet".into()))
+/// Reads the `Version` and `SystemState` of `org.freedesktop.systemd1` (the user manager, when
+/// `address` is a user bus) over the bus at `address`.
+pub fn manager_state(address: &str) -> Result<ManagerState, ProbeError> {
+    bounded(address, TIMEOUT, async {
+        let conn = connect(address).await?;
+        let proxy = properties_of(
+            &conn,
+            address,
+            SYSTEMD1,
+            "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager",
+        )
+        .await?;
+        let version = read_property::<String>(&proxy, address, SYSTEMD1, "Version").await?;
+        let state = read_property::<String>(&proxy, address, SYSTEMD1, "SystemState").await?;
+        Ok(ManagerState { version, state })
+    })
 }
 
-/// Reads logind's `Linger` property of `uid` from the system bus.
-pub fn linger(_uid: u32) -> Result<bool, ProbeError> {
-    Err(ProbeError("not implemented yet".into()))
+/// Reads logind's `Linger` property of `uid` from the system bus
+/// (`DBUS_SYSTEM_BUS_ADDRESS`, else [`DEFAULT_SYSTEM_BUS`]).
+///
+/// Returns [`ProbeError::NoSuchUser`] when logind does not track the uid (no session and no
+/// linger); callers may then fall back to `/var/lib/systemd/linger/NAME`.
+pub fn linger(uid: u32) -> Result<bool, ProbeError> {
+    let address = system_bus_address(std::env::var("DBUS_SYSTEM_BUS_ADDRESS").ok().as_deref());
+    linger_on(&address, uid)
+}
+
+/// [`linger`] over the bus at `address`.
+pub fn linger_on(address: &str, uid: u32) -> Result<bool, ProbeError> {
+    bounded(address, TIMEOUT, async {
+        let conn = connect(address).await?;
+        let reply = conn
+            .call_method(
+                Some(LOGIN1),
+                "/org/freedesktop/login1",
+                Some("org.freedesktop.login1.Manager"),
+                "GetUser",
+                &(uid,),
+            )
+            .await
+            .map_err(|source| match &source {
+                zbus::Error::MethodError(name, _, _) if name.as_str() == NO_SUCH_USER => {
+                    ProbeError::NoSuchUser { uid }
+                }
+                _ => ProbeError::Call {
+                    service: LOGIN1,
+                    address: address.to_owned(),
+                    member: format!("Manager.GetUser({uid})"),
+                    source: Box::new(source),
+                },
+            })?;
+        let path: zbus::OwnedObjectPath =
+            reply
+                .body()
+                .deserialize()
+                .map_err(|source| ProbeError::Call {
+                    service: LOGIN1,
+                    address: address.to_owned(),
+                    member: format!("Manager.GetUser({uid})"),
+                    source: Box::new(source),
+                })?;
+        let proxy = properties_of(
+            &conn,
+            address,
+            LOGIN1,
+            path.as_str(),
+            "org.freedesktop.login1.User",
+        )
+        .await?;
+        read_property::<bool>(&proxy, address, LOGIN1, "Linger").await
+    })
+}
+
+/// The system bus address: the value of `DBUS_SYSTEM_BUS_ADDRESS` when set and not empty, else
+/// [`DEFAULT_SYSTEM_BUS`].
+pub fn system_bus_address(env_value: Option<&str>) -> String {
+    env_value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or(DEFAULT_SYSTEM_BUS)
+        .to_owned()
+}
+
+/// The socket path of the first `unix:path=…` entry of a D-Bus address (entries are separated
+/// by `;`, values are percent-escaped). `None` when there is none (`unix:abstract=…`, `tcp:…`)
+/// or the address is malformed.
+pub fn unix_socket_path(address: &str) -> Option<PathBuf> {
+    address.split(';').find_map(|entry| {
+        let (transport, params) = entry.trim().split_once(':')?;
+        if transport != "unix" {
+            return None;
+        }
+        params.split(',').find_map(|param| {
+            let (key, value) = param.split_once('=')?;
+            if key != "path" || value.is_empty() {
+                return None;
+            }
+            let bytes = unescape(value)?;
+            Some(PathBuf::from(
+                <std::ffi::OsString as OsStringExt>::from_vec(bytes),
+            ))
+        })
+    })
+}
+
+/// The D-Bus address of a socket path, escaping what the address syntax requires.
+pub fn unix_address(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::from("unix:path=");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_/.*".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes; `None` on a broken escape.
+fn unescape(value: &str) -> Option<Vec<u8>> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = value.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+async fn connect(address: &str) -> Result<zbus::Connection, ProbeError> {
+    zbus::connection::Builder::address(address)
+        .method_timeout(TIMEOUT)
+        .build()
+        .await
+        .map_err(|source| ProbeError::Connect {
+            address: address.to_owned(),
+            source: Box::new(source),
+        })
+}
+
+async fn properties_of<'a>(
+    conn: &zbus::Connection,
+    address: &str,
+    service: &'static str,
+    path: &'a str,
+    interface: &'a str,
+) -> Result<zbus::Proxy<'a>, ProbeError> {
+    zbus::proxy::Builder::<zbus::Proxy<'a>>::new(conn)
+        .destination(service)
+        .path(path)
+        .interface(interface)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await
+        .map_err(|source| ProbeError::Call {
+            service,
+            address: address.to_owned(),
+            member: format!("{interface} at {path}"),
+            source: Box::new(source),
+        })
+}
+
+async fn read_property<T>(
+    proxy: &zbus::Proxy<'_>,
+    address: &str,
+    service: &'static str,
+    name: &str,
+) -> Result<T, ProbeError>
+where
+    T: serde::de::DeserializeOwned + zbus::Type,
+{
+    proxy
+        .get_property::<T>(name)
+        .await
+        .map_err(|source| ProbeError::Call {
+            service,
+            address: address.to_owned(),
+            member: format!("Properties.Get {name}"),
+            source: Box::new(source),
+        })
+}
+
+/// Runs `query` on this thread with zbus's runtime, giving up after `timeout`.
+fn bounded<T>(
+    address: &str,
+    timeout: Duration,
+    query: impl Future<Output = Result<T, ProbeError>>,
+) -> Result<T, ProbeError> {
+    let timer = Timer::start(timeout).map_err(|source| ProbeError::Timer {
+        address: address.to_owned(),
+        source,
+    })?;
+    zbus::block_on(async {
+        let mut query = pin!(query);
+        let mut timer = pin!(timer);
+        std::future::poll_fn(|cx| {
+            // The query goes first, so an answer that arrives with the deadline still counts.
+            if let Poll::Ready(out) = query.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            timer.as_mut().poll(cx).map(|()| {
+                Err(ProbeError::TimedOut {
+                    address: address.to_owned(),
+                    timeout,
+                })
+            })
+        })
+        .await
+    })
+}
+
+/// A runtime-independent timer: a thread sleeps and wakes whoever polled last. Dropping the
+/// future does not stop the thread, which ends on its own after the duration.
+#[derive(Debug)]
+struct Timer {
+    shared: Arc<Mutex<TimerState>>,
+}
+
+#[derive(Debug, Default)]
+struct TimerState {
+    fired: bool,
+    waker: Option<Waker>,
+}
+
+impl Timer {
+    fn start(duration: Duration) -> std::io::Result<Timer> {
+        let shared = Arc::new(Mutex::new(TimerState::default()));
+        let theirs = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("dbus-probe-timer".to_owned())
+            .spawn(move || {
+                std::thread::sleep(duration);
+                let waker = {
+                    let mut state = theirs.lock().unwrap_or_else(PoisonError::into_inner);
+                    state.fired = true;
+                    state.waker.take()
+                };
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            })?;
+        Ok(Timer { shared })
+    }
+}
+
+impl Future for Timer {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let mut state = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.fired {
+            Poll::Ready(())
+        } else {
+            state.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn unix_paths_are_found_and_unescaped() {
+        assert_eq!(
+            unix_socket_path("unix:path=/run/user/1000/bus"),
+            Some(PathBuf::from("/run/user/1000/bus"))
+        );
+        assert_eq!(
+            unix_socket_path("unix:guid=0123,path=/tmp/a%20b%2cc"),
+            Some(PathBuf::from("/tmp/a b,c"))
+        );
+        assert_eq!(
+            unix_socket_path("tcp:host=localhost,port=1;unix:path=/run/bus"),
+            Some(PathBuf::from("/run/bus"))
+        );
+        assert_eq!(unix_socket_path("unix:abstract=/tmp/dbus-x"), None);
+        assert_eq!(unix_socket_path("unix:path="), None);
+        assert_eq!(unix_socket_path("unix:path=/bad%zz"), None);
+        assert_eq!(unix_socket_path("unix:path=/cut%2"), None);
+        assert_eq!(unix_socket_path("garbage"), None);
+        assert_eq!(unix_socket_path(""), None);
+    }
+
+    #[test]
+    fn addresses_round_trip_through_escaping() {
+        for path in ["/run/user/1000/bus", "/tmp/a b,c;d=e%f", "/x/ü"] {
+            let address = unix_address(Path::new(path));
+            assert!(!address[5..].contains([',', ';', ' ']), "{address}");
+            assert_eq!(unix_socket_path(&address), Some(PathBuf::from(path)));
+        }
+        assert_eq!(
+            unix_address(Path::new("/run/user/1000/bus")),
+            "unix:path=/run/user/1000/bus"
+        );
+    }
+
+    #[test]
+    fn the_system_bus_defaults_to_the_well_known_socket() {
+        assert_eq!(system_bus_address(None), DEFAULT_SYSTEM_BUS);
+        assert_eq!(system_bus_address(Some(" ")), DEFAULT_SYSTEM_BUS);
+        assert_eq!(
+            system_bus_address(Some("unix:path=/run/dbus/other")),
+            "unix:path=/run/dbus/other"
+        );
+    }
+
+    #[test]
+    fn parsing_survives_arbitrary_input() {
+        for s in [
+            "%",
+            "unix:",
+            "unix:path",
+            "unix:path=%",
+            ";;;",
+            "unix:,,,=",
+            "é:path=é%c3",
+        ] {
+            let _ = unix_socket_path(s);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_address_or_service() {
+        let e = ProbeError::TimedOut {
+            address: "unix:path=/run/user/1000/bus".into(),
+            timeout: TIMEOUT,
+        };
+        assert_eq!(
+            e.to_string(),
+            "no answer from the bus at unix:path=/run/user/1000/bus within 2000 ms"
+        );
+        assert_eq!(
+            ProbeError::NoSuchUser { uid: 1000 }.to_string(),
+            "org.freedesktop.login1 knows no user with uid 1000 (no session, not lingering)"
+        );
+    }
+
+    #[test]
+    fn a_missing_socket_is_a_connect_error_naming_the_address() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let address = unix_address(&dir.path().join("bus"));
+        let err = ping(&address).expect_err("no bus there");
+        assert!(matches!(err, ProbeError::Connect { .. }), "{err:?}");
+        assert!(err.to_string().contains(&address), "{err}");
+    }
+
+    #[test]
+    fn a_socket_that_never_answers_times_out() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("bus");
+        // Accepts connections (the kernel does) but never speaks.
+        let _listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+        let started = std::time::Instant::now();
+        let err = ping(&unix_address(&path)).expect_err("silent socket");
+        assert!(matches!(err, ProbeError::TimedOut { .. }), "{err:?}");
+        assert!(started.elapsed() < TIMEOUT + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_timer_fires_and_a_bounded_query_gives_up() {
+        let started = std::time::Instant::now();
+        let out: Result<(), ProbeError> = bounded(
+            "unix:path=/nowhere",
+            Duration::from_millis(50),
+            std::future::pending(),
+        );
+        assert!(matches!(out, Err(ProbeError::TimedOut { .. })), "{out:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let quick: Result<u8, ProbeError> =
+            bounded("unix:path=/nowhere", Duration::from_secs(5), async {
+                Ok(7)
+            });
+        assert_eq!(quick.ok(), Some(7));
+    }
 }

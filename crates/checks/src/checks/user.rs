@@ -1,8 +1,487 @@
-//! Placeholder: the `user` family of checks (being written).
+//! The `user` check: the caller is an ordinary user (not root) with a passwd entry and a home
+//! directory they own and can write. Establishes [`Facts::account`].
+//!
+//! Also holds two helpers the `session` and `env` checks share: the passwd lookup
+//! ([`lookup_account`]) and shell quoting for fix commands ([`sh_quote`]).
 
-use crate::context::{Context, Facts};
-use crate::finding::Finding;
+use std::path::{Path, PathBuf};
 
-pub(crate) fn user(_cx: &Context<'_>, _facts: &mut Facts) -> Finding {
-    Finding::skip(crate::catalogue::CheckId::User, "not implemented yet")
+use crate::catalogue::CheckId;
+use crate::context::{Account, Context, Facts};
+use crate::finding::{Finding, Fix};
+
+const ID: CheckId = CheckId::User;
+const PASSWD: &str = "/etc/passwd";
+
+/// Where an account was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AccountSource {
+    /// `<root>/etc/passwd`.
+    PasswdFile,
+    /// The name service switch (LDAP, SSSD, systemd-homed, …), real host only.
+    Nss,
+}
+
+impl AccountSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            AccountSource::PasswdFile => PASSWD,
+            AccountSource::Nss => "nss",
+        }
+    }
+}
+
+/// The passwd entry of `uid`: first from the host tree's `/etc/passwd`, then, on the real host
+/// only, through NSS. The error is why `/etc/passwd` could not be read, when it could not.
+pub(super) fn lookup_account(
+    cx: &Context<'_>,
+    uid: u32,
+) -> (Option<(Account, AccountSource)>, Option<String>) {
+    let (from_file, read_error) = match cx.host.read(PASSWD) {
+        Ok(text) => (text.as_deref().and_then(|t| parse_passwd(t, uid)), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    if let Some(account) = from_file {
+        return (Some((account, AccountSource::PasswdFile)), read_error);
+    }
+    if cx.host.is_real() {
+        if let Ok(Some(u)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+            let account = Account {
+                name: u.name,
+                uid: u.uid.as_raw(),
+                gid: u.gid.as_raw(),
+                home: u.dir,
+                shell: u.shell.to_string_lossy().into_owned(),
+            };
+            return (Some((account, AccountSource::Nss)), read_error);
+        }
+    }
+    (None, read_error)
+}
+
+/// The first entry of passwd text `text` with uid `uid`. Malformed lines (fewer than seven
+/// fields, a non-numeric id) and NIS compat lines (`+`, `-`) are ignored.
+pub(super) fn parse_passwd(text: &str, uid: u32) -> Option<Account> {
+    text.lines().find_map(|line| {
+        if line.starts_with(['+', '-', '#']) {
+            return None;
+        }
+        let fields: Vec<&str> = line.split(':').collect();
+        let [name, _pw, entry_uid, gid, _gecos, home, shell] = fields.as_slice() else {
+            return None;
+        };
+        if name.is_empty() || entry_uid.parse::<u32>().ok()? != uid {
+            return None;
+        }
+        Some(Account {
+            name: (*name).to_owned(),
+            uid,
+            gid: gid.parse().ok()?,
+            home: PathBuf::from(home),
+            shell: (*shell).to_owned(),
+        })
+    })
+}
+
+/// Quotes `s` for a POSIX shell when it needs quoting.
+pub(super) fn sh_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@%+=,".contains(&b));
+    if safe {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Quotes a path for a shell command.
+pub(super) fn sh_quote_path(p: &Path) -> String {
+    sh_quote(&p.to_string_lossy())
+}
+
+/// `user`: not root, a passwd entry, a home directory owned and writable by the user.
+pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let uid = cx.caller.uid;
+    if uid == 0 {
+        return running_as_root(cx);
+    }
+    let (found, read_error) = lookup_account(cx, uid);
+    let Some((account, source)) = found else {
+        return no_passwd_entry(cx, uid, read_error);
+    };
+    facts.account = Some(account.clone());
+    let name = sh_quote(&account.name);
+    let home = &account.home;
+    let quoted_home = sh_quote_path(home);
+    let base = |f: Finding| {
+        f.observe("uid", uid)
+            .observe("user", &account.name)
+            .observe("passwd_source", source.as_str())
+            .observe("home", home.display())
+    };
+    if !home.is_absolute() {
+        return base(Finding::fail(
+            ID,
+            format!(
+                "the passwd entry of {} has no absolute home directory (`{}`)",
+                account.name,
+                home.display()
+            ),
+        ))
+        .why(
+            "the engine keeps its data, configuration and systemd user units under the home \
+             directory; without one there is nowhere to install it",
+        )
+        .fix(
+            Fix::root(ID, "give the account a home directory and create it")
+                .cmd(format!("sudo usermod -d /home/{name} -m {name}")),
+        );
+    }
+    let create = format!(
+        "sudo install -d -o {uid} -g {} -m 0700 {quoted_home}",
+        account.gid
+    );
+    let info = match cx.host.stat(home) {
+        Ok(Some(info)) => info,
+        Ok(None) => {
+            return base(Finding::fail(
+                ID,
+                format!("home directory {} does not exist", home.display()),
+            ))
+            .why(
+                "the engine keeps its data under ~/.local/share, its configuration under \
+                 ~/.config and its systemd user unit under ~/.config/systemd/user",
+            )
+            .fix(Fix::root(ID, "create the home directory, owned by the user").cmd(create));
+        }
+        Err(e) => {
+            return base(Finding::fail(
+                ID,
+                format!("could not look at home directory {}", home.display()),
+            ))
+            .observe("error", &e)
+            .why("the engine keeps its data, configuration and user units under the home directory")
+            .fix(
+                Fix::root(ID, "make the home directory reachable by the user")
+                    .cmd(format!("sudo ls -ld {quoted_home}")),
+            );
+        }
+    };
+    let base = |f: Finding| {
+        base(f)
+            .observe("home_owner", info.uid)
+            .observe("home_mode", format!("{:04o}", info.perms()))
+    };
+    if !info.is_dir {
+        return base(Finding::fail(
+            ID,
+            format!("home {} is not a directory", home.display()),
+        ))
+        .why("the engine keeps its data, configuration and user units under the home directory")
+        .fix(
+            Fix::root(ID, "move the file away and create the home directory")
+                .cmd(format!(
+                    "sudo mv {quoted_home} {}",
+                    sh_quote(&format!("{}.bak", home.display()))
+                ))
+                .cmd(create),
+        );
+    }
+    if info.uid != uid {
+        return base(Finding::fail(
+            ID,
+            format!(
+                "home {} is owned by uid {}, not by {} (uid {uid})",
+                home.display(),
+                info.uid,
+                account.name
+            ),
+        ))
+        .why(
+            "the engine, its data directory and the systemd user manager write below the home \
+             directory as the user; a home owned by someone else makes install fail or leaves \
+             files the user cannot manage",
+        )
+        .fix(
+            Fix::root(ID, "give the home directory to the user")
+                .cmd(format!("sudo chown {uid}:{} {quoted_home}", account.gid)),
+        );
+    }
+    if info.perms() & 0o200 == 0 {
+        return base(Finding::fail(
+            ID,
+            format!(
+                "home {} is not writable by its owner (mode {:04o})",
+                home.display(),
+                info.perms()
+            ),
+        ))
+        .why(
+            "install writes the systemd user unit under ~/.config and the engine keeps its data \
+             under ~/.local/share",
+        )
+        .fix(
+            Fix::user(ID, "make the home directory writable by its owner")
+                .cmd(format!("chmod u+w {quoted_home}")),
+        );
+    }
+    let mut finding = base(Finding::pass(
+        ID,
+        format!("{} (uid {uid}) with home {}", account.name, home.display()),
+    ))
+    .observe("gid", account.gid)
+    .observe("shell", &account.shell);
+    if let Some(env_home) = cx.caller.var("HOME") {
+        if Path::new(env_home) != home {
+            finding = finding.observe("home_env", env_home);
+        }
+    }
+    finding
+}
+
+fn running_as_root(cx: &Context<'_>) -> Finding {
+    let sudo_user = cx.caller.var("SUDO_USER").filter(|u| *u != "root");
+    let target = sudo_user.map_or_else(|| "USER".to_owned(), sh_quote);
+    let mut finding = Finding::fail(ID, "running as root (uid 0)").observe("uid", 0);
+    if let Some(u) = sudo_user {
+        finding = finding.observe("sudo_user", u);
+    }
+    finding
+        .why(
+            "rootless mode runs the engine as an ordinary user, so that a container breakout \
+             lands in an unprivileged account; root has no subordinate ids to map and no user \
+             manager of its own, and what it would set up is a rootful engine in disguise",
+        )
+        .fix(
+            Fix::user(
+                ID,
+                format!(
+                    "run rootless-setup without sudo, as the user who will own the engine ({target}), \
+                     from that user's own login session: `machinectl shell {target}@` or ssh \
+                     (`su` and `sudo -iu` do not create one)"
+                ),
+            )
+            .cmds([
+                format!("machinectl shell {target}@"),
+                "rootless-setup check".to_owned(),
+            ]),
+        )
+}
+
+fn no_passwd_entry(cx: &Context<'_>, uid: u32, read_error: Option<String>) -> Finding {
+    let mut finding = Finding::fail(ID, format!("no passwd entry for uid {uid}"))
+        .observe("uid", uid)
+        .observe("passwd", PASSWD)
+        .observe(
+            "nss_consulted",
+            if cx.host.is_real() {
+                "yes"
+            } else {
+                "no (fixture host)"
+            },
+        );
+    if let Some(e) = read_error {
+        finding = finding.observe("error", e);
+    }
+    finding
+        .why(
+            "the engine's helpers look the user up by name: newuidmap checks /etc/subuid against \
+             it, systemd runs the user manager for it and install needs its home directory",
+        )
+        .fix(
+            Fix::root(
+                ID,
+                format!(
+                    "create an account for uid {uid}, or fix the name service (LDAP, SSSD) that \
+                     should provide it"
+                ),
+            )
+            .cmds([
+                format!("sudo useradd --create-home --uid {uid} USER"),
+                format!("getent passwd {uid}"),
+            ]),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caller::Caller;
+    use crate::finding::Status;
+    use crate::testing::{Fixture, Harness, ScriptedSystem};
+
+    const PASSWD_TEXT: &str = "root:x:0:0:root:/root:/bin/bash\n\
+        garbage line\n\
+        +nis::::::\n\
+        alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n\
+        bob:x:1001:1001::/home/bob:/bin/sh\n";
+
+    fn fixture() -> Fixture {
+        let f = Fixture::new();
+        f.file("/etc/passwd", PASSWD_TEXT)
+            .file("/etc/os-release", "ID=debian\nVERSION_ID=12\n")
+            .dir("/home/alice")
+            .meta("/home/alice", "uid=1000 gid=1000 mode=0750");
+        f
+    }
+
+    fn run(f: &Fixture, caller: Caller) -> (Finding, Facts) {
+        let h = Harness::new(f, caller, ScriptedSystem::new());
+        let mut facts = Facts::default();
+        let finding = user(&h.context(), &mut facts);
+        assert_eq!(finding.id, ID);
+        (finding, facts)
+    }
+
+    fn fix_text(f: &Finding) -> String {
+        let fix = f.fix.as_ref().expect("a fix");
+        format!("{} {}", fix.summary, fix.commands.join("\n"))
+    }
+
+    #[test]
+    fn an_ordinary_user_with_a_home_passes_and_sets_the_account() {
+        let (f, facts) = run(
+            &fixture(),
+            Caller::new(1000, 1000).with_var("HOME", "/home/alice"),
+        );
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert_eq!(f.observed("user"), Some("alice"));
+        assert_eq!(f.observed("home_mode"), Some("0750"));
+        assert_eq!(f.observed("passwd_source"), Some("/etc/passwd"));
+        assert_eq!(f.observed("home_env"), None);
+        let account = facts.account.expect("account set");
+        assert_eq!(
+            (account.name.as_str(), account.uid, account.gid),
+            ("alice", 1000, 1000)
+        );
+        assert_eq!(account.home, PathBuf::from("/home/alice"));
+        assert_eq!(account.shell, "/bin/bash");
+    }
+
+    #[test]
+    fn a_different_home_variable_is_observed() {
+        let (f, _) = run(
+            &fixture(),
+            Caller::new(1000, 1000).with_var("HOME", "/tmp/x"),
+        );
+        assert_eq!(f.status, Status::Pass);
+        assert_eq!(f.observed("home_env"), Some("/tmp/x"));
+    }
+
+    #[test]
+    fn root_fails_and_names_the_sudo_user() {
+        let (f, facts) = run(&fixture(), Caller::new(0, 0).with_var("SUDO_USER", "alice"));
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.summary, "running as root (uid 0)");
+        assert_eq!(f.observed("sudo_user"), Some("alice"));
+        assert!(f.why.as_deref().unwrap_or("").contains("ordinary user"));
+        let fix = fix_text(&f);
+        assert!(fix.contains("machinectl shell alice@"), "{fix}");
+        assert!(fix.contains("sudo -iu"), "{fix}");
+        assert!(facts.account.is_none());
+        let (f, _) = run(&fixture(), Caller::new(0, 0));
+        assert!(fix_text(&f).contains("machinectl shell USER@"));
+    }
+
+    #[test]
+    fn a_uid_without_passwd_entry_fails() {
+        let (f, facts) = run(&fixture(), Caller::new(4242, 4242));
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.summary, "no passwd entry for uid 4242");
+        assert_eq!(f.observed("nss_consulted"), Some("no (fixture host)"));
+        assert!(fix_text(&f).contains("useradd --create-home --uid 4242"));
+        assert!(f.fix.as_ref().is_some_and(|x| x.root));
+        assert!(facts.account.is_none());
+    }
+
+    #[test]
+    fn a_missing_passwd_file_fails_too() {
+        let f = Fixture::new();
+        let (finding, _) = run(&f, Caller::new(1000, 1000));
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(finding.observed("uid"), Some("1000"));
+    }
+
+    #[test]
+    fn a_missing_home_fails_with_install_d() {
+        let (f, facts) = run(&fixture(), Caller::new(1001, 1001));
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.summary, "home directory /home/bob does not exist");
+        assert!(fix_text(&f).contains("sudo install -d -o 1001 -g 1001 -m 0700 /home/bob"));
+        // The passwd entry was found, so later checks still get the account.
+        assert_eq!(facts.account.map(|a| a.name), Some("bob".to_owned()));
+    }
+
+    #[test]
+    fn a_home_that_is_a_file_fails() {
+        let fx = fixture();
+        fx.file("/home/bob", "")
+            .meta("/home/bob", "uid=1001 gid=1001 mode=0644");
+        let (f, _) = run(&fx, Caller::new(1001, 1001));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.summary.contains("not a directory"), "{}", f.summary);
+        assert!(fix_text(&f).contains("sudo mv /home/bob /home/bob.bak"));
+    }
+
+    #[test]
+    fn a_home_owned_by_someone_else_fails() {
+        let fx = fixture();
+        fx.meta("/home/alice", "uid=0 gid=0 mode=0755");
+        let (f, _) = run(&fx, Caller::new(1000, 1000));
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.observed("home_owner"), Some("0"));
+        assert!(f.summary.contains("owned by uid 0"), "{}", f.summary);
+        assert!(fix_text(&f).contains("sudo chown 1000:1000 /home/alice"));
+    }
+
+    #[test]
+    fn a_home_its_owner_cannot_write_fails() {
+        let fx = fixture();
+        fx.meta("/home/alice", "uid=1000 gid=1000 mode=0555");
+        let (f, _) = run(&fx, Caller::new(1000, 1000));
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.observed("home_mode"), Some("0555"));
+        assert!(fix_text(&f).contains("chmod u+w /home/alice"));
+        assert!(f.fix.as_ref().is_some_and(|x| !x.root));
+    }
+
+    #[test]
+    fn a_relative_home_fails() {
+        let fx = fixture();
+        fx.file("/etc/passwd", "carol:x:1002:1002::home/carol:/bin/sh\n");
+        let (f, _) = run(&fx, Caller::new(1002, 1002));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.summary.contains("no absolute home"), "{}", f.summary);
+    }
+
+    #[test]
+    fn passwd_parsing_takes_the_first_match_and_survives_garbage() {
+        assert_eq!(
+            parse_passwd(PASSWD_TEXT, 1001).map(|a| a.name),
+            Some("bob".to_owned())
+        );
+        assert_eq!(
+            parse_passwd("a:x:7:7::/h:/s\nb:x:7:7::/h2:/s\n", 7).map(|a| a.name),
+            Some("a".to_owned())
+        );
+        for text in [
+            "",
+            ":::::::",
+            "x:x:1:x::/:/",
+            "x:x:99999999999:1::/:/",
+            "\u{0}:\n::1:1::/:",
+        ] {
+            assert_eq!(parse_passwd(text, 1), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(sh_quote("alice"), "alice");
+        assert_eq!(sh_quote("/home/a b"), "'/home/a b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(sh_quote(""), "''");
+        assert_eq!(sh_quote("$(rm -rf /)"), "'$(rm -rf /)'");
+    }
 }
