@@ -1,0 +1,535 @@
+//! `engine.binaries`: the engine's programs and helper scripts, found on the caller's `PATH` and
+//! where distributions ship them (Debian keeps `dockerd-rootless.sh` in
+//! `/usr/share/docker.io/contrib`, `dockerd` in `/usr/sbin`), each asked for its version.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::catalogue::CheckId;
+use crate::context::{Binary, Context, Engine, Facts};
+use crate::distro::{Distro, Family, Package};
+use crate::finding::{Finding, Fix, Status};
+use crate::system::Invocation;
+
+use super::version::{iptables_backend, major, parse_version};
+
+const ID: CheckId = CheckId::EngineBinaries;
+
+/// How long one `--version` may take.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Docker releases from this one on no longer need `rootlesskit-docker-proxy`.
+const DOCKER_WITHOUT_PROXY: u32 = 28;
+
+/// Where distributions put the engine's programs and scripts, after the caller's `PATH`.
+const DISTRO_DIRS: &[&str] = &[
+    "/usr/local/bin",
+    "/usr/bin",
+    "/bin",
+    "/usr/sbin",
+    "/sbin",
+    "/usr/share/docker.io/contrib",
+    "/usr/share/docker-ce/contrib",
+    "/usr/libexec/docker",
+    "/usr/lib/docker",
+    "/usr/libexec/lxc",
+    "/usr/lib/x86_64-linux-gnu/lxc",
+    "/usr/lib/lxc",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The engine cannot start without it.
+    Required,
+    /// The command-line client.
+    Client,
+    /// A helper that only some setups need (`network.driver` and `storage` decide).
+    Optional,
+}
+
+#[derive(Debug)]
+struct Wanted {
+    name: &'static str,
+    role: Role,
+    /// Arguments that make it print its version; empty for scripts.
+    version_args: &'static [&'static str],
+}
+
+const fn want(name: &'static str, role: Role, version_args: &'static [&'static str]) -> Wanted {
+    Wanted {
+        name,
+        role,
+        version_args,
+    }
+}
+
+const V: &[&str] = &["--version"];
+
+const DOCKER: &[Wanted] = &[
+    want("dockerd", Role::Required, V),
+    want("dockerd-rootless.sh", Role::Required, &[]),
+    want("rootlesskit", Role::Required, V),
+    want("containerd", Role::Required, V),
+    want("runc", Role::Required, V),
+    want("docker", Role::Client, V),
+    want("rootlesskit-docker-proxy", Role::Optional, &[]),
+    want("dockerd-rootless-setuptool.sh", Role::Optional, &[]),
+];
+
+const CONTAINERD: &[Wanted] = &[
+    want("containerd", Role::Required, V),
+    want("containerd-rootless.sh", Role::Required, &[]),
+    want("rootlesskit", Role::Required, V),
+    want("runc", Role::Required, V),
+    want("nerdctl", Role::Client, V),
+    want("containerd-rootless-setuptool.sh", Role::Optional, &[]),
+];
+
+const HELPERS: &[Wanted] = &[
+    want("slirp4netns", Role::Optional, V),
+    want("pasta", Role::Optional, V),
+    want("vpnkit", Role::Optional, &[]),
+    want("lxc-user-nic", Role::Optional, &[]),
+    want("fuse-overlayfs", Role::Optional, V),
+    want("iptables", Role::Optional, &["-V"]),
+];
+
+/// What asking a found program for its version gave.
+#[derive(Debug)]
+enum Answer {
+    /// A script, or a helper not asked.
+    NotAsked,
+    /// It ran; the version when one could be read.
+    Version(Option<String>),
+    /// It did not answer in time.
+    TimedOut,
+    /// It could not run or failed; the last line it printed (or the error).
+    Broken(String),
+}
+
+#[derive(Debug)]
+struct Found<'w> {
+    wanted: &'w Wanted,
+    path: PathBuf,
+    answer: Answer,
+    extra: Option<(&'static str, String)>,
+}
+
+impl Found<'_> {
+    fn version(&self) -> Option<&str> {
+        match &self.answer {
+            Answer::Version(v) => v.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("/"))
+    }
+}
+
+/// The observation key for a program: `dockerd-rootless.sh` → `dockerd_rootless_sh`.
+pub(super) fn key(name: &str) -> String {
+    name.replace(['-', '.'], "_")
+}
+
+/// The directories searched, in order: `PATH`, the distributions' places, `~/bin`,
+/// `~/.local/bin`; relative `PATH` entries are ignored.
+fn search_dirs(cx: &Context<'_>, facts: &Facts) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let home = super::home_dir(cx, facts);
+    let candidates = cx
+        .caller
+        .path_dirs()
+        .into_iter()
+        .chain(DISTRO_DIRS.iter().map(PathBuf::from))
+        .chain(
+            home.iter()
+                .flat_map(|h| [h.join("bin"), h.join(".local/bin")]),
+        );
+    for dir in candidates {
+        if dir.is_absolute() && !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+fn ask_version(
+    cx: &Context<'_>,
+    wanted: &Wanted,
+    path: &Path,
+) -> (Answer, Option<(&'static str, String)>) {
+    if wanted.version_args.is_empty() {
+        return (Answer::NotAsked, None);
+    }
+    let invocation = Invocation::new(path)
+        .args(wanted.version_args.iter().copied())
+        .timeout(VERSION_TIMEOUT);
+    match cx.system.run(&invocation) {
+        Err(e) => (Answer::Broken(e.to_string()), None),
+        Ok(out) if out.timed_out => (Answer::TimedOut, None),
+        Ok(out) if !out.success() => {
+            let line = match out.last_line() {
+                "" => format!("exit code {:?}", out.code),
+                line => line.to_owned(),
+            };
+            (Answer::Broken(line), None)
+        }
+        Ok(out) => {
+            let version = parse_version(wanted.name, &out.stdout)
+                .or_else(|| parse_version(wanted.name, &out.stderr));
+            let extra = (wanted.name == "iptables")
+                .then(|| iptables_backend(&out.stdout))
+                .flatten()
+                .map(|b| ("iptables_backend", b));
+            (Answer::Version(version), extra)
+        }
+    }
+}
+
+/// Checks that the engine's programs are installed and run, and records them in `facts.binaries`.
+pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let dirs = search_dirs(cx, facts);
+    let on_path: BTreeSet<PathBuf> = cx.caller.path_dirs().into_iter().collect();
+    let engine_list = match cx.engine {
+        Engine::Docker => DOCKER,
+        Engine::Containerd => CONTAINERD,
+    };
+    let mut found: Vec<Found<'_>> = Vec::new();
+    let mut missing: Vec<&Wanted> = Vec::new();
+    for wanted in engine_list.iter().chain(HELPERS) {
+        match cx
+            .host
+            .find_executable(wanted.name, dirs.iter().map(PathBuf::as_path))
+        {
+            Some(path) => {
+                let (answer, extra) = ask_version(cx, wanted, &path);
+                found.push(Found {
+                    wanted,
+                    path,
+                    answer,
+                    extra,
+                });
+            }
+            None => missing.push(wanted),
+        }
+    }
+    for f in &found {
+        facts.binaries.insert(
+            f.wanted.name.to_owned(),
+            Binary {
+                name: f.wanted.name.to_owned(),
+                path: f.path.clone(),
+                version: f.version().map(str::to_owned),
+            },
+        );
+    }
+    let get = |name: &str| found.iter().find(|f| f.wanted.name == name);
+
+    // Docker before 28 refuses to start under rootlesskit without rootlesskit-docker-proxy.
+    let proxy_needed = cx.engine == Engine::Docker
+        && get("rootlesskit-docker-proxy").is_none()
+        && get("dockerd").is_some_and(|d| {
+            d.version()
+                .and_then(major)
+                .is_none_or(|m| m < DOCKER_WITHOUT_PROXY)
+        });
+
+    let mut finding = Finding::pass(ID, "");
+    for f in &found {
+        finding = finding.observe(key(f.wanted.name), f.path.display());
+        match &f.answer {
+            Answer::NotAsked => {}
+            Answer::Version(v) => {
+                finding = finding.observe(
+                    format!("{}_version", key(f.wanted.name)),
+                    v.as_deref().unwrap_or("unknown"),
+                );
+            }
+            Answer::TimedOut => {
+                finding = finding.observe(format!("{}_version", key(f.wanted.name)), "timed out");
+            }
+            Answer::Broken(line) => {
+                finding = finding.observe(format!("{}_error", key(f.wanted.name)), line);
+            }
+        }
+        if let Some((key, value)) = &f.extra {
+            finding = finding.observe(*key, value);
+        }
+    }
+    let outside: Vec<String> = found
+        .iter()
+        .filter(|f| f.wanted.role != Role::Optional && !on_path.contains(f.dir()))
+        .map(|f| format!("{} in {}", f.wanted.name, f.dir().display()))
+        .collect();
+    if !outside.is_empty() {
+        finding = finding.observe("outside_path", outside.join(", "));
+    }
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|w| w.name).collect();
+        finding = finding.observe("not_found", names.join(", "));
+    }
+    finding = finding.observe(
+        "searched",
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":"),
+    );
+
+    let missing_required: Vec<&str> = missing
+        .iter()
+        .filter(|w| w.role == Role::Required)
+        .map(|w| w.name)
+        .collect();
+    let broken_required: Vec<&Found<'_>> = found
+        .iter()
+        .filter(|f| f.wanted.role == Role::Required && matches!(f.answer, Answer::Broken(_)))
+        .collect();
+
+    if !missing_required.is_empty() || !broken_required.is_empty() || proxy_needed {
+        return fail_missing(
+            cx,
+            finding,
+            &missing_required,
+            &broken_required,
+            proxy_needed,
+        );
+    }
+
+    let client = engine_list.iter().find(|w| w.role == Role::Client);
+    let client_missing = client.filter(|c| missing.iter().any(|m| m.name == c.name));
+    let client_broken = client
+        .and_then(|c| get(c.name))
+        .filter(|f| matches!(f.answer, Answer::Broken(_)));
+    let slow: Vec<&str> = found
+        .iter()
+        .filter(|f| f.wanted.role != Role::Optional && matches!(f.answer, Answer::TimedOut))
+        .map(|f| f.wanted.name)
+        .collect();
+
+    if let Some(client) = client_missing {
+        return warn_client(cx, finding, client.name, None);
+    }
+    if let Some(f) = client_broken {
+        let line = match &f.answer {
+            Answer::Broken(line) => line.as_str(),
+            _ => "",
+        };
+        return warn_client(cx, finding, f.wanted.name, Some((f.path.as_path(), line)));
+    }
+    if !slow.is_empty() {
+        finding.status = Status::Warn;
+        finding.summary = format!(
+            "{} did not answer --version within {} s",
+            slow.join(", "),
+            VERSION_TIMEOUT.as_secs()
+        );
+        return finding
+            .why("a program that hangs on --version is likely to hang when the engine starts it; the machine may also just be overloaded")
+            .fix(Fix::user(ID, "run the program by hand with --version to see where it hangs, then re-run the check"));
+    }
+
+    let mut parts: Vec<String> = engine_list
+        .iter()
+        .filter(|w| w.role != Role::Optional)
+        .filter_map(|w| get(w.name))
+        .map(|f| match f.version() {
+            Some(v) => format!("{} {v}", f.wanted.name),
+            None => f.wanted.name.to_owned(),
+        })
+        .collect();
+    let helpers: Vec<&str> = found
+        .iter()
+        .filter(|f| f.wanted.role == Role::Optional)
+        .map(|f| f.wanted.name)
+        .collect();
+    if !helpers.is_empty() {
+        parts.push(format!("helpers: {}", helpers.join(", ")));
+    }
+    finding.summary = parts.join(", ");
+    if !outside.is_empty() {
+        finding.summary = format!(
+            "{}; outside PATH: {} (install puts these directories on the unit's PATH)",
+            finding.summary,
+            outside.join(", ")
+        );
+    }
+    finding
+}
+
+/// Debian's major release, when this is Debian itself.
+fn debian_release(distro: &Distro) -> Option<u32> {
+    (distro.id == "debian")
+        .then(|| {
+            distro
+                .version_id
+                .as_deref()?
+                .split('.')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .flatten()
+}
+
+/// The install command for `packages` plus package names the shared list does not have.
+fn install_with(distro: &Distro, packages: &[Package], extra: &[&str]) -> String {
+    let base = distro.install_command(packages);
+    let base = base.trim_end();
+    if extra.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base} {}", extra.join(" "))
+    }
+}
+
+fn fail_missing(
+    cx: &Context<'_>,
+    finding: Finding,
+    missing: &[&str],
+    broken: &[&Found<'_>],
+    proxy_needed: bool,
+) -> Finding {
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("missing {}", missing.join(", ")));
+    }
+    for f in broken {
+        if let Answer::Broken(line) = &f.answer {
+            problems.push(format!(
+                "{} at {} does not run: {line}",
+                f.wanted.name,
+                f.path.display()
+            ));
+        }
+    }
+    if proxy_needed {
+        problems.push(
+            "missing rootlesskit-docker-proxy, which dockerd before 28 needs under rootlesskit"
+                .to_owned(),
+        );
+    }
+    let affected: Vec<&str> = missing
+        .iter()
+        .copied()
+        .chain(broken.iter().map(|f| f.wanted.name))
+        .collect();
+    let needs = |names: &[&str]| affected.iter().any(|a| names.contains(a));
+    let mut packages = Vec::new();
+    let mut extra = Vec::new();
+    let mut notes = Vec::new();
+    let distro = cx.distro;
+    match cx.engine {
+        Engine::Docker => {
+            if needs(&["dockerd", "dockerd-rootless.sh", "containerd", "runc"]) {
+                packages.push(Package::DockerEngine);
+            }
+            if needs(&["rootlesskit"]) || proxy_needed {
+                packages.push(Package::Rootlesskit);
+            }
+            if needs(&["dockerd-rootless.sh"]) {
+                match distro.family {
+                    Family::Debian => notes.push(
+                        "Debian's docker.io ships dockerd-rootless.sh in /usr/share/docker.io/contrib, which is searched, so nothing has to be copied onto PATH",
+                    ),
+                    Family::Suse => extra.push("docker-rootless-extras"),
+                    Family::Arch => notes.push(
+                        "Arch's docker package has no rootless scripts: install docker-rootless-extras from the AUR",
+                    ),
+                    Family::Fedora | Family::Unknown => {}
+                }
+                notes.push("with Docker's own repository, install docker-ce-rootless-extras instead (it ships the scripts and rootlesskit)");
+            }
+            if proxy_needed {
+                notes.push("rootlesskit-docker-proxy comes with rootlesskit (or docker-ce-rootless-extras); Docker 28 and later no longer need it");
+            }
+        }
+        Engine::Containerd => {
+            if needs(&["containerd", "runc"]) {
+                packages.push(Package::Containerd);
+            }
+            if needs(&["rootlesskit"]) {
+                packages.push(Package::Rootlesskit);
+            }
+            if needs(&["containerd-rootless.sh"]) {
+                extra.push("nerdctl");
+                notes.push("containerd-rootless.sh ships with nerdctl (its full release bundles it in extras/rootless)");
+            }
+        }
+    }
+    if !broken.is_empty() {
+        notes.push("reinstall the packages of the programs that do not run");
+    }
+    let engine = cx.engine.as_str();
+    let mut summary = format!("install the {engine} engine's rootless programs");
+    if !notes.is_empty() {
+        summary = format!("{summary}; {}", notes.join("; "));
+    }
+    let mut fix = Fix::root(ID, summary);
+    if !packages.is_empty() || !extra.is_empty() {
+        fix = fix.cmd(install_with(distro, &packages, &extra));
+    }
+    let mut finding = Finding {
+        status: Status::Fail,
+        summary: problems.join("; "),
+        ..finding
+    };
+    if let Some(release) = debian_release(distro) {
+        finding = finding.observe("debian_release", release);
+    }
+    finding
+        .why(format!(
+            "install runs the {engine} daemon through its rootless script under rootlesskit; without these programs the daemon cannot start"
+        ))
+        .fix(fix)
+}
+
+fn warn_client(
+    cx: &Context<'_>,
+    finding: Finding,
+    name: &str,
+    broken: Option<(&Path, &str)>,
+) -> Finding {
+    let summary = match broken {
+        Some((path, line)) => format!(
+            "the {name} client at {} does not run: {line}",
+            path.display()
+        ),
+        None => format!("the {name} client is not installed"),
+    };
+    let finding = Finding {
+        status: Status::Warn,
+        summary,
+        ..finding
+    };
+    match cx.engine {
+        Engine::Docker => {
+            // Debian 12 and older (and Ubuntu) ship the client in docker.io; Debian 13 split it
+            // into docker-cli.
+            let debian = cx.distro.family == Family::Debian;
+            let split = debian_release(cx.distro).is_none_or(|r| r >= 13) && cx.distro.id == "debian";
+            let package = if debian && !split {
+                Package::DockerEngine
+            } else {
+                Package::DockerCli
+            };
+            let mut note = String::from("install the docker client");
+            if debian {
+                note.push_str("; on Debian 13 and later it is the docker-cli package, before that it is part of docker.io");
+            }
+            finding
+                .why("without the docker client the `rootless` CLI context cannot be created and nothing talks to the daemon from the command line")
+                .fix(Fix::root(ID, note).cmd(cx.distro.install_command(&[package])))
+        }
+        Engine::Containerd => finding
+            .why("without nerdctl nothing talks to rootless containerd from the command line (nerdctl enters rootlesskit's namespaces for you)")
+            .fix(Fix::root(ID, "install nerdctl, from the distribution or nerdctl's release bundle").cmd(install_with(cx.distro, &[], &["nerdctl"]))),
+    }
+}
+
+#[cfg(test)]
+#[path = "binaries_tests.rs"]
+mod tests;

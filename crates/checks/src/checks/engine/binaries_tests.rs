@@ -1,0 +1,397 @@
+//! Fixture tests of `engine.binaries`.
+
+use super::*;
+use crate::caller::Caller;
+use crate::testing::{Fixture, Harness, ScriptedSystem};
+
+const DEBIAN_12: &str = "ID=debian\nVERSION_ID=\"12\"\n";
+
+fn caller() -> Caller {
+    Caller::new(1000, 1000)
+        .with_var("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .with_var("HOME", "/home/alice")
+}
+
+/// Version answers of Debian 12's packages.
+fn debian_versions() -> ScriptedSystem {
+    ScriptedSystem::new()
+        .on(
+            "dockerd",
+            "--version",
+            ScriptedSystem::ok("Docker version 20.10.24+dfsg1, build 5d6db84\n"),
+        )
+        .on(
+            "docker",
+            "--version",
+            ScriptedSystem::ok("Docker version 20.10.24+dfsg1, build 297e128\n"),
+        )
+        .on(
+            "rootlesskit",
+            "--version",
+            ScriptedSystem::ok("rootlesskit version 1.1.0\n"),
+        )
+        .on(
+            "containerd",
+            "--version",
+            ScriptedSystem::ok(
+                "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3\n",
+            ),
+        )
+        .on(
+            "runc",
+            "--version",
+            ScriptedSystem::ok("runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\n"),
+        )
+        .on(
+            "slirp4netns",
+            "--version",
+            ScriptedSystem::ok("slirp4netns version 1.2.0\ncommit: 656041d4\n"),
+        )
+        .on(
+            "iptables",
+            "-V",
+            ScriptedSystem::ok("iptables v1.8.9 (nf_tables)\n"),
+        )
+}
+
+/// Debian 12 with docker.io, rootlesskit, slirp4netns and iptables installed.
+fn debian_docker_io() -> Fixture {
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", DEBIAN_12)
+        .exe("/usr/sbin/dockerd")
+        .exe("/usr/bin/docker")
+        .exe("/usr/share/docker.io/contrib/dockerd-rootless.sh")
+        .exe("/usr/share/docker.io/contrib/dockerd-rootless-setuptool.sh")
+        .exe("/usr/bin/rootlesskit")
+        .exe("/usr/bin/rootlesskit-docker-proxy")
+        .exe("/usr/bin/containerd")
+        .exe("/usr/sbin/runc")
+        .exe("/usr/bin/slirp4netns")
+        .exe("/usr/sbin/iptables");
+    fx
+}
+
+fn run(h: &Harness) -> (Finding, Facts) {
+    let mut facts = Facts::default();
+    let finding = binaries(&h.context(), &mut facts);
+    (finding, facts)
+}
+
+fn fix_commands(f: &Finding) -> String {
+    f.fix
+        .as_ref()
+        .map(|x| x.commands.join("\n"))
+        .unwrap_or_default()
+}
+
+#[test]
+fn debian_docker_io_passes_with_versions_and_places() {
+    let fx = debian_docker_io();
+    let h = Harness::new(&fx, caller(), debian_versions());
+    let (f, facts) = run(&h);
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+    assert_eq!(f.observed("dockerd"), Some("/usr/sbin/dockerd"));
+    assert_eq!(f.observed("dockerd_version"), Some("20.10.24+dfsg1"));
+    assert_eq!(f.observed("rootlesskit_version"), Some("1.1.0"));
+    assert_eq!(f.observed("containerd_version"), Some("1.6.20~ds1"));
+    assert_eq!(f.observed("runc_version"), Some("1.1.5+ds1"));
+    assert_eq!(f.observed("slirp4netns_version"), Some("1.2.0"));
+    assert_eq!(f.observed("iptables_version"), Some("1.8.9"));
+    assert_eq!(f.observed("iptables_backend"), Some("nf_tables"));
+    assert_eq!(
+        f.observed("dockerd_rootless_sh"),
+        Some("/usr/share/docker.io/contrib/dockerd-rootless.sh")
+    );
+    let outside = f.observed("outside_path").unwrap_or_default();
+    assert!(
+        outside.contains("dockerd-rootless.sh in /usr/share/docker.io/contrib")
+            && outside.contains("dockerd in /usr/sbin")
+            && outside.contains("runc in /usr/sbin"),
+        "{outside}"
+    );
+    assert!(f.summary.contains("outside PATH"), "{}", f.summary);
+    assert!(f.summary.contains("rootlesskit 1.1.0"), "{}", f.summary);
+    let not_found = f.observed("not_found").unwrap_or_default();
+    assert!(not_found.contains("pasta") && not_found.contains("vpnkit"));
+    assert!(
+        f.observed("searched")
+            .unwrap_or_default()
+            .starts_with("/usr/local/bin:/usr/bin:/bin:/usr/sbin")
+    );
+    // Facts: every found program, scripts without a version.
+    let rk = facts.binary("rootlesskit").expect("rootlesskit recorded");
+    assert_eq!(rk.path, PathBuf::from("/usr/bin/rootlesskit"));
+    assert_eq!(rk.version.as_deref(), Some("1.1.0"));
+    let script = facts
+        .binary("dockerd-rootless.sh")
+        .expect("script recorded");
+    assert_eq!(script.version, None);
+    assert!(facts.binary("pasta").is_none());
+    // Scripts are never run.
+    assert!(
+        !h.system.calls().iter().any(|c| c.contains(".sh")),
+        "{:?}",
+        h.system.calls()
+    );
+}
+
+#[test]
+fn path_comes_first_then_the_home_directories() {
+    let fx = debian_docker_io();
+    fx.exe("/home/alice/bin/rootlesskit")
+        .remove("/usr/bin/slirp4netns")
+        .exe("/home/alice/.local/bin/slirp4netns");
+    let c = caller().with_var(
+        "PATH",
+        "/home/alice/bin:/usr/local/bin:/usr/bin:/bin:relative",
+    );
+    let h = Harness::new(&fx, c, debian_versions());
+    let (f, facts) = run(&h);
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+    assert_eq!(
+        facts.binary("rootlesskit").map(|b| b.path.clone()),
+        Some(PathBuf::from("/home/alice/bin/rootlesskit"))
+    );
+    assert_eq!(
+        facts.binary("slirp4netns").map(|b| b.path.clone()),
+        Some(PathBuf::from("/home/alice/.local/bin/slirp4netns"))
+    );
+    assert!(
+        !f.observed("searched")
+            .unwrap_or_default()
+            .contains("relative")
+    );
+}
+
+#[test]
+fn missing_rootless_pieces_fail_with_the_debian_install_command() {
+    let fx = debian_docker_io();
+    fx.remove("/usr/share/docker.io/contrib/dockerd-rootless.sh")
+        .remove("/usr/bin/rootlesskit")
+        .remove("/usr/bin/rootlesskit-docker-proxy");
+    let h = Harness::new(&fx, caller(), debian_versions());
+    let (f, facts) = run(&h);
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.summary
+            .contains("missing dockerd-rootless.sh, rootlesskit"),
+        "{}",
+        f.summary
+    );
+    let fix = f.fix.as_ref().expect("a fix");
+    assert!(fix.root);
+    assert_eq!(
+        fix_commands(&f),
+        "sudo apt-get install -y docker.io rootlesskit"
+    );
+    assert!(fix.summary.contains("/usr/share/docker.io/contrib"));
+    assert!(fix.summary.contains("docker-ce-rootless-extras"));
+    assert!(f.why.is_some());
+    assert!(
+        f.observed("not_found")
+            .unwrap_or_default()
+            .contains("rootlesskit")
+    );
+    // What was found is still recorded.
+    assert!(facts.binary("dockerd").is_some());
+}
+
+#[test]
+fn missing_rootlesskit_on_fedora_asks_for_rootlesskit_only() {
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", "ID=fedora\nVERSION_ID=40\n")
+        .exe("/usr/bin/dockerd")
+        .exe("/usr/bin/dockerd-rootless.sh")
+        .exe("/usr/bin/docker")
+        .exe("/usr/bin/containerd")
+        .exe("/usr/bin/runc");
+    let system = debian_versions().on(
+        "dockerd",
+        "--version",
+        ScriptedSystem::ok("Docker version 28.2.2, build e6534b4\n"),
+    );
+    let h = Harness::new(&fx, caller(), system);
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.summary, "missing rootlesskit");
+    assert_eq!(fix_commands(&f), "sudo dnf install -y rootlesskit");
+}
+
+#[test]
+fn docker_before_28_needs_rootlesskit_docker_proxy() {
+    let fx = debian_docker_io();
+    fx.remove("/usr/bin/rootlesskit-docker-proxy");
+    let h = Harness::new(&fx, caller(), debian_versions());
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.summary.contains("rootlesskit-docker-proxy"),
+        "{}",
+        f.summary
+    );
+    assert_eq!(fix_commands(&f), "sudo apt-get install -y rootlesskit");
+
+    // Docker 28 does without it.
+    let system = debian_versions().on(
+        "dockerd",
+        "--version",
+        ScriptedSystem::ok("Docker version 28.2.2, build e6534b4\n"),
+    );
+    let h = Harness::new(&fx, caller(), system);
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+}
+
+#[test]
+fn a_dockerd_that_does_not_run_fails() {
+    let fx = debian_docker_io();
+    let system = debian_versions().on(
+        "dockerd",
+        "--version",
+        ScriptedSystem::failed(
+            127,
+            "/usr/sbin/dockerd: error while loading shared libraries: libdevmapper.so.1.02.1: cannot open shared object file\n",
+        ),
+    );
+    let h = Harness::new(&fx, caller(), system);
+    let (f, facts) = run(&h);
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.summary
+            .starts_with("dockerd at /usr/sbin/dockerd does not run: /usr/sbin/dockerd: error while loading shared libraries"),
+        "{}",
+        f.summary
+    );
+    assert!(f.observed("dockerd_error").is_some());
+    assert_eq!(fix_commands(&f), "sudo apt-get install -y docker.io");
+    assert_eq!(
+        facts.binary("dockerd").and_then(|b| b.version.clone()),
+        None
+    );
+}
+
+#[test]
+fn a_missing_docker_client_warns_with_the_right_package() {
+    let fx = debian_docker_io();
+    fx.remove("/usr/bin/docker");
+    let h = Harness::new(&fx, caller(), debian_versions());
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Warn);
+    assert_eq!(f.summary, "the docker client is not installed");
+    assert!(f.why.as_deref().unwrap_or_default().contains("context"));
+    assert_eq!(fix_commands(&f), "sudo apt-get install -y docker.io");
+
+    fx.file("/etc/os-release", "ID=debian\nVERSION_ID=\"13\"\n");
+    let h = Harness::new(&fx, caller(), debian_versions());
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Warn);
+    assert_eq!(fix_commands(&f), "sudo apt-get install -y docker-cli");
+}
+
+#[test]
+fn a_version_query_that_hangs_warns() {
+    let fx = debian_docker_io();
+    let system = debian_versions().on("rootlesskit", "--version", ScriptedSystem::timed_out());
+    let h = Harness::new(&fx, caller(), system);
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Warn);
+    assert_eq!(f.summary, "rootlesskit did not answer --version within 5 s");
+    assert_eq!(f.observed("rootlesskit_version"), Some("timed out"));
+}
+
+#[test]
+fn an_unreadable_version_is_unknown_not_a_problem() {
+    let fx = debian_docker_io();
+    fx.exe("/usr/bin/pasta");
+    let system = debian_versions().on(
+        "pasta",
+        "--version",
+        ScriptedSystem::ok("pasta unknown version\nCopyright Red Hat\n"),
+    );
+    let h = Harness::new(&fx, caller(), system);
+    let (f, facts) = run(&h);
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(f.observed("pasta_version"), Some("unknown"));
+    assert_eq!(facts.binary("pasta").map(|b| b.version.clone()), Some(None));
+}
+
+#[test]
+fn opensuse_gets_the_rootless_extras_package() {
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", "ID=\"opensuse-tumbleweed\"\n")
+        .exe("/usr/bin/dockerd")
+        .exe("/usr/bin/docker")
+        .exe("/usr/sbin/rootlesskit")
+        .exe("/usr/bin/containerd")
+        .exe("/usr/sbin/runc");
+    let system = debian_versions().on(
+        "dockerd",
+        "--version",
+        ScriptedSystem::ok("Docker version 28.2.2, build e6534b4\n"),
+    );
+    let h = Harness::new(&fx, caller(), system);
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.summary, "missing dockerd-rootless.sh");
+    assert_eq!(
+        fix_commands(&f),
+        "sudo zypper install -y docker docker-rootless-extras"
+    );
+}
+
+fn containerd_fixture() -> Fixture {
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", "ID=arch\n")
+        .exe("/usr/bin/containerd")
+        .exe("/usr/bin/containerd-rootless.sh")
+        .exe("/usr/bin/containerd-rootless-setuptool.sh")
+        .exe("/usr/bin/nerdctl")
+        .exe("/usr/bin/rootlesskit")
+        .exe("/usr/bin/runc");
+    fx
+}
+
+fn containerd_harness(fx: &Fixture) -> Harness {
+    let system = debian_versions().on(
+        "nerdctl",
+        "--version",
+        ScriptedSystem::ok("nerdctl version 1.7.6\n"),
+    );
+    let mut h = Harness::new(fx, caller(), system);
+    h.engine = Engine::Containerd;
+    h
+}
+
+#[test]
+fn containerd_engine_passes_with_nerdctl() {
+    let fx = containerd_fixture();
+    let h = containerd_harness(&fx);
+    let (f, facts) = run(&h);
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+    assert_eq!(f.observed("nerdctl_version"), Some("1.7.6"));
+    assert!(facts.binary("containerd-rootless.sh").is_some());
+    assert!(facts.binary("dockerd").is_none());
+    assert!(!f.summary.contains("outside PATH"));
+}
+
+#[test]
+fn containerd_engine_without_its_script_fails_and_names_nerdctl() {
+    let fx = containerd_fixture();
+    fx.remove("/usr/bin/containerd-rootless.sh");
+    let h = containerd_harness(&fx);
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.summary, "missing containerd-rootless.sh");
+    assert_eq!(fix_commands(&f), "sudo pacman -S --needed nerdctl");
+}
+
+#[test]
+fn containerd_engine_without_nerdctl_warns() {
+    let fx = containerd_fixture();
+    fx.remove("/usr/bin/nerdctl");
+    let h = containerd_harness(&fx);
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Warn);
+    assert_eq!(f.summary, "the nerdctl client is not installed");
+    assert_eq!(fix_commands(&f), "sudo pacman -S --needed nerdctl");
+}

@@ -1,0 +1,9 @@
+//! stub
+use crate::context::{Context, Facts};
+use crate::finding::Finding;
+pub(crate) fn smoke(_cx: &Context<'_>, _facts: &mut Facts) -> Finding {
+    Finding::skip(
+        crate::catalogue::CheckId::EngineSmoke,
+        "not implemented yet",
+    )
+}

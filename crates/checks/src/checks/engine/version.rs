@@ -1,0 +1,228 @@
+//! Pure parsers for what the engine's programs print when asked for their version, such as
+//! `rootlesskit version 1.1.0` or `Docker version 20.10.24+dfsg1, build 297e128`. They take any
+//! text (lossily decoded bytes) and never panic.
+
+/// Longest version string kept; anything longer is not a version.
+const MAX_VERSION_LEN: usize = 64;
+
+/// The bare version `program` printed for `--version` (or `-V`), such as `1.1.0` for
+/// `rootlesskit version 1.1.0`; `None` when the output names no version.
+///
+/// The version line is the first line that starts with the program's name or has the word
+/// `version` in it (so `fuse-overlayfs`' warnings before it and the library versions after it
+/// are passed over); the version is that line's first word starting with a digit (or `v` and a
+/// digit, as `iptables v1.8.9` and containerd 2's `v2.0.0`), without the `v` and trailing
+/// punctuation. A version line without such a word (`pasta unknown version`) gives `None`.
+pub(crate) fn parse_version(program: &str, output: &str) -> Option<String> {
+    let program = program.to_ascii_lowercase();
+    let line = output.lines().map(str::trim).find(|line| {
+        let lower = line.to_ascii_lowercase();
+        (!program.is_empty() && lower.starts_with(&program))
+            || lower
+                .split_whitespace()
+                .any(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()) == "version")
+    })?;
+    line.split_whitespace().find_map(version_word)
+}
+
+/// `word` as a version, if it is one.
+fn version_word(word: &str) -> Option<String> {
+    let word = word.trim_end_matches([',', ';', ':', ')', '.']);
+    let word = match word.strip_prefix('v') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+        _ => word,
+    };
+    let ok = word.starts_with(|c: char| c.is_ascii_digit())
+        && word.len() <= MAX_VERSION_LEN
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".+~^_-".contains(c));
+    ok.then(|| word.to_owned())
+}
+
+/// The backend `iptables -V` names in parentheses: `nf_tables` or `legacy`.
+pub(crate) fn iptables_backend(output: &str) -> Option<String> {
+    let line = output
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("iptables"))?;
+    let inner = line.split_once('(')?.1.split_once(')')?.0.trim();
+    let ok = !inner.is_empty()
+        && inner.len() <= MAX_VERSION_LEN
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+    ok.then(|| inner.to_owned())
+}
+
+/// The leading number of a version: `20` for `20.10.24+dfsg1`.
+pub(crate) fn major(version: &str) -> Option<u32> {
+    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(program: &str, output: &str) -> Option<String> {
+        parse_version(program, output)
+    }
+
+    #[test]
+    fn docker_and_dockerd() {
+        assert_eq!(
+            v("dockerd", "Docker version 20.10.24+dfsg1, build 5d6db84\n").as_deref(),
+            Some("20.10.24+dfsg1")
+        );
+        assert_eq!(
+            v("docker", "Docker version 28.2.2, build e6534b4\n").as_deref(),
+            Some("28.2.2")
+        );
+    }
+
+    #[test]
+    fn rootlesskit_slirp4netns_runc_nerdctl() {
+        assert_eq!(
+            v("rootlesskit", "rootlesskit version 1.1.0\n").as_deref(),
+            Some("1.1.0")
+        );
+        assert_eq!(
+            v(
+                "slirp4netns",
+                "slirp4netns version 1.2.0\ncommit: 656041d45cfca7a4176f6b7eed9e4fe6c11e8383\nlibslirp: 4.7.0\nSLIRP_CONFIG_VERSION_MAX: 4\nlibseccomp: 2.5.4\n"
+            )
+            .as_deref(),
+            Some("1.2.0")
+        );
+        assert_eq!(
+            v(
+                "runc",
+                "runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\nlibseccomp: 2.5.4\n"
+            )
+            .as_deref(),
+            Some("1.1.5+ds1")
+        );
+        assert_eq!(
+            v("nerdctl", "nerdctl version 1.7.6\n").as_deref(),
+            Some("1.7.6")
+        );
+    }
+
+    #[test]
+    fn pasta_dates_and_unknown_versions() {
+        assert_eq!(
+            v("pasta", "pasta 2023_03_29.b10b983\n").as_deref(),
+            Some("2023_03_29.b10b983")
+        );
+        assert_eq!(
+            v(
+                "pasta",
+                "pasta 0^20230329.b10b983-1\nCopyright Red Hat\nGNU General Public License, version 2 or later\n"
+            )
+            .as_deref(),
+            Some("0^20230329.b10b983-1")
+        );
+        // Debian 12's passt; the licence line's "version 3" must not be taken.
+        assert_eq!(
+            v(
+                "pasta",
+                "pasta unknown version\nCopyright Red Hat\nGNU Affero GPL version 3 or later <https://www.gnu.org/licenses/agpl-3.0.html>\n"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn containerd_one_and_two() {
+        assert_eq!(
+            v(
+                "containerd",
+                "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3\n"
+            )
+            .as_deref(),
+            Some("1.6.20~ds1")
+        );
+        assert_eq!(
+            v(
+                "containerd",
+                "containerd containerd.io 1.6.28 ae07eda36dd25f8a1b98dfbf587313b99c0190bb\n"
+            )
+            .as_deref(),
+            Some("1.6.28")
+        );
+        assert_eq!(
+            v(
+                "containerd",
+                "containerd github.com/containerd/containerd/v2 v2.0.0 207ad711eabd375a01713109a8a197d197ff6542\n"
+            )
+            .as_deref(),
+            Some("2.0.0")
+        );
+    }
+
+    #[test]
+    fn fuse_overlayfs_skips_its_warning() {
+        assert_eq!(
+            v(
+                "fuse-overlayfs",
+                "unknown argument ignored: lazytime\nfuse-overlayfs: version 1.10\nFUSE library version 3.14.0\nusing FUSE kernel interface version 7.31\n"
+            )
+            .as_deref(),
+            Some("1.10")
+        );
+    }
+
+    #[test]
+    fn iptables_version_and_backend() {
+        let out = "iptables v1.8.9 (nf_tables)\n";
+        assert_eq!(v("iptables", out).as_deref(), Some("1.8.9"));
+        assert_eq!(iptables_backend(out).as_deref(), Some("nf_tables"));
+        assert_eq!(
+            iptables_backend("iptables v1.8.7 (legacy)").as_deref(),
+            Some("legacy")
+        );
+        assert_eq!(iptables_backend("iptables v1.4.21"), None);
+        assert_eq!(iptables_backend("iptables v1 (x$(rm))"), None);
+    }
+
+    #[test]
+    fn errors_and_garbage_give_no_version() {
+        assert_eq!(
+            v(
+                "slirp4netns",
+                "slirp4netns: error while loading shared libraries: libslirp.so.0: cannot open shared object file: No such file or directory\n"
+            ),
+            None
+        );
+        assert_eq!(v("dockerd", ""), None);
+        assert_eq!(v("dockerd", "Docker version dev, build unknown"), None);
+        assert_eq!(v("", "\u{0}\u{fffd}version \u{1b}[31m1"), None);
+        let long = format!("x version 1{}", "0".repeat(100));
+        assert_eq!(v("x", &long), None);
+    }
+
+    #[test]
+    fn major_numbers() {
+        assert_eq!(major("20.10.24+dfsg1"), Some(20));
+        assert_eq!(major("28.2.2"), Some(28));
+        assert_eq!(major("dev"), None);
+        assert_eq!(major(""), None);
+    }
+
+    mod prop {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn never_panics_and_yields_clean_versions(name in ".{0,12}", out in "(?s).{0,300}") {
+                if let Some(found) = parse_version(&name, &out) {
+                    prop_assert!(found.len() <= MAX_VERSION_LEN);
+                    prop_assert!(found.starts_with(|c: char| c.is_ascii_digit()));
+                }
+                let _ = iptables_backend(&out);
+            }
+        }
+    }
+}
