@@ -3,7 +3,8 @@
 //!
 //! Every query is bounded by [`TIMEOUT`] as a whole (connect, authenticate, `Hello`, the calls),
 //! so a socket nobody answers on cannot hang the checker. Nothing here calls a method that
-//! changes anything: only `Peer.Ping`, `Properties.Get` and logind's `GetUser` lookup.
+//! changes anything: only the bus driver's `GetId`, `Properties.Get` and logind's `GetUser`
+//! lookup.
 //!
 //! zbus is async-only; these functions drive it with [`zbus::block_on`] on the calling thread and
 //! must therefore not be called from inside an async task.
@@ -92,23 +93,26 @@ pub struct ManagerState {
     pub state: String,
 }
 
-/// Pings the bus at `address` (`unix:path=…`): connects, says `Hello` and calls
-/// `org.freedesktop.DBus.Peer.Ping` on the bus driver.
+/// Pings the bus at `address` (`unix:path=…`): connects, authenticates, says `Hello` and asks
+/// the bus driver for its id (`org.freedesktop.DBus.GetId`).
+///
+/// `GetId` rather than `org.freedesktop.DBus.Peer.Ping`: the system bus's default policy refuses
+/// `Peer.Ping` sent to the bus driver, while every bus answers `GetId`.
 pub fn ping(address: &str) -> Result<(), ProbeError> {
     bounded(address, TIMEOUT, async {
         let conn = connect(address).await?;
         conn.call_method(
             Some(BUS_DRIVER),
             "/org/freedesktop/DBus",
-            Some("org.freedesktop.DBus.Peer"),
-            "Ping",
+            Some(BUS_DRIVER),
+            "GetId",
             &(),
         )
         .await
         .map_err(|source| ProbeError::Call {
             service: BUS_DRIVER,
             address: address.to_owned(),
-            member: "Peer.Ping".to_owned(),
+            member: "GetId".to_owned(),
             source: Box::new(source),
         })?;
         Ok(())

@@ -250,8 +250,8 @@ fn running_as_root(cx: &Context<'_>) -> Finding {
     finding
         .why(
             "rootless mode runs the engine as an ordinary user, so that a container breakout \
-             lands in an unprivileged account; root has no subordinate ids to map and no user \
-             manager of its own, and what it would set up is a rootful engine in disguise",
+             lands in an unprivileged account; set up for root it would be a rootful engine in \
+             disguise, without the isolation rootless mode exists for",
         )
         .fix(
             Fix::user(

@@ -76,6 +76,8 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         return Finding::fail(ID, "XDG_RUNTIME_DIR is not set")
             .observe("xdg_runtime_dir", "unset")
             .observe("systemd_booted", systemd)
+            .observe("expected", expected.display())
+            .observe("expected_exists", cx.host.exists(&expected))
             .why(format!(
                 "the engine keeps its API socket, pid files and network namespace under \
                  XDG_RUNTIME_DIR, which logind creates at login; {SU_STORY}"
@@ -289,6 +291,22 @@ pub(crate) fn bus(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                      is installed and the user has a session; {SU_STORY}"
                 ))
                 .fix(bus_fix(cx, ID, &name));
+            }
+            Err(e) if e.source.kind() == std::io::ErrorKind::PermissionDenied => {
+                return observed(Finding::fail(
+                    ID,
+                    format!(
+                        "the user bus {} is out of reach of uid {} (permission denied)",
+                        socket.display(),
+                        cx.caller.uid
+                    ),
+                ))
+                .observe("error", &e)
+                .why(format!(
+                    "the address was inherited from another user's session, whose runtime \
+                     directory this user cannot enter; {SU_STORY}"
+                ))
+                .fix(login_fix(ID, &name));
             }
             Err(e) => {
                 return observed(Finding::fail(

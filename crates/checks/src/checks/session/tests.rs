@@ -92,6 +92,8 @@ fn runtime_dir_unset_fails_and_explains_su() {
     );
     assert_eq!(f.status, Status::Fail);
     assert_eq!(f.summary, "XDG_RUNTIME_DIR is not set");
+    assert_eq!(f.observed("expected"), Some(RUN));
+    assert_eq!(f.observed("expected_exists"), Some("true"));
     assert!(f.why.as_deref().unwrap_or("").contains("sudo -iu"));
     let fix = fix_text(&f);
     assert!(fix.contains("sudo machinectl shell alice@"), "{fix}");
