@@ -184,9 +184,7 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             );
             let mut fix = Fix::root(
                 ID,
-                format!(
-                    "stop and disable the rootful daemon (and leave the socket's group), or pass --force to `rootless-setup install` to run both"
-                ),
+                "stop and disable the rootful daemon (and leave the socket's group), or pass --force to `rootless-setup install` to run both",
             )
             .cmd(disable);
             if reason.starts_with("you are in its group") {
@@ -211,8 +209,8 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 info.uid,
                 info.perms()
             );
-            let mut note = format!(
-                "nothing to do if you want both; otherwise stop and disable the rootful daemon"
+            let mut note = String::from(
+                "nothing to do if you want both; otherwise stop and disable the rootful daemon",
             );
             if cx.engine == Engine::Containerd {
                 note.push_str(" (not while a rootful Docker still needs it)");

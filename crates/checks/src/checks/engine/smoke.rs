@@ -1,9 +1,543 @@
-//! stub
-use crate::context::{Context, Facts};
-use crate::finding::Finding;
-pub(crate) fn smoke(_cx: &Context<'_>, _facts: &mut Facts) -> Finding {
-    Finding::skip(
-        crate::catalogue::CheckId::EngineSmoke,
-        "not implemented yet",
+//! `engine.smoke`: runs `rootlesskit` the way install will (the chosen network and port driver,
+//! MTU, copy-up of `/etc` and `/run`) around a tiny shell that prints its uid map and network
+//! links. It catches what no single file read can: a helper that is not on `PATH`, a missing
+//! `/dev/net/tun`, a profile that denies rootlesskit its namespaces.
+//!
+//! rootlesskit creates its `--state-dir` itself and removes it when it exits, except when it
+//! fails before taking the directory's lock (a driver binary not found) or is killed at the
+//! deadline; the check looks afterwards and reports a directory left behind.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::catalogue::CheckId;
+use crate::context::{Context, Facts, NetworkPlan};
+use crate::finding::{Finding, Fix, Status};
+use crate::system::{Invocation, ProbeOutput};
+
+use super::shell_quote;
+
+const ID: CheckId = CheckId::EngineSmoke;
+
+/// How long the run may take.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// What runs inside: the uid map, then the links (`/proc/net/dev` where `ip` is missing).
+const SCRIPT: &str =
+    "cat /proc/self/uid_map && { ip -o link show 2>/dev/null || cat /proc/net/dev; }";
+
+/// Appended to the probe's `PATH` after the caller's own directories.
+const STANDARD_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// One line of `/proc/self/uid_map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MapLine {
+    inside: u64,
+    outside: u64,
+    count: u64,
+}
+
+/// The uid map lines of the output: lines of exactly three numbers.
+fn parse_uid_map(out: &str) -> Vec<MapLine> {
+    out.lines()
+        .filter_map(|line| {
+            let n: Vec<u64> = line
+                .split_whitespace()
+                .map(|w| w.parse().ok())
+                .collect::<Option<_>>()?;
+            match n.as_slice() {
+                [inside, outside, count] => Some(MapLine {
+                    inside: *inside,
+                    outside: *outside,
+                    count: *count,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// One network interface seen inside the namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Link {
+    name: String,
+    mtu: Option<u32>,
+}
+
+/// The links of `ip -o link show` (`2: tap0: <…> mtu 65520 …`) or of `/proc/net/dev`
+/// (`  tap0: 0 0 …`, no MTU).
+fn parse_links(out: &str) -> Vec<Link> {
+    let mut links = Vec::new();
+    for line in out.lines().map(str::trim) {
+        let Some((head, rest)) = line.split_once(':') else {
+            continue;
+        };
+        if line.contains('|') {
+            continue; // the /proc/net/dev header
+        }
+        if !head.is_empty() && head.chars().all(|c| c.is_ascii_digit()) {
+            let Some((name, rest)) = rest.trim_start().split_once(':') else {
+                continue;
+            };
+            let name = name.split('@').next().unwrap_or(name).trim();
+            let mut words = rest.split_whitespace();
+            let mtu = words
+                .by_ref()
+                .find(|w| *w == "mtu")
+                .and_then(|_| words.next()?.parse().ok());
+            if !name.is_empty() {
+                links.push(Link {
+                    name: name.to_owned(),
+                    mtu,
+                });
+            }
+        } else if !head.is_empty()
+            && !head.contains(char::is_whitespace)
+            && rest
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.parse::<u64>().is_ok())
+        {
+            links.push(Link {
+                name: head.to_owned(),
+                mtu: None,
+            });
+        }
+    }
+    links
+}
+
+/// The interface the driver creates inside the namespace (rootlesskit's defaults).
+fn expected_interface(driver: &str) -> Option<&'static str> {
+    match driver {
+        "slirp4netns" | "vpnkit" | "pasta" | "gvisor-tap-vsock" => Some("tap0"),
+        "lxc-user-nic" => Some("eth0"),
+        _ => None,
+    }
+}
+
+/// The probe's `PATH`: the directories of the driver, the id-mapping helpers and rootlesskit
+/// (rootlesskit runs them by name), then the caller's `PATH`, then the standard directories.
+fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: &Path) -> String {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let helpers = [
+        plan.binary.as_deref(),
+        facts.newuidmap.as_deref(),
+        facts.newgidmap.as_deref(),
+        Some(rootlesskit),
+    ];
+    let candidates = helpers
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .chain(cx.caller.path_dirs())
+        .chain(STANDARD_PATH.iter().map(PathBuf::from));
+    for dir in candidates {
+        if dir.is_absolute() && !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// What went wrong, from rootlesskit's stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cause {
+    /// newuidmap/newgidmap or the subordinate ranges.
+    IdMap,
+    /// slirp4netns could not open `/dev/net/tun`.
+    Tun,
+    /// A program rootlesskit runs by name is not on `PATH`.
+    NotOnPath(String),
+    /// The kernel or a security profile denied a namespace operation.
+    Denied,
+    /// Something else.
+    Other,
+}
+
+fn classify(stderr: &str) -> Cause {
+    let lower = stderr.to_lowercase();
+    if lower.contains("failed to setup uid/gid map")
+        || lower.contains("no subuid ranges")
+        || lower.contains("no subgid ranges")
+    {
+        Cause::IdMap
+    } else if lower.contains("/dev/net/tun") {
+        Cause::Tun
+    } else if let Some(name) = not_on_path(stderr) {
+        Cause::NotOnPath(name)
+    } else if lower.contains("operation not permitted") || lower.contains("permission denied") {
+        Cause::Denied
+    } else {
+        Cause::Other
+    }
+}
+
+/// rootlesskit's own error line (`[rootlesskit:parent] error: …`), the last one; the lines after
+/// it are usually the tail of a helper's output.
+fn error_line(stderr: &str) -> Option<&str> {
+    stderr
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with("[rootlesskit:") && l.contains("] error:"))
+}
+
+/// `slirp4netns` from `exec: "slirp4netns": executable file not found in $PATH`.
+fn not_on_path(stderr: &str) -> Option<String> {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("executable file not found"))?;
+    let name = line.split('"').nth(1)?;
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+    ok.then(|| name.to_owned())
+}
+
+/// Runs rootlesskit with the planned network and checks what the shell inside saw.
+pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let Some(runtime) = super::runtime_dir(cx) else {
+        return Finding::skip(
+            ID,
+            "XDG_RUNTIME_DIR is not set; rootlesskit keeps its state there (see session.runtime-dir)",
+        );
+    };
+    if !cx.host.exists(&runtime) {
+        return Finding::skip(
+            ID,
+            format!(
+                "XDG_RUNTIME_DIR {} does not exist (see session.runtime-dir)",
+                runtime.display()
+            ),
+        );
+    }
+    let Some(rootlesskit) = facts.binary("rootlesskit").map(|b| b.path.clone()) else {
+        return Finding::skip(ID, "rootlesskit was not found (see engine.binaries)");
+    };
+    let Some(plan) = facts.network.clone() else {
+        return Finding::skip(ID, "no network driver was chosen (see network.driver)");
+    };
+    let state_dir = runtime.join(format!("rootless-setup-smoke-{}", std::process::id()));
+    let path_env = probe_path(cx, facts, &plan, &rootlesskit);
+    let mut args = vec![
+        format!("--net={}", plan.driver),
+        format!("--mtu={}", plan.mtu),
+        format!("--port-driver={}", plan.port_driver),
+        "--disable-host-loopback".to_owned(),
+        "--copy-up=/etc".to_owned(),
+        "--copy-up=/run".to_owned(),
+        format!("--state-dir={}", state_dir.display()),
+    ];
+    if plan.driver == "lxc-user-nic" {
+        if let Some(binary) = &plan.binary {
+            args.push(format!("--lxc-user-nic-binary={}", binary.display()));
+        }
+    }
+    let by_hand = format!(
+        "PATH={} {} --debug {} /bin/sh -c {}",
+        shell_quote(&path_env),
+        shell_quote(&rootlesskit.display().to_string()),
+        args.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+        shell_quote(SCRIPT)
+    );
+    args.extend(["/bin/sh".to_owned(), "-c".to_owned(), SCRIPT.to_owned()]);
+    let invocation = Invocation::new(&rootlesskit)
+        .args(args)
+        .env("PATH", &path_env)
+        .timeout(DEADLINE);
+    let result = cx.system.run(&invocation);
+    let left_behind = cx.host.exists(&state_dir);
+
+    let finding = Finding::pass(ID, "")
+        .observe("command", invocation.display())
+        .observe("path", &path_env)
+        .observe("network_driver", &plan.driver)
+        .observe("port_driver", &plan.port_driver)
+        .observe("mtu", plan.mtu)
+        .observe("state_dir", state_dir.display())
+        .observe(
+            "state_dir_left_behind",
+            if left_behind { "yes" } else { "no" },
+        );
+    let cleanup = format!(
+        "rm -rf -- {}",
+        shell_quote(&state_dir.display().to_string())
+    );
+
+    let out = match result {
+        Ok(out) => out,
+        Err(e) => {
+            return fail(
+                finding,
+                format!("could not run {}: {}", rootlesskit.display(), e.source),
+                "rootlesskit is installed but cannot be started, so the engine cannot start either",
+                Fix::user(ID, "check that rootlesskit runs at all").cmd(format!(
+                    "{} --version",
+                    shell_quote(&rootlesskit.display().to_string())
+                )),
+            );
+        }
+    };
+    let finding = finding
+        .observe("elapsed_ms", out.elapsed.as_millis())
+        .observe(
+            "exit_code",
+            out.code
+                .map_or_else(|| "none".to_owned(), |c| c.to_string()),
+        );
+
+    if out.timed_out {
+        let mut fix = Fix::user(ID, "run it by hand with --debug to see where it hangs, then remove the state directory it left")
+            .cmd(&by_hand);
+        if left_behind {
+            fix = fix.cmd(&cleanup);
+        }
+        return fail(
+            finding,
+            format!(
+                "rootlesskit hung for {} s and was killed",
+                DEADLINE.as_secs()
+            ),
+            "the engine's unit would hang the same way at start",
+            fix,
+        );
+    }
+    if !out.success() {
+        return failed_run(
+            cx,
+            finding,
+            &out,
+            &by_hand,
+            left_behind.then_some(cleanup.as_str()),
+        );
+    }
+    verify_output(
+        facts,
+        finding,
+        &out,
+        &plan,
+        cx.caller.uid,
+        left_behind.then_some(cleanup),
     )
 }
+
+fn fail(finding: Finding, summary: String, why: &str, fix: Fix) -> Finding {
+    Finding {
+        status: Status::Fail,
+        summary,
+        ..finding
+    }
+    .why(why)
+    .fix(fix)
+}
+
+fn failed_run(
+    cx: &Context<'_>,
+    finding: Finding,
+    out: &ProbeOutput,
+    by_hand: &str,
+    cleanup: Option<&str>,
+) -> Finding {
+    let last = out.last_line();
+    let mut finding = finding.observe("stderr_last_line", last);
+    let cause = classify(&out.stderr);
+    let (why, mut fix) = match &cause {
+        Cause::IdMap => (
+            "rootlesskit could not map the subordinate ids with newuidmap/newgidmap, so no rootless engine can start".to_owned(),
+            Fix::root(ID, "fix the subordinate id ranges and the mapping helpers; `rootless-setup explain subid.uid` and `rootless-setup explain uidmap` show how"),
+        ),
+        Cause::Tun => {
+            let tun = cx.host.stat("/dev/net/tun").ok().flatten();
+            finding = finding.observe(
+                "tun_mode",
+                tun.map_or_else(|| "absent".to_owned(), |i| format!("{:04o}", i.perms())),
+            );
+            let fix = match tun {
+                Some(info) if info.perms() & 0o006 != 0o006 => Fix::root(
+                    ID,
+                    "make /dev/net/tun usable by everyone, as udev normally does (in a container, pass the device through with that mode)",
+                )
+                .cmd("sudo chmod 0666 /dev/net/tun"),
+                _ => Fix::root(ID, "load the tun module now and at every boot")
+                    .cmd("sudo modprobe tun")
+                    .cmd("echo tun | sudo tee /etc/modules-load.d/tun.conf"),
+            };
+            (
+                "slirp4netns needs /dev/net/tun to create the namespace's tap0 device; without it containers have no network".to_owned(),
+                fix,
+            )
+        }
+        Cause::NotOnPath(name) => (
+            format!("rootlesskit runs {name} by name and did not find it on the PATH it was given"),
+            Fix::root(ID, format!("install {name}, or put its directory on PATH (install writes the unit's PATH from what engine.binaries found)")),
+        ),
+        Cause::Denied => {
+            let mut note = String::from(
+                "unprivileged user namespaces are restricted for rootlesskit; see `rootless-setup explain userns.sysctl` and `rootless-setup explain userns.apparmor`",
+            );
+            if cx.distro.is_ubuntu_at_least(23, 10) {
+                note.push_str(" (on this Ubuntu an AppArmor profile must allow userns for rootlesskit's real path)");
+            }
+            (
+                "the kernel or a security profile denied rootlesskit a namespace operation that the plain probe was allowed".to_owned(),
+                Fix::root(ID, note),
+            )
+        }
+        Cause::Other => (
+            "the engine's unit would fail the same way at start".to_owned(),
+            Fix::user(ID, "run it by hand with --debug to see the whole error"),
+        ),
+    };
+    fix = fix.cmd(by_hand);
+    if let Some(cleanup) = cleanup {
+        fix = fix.cmd(cleanup);
+    }
+    let error = error_line(&out.stderr).unwrap_or(last);
+    let summary = match out.code {
+        Some(code) => format!("rootlesskit exited with {code}: {error}"),
+        None => format!("rootlesskit was killed: {error}"),
+    };
+    fail(finding, summary, &why, fix)
+}
+
+fn verify_output(
+    facts: &Facts,
+    mut finding: Finding,
+    out: &ProbeOutput,
+    plan: &NetworkPlan,
+    uid: u32,
+    cleanup: Option<String>,
+) -> Finding {
+    let map = parse_uid_map(&out.stdout);
+    let links = parse_links(&out.stdout);
+    let mapped: u64 = map.iter().map(|l| l.count).fold(0, u64::saturating_add);
+    let expected = facts
+        .subuids
+        .as_ref()
+        .map(|r| r.iter().map(|r| r.count).fold(1u64, u64::saturating_add));
+    finding = finding
+        .observe(
+            "uid_map",
+            map.iter()
+                .map(|l| format!("{} {} {}", l.inside, l.outside, l.count))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+        .observe("mapped_ids", mapped)
+        .observe(
+            "links",
+            links
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    if let Some(expected) = expected {
+        finding = finding.observe("expected_ids", expected);
+    }
+    let own = map
+        .iter()
+        .any(|l| l.inside == 0 && l.outside == u64::from(uid) && l.count >= 1);
+    let full = expected.map_or(mapped > 1, |e| mapped == e);
+    if !own || !full {
+        return fail(
+            finding,
+            format!(
+                "rootlesskit mapped {mapped} ids{} ({})",
+                expected
+                    .map(|e| format!(", expected {e}"))
+                    .unwrap_or_default(),
+                if own {
+                    "subordinate ranges incomplete"
+                } else {
+                    "your uid is not root inside"
+                }
+            ),
+            "rootlesskit reads the subordinate ranges itself (getsubids or /etc/subuid); with fewer ids images whose files belong to other users fail to unpack",
+            Fix::root(
+                ID,
+                "make the ranges rootlesskit sees match subid.uid's; `rootless-setup explain subid.uid` shows how",
+            ),
+        );
+    }
+    let interface = expected_interface(&plan.driver);
+    let link = interface.and_then(|i| links.iter().find(|l| l.name == i));
+    if let Some(i) = interface {
+        let Some(link) = link else {
+            let names: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
+            return fail(
+                finding,
+                format!(
+                    "no {i} interface inside the namespace (saw {})",
+                    names.join(", ")
+                ),
+                &format!(
+                    "{} did not attach its interface, so containers would have no network",
+                    plan.driver
+                ),
+                Fix::user(
+                    ID,
+                    "run rootlesskit by hand with --debug and read the driver's messages",
+                ),
+            );
+        };
+        if let Some(mtu) = link.mtu {
+            finding = finding.observe("interface_mtu", mtu);
+        }
+    }
+    let summary = format!(
+        "rootlesskit ran with {} in {} ms: {mapped} ids mapped{}",
+        plan.driver,
+        out.elapsed.as_millis(),
+        match (interface, link.and_then(|l| l.mtu)) {
+            (Some(i), Some(mtu)) => format!(", {i} up with mtu {mtu}"),
+            (Some(i), None) => format!(", {i} up"),
+            _ => String::new(),
+        }
+    );
+    if let Some(mtu) = link.and_then(|l| l.mtu).filter(|m| *m != plan.mtu) {
+        return Finding {
+            status: Status::Warn,
+            summary: format!(
+                "{summary}; but the mtu is {mtu}, not the planned {}",
+                plan.mtu
+            ),
+            ..finding
+        }
+        .why("a smaller MTU than planned slows container traffic, a larger one can drop packets")
+        .fix(Fix::user(
+            ID,
+            "choose an MTU the driver accepts with `rootless-setup install --mtu`",
+        ));
+    }
+    if let Some(cleanup) = cleanup {
+        return Finding {
+            status: Status::Warn,
+            summary: format!("{summary}; but its state directory was left behind"),
+            ..finding
+        }
+        .why("rootlesskit normally removes its state directory on exit; a leftover one holds a stale lock and clutters XDG_RUNTIME_DIR")
+        .fix(Fix::user(ID, "remove the leftover state directory").cmd(cleanup));
+    }
+    Finding { summary, ..finding }
+}
+
+#[cfg(test)]
+#[path = "smoke_tests.rs"]
+mod tests;
