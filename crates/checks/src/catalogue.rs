@@ -129,6 +129,7 @@ impl CheckId {
     pub fn depends_on(self) -> &'static [CheckId] {
         match self {
             CheckId::SessionSystemd => &[CheckId::SessionBus],
+            CheckId::SessionLinger => &[CheckId::User],
             CheckId::SubidUid | CheckId::SubidGid => &[CheckId::User],
             CheckId::UsernsProbe => &[
                 CheckId::User,

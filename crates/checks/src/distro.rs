@@ -129,7 +129,7 @@ impl Distro {
             (Uidmap, Debian) => "uidmap",
             (Uidmap, Fedora | Suse | Arch | Unknown) => "shadow-utils",
             (DbusUserSession, Debian) => "dbus-user-session",
-            (DbusUserSession, Fedora) => "dbus-daemon",
+            (DbusUserSession, Fedora) => "dbus-broker",
             (DbusUserSession, Suse) => "dbus-1",
             (DbusUserSession, Arch | Unknown) => "dbus",
             (Slirp4netns, _) => "slirp4netns",
