@@ -1,0 +1,106 @@
+//! The `subid.uid` and `subid.gid` checks, and the public pieces the `fix` command reuses: the
+//! [`parse`]r and formatter of `/etc/subuid` and `/etc/subgid`, overlap detection, and the
+//! deterministic free-block allocator in [`alloc`].
+
+pub mod alloc;
+mod check;
+pub mod parse;
+
+use std::path::PathBuf;
+
+use crate::caller::Caller;
+use crate::context::{Account, Context, Facts};
+use crate::finding::Finding;
+
+pub use alloc::{BLOCK, FIRST, free_block};
+pub use parse::{
+    IdDatabase, Located, Malformed, Overlap, Problem, SubidEntry, SubidFile, containing_own_id,
+    format, overlapping_pairs, overlaps, owner_matches,
+};
+
+/// The `subid.uid` check.
+pub(crate) fn subuid(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    check::run(cx, facts, check::Kind::Uid)
+}
+
+/// The `subid.gid` check.
+pub(crate) fn subgid(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    check::run(cx, facts, check::Kind::Gid)
+}
+
+/// Where programs are looked for: the caller's `PATH` (absolute entries only), then `/usr/bin`,
+/// `/usr/sbin`, `/bin` and `/sbin`, without duplicates.
+pub(crate) fn program_dirs(caller: &Caller) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let standard = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].map(PathBuf::from);
+    for dir in caller
+        .path_dirs()
+        .into_iter()
+        .filter(|d| d.is_absolute())
+        .chain(standard)
+    {
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+/// Quotes `s` for a POSIX shell when it needs quoting.
+pub(crate) fn sh_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The caller's account: the `user` check's fact, or else the caller's line of `/etc/passwd`.
+pub(crate) fn account(cx: &Context<'_>, facts: &Facts) -> Option<Account> {
+    if let Some(account) = &facts.account {
+        return Some(account.clone());
+    }
+    let passwd = cx.host.read("/etc/passwd").ok().flatten()?;
+    passwd.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        let uid = f.get(2)?.parse::<u32>().ok()?;
+        let name = (*f.first()?).to_owned();
+        (uid == cx.caller.uid).then(|| Account {
+            name,
+            uid,
+            gid: f
+                .get(3)
+                .and_then(|g| g.parse().ok())
+                .unwrap_or(cx.caller.gid),
+            home: PathBuf::from(f.get(5).copied().unwrap_or("/")),
+            shell: f.get(6).copied().unwrap_or_default().to_owned(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_dirs_put_path_first_without_duplicates() {
+        let caller = Caller::new(1000, 1000).with_var("PATH", "/opt/bin:relative:/usr/bin:");
+        let dirs: Vec<String> = program_dirs(&caller)
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        assert_eq!(dirs, ["/opt/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"]);
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(sh_quote("alice"), "alice");
+        assert_eq!(sh_quote("/usr/bin/x"), "/usr/bin/x");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(sh_quote(""), "''");
+    }
+}

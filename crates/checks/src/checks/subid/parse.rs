@@ -1,0 +1,621 @@
+//! `/etc/subuid` and `/etc/subgid`: parser, formatter and overlap detection, plus the few fields
+//! of `/etc/passwd` and `/etc/group` needed to tell which ids are in use.
+//!
+//! A line is `owner:start:count`, where the owner is a login name or a numeric uid. Blank lines
+//! and comments (`#`) are allowed; anything else is [`Malformed`] and reported with its file,
+//! line number, text and [`Problem`]. The parser is stricter than shadow-utils where the two
+//! readers of these files disagree: shadow reads numbers with `strtoul(…, 0)` (so `0x…` is hex
+//! and a leading `0` means octal) while rootlesskit reads them as decimal, so only plain decimal
+//! numbers are accepted. Parsing never panics, whatever the input.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::context::IdRange;
+
+/// One past the highest id a range may reach: the kernel rejects a map whose `start + count`
+/// wraps a 32-bit id, and `4294967295` is `(uid_t) -1`, never a real id.
+pub const ID_LIMIT: u64 = u32::MAX as u64;
+
+/// Longest line text kept in a [`Malformed`] report.
+const MAX_REPORTED_TEXT: usize = 200;
+
+/// A well-formed line: `owner:start:count`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubidEntry {
+    /// Login name or numeric uid (as written).
+    pub owner: String,
+    /// First subordinate id.
+    pub start: u32,
+    /// Number of ids (at least 1).
+    pub count: u32,
+}
+
+impl SubidEntry {
+    /// A validated entry; the same rules as the parser.
+    pub fn new(owner: impl Into<String>, start: u32, count: u32) -> Result<Self, Problem> {
+        let owner = owner.into();
+        check_owner(&owner)?;
+        check_range(u64::from(start), u64::from(count))?;
+        Ok(SubidEntry {
+            owner,
+            start,
+            count,
+        })
+    }
+
+    /// The ids as a range.
+    pub fn range(&self) -> IdRange {
+        IdRange {
+            start: u64::from(self.start),
+            count: u64::from(self.count),
+        }
+    }
+
+    /// Whether this entry belongs to the account `name` with uid `uid`, the way `newuidmap`
+    /// decides it: the owner is the name, or exactly the decimal uid.
+    pub fn is_owned_by(&self, name: &str, uid: u32) -> bool {
+        owner_matches(&self.owner, name, uid)
+    }
+}
+
+impl fmt::Display for SubidEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.owner, self.start, self.count)
+    }
+}
+
+/// Whether an owner field names the account `name` with uid `uid`.
+pub fn owner_matches(owner: &str, name: &str, uid: u32) -> bool {
+    owner == name || owner == uid.to_string()
+}
+
+/// A field of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The first field.
+    Owner,
+    /// The second field.
+    Start,
+    /// The third field.
+    Count,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Field::Owner => "owner",
+            Field::Start => "start",
+            Field::Count => "count",
+        })
+    }
+}
+
+/// What is wrong with a malformed line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// Not exactly three colon-separated fields.
+    #[error("expected 3 colon-separated fields (owner:start:count), found {found}")]
+    FieldCount {
+        /// How many fields the line has.
+        found: usize,
+    },
+    /// A field is empty.
+    #[error("the {0} is empty")]
+    Empty(Field),
+    /// A field contains a space, tab or carriage return (shadow keeps it, so nothing matches).
+    #[error("the {0} contains whitespace")]
+    Whitespace(Field),
+    /// A number field holds something other than decimal digits.
+    #[error("the {field} `{value}` is not a decimal number")]
+    NotNumeric {
+        /// Which field.
+        field: Field,
+        /// The text found.
+        value: String,
+    },
+    /// A number with a leading zero, which shadow reads as octal and rootlesskit as decimal.
+    #[error(
+        "the {field} `{value}` has a leading zero (shadow reads it as octal, rootlesskit as decimal)"
+    )]
+    LeadingZero {
+        /// Which field.
+        field: Field,
+        /// The text found.
+        value: String,
+    },
+    /// A number above 4294967295.
+    #[error("the {field} `{value}` does not fit in 32 bits")]
+    TooLarge {
+        /// Which field.
+        field: Field,
+        /// The text found.
+        value: String,
+    },
+    /// An owner that cannot be written as the first field of a line.
+    #[error("the owner `{0}` contains `:` or a newline, or starts with `#`")]
+    UnwritableOwner(String),
+    /// A range of no ids.
+    #[error("the count is 0")]
+    ZeroCount,
+    /// The range runs past the last valid id.
+    #[error("the range {start}+{count} ends past the largest id 4294967294")]
+    Overflow {
+        /// First id.
+        start: u64,
+        /// Number of ids.
+        count: u64,
+    },
+}
+
+/// A line that is neither an entry, a comment nor blank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    /// The file (host path).
+    pub path: PathBuf,
+    /// 1-based line number.
+    pub line: usize,
+    /// The line as written (cut at 200 characters).
+    pub text: String,
+    /// What is wrong with it.
+    pub problem: Problem,
+}
+
+impl Malformed {
+    /// The owner the line seems to name (its first field), if it has one.
+    pub fn owner(&self) -> Option<&str> {
+        let first = self.text.split(':').next()?.trim();
+        (!first.is_empty()).then_some(first)
+    }
+}
+
+impl Malformed {
+    /// The range the line seems meant to hold, read leniently (whitespace trimmed, leading
+    /// zeros read as decimal), so an allocator can stay clear of ids someone meant to give out.
+    pub fn apparent_range(&self) -> Option<IdRange> {
+        let mut fields = self.text.split(':').skip(1).map(str::trim);
+        let start: u64 = fields.next()?.parse().ok()?;
+        let count: u64 = fields.next()?.parse().ok()?;
+        let count = count.min(ID_LIMIT.saturating_sub(start));
+        (count > 0).then_some(IdRange { start, count })
+    }
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {} in `{}`",
+            self.path.display(),
+            self.line,
+            self.problem,
+            self.text.escape_debug()
+        )
+    }
+}
+
+/// An entry and the line it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// 1-based line number.
+    pub line: usize,
+    /// The entry.
+    pub entry: SubidEntry,
+}
+
+/// A parsed file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubidFile {
+    /// The file (host path).
+    pub path: PathBuf,
+    /// Well-formed entries in file order.
+    pub entries: Vec<Located>,
+    /// Malformed lines in file order.
+    pub malformed: Vec<Malformed>,
+}
+
+impl SubidFile {
+    /// The entries without their line numbers.
+    pub fn plain_entries(&self) -> Vec<SubidEntry> {
+        self.entries.iter().map(|l| l.entry.clone()).collect()
+    }
+
+    /// The entries of the account `name` with uid `uid` (by name and by numeric uid).
+    pub fn entries_of<'a>(
+        &'a self,
+        name: &'a str,
+        uid: u32,
+    ) -> impl Iterator<Item = &'a Located> + 'a {
+        self.entries
+            .iter()
+            .filter(move |l| l.entry.is_owned_by(name, uid))
+    }
+}
+
+/// Parses the text of a subordinate id file. Never fails: bad lines end up in `malformed`.
+pub fn parse(path: impl Into<PathBuf>, text: &str) -> SubidFile {
+    let mut file = SubidFile {
+        path: path.into(),
+        ..SubidFile::default()
+    };
+    for (index, raw) in text.split('\n').enumerate() {
+        let line = index.saturating_add(1);
+        match parse_line(raw) {
+            Ok(None) => {}
+            Ok(Some(entry)) => file.entries.push(Located { line, entry }),
+            Err(problem) => file.malformed.push(Malformed {
+                path: file.path.clone(),
+                line,
+                text: cut(raw),
+                problem,
+            }),
+        }
+    }
+    file
+}
+
+/// Parses raw bytes, decoding them lossily (invalid UTF-8 becomes U+FFFD).
+pub fn parse_bytes(path: impl Into<PathBuf>, bytes: &[u8]) -> SubidFile {
+    parse(path, &String::from_utf8_lossy(bytes))
+}
+
+/// Parses one line (without its `\n`): `Ok(None)` for a blank line or a comment.
+pub fn parse_line(line: &str) -> Result<Option<SubidEntry>, Problem> {
+    let trimmed = line.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Ok(None);
+    }
+    let fields: Vec<&str> = line.split(':').collect();
+    let [owner, start, count] = fields.as_slice() else {
+        return Err(Problem::FieldCount {
+            found: fields.len(),
+        });
+    };
+    check_owner(owner)?;
+    let start = number(Field::Start, start)?;
+    let count = number(Field::Count, count)?;
+    check_range(u64::from(start), u64::from(count))?;
+    Ok(Some(SubidEntry {
+        owner: (*owner).to_owned(),
+        start,
+        count,
+    }))
+}
+
+/// Formats entries as file text, one line each, that [`parse`] reads back unchanged.
+pub fn format(entries: &[SubidEntry]) -> String {
+    entries.iter().map(|e| format!("{e}\n")).collect()
+}
+
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(MAX_REPORTED_TEXT) {
+        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),
+        None => text.to_owned(),
+    }
+}
+
+fn check_owner(owner: &str) -> Result<(), Problem> {
+    if owner.is_empty() {
+        Err(Problem::Empty(Field::Owner))
+    } else if owner.chars().any(char::is_whitespace) {
+        Err(Problem::Whitespace(Field::Owner))
+    } else if owner.contains(':') || owner.contains('\n') || owner.starts_with('#') {
+        // Only reachable through `SubidEntry::new`: such an owner cannot be written back.
+        Err(Problem::UnwritableOwner(owner.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+fn number(field: Field, text: &str) -> Result<u32, Problem> {
+    let value = || text.to_owned();
+    if text.is_empty() {
+        return Err(Problem::Empty(field));
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err(Problem::Whitespace(field));
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Problem::NotNumeric {
+            field,
+            value: value(),
+        });
+    }
+    if text.len() > 1 && text.starts_with('0') {
+        return Err(Problem::LeadingZero {
+            field,
+            value: value(),
+        });
+    }
+    text.parse::<u32>().map_err(|_| Problem::TooLarge {
+        field,
+        value: value(),
+    })
+}
+
+fn check_range(start: u64, count: u64) -> Result<(), Problem> {
+    if count == 0 {
+        return Err(Problem::ZeroCount);
+    }
+    if start.saturating_add(count) > ID_LIMIT {
+        return Err(Problem::Overflow { start, count });
+    }
+    Ok(())
+}
+
+/// Two entries whose ranges share at least one id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlap<'a> {
+    /// The entry on the earlier line.
+    pub first: &'a Located,
+    /// The entry on the later line.
+    pub second: &'a Located,
+}
+
+/// Every pair of entries (by index, `i < j`) whose ranges overlap, whoever owns them, sorted;
+/// at most `limit` pairs. Runs in `O(n log n + pairs)`, so files with tens of thousands of
+/// lines are fine.
+pub fn overlapping_pairs(entries: &[Located], limit: usize) -> Vec<(usize, usize)> {
+    let ranges: Vec<IdRange> = entries.iter().map(|l| l.entry.range()).collect();
+    let mut order: Vec<(u64, usize)> = ranges
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.count > 0)
+        .map(|(i, r)| (r.start, i))
+        .collect();
+    order.sort_unstable();
+    let mut pairs = Vec::new();
+    // Earlier-starting ranges that still reach past the current start.
+    let mut active: Vec<(u64, usize)> = Vec::new();
+    'sweep: for (start, i) in order {
+        active.retain(|(end, _)| *end > start);
+        for (_, a) in &active {
+            if pairs.len() >= limit {
+                break 'sweep;
+            }
+            pairs.push(((*a).min(i), (*a).max(i)));
+        }
+        let end = ranges.get(i).map_or(start, IdRange::end);
+        active.push((end, i));
+    }
+    pairs.sort_unstable();
+    pairs
+}
+
+/// Pairs of entries with different owners (compared as written) whose ranges overlap, at most
+/// `limit`. A name and the numeric uid of the same account count as different owners here;
+/// callers that know the account compare with [`owner_matches`].
+pub fn overlaps(entries: &[Located], limit: usize) -> Vec<Overlap<'_>> {
+    overlapping_pairs(entries, usize::MAX)
+        .into_iter()
+        .filter_map(|(i, j)| {
+            let (first, second) = (entries.get(i)?, entries.get(j)?);
+            (first.entry.owner != second.entry.owner).then_some(Overlap { first, second })
+        })
+        .take(limit)
+        .collect()
+}
+
+/// Entries whose range contains their own owner's id: `id_of` resolves an owner to its uid
+/// (numeric owners are taken as the uid itself).
+pub fn containing_own_id(
+    entries: &[Located],
+    id_of: impl Fn(&str) -> Option<u32>,
+) -> Vec<&Located> {
+    entries
+        .iter()
+        .filter(|l| {
+            let id = l
+                .entry
+                .owner
+                .parse::<u32>()
+                .ok()
+                .or_else(|| id_of(&l.entry.owner));
+            id.is_some_and(|id| l.entry.range().contains(u64::from(id)))
+        })
+        .collect()
+}
+
+/// Names and numeric ids from `/etc/passwd` or `/etc/group` (the first and third fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdDatabase {
+    /// `(name, id)` in file order; lines without a numeric third field are left out.
+    pub entries: Vec<(String, u32)>,
+}
+
+impl IdDatabase {
+    /// Parses `/etc/passwd` or `/etc/group` text. Never fails.
+    pub fn parse(text: &str) -> Self {
+        let entries = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| {
+                let mut fields = l.split(':');
+                let name = fields.next()?.trim();
+                let id = fields.nth(1)?.trim().parse::<u32>().ok()?;
+                (!name.is_empty()).then(|| (name.to_owned(), id))
+            })
+            .collect();
+        IdDatabase { entries }
+    }
+
+    /// The id of `name`.
+    pub fn id_of(&self, name: &str) -> Option<u32> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+    }
+
+    /// The first name with id `id`.
+    pub fn name_of(&self, id: u32) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(_, i)| *i == id)
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// Every id in use.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries.iter().map(|(_, id)| *id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(line: &str) -> Problem {
+        parse_line(line).unwrap_err()
+    }
+
+    #[test]
+    fn entries_comments_and_blank_lines() {
+        let file = parse(
+            "/etc/subuid",
+            "# comment\n\n   \nalice:100000:65536\n1001:165536:65536\n",
+        );
+        assert!(file.malformed.is_empty(), "{:?}", file.malformed);
+        assert_eq!(
+            file.entries,
+            vec![
+                Located {
+                    line: 4,
+                    entry: SubidEntry::new("alice", 100000, 65536).unwrap()
+                },
+                Located {
+                    line: 5,
+                    entry: SubidEntry::new("1001", 165536, 65536).unwrap()
+                },
+            ]
+        );
+        assert_eq!(file.entries_of("bob", 1001).count(), 1);
+        assert_eq!(file.entries_of("alice", 5).count(), 1);
+        assert_eq!(file.entries_of("alic", 1000).count(), 0);
+    }
+
+    #[test]
+    fn every_kind_of_malformed_line_is_named() {
+        assert_eq!(problem("alice:100000"), Problem::FieldCount { found: 2 });
+        assert_eq!(problem("alice:1:2:3"), Problem::FieldCount { found: 4 });
+        assert_eq!(problem(":1:2"), Problem::Empty(Field::Owner));
+        assert_eq!(problem("alice::2"), Problem::Empty(Field::Start));
+        assert_eq!(problem(" alice:1:2"), Problem::Whitespace(Field::Owner));
+        assert_eq!(problem("alice:1:2\r"), Problem::Whitespace(Field::Count));
+        assert_eq!(
+            problem("alice:abc:2"),
+            Problem::NotNumeric {
+                field: Field::Start,
+                value: "abc".into()
+            }
+        );
+        assert!(matches!(
+            problem("alice:0x10:2"),
+            Problem::NotNumeric { .. }
+        ));
+        assert!(matches!(problem("alice:-1:2"), Problem::NotNumeric { .. }));
+        assert!(matches!(
+            problem("alice:0100000:2"),
+            Problem::LeadingZero { .. }
+        ));
+        assert!(matches!(
+            problem("alice:4294967296:2"),
+            Problem::TooLarge { .. }
+        ));
+        assert_eq!(problem("alice:100000:0"), Problem::ZeroCount);
+        assert_eq!(
+            problem("alice:4294967290:10"),
+            Problem::Overflow {
+                start: 4294967290,
+                count: 10
+            }
+        );
+        assert_eq!(
+            parse_line("alice:4294967290:5").unwrap().unwrap().count,
+            5,
+            "the last valid id is 4294967294"
+        );
+        assert!(parse_line("alice:0:1").unwrap().is_some());
+    }
+
+    #[test]
+    fn malformed_lines_carry_path_line_and_text() {
+        let file = parse("/etc/subgid", "alice:1:2\nbob:x:65536\n");
+        let bad = &file.malformed[0];
+        assert_eq!((bad.line, bad.owner()), (2, Some("bob")));
+        assert_eq!(bad.apparent_range(), None);
+        let lenient = parse("/f", "carol: 0300000 :10\r\ndave:1:2:3\n");
+        assert_eq!(
+            lenient.malformed[0].apparent_range(),
+            Some(IdRange {
+                start: 300000,
+                count: 10
+            })
+        );
+        assert_eq!(
+            lenient.malformed[1].apparent_range(),
+            Some(IdRange { start: 1, count: 2 })
+        );
+        assert_eq!(
+            bad.to_string(),
+            "/etc/subgid:2: the start `x` is not a decimal number in `bob:x:65536`"
+        );
+        let long = parse("/f", &"x".repeat(10_000));
+        assert!(long.malformed[0].text.chars().count() <= MAX_REPORTED_TEXT + 1);
+    }
+
+    #[test]
+    fn format_round_trips() {
+        let entries = vec![
+            SubidEntry::new("alice", 100000, 65536).unwrap(),
+            SubidEntry::new("1000", 0, 1).unwrap(),
+        ];
+        let text = format(&entries);
+        assert_eq!(text, "alice:100000:65536\n1000:0:1\n");
+        assert_eq!(parse("/f", &text).plain_entries(), entries);
+        assert!(SubidEntry::new("a:b", 1, 1).is_err());
+        assert!(SubidEntry::new("#a", 1, 1).is_err());
+    }
+
+    #[test]
+    fn overlaps_between_different_owners() {
+        let file = parse(
+            "/etc/subuid",
+            "alice:100000:65536\nbob:165535:10\nalice:100000:1\ncarol:200000:1\n",
+        );
+        assert_eq!(
+            overlapping_pairs(&file.entries, usize::MAX),
+            vec![(0, 1), (0, 2)]
+        );
+        let o = overlaps(&file.entries, 10);
+        assert_eq!(o.len(), 1);
+        assert_eq!((o[0].first.line, o[0].second.line), (1, 2));
+        assert_eq!(overlapping_pairs(&file.entries, 1).len(), 1);
+    }
+
+    #[test]
+    fn ranges_containing_the_owners_own_id() {
+        let file = parse(
+            "/f",
+            "alice:1000:65536\n70000:65536:10000\nbob:100000:65536\n",
+        );
+        let db = IdDatabase::parse(
+            "alice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/:/bin/sh\n",
+        );
+        let own: Vec<usize> = containing_own_id(&file.entries, |n| db.id_of(n))
+            .iter()
+            .map(|l| l.line)
+            .collect();
+        assert_eq!(own, vec![1, 2]);
+    }
+
+    #[test]
+    fn id_database_skips_junk() {
+        let db = IdDatabase::parse(
+            "root:x:0:0::/root:/bin/sh\n# c\nbroken\nx:y:z\nalice:x:1000:1000:::\n",
+        );
+        assert_eq!(db.ids().collect::<Vec<_>>(), vec![0, 1000]);
+        assert_eq!(db.name_of(1000), Some("alice"));
+        assert_eq!(db.id_of("root"), Some(0));
+    }
+}

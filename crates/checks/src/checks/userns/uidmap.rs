@@ -1,0 +1,373 @@
+//! The `uidmap` check: `newuidmap` and `newgidmap`, as rootlesskit will find them (first on the
+//! caller's `PATH`, then the standard directories), root-owned regular files that are setuid or
+//! carry `cap_setuid`/`cap_setgid` file capabilities, and not on a `nosuid` mount.
+
+use std::path::{Path, PathBuf};
+
+use crate::catalogue::CheckId;
+use crate::context::{Context, Facts};
+use crate::distro::{Family, Package};
+use crate::finding::{Finding, Fix};
+
+use super::super::subid::{program_dirs, sh_quote};
+use super::decode::{
+    CAP_SETGID, CAP_SETUID, FileCaps, Mount, decode_caps, mount_of, parse_mountinfo,
+};
+
+const ID: CheckId = CheckId::Uidmap;
+
+/// One of the two helpers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Helper {
+    Uid,
+    Gid,
+}
+
+impl Helper {
+    fn name(self) -> &'static str {
+        match self {
+            Helper::Uid => "newuidmap",
+            Helper::Gid => "newgidmap",
+        }
+    }
+
+    fn cap(self) -> u32 {
+        match self {
+            Helper::Uid => CAP_SETUID,
+            Helper::Gid => CAP_SETGID,
+        }
+    }
+
+    fn cap_name(self) -> &'static str {
+        match self {
+            Helper::Uid => "cap_setuid",
+            Helper::Gid => "cap_setgid",
+        }
+    }
+}
+
+/// What is wrong with a found helper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Defect {
+    NotRegular,
+    NotRootOwned(u32),
+    NoPrivilege,
+    Nosuid(PathBuf),
+}
+
+/// What was seen of one found helper.
+#[derive(Debug, Clone)]
+struct Seen {
+    path: PathBuf,
+    real: PathBuf,
+    uid: u32,
+    perms: u32,
+    caps: Option<FileCaps>,
+    mount: Option<Mount>,
+    defects: Vec<Defect>,
+}
+
+impl Seen {
+    fn privilege(&self, helper: Helper) -> String {
+        let setuid = self.perms & 0o4000 != 0 && self.uid == 0;
+        match (&self.caps, setuid) {
+            (Some(c), _) if c.permits(helper.cap()) => {
+                format!("file capabilities {}", c.describe())
+            }
+            (_, true) => "setuid root".to_owned(),
+            (Some(c), false) => format!("none (file capabilities {})", c.describe()),
+            (None, false) => "none".to_owned(),
+        }
+    }
+}
+
+fn inspect(cx: &Context<'_>, mounts: &[Mount], helper: Helper, path: &Path) -> Seen {
+    let real = cx
+        .host
+        .canonicalize(path)
+        .unwrap_or_else(|| path.to_owned());
+    let info = cx.host.stat(&real).ok().flatten();
+    let (uid, perms, is_file) =
+        info.map_or((u32::MAX, 0, false), |i| (i.uid, i.perms(), i.is_file));
+    let caps = cx
+        .host
+        .xattr(&real, "security.capability")
+        .and_then(|b| decode_caps(&b));
+    let mount = mount_of(mounts, &real).cloned();
+    let mut defects = Vec::new();
+    if !is_file {
+        defects.push(Defect::NotRegular);
+    }
+    if uid != 0 {
+        defects.push(Defect::NotRootOwned(uid));
+    }
+    let setuid = perms & 0o4000 != 0;
+    let capable = caps.is_some_and(|c| c.permits(helper.cap()));
+    if !(setuid || capable) {
+        defects.push(Defect::NoPrivilege);
+    }
+    if let Some(m) = mount.as_ref().filter(|m| m.nosuid()) {
+        defects.push(Defect::Nosuid(m.mount_point.clone()));
+    }
+    Seen {
+        path: path.to_owned(),
+        real,
+        uid,
+        perms,
+        caps,
+        mount,
+        defects,
+    }
+}
+
+/// Every executable of that name in `dirs`, in order.
+fn candidates(cx: &Context<'_>, dirs: &[PathBuf], name: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        if let Some(p) = cx.host.find_executable(name, [dir.as_path()]) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The command that reinstalls the helpers' package, which restores owner and bits.
+fn reinstall(cx: &Context<'_>) -> String {
+    let package = cx.distro.package(Package::Uidmap);
+    match cx.distro.family {
+        Family::Debian => format!("sudo apt-get install --reinstall -y {package}"),
+        Family::Fedora => format!("sudo dnf reinstall -y {package}"),
+        Family::Suse => format!("sudo zypper install -f -y {package}"),
+        Family::Arch => format!("sudo pacman -S {package}"),
+        Family::Unknown => format!("reinstall {package} with your package manager"),
+    }
+}
+
+/// Root commands that give the helper its bits back (owner first: chown clears both).
+fn bit_commands(cx: &Context<'_>, helper: Helper, seen: &Seen) -> Vec<String> {
+    let path = sh_quote(&seen.real.to_string_lossy());
+    let mut cmds = Vec::new();
+    if seen
+        .defects
+        .iter()
+        .any(|d| matches!(d, Defect::NotRootOwned(_)))
+    {
+        cmds.push(format!("sudo chown root:root {path}"));
+    }
+    if seen
+        .defects
+        .iter()
+        .any(|d| matches!(d, Defect::NotRootOwned(_) | Defect::NoPrivilege))
+    {
+        // Fedora and Arch ship the helpers with file capabilities, the others setuid.
+        cmds.push(match cx.distro.family {
+            Family::Fedora | Family::Arch => {
+                format!("sudo setcap {}=ep {path}", helper.cap_name())
+            }
+            _ => format!("sudo chmod u+s {path}"),
+        });
+    }
+    cmds
+}
+
+fn describe_defect(helper: Helper, seen: &Seen, defect: &Defect) -> String {
+    let path = seen.path.display();
+    match defect {
+        Defect::NotRegular => format!("{path} is not a regular file"),
+        Defect::NotRootOwned(uid) => format!("{path} is owned by uid {uid}, not root"),
+        Defect::NoPrivilege => format!(
+            "{path} is neither setuid root nor carries {} (mode {:04o})",
+            helper.cap_name(),
+            seen.perms
+        ),
+        Defect::Nosuid(mount) => format!(
+            "{path} is on {}, mounted nosuid, which ignores setuid bits and file capabilities",
+            mount.display()
+        ),
+    }
+}
+
+/// The fix for every broken helper: remove a copy that shadows a working one, else restore
+/// owner and bits (and remount a nosuid mount).
+fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
+    let mut text: Vec<String> = Vec::new();
+    let mut cmds: Vec<String> = Vec::new();
+    let mut root = false;
+    let mut restore = false;
+    let mut nosuid_mounts: Vec<String> = Vec::new();
+    for (helper, seen, alternative) in broken {
+        if let Some(alt) = alternative {
+            let path = sh_quote(&seen.path.to_string_lossy());
+            if seen.uid == cx.caller.uid {
+                cmds.push(format!("rm {path}"));
+            } else {
+                cmds.push(format!("sudo rm {path}"));
+                root = true;
+            }
+            text.push(format!(
+                "{} shadows the working {} on PATH: remove it (or put {} first on PATH)",
+                seen.path.display(),
+                alt.display(),
+                alt.parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ));
+            continue;
+        }
+        restore = true;
+        root = true;
+        cmds.extend(bit_commands(cx, *helper, seen));
+        for d in &seen.defects {
+            if let Defect::Nosuid(m) = d {
+                let m = m.display().to_string();
+                if !nosuid_mounts.contains(&m) {
+                    nosuid_mounts.push(m);
+                }
+            }
+        }
+    }
+    if restore {
+        text.push(format!(
+            "reinstalling the package is the clean fix (`{}`); or restore owner and bits by hand",
+            reinstall(cx)
+        ));
+    }
+    for m in &nosuid_mounts {
+        text.push(format!(
+            "{m} is mounted nosuid: remount it with suid and drop nosuid from its /etc/fstab \
+             entry, or use the helpers the package installs under /usr/bin"
+        ));
+        cmds.push(format!("sudo mount -o remount,suid {}", sh_quote(m)));
+    }
+    let text = text.join("; ");
+    let fix = if root {
+        Fix::root(ID, text)
+    } else {
+        Fix::user(ID, text)
+    };
+    fix.cmds(cmds)
+}
+
+/// Runs the check.
+pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let dirs = program_dirs(cx.caller);
+    let mounts = cx
+        .host
+        .read("/proc/self/mountinfo")
+        .ok()
+        .flatten()
+        .map(|t| parse_mountinfo(&t))
+        .unwrap_or_default();
+    let searched = dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let mut observed: Vec<(String, String)> = Vec::new();
+    let mut missing: Vec<&str> = Vec::new();
+    let mut broken: Vec<(Helper, Seen, Option<PathBuf>)> = Vec::new();
+    let mut good: Vec<String> = Vec::new();
+    for helper in [Helper::Uid, Helper::Gid] {
+        let name = helper.name();
+        let found = candidates(cx, &dirs, name);
+        let Some(first) = found.first() else {
+            missing.push(name);
+            observed.push((name.to_owned(), "not found".to_owned()));
+            continue;
+        };
+        let seen = inspect(cx, &mounts, helper, first);
+        observed.push((name.to_owned(), seen.path.display().to_string()));
+        if seen.real != seen.path {
+            observed.push((format!("{name}_real"), seen.real.display().to_string()));
+        }
+        observed.push((format!("{name}_owner"), seen.uid.to_string()));
+        observed.push((format!("{name}_mode"), format!("{:04o}", seen.perms)));
+        observed.push((format!("{name}_privilege"), seen.privilege(helper)));
+        if let Some(m) = &seen.mount {
+            observed.push((
+                format!("{name}_mount"),
+                format!("{} ({})", m.mount_point.display(), m.options.join(",")),
+            ));
+        }
+        if seen.defects.is_empty() {
+            match helper {
+                Helper::Uid => facts.newuidmap = Some(seen.path.clone()),
+                Helper::Gid => facts.newgidmap = Some(seen.path.clone()),
+            }
+            good.push(format!(
+                "{name} ({}, {})",
+                seen.path.display(),
+                seen.privilege(helper)
+            ));
+        } else {
+            // A working copy later on the search path, shadowed by this one.
+            let alternative = found
+                .iter()
+                .skip(1)
+                .map(|p| inspect(cx, &mounts, helper, p))
+                .find(|s| s.defects.is_empty())
+                .map(|s| s.path);
+            broken.push((helper, seen, alternative));
+        }
+    }
+    if mounts.is_empty() {
+        observed.push(("mountinfo".to_owned(), "unavailable".to_owned()));
+    }
+    let with_obs = |mut f: Finding| {
+        f = f.observe("searched", &searched);
+        for (k, v) in &observed {
+            f = f.observe(k.clone(), v);
+        }
+        f
+    };
+
+    if !missing.is_empty() {
+        return with_obs(Finding::fail(
+            ID,
+            format!(
+                "{} not found on PATH or in /usr/bin, /usr/sbin, /bin, /sbin",
+                missing.join(" and ")
+            ),
+        ))
+        .why(
+            "rootlesskit maps the subordinate ids into the engine's user namespace with the \
+             setuid helpers newuidmap and newgidmap; without them only one id can be mapped and \
+             no container image unpacks",
+        )
+        .fix(
+            Fix::root(
+                ID,
+                format!("install the {} package", cx.distro.package(Package::Uidmap)),
+            )
+            .cmd(cx.distro.install_command(&[Package::Uidmap])),
+        );
+    }
+
+    if !broken.is_empty() {
+        let problems: Vec<String> = broken
+            .iter()
+            .flat_map(|(h, s, _)| s.defects.iter().map(move |d| describe_defect(*h, s, d)))
+            .collect();
+        let nosuid = broken
+            .iter()
+            .any(|(_, s, _)| s.defects.iter().any(|d| matches!(d, Defect::Nosuid(_))));
+        let why = if nosuid {
+            "on a nosuid mount the kernel ignores setuid bits and file capabilities, so the \
+             helper runs without privilege and writing uid_map fails with \"operation not \
+             permitted\""
+        } else {
+            "the helpers must run with root's CAP_SETUID/CAP_SETGID to write another process's \
+             uid_map and gid_map; without it rootlesskit fails with \"newuidmap: write to \
+             uid_map failed: operation not permitted\""
+        };
+        return with_obs(Finding::fail(ID, problems.join("; ")))
+            .why(why)
+            .fix(repair(cx, &broken));
+    }
+
+    with_obs(Finding::pass(ID, good.join(" and ")))
+}
+
+#[cfg(test)]
+#[path = "uidmap_tests.rs"]
+mod tests;
