@@ -1,0 +1,335 @@
+//! `network.driver`: the network driver and port driver install would hand to rootlesskit, chosen
+//! like `dockerd-rootless.sh` does (slirp4netns ≥ 0.4, then vpnkit, then lxc-user-nic; pasta and
+//! gvisor-tap-vsock only when asked for), checked against the binaries `engine.binaries` found
+//! and against what rootlesskit accepts. Records the result as `Facts::network`.
+
+use crate::catalogue::CheckId;
+use crate::context::{Binary, Context, Facts, NetworkPlan};
+use crate::distro::Package;
+use crate::finding::{Finding, Fix};
+
+use super::plan::{self, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PlanError, PortDriver};
+use super::{install_named, version_at_least};
+
+const ID: CheckId = CheckId::NetworkDriver;
+
+/// The oldest slirp4netns rootlesskit works with (`--netns-type`, sandboxing).
+const SLIRP4NETNS_MIN: [u64; 2] = [0, 4];
+
+/// Observations collected along the way and attached to whatever finding comes out.
+#[derive(Default)]
+struct Seen(Vec<(&'static str, String)>);
+
+impl Seen {
+    fn add(&mut self, key: &'static str, value: impl ToString) {
+        self.0.push((key, value.to_string()));
+    }
+
+    fn binary(&mut self, prefix: &'static str, binary: Option<&Binary>) {
+        let (path_key, version_key) = match prefix {
+            "rootlesskit" => ("rootlesskit_path", "rootlesskit_version"),
+            _ => ("driver_path", "driver_version"),
+        };
+        match binary {
+            Some(b) => {
+                self.add(path_key, b.path.display());
+                self.add(version_key, b.version.as_deref().unwrap_or("unknown"));
+            }
+            None => self.add(path_key, "not found"),
+        }
+    }
+
+    fn onto(self, mut finding: Finding) -> Finding {
+        for (key, value) in self.0 {
+            finding = finding.observe(key, value);
+        }
+        finding
+    }
+}
+
+/// How the driver came to be chosen.
+enum Choice {
+    /// Configured with `network_driver`.
+    Option(NetDriver),
+    /// Picked automatically; `skipped_slirp` is the version of a too old slirp4netns passed over.
+    Auto {
+        driver: NetDriver,
+        skipped_slirp: Option<String>,
+    },
+}
+
+/// Checks the configured (or best available) network and port driver.
+pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let mut seen = Seen::default();
+    let rootlesskit = facts.binary("rootlesskit").cloned();
+    seen.binary("rootlesskit", rootlesskit.as_ref());
+    let rootlesskit_version = rootlesskit.as_ref().and_then(|b| b.version.clone());
+
+    let choice = match cx.options.network_driver.as_deref() {
+        Some(name) => match NetDriver::parse(name) {
+            Some(driver) => Choice::Option(driver),
+            None => {
+                seen.add("driver", name);
+                let err = PlanError::UnknownDriver(name.to_owned());
+                return seen.onto(
+                    Finding::fail(ID, err.to_string())
+                        .why("rootlesskit refuses to start with a network driver it does not know, so the engine would not start")
+                        .fix(Fix::user(ID, "choose slirp4netns, vpnkit, lxc-user-nic, pasta or gvisor-tap-vsock as the network driver, or leave it unset to pick the best installed one")),
+                );
+            }
+        },
+        None => match auto_pick(cx, facts) {
+            Ok(choice) => choice,
+            Err(finding) => return seen.onto(*finding),
+        },
+    };
+    let (driver, chosen_by, skipped_slirp) = match choice {
+        Choice::Option(d) => (d, "option", None),
+        Choice::Auto {
+            driver,
+            skipped_slirp,
+        } => (driver, "automatic", skipped_slirp),
+    };
+    seen.add("driver", driver);
+    seen.add("chosen_by", chosen_by);
+    if let Some(version) = skipped_slirp {
+        seen.add(
+            "slirp4netns_skipped",
+            format!("{version} is older than 0.4"),
+        );
+    }
+
+    // The driver's own program.
+    let program = driver.program().and_then(|p| facts.binary(p).cloned());
+    if let Some(name) = driver.program() {
+        seen.binary("driver", program.as_ref());
+        if program.is_none() {
+            return seen.onto(missing_program(cx, facts, driver, name));
+        }
+    }
+    let program_version = program.as_ref().and_then(|b| b.version.clone());
+    let mut warnings: Vec<(String, String, Fix)> = Vec::new();
+    if let (NetDriver::Slirp4netns, Some(version)) = (driver, program_version.as_deref()) {
+        if version_at_least(version, &SLIRP4NETNS_MIN) == Some(false) {
+            return seen.onto(
+                Finding::fail(ID, format!("slirp4netns {version} is older than 0.4"))
+                    .why("rootlesskit needs slirp4netns 0.4 or later (network namespace by path, sandboxing); with an older one the engine cannot start its network")
+                    .fix(Fix::root(ID, "upgrade slirp4netns to 0.4 or later")
+                        .cmd(cx.distro.install_command(&[Package::Slirp4netns]))),
+            );
+        }
+    }
+    if let (NetDriver::Pasta, Some(version)) = (driver, program_version.as_deref()) {
+        if let Some(date) = plan::pasta_date(version) {
+            if date < PASTA_MIN_DATE {
+                return seen.onto(
+                    Finding::fail(ID, format!("pasta {version} is older than 2023_06_25"))
+                        .why("rootlesskit's pasta driver needs pasta 2023_06_25 or later; an older pasta makes the engine's network fail at start-up")
+                        .fix(Fix::root(ID, "upgrade passt (pasta) or use slirp4netns as the network driver")
+                            .cmd(cx.distro.install_command(&[Package::Passt]))),
+                );
+            }
+            if date < PASTA_RECOMMENDED_DATE {
+                warnings.push((
+                    format!("pasta {version} is older than the recommended 2023_12_04"),
+                    "rootlesskit recommends pasta 2023_12_04 or later; older builds are known to drop connections of published ports".to_owned(),
+                    Fix::root(ID, "upgrade passt (pasta)")
+                        .cmd(cx.distro.install_command(&[Package::Passt])),
+                ));
+            }
+        }
+    }
+
+    // The combination, as rootlesskit would judge it.
+    let port_option = cx.options.port_driver.as_deref();
+    let combination =
+        match plan::validate(driver.as_str(), port_option, rootlesskit_version.as_deref()) {
+            Ok(c) => c,
+            Err(err) => {
+                if let Some(p) = port_option {
+                    seen.add("port_driver", p);
+                }
+                return seen.onto(invalid(cx, driver, &err));
+            }
+        };
+    seen.add("port_driver", combination.port_driver);
+    seen.add("mtu", combination.mtu);
+
+    if let Some(need) = driver.min_rootlesskit() {
+        let need_text = format!("{}.{}", need[0], need[1]);
+        match rootlesskit_version
+            .as_deref()
+            .and_then(|v| version_at_least(v, &need))
+        {
+            Some(_) => {} // validate() already refused a too old one.
+            None if rootlesskit.is_none() => {
+                return seen.onto(
+                    Finding::fail(ID, format!("network driver {driver} needs rootlesskit {need_text} or later, and rootlesskit was not found"))
+                        .why(format!("the {driver} driver is part of rootlesskit {need_text} and later; without rootlesskit the engine cannot start"))
+                        .fix(Fix::root(ID, format!("install rootlesskit {need_text} or later"))
+                            .cmd(cx.distro.install_command(&[Package::Rootlesskit]))),
+                );
+            }
+            None => warnings.push((
+                format!("could not tell rootlesskit's version; network driver {driver} needs rootlesskit {need_text} or later"),
+                format!("rootlesskit older than {need_text} has no {driver} driver and the engine would fail at start-up"),
+                Fix::user(ID, format!("make sure `rootlesskit --version` reports {need_text} or later, or use slirp4netns as the network driver")),
+            )),
+        }
+    }
+    if combination.port_driver == PortDriver::None {
+        warnings.push((
+            format!("port driver none: `docker run -p` publishes nothing (network driver {driver})"),
+            "with port driver none rootlesskit forwards no ports, so published container ports are unreachable from the host".to_owned(),
+            Fix::user(ID, format!(
+                "use port driver {} with {driver}",
+                driver.default_port_driver()
+            )),
+        ));
+    }
+
+    facts.network = Some(NetworkPlan {
+        driver: driver.as_str().to_owned(),
+        port_driver: combination.port_driver.as_str().to_owned(),
+        binary: program.map(|b| b.path),
+        mtu: combination.mtu,
+    });
+
+    let mut warnings = warnings.into_iter();
+    let finding = match warnings.next() {
+        Some((summary, why, fix)) => {
+            let mut f = Finding::warn(ID, summary).why(why).fix(fix);
+            for (summary, _, _) in warnings {
+                f = f.observe("also", summary);
+            }
+            f
+        }
+        None => Finding::pass(
+            ID,
+            format!(
+                "network driver {driver} with port driver {}, mtu {}",
+                combination.port_driver, combination.mtu
+            ),
+        ),
+    };
+    seen.onto(finding)
+}
+
+/// Picks the first installed of slirp4netns (≥ 0.4), vpnkit and lxc-user-nic.
+fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
+    let mut skipped_slirp = None;
+    for driver in NetDriver::AUTO {
+        let Some(binary) = driver.program().and_then(|p| facts.binary(p)) else {
+            continue;
+        };
+        if driver == NetDriver::Slirp4netns {
+            if let Some(version) = binary.version.as_deref() {
+                if version_at_least(version, &SLIRP4NETNS_MIN) == Some(false) {
+                    skipped_slirp = Some(version.to_owned());
+                    continue;
+                }
+            }
+        }
+        return Ok(Choice::Auto {
+            driver,
+            skipped_slirp,
+        });
+    }
+    let pasta_hint = match (facts.binary("pasta"), facts.binary("rootlesskit")) {
+        (Some(_), Some(rk))
+            if rk
+                .version
+                .as_deref()
+                .and_then(|v| version_at_least(v, &[2, 0]))
+                == Some(true) =>
+        {
+            " (pasta is installed and works with this rootlesskit: choose network driver pasta to use it)"
+        }
+        _ => "",
+    };
+    let summary = match &skipped_slirp {
+        Some(version) => format!(
+            "slirp4netns {version} is older than 0.4, and neither vpnkit nor lxc-user-nic is installed"
+        ),
+        None => "no network driver installed: none of slirp4netns, vpnkit, lxc-user-nic found"
+            .to_owned(),
+    };
+    Err(Box::new(
+        Finding::fail(ID, summary)
+            .observe(
+                "looked_for",
+                "slirp4netns (>= 0.4), vpnkit, lxc-user-nic",
+            )
+            .why("rootless containers reach the network through a user-mode driver; without one the engine cannot start")
+            .fix(
+                Fix::root(ID, format!("install slirp4netns{pasta_hint}"))
+                    .cmd(cx.distro.install_command(&[Package::Slirp4netns])),
+            ),
+    ))
+}
+
+/// The configured driver's program is not installed.
+fn missing_program(cx: &Context<'_>, facts: &Facts, driver: NetDriver, program: &str) -> Finding {
+    let finding = Finding::fail(
+        ID,
+        format!("network driver {driver} is configured but {program} was not found"),
+    )
+    .why(format!(
+        "rootlesskit runs {program} for the {driver} driver; without it the engine cannot start"
+    ));
+    let fix = match driver {
+        NetDriver::Slirp4netns => Fix::root(ID, "install slirp4netns")
+            .cmd(cx.distro.install_command(&[Package::Slirp4netns])),
+        NetDriver::Pasta => Fix::root(ID, "install passt, which provides pasta")
+            .cmd(cx.distro.install_command(&[Package::Passt])),
+        NetDriver::LxcUserNic => {
+            let user = facts
+                .account
+                .as_ref()
+                .map(|a| a.name.clone())
+                .or_else(|| cx.caller.var("USER").map(str::to_owned))
+                .unwrap_or_else(|| "$(id -un)".to_owned());
+            Fix::root(
+                ID,
+                "install lxc (which ships lxc-user-nic) and allow the user one veth on lxcbr0",
+            )
+            .cmd(install_named(cx.distro, "lxc"))
+            .cmd(format!(
+                "echo '{user} veth lxcbr0 1' | sudo tee -a /etc/lxc/lxc-usernet"
+            ))
+        }
+        NetDriver::Vpnkit | NetDriver::GvisorTapVsock => Fix::user(
+            ID,
+            "install vpnkit from https://github.com/moby/vpnkit/releases into a directory on PATH, or use slirp4netns as the network driver",
+        ),
+    };
+    finding.fix(fix)
+}
+
+/// rootlesskit would reject the configured combination.
+fn invalid(cx: &Context<'_>, driver: NetDriver, err: &PlanError) -> Finding {
+    let finding = Finding::fail(ID, err.to_string());
+    match err {
+        PlanError::RootlesskitTooOld { need, .. } => finding
+            .why(format!("rootlesskit before {}.{} has no {driver} driver, so the engine would fail at start-up", need[0], need[1]))
+            .fix(Fix::root(ID, format!("upgrade rootlesskit to {}.{} or later, or use slirp4netns as the network driver", need[0], need[1]))
+                .cmd(cx.distro.install_command(&[Package::Rootlesskit]))),
+        _ => {
+            let fitting: Vec<&str> = PortDriver::fitting(driver)
+                .into_iter()
+                .map(PortDriver::as_str)
+                .collect();
+            finding
+                .why("rootlesskit refuses to start with this combination, so the engine would not start")
+                .fix(Fix::user(ID, format!(
+                    "use a port driver that fits {driver}: {} (or leave it unset for {})",
+                    fitting.join(", "),
+                    driver.default_port_driver()
+                )))
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;
