@@ -1,5 +1,55 @@
-//! `cargo xtask ci | e2e | bench | dist`: project automation (being written).
+//! `cargo xtask ci | e2e | bench | dist`: project automation in plain Rust, in the style of
+//! rust-analyzer's xtask (few dependencies, `std::process::Command`).
+//!
+//! - `ci`: formatting, clippy, the workspace tests, then the end-to-end suite, with timings.
+//! - `e2e`: boots throwaway Debian boxes under `systemd-nspawn` and drives `rootless-setup`
+//!   inside them as an unprivileged user (see `docs/testing.md`).
+//! - `bench`: times `rootless-setup check` against the old `dockerd-rootless-setuptool.sh check`
+//!   in one box.
+//! - `dist`: release build, man page and shell completions.
 
-fn main() -> anyhow::Result<()> {
-    Ok(())
+mod bench;
+mod ci;
+mod dist;
+mod e2e;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  ci      cargo fmt --check, clippy -D warnings, cargo test, then the e2e suite
+  e2e     end-to-end scenarios in systemd-nspawn boxes (cargo xtask e2e --help)
+  bench   time rootless-setup check against dockerd-rootless-setuptool.sh check
+  dist    release build, docs/man/rootless-setup.1 and docs/completions/";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "ci" => ci::main(rest),
+        "e2e" => e2e::main(rest),
+        "bench" => bench::main(rest),
+        "dist" => dist::main(rest),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprintln!("unknown command {other:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask {command}: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,224 @@
+//! `cargo xtask bench [--runs N] [--release R] [--cgroup M]`: in one prepared box, times
+//! `rootless-setup check` (with and without `--skip engine.smoke`) against the old
+//! `dockerd-rootless-setuptool.sh check --skip-iptables`, N runs each after one uncounted
+//! warm-up, interleaved so drift hits every command alike.
+//!
+//! Timing happens inside the box: a tiny `sh` wrapper reads `date +%s%N` before and after the
+//! command (output discarded), so `nsenter`/`setpriv` start-up is not counted; the host-side
+//! wall time around the whole `nsenter` call is recorded in the JSON as well. Results: a table
+//! on stdout and `target/e2e/bench.json`.
+
+use std::fs;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::json;
+
+use crate::e2e::r#box::{BINARY_IN_BOX, BoxUser, NspawnBox, Session};
+use crate::e2e::{self, tree};
+use crate::util::{self, fmt_duration};
+
+const TIMER: &str =
+    r#"s=$(date +%s%N); "$@" >/dev/null 2>&1; rc=$?; e=$(date +%s%N); echo "$s $e $rc""#;
+const OLD_TOOL_PATH: &str = "/home/dev/bin:/usr/local/bin:/usr/bin:/bin";
+
+/// One benchmarked command.
+#[derive(Debug)]
+struct Subject {
+    name: &'static str,
+    argv: Vec<&'static str>,
+    path: Option<&'static str>,
+    inside_ms: Vec<f64>,
+    host_ms: Vec<f64>,
+    exit_codes: Vec<i32>,
+}
+
+/// `cargo xtask bench ARGS`.
+pub fn main(args: &[String]) -> Result<()> {
+    let (runs, opts) = parse(args)?;
+    if let Some(reason) = e2e::preflight() {
+        bail!("cannot run the benchmark: {reason}");
+    }
+    let binary = e2e::build_binary()?;
+    let tree = tree::ensure(opts.spec.release)?;
+    let mut bx = NspawnBox::create("bench", opts.spec, &tree, false)?;
+    bx.prepare(&binary)?;
+    let dev = bx.lookup_user("dev")?;
+    install_old_tool(&bx, &dev)?;
+    let boot = bx.boot()?;
+    println!(
+        "bench: box up in {}; {runs} runs per command after one warm-up",
+        fmt_duration(boot)
+    );
+
+    let mut subjects = vec![
+        subject("rootless-setup check", &[BINARY_IN_BOX, "check"], None),
+        subject(
+            "rootless-setup check --skip engine.smoke",
+            &[BINARY_IN_BOX, "check", "--skip", "engine.smoke"],
+            None,
+        ),
+        subject(
+            "dockerd-rootless-setuptool.sh check --skip-iptables",
+            &[
+                "/home/dev/bin/dockerd-rootless-setuptool.sh",
+                "check",
+                "--skip-iptables",
+            ],
+            Some(OLD_TOOL_PATH),
+        ),
+    ];
+    for round in 0..=runs {
+        for s in &mut subjects {
+            let (inside, host, code) = time_once(&bx, &dev, s)?;
+            if round > 0 {
+                s.inside_ms.push(inside);
+                s.host_ms.push(host);
+                s.exit_codes.push(code);
+            }
+        }
+    }
+    report(&subjects, runs, &opts)
+}
+
+fn parse(args: &[String]) -> Result<(usize, e2e::Options)> {
+    let mut runs = 10;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.split_once('=') {
+            Some(("--runs", v)) => runs = v.parse().context("--runs takes a number")?,
+            _ if arg == "--runs" => {
+                runs = it
+                    .next()
+                    .context("--runs needs a value")?
+                    .parse()
+                    .context("--runs takes a number")?;
+            }
+            _ => rest.push(arg.clone()),
+        }
+    }
+    if runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let opts = e2e::Options::parse(&rest)?;
+    if opts.filter.is_some() || opts.keep || opts.list {
+        bail!("usage: cargo xtask bench [--runs N] [--release R] [--cgroup v1|v2]");
+    }
+    Ok((runs, opts))
+}
+
+fn subject(name: &'static str, argv: &[&'static str], path: Option<&'static str>) -> Subject {
+    Subject {
+        name,
+        argv: argv.to_vec(),
+        path,
+        inside_ms: vec![],
+        host_ms: vec![],
+        exit_codes: vec![],
+    }
+}
+
+/// The old tool as DESIGN.md describes: both scripts in `~dev/bin`, with `docker` linked next
+/// to them (the setuptool looks for the client beside itself).
+fn install_old_tool(bx: &NspawnBox, dev: &BoxUser) -> Result<()> {
+    let bin = format!("{}/bin", dev.home);
+    for script in ["dockerd-rootless-setuptool.sh", "dockerd-rootless.sh"] {
+        let from = bx.path(&format!("/usr/share/docker.io/contrib/{script}"));
+        bx.install_file(&from, &format!("{bin}/{script}"), 0o755)?;
+    }
+    let link = bx.path(&format!("{bin}/docker"));
+    let _ = fs::remove_file(&link);
+    std::os::unix::fs::symlink("/usr/bin/docker", &link)?;
+    util::run_quiet(
+        Command::new("chown")
+            .args(["-hR", &format!("{}:{}", dev.uid, dev.gid)])
+            .arg(bx.path(&bin)),
+    )?;
+    Ok(())
+}
+
+/// Runs a subject once; returns (ms measured inside the box, ms measured on the host, exit code).
+fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i32)> {
+    let mut argv = vec!["sh", "-c", TIMER, "bench-timer"];
+    argv.extend_from_slice(&s.argv);
+    let mut cmd = bx
+        .user(dev, Session::Login, &argv)
+        .timeout(Duration::from_secs(300));
+    if let Some(path) = s.path {
+        cmd = cmd.env("PATH", path);
+    }
+    let out = cmd.run()?;
+    let fields: Vec<i64> = out
+        .stdout
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [start, end, code] = fields[..] else {
+        bail!(
+            "timing wrapper printed {:?} ({})",
+            out.stdout,
+            out.describe_exit()
+        );
+    };
+    let code = i32::try_from(code).unwrap_or(-1);
+    Ok((
+        (end - start) as f64 / 1e6,
+        out.elapsed.as_secs_f64() * 1e3,
+        code,
+    ))
+}
+
+fn stats(samples: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let min = sorted.first().copied().unwrap_or(0.0);
+    let max = sorted.last().copied().unwrap_or(0.0);
+    (min, util::median(&sorted), max)
+}
+
+fn report(subjects: &[Subject], runs: usize, opts: &e2e::Options) -> Result<()> {
+    println!(
+        "\n{:<52} {:>9} {:>9} {:>9}  exit codes",
+        format!("command ({runs} runs, ms inside the box)"),
+        "min",
+        "median",
+        "max"
+    );
+    let mut entries = Vec::new();
+    for s in subjects {
+        let (min, median, max) = stats(&s.inside_ms);
+        let (hmin, hmedian, hmax) = stats(&s.host_ms);
+        let mut codes = s.exit_codes.clone();
+        codes.sort_unstable();
+        codes.dedup();
+        let codes: Vec<String> = codes.iter().map(i32::to_string).collect();
+        println!(
+            "{:<52} {min:>9.1} {median:>9.1} {max:>9.1}  {}",
+            s.name,
+            codes.join(",")
+        );
+        entries.push(json!({
+            "name": s.name,
+            "argv": s.argv,
+            "runs": s.inside_ms.len(),
+            "inside_ms": {"min": min, "median": median, "max": max, "samples": s.inside_ms},
+            "host_wall_ms": {"min": hmin, "median": hmedian, "max": hmax, "samples": s.host_ms},
+            "exit_codes": s.exit_codes,
+        }));
+    }
+    let doc = json!({
+        "release": opts.spec.release.name(),
+        "cgroup": opts.spec.cgroup.name(),
+        "timing": "inside_ms: date +%s%N around the command inside the box, output discarded; \
+                   host_wall_ms: wall time of the whole nsenter+setpriv call on the host",
+        "warmup_runs": 1,
+        "commands": entries,
+    });
+    let path = util::project_root().join("target/e2e/bench.json");
+    fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("\nbench: wrote {}", path.display());
+    Ok(())
+}

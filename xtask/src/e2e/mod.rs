@@ -1,0 +1,323 @@
+//! `cargo xtask e2e`: the end-to-end suite. Each scenario gets a fresh box (a copy of the cached
+//! Debian tree booted under `systemd-nspawn` with systemd as PID 1, see [`r#box`]) and drives
+//! `rootless-setup` as an unprivileged user inside it ([`scenarios`]).
+
+pub mod r#box;
+pub mod cmd;
+mod prepare;
+pub mod report;
+pub mod scenarios;
+pub mod tree;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::util::{self, fmt_duration};
+use r#box::{BoxSpec, Cgroup, NspawnBox};
+use scenarios::{Ctx, Scenario};
+use tree::Release;
+
+/// Usage of `cargo xtask e2e`.
+pub const USAGE: &str = "\
+usage: cargo xtask e2e [--release bookworm|trixie] [--cgroup v1|v2] [--keep] [--list] [FILTER]
+
+  --release R   Debian release of the box (default bookworm)
+  --cgroup M    cgroup layout nspawn gives the box (default v1; v2 sets
+                SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1)
+  --keep        leave each box running and print how to enter it
+  --list        list the scenarios and the tree cache path, run nothing
+  FILTER        run only the scenarios whose name contains FILTER";
+
+/// Parsed `e2e` arguments.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Release and cgroup layout of every box.
+    pub spec: BoxSpec,
+    /// Keep boxes running after their scenario.
+    pub keep: bool,
+    /// Substring a scenario name must contain.
+    pub filter: Option<String>,
+    /// Only list.
+    pub list: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            spec: BoxSpec {
+                release: Release::Bookworm,
+                cgroup: Cgroup::V1,
+            },
+            keep: false,
+            filter: None,
+            list: false,
+        }
+    }
+}
+
+impl Options {
+    /// Parses the arguments after `e2e`.
+    pub fn parse(args: &[String]) -> Result<Self> {
+        let mut opts = Options::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+                _ => (arg.as_str(), None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next().cloned())
+                    .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+            };
+            match flag {
+                "--release" => opts.spec.release = Release::parse(&value()?)?,
+                "--cgroup" => opts.spec.cgroup = Cgroup::parse(&value()?)?,
+                "--keep" => opts.keep = true,
+                "--list" => opts.list = true,
+                "-h" | "--help" => bail!("{USAGE}"),
+                f if f.starts_with('-') => bail!("unknown option {f}\n{USAGE}"),
+                _ if opts.filter.is_none() => opts.filter = Some(arg.clone()),
+                _ => bail!("only one FILTER is allowed\n{USAGE}"),
+            }
+        }
+        Ok(opts)
+    }
+}
+
+/// Totals of a suite run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Summary {
+    /// Scenarios that passed.
+    pub passed: usize,
+    /// Scenarios that failed.
+    pub failed: usize,
+}
+
+/// Why the suite cannot run here, if it cannot: it needs root, `systemd-nspawn`, `debootstrap`
+/// and the util-linux/coreutils helpers.
+pub fn preflight() -> Option<String> {
+    match util::euid() {
+        Some(0) => {}
+        Some(uid) => return Some(format!("not running as root (euid {uid})")),
+        None => return Some("cannot tell the effective uid".to_owned()),
+    }
+    let missing: Vec<&str> = [
+        "systemd-nspawn",
+        "debootstrap",
+        "nsenter",
+        "setpriv",
+        "chroot",
+    ]
+    .into_iter()
+    .filter(|tool| util::which(tool).is_none())
+    .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "missing {} (apt-get install debootstrap systemd-container)",
+            missing.join(", ")
+        ));
+    }
+    None
+}
+
+/// `cargo xtask e2e ARGS`.
+pub fn main(args: &[String]) -> Result<()> {
+    let opts = Options::parse(args)?;
+    if opts.list {
+        println!(
+            "tree cache: {}",
+            tree::tree_path(opts.spec.release).display()
+        );
+        for s in scenarios::all() {
+            println!("{:<20} {}", s.name, s.about);
+        }
+        return Ok(());
+    }
+    if let Some(reason) = preflight() {
+        bail!("cannot run the e2e suite: {reason}");
+    }
+    let summary = run(&opts)?;
+    if summary.failed > 0 {
+        bail!("{} e2e scenario(s) failed", summary.failed);
+    }
+    Ok(())
+}
+
+/// Builds the binary, ensures the tree and runs the selected scenarios, one fresh box each.
+/// Prints a line per scenario and closes with `e2e: N passed, M failed`.
+pub fn run(opts: &Options) -> Result<Summary> {
+    let selected: Vec<Scenario> = scenarios::all()
+        .into_iter()
+        .filter(|s| opts.filter.as_deref().is_none_or(|f| s.name.contains(f)))
+        .collect();
+    if selected.is_empty() {
+        bail!(
+            "no scenario matches {:?} (see --list)",
+            opts.filter.as_deref().unwrap_or("")
+        );
+    }
+    // Trees a killed run left in the trash.
+    let trash = util::project_root().join("target/e2e/trash");
+    if let Ok(entries) = std::fs::read_dir(&trash) {
+        for entry in entries.flatten() {
+            util::remove_tree_later(&entry.path(), &trash)?;
+        }
+    }
+    let binary = build_binary()?;
+    let tree = tree::ensure(opts.spec.release)?;
+    println!(
+        "e2e: {} scenario(s) on debian {} with cgroup {}",
+        selected.len(),
+        opts.spec.release,
+        opts.spec.cgroup.name()
+    );
+    let mut summary = Summary::default();
+    for scenario in &selected {
+        let start = Instant::now();
+        let mut timings = Timings::default();
+        let mut notes = Vec::new();
+        let result = run_one(scenario, opts, &tree, &binary, &mut timings, &mut notes);
+        let total = fmt_duration(start.elapsed());
+        let phases = timings.describe();
+        match &result {
+            Ok(()) => {
+                summary.passed += 1;
+                println!("PASS {:<20} {total:>7}  ({phases})", scenario.name);
+            }
+            Err(_) => {
+                summary.failed += 1;
+                println!("FAIL {:<20} {total:>7}  ({phases})", scenario.name);
+            }
+        }
+        for note in &notes {
+            println!("     {note}");
+        }
+        if let Err(err) = result {
+            for line in format!("{err:#}").lines() {
+                println!("     | {line}");
+            }
+            let dir = util::project_root()
+                .join("target/e2e/run")
+                .join(scenario.name);
+            println!("     transcript: {}", dir.join("transcript.log").display());
+            println!("     console:    {}", dir.join("console.log").display());
+        }
+    }
+    let cleanup = util::wait_for_removals();
+    if cleanup > Duration::from_secs(1) {
+        println!(
+            "e2e: waited {} for box trees to be removed",
+            fmt_duration(cleanup)
+        );
+    }
+    println!("e2e: {} passed, {} failed", summary.passed, summary.failed);
+    Ok(summary)
+}
+
+/// Where a scenario's time went.
+#[derive(Debug, Default)]
+struct Timings {
+    copy: Option<Duration>,
+    boot: Option<Duration>,
+    test: Option<Duration>,
+}
+
+impl Timings {
+    fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            ("copy", self.copy),
+            ("boot", self.boot),
+            ("test", self.test),
+        ]
+        .into_iter()
+        .filter_map(|(name, d)| d.map(|d| format!("{name} {}", fmt_duration(d))))
+        .collect();
+        parts.join(", ")
+    }
+}
+
+fn run_one(
+    scenario: &Scenario,
+    opts: &Options,
+    tree: &std::path::Path,
+    binary: &std::path::Path,
+    timings: &mut Timings,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let start = Instant::now();
+    let mut bx = NspawnBox::create(scenario.name, opts.spec, tree, opts.keep)?;
+    bx.prepare(binary)?;
+    if let Some(setup) = scenario.setup {
+        setup(&bx).context("scenario setup")?;
+    }
+    timings.copy = Some(start.elapsed());
+    timings.boot = Some(bx.boot()?);
+    let start = Instant::now();
+    let mut cx = Ctx::new(&bx)?;
+    let result = (scenario.run)(&mut cx);
+    timings.test = Some(start.elapsed());
+    notes.append(&mut cx.notes);
+    result
+}
+
+/// `cargo build --release --bin rootless-setup`; returns the binary's path. `E2E_BINARY=PATH`
+/// uses a binary built elsewhere instead (no build).
+pub fn build_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("E2E_BINARY") {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            bail!("E2E_BINARY={} is not a file", path.display());
+        }
+        println!("e2e: using E2E_BINARY={} (not building)", path.display());
+        return Ok(path);
+    }
+    let start = Instant::now();
+    util::run(util::cargo().args(["build", "--release", "--bin", "rootless-setup"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| util::project_root().join("target"), PathBuf::from);
+    let binary = target.join("release/rootless-setup");
+    if !binary.is_file() {
+        bail!("cargo built no {}", binary.display());
+    }
+    println!(
+        "e2e: built {} in {}",
+        binary.display(),
+        fmt_duration(start.elapsed())
+    );
+    Ok(binary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options> {
+        Options::parse(&args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_flags_values_and_filter() {
+        let o = parse(&["--release", "trixie", "--cgroup=v2", "--keep", "nosub"]).expect("valid");
+        assert_eq!(o.spec.release, Release::Trixie);
+        assert_eq!(o.spec.cgroup, Cgroup::V2);
+        assert!(o.keep && !o.list);
+        assert_eq!(o.filter.as_deref(), Some("nosub"));
+        let d = parse(&[]).expect("valid");
+        assert_eq!(
+            (d.spec.release, d.spec.cgroup, d.filter),
+            (Release::Bookworm, Cgroup::V1, None)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert!(parse(&["--release"]).is_err());
+        assert!(parse(&["--cgroup", "v3"]).is_err());
+        assert!(parse(&["--frobnicate"]).is_err());
+        assert!(parse(&["a", "b"]).is_err());
+    }
+}

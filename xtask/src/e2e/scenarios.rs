@@ -1,0 +1,334 @@
+//! The end-to-end scenarios. Each one runs in a fresh box prepared by
+//! [`NspawnBox::prepare`](super::r#box::NspawnBox::prepare) (users `dev` with subordinate ids and
+//! linger, `nosub` without subordinate ids; system Docker masked; the binary installed), after
+//! its optional `setup` hook changed the tree before boot.
+//!
+//! To add a scenario: write `fn name(cx: &mut Ctx<'_>) -> Result<()>` and list it in [`all`].
+//! Put what is worth seeing in the suite's output in `cx.note(...)`; everything run in the box is
+//! in the transcript anyway.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail, ensure};
+
+use super::r#box::{BINARY_IN_BOX, BoxUser, NspawnBox, Session};
+use super::cmd::indent;
+use super::report::CheckReport;
+use crate::util::{self, Captured, fmt_duration};
+
+/// A named scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    /// Name, also the box's name and run directory; FILTER matches it.
+    pub name: &'static str,
+    /// One line for `--list`.
+    pub about: &'static str,
+    /// Changes to the prepared tree before boot.
+    pub setup: Option<fn(&NspawnBox) -> Result<()>>,
+    /// The test itself, in the booted box.
+    pub run: fn(&mut Ctx<'_>) -> Result<()>,
+}
+
+/// What a scenario gets: the booted box, its users, and a place for notes.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    /// The booted box.
+    pub bx: &'a NspawnBox,
+    /// The prepared user: subordinate ids, linger, running manager.
+    pub dev: BoxUser,
+    /// A user without subordinate ids.
+    pub nosub: BoxUser,
+    /// Lines printed under the scenario's result.
+    pub notes: Vec<String>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Looks up the standard users in the box.
+    pub fn new(bx: &'a NspawnBox) -> Result<Self> {
+        Ok(Ctx {
+            bx,
+            dev: bx.lookup_user("dev")?,
+            nosub: bx.lookup_user("nosub")?,
+            notes: Vec::new(),
+        })
+    }
+
+    /// Adds a line to the scenario's output.
+    pub fn note(&mut self, line: impl Into<String>) {
+        self.notes.push(line.into());
+    }
+
+    /// Runs `rootless-setup ARGS` as `user`.
+    pub fn tool(&self, user: &BoxUser, session: Session, args: &[&str]) -> Result<Captured> {
+        let mut argv = vec![BINARY_IN_BOX];
+        argv.extend_from_slice(args);
+        self.bx
+            .user(user, session, &argv)
+            .timeout(Duration::from_secs(120))
+            .run()
+    }
+
+    /// Runs `rootless-setup check --format json` as `user`, requires exit code `want_exit` and a
+    /// schema-valid, complete report (noted as a tally plus every non-pass finding).
+    pub fn check_json(
+        &mut self,
+        user: &BoxUser,
+        session: Session,
+        want_exit: i32,
+    ) -> Result<CheckReport> {
+        let out = self.tool(user, session, &["check", "--format", "json"])?;
+        let report = match CheckReport::parse(&out.stdout) {
+            Ok(report) => report,
+            Err(err) => bail!(
+                "check --format json as {} ({}): {err:#}\n{}{}",
+                user.name,
+                out.describe_exit(),
+                indent(&util::tail(&out.stdout, 15)),
+                indent(&util::tail(&out.stderr, 15))
+            ),
+        };
+        self.note(format!(
+            "check as {} ({session:?}): {} in {}",
+            user.name,
+            report.tally(),
+            fmt_duration(out.elapsed)
+        ));
+        for line in report.non_pass_lines() {
+            self.note(format!("  {line}"));
+        }
+        report.require_complete()?;
+        ensure!(
+            out.code == Some(want_exit),
+            "check --format json: {}, want exit {want_exit}\n{}",
+            out.describe_exit(),
+            indent(&out.stderr)
+        );
+        ensure!(
+            report.user == user.name,
+            "report says user {:?}, want {:?}",
+            report.user,
+            user.name
+        );
+        ensure!(
+            report.uid == u64::from(user.uid),
+            "report says uid {}, want {}",
+            report.uid,
+            user.uid
+        );
+        Ok(report)
+    }
+}
+
+/// Every scenario, in run order.
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "engine-recipe",
+            about: "Debian's dockerd-rootless.sh runs as dev and `docker run` works (no tool involved)",
+            setup: None,
+            run: engine_recipe,
+        },
+        Scenario {
+            name: "check-ready",
+            about: "prepared user dev in a login session: check exits 0, JSON complete, no fail",
+            setup: None,
+            run: check_ready,
+        },
+        Scenario {
+            name: "check-nosub",
+            about: "user without /etc/subuid and /etc/subgid lines: exit 1, subid.uid/gid fail",
+            setup: Some(|bx| bx.enable_linger("nosub")),
+            run: check_nosub,
+        },
+        Scenario {
+            name: "check-no-session",
+            about: "dev without XDG_RUNTIME_DIR/DBUS_SESSION_BUS_ADDRESS (as after su): exit 1",
+            setup: None,
+            run: check_no_session,
+        },
+    ]
+}
+
+/// (a) The prepared user in a login-like environment is ready.
+fn check_ready(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let report = cx.check_json(&dev, Session::Login, 0)?;
+    ensure!(report.ready, "report is not ready");
+    ensure!(
+        report.distribution.starts_with("debian"),
+        "distribution {:?}",
+        report.distribution
+    );
+    let human = cx.tool(&dev, Session::Login, &["check"])?;
+    ensure!(
+        human.code == Some(0),
+        "check (human): {}, want exit 0\n{}{}",
+        human.describe_exit(),
+        indent(&human.stdout),
+        indent(&human.stderr)
+    );
+    Ok(())
+}
+
+/// (b) No subordinate ids: the subid checks fail and so does the run.
+fn check_nosub(cx: &mut Ctx<'_>) -> Result<()> {
+    let nosub = cx.nosub.clone();
+    let report = cx.check_json(&nosub, Session::Login, 1)?;
+    report.require_status("subid.uid", "fail")?;
+    report.require_status("subid.gid", "fail")?;
+    let human = cx.tool(&nosub, Session::Login, &["check"])?;
+    ensure!(
+        human.code == Some(1),
+        "check (human): {}, want exit 1",
+        human.describe_exit()
+    );
+    Ok(())
+}
+
+/// (c) Without a login session (as after `su`): the session checks fail and the human output
+/// points to `machinectl shell`.
+fn check_no_session(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let report = cx.check_json(&dev, Session::NoSession, 1)?;
+    report.require_status("session.runtime-dir", "fail")?;
+    report.require_status("session.bus", "fail")?;
+    let human = cx.tool(&dev, Session::NoSession, &["check", "--color", "never"])?;
+    ensure!(
+        human.code == Some(1),
+        "check (human): {}, want exit 1",
+        human.describe_exit()
+    );
+    ensure!(
+        human.stdout.contains("machinectl shell") || human.stderr.contains("machinectl shell"),
+        "the human output does not mention `machinectl shell`:\n{}",
+        indent(&human.stdout)
+    );
+    Ok(())
+}
+
+/// Where the rootless daemon's socket is for `user`.
+pub fn docker_host(user: &BoxUser) -> String {
+    format!("unix:///run/user/{}/docker.sock", user.uid)
+}
+
+/// Polls `docker info` as `user` until the daemon answers; fails early when `unit` (a user unit
+/// running the daemon) is no longer active, with the journal of it.
+pub fn wait_for_docker(
+    cx: &Ctx<'_>,
+    user: &BoxUser,
+    unit: &str,
+    deadline: Duration,
+) -> Result<Duration> {
+    let start = Instant::now();
+    let host = docker_host(user);
+    loop {
+        let info = cx
+            .bx
+            .user(
+                user,
+                Session::Login,
+                &["docker", "info", "--format", "{{.ServerVersion}}"],
+            )
+            .env("DOCKER_HOST", &host)
+            .quiet()
+            .run()?;
+        if info.success() {
+            return Ok(start.elapsed());
+        }
+        let state = cx
+            .bx
+            .user(
+                user,
+                Session::Login,
+                &["systemctl", "--user", "is-active", unit],
+            )
+            .quiet()
+            .run()?;
+        let state = state.stdout.trim();
+        if !matches!(state, "active" | "activating") || start.elapsed() > deadline {
+            let journal = cx
+                .bx
+                .root(&[
+                    "journalctl",
+                    "--no-pager",
+                    "-n",
+                    "60",
+                    &format!("_SYSTEMD_USER_UNIT={unit}"),
+                ])
+                .run()?;
+            bail!(
+                "the daemon did not answer after {} (unit {unit} is {state}); last `docker info`:\n{}\
+                 journal:\n{}",
+                fmt_duration(start.elapsed()),
+                indent(&info.stderr),
+                indent(&journal.stdout)
+            );
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// (d) The real rootless engine works in the box, without our tool: Debian's
+/// `dockerd-rootless.sh` under `systemd-run --user`, an image from a busybox tarball, and
+/// `docker run`. This is the recipe the install scenarios build on.
+fn engine_recipe(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let host = docker_host(&dev);
+    cx.bx.write_busybox_image("/opt/e2e/busybox.tar")?;
+    let unit = "e2e-dockerd.service";
+    cx.bx
+        .user(
+            &dev,
+            Session::Login,
+            &[
+                "systemd-run",
+                "--user",
+                "--quiet",
+                &format!("--unit={unit}"),
+                "--setenv=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "/usr/share/docker.io/contrib/dockerd-rootless.sh",
+            ],
+        )
+        .success()?;
+    let waited = wait_for_docker(cx, &dev, unit, Duration::from_secs(90))?;
+    let docker = |args: &[&str]| {
+        let mut argv = vec!["docker"];
+        argv.extend_from_slice(args);
+        cx.bx
+            .user(&dev, Session::Login, &argv)
+            .env("DOCKER_HOST", &host)
+            .timeout(Duration::from_secs(120))
+            .success()
+    };
+    let info = docker(&[
+        "info",
+        "--format",
+        "{{.ServerVersion}} {{.Driver}} {{.CgroupDriver}} cgroup{{.CgroupVersion}} {{.SecurityOptions}}",
+    ])?;
+    cx.note(format!(
+        "dockerd answered after {}: {}",
+        fmt_duration(waited),
+        info.stdout.trim()
+    ));
+    docker(&["import", "/opt/e2e/busybox.tar", "e2e/busybox:latest"])?;
+    let start = Instant::now();
+    let run = docker(&[
+        "run",
+        "--rm",
+        "e2e/busybox",
+        "sh",
+        "-c",
+        "echo hello-from-box",
+    ])?;
+    ensure!(
+        run.stdout.contains("hello-from-box"),
+        "docker run printed {:?}, want hello-from-box",
+        run.stdout
+    );
+    cx.note(format!(
+        "docker run --rm e2e/busybox: {}",
+        fmt_duration(start.elapsed())
+    ));
+    Ok(())
+}
