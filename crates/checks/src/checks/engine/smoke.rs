@@ -155,10 +155,12 @@ fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: 
 enum Cause {
     /// newuidmap/newgidmap or the subordinate ranges.
     IdMap,
-    /// slirp4netns could not open `/dev/net/tun`.
+    /// slirp4netns (or rootlesskit 1's `ip tuntap add`) could not open `/dev/net/tun`.
     Tun,
     /// A program rootlesskit runs by name is not on `PATH`.
     NotOnPath(String),
+    /// This rootlesskit does not know the network or port driver.
+    Unsupported,
     /// The kernel or a security profile denied a namespace operation.
     Denied,
     /// Something else.
@@ -172,8 +174,16 @@ fn classify(stderr: &str) -> Cause {
         || lower.contains("no subgid ranges")
     {
         Cause::IdMap
-    } else if lower.contains("/dev/net/tun") {
+    } else if lower.contains("/dev/net/tun")
+        || lower.contains("setting up tap")
+        || lower.contains("ip tuntap")
+    {
         Cause::Tun
+    } else if lower.contains("unknown network mode")
+        || lower.contains("unknown port driver")
+        || lower.contains("not supported in this")
+    {
+        Cause::Unsupported
     } else if let Some(name) = not_on_path(stderr) {
         Cause::NotOnPath(name)
     } else if lower.contains("operation not permitted") || lower.contains("permission denied") {
@@ -185,12 +195,56 @@ fn classify(stderr: &str) -> Cause {
 
 /// rootlesskit's own error line (`[rootlesskit:parent] error: …`), the last one; the lines after
 /// it are usually the tail of a helper's output.
+/// The parent's error wins over the child's: when the parent fails, the child only reports the
+/// broken pipe (`parsing message from fd 3: EOF`).
 fn error_line(stderr: &str) -> Option<&str> {
-    stderr
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with("[rootlesskit:") && l.contains("] error:"))
+    let errors = || {
+        stderr
+            .lines()
+            .rev()
+            .map(str::trim)
+            .filter(|l| l.starts_with("[rootlesskit:") && l.contains("] error:"))
+    };
+    errors()
+        .find(|l| l.starts_with("[rootlesskit:parent]"))
+        .or_else(|| errors().next())
+}
+
+/// Replaces Go's `&{field:value …}` struct dumps in an error line with `&{…}`.
+fn elide_go_structs(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find("&{") {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let mut depth = 0usize;
+        let mut end = None;
+        for (i, c) in from.char_indices().skip(1) {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match end.and_then(|e| from.get(e..)) {
+            Some(after) => {
+                out.push_str("&{…}");
+                rest = after;
+            }
+            None => {
+                out.push_str(from);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `slirp4netns` from `exec: "slirp4netns": executable file not found in $PATH`.
@@ -321,6 +375,8 @@ pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     if !out.success() {
         return failed_run(
             cx,
+            facts,
+            &plan,
             finding,
             &out,
             &by_hand,
@@ -349,6 +405,8 @@ fn fail(finding: Finding, summary: String, why: &str, fix: Fix) -> Finding {
 
 fn failed_run(
     cx: &Context<'_>,
+    facts: &Facts,
+    plan: &NetworkPlan,
     finding: Finding,
     out: &ProbeOutput,
     by_hand: &str,
@@ -387,6 +445,22 @@ fn failed_run(
             format!("rootlesskit runs {name} by name and did not find it on the PATH it was given"),
             Fix::root(ID, format!("install {name}, or put its directory on PATH (install writes the unit's PATH from what engine.binaries found)")),
         ),
+        Cause::Unsupported => {
+            let version = facts
+                .binary("rootlesskit")
+                .and_then(|b| b.version.as_deref())
+                .unwrap_or("unknown");
+            (
+                format!(
+                    "this rootlesskit (version {version}) cannot run --net={} with --port-driver={}, so the engine could not start with them",
+                    plan.driver, plan.port_driver
+                ),
+                Fix::user(
+                    ID,
+                    "choose a network driver this rootlesskit supports (slirp4netns works with every version), or install rootlesskit 2 or later for pasta and gvisor-tap-vsock",
+                ),
+            )
+        }
         Cause::Denied => {
             let mut note = String::from(
                 "unprivileged user namespaces are restricted for rootlesskit; see `rootless-setup explain userns.sysctl` and `rootless-setup explain userns.apparmor`",
@@ -408,7 +482,7 @@ fn failed_run(
     if let Some(cleanup) = cleanup {
         fix = fix.cmd(cleanup);
     }
-    let error = error_line(&out.stderr).unwrap_or(last);
+    let error = elide_go_structs(error_line(&out.stderr).unwrap_or(last));
     let summary = match out.code {
         Some(code) => format!("rootlesskit exited with {code}: {error}"),
         None => format!("rootlesskit was killed: {error}"),

@@ -193,6 +193,23 @@ fn a_tun_failure_names_the_device_fix() {
     assert!(f.fix.map(|x| x.root).unwrap_or(false));
 }
 
+/// rootlesskit 1.1.0 (Debian 12) creates tap0 with `ip tuntap add`; seen in a box whose
+/// `/dev/net/tun` was mode 0600.
+#[test]
+fn rootlesskit_one_tap_failure_is_a_tun_problem_and_the_parent_error_is_shown() {
+    let stderr = "open: Permission denied\n[rootlesskit:parent] error: failed to setup network &{logWriter:0xc00017e9f0 binary:slirp4netns mtu:65520 ifname:tap0}: setting up tap tap0: executing [[nsenter -t 11 -n -m -U --preserve-credentials ip tuntap add name tap0 mode tap] [nsenter -t 11 -n -m -U --preserve-credentials ip link set tap0 up]]: exit status 1\n[rootlesskit:child ] error: parsing message from fd 3: EOF\n";
+    let fx = fixture();
+    fx.file("/dev/net/tun", "")
+        .meta("/dev/net/tun", "uid=0 gid=0 mode=0600");
+    let f = run(&fx, ScriptedSystem::failed(1, stderr));
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.summary,
+        "rootlesskit exited with 1: [rootlesskit:parent] error: failed to setup network &{…}: setting up tap tap0: executing [[nsenter -t 11 -n -m -U --preserve-credentials ip tuntap add name tap0 mode tap] [nsenter -t 11 -n -m -U --preserve-credentials ip link set tap0 up]]: exit status 1"
+    );
+    assert_eq!(commands(&f)[0], "sudo chmod 0666 /dev/net/tun");
+}
+
 #[test]
 fn a_helper_missing_from_path_is_named_and_the_leftover_dir_reported() {
     let fx = fixture();
@@ -328,6 +345,41 @@ fn lxc_user_nic_expects_eth0_and_gets_its_binary() {
     );
     assert_eq!(f.status, Status::Pass, "{f:#?}");
     assert!(f.summary.contains("eth0 up with mtu 1500"));
+}
+
+/// Debian 12's rootlesskit 1.1.0 knows no pasta and was built without vpnkit; it fails before
+/// taking its state directory, which stays behind (seen in a box).
+#[test]
+fn a_driver_this_rootlesskit_lacks_is_named() {
+    let fx = fixture();
+    fx.dir(&state_dir());
+    let system = ScriptedSystem::new().on(
+        "rootlesskit",
+        "--net=",
+        ScriptedSystem::failed(
+            1,
+            "[rootlesskit:parent] error: unknown network mode: pasta\n",
+        ),
+    );
+    let (f, _) = run_with(&fx, caller(), system, &mut facts("pasta", 65520));
+    assert_eq!(f.status, Status::Fail);
+    let why = f.why.clone().unwrap_or_default();
+    assert!(
+        why.contains("version 1.1.0") && why.contains("--net=pasta"),
+        "{why}"
+    );
+    assert!(commands(&f).iter().any(|c| c.starts_with("rm -rf -- ")));
+}
+
+#[test]
+fn go_struct_dumps_are_elided() {
+    assert_eq!(
+        elide_go_structs("a &{x:1 y:{z:2}}: b &{c}"),
+        "a &{…}: b &{…}"
+    );
+    assert_eq!(elide_go_structs("open &{x"), "open &{x");
+    assert_eq!(elide_go_structs("plain"), "plain");
+    assert_eq!(elide_go_structs("é&{ü}ö"), "é&{…}ö");
 }
 
 #[test]
