@@ -424,7 +424,10 @@ fn fail_missing(
     let distro = cx.distro;
     match cx.engine {
         Engine::Docker => {
-            if needs(&["dockerd", "dockerd-rootless.sh", "containerd", "runc"]) {
+            // Fedora's moby-engine has no rootless scripts; installing it cannot help there.
+            let script_from_engine =
+                needs(&["dockerd-rootless.sh"]) && distro.family != Family::Fedora;
+            if needs(&["dockerd", "containerd", "runc"]) || script_from_engine {
                 packages.push(Package::DockerEngine);
             }
             if needs(&["rootlesskit"]) || proxy_needed {
@@ -439,7 +442,10 @@ fn fail_missing(
                     Family::Arch => notes.push(
                         "Arch's docker package has no rootless scripts: install docker-rootless-extras from the AUR",
                     ),
-                    Family::Fedora | Family::Unknown => {}
+                    Family::Fedora => notes.push(
+                        "Fedora's moby-engine has no rootless scripts: use Docker's repository (docker-ce)",
+                    ),
+                    Family::Unknown => {}
                 }
                 notes.push("with Docker's own repository, install docker-ce-rootless-extras instead (it ships the scripts and rootlesskit)");
             }

@@ -395,3 +395,27 @@ fn containerd_engine_without_nerdctl_warns() {
     assert_eq!(f.summary, "the nerdctl client is not installed");
     assert_eq!(fix_commands(&f), "sudo pacman -S --needed nerdctl");
 }
+
+#[test]
+fn fedora_is_told_that_moby_engine_lacks_the_scripts() {
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", "ID=fedora\nVERSION_ID=40\n")
+        .exe("/usr/bin/dockerd")
+        .exe("/usr/bin/docker")
+        .exe("/usr/bin/rootlesskit")
+        .exe("/usr/bin/containerd")
+        .exe("/usr/bin/runc");
+    let system = debian_versions().on(
+        "dockerd",
+        "--version",
+        ScriptedSystem::ok("Docker version 28.2.2, build e6534b4\n"),
+    );
+    let h = Harness::new(&fx, caller(), system);
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Fail);
+    let fix = f.fix.expect("a fix");
+    assert!(fix.summary.contains("moby-engine has no rootless scripts"));
+    assert!(fix.summary.contains("docker-ce-rootless-extras"));
+    // moby-engine would not bring the script, so no dnf command is offered.
+    assert!(fix.commands.is_empty(), "{:?}", fix.commands);
+}

@@ -8,6 +8,7 @@
 mod binaries;
 mod installed;
 mod rootful;
+mod rootlesskit_output;
 mod smoke;
 mod version;
 

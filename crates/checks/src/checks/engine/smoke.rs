@@ -15,6 +15,9 @@ use crate::context::{Context, Facts, NetworkPlan};
 use crate::finding::{Finding, Fix, Status};
 use crate::system::{Invocation, ProbeOutput};
 
+use super::rootlesskit_output::{
+    Cause, classify, elide_go_structs, error_line, parse_links, parse_uid_map,
+};
 use super::shell_quote;
 
 const ID: CheckId = CheckId::EngineSmoke;
@@ -35,84 +38,6 @@ const STANDARD_PATH: &[&str] = &[
     "/sbin",
     "/bin",
 ];
-
-/// One line of `/proc/self/uid_map`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct MapLine {
-    inside: u64,
-    outside: u64,
-    count: u64,
-}
-
-/// The uid map lines of the output: lines of exactly three numbers.
-fn parse_uid_map(out: &str) -> Vec<MapLine> {
-    out.lines()
-        .filter_map(|line| {
-            let n: Vec<u64> = line
-                .split_whitespace()
-                .map(|w| w.parse().ok())
-                .collect::<Option<_>>()?;
-            match n.as_slice() {
-                [inside, outside, count] => Some(MapLine {
-                    inside: *inside,
-                    outside: *outside,
-                    count: *count,
-                }),
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-/// One network interface seen inside the namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Link {
-    name: String,
-    mtu: Option<u32>,
-}
-
-/// The links of `ip -o link show` (`2: tap0: <…> mtu 65520 …`) or of `/proc/net/dev`
-/// (`  tap0: 0 0 …`, no MTU).
-fn parse_links(out: &str) -> Vec<Link> {
-    let mut links = Vec::new();
-    for line in out.lines().map(str::trim) {
-        let Some((head, rest)) = line.split_once(':') else {
-            continue;
-        };
-        if line.contains('|') {
-            continue; // the /proc/net/dev header
-        }
-        if !head.is_empty() && head.chars().all(|c| c.is_ascii_digit()) {
-            let Some((name, rest)) = rest.trim_start().split_once(':') else {
-                continue;
-            };
-            let name = name.split('@').next().unwrap_or(name).trim();
-            let mut words = rest.split_whitespace();
-            let mtu = words
-                .by_ref()
-                .find(|w| *w == "mtu")
-                .and_then(|_| words.next()?.parse().ok());
-            if !name.is_empty() {
-                links.push(Link {
-                    name: name.to_owned(),
-                    mtu,
-                });
-            }
-        } else if !head.is_empty()
-            && !head.contains(char::is_whitespace)
-            && rest
-                .split_whitespace()
-                .next()
-                .is_some_and(|w| w.parse::<u64>().is_ok())
-        {
-            links.push(Link {
-                name: head.to_owned(),
-                mtu: None,
-            });
-        }
-    }
-    links
-}
 
 /// The interface the driver creates inside the namespace (rootlesskit's defaults).
 fn expected_interface(driver: &str) -> Option<&'static str> {
@@ -148,117 +73,6 @@ fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: 
         .map(|d| d.display().to_string())
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// What went wrong, from rootlesskit's stderr.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Cause {
-    /// newuidmap/newgidmap or the subordinate ranges.
-    IdMap,
-    /// slirp4netns (or rootlesskit 1's `ip tuntap add`) could not open `/dev/net/tun`.
-    Tun,
-    /// A program rootlesskit runs by name is not on `PATH`.
-    NotOnPath(String),
-    /// This rootlesskit does not know the network or port driver.
-    Unsupported,
-    /// The kernel or a security profile denied a namespace operation.
-    Denied,
-    /// Something else.
-    Other,
-}
-
-fn classify(stderr: &str) -> Cause {
-    let lower = stderr.to_lowercase();
-    if lower.contains("failed to setup uid/gid map")
-        || lower.contains("no subuid ranges")
-        || lower.contains("no subgid ranges")
-    {
-        Cause::IdMap
-    } else if lower.contains("/dev/net/tun")
-        || lower.contains("setting up tap")
-        || lower.contains("ip tuntap")
-    {
-        Cause::Tun
-    } else if lower.contains("unknown network mode")
-        || lower.contains("unknown port driver")
-        || lower.contains("not supported in this")
-    {
-        Cause::Unsupported
-    } else if let Some(name) = not_on_path(stderr) {
-        Cause::NotOnPath(name)
-    } else if lower.contains("operation not permitted") || lower.contains("permission denied") {
-        Cause::Denied
-    } else {
-        Cause::Other
-    }
-}
-
-/// rootlesskit's own error line (`[rootlesskit:parent] error: …`), the last one; the lines after
-/// it are usually the tail of a helper's output.
-/// The parent's error wins over the child's: when the parent fails, the child only reports the
-/// broken pipe (`parsing message from fd 3: EOF`).
-fn error_line(stderr: &str) -> Option<&str> {
-    let errors = || {
-        stderr
-            .lines()
-            .rev()
-            .map(str::trim)
-            .filter(|l| l.starts_with("[rootlesskit:") && l.contains("] error:"))
-    };
-    errors()
-        .find(|l| l.starts_with("[rootlesskit:parent]"))
-        .or_else(|| errors().next())
-}
-
-/// Replaces Go's `&{field:value …}` struct dumps in an error line with `&{…}`.
-fn elide_go_structs(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    while let Some(start) = rest.find("&{") {
-        let (before, from) = rest.split_at(start);
-        out.push_str(before);
-        let mut depth = 0usize;
-        let mut end = None;
-        for (i, c) in from.char_indices().skip(1) {
-            match c {
-                '{' => depth += 1,
-                '}' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        end = Some(i + 1);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        match end.and_then(|e| from.get(e..)) {
-            Some(after) => {
-                out.push_str("&{…}");
-                rest = after;
-            }
-            None => {
-                out.push_str(from);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `slirp4netns` from `exec: "slirp4netns": executable file not found in $PATH`.
-fn not_on_path(stderr: &str) -> Option<String> {
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("executable file not found"))?;
-    let name = line.split('"').nth(1)?;
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
-    ok.then(|| name.to_owned())
 }
 
 /// Runs rootlesskit with the planned network and checks what the shell inside saw.

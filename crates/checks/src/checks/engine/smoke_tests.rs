@@ -370,33 +370,3 @@ fn a_driver_this_rootlesskit_lacks_is_named() {
     );
     assert!(commands(&f).iter().any(|c| c.starts_with("rm -rf -- ")));
 }
-
-#[test]
-fn go_struct_dumps_are_elided() {
-    assert_eq!(
-        elide_go_structs("a &{x:1 y:{z:2}}: b &{c}"),
-        "a &{…}: b &{…}"
-    );
-    assert_eq!(elide_go_structs("open &{x"), "open &{x");
-    assert_eq!(elide_go_structs("plain"), "plain");
-    assert_eq!(elide_go_structs("é&{ü}ö"), "é&{…}ö");
-}
-
-#[test]
-fn parsers_survive_garbage() {
-    assert!(parse_uid_map("a b c\n1 2\n1 2 3 4\n-1 2 3\n").is_empty());
-    assert_eq!(parse_uid_map(MAP).len(), 2);
-    assert!(parse_links(":\n1:\n1: :\n: 5\n\u{0}: x").is_empty());
-    assert_eq!(
-        parse_links("7: veth0@if3: <UP> mtu x\n"),
-        vec![Link {
-            name: "veth0".to_owned(),
-            mtu: None
-        }]
-    );
-    assert_eq!(classify(""), Cause::Other);
-    assert_eq!(
-        not_on_path("exec: \"a b\": executable file not found"),
-        None
-    );
-}

@@ -1,0 +1,267 @@
+//! Pure parsers of what a rootlesskit run prints: the uid map and links the shell inside
+//! reports, and rootlesskit's own errors, classified by cause. They take any text and never
+//! panic.
+
+/// One line of `/proc/self/uid_map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct MapLine {
+    pub(super) inside: u64,
+    pub(super) outside: u64,
+    pub(super) count: u64,
+}
+
+/// The uid map lines of the output: lines of exactly three numbers.
+pub(super) fn parse_uid_map(out: &str) -> Vec<MapLine> {
+    out.lines()
+        .filter_map(|line| {
+            let n: Vec<u64> = line
+                .split_whitespace()
+                .map(|w| w.parse().ok())
+                .collect::<Option<_>>()?;
+            match n.as_slice() {
+                [inside, outside, count] => Some(MapLine {
+                    inside: *inside,
+                    outside: *outside,
+                    count: *count,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// One network interface seen inside the namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Link {
+    pub(super) name: String,
+    pub(super) mtu: Option<u32>,
+}
+
+/// The links of `ip -o link show` (`2: tap0: <…> mtu 65520 …`) or of `/proc/net/dev`
+/// (`  tap0: 0 0 …`, no MTU).
+pub(super) fn parse_links(out: &str) -> Vec<Link> {
+    let mut links = Vec::new();
+    for line in out.lines().map(str::trim) {
+        let Some((head, rest)) = line.split_once(':') else {
+            continue;
+        };
+        if line.contains('|') {
+            continue; // the /proc/net/dev header
+        }
+        if !head.is_empty() && head.chars().all(|c| c.is_ascii_digit()) {
+            let Some((name, rest)) = rest.trim_start().split_once(':') else {
+                continue;
+            };
+            let name = name.split('@').next().unwrap_or(name).trim();
+            let mut words = rest.split_whitespace();
+            let mtu = words
+                .by_ref()
+                .find(|w| *w == "mtu")
+                .and_then(|_| words.next()?.parse().ok());
+            if !name.is_empty() {
+                links.push(Link {
+                    name: name.to_owned(),
+                    mtu,
+                });
+            }
+        } else if !head.is_empty()
+            && !head.contains(char::is_whitespace)
+            && rest
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.parse::<u64>().is_ok())
+        {
+            links.push(Link {
+                name: head.to_owned(),
+                mtu: None,
+            });
+        }
+    }
+    links
+}
+
+/// What went wrong, from rootlesskit's stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Cause {
+    /// newuidmap/newgidmap or the subordinate ranges.
+    IdMap,
+    /// slirp4netns (or rootlesskit 1's `ip tuntap add`) could not open `/dev/net/tun`.
+    Tun,
+    /// A program rootlesskit runs by name is not on `PATH`.
+    NotOnPath(String),
+    /// This rootlesskit does not know the network or port driver.
+    Unsupported,
+    /// The kernel or a security profile denied a namespace operation.
+    Denied,
+    /// Something else.
+    Other,
+}
+
+pub(super) fn classify(stderr: &str) -> Cause {
+    let lower = stderr.to_lowercase();
+    if lower.contains("failed to setup uid/gid map")
+        || lower.contains("no subuid ranges")
+        || lower.contains("no subgid ranges")
+    {
+        Cause::IdMap
+    } else if lower.contains("/dev/net/tun")
+        || lower.contains("setting up tap")
+        || lower.contains("ip tuntap")
+    {
+        Cause::Tun
+    } else if lower.contains("unknown network mode")
+        || lower.contains("unknown port driver")
+        || lower.contains("not supported in this")
+    {
+        Cause::Unsupported
+    } else if let Some(name) = not_on_path(stderr) {
+        Cause::NotOnPath(name)
+    } else if lower.contains("operation not permitted") || lower.contains("permission denied") {
+        Cause::Denied
+    } else {
+        Cause::Other
+    }
+}
+
+/// rootlesskit's own error line (`[rootlesskit:parent] error: …`), the last one; the lines after
+/// it are usually the tail of a helper's output. The parent's error wins over the child's: when the parent fails, the child only reports the
+/// broken pipe (`parsing message from fd 3: EOF`).
+pub(super) fn error_line(stderr: &str) -> Option<&str> {
+    let errors = || {
+        stderr
+            .lines()
+            .rev()
+            .map(str::trim)
+            .filter(|l| l.starts_with("[rootlesskit:") && l.contains("] error:"))
+    };
+    errors()
+        .find(|l| l.starts_with("[rootlesskit:parent]"))
+        .or_else(|| errors().next())
+}
+
+/// Replaces Go's `&{field:value …}` struct dumps in an error line with `&{…}`.
+pub(super) fn elide_go_structs(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find("&{") {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let mut depth = 0usize;
+        let mut end = None;
+        for (i, c) in from.char_indices().skip(1) {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match end.and_then(|e| from.get(e..)) {
+            Some(after) => {
+                out.push_str("&{…}");
+                rest = after;
+            }
+            None => {
+                out.push_str(from);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `slirp4netns` from `exec: "slirp4netns": executable file not found in $PATH`.
+pub(super) fn not_on_path(stderr: &str) -> Option<String> {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("executable file not found"))?;
+    let name = line.split('"').nth(1)?;
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+    ok.then(|| name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_struct_dumps_are_elided() {
+        assert_eq!(
+            elide_go_structs("a &{x:1 y:{z:2}}: b &{c}"),
+            "a &{…}: b &{…}"
+        );
+        assert_eq!(elide_go_structs("open &{x"), "open &{x");
+        assert_eq!(elide_go_structs("plain"), "plain");
+        assert_eq!(elide_go_structs("é&{ü}ö"), "é&{…}ö");
+    }
+
+    #[test]
+    fn the_parents_error_wins_over_the_childs() {
+        let stderr = "[rootlesskit:parent] error: a\n[rootlesskit:child ] error: parsing message from fd 3: EOF\n";
+        assert_eq!(error_line(stderr), Some("[rootlesskit:parent] error: a"));
+        assert_eq!(
+            error_line("[rootlesskit:child ] error: b\nnoise\n"),
+            Some("[rootlesskit:child ] error: b")
+        );
+        assert_eq!(error_line("nothing"), None);
+    }
+
+    #[test]
+    fn causes_are_told_apart() {
+        assert_eq!(
+            classify(
+                "[rootlesskit:parent] error: failed to setup UID/GID map: newuidmap: write to uid_map failed: Operation not permitted"
+            ),
+            Cause::IdMap
+        );
+        assert_eq!(
+            classify("open(\"/dev/net/tun\"): No such file or directory"),
+            Cause::Tun
+        );
+        assert_eq!(
+            classify("error: unknown port driver: implicit"),
+            Cause::Unsupported
+        );
+        assert_eq!(
+            classify("error: exec: \"nsenter\": executable file not found in $PATH"),
+            Cause::NotOnPath("nsenter".to_owned())
+        );
+        assert_eq!(
+            classify("fork/exec /proc/self/exe: operation not permitted"),
+            Cause::Denied
+        );
+        assert_eq!(classify(""), Cause::Other);
+    }
+
+    #[test]
+    fn parsers_survive_garbage() {
+        assert!(parse_uid_map("a b c\n1 2\n1 2 3 4\n-1 2 3\n").is_empty());
+        assert_eq!(
+            parse_uid_map("         0       1000          1\n         1     100000      65536\n")
+                .len(),
+            2
+        );
+        assert!(parse_links(":\n1:\n1: :\n: 5\n\u{0}: x").is_empty());
+        assert_eq!(
+            parse_links("7: veth0@if3: <UP> mtu x\n"),
+            vec![Link {
+                name: "veth0".to_owned(),
+                mtu: None
+            }]
+        );
+        assert_eq!(
+            not_on_path("exec: \"a b\": executable file not found"),
+            None
+        );
+    }
+}
