@@ -76,6 +76,11 @@ mod tests {
             free_block([r(0, 165_536)], [], BLOCK),
             Some(r(165_536, BLOCK))
         );
+        // A range starting right after a block leaves that block free.
+        assert_eq!(
+            free_block([r(165_536, 10)], [], BLOCK),
+            Some(r(100_000, BLOCK))
+        );
         // Unsorted input and ranges below FIRST do not matter.
         assert_eq!(
             free_block(

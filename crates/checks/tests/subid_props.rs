@@ -1,0 +1,181 @@
+//! Property tests of the public subordinate-id toolkit (`rootless_setup_checks::subid`): the
+//! parser survives any input, formatting round-trips, overlap detection agrees with a
+//! brute-force model, and the free block never collides with anything.
+
+use proptest::prelude::*;
+use rootless_setup_checks::context::IdRange;
+use rootless_setup_checks::subid::parse::{self, ID_LIMIT, Located, SubidEntry};
+use rootless_setup_checks::subid::{self as subid, BLOCK, FIRST};
+
+/// Owners as they appear in real files: login names and numeric uids.
+fn owner() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z_][a-z0-9_.-]{0,15}",
+        any::<u32>().prop_map(|u| u.to_string()),
+    ]
+}
+
+/// A valid entry anywhere in the id space.
+fn entry() -> impl Strategy<Value = SubidEntry> {
+    (owner(), 0..ID_LIMIT - 1)
+        .prop_flat_map(|(owner, start)| {
+            let room = ID_LIMIT - start;
+            (Just(owner), Just(start), 1..=room)
+        })
+        .prop_map(|(owner, start, count)| {
+            let (start, count) = (start as u32, count as u32);
+            SubidEntry::new(owner, start, count).expect("generated entries are valid")
+        })
+}
+
+/// Small entries, so a brute-force model can enumerate every id.
+fn small_entries() -> impl Strategy<Value = Vec<Located>> {
+    prop::collection::vec(
+        (
+            prop::sample::select(vec!["alice", "bob", "1000", "carol"]),
+            0u32..60,
+            1u32..20,
+        ),
+        0..12,
+    )
+    .prop_map(|v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(i, (owner, start, count))| Located {
+                line: i + 1,
+                entry: SubidEntry::new(owner, start, count).expect("valid"),
+            })
+            .collect()
+    })
+}
+
+/// Starts that often sit exactly on a block boundary, where off-by-one mistakes hide.
+fn boundary_or_any() -> impl Strategy<Value = u64> {
+    prop_oneof![0u64..3_000_000, (0u64..40).prop_map(|k| FIRST + k * BLOCK)]
+}
+
+fn shares_an_id(a: &IdRange, b: &IdRange) -> bool {
+    (a.start..a.end()).any(|id| b.contains(id))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn parsing_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let file = parse::parse_bytes("/etc/subuid", &bytes);
+        let lines = String::from_utf8_lossy(&bytes).split('\n').count();
+        prop_assert!(file.entries.len() + file.malformed.len() <= lines);
+        for m in &file.malformed {
+            prop_assert!(m.line >= 1 && m.line <= lines);
+            let _ = m.to_string();
+            let _ = m.apparent_range();
+        }
+        for l in &file.entries {
+            prop_assert!(l.entry.count > 0);
+            prop_assert!(l.entry.range().end() <= ID_LIMIT);
+        }
+    }
+
+    #[test]
+    fn parsing_near_miss_text_never_panics(text in "[a-z0-9:# \t\r\n0x+-]{0,200}") {
+        let file = parse::parse("/etc/subgid", &text);
+        // Every line is exactly one of: blank/comment, entry, malformed.
+        for (i, line) in text.split('\n').enumerate() {
+            let blank = line.trim().is_empty() || line.trim().starts_with('#');
+            let as_entry = file.entries.iter().any(|l| l.line == i + 1);
+            let as_malformed = file.malformed.iter().any(|m| m.line == i + 1);
+            prop_assert_eq!(u8::from(blank) + u8::from(as_entry) + u8::from(as_malformed), 1);
+        }
+    }
+
+    #[test]
+    fn format_then_parse_round_trips(entries in prop::collection::vec(entry(), 0..20)) {
+        let text = parse::format(&entries);
+        let file = parse::parse("/etc/subuid", &text);
+        prop_assert!(file.malformed.is_empty(), "{:?}", file.malformed);
+        prop_assert_eq!(file.plain_entries(), entries);
+    }
+
+    #[test]
+    fn overlap_detection_matches_brute_force(entries in small_entries()) {
+        let mut model = Vec::new();
+        for i in 0..entries.len() {
+            for j in i + 1..entries.len() {
+                if shares_an_id(&entries[i].entry.range(), &entries[j].entry.range()) {
+                    model.push((i, j));
+                }
+            }
+        }
+        prop_assert_eq!(parse::overlapping_pairs(&entries, usize::MAX), model.clone());
+        let different: Vec<(usize, usize)> = model
+            .into_iter()
+            .filter(|(i, j)| entries[*i].entry.owner != entries[*j].entry.owner)
+            .collect();
+        let found: Vec<(usize, usize)> = subid::overlaps(&entries, usize::MAX)
+            .iter()
+            .map(|o| (o.first.line - 1, o.second.line - 1))
+            .collect();
+        prop_assert_eq!(found, different);
+    }
+
+    #[test]
+    fn own_id_detection_matches_brute_force(entries in small_entries()) {
+        let ids = |owner: &str| match owner {
+            "alice" => Some(5),
+            "bob" => Some(30),
+            _ => None,
+        };
+        let model: Vec<usize> = entries
+            .iter()
+            .filter(|l| {
+                let own = l.entry.owner.parse::<u32>().ok().or_else(|| ids(&l.entry.owner));
+                own.is_some_and(|id| (l.entry.start..l.entry.start + l.entry.count).contains(&id))
+            })
+            .map(|l| l.line)
+            .collect();
+        let found: Vec<usize> = subid::containing_own_id(&entries, ids).iter().map(|l| l.line).collect();
+        prop_assert_eq!(found, model);
+    }
+
+    #[test]
+    fn the_free_block_collides_with_nothing_and_is_the_first(
+        taken in prop::collection::vec((boundary_or_any(), 1u64..400_000), 0..30),
+        used in prop::collection::vec(0u32..3_000_000, 0..30),
+    ) {
+        let taken: Vec<IdRange> = taken.into_iter().map(|(start, count)| IdRange { start, count }).collect();
+        let block = subid::free_block(taken.clone(), used.clone(), BLOCK);
+        let block = block.expect("the id space is far from full");
+        prop_assert_eq!(block.count, BLOCK);
+        prop_assert_eq!((block.start - FIRST) % BLOCK, 0);
+        let collides = |b: &IdRange| {
+            taken.iter().any(|t| t.overlaps(b)) || used.iter().any(|u| b.contains(u64::from(*u)))
+        };
+        prop_assert!(!collides(&block));
+        let mut earlier = FIRST;
+        while earlier < block.start {
+            prop_assert!(collides(&IdRange { start: earlier, count: BLOCK }), "{earlier} was free");
+            earlier += BLOCK;
+        }
+        // Deterministic: the same input gives the same block, whatever the order.
+        let mut reversed = taken.clone();
+        reversed.reverse();
+        prop_assert_eq!(subid::free_block(reversed, used, BLOCK), Some(block));
+    }
+}
+
+#[test]
+fn a_file_of_many_users_is_checked_quickly() {
+    // 60,000 users laid out like useradd does, plus one overlap at the end.
+    let mut text: String = (0..60_000u64)
+        .map(|i| format!("user{i}:{}:{}\n", FIRST + i * BLOCK, BLOCK))
+        .collect();
+    text.push_str("late:100000:10\n");
+    let file = parse::parse("/etc/subuid", &text);
+    assert_eq!(file.entries.len(), 60_001);
+    let pairs = parse::overlapping_pairs(&file.entries, usize::MAX);
+    assert_eq!(pairs, vec![(0, 60_000)]);
+    let taken: Vec<IdRange> = file.entries.iter().map(|l| l.entry.range()).collect();
+    let block = subid::free_block(taken, [], BLOCK).expect("room above the last user");
+    assert_eq!(block.start, FIRST + 60_000 * BLOCK);
+}
