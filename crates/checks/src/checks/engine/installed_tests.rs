@@ -8,7 +8,8 @@ use crate::testing::{Fixture, Harness, ScriptedSystem};
 const UNIT: &str = "/home/alice/.config/systemd/user/docker.service";
 const WANTS: &str = "/home/alice/.config/systemd/user/default.target.wants/docker.service";
 
-/// What dockerd-rootless-setuptool.sh 20.10 writes (with `--skip-iptables`).
+/// What Debian 12's dockerd-rootless-setuptool.sh (20.10) writes with `--skip-iptables`, from
+/// its heredoc, for a user who copied the scripts into `~/bin`.
 const OLD_UNIT: &str = "[Unit]
 Description=Docker Application Container Engine (Rootless)
 Documentation=https://docs.docker.com/go/rootless/
@@ -27,8 +28,7 @@ LimitNPROC=infinity
 LimitCORE=infinity
 TasksMax=infinity
 Delegate=yes
-Type=notify
-NotifyAccess=all
+Type=simple
 KillMode=mixed
 
 [Install]
