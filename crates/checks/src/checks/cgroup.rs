@@ -161,10 +161,16 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             } else {
                 "v1"
             };
+            let controllers: Vec<&str> = text
+                .lines()
+                .filter_map(|l| l.split(':').nth(1))
+                .filter(|c| !c.is_empty())
+                .collect();
             return Finding::warn(ID, format!("cgroup {version}: rootless containers get no resource limits"))
                 .observe("version", if hybrid { "hybrid" } else { "v1" })
                 .observe("path", SELF_CGROUP)
-                .why("on cgroup v1 an unprivileged engine cannot create cgroups, so `docker run --memory/--cpus/--pids-limit` fail and `docker stats` shows nothing; rootless resource control needs cgroup v2")
+                .observe("v1_hierarchies", controllers.join(" "))
+                .why("on cgroup v1 an unprivileged engine cannot create cgroups, so `docker run --memory/--cpus/--pids-limit` do not work and `docker stats` shows no usage; rootless resource control needs cgroup v2")
                 .fix(unified_boot_fix(cx, "boot with the unified cgroup v2 hierarchy"));
         }
         Layout::Unified(path) => path,
@@ -244,7 +250,7 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         names.join(", ")
     );
     let why = format!(
-        "without these controllers {} fail in rootless containers",
+        "without these controllers {} do not work in rootless containers",
         lost.join(", ")
     );
     // A controller the root does not offer cannot be delegated: it is bound to a v1 hierarchy
@@ -403,6 +409,7 @@ mod tests {
         let f = run(&fx);
         assert_eq!(f.status, Status::Warn);
         assert_eq!(f.observed("version"), Some("v1"));
+        assert_eq!(f.observed("v1_hierarchies"), Some("memory name=systemd"));
         assert!(f.summary.contains("no resource limits"));
         let fix = f.fix.unwrap();
         assert!(fix.root);

@@ -216,14 +216,7 @@ pub(crate) fn iptables(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
             .observe("real_path", real.display())
             .observe("version", &version)
             .observe("backend", backend.as_str())
-            .observe(
-                "modules_listed",
-                if loaded.is_empty() {
-                    "none of interest".to_owned()
-                } else {
-                    loaded.join(",")
-                },
-            )
+            .observe("modules_listed", &loaded)
     };
 
     let mut probes = Vec::new();
@@ -295,19 +288,22 @@ fn failed_finding(backend: Backend, version: &str, failed: Failure, probes: &[St
         )
 }
 
-/// The interesting modules listed in `/proc/modules` (observed only; built-ins are not listed).
-fn loaded_modules(cx: &Context<'_>) -> Vec<String> {
-    let text = cx
-        .host
-        .read("/proc/modules")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    text.lines()
+/// The interesting modules listed in `/proc/modules`, for the observations only: built-in
+/// modules are not listed, and a kernel without module support has no such file.
+fn loaded_modules(cx: &Context<'_>) -> String {
+    let Some(text) = cx.host.read("/proc/modules").ok().flatten() else {
+        return "no /proc/modules (kernel without loadable modules)".to_owned();
+    };
+    let listed: Vec<&str> = text
+        .lines()
         .filter_map(|l| l.split_whitespace().next())
         .filter(|m| INTERESTING_MODULES.contains(m))
-        .map(str::to_owned)
-        .collect()
+        .collect();
+    if listed.is_empty() {
+        "none of interest".to_owned()
+    } else {
+        listed.join(",")
+    }
 }
 
 /// At most 400 characters of a probe's output, trimmed.
@@ -391,6 +387,13 @@ mod tests {
         assert_eq!(f.observed("version"), Some("1.8.9"));
         assert_eq!(f.observed("backend"), Some("nf_tables"));
         assert_eq!(f.observed("modules_listed"), Some("none of interest"));
+        fx.remove("/proc/modules");
+        let f = run(&h);
+        assert_eq!(f.status, Status::Pass);
+        assert_eq!(
+            f.observed("modules_listed"),
+            Some("no /proc/modules (kernel without loadable modules)")
+        );
         let calls = h.system.calls();
         assert_eq!(
             calls[0], "run /usr/sbin/iptables -V",
