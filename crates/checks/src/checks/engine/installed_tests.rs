@@ -264,3 +264,12 @@ fn classification_survives_garbage() {
     );
     assert_eq!(unit_value("ExecStart=/x y", "ExecStart"), Some("/x y"));
 }
+
+proptest::proptest! {
+    #[test]
+    fn classification_never_panics(text in "(?s).{0,300}") {
+        let _ = classify(&text, Engine::Docker);
+        let _ = classify(&text, Engine::Containerd);
+        let _ = unit_value(&text, "ExecStart");
+    }
+}

@@ -391,6 +391,13 @@ mod tests {
         assert_eq!(run(&fx, alice(), Engine::Docker).status, Status::Pass);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn group_parsing_never_panics(text in "(?s).{0,300}") {
+            let _ = parse_groups(&text);
+        }
+    }
+
     #[test]
     fn group_file_parsing_survives_garbage() {
         let groups = parse_groups("docker:x:998:a, b\nbad\n::1:\nx:x:notanumber:\n\u{0}:x:5:");

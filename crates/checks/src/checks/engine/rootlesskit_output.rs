@@ -144,6 +144,7 @@ pub(super) fn elide_go_structs(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(start) = rest.find("&{") {
+        // `start` comes from `find`, so it is a character boundary and split_at cannot panic.
         let (before, from) = rest.split_at(start);
         out.push_str(before);
         let mut depth = 0usize;
@@ -241,6 +242,19 @@ mod tests {
             Cause::Denied
         );
         assert_eq!(classify(""), Cause::Other);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_panics_on_arbitrary_output(out in "(?s).{0,400}") {
+            let _ = parse_uid_map(&out);
+            let _ = parse_links(&out);
+            let _ = classify(&out);
+            let _ = error_line(&out);
+            let _ = not_on_path(&out);
+            let elided = elide_go_structs(&out);
+            proptest::prop_assert!(elided.len() <= out.len() + 8);
+        }
     }
 
     #[test]
