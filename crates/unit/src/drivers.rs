@@ -1,0 +1,604 @@
+//! Which network and port drivers fit together, and what each needs from the installed engine,
+//! rootlesskit and driver binaries (minimum versions included).
+//!
+//! This is a pure table: it reads no file and runs nothing. The caller says what is installed
+//! ([`Installed`], usually from the checker's `engine.binaries` facts) and gets every problem
+//! with the combination back. It depends only on `std`, so it can move into
+//! `rootless-setup-checks` unchanged once `network.driver` wants it too (see the crate docs).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A rootlesskit network driver (`--net`, `DOCKERD_ROOTLESS_ROOTLESSKIT_NET`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NetworkDriver {
+    /// User-mode networking with slirp4netns (≥ 0.4); the long-standing default.
+    Slirp4netns,
+    /// passt's `pasta`: faster, copies the host's addresses (rootlesskit ≥ 2.0).
+    Pasta,
+    /// Docker for Mac's VPNKit.
+    Vpnkit,
+    /// LXC's setuid `lxc-user-nic` (kernel networking through a veth pair).
+    LxcUserNic,
+    /// gVisor's network stack, embedded in rootlesskit ≥ 3.0.
+    GvisorTapVsock,
+}
+
+/// A rootlesskit port driver (`--port-driver`, `DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PortDriver {
+    /// rootlesskit's own forwarder; works with every network driver.
+    Builtin,
+    /// slirp4netns's forwarder; only with the slirp4netns network driver.
+    Slirp4netns,
+    /// pasta forwards ports by itself; only with the pasta network driver.
+    Implicit,
+    /// gVisor's forwarder; only with the gvisor-tap-vsock network driver.
+    GvisorTapVsock,
+}
+
+impl NetworkDriver {
+    /// Every network driver, in order of preference when choosing automatically.
+    pub const ALL: [NetworkDriver; 5] = [
+        NetworkDriver::Slirp4netns,
+        NetworkDriver::Pasta,
+        NetworkDriver::GvisorTapVsock,
+        NetworkDriver::Vpnkit,
+        NetworkDriver::LxcUserNic,
+    ];
+
+    /// The name rootlesskit and `dockerd-rootless.sh` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkDriver::Slirp4netns => "slirp4netns",
+            NetworkDriver::Pasta => "pasta",
+            NetworkDriver::Vpnkit => "vpnkit",
+            NetworkDriver::LxcUserNic => "lxc-user-nic",
+            NetworkDriver::GvisorTapVsock => "gvisor-tap-vsock",
+        }
+    }
+
+    /// The port drivers that work with this network driver, the default first.
+    pub fn port_drivers(self) -> &'static [PortDriver] {
+        match self {
+            NetworkDriver::Slirp4netns => &[PortDriver::Builtin, PortDriver::Slirp4netns],
+            NetworkDriver::Pasta => &[PortDriver::Implicit, PortDriver::Builtin],
+            NetworkDriver::GvisorTapVsock => &[PortDriver::Builtin, PortDriver::GvisorTapVsock],
+            NetworkDriver::Vpnkit | NetworkDriver::LxcUserNic => &[PortDriver::Builtin],
+        }
+    }
+
+    /// The port driver used when none is chosen: `implicit` for pasta (pasta forwards ports
+    /// itself and keeps the source address), `builtin` (the fastest) otherwise.
+    pub fn default_port_driver(self) -> PortDriver {
+        match self {
+            NetworkDriver::Pasta => PortDriver::Implicit,
+            _ => PortDriver::Builtin,
+        }
+    }
+
+    /// The MTU used when none is chosen, as `dockerd-rootless.sh` picks it: 65520 for the
+    /// user-mode stacks that support it, 1500 otherwise.
+    pub fn default_mtu(self) -> u32 {
+        match self {
+            NetworkDriver::Slirp4netns | NetworkDriver::Pasta => 65520,
+            _ => 1500,
+        }
+    }
+
+    /// The separate program this driver runs, if it has one.
+    pub fn binary(self) -> Option<&'static str> {
+        match self {
+            NetworkDriver::Slirp4netns => Some("slirp4netns"),
+            NetworkDriver::Pasta => Some("pasta"),
+            NetworkDriver::Vpnkit => Some("vpnkit"),
+            NetworkDriver::LxcUserNic => Some("lxc-user-nic"),
+            NetworkDriver::GvisorTapVsock => None,
+        }
+    }
+}
+
+impl PortDriver {
+    /// Every port driver.
+    pub const ALL: [PortDriver; 4] = [
+        PortDriver::Builtin,
+        PortDriver::Slirp4netns,
+        PortDriver::Implicit,
+        PortDriver::GvisorTapVsock,
+    ];
+
+    /// The name rootlesskit and `dockerd-rootless.sh` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortDriver::Builtin => "builtin",
+            PortDriver::Slirp4netns => "slirp4netns",
+            PortDriver::Implicit => "implicit",
+            PortDriver::GvisorTapVsock => "gvisor-tap-vsock",
+        }
+    }
+}
+
+impl fmt::Display for NetworkDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for PortDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a known driver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown driver `{0}`")]
+pub struct UnknownDriver(pub String);
+
+impl FromStr for NetworkDriver {
+    type Err = UnknownDriver;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        NetworkDriver::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| UnknownDriver(s.to_owned()))
+    }
+}
+
+impl FromStr for PortDriver {
+    type Err = UnknownDriver;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PortDriver::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| UnknownDriver(s.to_owned()))
+    }
+}
+
+/// A `major.minor.patch` version, compared numerically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(pub u64, pub u64, pub u64);
+
+impl Version {
+    /// The first `N.N` or `N.N.N` in `text` (`rootlesskit version 1.1.0`,
+    /// `slirp4netns version 1.2.0\ncommit: …`, `v2.3.1`); `None` when there is none.
+    pub fn find(text: &str) -> Option<Version> {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            // A number starts after a non-alphanumeric (or a `v`, as in `v2.3.1`).
+            let starts_number = bytes[i].is_ascii_digit()
+                && (i == 0 || {
+                    let prev = bytes[i - 1];
+                    prev == b'v' || !(prev.is_ascii_alphanumeric() || prev == b'.')
+                });
+            if starts_number {
+                let rest = &text[i..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .unwrap_or(rest.len());
+                let parts: Vec<&str> = rest[..end].split('.').filter(|p| !p.is_empty()).collect();
+                if parts.len() >= 2 {
+                    let num = |k: usize| parts.get(k).and_then(|p| p.parse::<u64>().ok());
+                    if let (Some(a), Some(b)) = (num(0), num(1)) {
+                        return Some(Version(a, b, num(2).unwrap_or(0)));
+                    }
+                }
+                i += end.max(1);
+            } else {
+                i += 1;
+            }
+        }
+        None
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// The release date in a pasta version string, as `YYYYMMDD`: upstream prints
+/// `pasta 2023_12_04.b86afe3`, Debian's snapshots `pasta 0.0~git20230309.7c7625d`.
+pub fn pasta_date(text: &str) -> Option<u32> {
+    let digits = |s: &str| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit());
+    for word in text.split(|c: char| c.is_whitespace() || c == '.' || c == '-' || c == '+') {
+        let underscored: String = word.chars().filter(|c| *c != '_').collect();
+        if word.matches('_').count() == 2 && digits(&underscored) {
+            return underscored.parse().ok();
+        }
+        if let Some(idx) = word.find("git") {
+            let date = &word[idx + 3..];
+            if digits(date) {
+                return date.parse().ok();
+            }
+        }
+    }
+    None
+}
+
+/// The oldest pasta that works with the engine's rootlesskit integration (implicit port
+/// forwarding fixed in 2023_12_04).
+#[allow(clippy::inconsistent_digit_grouping)] // YYYY_MM_DD, as pasta spells it
+pub const PASTA_MIN_DATE: u32 = 2023_12_04;
+/// The oldest slirp4netns `dockerd-rootless.sh` accepts (`--netns-type`, sandboxing).
+pub const SLIRP4NETNS_MIN: Version = Version(0, 4, 0);
+/// The first rootlesskit with the pasta network driver and `--detach-netns`.
+pub const ROOTLESSKIT_PASTA_MIN: Version = Version(2, 0, 0);
+/// The first rootlesskit with gvisor-tap-vsock embedded.
+pub const ROOTLESSKIT_GVISOR_MIN: Version = Version(3, 0, 0);
+
+/// A program as far as the table cares: absent, or present with the version it reported
+/// (`None` when it could not be asked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Tool {
+    /// Not found.
+    #[default]
+    Missing,
+    /// Found; the raw version text it printed, if any.
+    Found(Option<String>),
+}
+
+impl Tool {
+    fn version(&self) -> Option<Version> {
+        match self {
+            Tool::Found(Some(text)) => Version::find(text),
+            _ => None,
+        }
+    }
+}
+
+/// What is installed, as far as driver choice is concerned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Installed {
+    /// `rootlesskit`.
+    pub rootlesskit: Tool,
+    /// `slirp4netns`.
+    pub slirp4netns: Tool,
+    /// `pasta` (from passt).
+    pub pasta: Tool,
+    /// `vpnkit`.
+    pub vpnkit: Tool,
+    /// `lxc-user-nic`.
+    pub lxc_user_nic: Tool,
+    /// The text of the engine's `dockerd-rootless.sh`, when it could be read: which variables
+    /// and drivers it understands is decided by reading it, not by guessing from a version.
+    pub script: Option<String>,
+}
+
+impl Installed {
+    fn tool(&self, driver: NetworkDriver) -> &Tool {
+        match driver {
+            NetworkDriver::Slirp4netns => &self.slirp4netns,
+            NetworkDriver::Pasta => &self.pasta,
+            NetworkDriver::Vpnkit => &self.vpnkit,
+            NetworkDriver::LxcUserNic => &self.lxc_user_nic,
+            NetworkDriver::GvisorTapVsock => &self.rootlesskit,
+        }
+    }
+
+    /// Whether the engine's script reads `variable` (`None` when the script is unknown).
+    pub fn script_reads(&self, variable: &str) -> Option<bool> {
+        self.script.as_deref().map(|s| s.contains(variable))
+    }
+}
+
+/// Which part of the choice a [`Problem`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// The network driver.
+    Network,
+    /// The port driver.
+    Port,
+}
+
+/// One reason the combination cannot work here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What it is about.
+    pub subject: Subject,
+    /// What is wrong, with the concrete values (lowercase, no trailing period).
+    pub message: String,
+    /// What would make it work.
+    pub fix: String,
+}
+
+/// Every reason `network` with `port` cannot work with what is installed; empty when it can.
+///
+/// A version that could not be read is not held against the driver (the binary was found;
+/// `engine.smoke` runs the real thing), and neither is a script that could not be read.
+pub fn check_combination(
+    network: NetworkDriver,
+    port: PortDriver,
+    installed: &Installed,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let net = |message: String, fix: String| Problem {
+        subject: Subject::Network,
+        message,
+        fix,
+    };
+    if let Some(binary) = network.binary() {
+        match installed.tool(network) {
+            Tool::Missing => problems.push(net(
+                format!("network driver `{network}` needs `{binary}`, which was not found"),
+                format!("install {binary} or choose another network driver"),
+            )),
+            Tool::Found(_) => {}
+        }
+    }
+    let rootlesskit = installed.rootlesskit.version();
+    match network {
+        NetworkDriver::Slirp4netns => {
+            if let Some(v) = installed.slirp4netns.version()
+                && v < SLIRP4NETNS_MIN
+            {
+                problems.push(net(
+                    format!(
+                        "slirp4netns {v} is older than {SLIRP4NETNS_MIN}, which the engine needs"
+                    ),
+                    format!("install slirp4netns {SLIRP4NETNS_MIN} or newer"),
+                ));
+            }
+        }
+        NetworkDriver::Pasta => {
+            if let Some(v) = rootlesskit
+                && v < ROOTLESSKIT_PASTA_MIN
+            {
+                problems.push(net(
+                    format!("rootlesskit {v} has no pasta driver (it needs {ROOTLESSKIT_PASTA_MIN} or newer)"),
+                    format!("install rootlesskit {ROOTLESSKIT_PASTA_MIN} or newer, or use slirp4netns"),
+                ));
+            }
+            if let Tool::Found(Some(text)) = &installed.pasta
+                && let Some(date) = pasta_date(text)
+                && date < PASTA_MIN_DATE
+            {
+                problems.push(net(
+                    format!(
+                        "pasta from {} is older than {}, which the engine needs",
+                        show_date(date),
+                        show_date(PASTA_MIN_DATE)
+                    ),
+                    format!(
+                        "install passt {} or newer, or use slirp4netns",
+                        show_date(PASTA_MIN_DATE)
+                    ),
+                ));
+            }
+        }
+        NetworkDriver::GvisorTapVsock => {
+            if let Some(v) = rootlesskit
+                && v < ROOTLESSKIT_GVISOR_MIN
+            {
+                problems.push(net(
+                    format!("rootlesskit {v} has no gvisor-tap-vsock driver (it needs {ROOTLESSKIT_GVISOR_MIN} or newer)"),
+                    format!("install rootlesskit {ROOTLESSKIT_GVISOR_MIN} or newer, or use slirp4netns"),
+                ));
+            }
+        }
+        NetworkDriver::Vpnkit | NetworkDriver::LxcUserNic => {}
+    }
+    if !network.port_drivers().contains(&port) {
+        let fits: Vec<&str> = network.port_drivers().iter().map(|p| p.as_str()).collect();
+        problems.push(Problem {
+            subject: Subject::Port,
+            message: format!("port driver `{port}` does not work with network driver `{network}`"),
+            fix: format!("use port driver {}", fits.join(" or ")),
+        });
+    }
+    if port != PortDriver::Builtin
+        && installed.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER") == Some(false)
+    {
+        problems.push(Problem {
+            subject: Subject::Port,
+            message: format!(
+                "the engine's dockerd-rootless.sh always uses the builtin port driver, not `{port}`"
+            ),
+            fix: "upgrade the engine, or use port driver builtin".to_owned(),
+        });
+    }
+    problems
+}
+
+fn show_date(date: u32) -> String {
+    format!(
+        "{:04}_{:02}_{:02}",
+        date / 10000,
+        date / 100 % 100,
+        date % 100
+    )
+}
+
+/// The network driver `dockerd-rootless.sh` would pick among the installed ones: the first of
+/// [`NetworkDriver::ALL`] with no problem under its default port driver.
+pub fn best_available(installed: &Installed) -> Option<NetworkDriver> {
+    NetworkDriver::ALL.into_iter().find(|n| {
+        let usable = match n.binary() {
+            Some(_) => matches!(installed.tool(*n), Tool::Found(_)),
+            // gvisor-tap-vsock lives inside rootlesskit: only when its version says so.
+            None => installed
+                .rootlesskit
+                .version()
+                .is_some_and(|v| v >= ROOTLESSKIT_GVISOR_MIN),
+        };
+        usable && check_combination(*n, n.default_port_driver(), installed).is_empty()
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)] // pasta dates, YYYY_MM_DD
+mod tests {
+    use super::*;
+
+    fn found(v: &str) -> Tool {
+        Tool::Found(Some(v.to_owned()))
+    }
+
+    #[test]
+    fn versions_are_found_in_free_text() {
+        assert_eq!(
+            Version::find("rootlesskit version 1.1.0"),
+            Some(Version(1, 1, 0))
+        );
+        assert_eq!(
+            Version::find("slirp4netns version 1.2.0\ncommit: 656041d"),
+            Some(Version(1, 2, 0))
+        );
+        assert_eq!(Version::find("v2.3"), Some(Version(2, 3, 0)));
+        assert_eq!(
+            Version::find("Docker version 20.10.24+dfsg1, build 297e128"),
+            Some(Version(20, 10, 24))
+        );
+        assert_eq!(Version::find("no digits"), None);
+        assert_eq!(Version::find("7"), None);
+        assert_eq!(Version::find("x9.9.9999999999999999999999"), None);
+    }
+
+    #[test]
+    fn pasta_dates_in_both_spellings() {
+        assert_eq!(pasta_date("pasta 2023_12_04.b86afe3"), Some(2023_12_04));
+        assert_eq!(
+            pasta_date("pasta 0.0~git20230309.7c7625d"),
+            Some(2023_03_09)
+        );
+        assert_eq!(pasta_date("pasta unknown"), None);
+    }
+
+    #[test]
+    fn port_drivers_must_fit_the_network_driver() {
+        let installed = Installed {
+            rootlesskit: found("2.3.1"),
+            slirp4netns: found("1.2.0"),
+            pasta: found("pasta 2024_05_23.765eb0b"),
+            ..Installed::default()
+        };
+        assert!(
+            check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &installed).is_empty()
+        );
+        assert!(
+            check_combination(
+                NetworkDriver::Slirp4netns,
+                PortDriver::Slirp4netns,
+                &installed
+            )
+            .is_empty()
+        );
+        let problems =
+            check_combination(NetworkDriver::Slirp4netns, PortDriver::Implicit, &installed);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].subject, Subject::Port);
+        assert_eq!(
+            problems[0].message,
+            "port driver `implicit` does not work with network driver `slirp4netns`"
+        );
+        assert_eq!(problems[0].fix, "use port driver builtin or slirp4netns");
+    }
+
+    #[test]
+    fn minimum_versions_are_enforced() {
+        let old = Installed {
+            rootlesskit: found("rootlesskit version 1.1.0"),
+            slirp4netns: found("slirp4netns version 0.3.0"),
+            pasta: found("pasta 0.0~git20230309.7c7625d"),
+            ..Installed::default()
+        };
+        let slirp = check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &old);
+        assert_eq!(slirp.len(), 1);
+        assert!(
+            slirp[0]
+                .message
+                .contains("slirp4netns 0.3.0 is older than 0.4.0")
+        );
+        let pasta = check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &old);
+        let messages: Vec<&str> = pasta.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "rootlesskit 1.1.0 has no pasta driver (it needs 2.0.0 or newer)",
+                "pasta from 2023_03_09 is older than 2023_12_04, which the engine needs",
+            ]
+        );
+        let gvisor = check_combination(NetworkDriver::GvisorTapVsock, PortDriver::Builtin, &old);
+        assert!(gvisor[0].message.contains("needs 3.0.0"));
+    }
+
+    #[test]
+    fn missing_binaries_and_unknown_versions() {
+        let none = Installed::default();
+        let p = check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &none);
+        assert_eq!(
+            p[0].message,
+            "network driver `slirp4netns` needs `slirp4netns`, which was not found"
+        );
+        // Found without a readable version: not held against it.
+        let unknown = Installed {
+            slirp4netns: Tool::Found(None),
+            ..Installed::default()
+        };
+        assert!(
+            check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &unknown).is_empty()
+        );
+    }
+
+    #[test]
+    fn the_script_decides_what_the_engine_understands() {
+        // Very old scripts hard-code `--port-driver=builtin`.
+        let ancient = Installed {
+            slirp4netns: found("1.0.1"),
+            script: Some("--port-driver=builtin".to_owned()),
+            ..Installed::default()
+        };
+        let p = check_combination(
+            NetworkDriver::Slirp4netns,
+            PortDriver::Slirp4netns,
+            &ancient,
+        );
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("always uses the builtin port driver"));
+        assert!(
+            check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &ancient).is_empty()
+        );
+        assert_eq!(
+            ancient.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS"),
+            Some(false)
+        );
+        assert_eq!(Installed::default().script_reads("X"), None);
+    }
+
+    #[test]
+    fn best_available_prefers_slirp4netns_then_pasta() {
+        let mut installed = Installed {
+            rootlesskit: found("2.3.1"),
+            pasta: found("pasta 2024_05_23.765eb0b"),
+            ..Installed::default()
+        };
+        assert_eq!(best_available(&installed), Some(NetworkDriver::Pasta));
+        installed.slirp4netns = found("1.2.0");
+        assert_eq!(best_available(&installed), Some(NetworkDriver::Slirp4netns));
+        assert_eq!(best_available(&Installed::default()), None);
+        let only_new_kit = Installed {
+            rootlesskit: found("3.0.0"),
+            ..Installed::default()
+        };
+        assert_eq!(
+            best_available(&only_new_kit),
+            Some(NetworkDriver::GvisorTapVsock)
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for n in NetworkDriver::ALL {
+            assert_eq!(n.as_str().parse::<NetworkDriver>(), Ok(n));
+            assert_eq!(n.port_drivers()[0], n.default_port_driver());
+        }
+        for p in PortDriver::ALL {
+            assert_eq!(p.as_str().parse::<PortDriver>(), Ok(p));
+        }
+        assert!("slirp".parse::<NetworkDriver>().is_err());
+    }
+}

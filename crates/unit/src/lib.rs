@@ -1,0 +1,32 @@
+//! The unit generator: a typed configuration turned into the engine's systemd user unit and
+//! its drop-in.
+//!
+//! 1. [`config::Settings::load`] merges defaults ← `config.toml` ← command-line flags, checking
+//!    every value (errors carry file, line, column, key, allowed values and a "did you mean").
+//! 2. [`plan()`] resolves what is left open against what the checker found on the host
+//!    ([`Discovered`]): program paths, network and port driver (checked with [`drivers`]),
+//!    MTU, and a `PATH` of the binaries' directories plus the system directories — never the
+//!    caller's `PATH`.
+//! 3. [`render()`] fills the templates of `templates/` with values escaped for systemd
+//!    ([`escape`]) and puts the [`header`] (with a content hash) on every file, so a later run
+//!    can [`classify`] an existing file as ours and untouched, ours and edited, or foreign.
+//!
+//! Nothing here writes files or talks to systemd: `install` and `render` in the CLI do.
+//!
+//! [`drivers`] is a pure table with no dependency on this crate; it belongs with the checker's
+//! `network.driver` check and can move there unchanged.
+
+pub mod config;
+pub mod drivers;
+pub mod escape;
+pub mod header;
+mod plan;
+mod render;
+
+pub use config::{ConfigError, ConfigErrors, ConfigSource, LoadError, Origin, Overrides, Settings};
+pub use header::{FileOrigin, classify};
+pub use plan::{Discovered, Plan, SYSTEM_PATH, plan};
+pub use render::{
+    DOCKER_DROPIN, DOCKER_UNIT, FileKind, RenderError, RenderedFile, drop_in_environment,
+    exec_start, render, unit_dir,
+};

@@ -1,0 +1,354 @@
+//! From [`Settings`] and what was found on the host ([`Discovered`], the checker's facts) to a
+//! [`Plan`]: every choice made explicit (driver, port driver, MTU, program paths, `PATH`) and
+//! checked, so that rendering cannot fail on a value and the unit does exactly what was
+//! validated. Problems point at the file line or flag that made the choice.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rootless_setup_checks::Engine;
+use rootless_setup_checks::context::{Binary, Facts, NetworkPlan};
+
+use crate::config::keys::BINARIES;
+use crate::config::{ConfigError, ConfigErrors, Origin, Settings, Sourced, one_of};
+use crate::drivers::{self, Installed, NetworkDriver, PortDriver, Subject, Tool, Version};
+use crate::escape;
+
+/// The directories every unit's `PATH` ends with, after those of the discovered binaries.
+pub const SYSTEM_PATH: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// What the checker found on this host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovered {
+    /// Programs by name (`dockerd-rootless.sh`, `dockerd`, `rootlesskit`, `slirp4netns`…),
+    /// with the versions they reported (`engine.binaries`).
+    pub binaries: BTreeMap<String, Binary>,
+    /// `newuidmap` (`uidmap`).
+    pub newuidmap: Option<PathBuf>,
+    /// `newgidmap` (`uidmap`).
+    pub newgidmap: Option<PathBuf>,
+    /// The network setup `network.driver` settled on, if it ran.
+    pub network: Option<NetworkPlan>,
+    /// The text of the engine's `dockerd-rootless.sh`, when it could be read.
+    pub script: Option<String>,
+}
+
+impl Discovered {
+    /// From the checker's facts; `script` is the text of `dockerd-rootless.sh` if the caller
+    /// read it.
+    pub fn from_facts(facts: &Facts, script: Option<String>) -> Self {
+        Discovered {
+            binaries: facts.binaries.clone(),
+            newuidmap: facts.newuidmap.clone(),
+            newgidmap: facts.newgidmap.clone(),
+            network: facts.network.clone(),
+            script,
+        }
+    }
+}
+
+/// Every choice, explicit and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The engine.
+    pub engine: Engine,
+    /// The program `ExecStart=` runs (`dockerd-rootless.sh`).
+    pub program: PathBuf,
+    /// `PATH` for the engine, in order.
+    pub path: Vec<PathBuf>,
+    /// Network driver.
+    pub network_driver: NetworkDriver,
+    /// Port driver.
+    pub port_driver: PortDriver,
+    /// MTU.
+    pub mtu: u32,
+    /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK`, when the engine reads it.
+    pub disable_host_loopback: Option<bool>,
+    /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS`, when chosen.
+    pub detach_netns: Option<bool>,
+    /// dockerd's `--data-root`, when chosen.
+    pub data_root: Option<PathBuf>,
+    /// Extra dockerd arguments.
+    pub daemon_flags: Vec<String>,
+    /// Extra environment.
+    pub environment: BTreeMap<String, String>,
+    /// `TimeoutStartSec=`, in seconds.
+    pub start_timeout: u32,
+    /// Things the user should know that do not stop rendering (lowercase, no period).
+    pub warnings: Vec<String>,
+}
+
+/// A binary: its path, where that came from, and its version text when it was probed.
+struct Located {
+    path: PathBuf,
+    origin: Origin,
+    version: Option<String>,
+    /// Whether the checker probed this very file.
+    probed: bool,
+}
+
+fn locate(
+    settings: &Settings,
+    found: &Discovered,
+    config_key: &str,
+    program: &str,
+) -> Option<Located> {
+    let probed = found.binaries.get(program);
+    match settings.binaries.get(config_key) {
+        Some(Sourced { value, origin }) => Some(Located {
+            path: value.clone(),
+            origin: origin.clone(),
+            // The probe's version only counts for the same file.
+            version: probed
+                .filter(|b| &b.path == value)
+                .and_then(|b| b.version.clone()),
+            probed: probed.is_some_and(|b| &b.path == value),
+        }),
+        None => probed.map(|b| Located {
+            path: b.path.clone(),
+            origin: Origin::Discovered,
+            version: b.version.clone(),
+            probed: true,
+        }),
+    }
+}
+
+/// Resolves and checks everything; all problems at once.
+pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    if settings.engine.value != Engine::Docker {
+        errors.push(
+            ConfigError::new(
+                &settings.engine.origin,
+                "engine",
+                "units are generated for docker only so far",
+            )
+            .allowed("`docker`"),
+        );
+    }
+    let located: BTreeMap<&str, Located> = BINARIES
+        .iter()
+        .filter_map(|(key, program)| locate(settings, found, key, program).map(|l| (*key, l)))
+        .collect();
+    for (key, l) in &located {
+        if !l.probed {
+            warnings.push(format!(
+                "`binaries.{key}` = {} was not probed on this host; its version is not checked",
+                l.path.display()
+            ));
+        }
+    }
+    let tool = |key: &str| match located.get(key) {
+        Some(l) => Tool::Found(l.version.clone()),
+        None => Tool::Missing,
+    };
+    let installed = Installed {
+        rootlesskit: tool("rootlesskit"),
+        slirp4netns: tool("slirp4netns"),
+        pasta: tool("pasta"),
+        vpnkit: tool("vpnkit"),
+        lxc_user_nic: tool("lxc-user-nic"),
+        script: found.script.clone(),
+    };
+
+    let program = match located.get("dockerd-rootless") {
+        Some(l) => match escape::exec_path(&l.path) {
+            Ok(_) => Some(l.path.clone()),
+            Err(e) => {
+                errors.push(
+                    ConfigError::new(
+                        &l.origin,
+                        "binaries.dockerd-rootless",
+                        format!("`{}` {e}", l.path.display()),
+                    )
+                    .help("move the engine to a plain path, or set `binaries.dockerd-rootless`"),
+                );
+                None
+            }
+        },
+        None => {
+            errors.push(
+                ConfigError::new(&Origin::Discovered, "binaries.dockerd-rootless", "dockerd-rootless.sh was not found on this host")
+                    .help("install the engine's rootless extras (Debian ships the script in /usr/share/docker.io/contrib/), or set `binaries.dockerd-rootless`"),
+            );
+            None
+        }
+    };
+
+    // The network driver: chosen, or the checker's choice, or the best installed.
+    let checker = found.network.as_ref();
+    let network: Option<Sourced<NetworkDriver>> = settings
+        .network_driver
+        .clone()
+        .or_else(|| {
+            checker
+                .and_then(|n| n.driver.parse().ok())
+                .map(|d| Sourced::new(d, Origin::Discovered))
+        })
+        .or_else(|| {
+            drivers::best_available(&installed).map(|d| Sourced::new(d, Origin::Discovered))
+        });
+    let Some(network) = network else {
+        errors.push(
+            ConfigError::new(
+                &Origin::Discovered,
+                "network.driver",
+                "no usable network driver is installed",
+            )
+            .allowed(one_of(NetworkDriver::ALL.map(NetworkDriver::as_str)))
+            .help("install slirp4netns (0.4 or newer) or passt (pasta), or set `network.driver`"),
+        );
+        return Err(ConfigErrors(errors));
+    };
+    let port: Sourced<PortDriver> = settings.port_driver.clone().unwrap_or_else(|| {
+        let from_checker = checker
+            .filter(|n| n.driver == network.value.as_str())
+            .and_then(|n| n.port_driver.parse().ok())
+            .filter(|p| network.value.port_drivers().contains(p));
+        Sourced::new(
+            from_checker.unwrap_or(network.value.default_port_driver()),
+            Origin::Default,
+        )
+    });
+    for problem in drivers::check_combination(network.value, port.value, &installed) {
+        let (origin, key, allowed) = match problem.subject {
+            Subject::Network => (&network.origin, "network.driver", None),
+            Subject::Port => (
+                &port.origin,
+                "network.port-driver",
+                Some(one_of(
+                    network.value.port_drivers().iter().map(|p| p.as_str()),
+                )),
+            ),
+        };
+        let mut e = ConfigError::new(origin, key, problem.message).help(problem.fix);
+        e.allowed = allowed;
+        errors.push(e);
+    }
+
+    let host_loopback = &settings.host_loopback;
+    let disable_host_loopback = match installed
+        .script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK")
+    {
+        Some(false) if host_loopback.value => {
+            errors.push(
+                ConfigError::new(&host_loopback.origin, "network.host-loopback", "the engine's dockerd-rootless.sh always disables host loopback")
+                    .allowed("`false`")
+                    .help("upgrade the engine to one whose dockerd-rootless.sh reads DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK"),
+            );
+            None
+        }
+        Some(false) => None,
+        _ => Some(!host_loopback.value),
+    };
+
+    let detach_netns = settings.detach_netns.as_ref().map(|d| {
+        if d.value {
+            let kit = installed_version(&installed.rootlesskit);
+            if let Some(v) = kit.filter(|v| *v < drivers::ROOTLESSKIT_PASTA_MIN) {
+                errors.push(
+                    ConfigError::new(&d.origin, "network.detach-netns", format!("rootlesskit {v} has no --detach-netns (it needs {} or newer)", drivers::ROOTLESSKIT_PASTA_MIN))
+                        .allowed("`false`, or leave it unset"),
+                );
+            }
+        }
+        if installed.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS") == Some(false) {
+            errors.push(
+                ConfigError::new(&d.origin, "network.detach-netns", "the engine's dockerd-rootless.sh does not read DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS")
+                    .help("leave `network.detach-netns` unset, or upgrade the engine"),
+            );
+        }
+        d.value
+    });
+
+    let path = build_path(&located, network.value, found, &mut errors);
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    Ok(Plan {
+        engine: settings.engine.value,
+        // An error was pushed when it is missing.
+        program: program.unwrap_or_default(),
+        path,
+        network_driver: network.value,
+        port_driver: port.value,
+        mtu: settings
+            .mtu
+            .as_ref()
+            .map_or(network.value.default_mtu(), |m| m.value),
+        disable_host_loopback,
+        detach_netns,
+        data_root: settings.data_root.as_ref().map(|d| d.value.clone()),
+        daemon_flags: settings
+            .daemon_flags
+            .iter()
+            .map(|f| f.value.clone())
+            .collect(),
+        environment: settings
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect(),
+        start_timeout: settings.start_timeout.value,
+        warnings,
+    })
+}
+
+fn installed_version(tool: &Tool) -> Option<Version> {
+    match tool {
+        Tool::Found(Some(text)) => Version::find(text),
+        _ => None,
+    }
+}
+
+/// The directories of the programs the engine runs by name, then [`SYSTEM_PATH`]; never the
+/// caller's `PATH`.
+fn build_path(
+    located: &BTreeMap<&str, Located>,
+    network: NetworkDriver,
+    found: &Discovered,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<PathBuf> {
+    let mut wanted: Vec<(&Path, &Origin)> = Vec::new();
+    let network_key = network.binary().unwrap_or("rootlesskit");
+    for key in ["dockerd-rootless", "dockerd", "rootlesskit", network_key] {
+        if let Some(l) = located.get(key) {
+            wanted.push((&l.path, &l.origin));
+        }
+    }
+    for helper in [&found.newuidmap, &found.newgidmap].into_iter().flatten() {
+        wanted.push((helper, &Origin::Discovered));
+    }
+    let mut path: Vec<PathBuf> = Vec::new();
+    for (binary, origin) in wanted {
+        let Some(dir) = binary.parent() else { continue };
+        match escape::path_entry(dir) {
+            Ok(_) => {
+                if !path.iter().any(|p| p == dir) {
+                    path.push(dir.to_path_buf());
+                }
+            }
+            Err(e) => errors.push(
+                ConfigError::new(origin, "binaries", format!("the directory of {} {e}", binary.display()))
+                    .help("install the program in a directory whose name has no `:` or control characters"),
+            ),
+        }
+    }
+    for dir in SYSTEM_PATH {
+        if !path.iter().any(|p| p == Path::new(dir)) {
+            path.push(PathBuf::from(dir));
+        }
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests;

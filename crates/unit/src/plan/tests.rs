@@ -1,0 +1,307 @@
+//! Plan tests: resolution from the checker's facts, driver validation against what is
+//! installed, and where each problem points.
+
+use std::path::{Path, PathBuf};
+
+use rootless_setup_checks::context::{Binary, NetworkPlan};
+
+use super::*;
+use crate::config::Overrides;
+
+/// Debian 12's `dockerd-rootless.sh` (Docker 20.10) reads these, and not the host-loopback or
+/// detach-netns variables.
+const DEBIAN_SCRIPT: &str = "DOCKERD_ROOTLESS_ROOTLESSKIT_NET DOCKERD_ROOTLESS_ROOTLESSKIT_MTU \
+    DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER --disable-host-loopback";
+/// A current script reads all of them.
+const MODERN_SCRIPT: &str = "DOCKERD_ROOTLESS_ROOTLESSKIT_NET DOCKERD_ROOTLESS_ROOTLESSKIT_MTU \
+    DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK \
+    DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS pasta";
+
+fn bin(name: &str, path: &str, version: Option<&str>) -> (String, Binary) {
+    (
+        name.to_owned(),
+        Binary {
+            name: name.to_owned(),
+            path: path.into(),
+            version: version.map(str::to_owned),
+        },
+    )
+}
+
+fn debian() -> Discovered {
+    Discovered {
+        binaries: [
+            bin(
+                "dockerd-rootless.sh",
+                "/usr/share/docker.io/contrib/dockerd-rootless.sh",
+                None,
+            ),
+            bin(
+                "dockerd",
+                "/usr/bin/dockerd",
+                Some("Docker version 20.10.24+dfsg1"),
+            ),
+            bin(
+                "rootlesskit",
+                "/usr/bin/rootlesskit",
+                Some("rootlesskit version 1.1.0"),
+            ),
+            bin(
+                "slirp4netns",
+                "/usr/bin/slirp4netns",
+                Some("slirp4netns version 1.2.0"),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        newuidmap: Some("/usr/bin/newuidmap".into()),
+        newgidmap: Some("/usr/bin/newgidmap".into()),
+        network: None,
+        script: Some(DEBIAN_SCRIPT.to_owned()),
+    }
+}
+
+fn modern() -> Discovered {
+    Discovered {
+        binaries: [
+            bin(
+                "dockerd-rootless.sh",
+                "/home/u/bin/dockerd-rootless.sh",
+                None,
+            ),
+            bin(
+                "dockerd",
+                "/home/u/bin/dockerd",
+                Some("Docker version 27.3.1"),
+            ),
+            bin(
+                "rootlesskit",
+                "/home/u/bin/rootlesskit",
+                Some("rootlesskit version 2.3.1"),
+            ),
+            bin("pasta", "/usr/bin/pasta", Some("pasta 2024_05_23.765eb0b")),
+        ]
+        .into_iter()
+        .collect(),
+        newuidmap: Some("/usr/bin/newuidmap".into()),
+        newgidmap: Some("/usr/bin/newgidmap".into()),
+        network: None,
+        script: Some(MODERN_SCRIPT.to_owned()),
+    }
+}
+
+fn with(file: &str, flags: Overrides) -> Settings {
+    let mut s = Settings::default();
+    s.apply_file(Path::new("/c.toml"), file, Path::new("/home/u"))
+        .unwrap();
+    s.apply_flags(&flags, Path::new("/home/u")).unwrap();
+    s
+}
+
+fn problems(settings: &Settings, found: &Discovered) -> String {
+    match plan(settings, found) {
+        Ok(p) => panic!("expected problems, got {p:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn debian_defaults() {
+    let p = plan(&Settings::default(), &debian()).unwrap();
+    assert_eq!(
+        p.program,
+        PathBuf::from("/usr/share/docker.io/contrib/dockerd-rootless.sh")
+    );
+    assert_eq!(
+        (p.network_driver, p.port_driver, p.mtu),
+        (NetworkDriver::Slirp4netns, PortDriver::Builtin, 65520)
+    );
+    // The script does not read the variable and always disables host loopback.
+    assert_eq!(p.disable_host_loopback, None);
+    assert_eq!(p.detach_netns, None);
+    assert_eq!(p.start_timeout, 90);
+    assert_eq!(
+        p.path,
+        [
+            "/usr/share/docker.io/contrib",
+            "/usr/bin",
+            "/usr/local/sbin",
+            "/usr/local/bin",
+            "/usr/sbin",
+            "/sbin",
+            "/bin"
+        ]
+        .map(PathBuf::from)
+    );
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
+
+#[test]
+fn modern_host_prefers_its_own_binaries_then_the_system() {
+    let p = plan(&Settings::default(), &modern()).unwrap();
+    // No slirp4netns installed: pasta, with its own port forwarding.
+    assert_eq!(
+        (p.network_driver, p.port_driver, p.mtu),
+        (NetworkDriver::Pasta, PortDriver::Implicit, 65520)
+    );
+    assert_eq!(p.disable_host_loopback, Some(true));
+    assert_eq!(p.path[0], PathBuf::from("/home/u/bin"));
+    assert_eq!(p.path[1], PathBuf::from("/usr/bin"));
+    assert_eq!(p.path.len(), 1 + SYSTEM_PATH.len());
+}
+
+#[test]
+fn the_checkers_choice_is_used_when_nothing_is_configured() {
+    let mut found = modern();
+    found
+        .binaries
+        .extend([bin("slirp4netns", "/usr/bin/slirp4netns", Some("1.2.0"))]);
+    found.network = Some(NetworkPlan {
+        driver: "slirp4netns".into(),
+        port_driver: "slirp4netns".into(),
+        binary: Some("/usr/bin/slirp4netns".into()),
+        mtu: 65520,
+    });
+    let p = plan(&Settings::default(), &found).unwrap();
+    assert_eq!(
+        (p.network_driver, p.port_driver),
+        (NetworkDriver::Slirp4netns, PortDriver::Slirp4netns)
+    );
+    // A configured network driver wins, and the checker's port driver is not carried over to it.
+    let p = plan(
+        &with("[network]\ndriver = \"pasta\"\n", Overrides::default()),
+        &found,
+    )
+    .unwrap();
+    assert_eq!(
+        (p.network_driver, p.port_driver),
+        (NetworkDriver::Pasta, PortDriver::Implicit)
+    );
+}
+
+#[test]
+fn explicit_values_are_carried_through() {
+    let s = with(
+        "data-root = \"/srv/docker\"\ndaemon-flags = [\"--debug\"]\nstart-timeout = 30\n[network]\nmtu = 1500\nhost-loopback = true\ndetach-netns = true\n[environment]\nX = \"1\"\n",
+        Overrides::default(),
+    );
+    let p = plan(&s, &modern()).unwrap();
+    assert_eq!(p.mtu, 1500);
+    assert_eq!(p.disable_host_loopback, Some(false));
+    assert_eq!(p.detach_netns, Some(true));
+    assert_eq!(p.data_root, Some(PathBuf::from("/srv/docker")));
+    assert_eq!(p.daemon_flags, ["--debug"]);
+    assert_eq!(p.environment.get("X").map(String::as_str), Some("1"));
+    assert_eq!(p.start_timeout, 30);
+}
+
+#[test]
+fn pasta_on_debian_12_is_refused_with_reasons() {
+    let s = with("[network]\ndriver = \"pasta\"\n", Overrides::default());
+    insta::assert_snapshot!(problems(&s, &debian()), @r"
+    /c.toml:2:10: network driver `pasta` needs `pasta`, which was not found
+      help: install pasta or choose another network driver
+    /c.toml:2:10: rootlesskit 1.1.0 has no pasta driver (it needs 2.0.0 or newer)
+      help: install rootlesskit 2.0.0 or newer, or use slirp4netns
+    ");
+}
+
+#[test]
+fn a_port_driver_that_does_not_fit_points_at_its_flag() {
+    let s = with(
+        "",
+        Overrides {
+            port_driver: Some("implicit".into()),
+            ..Overrides::default()
+        },
+    );
+    insta::assert_snapshot!(problems(&s, &debian()), @r"
+    --port-driver: port driver `implicit` does not work with network driver `slirp4netns`
+      allowed: `builtin` or `slirp4netns`
+      help: use port driver builtin or slirp4netns
+    ");
+}
+
+#[test]
+fn options_the_engine_cannot_take_are_refused() {
+    let s = with(
+        "[network]\nhost-loopback = true\ndetach-netns = true\n",
+        Overrides::default(),
+    );
+    insta::assert_snapshot!(problems(&s, &debian()), @r"
+    /c.toml:2:17: the engine's dockerd-rootless.sh always disables host loopback
+      allowed: `false`
+      help: upgrade the engine to one whose dockerd-rootless.sh reads DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK
+    /c.toml:3:16: rootlesskit 1.1.0 has no --detach-netns (it needs 2.0.0 or newer)
+      allowed: `false`, or leave it unset
+    /c.toml:3:16: the engine's dockerd-rootless.sh does not read DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS
+      help: leave `network.detach-netns` unset, or upgrade the engine
+    ");
+}
+
+#[test]
+fn nothing_installed() {
+    insta::assert_snapshot!(problems(&Settings::default(), &Discovered::default()), @r"
+    found on this host: dockerd-rootless.sh was not found on this host
+      help: install the engine's rootless extras (Debian ships the script in /usr/share/docker.io/contrib/), or set `binaries.dockerd-rootless`
+    found on this host: no usable network driver is installed
+      allowed: `slirp4netns`, `pasta`, `gvisor-tap-vsock`, `vpnkit` or `lxc-user-nic`
+      help: install slirp4netns (0.4 or newer) or passt (pasta), or set `network.driver`
+    ");
+}
+
+#[test]
+fn containerd_is_not_generated_yet() {
+    let s = with("engine = \"containerd\"\n", Overrides::default());
+    insta::assert_snapshot!(problems(&s, &debian()), @r"
+    /c.toml:1:10: units are generated for docker only so far
+      allowed: `docker`
+    ");
+}
+
+#[test]
+fn configured_binaries_for_another_machine_render_with_a_warning() {
+    // An image build: nothing installed here, everything named in the file.
+    let s = with(
+        "[network]\ndriver = \"slirp4netns\"\n[binaries]\ndockerd-rootless = \"/usr/bin/dockerd-rootless.sh\"\nslirp4netns = \"/usr/bin/slirp4netns\"\n",
+        Overrides::default(),
+    );
+    let p = plan(&s, &Discovered::default()).unwrap();
+    assert_eq!(p.program, PathBuf::from("/usr/bin/dockerd-rootless.sh"));
+    assert_eq!(
+        p.warnings,
+        [
+            "`binaries.dockerd-rootless` = /usr/bin/dockerd-rootless.sh was not probed on this host; its version is not checked",
+            "`binaries.slirp4netns` = /usr/bin/slirp4netns was not probed on this host; its version is not checked",
+        ]
+    );
+    // The same path as the probe: its version counts, no warning.
+    let mut found = debian();
+    found.binaries.remove("dockerd-rootless.sh");
+    let s = with(
+        "[binaries]\ndockerd-rootless = \"/opt/d/dockerd-rootless.sh\"\nslirp4netns = \"/usr/bin/slirp4netns\"\n",
+        Overrides::default(),
+    );
+    let p = plan(&s, &found).unwrap();
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert_eq!(p.path[0], PathBuf::from("/opt/d"));
+}
+
+#[test]
+fn a_discovered_path_systemd_cannot_run_is_an_error() {
+    let mut found = debian();
+    found.binaries.extend([bin(
+        "dockerd-rootless.sh",
+        "/opt/it's/dockerd-rootless.sh",
+        None,
+    )]);
+    found
+        .binaries
+        .extend([bin("dockerd", "/opt/a:b/dockerd", None)]);
+    insta::assert_snapshot!(problems(&Settings::default(), &found), @r"
+    found on this host: `/opt/it's/dockerd-rootless.sh` contains '\'', which systemd refuses in a program path
+      help: move the engine to a plain path, or set `binaries.dockerd-rootless`
+    found on this host: the directory of /opt/a:b/dockerd contains `:`, which cannot appear in a PATH entry
+      help: install the program in a directory whose name has no `:` or control characters
+    ");
+}
