@@ -272,11 +272,13 @@ pub(crate) fn validate(
     })
 }
 
-/// The date of a passt/pasta build (`2023_12_04.b86afe3`, or Debian's `0.0~git20231204.b86afe3-1`)
-/// as `[year, month, day]`.
+/// The date of a passt/pasta build (`2023_12_04.b86afe3`, Fedora's `0^20231204.b86afe3-1`,
+/// Debian's `0.0~git20231204.b86afe3-1`) as `[year, month, day]`.
 pub(crate) fn pasta_date(version: &str) -> Option<[u64; 3]> {
     let v = version.trim();
-    let v = v.strip_prefix("0.0~git").unwrap_or(v);
+    // Fedora spells it `0^20231204.b86afe3-1`, Debian `0.0~git20231204.b86afe3-1`.
+    let v = v.split_once('^').map_or(v, |(_, rest)| rest);
+    let v = v.split_once("~git").map_or(v, |(_, rest)| rest);
     let head: String = v
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '_')
@@ -392,6 +394,7 @@ mod tests {
     fn pasta_dates_parse_both_spellings() {
         assert_eq!(pasta_date("2023_03_29.b10b983"), Some([2023, 3, 29]));
         assert_eq!(pasta_date("0.0~git20231204.b86afe3-1"), Some([2023, 12, 4]));
+        assert_eq!(pasta_date("0^20230329.b10b983-1"), Some([2023, 3, 29]));
         assert_eq!(pasta_date("2024_13_01.x"), None);
         assert_eq!(pasta_date("1.2.3"), None);
         assert_eq!(pasta_date(""), None);
