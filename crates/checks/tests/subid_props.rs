@@ -107,7 +107,7 @@ proptest! {
                 }
             }
         }
-        prop_assert_eq!(parse::overlapping_pairs(&entries, usize::MAX), model.clone());
+        prop_assert_eq!(subid::overlapping_pairs(&entries, usize::MAX), model.clone());
         let different: Vec<(usize, usize)> = model
             .into_iter()
             .filter(|(i, j)| entries[*i].entry.owner != entries[*j].entry.owner)
@@ -173,7 +173,7 @@ fn a_file_of_many_users_is_checked_quickly() {
     text.push_str("late:100000:10\n");
     let file = parse::parse("/etc/subuid", &text);
     assert_eq!(file.entries.len(), 60_001);
-    let pairs = parse::overlapping_pairs(&file.entries, usize::MAX);
+    let pairs = subid::overlapping_pairs(&file.entries, usize::MAX);
     assert_eq!(pairs, vec![(0, 60_000)]);
     let taken: Vec<IdRange> = file.entries.iter().map(|l| l.entry.range()).collect();
     let block = subid::free_block(taken, [], BLOCK).expect("room above the last user");

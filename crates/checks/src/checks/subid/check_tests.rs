@@ -391,11 +391,17 @@ fn nsswitch_files_reads_the_file() {
 
 #[test]
 fn nsswitch_subid_line_parsing() {
-    assert_eq!(nss_source("subid: sss\n").as_deref(), Some("sss"));
-    assert_eq!(nss_source("#subid: sss\npasswd: files\n"), None);
-    assert_eq!(nss_source("subid:\n"), None);
     assert_eq!(
-        nss_source("subid: [NOTFOUND=return] files").as_deref(),
+        super::super::nss::source("subid: sss\n").as_deref(),
+        Some("sss")
+    );
+    assert_eq!(
+        super::super::nss::source("#subid: sss\npasswd: files\n"),
+        None
+    );
+    assert_eq!(super::super::nss::source("subid:\n"), None);
+    assert_eq!(
+        super::super::nss::source("subid: [NOTFOUND=return] files").as_deref(),
         Some("files")
     );
 }
@@ -403,7 +409,9 @@ fn nsswitch_subid_line_parsing() {
 #[test]
 fn getsubids_output_parsing_ignores_junk() {
     assert_eq!(
-        parse_getsubids("0: alice 100000 65536\nError\n1: alice x 5\n2: alice 5 0\n"),
+        super::super::nss::parse_getsubids(
+            "0: alice 100000 65536\nError\n1: alice x 5\n2: alice 5 0\n"
+        ),
         vec![IdRange {
             start: 100000,
             count: 65536
@@ -417,6 +425,9 @@ fn the_free_block_avoids_ranges_of_malformed_lines() {
     let fx = fixture("bob:100000:65536 \n", "");
     let (f, _) = check(&fx, Kind::Uid);
     assert_eq!(f.status, Status::Fail);
-    assert_eq!(commands(&f), ["sudo usermod --add-subuids 165536-231071 alice"]);
+    assert_eq!(
+        commands(&f),
+        ["sudo usermod --add-subuids 165536-231071 alice"]
+    );
     assert!(values(&f, "malformed")[0].starts_with("/etc/subuid:1: the count contains whitespace"));
 }

@@ -1,9 +1,11 @@
 //! The `subid.uid` and `subid.gid` checks, and the public pieces the `fix` command reuses: the
-//! [`parse`]r and formatter of `/etc/subuid` and `/etc/subgid`, overlap detection, and the
+//! [`parse`]r and formatter of `/etc/subuid` and `/etc/subgid`, [`overlap`] detection, and the
 //! deterministic free-block allocator in [`alloc`].
 
 pub mod alloc;
 mod check;
+mod nss;
+pub mod overlap;
 pub mod parse;
 
 use std::path::PathBuf;
@@ -13,9 +15,9 @@ use crate::context::{Account, Context, Facts};
 use crate::finding::Finding;
 
 pub use alloc::{BLOCK, FIRST, free_block};
+pub use overlap::{Overlap, containing_own_id, overlapping_pairs, overlaps};
 pub use parse::{
-    IdDatabase, Located, Malformed, Overlap, Problem, SubidEntry, SubidFile, containing_own_id,
-    format, overlapping_pairs, overlaps, owner_matches,
+    IdDatabase, Located, Malformed, Problem, SubidEntry, SubidFile, format, owner_matches,
 };
 
 /// The `subid.uid` check.

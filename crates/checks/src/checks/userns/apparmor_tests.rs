@@ -75,6 +75,18 @@ profile bare flags=(complain){
 }
 
 #[test]
+fn globs_with_commas_stay_in_the_header() {
+    let text = "profile rk /usr/{bin,sbin}/rootlesskit flags=(unconfined) {\n  userns,\n}\n";
+    let p = parse_profiles(text);
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        p[0].attachment.as_deref(),
+        Some("/usr/{bin,sbin}/rootlesskit")
+    );
+    assert!(p[0].grants_userns);
+}
+
+#[test]
 fn only_rules_in_the_profile_body_count() {
     let nested = "profile a /x {\n  profile b {\n    userns,\n  }\n}\n";
     assert!(!parse_profiles(nested)[0].grants_userns);

@@ -175,7 +175,6 @@ pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         }
         Ok(UsernsMapOutcome::HelperFailed { helper, output }) => {
             let line = output.last_line().to_owned();
-            let denied = line.to_lowercase().contains("operation not permitted");
             let shown = if line.is_empty() {
                 format!(
                     "exit code {}",
@@ -184,13 +183,38 @@ pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             } else {
                 line.clone()
             };
-            let hint = if denied {
-                "the helper ran without privilege (setuid bit or file capability lost, or a \
-                 nosuid mount) or the ranges asked for are not the user's in /etc/subuid / \
-                 /etc/subgid; reinstall the helpers, then compare the ranges"
+            let lower = line.to_lowercase();
+            // The three messages seen from shadow's helpers, and what causes each.
+            let (hint, reinstall_helps) = if lower.contains("operation not permitted") {
+                (
+                    "the helper ran without privilege: its setuid bit or file capability was lost, \
+                 or it sits on a nosuid mount (see `uidmap`); reinstall the helpers",
+                    true,
+                )
+            } else if lower.contains("not allowed") {
+                (
+                    "the helper does not find these ranges for the user: /etc/subuid and \
+                 /etc/subgid (or the `subid:` name service the helper asks) disagree with what \
+                 `subid.uid` and `subid.gid` read; compare them",
+                    false,
+                )
+            } else if lower.contains("invalid argument") {
+                (
+                    "the kernel rejected the map: the ranges overlap each other or contain the \
+                 user's own id (see `subid.uid` and `subid.gid`)",
+                    false,
+                )
             } else {
-                "read the helper's message: it names the range or file it rejected"
+                (
+                    "read the helper's message: it names the range or file it rejected; \
+                 reinstalling the helpers restores their bits",
+                    true,
+                )
             };
+            let mut fix = Fix::root(ID, hint);
+            if reinstall_helps {
+                fix = fix.cmd(reinstall(cx));
+            }
             base(Finding::fail(
                 ID,
                 format!("{} failed: {shown}", helper.display()),
@@ -205,7 +229,7 @@ pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 "rootlesskit maps the engine's ids with the same helper and would fail the \
                  same way",
             )
-            .fix(Fix::root(ID, hint).cmd(reinstall(cx)))
+            .fix(fix)
         }
     }
 }
@@ -335,6 +359,30 @@ mod tests {
         let fix = f.fix.as_ref().unwrap();
         assert!(fix.summary.contains("setuid"));
         assert_eq!(fix.commands, ["sudo apt-get install --reinstall -y uidmap"]);
+    }
+
+    #[test]
+    fn helper_messages_get_their_own_hints() {
+        let fail_with = |stderr: &str| {
+            let system = ScriptedSystem::new().userns(UsernsMapOutcome::HelperFailed {
+                helper: PathBuf::from("/usr/bin/newgidmap"),
+                output: ScriptedSystem::failed(1, stderr),
+            });
+            run(&fixture(), system, facts()).0
+        };
+        // Both seen for real with shadow 4.13 (overlapping ranges; a range not in the file).
+        let f = fail_with("newgidmap: write to gid_map failed: Invalid argument\n");
+        assert_eq!(f.status, Status::Fail);
+        let fix = f.fix.as_ref().unwrap();
+        assert!(fix.summary.contains("overlap"), "{}", fix.summary);
+        assert!(fix.commands.is_empty());
+        let f = fail_with("newgidmap: gid range [1-65537) -> [200000-265536) not allowed\n");
+        let fix = f.fix.as_ref().unwrap();
+        assert!(fix.summary.contains("disagree"), "{}", fix.summary);
+        assert!(fix.commands.is_empty());
+        let f = fail_with("");
+        assert_eq!(f.summary, "/usr/bin/newgidmap failed: exit code 1");
+        assert_eq!(f.fix.as_ref().unwrap().commands.len(), 1);
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
     match &max {
         Value::Number(0) => {
             return observe(Finding::fail(ID, "user.max_user_namespaces is 0"))
-                .why("no user namespace can be created at all, by anyone but root's own")
+                .why("the kernel refuses every new user namespace, root's included")
                 .fix(
                     Fix::root(
                         ID,

@@ -365,7 +365,10 @@ pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .fix(repair(cx, &broken));
     }
 
-    with_obs(Finding::pass(ID, good.join(" and ")))
+    with_obs(Finding::pass(
+        ID,
+        format!("{} can map subordinate ids", good.join(" and ")),
+    ))
 }
 
 #[cfg(test)]

@@ -1,0 +1,221 @@
+//! Subordinate ids from a name service: when the `subid:` line of `/etc/nsswitch.conf` names a
+//! source other than `files` (such as `sss`), `newuidmap` asks it instead of reading the files,
+//! so the check asks it too, through `getsubids NAME` / `getsubids -g NAME`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::context::{Account, Context, Facts, IdRange};
+use crate::distro::{Family, Package};
+use crate::finding::{Finding, Fix};
+use crate::system::Invocation;
+
+use super::alloc::BLOCK;
+use super::check::{Kind, Mine, describe, self_overlaps, total};
+use super::parse;
+use super::program_dirs;
+
+/// The first source of the `subid:` line of nsswitch.conf (libsubid uses exactly one).
+pub(super) fn source(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        let rest = line.strip_prefix("subid:")?;
+        rest.split_whitespace()
+            .find(|w| !w.starts_with('['))
+            .map(str::to_owned)
+    })
+}
+
+/// Parses `getsubids` output lines such as `0: alice 100000 65536`.
+pub(super) fn parse_getsubids(stdout: &str) -> Vec<IdRange> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let [index, _owner, start, count] = words.as_slice() else {
+                return None;
+            };
+            index.strip_suffix(':')?.parse::<u64>().ok()?;
+            let range = IdRange {
+                start: start.parse().ok()?,
+                count: count.parse().ok()?,
+            };
+            (range.count > 0 && range.end() <= parse::ID_LIMIT).then_some(range)
+        })
+        .collect()
+}
+
+fn getsubids_install(cx: &Context<'_>) -> String {
+    match cx.distro.family {
+        Family::Fedora => "sudo dnf install -y shadow-utils-subid".to_owned(),
+        _ => cx.distro.install_command(&[Package::Uidmap]),
+    }
+}
+
+pub(super) fn check(
+    cx: &Context<'_>,
+    facts: &mut Facts,
+    kind: Kind,
+    account: &Account,
+    own_id: u32,
+    source: &str,
+) -> Finding {
+    let id = kind.id();
+    let noun = kind.noun();
+    let name = account.name.as_str();
+    let dirs = program_dirs(cx.caller);
+    let base = |f: Finding| {
+        f.observe("source", format!("nss:{source}"))
+            .observe("nsswitch", format!("subid: {source}"))
+            .observe("user", name)
+            .observe("uid", account.uid)
+    };
+    let Some(getsubids) = cx
+        .host
+        .find_executable("getsubids", dirs.iter().map(PathBuf::as_path))
+    else {
+        return base(Finding::warn(
+            id,
+            format!(
+                "/etc/nsswitch.conf takes subordinate ids from `{source}`, but getsubids is not \
+                 installed to ask it"
+            ),
+        ))
+        .observe("getsubids", "not found")
+        .why(format!(
+            "{} asks `{source}`, not {}, so the checker cannot see {name}'s ranges without getsubids",
+            kind.helper(),
+            kind.path()
+        ))
+        .fix(
+            Fix::root(id, "install getsubids so the ranges can be checked")
+                .cmd(getsubids_install(cx)),
+        );
+    };
+    let mut args: Vec<String> = Vec::new();
+    if kind == Kind::Gid {
+        args.push("-g".into());
+    }
+    args.push(name.to_owned());
+    let invocation = Invocation::new(&getsubids)
+        .args(&args)
+        .timeout(Duration::from_secs(10));
+    let shown = invocation.display();
+    let failure = match cx.system.run(&invocation) {
+        Ok(out) if !out.timed_out => Ok(out),
+        Ok(_) => Err("timed out".to_owned()),
+        Err(e) => Err(e.to_string()),
+    };
+    let out = match failure {
+        Ok(out) => out,
+        Err(reason) => {
+            return base(Finding::warn(
+                id,
+                format!("could not ask `{source}` for {name}'s subordinate {noun}s: {reason}"),
+            ))
+            .observe("command", &shown)
+            .why(format!(
+                "{} takes the ranges from `{source}`; without its answer the checker cannot tell \
+                 whether {name} has any",
+                kind.helper()
+            ))
+            .fix(Fix::user(
+                id,
+                format!("check that `{source}` answers: run `{shown}` and read its error"),
+            ));
+        }
+    };
+    let ranges = parse_getsubids(&out.stdout);
+    let mine: Vec<Mine> = ranges
+        .iter()
+        .map(|r| Mine {
+            range: *r,
+            line: None,
+        })
+        .collect();
+    if !mine.is_empty() {
+        kind.store(facts, ranges.clone());
+    }
+    let sum = total(&mine);
+    let observe = |mut f: Finding| {
+        f = base(f).observe("command", &shown).observe(
+            "exit_code",
+            out.code.map_or("none".into(), |c| c.to_string()),
+        );
+        for r in &ranges {
+            f = f.observe("range", describe(r));
+        }
+        f.observe("total", sum).observe("required", BLOCK)
+    };
+    let ask_admin = Fix::root(
+        id,
+        format!(
+            "subordinate ids come from `{source}`, not {}: ask its administrator to allocate \
+             {BLOCK} subordinate {noun}s to {name} that overlap no other user and not {noun} \
+             {own_id}",
+            kind.path()
+        ),
+    );
+    let fail = |summary: String, why: String| {
+        observe(Finding::fail(id, summary))
+            .why(why)
+            .fix(ask_admin.clone())
+    };
+    if mine.is_empty() {
+        let said = out.last_line();
+        return fail(
+            format!(
+                "`{source}` has no subordinate {noun}s for {name}{}",
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (getsubids: {said})")
+                }
+            ),
+            format!(
+                "rootlesskit maps the container's {noun}s onto the user's subordinate {noun}s with \
+                 {}; without a range the engine cannot start",
+                kind.helper()
+            ),
+        );
+    }
+    if let Some(r) = ranges.iter().find(|r| r.contains(u64::from(own_id))) {
+        return fail(
+            format!(
+                "the range {} from `{source}` contains {name}'s own {noun} {own_id}",
+                describe(r)
+            ),
+            format!(
+                "the kernel refuses a map in which {noun} {own_id} appears twice, so {} fails",
+                kind.helper()
+            ),
+        );
+    }
+    if let Some((a, b)) = self_overlaps(&mine).first() {
+        let show = |i: &usize| mine.get(*i).map(|m| describe(&m.range)).unwrap_or_default();
+        return fail(
+            format!(
+                "{name}'s ranges {} and {} from `{source}` overlap each other",
+                show(a),
+                show(b)
+            ),
+            "the kernel rejects a map whose ranges overlap".to_owned(),
+        );
+    }
+    if sum < BLOCK {
+        return fail(
+            format!("`{source}` gives {name} {sum} subordinate {noun}s, fewer than {BLOCK}"),
+            format!(
+                "container images use {noun}s up to 65535; files owned by an unmapped {noun} \
+                 cannot be extracted with fewer than {BLOCK} ids"
+            ),
+        );
+    }
+    observe(Finding::pass(
+        id,
+        format!(
+            "{name} has {sum} subordinate {noun}s from `{source}` (overlap with other users \
+             cannot be checked through getsubids)"
+        ),
+    ))
+}
