@@ -25,11 +25,8 @@ impl Seen {
         self.0.push((key, value.to_string()));
     }
 
-    fn binary(&mut self, prefix: &'static str, binary: Option<&Binary>) {
-        let (path_key, version_key) = match prefix {
-            "rootlesskit" => ("rootlesskit_path", "rootlesskit_version"),
-            _ => ("driver_path", "driver_version"),
-        };
+    /// Records a program's path and version under the two keys.
+    fn binary(&mut self, [path_key, version_key]: [&'static str; 2], binary: Option<&Binary>) {
         match binary {
             Some(b) => {
                 self.add(path_key, b.path.display());
@@ -62,7 +59,10 @@ enum Choice {
 pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let mut seen = Seen::default();
     let rootlesskit = facts.binary("rootlesskit").cloned();
-    seen.binary("rootlesskit", rootlesskit.as_ref());
+    seen.binary(
+        ["rootlesskit_path", "rootlesskit_version"],
+        rootlesskit.as_ref(),
+    );
     let rootlesskit_version = rootlesskit.as_ref().and_then(|b| b.version.clone());
 
     let choice = match cx.options.network_driver.as_deref() {
@@ -102,7 +102,7 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     // The driver's own program.
     let program = driver.program().and_then(|p| facts.binary(p).cloned());
     if let Some(name) = driver.program() {
-        seen.binary("driver", program.as_ref());
+        seen.binary(["driver_path", "driver_version"], program.as_ref());
         if program.is_none() {
             return seen.onto(missing_program(cx, facts, driver, name));
         }
