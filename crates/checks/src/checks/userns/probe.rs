@@ -4,10 +4,11 @@
 
 use crate::catalogue::CheckId;
 use crate::context::{Context, Facts, IdRange};
-use crate::distro::{Family, Package};
 use crate::finding::{Finding, Fix};
 use crate::namespace::mapped_count;
 use crate::system::{UsernsMapOutcome, UsernsMapRequest};
+
+use super::uidmap::reinstall;
 
 const ID: CheckId = CheckId::UsernsProbe;
 
@@ -29,17 +30,6 @@ fn expected(ranges: &[IdRange]) -> u64 {
         .iter()
         .map(|r| r.count)
         .fold(1u64, u64::saturating_add)
-}
-
-fn reinstall(cx: &Context<'_>) -> String {
-    let package = cx.distro.package(Package::Uidmap);
-    match cx.distro.family {
-        Family::Debian => format!("sudo apt-get install --reinstall -y {package}"),
-        Family::Fedora => format!("sudo dnf reinstall -y {package}"),
-        Family::Suse => format!("sudo zypper install -f -y {package}"),
-        Family::Arch => format!("sudo pacman -S {package}"),
-        Family::Unknown => format!("reinstall {package} with your package manager"),
-    }
 }
 
 /// Runs the check.

@@ -132,7 +132,7 @@ fn candidates(cx: &Context<'_>, dirs: &[PathBuf], name: &str) -> Vec<PathBuf> {
 }
 
 /// The command that reinstalls the helpers' package, which restores owner and bits.
-fn reinstall(cx: &Context<'_>) -> String {
+pub(super) fn reinstall(cx: &Context<'_>) -> String {
     let package = cx.distro.package(Package::Uidmap);
     match cx.distro.family {
         Family::Debian => format!("sudo apt-get install --reinstall -y {package}"),
