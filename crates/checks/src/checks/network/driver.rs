@@ -295,7 +295,7 @@ fn missing_program(cx: &Context<'_>, facts: &Facts, driver: NetDriver, program: 
             )
             .cmd(install_named(cx.distro, "lxc"))
             .cmd(format!(
-                "echo '{user} veth lxcbr0 1' | sudo tee -a /etc/lxc/lxc-usernet"
+                "echo \"{user} veth lxcbr0 1\" | sudo tee -a /etc/lxc/lxc-usernet"
             ))
         }
         NetDriver::Vpnkit | NetDriver::GvisorTapVsock => Fix::user(
