@@ -127,7 +127,8 @@ impl Distro {
         use Package::*;
         match (package, self.family) {
             (Uidmap, Debian) => "uidmap",
-            (Uidmap, Fedora | Suse | Arch | Unknown) => "shadow-utils",
+            (Uidmap, Fedora | Unknown) => "shadow-utils",
+            (Uidmap, Suse | Arch) => "shadow",
             (DbusUserSession, Debian) => "dbus-user-session",
             (DbusUserSession, Fedora) => "dbus-broker",
             (DbusUserSession, Suse) => "dbus-1",
