@@ -124,8 +124,9 @@ impl CheckId {
         }
     }
 
-    /// Checks whose facts this one needs. They run first (silently when not selected), and a
-    /// check whose dependency failed is skipped with the dependency named.
+    /// Prerequisites: checks that must not have failed for this one to mean anything. They run
+    /// first (silently when not selected), and when one failed this check is skipped and names
+    /// it.
     pub fn depends_on(self) -> &'static [CheckId] {
         match self {
             CheckId::SessionSystemd => &[CheckId::SessionBus],
@@ -139,17 +140,28 @@ impl CheckId {
                 CheckId::UsernsSysctl,
             ],
             CheckId::Cgroup => &[CheckId::User],
-            CheckId::NetworkDriver => &[CheckId::EngineBinaries],
             CheckId::NetworkIptables => &[CheckId::UsernsSysctl],
             CheckId::Storage => &[CheckId::User],
-            CheckId::NetworkPorts => &[CheckId::EngineBinaries],
-            CheckId::UsernsApparmor => &[CheckId::EngineBinaries],
             CheckId::EngineSmoke => &[
                 CheckId::EngineBinaries,
                 CheckId::UsernsProbe,
                 CheckId::NetworkDriver,
             ],
             CheckId::EngineInstalled => &[CheckId::User],
+            _ => &[],
+        }
+    }
+
+    /// Checks whose facts this one uses when they are there (found binaries, the chosen network
+    /// driver). They run first, but their failing does not skip this one: it judges with what
+    /// it has (a missing `dockerd` says nothing about the port sysctl).
+    pub fn runs_after(self) -> &'static [CheckId] {
+        match self {
+            CheckId::NetworkDriver | CheckId::UsernsApparmor | CheckId::Storage => {
+                &[CheckId::EngineBinaries]
+            }
+            CheckId::NetworkPorts => &[CheckId::EngineBinaries, CheckId::NetworkDriver],
+            CheckId::NetworkPing => &[CheckId::NetworkDriver],
             _ => &[],
         }
     }

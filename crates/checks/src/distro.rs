@@ -42,6 +42,8 @@ pub enum Package {
     DockerCli,
     /// containerd.
     Containerd,
+    /// LXC (for `lxc-user-nic`).
+    Lxc,
 }
 
 /// What `/etc/os-release` says.
@@ -148,6 +150,7 @@ impl Distro {
             (DockerCli, Suse | Arch | Unknown) => "docker",
             (Containerd, Debian) => "containerd",
             (Containerd, _) => "containerd",
+            (Lxc, _) => "lxc",
         }
     }
 

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use caller::Caller;
 pub use catalogue::CheckId;
+pub use checks::network::plan as network_plan;
 pub use checks::subid;
 pub use context::{Context, Engine, Facts, Options};
 pub use distro::Distro;
@@ -110,7 +111,7 @@ fn ensure(
     if results.contains_key(&id) {
         return;
     }
-    for dep in id.depends_on() {
+    for dep in id.depends_on().iter().chain(id.runs_after()) {
         ensure(*dep, cx, facts, results);
     }
     let finding = match facts.failed_dependency(id) {

@@ -8,7 +8,7 @@ use crate::finding::Finding;
 mod cgroup;
 mod engine;
 mod env;
-mod network;
+pub mod network;
 mod session;
 mod storage;
 pub mod subid;

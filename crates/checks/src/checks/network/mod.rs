@@ -7,7 +7,7 @@
 
 mod driver;
 mod iptables;
-pub(crate) mod plan;
+pub mod plan;
 mod sysctl;
 
 pub(crate) use driver::driver;
