@@ -343,7 +343,7 @@ fn bounded<T>(
 /// A runtime-independent timer: a thread sleeps and wakes whoever polled last. Dropping the
 /// future does not stop the thread, which ends on its own after the duration.
 #[derive(Debug)]
-struct Timer {
+pub(crate) struct Timer {
     shared: Arc<Mutex<TimerState>>,
 }
 
@@ -354,7 +354,7 @@ struct TimerState {
 }
 
 impl Timer {
-    fn start(duration: Duration) -> std::io::Result<Timer> {
+    pub(crate) fn start(duration: Duration) -> std::io::Result<Timer> {
         let shared = Arc::new(Mutex::new(TimerState::default()));
         let theirs = Arc::clone(&shared);
         std::thread::Builder::new()

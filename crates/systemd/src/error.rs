@@ -1,0 +1,566 @@
+//! The error type of the mutating D-Bus layer, and the mapping from what zbus reports (an I/O
+//! failure, or a D-Bus error reply with its name and message) to a variant the CLI can explain.
+//!
+//! The mapping is pure: [`Error::from_zbus`] looks only at the zbus error and the context it is
+//! given, so every branch is tested without a bus.
+
+use std::time::Duration;
+
+/// The names of the D-Bus errors the mapping recognises.
+pub mod names {
+    /// The bus or a service refused the caller.
+    pub const ACCESS_DENIED: &str = "org.freedesktop.DBus.Error.AccessDenied";
+    /// The call needs interactive authorisation, which the caller did not allow.
+    pub const INTERACTIVE_AUTHORIZATION_REQUIRED: &str =
+        "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired";
+    /// Every polkit error (`…NotAuthorized`, `…Cancelled`, …) starts with this.
+    pub const POLKIT_PREFIX: &str = "org.freedesktop.PolicyKit1.Error.";
+    /// Nobody owns the destination name and the bus cannot start it.
+    pub const SERVICE_UNKNOWN: &str = "org.freedesktop.DBus.Error.ServiceUnknown";
+    /// Nobody owns the destination name.
+    pub const NAME_HAS_NO_OWNER: &str = "org.freedesktop.DBus.Error.NameHasNoOwner";
+    /// The destination did not answer in time (the bus's own reply timeout).
+    pub const NO_REPLY: &str = "org.freedesktop.DBus.Error.NoReply";
+    /// A file argument does not exist.
+    pub const FILE_NOT_FOUND: &str = "org.freedesktop.DBus.Error.FileNotFound";
+    /// systemd: the unit is not loaded, or has no unit file.
+    pub const NO_SUCH_UNIT: &str = "org.freedesktop.systemd1.NoSuchUnit";
+    /// systemd: the unit is masked.
+    pub const UNIT_MASKED: &str = "org.freedesktop.systemd1.UnitMasked";
+    /// systemd: the unit failed to load (a syntax or setting error).
+    pub const LOAD_FAILED: &str = "org.freedesktop.systemd1.LoadFailed";
+    /// systemd: the unit has a bad setting.
+    pub const BAD_UNIT_SETTING: &str = "org.freedesktop.systemd1.BadUnitSetting";
+    /// systemd: this connection already subscribed.
+    pub const ALREADY_SUBSCRIBED: &str = "org.freedesktop.systemd1.AlreadySubscribed";
+    /// logind: no such user is tracked.
+    pub const NO_SUCH_USER: &str = "org.freedesktop.login1.NoSuchUser";
+}
+
+/// Why a call of the D-Bus layer failed. Every variant names the unit, the uid or the bus
+/// address it was about; variants for D-Bus error replies carry the error's name and message.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The user bus is not there: its socket is missing, nobody listens on it, it belongs to
+    /// another user, or no address is known at all. Typical after `su USER` or `sudo -iu USER`,
+    /// which do not start a login session; see [`Error::hint`].
+    #[error("no user bus at {address}: {reason}")]
+    NoUserBus {
+        /// The address tried (`unix:path=/run/user/1000/bus`), or `(none)`.
+        address: String,
+        /// What was wrong, such as `the socket /run/user/1000/bus does not exist`.
+        reason: String,
+    },
+    /// The system bus is not there (no `dbus-daemon`/`dbus-broker` running).
+    #[error("no system bus at {address}: {reason}")]
+    NoSystemBus {
+        /// The address tried.
+        address: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The bus answers but no systemd user manager (`org.freedesktop.systemd1`) is on it: the bus
+    /// was started by `dbus-launch` or a desktop session, not by `systemd --user`.
+    #[error("no systemd user manager on the bus at {address} ({name}: {message})")]
+    NoUserManager {
+        /// The bus address.
+        address: String,
+        /// The D-Bus error name (`org.freedesktop.DBus.Error.ServiceUnknown`).
+        name: String,
+        /// The message of the error.
+        message: String,
+    },
+    /// logind (`org.freedesktop.login1`) is not on the system bus.
+    #[error("no systemd-logind on the bus at {address} ({name}: {message})")]
+    NoLogind {
+        /// The bus address.
+        address: String,
+        /// The D-Bus error name.
+        name: String,
+        /// The message of the error.
+        message: String,
+    },
+    /// The unit is not loaded, or no unit file of that name exists.
+    #[error("unit {unit} not found: {message}")]
+    NoSuchUnit {
+        /// The unit.
+        unit: String,
+        /// The D-Bus error name (`org.freedesktop.systemd1.NoSuchUnit`, …).
+        name: String,
+        /// The message of the error.
+        message: String,
+    },
+    /// The unit is masked (linked to `/dev/null`).
+    #[error("unit {unit} is masked: {message}")]
+    UnitMasked {
+        /// The unit.
+        unit: String,
+        /// The message of the error.
+        message: String,
+    },
+    /// The unit file could not be loaded (a syntax error or a bad setting).
+    #[error("unit {unit} failed to load: {message}")]
+    BadUnit {
+        /// The unit.
+        unit: String,
+        /// The D-Bus error name.
+        name: String,
+        /// The message of the error.
+        message: String,
+    },
+    /// logind (through polkit) refused to change the linger flag.
+    #[error("not permitted to {action} linger for {user} (polkit): {message}")]
+    LingerDenied {
+        /// `enable` or `disable`.
+        action: &'static str,
+        /// The user's name, or `uid N` when the uid has no passwd entry.
+        user: String,
+        /// The uid.
+        uid: u32,
+        /// The D-Bus error name (`org.freedesktop.DBus.Error.AccessDenied`,
+        /// `org.freedesktop.PolicyKit1.Error.NotAuthorized`, …).
+        name: String,
+        /// The message of the error.
+        message: String,
+    },
+    /// A call (or the job it started) did not finish before its deadline.
+    #[error("{operation} of {target} did not finish within {} ms{}", timeout.as_millis(), job_note(job.as_deref()))]
+    TimedOut {
+        /// The bus address.
+        address: String,
+        /// What the call was about: a unit, `uid N`, or `the manager`.
+        target: String,
+        /// The call, such as `StartUnit`.
+        operation: &'static str,
+        /// The limit that passed.
+        timeout: Duration,
+        /// The job's path when the call returned one; the job may still be running.
+        job: Option<String>,
+    },
+    /// The connection closed while a job was awaited.
+    #[error("the bus at {address} closed while waiting for {operation} of {unit}{}", job_note(job.as_deref()))]
+    Disconnected {
+        /// The bus address.
+        address: String,
+        /// The unit.
+        unit: String,
+        /// The call, such as `StartUnit`.
+        operation: &'static str,
+        /// The job's path when the call returned one.
+        job: Option<String>,
+    },
+    /// Any other D-Bus error reply.
+    #[error("{operation} of {target} on the bus at {address} failed: {message} ({name})")]
+    Call {
+        /// The bus address.
+        address: String,
+        /// What the call was about: a unit, `uid N`, or `the manager`.
+        target: String,
+        /// The call, such as `EnableUnitFiles`.
+        operation: &'static str,
+        /// The D-Bus error name.
+        name: String,
+        /// The message of the error.
+        message: String,
+    },
+    /// Connecting, or a call, failed below D-Bus (I/O, authentication, a malformed reply).
+    #[error("{operation} of {target} on the bus at {address} failed: {source}")]
+    Bus {
+        /// The bus address.
+        address: String,
+        /// What the call was about.
+        target: String,
+        /// The call, or `connect`.
+        operation: &'static str,
+        /// What zbus reported.
+        #[source]
+        source: Box<zbus::Error>,
+    },
+    /// The timer thread that bounds a call could not be started.
+    #[error("could not start the timer for {operation} of {target}: {source}")]
+    Timer {
+        /// What the call was about.
+        target: String,
+        /// The call.
+        operation: &'static str,
+        /// Why the thread could not start.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn job_note(job: Option<&str>) -> String {
+    job.map(|j| format!(" (job {j})")).unwrap_or_default()
+}
+
+/// Which bus a call went to; decides how a missing bus or a missing service is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BusKind {
+    /// The user bus, where `systemd --user` is `org.freedesktop.systemd1`.
+    User,
+    /// The system bus, where logind is `org.freedesktop.login1`.
+    System,
+}
+
+/// What a failing call was about, for the error message.
+#[derive(Debug, Clone)]
+pub(crate) struct CallContext<'a> {
+    /// Which bus.
+    pub bus: BusKind,
+    /// The bus address.
+    pub address: &'a str,
+    /// A unit, `uid N` or `the manager`.
+    pub target: &'a str,
+    /// The call.
+    pub operation: &'static str,
+    /// How long the call was allowed to take (for a zbus method timeout).
+    pub timeout: Duration,
+}
+
+impl Error {
+    /// Maps a zbus error to a variant, by the D-Bus error name when it is a reply and by the I/O
+    /// error kind when the connection failed.
+    pub(crate) fn from_zbus(cx: &CallContext<'_>, err: zbus::Error) -> Error {
+        if let Some((name, message)) = remote_error(&err) {
+            return Error::from_reply(cx, &name, &message);
+        }
+        if let Some(reason) = missing_bus_reason(&err) {
+            return match cx.bus {
+                BusKind::User => Error::NoUserBus {
+                    address: cx.address.to_owned(),
+                    reason,
+                },
+                BusKind::System => Error::NoSystemBus {
+                    address: cx.address.to_owned(),
+                    reason,
+                },
+            };
+        }
+        if io_kind(&err) == Some(std::io::ErrorKind::TimedOut) {
+            return Error::TimedOut {
+                address: cx.address.to_owned(),
+                target: cx.target.to_owned(),
+                operation: cx.operation,
+                timeout: cx.timeout,
+                job: None,
+            };
+        }
+        Error::Bus {
+            address: cx.address.to_owned(),
+            target: cx.target.to_owned(),
+            operation: cx.operation,
+            source: Box::new(err),
+        }
+    }
+
+    /// Maps a D-Bus error reply, by name.
+    pub(crate) fn from_reply(cx: &CallContext<'_>, name: &str, message: &str) -> Error {
+        let address = cx.address.to_owned();
+        let target = cx.target.to_owned();
+        let (name_s, message_s) = (name.to_owned(), message.to_owned());
+        match name {
+            names::SERVICE_UNKNOWN | names::NAME_HAS_NO_OWNER => match cx.bus {
+                BusKind::User => Error::NoUserManager {
+                    address,
+                    name: name_s,
+                    message: message_s,
+                },
+                BusKind::System => Error::NoLogind {
+                    address,
+                    name: name_s,
+                    message: message_s,
+                },
+            },
+            names::NO_SUCH_UNIT | names::FILE_NOT_FOUND => Error::NoSuchUnit {
+                unit: target,
+                name: name_s,
+                message: message_s,
+            },
+            names::UNIT_MASKED => Error::UnitMasked {
+                unit: target,
+                message: message_s,
+            },
+            names::LOAD_FAILED | names::BAD_UNIT_SETTING => Error::BadUnit {
+                unit: target,
+                name: name_s,
+                message: message_s,
+            },
+            names::NO_REPLY => Error::TimedOut {
+                address,
+                target,
+                operation: cx.operation,
+                timeout: cx.timeout,
+                job: None,
+            },
+            _ => Error::Call {
+                address,
+                target,
+                operation: cx.operation,
+                name: name_s,
+                message: message_s,
+            },
+        }
+    }
+
+    /// The D-Bus error name when this error is a reply from a service.
+    pub fn dbus_name(&self) -> Option<&str> {
+        match self {
+            Error::NoUserManager { name, .. }
+            | Error::NoLogind { name, .. }
+            | Error::NoSuchUnit { name, .. }
+            | Error::BadUnit { name, .. }
+            | Error::LingerDenied { name, .. }
+            | Error::Call { name, .. } => Some(name),
+            Error::UnitMasked { .. } => Some(names::UNIT_MASKED),
+            _ => None,
+        }
+    }
+
+    /// A longer explanation for the user, where one helps: why the user bus is missing (a
+    /// session started by `su`/`sudo`), why no user manager answers, why linger was refused.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::NoUserBus { .. } => Some(
+                "the user bus and the systemd user manager belong to a login session; `su USER` \
+                 and `sudo -iu USER` do not start one (and keep no XDG_RUNTIME_DIR). log in as \
+                 the user through ssh, a console or `machinectl shell USER@`, or enable linger \
+                 (`sudo loginctl enable-linger USER`) so the manager runs without a session",
+            ),
+            Error::NoUserManager { .. } => Some(
+                "this bus was not started by `systemd --user` (dbus-launch, a desktop session or \
+                 a container without systemd); log in through ssh or `machinectl shell USER@` \
+                 so that pam_systemd starts the user manager",
+            ),
+            Error::LingerDenied { .. } => Some(
+                "enabling linger for oneself needs polkit's \
+                 org.freedesktop.login1.set-self-linger, which most distributions grant only \
+                 after authentication; run `sudo loginctl enable-linger USER` instead",
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The name and message of a D-Bus error reply, if `err` is one.
+pub(crate) fn remote_error(err: &zbus::Error) -> Option<(String, String)> {
+    use zbus::DBusError;
+    match err {
+        zbus::Error::MethodError(name, message, _) => {
+            Some((name.to_string(), message.clone().unwrap_or_default()))
+        }
+        zbus::Error::FDO(fdo) => match fdo.as_ref() {
+            zbus::fdo::Error::ZBus(inner) => remote_error(inner),
+            other => Some((
+                other.name().to_string(),
+                other.description().unwrap_or_default().to_owned(),
+            )),
+        },
+        _ => None,
+    }
+}
+
+fn io_kind(err: &zbus::Error) -> Option<std::io::ErrorKind> {
+    match err {
+        zbus::Error::InputOutput(io) => Some(io.kind()),
+        zbus::Error::Connection(io, _) => Some(io.kind()),
+        _ => None,
+    }
+}
+
+/// Why the bus counts as missing, when connecting failed in a way that means "no bus for this
+/// user here": no socket, nobody listening, a socket of another user, or an address that
+/// cannot work.
+fn missing_bus_reason(err: &zbus::Error) -> Option<String> {
+    use std::io::ErrorKind;
+    match err {
+        zbus::Error::Connection(io, _) | zbus::Error::InputOutput(io) => match io.kind() {
+            ErrorKind::NotFound => Some("the socket does not exist".to_owned()),
+            ErrorKind::ConnectionRefused => {
+                Some("nothing listens on the socket (a stale socket)".to_owned())
+            }
+            ErrorKind::PermissionDenied => Some(
+                "permission denied (the socket or its directory belongs to another user)"
+                    .to_owned(),
+            ),
+            _ => None,
+        },
+        zbus::Error::Handshake(msg) => Some(format!(
+            "the bus refused to authenticate this user (it belongs to another user?): {msg}"
+        )),
+        zbus::Error::Address(msg) => Some(format!("the address is not usable: {msg}")),
+        _ => None,
+    }
+}
+
+/// The message of a missing-bus error when no address could be determined at all.
+pub(crate) const NO_ADDRESS: &str =
+    "DBUS_SESSION_BUS_ADDRESS is unset and XDG_RUNTIME_DIR is unset or has no `bus` socket";
+
+/// Error replies for tests, built without a bus.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A real error reply, built the way a service sends it and converted the way zbus does.
+    pub(crate) fn reply(name: &str, message: &str) -> zbus::Error {
+        let call = zbus::Message::method_call("/org/freedesktop/systemd1", "StartUnit")
+            .build(&())
+            .expect("method call");
+        let err = zbus::Message::error(&call.header(), name)
+            .build(&(message,))
+            .expect("error message");
+        zbus::Error::from(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cx(bus: BusKind) -> CallContext<'static> {
+        CallContext {
+            bus,
+            address: "unix:path=/run/user/1000/bus",
+            target: "docker.service",
+            operation: "StartUnit",
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    use super::test_support::reply;
+
+    #[test]
+    fn replies_are_mapped_by_name() {
+        let e = Error::from_zbus(
+            &cx(BusKind::User),
+            reply(names::NO_SUCH_UNIT, "Unit docker.service not loaded."),
+        );
+        assert!(
+            matches!(&e, Error::NoSuchUnit { unit, .. } if unit == "docker.service"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "unit docker.service not found: Unit docker.service not loaded."
+        );
+        assert_eq!(e.dbus_name(), Some(names::NO_SUCH_UNIT));
+
+        let e = Error::from_zbus(
+            &cx(BusKind::User),
+            reply(names::FILE_NOT_FOUND, "Unit file x does not exist."),
+        );
+        assert!(matches!(e, Error::NoSuchUnit { .. }), "{e:?}");
+
+        let e = Error::from_zbus(&cx(BusKind::User), reply(names::UNIT_MASKED, "masked"));
+        assert!(matches!(e, Error::UnitMasked { .. }), "{e:?}");
+
+        let e = Error::from_zbus(&cx(BusKind::User), reply(names::LOAD_FAILED, "bad"));
+        assert!(matches!(e, Error::BadUnit { .. }), "{e:?}");
+
+        let e = Error::from_zbus(
+            &cx(BusKind::User),
+            reply("org.freedesktop.systemd1.TransactionIsDestructive", "nope"),
+        );
+        assert!(
+            matches!(&e, Error::Call { name, message, .. }
+                if name == "org.freedesktop.systemd1.TransactionIsDestructive" && message == "nope"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "StartUnit of docker.service on the bus at unix:path=/run/user/1000/bus failed: \
+             nope (org.freedesktop.systemd1.TransactionIsDestructive)"
+        );
+    }
+
+    #[test]
+    fn a_missing_service_depends_on_the_bus() {
+        // zbus turns this name into its fdo::Error::ServiceUnknown: the mapping must see it.
+        let user = Error::from_zbus(
+            &cx(BusKind::User),
+            reply(names::SERVICE_UNKNOWN, "The name is not activatable"),
+        );
+        assert!(
+            matches!(&user, Error::NoUserManager { name, .. } if name == names::SERVICE_UNKNOWN),
+            "{user:?}"
+        );
+        assert!(user.hint().is_some_and(|h| h.contains("systemd --user")));
+        let system = Error::from_zbus(
+            &cx(BusKind::System),
+            reply(names::NAME_HAS_NO_OWNER, "no owner"),
+        );
+        assert!(matches!(system, Error::NoLogind { .. }), "{system:?}");
+    }
+
+    #[test]
+    fn fdo_errors_keep_their_name_and_message() {
+        let e = zbus::Error::FDO(Box::new(zbus::fdo::Error::AccessDenied("denied".into())));
+        assert_eq!(
+            remote_error(&e),
+            Some((names::ACCESS_DENIED.to_owned(), "denied".to_owned()))
+        );
+        assert_eq!(remote_error(&zbus::Error::InvalidReply), None);
+    }
+
+    #[test]
+    fn a_missing_socket_is_no_user_bus_with_the_su_hint() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = Error::from_zbus(&cx(BusKind::User), zbus::Error::InputOutput(io.into()));
+        assert!(matches!(&e, Error::NoUserBus { reason, .. } if reason.contains("does not exist")));
+        assert_eq!(
+            e.to_string(),
+            "no user bus at unix:path=/run/user/1000/bus: the socket does not exist"
+        );
+        let hint = e.hint().unwrap_or_default();
+        assert!(
+            hint.contains("sudo -iu") && hint.contains("machinectl shell"),
+            "{hint}"
+        );
+
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = Error::from_zbus(
+            &cx(BusKind::System),
+            zbus::Error::InputOutput(refused.into()),
+        );
+        assert!(matches!(e, Error::NoSystemBus { .. }), "{e:?}");
+
+        let e = Error::from_zbus(
+            &cx(BusKind::User),
+            zbus::Error::Handshake("REJECTED EXTERNAL".into()),
+        );
+        assert!(matches!(e, Error::NoUserBus { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn timeouts_name_the_call_and_the_limit() {
+        let io = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        let e = Error::from_zbus(&cx(BusKind::User), zbus::Error::InputOutput(io.into()));
+        assert_eq!(
+            e.to_string(),
+            "StartUnit of docker.service did not finish within 5000 ms"
+        );
+        let e = Error::from_zbus(&cx(BusKind::User), reply(names::NO_REPLY, "no reply"));
+        assert!(matches!(e, Error::TimedOut { .. }), "{e:?}");
+        let with_job = Error::TimedOut {
+            address: "a".into(),
+            target: "docker.service".into(),
+            operation: "StartUnit",
+            timeout: Duration::from_millis(1500),
+            job: Some("/org/freedesktop/systemd1/job/7".into()),
+        };
+        assert_eq!(
+            with_job.to_string(),
+            "StartUnit of docker.service did not finish within 1500 ms \
+             (job /org/freedesktop/systemd1/job/7)"
+        );
+    }
+
+    #[test]
+    fn other_failures_keep_the_zbus_error() {
+        let e = Error::from_zbus(&cx(BusKind::User), zbus::Error::InvalidReply);
+        assert!(matches!(e, Error::Bus { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("StartUnit of docker.service on the bus at")
+        );
+        assert_eq!(e.dbus_name(), None);
+    }
+}
