@@ -93,6 +93,21 @@ pub fn status_label(on: bool, status: Status) -> String {
     paint(on, sgr, status.as_str())
 }
 
+/// Writes `text` to standard output. A closed pipe (`rootless-setup … | head`) ends the
+/// program quietly with status 0 instead of a panic, as `head` only wanted the beginning.
+pub fn out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(anyhow::Error::new(e).context("could not write to standard output")),
+    }
+}
+
 /// Prints an error once, with its causes and help lines, to stderr.
 pub fn report_error(style: &Style, err: &anyhow::Error) {
     eprintln!("{} {err}", paint(style.err, "1;31", "error:"));

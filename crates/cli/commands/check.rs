@@ -9,7 +9,7 @@ use rootless_setup_checks::{
 
 use crate::cli::{EngineArg, Format};
 use crate::report;
-use crate::style::Style;
+use crate::style::{Style, out};
 
 /// Check that this host and user are ready for a rootless container engine.
 ///
@@ -116,8 +116,8 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let selection = Selection::new(&only, &skip);
     let report = rootless_setup_checks::check(&cx, &selection);
     match args.format {
-        Format::Json => println!("{}", report::to_json(&report, args.strict)?),
-        Format::Human => print!("{}", report::to_human(&report, args.strict, style.out)),
+        Format::Json => out(&format!("{}\n", report::to_json(&report, args.strict)?))?,
+        Format::Human => out(&report::to_human(&report, args.strict, style.out))?,
     }
     Ok(if report.ready(args.strict) {
         ExitCode::SUCCESS

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use rootless_setup_checks::CheckId;
 
-use crate::style::{Style, hinted, paint};
+use crate::style::{Style, hinted, out, paint};
 
 /// The check reference, compiled in so `explain` works without the source tree.
 const CHECKS_MD: &str = include_str!("../../../docs/checks.md");
@@ -38,15 +38,23 @@ pub fn section(id: CheckId) -> Option<&'static str> {
         }
         offset += line.len();
     }
-    Some(CHECKS_MD.get(begin?..end)?.trim())
+    let text = CHECKS_MD.get(begin?..end)?.trim();
+    // The next section's HTML anchor (`<a id="…"></a>`) sits just above its heading.
+    let text = match text.rfind("\n<a id=") {
+        Some(pos) => &text[..pos],
+        None => text,
+    };
+    Some(text.trim())
 }
 
 /// Prints the section or the list.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if args.list {
-        for id in CheckId::ALL {
-            println!("{:<20} {}", id.as_str(), id.title());
-        }
+        let list: String = CheckId::ALL
+            .iter()
+            .map(|id| format!("{:<20} {}\n", id.as_str(), id.title()))
+            .collect();
+        out(&list)?;
         return Ok(ExitCode::SUCCESS);
     }
     let given = args.id.as_deref().unwrap_or_default();
@@ -65,12 +73,11 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             &["this is a bug in rootless-setup's documentation; please report it"],
         ));
     };
-    println!(
-        "{} {}\n",
+    out(&format!(
+        "{} {}\n\n{text}\n",
         paint(style.out, "1", id.as_str()),
         paint(style.out, "2", id.title())
-    );
-    println!("{text}");
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
