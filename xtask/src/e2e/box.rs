@@ -76,13 +76,18 @@ pub struct BoxUser {
     pub home: String,
 }
 
-/// The environment a user command gets.
+/// How a user command is started and which environment it gets. `Login` and `Bare` use
+/// `setpriv` (the process stays outside the box's cgroup tree: `/proc/self/cgroup` shows `/..`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Session {
     /// Like a login (ssh, `machinectl shell`): `XDG_RUNTIME_DIR` and `DBUS_SESSION_BUS_ADDRESS` set.
     Login,
     /// Like after `su USER`: neither variable set.
-    NoSession,
+    Bare,
+    /// A real logind session opened by `su -l USER -c` inside the box (pam_systemd): the process
+    /// sits in a `session-cN.scope` and PAM sets `XDG_RUNTIME_DIR` and
+    /// `DBUS_SESSION_BUS_ADDRESS`, as for a user who logged in.
+    Pam,
 }
 
 /// The binary's path inside every box.

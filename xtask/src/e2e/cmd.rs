@@ -1,6 +1,7 @@
 //! Commands run inside a booted box through `nsenter -a -t INIT`, as root or as a user
-//! (`setpriv --reuid --regid --init-groups`), always with a clean environment (`env -i`), in the
-//! home directory, with a deadline, and recorded in the box's transcript.
+//! (`setpriv --reuid --regid --init-groups` with a clean, login-like environment, or `su -l` for a
+//! real logind session), in the home directory, with a deadline, and recorded in the box's
+//! transcript.
 
 use std::process::Command;
 use std::time::Duration;
@@ -29,6 +30,8 @@ impl<'b> BoxCmd<'b> {
                 env.push(("HOME".to_owned(), "/root".to_owned()));
                 env.push(("PATH".to_owned(), ROOT_PATH.to_owned()));
             }
+            // su -l sets up the environment.
+            Some((_, Session::Pam)) => {}
             Some((u, session)) => {
                 env.push(("HOME".to_owned(), u.home.clone()));
                 env.push(("USER".to_owned(), u.name.clone()));
@@ -80,23 +83,41 @@ impl<'b> BoxCmd<'b> {
         };
         let mut cmd = Command::new("nsenter");
         cmd.args(["-a", "-t", &init.to_string()]);
-        let mut shown = String::from("as root:");
-        if let Some((user, session)) = &self.user {
-            cmd.args(["setpriv", "--reuid", &user.uid.to_string()])
-                .args(["--regid", &user.gid.to_string(), "--init-groups"]);
-            shown = format!("as {} ({session:?}):", user.name);
-        }
-        let home = self
-            .env
-            .iter()
-            .find(|(k, _)| k == "HOME")
-            .map(|(_, v)| v.clone());
-        cmd.args(["env", "-i"]);
-        if let Some(home) = home {
-            cmd.arg(format!("--chdir={home}"));
-        }
-        cmd.args(self.env.iter().map(|(k, v)| format!("{k}={v}")));
-        cmd.args(&self.argv);
+        let assignments = self.env.iter().map(|(k, v)| format!("{k}={v}"));
+        let shown = match &self.user {
+            None => {
+                cmd.args(["env", "-i", "--chdir=/root"])
+                    .args(assignments)
+                    .args(&self.argv);
+                "as root:".to_owned()
+            }
+            Some((user, Session::Pam)) => {
+                // su -l opens a real logind session (pam_systemd) and sets the login
+                // environment itself; only explicitly added variables are passed on.
+                let mut words = vec!["exec".to_owned()];
+                if !self.env.is_empty() {
+                    words.push("env".to_owned());
+                    words.extend(assignments.map(util::quote));
+                }
+                words.extend(self.argv.iter().map(util::quote));
+                cmd.args(["env", "-i", &format!("PATH={ROOT_PATH}")]).args([
+                    "su",
+                    "-l",
+                    &user.name,
+                    "-c",
+                    &words.join(" "),
+                ]);
+                format!("as {} (su -l):", user.name)
+            }
+            Some((user, session)) => {
+                cmd.args(["setpriv", "--reuid", &user.uid.to_string()])
+                    .args(["--regid", &user.gid.to_string(), "--init-groups"])
+                    .args(["env", "-i", &format!("--chdir={}", user.home)])
+                    .args(assignments)
+                    .args(&self.argv);
+                format!("as {} ({session:?}):", user.name)
+            }
+        };
         let argv_shown: Vec<String> = self.argv.iter().map(util::quote).collect();
         let seq = self.bx.next_seq();
         let out = util::capture(

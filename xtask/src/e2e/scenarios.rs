@@ -95,7 +95,10 @@ impl<'a> Ctx<'a> {
             fmt_duration(out.elapsed)
         ));
         for line in report.non_pass_lines() {
-            self.note(format!("  {line}"));
+            let line = format!("  {line}");
+            if !self.notes.contains(&line) {
+                self.note(line);
+            }
         }
         report.require_complete()?;
         ensure!(
@@ -155,6 +158,9 @@ fn check_ready(cx: &mut Ctx<'_>) -> Result<()> {
     let dev = cx.dev.clone();
     let report = cx.check_json(&dev, Session::Login, 0)?;
     ensure!(report.ready, "report is not ready");
+    // The same from a real logind session (su -l): the process sits in session-cN.scope.
+    let pam = cx.check_json(&dev, Session::Pam, 0)?;
+    ensure!(pam.ready, "report from the su -l session is not ready");
     ensure!(
         report.distribution.starts_with("debian"),
         "distribution {:?}",
@@ -190,10 +196,10 @@ fn check_nosub(cx: &mut Ctx<'_>) -> Result<()> {
 /// points to `machinectl shell`.
 fn check_no_session(cx: &mut Ctx<'_>) -> Result<()> {
     let dev = cx.dev.clone();
-    let report = cx.check_json(&dev, Session::NoSession, 1)?;
+    let report = cx.check_json(&dev, Session::Bare, 1)?;
     report.require_status("session.runtime-dir", "fail")?;
     report.require_status("session.bus", "fail")?;
-    let human = cx.tool(&dev, Session::NoSession, &["check", "--color", "never"])?;
+    let human = cx.tool(&dev, Session::Bare, &["check", "--color", "never"])?;
     ensure!(
         human.code == Some(1),
         "check (human): {}, want exit 1",
