@@ -6,7 +6,7 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use crate::error::{BusKind, CallContext, Error};
+use crate::error::{BusKind, CONNECT, CallContext, Error};
 use crate::probe::Timer;
 
 /// How long connecting (connect, authenticate, `Hello`) may take.
@@ -23,7 +23,7 @@ pub(crate) fn connect(bus: BusKind, address: &str) -> Result<zbus::Connection, E
         bus,
         address,
         target: "the bus",
-        operation: "connect",
+        operation: CONNECT,
         timeout: CONNECT_TIMEOUT,
     };
     block(&cx, async {

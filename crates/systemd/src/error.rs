@@ -149,6 +149,15 @@ pub enum Error {
         /// The job's path when the call returned one.
         job: Option<String>,
     },
+    /// Connecting failed for another reason than a missing bus (see [`Error::NoUserBus`]).
+    #[error("could not connect to the bus at {address}: {source}")]
+    Connect {
+        /// The bus address.
+        address: String,
+        /// What zbus reported.
+        #[source]
+        source: Box<zbus::Error>,
+    },
     /// Any other D-Bus error reply.
     #[error("{operation} of {target} on the bus at {address} failed: {message} ({name})")]
     Call {
@@ -163,7 +172,7 @@ pub enum Error {
         /// The message of the error.
         message: String,
     },
-    /// Connecting, or a call, failed below D-Bus (I/O, authentication, a malformed reply).
+    /// A call failed below D-Bus (I/O, a malformed reply).
     #[error("{operation} of {target} on the bus at {address} failed: {source}")]
     Bus {
         /// The bus address.
@@ -224,7 +233,12 @@ impl Error {
         if let Some((name, message)) = remote_error(&err) {
             return Error::from_reply(cx, &name, &message);
         }
-        if let Some(reason) = missing_bus_reason(&err) {
+        let reason = missing_bus_reason(&err).or_else(|| {
+            (cx.operation == CONNECT)
+                .then(|| closed_while_connecting(&err))
+                .flatten()
+        });
+        if let Some(reason) = reason {
             return match cx.bus {
                 BusKind::User => Error::NoUserBus {
                     address: cx.address.to_owned(),
@@ -234,6 +248,12 @@ impl Error {
                     address: cx.address.to_owned(),
                     reason,
                 },
+            };
+        }
+        if cx.operation == CONNECT && io_kind(&err) != Some(std::io::ErrorKind::TimedOut) {
+            return Error::Connect {
+                address: cx.address.to_owned(),
+                source: Box::new(err),
             };
         }
         if io_kind(&err) == Some(std::io::ErrorKind::TimedOut) {
@@ -332,9 +352,10 @@ impl Error {
                  so that pam_systemd starts the user manager",
             ),
             Error::LingerDenied { .. } => Some(
-                "enabling linger for oneself needs polkit's \
+                "changing one's own linger flag needs polkit's \
                  org.freedesktop.login1.set-self-linger, which most distributions grant only \
-                 after authentication; run `sudo loginctl enable-linger USER` instead",
+                 after authentication (and never without a running polkit); run \
+                 `sudo loginctl enable-linger USER` (or `disable-linger`) instead",
             ),
             _ => None,
         }
@@ -391,6 +412,26 @@ fn missing_bus_reason(err: &zbus::Error) -> Option<String> {
         _ => None,
     }
 }
+
+/// When connecting, a bus that hangs up during authentication refuses this user: dbus-daemon
+/// closes the socket when a uid other than the bus owner's (root included) authenticates on a
+/// user bus. A socket torn down at logout does the same.
+fn closed_while_connecting(err: &zbus::Error) -> Option<String> {
+    use std::io::ErrorKind;
+    matches!(
+        io_kind(err),
+        Some(ErrorKind::BrokenPipe | ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof)
+    )
+    .then(|| {
+        format!(
+            "the bus closed the connection while authenticating (it belongs to another user, or \
+             is shutting down): {err}"
+        )
+    })
+}
+
+/// The operation name of connecting, authenticating and saying `Hello`.
+pub(crate) const CONNECT: &str = "connect";
 
 /// The message of a missing-bus error when no address could be determined at all.
 pub(crate) const NO_ADDRESS: &str =
@@ -527,6 +568,36 @@ mod tests {
             zbus::Error::Handshake("REJECTED EXTERNAL".into()),
         );
         assert!(matches!(e, Error::NoUserBus { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_bus_that_hangs_up_while_connecting_refuses_this_user() {
+        let connect = CallContext {
+            operation: CONNECT,
+            target: "the bus",
+            ..cx(BusKind::User)
+        };
+        for kind in [
+            std::io::ErrorKind::BrokenPipe,
+            std::io::ErrorKind::ConnectionReset,
+        ] {
+            let io = std::io::Error::new(kind, "failed to read from socket");
+            let e = Error::from_zbus(&connect, zbus::Error::InputOutput(io.into()));
+            assert!(
+                matches!(&e, Error::NoUserBus { reason, .. } if reason.contains("another user")),
+                "{e:?}"
+            );
+        }
+        // After connecting, a hang-up is an ordinary bus failure.
+        let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let e = Error::from_zbus(&cx(BusKind::User), zbus::Error::InputOutput(io.into()));
+        assert!(matches!(e, Error::Bus { .. }), "{e:?}");
+        // Other connect failures name the address.
+        let e = Error::from_zbus(&connect, zbus::Error::InvalidReply);
+        assert_eq!(
+            e.to_string(),
+            "could not connect to the bus at unix:path=/run/user/1000/bus: Invalid D-Bus method reply"
+        );
     }
 
     #[test]

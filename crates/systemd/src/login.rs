@@ -50,7 +50,9 @@ impl Login {
     ///
     /// A refusal (`org.freedesktop.DBus.Error.AccessDenied`, any
     /// `org.freedesktop.PolicyKit1.Error.*`, `…InteractiveAuthorizationRequired`) is
-    /// [`Error::LingerDenied`]. Setting the flag it already has succeeds.
+    /// [`Error::LingerDenied`]. logind asks polkit before it looks at the current flag, so an
+    /// unprivileged caller is refused even when the flag already has the wanted value: read
+    /// [`Login::linger`] first and skip the call then.
     pub fn set_linger(&self, uid: u32, enable: bool, interactive: bool) -> Result<(), Error> {
         let target = format!("uid {uid}");
         let timeout = if interactive {
