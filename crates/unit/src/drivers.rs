@@ -14,20 +14,21 @@ use std::str::FromStr;
 pub enum NetworkDriver {
     /// User-mode networking with slirp4netns (≥ 0.4); the long-standing default.
     Slirp4netns,
-    /// passt's `pasta`: faster, copies the host's addresses (rootlesskit ≥ 2.0).
+    /// passt's `pasta`: faster, copies the host's addresses (rootlesskit ≥ 2.0); ports are
+    /// forwarded by pasta itself (`implicit`).
     Pasta,
     /// Docker for Mac's VPNKit.
     Vpnkit,
     /// LXC's setuid `lxc-user-nic` (kernel networking through a veth pair).
     LxcUserNic,
-    /// gVisor's network stack, embedded in rootlesskit ≥ 3.0.
+    /// gVisor's network stack, built into rootlesskit ≥ 2.3.
     GvisorTapVsock,
 }
 
 /// A rootlesskit port driver (`--port-driver`, `DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PortDriver {
-    /// rootlesskit's own forwarder; works with every network driver.
+    /// rootlesskit's own forwarder; works with every network driver but pasta.
     Builtin,
     /// slirp4netns's forwarder; only with the slirp4netns network driver.
     Slirp4netns,
@@ -62,7 +63,8 @@ impl NetworkDriver {
     pub fn port_drivers(self) -> &'static [PortDriver] {
         match self {
             NetworkDriver::Slirp4netns => &[PortDriver::Builtin, PortDriver::Slirp4netns],
-            NetworkDriver::Pasta => &[PortDriver::Implicit, PortDriver::Builtin],
+            // rootlesskit refuses `--port-driver=builtin` with `--net=pasta`.
+            NetworkDriver::Pasta => &[PortDriver::Implicit],
             NetworkDriver::GvisorTapVsock => &[PortDriver::Builtin, PortDriver::GvisorTapVsock],
             NetworkDriver::Vpnkit | NetworkDriver::LxcUserNic => &[PortDriver::Builtin],
         }
@@ -77,11 +79,13 @@ impl NetworkDriver {
         }
     }
 
-    /// The MTU used when none is chosen, as `dockerd-rootless.sh` picks it: 65520 for the
-    /// user-mode stacks that support it, 1500 otherwise.
+    /// The MTU used when none is chosen: 65520 for the user-mode stacks that support it, 1500
+    /// otherwise (the same as the checker's `network.driver`).
     pub fn default_mtu(self) -> u32 {
         match self {
-            NetworkDriver::Slirp4netns | NetworkDriver::Pasta => 65520,
+            NetworkDriver::Slirp4netns | NetworkDriver::Pasta | NetworkDriver::GvisorTapVsock => {
+                65520
+            }
             _ => 1500,
         }
     }
@@ -228,8 +232,8 @@ pub const PASTA_MIN_DATE: u32 = 2023_12_04;
 pub const SLIRP4NETNS_MIN: Version = Version(0, 4, 0);
 /// The first rootlesskit with the pasta network driver and `--detach-netns`.
 pub const ROOTLESSKIT_PASTA_MIN: Version = Version(2, 0, 0);
-/// The first rootlesskit with gvisor-tap-vsock embedded.
-pub const ROOTLESSKIT_GVISOR_MIN: Version = Version(3, 0, 0);
+/// The first rootlesskit with gvisor-tap-vsock built in.
+pub const ROOTLESSKIT_GVISOR_MIN: Version = Version(2, 3, 0);
 
 /// A program as far as the table cares: absent, or present with the version it reported
 /// (`None` when it could not be asked).
@@ -487,6 +491,11 @@ mod tests {
             )
             .is_empty()
         );
+        // rootlesskit refuses builtin with pasta.
+        let pasta_builtin =
+            check_combination(NetworkDriver::Pasta, PortDriver::Builtin, &installed);
+        assert_eq!(pasta_builtin.len(), 1);
+        assert_eq!(pasta_builtin[0].fix, "use port driver implicit");
         let problems =
             check_combination(NetworkDriver::Slirp4netns, PortDriver::Implicit, &installed);
         assert_eq!(problems.len(), 1);
@@ -523,7 +532,7 @@ mod tests {
             ]
         );
         let gvisor = check_combination(NetworkDriver::GvisorTapVsock, PortDriver::Builtin, &old);
-        assert!(gvisor[0].message.contains("needs 3.0.0"));
+        assert!(gvisor[0].message.contains("needs 2.3.0"));
     }
 
     #[test]
@@ -581,7 +590,7 @@ mod tests {
         assert_eq!(best_available(&installed), Some(NetworkDriver::Slirp4netns));
         assert_eq!(best_available(&Installed::default()), None);
         let only_new_kit = Installed {
-            rootlesskit: found("3.0.0"),
+            rootlesskit: found("2.3.0"),
             ..Installed::default()
         };
         assert_eq!(

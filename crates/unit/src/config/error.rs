@@ -53,7 +53,7 @@ impl fmt::Display for Origin {
                 write!(f, "{}:{line}:{column}", path.display())
             }
             Origin::Flag(flag) => f.write_str(flag),
-            Origin::Discovered => f.write_str("found on this host"),
+            Origin::Discovered => f.write_str("this host"),
         }
     }
 }

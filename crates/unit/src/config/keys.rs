@@ -114,7 +114,7 @@ pub const KEYS: [KeySpec; 11] = [
         name: "network.mtu",
         flag: Some("--mtu"),
         allowed: "a whole number from 1280 to 65520",
-        default: "65520 for slirp4netns and pasta, 1500 otherwise",
+        default: "65520 for slirp4netns, pasta and gvisor-tap-vsock, 1500 otherwise",
     },
     KeySpec {
         name: "network.host-loopback",

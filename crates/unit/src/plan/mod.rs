@@ -176,7 +176,7 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         },
         None => {
             errors.push(
-                ConfigError::new(&Origin::Discovered, "binaries.dockerd-rootless", "dockerd-rootless.sh was not found on this host")
+                ConfigError::new(&Origin::Discovered, "binaries.dockerd-rootless", "dockerd-rootless.sh was not found")
                     .help("install the engine's rootless extras (Debian ships the script in /usr/share/docker.io/contrib/), or set `binaries.dockerd-rootless`"),
             );
             None

@@ -242,9 +242,9 @@ fn options_the_engine_cannot_take_are_refused() {
 #[test]
 fn nothing_installed() {
     insta::assert_snapshot!(problems(&Settings::default(), &Discovered::default()), @r"
-    found on this host: dockerd-rootless.sh was not found on this host
+    this host: dockerd-rootless.sh was not found
       help: install the engine's rootless extras (Debian ships the script in /usr/share/docker.io/contrib/), or set `binaries.dockerd-rootless`
-    found on this host: no usable network driver is installed
+    this host: no usable network driver is installed
       allowed: `slirp4netns`, `pasta`, `gvisor-tap-vsock`, `vpnkit` or `lxc-user-nic`
       help: install slirp4netns (0.4 or newer) or passt (pasta), or set `network.driver`
     ");
@@ -299,9 +299,9 @@ fn a_discovered_path_systemd_cannot_run_is_an_error() {
         .binaries
         .extend([bin("dockerd", "/opt/a:b/dockerd", None)]);
     insta::assert_snapshot!(problems(&Settings::default(), &found), @r"
-    found on this host: `/opt/it's/dockerd-rootless.sh` contains '\'', which systemd refuses in a program path
+    this host: `/opt/it's/dockerd-rootless.sh` contains '\'', which systemd refuses in a program path
       help: move the engine to a plain path, or set `binaries.dockerd-rootless`
-    found on this host: the directory of /opt/a:b/dockerd contains `:`, which cannot appear in a PATH entry
+    this host: the directory of /opt/a:b/dockerd contains `:`, which cannot appear in a PATH entry
       help: install the program in a directory whose name has no `:` or control characters
     ");
 }
