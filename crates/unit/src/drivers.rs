@@ -2,9 +2,10 @@
 //! rootlesskit and driver binaries (minimum versions included).
 //!
 //! This is a pure table: it reads no file and runs nothing. The caller says what is installed
-//! ([`Installed`], usually from the checker's `engine.binaries` facts) and gets every problem
-//! with the combination back. It depends only on `std`, so it can move into
-//! `rootless-setup-checks` unchanged once `network.driver` wants it too (see the crate docs).
+//! ([`Installed`], from the checker's `engine.binaries` facts) and gets every problem with the
+//! combination back. The fit rules and rootlesskit minimums are the same as the checker's
+//! (`checks::network::plan`, crate-private for now; see the crate docs); it depends only on
+//! `std`, so the two can be merged either way.
 
 use std::fmt;
 use std::str::FromStr;

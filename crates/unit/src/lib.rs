@@ -13,8 +13,10 @@
 //!
 //! Nothing here writes files or talks to systemd: `install` and `render` in the CLI do.
 //!
-//! [`drivers`] is a pure table with no dependency on this crate; it belongs with the checker's
-//! `network.driver` check and can move there unchanged.
+//! [`drivers`] is a pure table (std only). The checker's `network.driver` has the same rules in
+//! its crate-private `checks::network::plan`; once that is public, [`drivers::check_combination`]
+//! should call it for the fit and rootlesskit-version rules and keep only what the unit adds
+//! (slirp4netns and pasta minimum versions, what the engine's script reads).
 
 pub mod config;
 pub mod drivers;

@@ -8,6 +8,9 @@
 //! program `ExecStart=` names is a fake executable in that tree, because verify checks it
 //! exists.
 
+// Test set-up failures end the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

@@ -8,6 +8,9 @@
 //! through `setpriv`; it then fails to create a cgroup (no permission) and changes nothing.
 //! The model-based property in `src/escape.rs` covers every character with many more cases.
 
+// Test set-up failures end the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
