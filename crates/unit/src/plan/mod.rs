@@ -250,7 +250,7 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         _ => Some(!host_loopback.value),
     };
 
-    let detach_netns = settings.detach_netns.as_ref().map(|d| {
+    let detach_netns = settings.detach_netns.as_ref().and_then(|d| {
         if d.value {
             let kit = installed_version(&installed.rootlesskit);
             if let Some(v) = kit.filter(|v| *v < drivers::ROOTLESSKIT_PASTA_MIN) {
@@ -261,12 +261,17 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
             }
         }
         if installed.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS") == Some(false) {
-            errors.push(
-                ConfigError::new(&d.origin, "network.detach-netns", "the engine's dockerd-rootless.sh does not read DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS")
-                    .help("leave `network.detach-netns` unset, or upgrade the engine"),
-            );
+            // Such a script never detaches: `false` is what it does anyway.
+            if d.value {
+                errors.push(
+                    ConfigError::new(&d.origin, "network.detach-netns", "the engine's dockerd-rootless.sh does not read DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS")
+                        .allowed("`false`, or leave it unset")
+                        .help("upgrade the engine to use --detach-netns"),
+                );
+            }
+            return None;
         }
-        d.value
+        Some(d.value)
     });
 
     let path = build_path(&located, network.value, found, &mut errors);

@@ -235,8 +235,16 @@ fn options_the_engine_cannot_take_are_refused() {
     /c.toml:3:16: rootlesskit 1.1.0 has no --detach-netns (it needs 2.0.0 or newer)
       allowed: `false`, or leave it unset
     /c.toml:3:16: the engine's dockerd-rootless.sh does not read DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS
-      help: leave `network.detach-netns` unset, or upgrade the engine
+      allowed: `false`, or leave it unset
+      help: upgrade the engine to use --detach-netns
     ");
+    // What such an engine does anyway is accepted, and not written.
+    let s = with(
+        "[network]\nhost-loopback = false\ndetach-netns = false\n",
+        Overrides::default(),
+    );
+    let p = plan(&s, &debian()).unwrap();
+    assert_eq!((p.disable_host_loopback, p.detach_netns), (None, None));
 }
 
 #[test]
