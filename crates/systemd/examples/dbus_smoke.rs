@@ -7,7 +7,12 @@
 //! dbus_smoke cycle NAME N           N × (start, stop), job latencies min/median/max
 //! dbus_smoke start NAME TIMEOUT_MS  one start with a deadline
 //! dbus_smoke stop NAME              one stop
+//! dbus_smoke restart NAME           one restart
+//! dbus_smoke enable|disable NAME    one enable or disable
+//! dbus_smoke reset-failed NAME      one reset-failed
 //! dbus_smoke state NAME             the unit's state
+//! dbus_smoke naive NAME N          N × start/stop the wrong way (listen for JobRemoved only
+//!                                   after the reply), counting the signals missed
 //! dbus_smoke linger UID on|off      SetUserLinger (not interactive), then read Linger back
 //! dbus_smoke linger-get UID         read Linger
 //! ```
@@ -37,6 +42,22 @@ fn main() -> ExitCode {
             println!("stop: {} ({})", o.result, o.job);
             Ok(())
         }),
+        ["naive", name, n] => n.parse().map_err(|_| usage()).and_then(|n| naive(name, n)),
+        ["restart", name] => timed("connect", UserManager::connect_session).and_then(|m| {
+            let o = timed("restart", || m.restart(name, JOB_TIMEOUT))?;
+            println!("restart: {} ({})", o.result, o.job);
+            Ok(())
+        }),
+        ["enable", name] => timed("connect", UserManager::connect_session).and_then(|m| {
+            println!("{:?}", timed("enable", || m.enable(&[name]))?);
+            Ok(())
+        }),
+        ["disable", name] => timed("connect", UserManager::connect_session).and_then(|m| {
+            println!("{:?}", timed("disable", || m.disable(&[name]))?);
+            Ok(())
+        }),
+        ["reset-failed", name] => timed("connect", UserManager::connect_session)
+            .and_then(|m| timed("reset_failed", || m.reset_failed(name))),
         ["state", name] => timed("connect", UserManager::connect_session).and_then(|m| {
             println!("{:#?}", timed("unit_state", || m.unit_state(name))?);
             Ok(())
@@ -168,4 +189,80 @@ fn linger(uid: u32, enable: bool) -> Result<(), Error> {
     timed("set_linger", || login.set_linger(uid, enable, false))?;
     println!("linger after: {}", login.linger(uid)?);
     Ok(())
+}
+
+/// The race [`UserManager::start`] avoids: subscribing to `JobRemoved` only once the reply
+/// arrived. Counts the jobs whose signal never shows up within 1 s.
+fn naive(name: &str, n: usize) -> Result<(), Error> {
+    use rootless_setup_systemd::proxies::SystemdManagerProxy;
+    let m = UserManager::connect_session()?; // only for stop and the address
+    let missed = zbus::block_on(async {
+        let conn = zbus::connection::Builder::address(m.address())
+            .build()
+            .await?;
+        let proxy = SystemdManagerProxy::new(&conn).await?;
+        proxy.subscribe().await?;
+        let mut missed = 0;
+        for _ in 0..n {
+            let job = proxy.start_unit(name, "replace").await?;
+            let mut stream = proxy.receive_job_removed().await?;
+            if !saw_job(&mut stream, job.as_str(), Duration::from_secs(1)).await {
+                missed += 1;
+            }
+            let job = proxy.stop_unit(name, "replace").await?;
+            let mut stream = proxy.receive_job_removed().await?;
+            if !saw_job(&mut stream, job.as_str(), Duration::from_secs(1)).await {
+                missed += 1;
+            }
+        }
+        Ok::<_, zbus::Error>(missed)
+    });
+    match missed {
+        Ok(missed) => println!("naive: {missed} of {} job signals missed", 2 * n),
+        Err(e) => println!("naive: bus error {e}"),
+    }
+    Ok(())
+}
+
+/// Whether `stream` yields the `JobRemoved` of `job` within `limit`.
+async fn saw_job(
+    stream: &mut rootless_setup_systemd::proxies::JobRemovedStream,
+    job: &str,
+    limit: Duration,
+) -> bool {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::Poll;
+    let fired = Arc::new(Mutex::new((false, None::<std::task::Waker>)));
+    let theirs = Arc::clone(&fired);
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        let mut state = theirs.lock().unwrap_or_else(|p| p.into_inner());
+        state.0 = true;
+        if let Some(w) = state.1.take() {
+            w.wake();
+        }
+    });
+    std::future::poll_fn(|cx| {
+        loop {
+            match Pin::new(&mut *stream).poll_next(cx) {
+                Poll::Ready(Some(sig)) => {
+                    if sig.args().is_ok_and(|a| a.job().as_str() == job) {
+                        return Poll::Ready(true);
+                    }
+                }
+                Poll::Ready(None) => return Poll::Ready(false),
+                Poll::Pending => break,
+            }
+        }
+        let mut state = fired.lock().unwrap_or_else(|p| p.into_inner());
+        if state.0 {
+            Poll::Ready(false)
+        } else {
+            state.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    })
+    .await
 }
