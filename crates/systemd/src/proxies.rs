@@ -9,9 +9,6 @@
 //! These are the raw async proxies; [`crate::UserManager`] and [`crate::Login`] wrap them in
 //! blocking calls with deadlines and typed errors.
 
-// The macro generates the proxy types and their methods; their docs come from the trait.
-#![allow(missing_docs)]
-
 use zbus::OwnedObjectPath;
 
 /// One change `EnableUnitFiles`/`DisableUnitFiles` made: `(type, symlink, destination)`, where

@@ -19,6 +19,10 @@ pub mod names {
     pub const SERVICE_UNKNOWN: &str = "org.freedesktop.DBus.Error.ServiceUnknown";
     /// Nobody owns the destination name.
     pub const NAME_HAS_NO_OWNER: &str = "org.freedesktop.DBus.Error.NameHasNoOwner";
+    /// The bus tried to start the destination through D-Bus activation and failed. On a user
+    /// bus not run by systemd, `org.freedesktop.systemd1` is "activatable" through a stub that
+    /// exits 1 (`Spawn.ChildExited`).
+    pub const SPAWN_PREFIX: &str = "org.freedesktop.DBus.Error.Spawn.";
     /// The destination did not answer in time (the bus's own reply timeout).
     pub const NO_REPLY: &str = "org.freedesktop.DBus.Error.NoReply";
     /// A file argument does not exist.
@@ -279,7 +283,7 @@ impl Error {
         let target = cx.target.to_owned();
         let (name_s, message_s) = (name.to_owned(), message.to_owned());
         match name {
-            names::SERVICE_UNKNOWN | names::NAME_HAS_NO_OWNER => match cx.bus {
+            _ if is_missing_service(name) => match cx.bus {
                 BusKind::User => Error::NoUserManager {
                     address,
                     name: name_s,
@@ -362,6 +366,13 @@ impl Error {
     }
 }
 
+/// Whether the error name says the destination service is not on the bus and cannot be started.
+fn is_missing_service(name: &str) -> bool {
+    name == names::SERVICE_UNKNOWN
+        || name == names::NAME_HAS_NO_OWNER
+        || name.starts_with(names::SPAWN_PREFIX)
+}
+
 /// The name and message of a D-Bus error reply, if `err` is one.
 pub(crate) fn remote_error(err: &zbus::Error) -> Option<(String, String)> {
     use zbus::DBusError;
@@ -439,199 +450,7 @@ pub(crate) const NO_ADDRESS: &str =
 
 /// Error replies for tests, built without a bus.
 #[cfg(test)]
-pub(crate) mod test_support {
-    /// A real error reply, built the way a service sends it and converted the way zbus does.
-    pub(crate) fn reply(name: &str, message: &str) -> zbus::Error {
-        let call = zbus::Message::method_call("/org/freedesktop/systemd1", "StartUnit")
-            .build(&())
-            .expect("method call");
-        let err = zbus::Message::error(&call.header(), name)
-            .build(&(message,))
-            .expect("error message");
-        zbus::Error::from(err)
-    }
-}
+pub(crate) mod test_support;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cx(bus: BusKind) -> CallContext<'static> {
-        CallContext {
-            bus,
-            address: "unix:path=/run/user/1000/bus",
-            target: "docker.service",
-            operation: "StartUnit",
-            timeout: Duration::from_secs(5),
-        }
-    }
-
-    use super::test_support::reply;
-
-    #[test]
-    fn replies_are_mapped_by_name() {
-        let e = Error::from_zbus(
-            &cx(BusKind::User),
-            reply(names::NO_SUCH_UNIT, "Unit docker.service not loaded."),
-        );
-        assert!(
-            matches!(&e, Error::NoSuchUnit { unit, .. } if unit == "docker.service"),
-            "{e:?}"
-        );
-        assert_eq!(
-            e.to_string(),
-            "unit docker.service not found: Unit docker.service not loaded."
-        );
-        assert_eq!(e.dbus_name(), Some(names::NO_SUCH_UNIT));
-
-        let e = Error::from_zbus(
-            &cx(BusKind::User),
-            reply(names::FILE_NOT_FOUND, "Unit file x does not exist."),
-        );
-        assert!(matches!(e, Error::NoSuchUnit { .. }), "{e:?}");
-
-        let e = Error::from_zbus(&cx(BusKind::User), reply(names::UNIT_MASKED, "masked"));
-        assert!(matches!(e, Error::UnitMasked { .. }), "{e:?}");
-
-        let e = Error::from_zbus(&cx(BusKind::User), reply(names::LOAD_FAILED, "bad"));
-        assert!(matches!(e, Error::BadUnit { .. }), "{e:?}");
-
-        let e = Error::from_zbus(
-            &cx(BusKind::User),
-            reply("org.freedesktop.systemd1.TransactionIsDestructive", "nope"),
-        );
-        assert!(
-            matches!(&e, Error::Call { name, message, .. }
-                if name == "org.freedesktop.systemd1.TransactionIsDestructive" && message == "nope"),
-            "{e:?}"
-        );
-        assert_eq!(
-            e.to_string(),
-            "StartUnit of docker.service on the bus at unix:path=/run/user/1000/bus failed: \
-             nope (org.freedesktop.systemd1.TransactionIsDestructive)"
-        );
-    }
-
-    #[test]
-    fn a_missing_service_depends_on_the_bus() {
-        // zbus turns this name into its fdo::Error::ServiceUnknown: the mapping must see it.
-        let user = Error::from_zbus(
-            &cx(BusKind::User),
-            reply(names::SERVICE_UNKNOWN, "The name is not activatable"),
-        );
-        assert!(
-            matches!(&user, Error::NoUserManager { name, .. } if name == names::SERVICE_UNKNOWN),
-            "{user:?}"
-        );
-        assert!(user.hint().is_some_and(|h| h.contains("systemd --user")));
-        let system = Error::from_zbus(
-            &cx(BusKind::System),
-            reply(names::NAME_HAS_NO_OWNER, "no owner"),
-        );
-        assert!(matches!(system, Error::NoLogind { .. }), "{system:?}");
-    }
-
-    #[test]
-    fn fdo_errors_keep_their_name_and_message() {
-        let e = zbus::Error::FDO(Box::new(zbus::fdo::Error::AccessDenied("denied".into())));
-        assert_eq!(
-            remote_error(&e),
-            Some((names::ACCESS_DENIED.to_owned(), "denied".to_owned()))
-        );
-        assert_eq!(remote_error(&zbus::Error::InvalidReply), None);
-    }
-
-    #[test]
-    fn a_missing_socket_is_no_user_bus_with_the_su_hint() {
-        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
-        let e = Error::from_zbus(&cx(BusKind::User), zbus::Error::InputOutput(io.into()));
-        assert!(matches!(&e, Error::NoUserBus { reason, .. } if reason.contains("does not exist")));
-        assert_eq!(
-            e.to_string(),
-            "no user bus at unix:path=/run/user/1000/bus: the socket does not exist"
-        );
-        let hint = e.hint().unwrap_or_default();
-        assert!(
-            hint.contains("sudo -iu") && hint.contains("machinectl shell"),
-            "{hint}"
-        );
-
-        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        let e = Error::from_zbus(
-            &cx(BusKind::System),
-            zbus::Error::InputOutput(refused.into()),
-        );
-        assert!(matches!(e, Error::NoSystemBus { .. }), "{e:?}");
-
-        let e = Error::from_zbus(
-            &cx(BusKind::User),
-            zbus::Error::Handshake("REJECTED EXTERNAL".into()),
-        );
-        assert!(matches!(e, Error::NoUserBus { .. }), "{e:?}");
-    }
-
-    #[test]
-    fn a_bus_that_hangs_up_while_connecting_refuses_this_user() {
-        let connect = CallContext {
-            operation: CONNECT,
-            target: "the bus",
-            ..cx(BusKind::User)
-        };
-        for kind in [
-            std::io::ErrorKind::BrokenPipe,
-            std::io::ErrorKind::ConnectionReset,
-        ] {
-            let io = std::io::Error::new(kind, "failed to read from socket");
-            let e = Error::from_zbus(&connect, zbus::Error::InputOutput(io.into()));
-            assert!(
-                matches!(&e, Error::NoUserBus { reason, .. } if reason.contains("another user")),
-                "{e:?}"
-            );
-        }
-        // After connecting, a hang-up is an ordinary bus failure.
-        let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
-        let e = Error::from_zbus(&cx(BusKind::User), zbus::Error::InputOutput(io.into()));
-        assert!(matches!(e, Error::Bus { .. }), "{e:?}");
-        // Other connect failures name the address.
-        let e = Error::from_zbus(&connect, zbus::Error::InvalidReply);
-        assert_eq!(
-            e.to_string(),
-            "could not connect to the bus at unix:path=/run/user/1000/bus: Invalid D-Bus method reply"
-        );
-    }
-
-    #[test]
-    fn timeouts_name_the_call_and_the_limit() {
-        let io = std::io::Error::from(std::io::ErrorKind::TimedOut);
-        let e = Error::from_zbus(&cx(BusKind::User), zbus::Error::InputOutput(io.into()));
-        assert_eq!(
-            e.to_string(),
-            "StartUnit of docker.service did not finish within 5000 ms"
-        );
-        let e = Error::from_zbus(&cx(BusKind::User), reply(names::NO_REPLY, "no reply"));
-        assert!(matches!(e, Error::TimedOut { .. }), "{e:?}");
-        let with_job = Error::TimedOut {
-            address: "a".into(),
-            target: "docker.service".into(),
-            operation: "StartUnit",
-            timeout: Duration::from_millis(1500),
-            job: Some("/org/freedesktop/systemd1/job/7".into()),
-        };
-        assert_eq!(
-            with_job.to_string(),
-            "StartUnit of docker.service did not finish within 1500 ms \
-             (job /org/freedesktop/systemd1/job/7)"
-        );
-    }
-
-    #[test]
-    fn other_failures_keep_the_zbus_error() {
-        let e = Error::from_zbus(&cx(BusKind::User), zbus::Error::InvalidReply);
-        assert!(matches!(e, Error::Bus { .. }), "{e:?}");
-        assert!(
-            e.to_string()
-                .starts_with("StartUnit of docker.service on the bus at")
-        );
-        assert_eq!(e.dbus_name(), None);
-    }
-}
+mod tests;
