@@ -59,6 +59,7 @@ pub enum EngineArg {
 pub enum Command {
     Check(crate::commands::check::Args),
     Explain(crate::commands::explain::Args),
+    Render(crate::commands::render::Args),
     #[command(hide = true)]
     Generate(crate::commands::generate::Args),
 }

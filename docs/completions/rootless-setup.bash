@@ -28,6 +28,9 @@ _rootless__setup() {
             rootless__setup,help)
                 cmd="rootless__setup__subcmd__help"
                 ;;
+            rootless__setup,render)
+                cmd="rootless__setup__subcmd__render"
+                ;;
             rootless__setup__subcmd__help,check)
                 cmd="rootless__setup__subcmd__help__subcmd__check"
                 ;;
@@ -40,6 +43,9 @@ _rootless__setup() {
             rootless__setup__subcmd__help,help)
                 cmd="rootless__setup__subcmd__help__subcmd__help"
                 ;;
+            rootless__setup__subcmd__help,render)
+                cmd="rootless__setup__subcmd__help__subcmd__render"
+                ;;
             *)
                 ;;
         esac
@@ -47,7 +53,7 @@ _rootless__setup() {
 
     case "${cmd}" in
         rootless__setup)
-            opts="-h -V --color --help --version check explain generate help"
+            opts="-h -V --color --help --version check explain render generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -151,7 +157,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__help)
-            opts="check explain generate help"
+            opts="check explain render generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -213,6 +219,90 @@ _rootless__setup() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rootless__subcmd__setup__subcmd__help__subcmd__render)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rootless__subcmd__setup__subcmd__render)
+            opts="-h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --output --root --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network-driver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-driver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mtu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-loopback)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --detach-netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --daemon-flag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

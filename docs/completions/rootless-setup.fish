@@ -31,6 +31,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -s h -l help
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "render" -d 'Print the systemd user unit and drop-in that `install` would write, without installing'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l engine -d 'The engine to check for' -r -f -a "docker\t'Rootless Docker'
@@ -55,12 +56,31 @@ never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -l list -d 'List every check id with its title'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l config -d 'Read this configuration file (it must exist) instead of `$XDG_CONFIG_HOME/rootless-setup/config.toml`' -r -F
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l engine -d 'The engine: docker (containerd is not generated yet)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l network-driver -d 'Network driver: slirp4netns, pasta, gvisor-tap-vsock, vpnkit or lxc-user-nic' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l port-driver -d 'Port driver: builtin, slirp4netns, implicit or gvisor-tap-vsock (must fit the network driver)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l mtu -d 'MTU of the engine\'s network namespace (1280 to 65520)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l host-loopback -d 'Let containers reach the host\'s loopback addresses: true or false' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l detach-netns -d 'rootlesskit\'s --detach-netns: true or false (default: the engine\'s)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l data-root -d 'The engine\'s data directory (absolute, or starting with ~/)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l daemon-flag -d 'An extra dockerd argument, such as --daemon-flag=--log-level=warn (repeat; replaces the file\'s list)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l env -d 'An extra environment variable for the engine, NAME=VALUE (repeat)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l start-timeout -d 'Seconds systemd waits for the engine to be ready (5 to 3600; never unlimited)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l output -d 'Write the files under this directory instead of printing them' -r -F
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l root -d 'Read the host from this directory instead of `/` (fixture trees in tests; live probes are off, so versions are not known)' -r -F
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain generate help" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain generate help" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain generate help" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "render" -d 'Print the systemd user unit and drop-in that `install` would write, without installing'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

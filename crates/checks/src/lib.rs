@@ -79,6 +79,12 @@ impl Selection {
 /// A check whose dependency failed is skipped and names it. Expensive probes (`userns.probe`,
 /// `network.iptables`, `engine.smoke`) run only when selected or needed.
 pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
+    check_with_facts(cx, selection).0
+}
+
+/// Like [`check`], and also hands back the facts the checks established (binaries with
+/// versions, newuidmap, the network plan), for commands that act on them (render, install).
+pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Facts) {
     let mut facts = Facts::default();
     let mut results = BTreeMap::new();
     for id in CheckId::ALL {
@@ -86,7 +92,7 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
             ensure(id, cx, &mut facts, &mut results);
         }
     }
-    Report {
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         engine: cx.engine,
         uid: cx.caller.uid,
@@ -99,7 +105,8 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
             .into_values()
             .filter(|f| selection.contains(f.id))
             .collect(),
-    }
+    };
+    (report, facts)
 }
 
 fn ensure(

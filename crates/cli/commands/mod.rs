@@ -4,6 +4,7 @@
 pub mod check;
 pub mod explain;
 pub mod generate;
+pub mod render;
 
 use std::process::ExitCode;
 
@@ -15,6 +16,7 @@ pub fn run(cli: &Cli, style: &Style) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Check(args) => check::run(args, style),
         Command::Explain(args) => explain::run(args, style),
+        Command::Render(args) => render::run(args, style),
         Command::Generate(args) => generate::run(args),
     }
 }
