@@ -218,8 +218,8 @@ pub fn docker_host(user: &BoxUser) -> String {
     format!("unix:///run/user/{}/docker.sock", user.uid)
 }
 
-/// Polls `docker info` as `user` until the daemon answers; fails early when `unit` (a user unit
-/// running the daemon) is no longer active, with the journal of it.
+/// Polls `docker version` as `user` until the daemon answers with its version; fails early
+/// when `unit` (a user unit running the daemon) is no longer active, with its journal.
 pub fn wait_for_docker(
     cx: &Ctx<'_>,
     user: &BoxUser,
@@ -234,12 +234,13 @@ pub fn wait_for_docker(
             .user(
                 user,
                 Session::Login,
-                &["docker", "info", "--format", "{{.ServerVersion}}"],
+                &["docker", "version", "--format", "{{.Server.Version}}"],
             )
             .env("DOCKER_HOST", &host)
             .quiet()
             .run()?;
-        if info.success() {
+        // Newer clients exit 0 from `docker info` without a daemon: require a server version.
+        if info.success() && !info.stdout.trim().is_empty() {
             return Ok(start.elapsed());
         }
         let state = cx
@@ -264,7 +265,7 @@ pub fn wait_for_docker(
                 ])
                 .run()?;
             bail!(
-                "the daemon did not answer after {} (unit {unit} is {state}); last `docker info`:\n{}\
+                "the daemon did not answer after {} (unit {unit} is {state}); last `docker version`:\n{}\
                  journal:\n{}",
                 fmt_duration(start.elapsed()),
                 indent(&info.stderr),
