@@ -63,14 +63,6 @@ impl Style {
         }
     }
 
-    /// No colour anywhere.
-    #[cfg(test)]
-    pub fn plain() -> Style {
-        Style {
-            out: false,
-            err: false,
-        }
-    }
 }
 
 /// Wraps `text` in an SGR sequence when `on`.

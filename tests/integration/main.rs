@@ -2,5 +2,7 @@
 //! colour, `explain`, and that the generated man pages and completions in docs/ are fresh.
 //! Host state comes from fixture trees (`--root`), where live probes are off.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed set-up step ends the test
+
 mod check;
 mod docs;
