@@ -126,6 +126,10 @@ pub fn preflight() -> Option<String> {
 
 /// `cargo xtask e2e ARGS`.
 pub fn main(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let opts = Options::parse(args)?;
     if opts.list {
         println!(
