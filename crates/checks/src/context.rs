@@ -165,13 +165,13 @@ impl Facts {
         self.binaries.get(name)
     }
 
-    /// The first dependency of `id` that failed, if any (skipped dependencies count as failed
-    /// when they could not establish their facts).
+    /// The first prerequisite of `id` that failed or did not run, if any: a prerequisite that
+    /// was skipped could not establish its facts either.
     pub fn failed_dependency(&self, id: CheckId) -> Option<CheckId> {
         id.depends_on()
             .iter()
             .copied()
-            .find(|d| self.statuses.get(d) == Some(&Status::Fail))
+            .find(|d| matches!(self.statuses.get(d), Some(Status::Fail | Status::Skip)))
     }
 }
 

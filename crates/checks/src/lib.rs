@@ -16,6 +16,7 @@ pub mod finding;
 pub mod host;
 mod namespace;
 pub mod report;
+pub mod shell;
 pub mod system;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -122,10 +123,16 @@ fn ensure(
         ensure(*dep, cx, facts, results);
     }
     let finding = match facts.failed_dependency(id) {
-        Some(dep) => Finding::skip(
-            id,
-            format!("skipped because `{dep}` failed; fix that first"),
-        ),
+        Some(dep) => match results.get(&dep) {
+            Some(d) if d.status == Status::Skip => Finding::skip(
+                id,
+                format!("skipped because `{dep}` did not run: {}", d.summary),
+            ),
+            _ => Finding::skip(
+                id,
+                format!("skipped because `{dep}` failed; fix that first"),
+            ),
+        },
         None => checks::run(id, cx, facts),
     };
     debug_assert_eq!(
