@@ -83,22 +83,9 @@ pub(super) fn parse_passwd(text: &str, uid: u32) -> Option<Account> {
     })
 }
 
-/// Quotes `s` for a POSIX shell when it needs quoting.
-pub(super) fn sh_quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@%+=,".contains(&b));
-    if safe {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+pub(super) use crate::shell::quote as sh_quote;
 
-/// Quotes a path for a shell command.
-pub(super) fn sh_quote_path(p: &Path) -> String {
-    sh_quote(&p.to_string_lossy())
-}
+pub(super) use crate::shell::quote_path as sh_quote_path;
 
 /// `user`: not root, a passwd entry, a home directory owned and writable by the user.
 pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {

@@ -272,6 +272,7 @@ fn failed_finding(backend: Backend, version: &str, failed: Failure, probes: &[St
     };
     let module_list = backend.modules().join(" ");
     finding
+        .observe("modules_needed", &module_list)
         .observe("stderr", clip(&out.stderr))
         .observe("stdout", clip(&out.stdout))
         .why("dockerd (and containerd's CNI plugins) run iptables as root of their user namespace, where no kernel module can be loaded; a module that is not already loaded (or built in) makes network setup fail, so containers get no NAT and published ports do not work")

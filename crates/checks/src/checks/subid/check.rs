@@ -10,8 +10,9 @@ use crate::catalogue::CheckId;
 use crate::context::{Account, Context, Facts, IdRange};
 use crate::finding::{Finding, Fix};
 
-use super::alloc::{BLOCK, free_block};
+use super::alloc::BLOCK;
 use super::parse::{self, IdDatabase, Located, Malformed, SubidFile, owner_matches};
+use super::repair::{clashes_with_others, free_block_in, lines_to_remove, remaining_ids};
 use super::sh_quote;
 
 /// Which of the two files.
@@ -166,22 +167,7 @@ impl Files {
     /// A block free in both files (including what malformed lines seem to hold) and of every
     /// uid and gid in use.
     fn free_block(&self) -> Option<IdRange> {
-        free_block(
-            self.file
-                .entries
-                .iter()
-                .chain(&self.other.entries)
-                .map(|l| l.entry.range())
-                .chain(
-                    self.file
-                        .malformed
-                        .iter()
-                        .chain(&self.other.malformed)
-                        .filter_map(Malformed::apparent_range),
-                ),
-            self.passwd.ids().chain(self.group.ids()),
-            BLOCK,
-        )
+        free_block_in(&self.file, &self.other, &self.passwd, &self.group)
     }
 
     fn owner_label(&self, owner: &str) -> String {
@@ -274,8 +260,9 @@ fn files_check(
         ));
     }
 
-    // Lines of the caller that must go, and why (first reason wins the summary).
-    let mut delete: BTreeSet<usize> = malformed_mine.iter().map(|m| m.line).collect();
+    // Lines of the caller that must go (shared with `rootless-setup fix`), and why (first
+    // reason wins the summary).
+    let delete: BTreeSet<usize> = lines_to_remove(&files.file, name, uid, own_id);
     let mut problems: Vec<(String, String)> = Vec::new();
     if let Some(m) = malformed_mine.first() {
         problems.push((
@@ -304,7 +291,6 @@ fn files_check(
         .iter()
         .filter(|l| l.entry.range().contains(u64::from(own_id)))
     {
-        delete.insert(l.line);
         f_obs.push(("contains_own_id".into(), format!("{path}:{}", l.line)));
         if problems.len() < 8 {
             problems.push((
@@ -321,9 +307,8 @@ fn files_check(
             ));
         }
     }
-    let clashes = clashes_with_others(&files.file, name, uid, &located);
+    let clashes = clashes_with_others(&files.file, name, uid, &located, 20);
     for (mine_l, other) in &clashes {
-        delete.insert(mine_l.line);
         f_obs.push((
             "overlap".into(),
             format!(
@@ -352,9 +337,6 @@ fn files_check(
     let doubles = self_overlaps(&mine);
     for (a, b) in &doubles {
         if let (Some(x), Some(y)) = (mine.get(*a), mine.get(*b)) {
-            if let Some(line) = y.line {
-                delete.insert(line);
-            }
             f_obs.push((
                 "self_overlap".into(),
                 format!("{} and {}", describe_mine(path, x), describe_mine(path, y)),
@@ -388,11 +370,7 @@ fn files_check(
     }
 
     if let Some((summary, why)) = problems.first() {
-        let remaining: u64 = located
-            .iter()
-            .filter(|l| !delete.contains(&l.line))
-            .map(|l| u64::from(l.entry.count))
-            .fold(0, u64::saturating_add);
+        let remaining = remaining_ids(&files.file, name, uid, &delete);
         let fix = repair(kind, account, &files, &delete, remaining);
         let mut finding = Finding::fail(id, summary.clone()).why(why.clone()).fix(fix);
         for (k, v) in f_obs {
@@ -445,49 +423,6 @@ fn files_check(
         finding = finding.observe(k, v);
     }
     finding
-}
-
-/// The caller's entries paired with other owners' entries they overlap (at most 20 pairs).
-fn clashes_with_others<'a>(
-    file: &'a SubidFile,
-    name: &str,
-    uid: u32,
-    located: &[&'a Located],
-) -> Vec<(&'a Located, &'a Located)> {
-    // The union of the caller's ranges, sorted and merged, for a binary search per line.
-    let mut union: Vec<(u64, u64)> = located
-        .iter()
-        .map(|l| (l.entry.range().start, l.entry.range().end()))
-        .collect();
-    union.sort_unstable();
-    let mut merged: Vec<(u64, u64)> = Vec::new();
-    for (s, e) in union {
-        match merged.last_mut() {
-            Some((_, last_end)) if s <= *last_end => *last_end = (*last_end).max(e),
-            _ => merged.push((s, e)),
-        }
-    }
-    let mut out = Vec::new();
-    for other in file
-        .entries
-        .iter()
-        .filter(|l| !l.entry.is_owned_by(name, uid))
-    {
-        let r = other.entry.range();
-        // The first merged interval ending after r.start; it overlaps r if it starts before r's end.
-        let at = merged.partition_point(|(_, e)| *e <= r.start);
-        let hit = merged.get(at).is_some_and(|(s, _)| *s < r.end());
-        if !hit {
-            continue;
-        }
-        for mine_l in located.iter().filter(|l| l.entry.range().overlaps(&r)) {
-            if out.len() >= 20 {
-                return out;
-            }
-            out.push((*mine_l, other));
-        }
-    }
-    out
 }
 
 /// The root commands that remove the caller's bad lines and, when what is left is too small,

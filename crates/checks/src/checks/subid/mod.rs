@@ -1,12 +1,14 @@
 //! The `subid.uid` and `subid.gid` checks, and the public pieces the `fix` command reuses: the
 //! [`parse`]r and formatter of `/etc/subuid` and `/etc/subgid`, [`overlap`] detection, and the
-//! deterministic free-block allocator in [`alloc`].
+//! deterministic free-block allocator in [`alloc`], and what a [`repair`] of one user's lines
+//! removes.
 
 pub mod alloc;
 mod check;
 mod nss;
 pub mod overlap;
 pub mod parse;
+pub mod repair;
 
 use std::path::PathBuf;
 
@@ -19,6 +21,7 @@ pub use overlap::{Overlap, containing_own_id, overlapping_pairs, overlaps};
 pub use parse::{
     IdDatabase, Located, Malformed, Problem, SubidEntry, SubidFile, format, owner_matches,
 };
+pub use repair::{free_block_in, lines_to_remove, remaining_ids};
 
 /// The `subid.uid` check.
 pub(crate) fn subuid(cx: &Context<'_>, facts: &mut Facts) -> Finding {
@@ -48,17 +51,7 @@ pub(crate) fn program_dirs(caller: &Caller) -> Vec<PathBuf> {
     dirs
 }
 
-/// Quotes `s` for a POSIX shell when it needs quoting.
-pub(crate) fn sh_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
-    if plain {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+pub(crate) use crate::shell::quote as sh_quote;
 
 /// The caller's account: the `user` check's fact, or else the caller's line of `/etc/passwd`.
 pub(crate) fn account(cx: &Context<'_>, facts: &Facts) -> Option<Account> {
