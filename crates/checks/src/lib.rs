@@ -8,12 +8,14 @@
 //! namespaces; D-Bus is only read, through `rootless-setup-systemd`.
 
 pub mod caller;
+mod caps;
 pub mod catalogue;
 mod checks;
 pub mod context;
 pub mod distro;
 pub mod finding;
 pub mod host;
+mod mountinfo;
 mod namespace;
 pub mod report;
 pub mod shell;

@@ -10,75 +10,15 @@ use crate::catalogue::CheckId;
 use crate::context::{Context, Engine, Facts};
 use crate::distro::Package;
 use crate::finding::{Finding, Fix};
+use crate::mountinfo::{self, mount_of};
 
 const ID: CheckId = CheckId::Storage;
-const MOUNTINFO: &str = "/proc/self/mountinfo";
+const MOUNTINFO: &str = mountinfo::PATH;
 const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
 
 /// Filesystems that cannot hold a rootless data-root: subordinate ids cannot own files there
 /// and the extended attributes overlay needs are missing.
 const NETWORK_FS: [&str; 5] = ["nfs", "nfs4", "cifs", "smb3", "smbfs"];
-
-/// One line of `/proc/self/mountinfo`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Mount {
-    mount_point: PathBuf,
-    fstype: String,
-    source: String,
-}
-
-/// Undoes the octal escapes (`\040` for a space) of mountinfo fields.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| b == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
-            .and_then(|d| std::str::from_utf8(d).ok())
-            .and_then(|d| u8::from_str_radix(d, 8).ok());
-        match octal {
-            Some(c) => {
-                out.push(c);
-                i += 4;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let sep = fields.iter().position(|f| *f == "-")?;
-            if sep < 6 {
-                return None;
-            }
-            Some(Mount {
-                mount_point: PathBuf::from(unescape(fields.get(4)?)),
-                fstype: unescape(fields.get(sep + 1)?),
-                source: unescape(fields.get(sep + 2).unwrap_or(&"")),
-            })
-        })
-        .collect()
-}
-
-/// The mount holding `path`: the longest mount point that is a prefix of it; of equal ones, the
-/// last (it is mounted on top).
-fn mount_of<'a>(mounts: &'a [Mount], path: &Path) -> Option<&'a Mount> {
-    mounts
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| path.starts_with(&m.mount_point))
-        .max_by_key(|(i, m)| (m.mount_point.components().count(), *i))
-        .map(|(_, m)| m)
-}
 
 /// `major.minor` of a kernel release such as `6.1.0-18-amd64`.
 fn kernel_version(release: &str) -> Option<(u64, u64)> {
@@ -173,7 +113,7 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     };
 
     let mounts = match cx.host.read(MOUNTINFO) {
-        Ok(Some(text)) => parse_mountinfo(&text),
+        Ok(Some(text)) => mountinfo::parse(&text),
         Ok(None) => Vec::new(),
         Err(e) => {
             return observe(Finding::warn(ID, format!("could not read {MOUNTINFO}: {}", e.source)), &seen)
@@ -572,18 +512,5 @@ mod tests {
         assert_eq!(kernel_version("5.11"), Some((5, 11)));
         assert_eq!(kernel_version("6"), None);
         assert_eq!(kernel_version("x"), None);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn mountinfo_parses_any_text(text in "\\PC*") {
-            let mounts = parse_mountinfo(&text);
-            let _ = mount_of(&mounts, Path::new("/home/alice"));
-        }
-
-        #[test]
-        fn unescape_survives_any_text(text in "(\\\\[0-9]{0,3}|\\PC)*") {
-            let _ = unescape(&text);
-        }
     }
 }

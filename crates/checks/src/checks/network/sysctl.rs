@@ -1,6 +1,7 @@
 //! `network.ports` and `network.ping`: the two sysctls that decide whether published ports below
 //! 1024 and `ping` inside containers work. Both are warnings: the engine runs without them.
 
+use crate::caps::{self, CAP_NET_BIND_SERVICE};
 use crate::catalogue::CheckId;
 use crate::context::{Context, Facts};
 use crate::finding::{Finding, Fix};
@@ -10,51 +11,6 @@ use super::sysctl_commands;
 
 const PORT_START: &str = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
 const PING_RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
-
-/// `CAP_NET_BIND_SERVICE`.
-const CAP_NET_BIND_SERVICE: u32 = 10;
-
-/// What a `security.capability` attribute (`struct vfs_cap_data`) grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FileCaps {
-    /// `VFS_CAP_REVISION_1`, `_2` or `_3`.
-    pub(crate) revision: u8,
-    /// `VFS_CAP_FLAGS_EFFECTIVE`: the permitted set becomes effective at exec.
-    pub(crate) effective: bool,
-    /// The permitted set.
-    pub(crate) permitted: u64,
-    /// Revision 3 only: the namespace root the capabilities apply to (0 = the host).
-    pub(crate) rootid: u32,
-}
-
-impl FileCaps {
-    /// Parses `vfs_cap_data` (little endian); `None` when it is not one.
-    pub(crate) fn parse(bytes: &[u8]) -> Option<FileCaps> {
-        let word = |i: usize| -> Option<u32> {
-            let b: [u8; 4] = bytes.get(4 * i..4 * i + 4)?.try_into().ok()?;
-            Some(u32::from_le_bytes(b))
-        };
-        let magic = word(0)?;
-        let revision = u8::try_from(magic >> 24).ok()?;
-        let (permitted, rootid) = match revision {
-            1 => (u64::from(word(1)?), 0),
-            2 => (u64::from(word(1)?) | (u64::from(word(3)?) << 32), 0),
-            3 => (u64::from(word(1)?) | (u64::from(word(3)?) << 32), word(5)?),
-            _ => return None,
-        };
-        Some(FileCaps {
-            revision,
-            effective: magic & 1 == 1,
-            permitted,
-            rootid,
-        })
-    }
-
-    /// Whether a process started from the file binds privileged ports on the host.
-    pub(crate) fn binds_low_ports(&self) -> bool {
-        self.effective && self.rootid == 0 && self.permitted & (1 << CAP_NET_BIND_SERVICE) != 0
-    }
-}
 
 /// Checks `net.ipv4.ip_unprivileged_port_start` and, when ports below it are privileged,
 /// `cap_net_bind_service` on the program that listens for published ports.
@@ -109,8 +65,8 @@ pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     });
     let caps = binary
         .as_ref()
-        .and_then(|p| cx.host.xattr(p, "security.capability"))
-        .map(|bytes| (FileCaps::parse(&bytes), bytes));
+        .and_then(|p| cx.host.xattr(p, caps::XATTR))
+        .map(|bytes| (caps::decode(&bytes), bytes));
     let caps_text = match &caps {
         None => "none".to_owned(),
         Some((Some(c), _)) => format!(
@@ -143,7 +99,7 @@ pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     };
     if caps
         .as_ref()
-        .is_some_and(|(c, _)| c.is_some_and(|c| c.binds_low_ports()))
+        .is_some_and(|(c, _)| c.is_some_and(|c| c.raises(CAP_NET_BIND_SERVICE)))
     {
         return observe(Finding::pass(
             ID,
@@ -297,30 +253,35 @@ mod tests {
     }
 
     #[test]
-    fn vfs_cap_data_is_parsed() {
+    fn the_fixture_attribute_is_what_setcap_writes() {
         let bytes: Vec<u8> = (0..NET_BIND_EP_HEX.len() / 2)
             .map(|i| u8::from_str_radix(&NET_BIND_EP_HEX[2 * i..2 * i + 2], 16).unwrap())
             .collect();
-        let caps = FileCaps::parse(&bytes).unwrap();
+        let caps = caps::decode(&bytes).unwrap();
         assert_eq!(
             (caps.revision, caps.effective, caps.permitted),
-            (2, true, 1 << 10)
+            (2, true, 1 << CAP_NET_BIND_SERVICE)
         );
-        assert!(caps.binds_low_ports());
-        // Permitted but not effective: a capability-unaware program does not get it.
-        let mut p_only = bytes.clone();
-        p_only[0] = 0;
-        assert!(!FileCaps::parse(&p_only).unwrap().binds_low_ports());
-        // Revision 3 for another namespace root does not apply on the host.
-        let mut v3 = bytes.clone();
-        v3[3] = 3;
-        v3.extend_from_slice(&1000u32.to_le_bytes());
-        let caps = FileCaps::parse(&v3).unwrap();
-        assert_eq!(caps.rootid, 1000);
-        assert!(!caps.binds_low_ports());
-        assert_eq!(FileCaps::parse(&[1, 2, 3]), None);
-        assert_eq!(FileCaps::parse(&[0; 20]), None);
-        assert_eq!(FileCaps::parse(&[0, 0, 0, 9, 0, 0, 0, 0]), None);
+        assert!(caps.raises(CAP_NET_BIND_SERVICE));
+    }
+
+    #[test]
+    fn permitted_but_not_effective_warns() {
+        let fx = debian();
+        fx.file(PORT_START, "1024\n")
+            .exe("/usr/bin/rootlesskit")
+            .meta(
+                "/usr/bin/rootlesskit",
+                &format!("xattr.security.capability=00{}", &NET_BIND_EP_HEX[2..]),
+            );
+        let mut facts = Facts::default();
+        binary(&mut facts, "rootlesskit", "/usr/bin/rootlesskit", None);
+        let f = ports_with(&fx, &mut facts);
+        assert_eq!(f.status, Status::Warn, "=p alone is not raised at exec");
+        assert_eq!(
+            f.observed("security_capability"),
+            Some("revision 2 permitted 0x400")
+        );
     }
 
     #[test]
@@ -503,12 +464,5 @@ mod tests {
         let f = ping_with(&fx, &mut Facts::default());
         assert_eq!(f.status, Status::Skip);
         assert_eq!(f.observed("path"), Some(PING_RANGE));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn file_caps_parse_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
-            let _ = FileCaps::parse(&bytes);
-        }
     }
 }

@@ -3,7 +3,6 @@
 //! subordinate ranges into a fresh user namespace.
 
 mod apparmor;
-mod decode;
 mod probe;
 mod sysctl;
 mod uidmap;

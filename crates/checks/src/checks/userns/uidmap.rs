@@ -4,17 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::caps::{self, CAP_SETGID, CAP_SETUID, FileCaps};
 use crate::catalogue::CheckId;
 use crate::context::{Context, Facts};
 use crate::distro::{Family, Package};
 use crate::finding::{Finding, Fix};
+use crate::mountinfo::{self, Mount, mount_of};
 
 use super::super::subid::{program_dirs, sh_quote};
-use super::decode::{
-    CAP_SETGID, CAP_SETUID, FileCaps, Mount, decode_caps, mount_of, parse_mountinfo,
-};
 
 const ID: CheckId = CheckId::Uidmap;
+/// The capabilities the helpers need, by name, for observations.
+const NAMED_CAPS: [(u32, &str); 2] = [(CAP_SETGID, "cap_setgid"), (CAP_SETUID, "cap_setuid")];
 
 /// One of the two helpers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,10 +73,10 @@ impl Seen {
         let setuid = self.perms & 0o4000 != 0 && self.uid == 0;
         match (&self.caps, setuid) {
             (Some(c), _) if c.permits(helper.cap()) => {
-                format!("file capabilities {}", c.describe())
+                format!("file capabilities {}", c.describe(&NAMED_CAPS))
             }
             (_, true) => "setuid root".to_owned(),
-            (Some(c), false) => format!("none (file capabilities {})", c.describe()),
+            (Some(c), false) => format!("none (file capabilities {})", c.describe(&NAMED_CAPS)),
             (None, false) => "none".to_owned(),
         }
     }
@@ -91,8 +92,8 @@ fn inspect(cx: &Context<'_>, mounts: &[Mount], helper: Helper, path: &Path) -> S
         info.map_or((u32::MAX, 0, false), |i| (i.uid, i.perms(), i.is_file));
     let caps = cx
         .host
-        .xattr(&real, "security.capability")
-        .and_then(|b| decode_caps(&b));
+        .xattr(&real, caps::XATTR)
+        .and_then(|b| caps::decode(&b));
     let mount = mount_of(mounts, &real).cloned();
     let mut defects = Vec::new();
     if !is_file {
@@ -253,10 +254,10 @@ pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let dirs = program_dirs(cx.caller);
     let mounts = cx
         .host
-        .read("/proc/self/mountinfo")
+        .read(mountinfo::PATH)
         .ok()
         .flatten()
-        .map(|t| parse_mountinfo(&t))
+        .map(|t| mountinfo::parse(&t))
         .unwrap_or_default();
     let searched = dirs
         .iter()
