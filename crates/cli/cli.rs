@@ -6,8 +6,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Prepare, install, diagnose and remove a rootless container engine (rootless Docker) for the
 /// current user.
 ///
-/// Start with `rootless-setup check`. Exit codes: 0 success/ready, 1 a prerequisite fails (or
-/// the setup is unhealthy), 2 usage or internal error.
+/// Start with `rootless-setup check`, then `rootless-setup install`; `status` shows the
+/// installed engine, `uninstall` removes it. Exit codes: 0 success/ready, 1 a prerequisite fails
+/// (or the setup is unhealthy, or install failed and was rolled back), 2 usage or internal
+/// error, 3 (status) not installed.
 #[derive(Debug, Parser)]
 #[command(
     name = "rootless-setup",
@@ -58,6 +60,9 @@ pub enum EngineArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Check(crate::commands::check::Args),
+    Install(crate::commands::install::Args),
+    Status(crate::commands::status::Args),
+    Uninstall(crate::commands::uninstall::Args),
     Explain(crate::commands::explain::Args),
     Render(crate::commands::render::Args),
     #[command(hide = true)]

@@ -6,9 +6,17 @@
 //! reported once, here, as `error: …` with `help: …` lines; exit code 2 means usage or internal
 //! error (clap's own usage errors exit 2 as well).
 
+mod atomic;
 mod cli;
 mod commands;
+mod diff;
+mod docker_context;
+mod engine_api;
+mod journal;
+mod paths;
+mod prompt;
 mod report;
+mod state;
 mod style;
 
 use std::process::ExitCode;

@@ -4,7 +4,10 @@
 pub mod check;
 pub mod explain;
 pub mod generate;
+pub mod install;
 pub mod render;
+pub mod status;
+pub mod uninstall;
 
 use std::process::ExitCode;
 
@@ -17,6 +20,9 @@ pub fn run(cli: &Cli, style: &Style) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args, style),
         Command::Explain(args) => explain::run(args, style),
         Command::Render(args) => render::run(args, style),
+        Command::Install(args) => install::run(args, style),
+        Command::Status(args) => status::run(args, style),
+        Command::Uninstall(args) => uninstall::run(args, style),
         Command::Generate(args) => generate::run(args),
     }
 }

@@ -1,0 +1,138 @@
+//! Atomic file replacement: a temporary file beside the target, written, `fsync`ed, renamed over
+//! the target, and the directory synced, so a reader (systemd, a later run) sees either the old
+//! or the new content and never half a file, even after a crash.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+/// Writes `contents` to `path` atomically with mode `0644` (created directories `0755`).
+pub fn write(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    write_mode(path, contents, 0o644)
+}
+
+/// [`write`] with the file mode given (the state file is `0600`).
+pub fn write_mode(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.rootless-setup-{}.tmp", std::process::id()));
+    let written = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(contents).and_then(|()| f.sync_all()))
+        .and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("could not write {}", path.display()))?;
+    // The rename is durable once the directory is synced; failing to sync is not worth an error.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes `path`; a file that is already gone is not an error. Returns whether it existed.
+pub fn remove(path: &Path) -> anyhow::Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("could not remove {}", path.display())))
+        }
+    }
+}
+
+/// Removes `dir` if it exists and is empty (a drop-in directory we emptied); anything else is
+/// left alone. Returns whether it was removed.
+pub fn remove_empty_dir(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none())
+        && fs::remove_dir(dir).is_ok()
+}
+
+/// Reads `path` as text: `Ok(None)` when it does not exist.
+pub fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("could not read {}", path.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn writes_replaces_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/docker.service");
+        write(&path, b"one\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "one\n");
+        write(&path, b"two\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "two\n");
+        assert_eq!(names(&dir.path().join("a/b")), ["docker.service"]);
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        let secret = dir.path().join("state.json");
+        write_mode(&secret, b"{}", 0o600).unwrap();
+        assert_eq!(
+            fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_content_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        // The target is a non-empty directory: the rename fails after the temp file was written.
+        let target = dir.path().join("unit");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("keep"), "x").unwrap();
+        let err = write(&target, b"new").unwrap_err();
+        assert!(err.to_string().contains("could not write"), "{err}");
+        assert_eq!(names(dir.path()), ["unit"]);
+        assert_eq!(fs::read_to_string(target.join("keep")).unwrap(), "x");
+    }
+
+    #[test]
+    fn remove_and_read_optional_tolerate_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        assert_eq!(read_optional(&path).unwrap(), None);
+        assert!(!remove(&path).unwrap());
+        fs::write(&path, "x").unwrap();
+        assert_eq!(read_optional(&path).unwrap().as_deref(), Some("x"));
+        assert!(remove(&path).unwrap());
+        let d = dir.path().join("d");
+        fs::create_dir(&d).unwrap();
+        fs::write(d.join("other.conf"), "").unwrap();
+        assert!(!remove_empty_dir(&d));
+        fs::remove_file(d.join("other.conf")).unwrap();
+        assert!(remove_empty_dir(&d));
+        assert!(!d.exists());
+    }
+}

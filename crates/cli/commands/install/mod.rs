@@ -1,0 +1,368 @@
+//! `rootless-setup install`: checks the prerequisites, renders the unit and drop-in, shows the
+//! plan, writes the files atomically, reloads, enables and starts the engine over D-Bus, waits
+//! for its API socket to answer `GET /_ping`, creates and selects the `rootless` docker CLI
+//! context and turns linger on — recording everything in the install record so `uninstall`
+//! reverses exactly that. A failure after the first change rolls back what this run did.
+//!
+//! - [`prereq`]: the check gate and the facts for the unit generator;
+//! - [`plan`]: what will be done (printed by `--dry-run`);
+//! - [`apply`]: doing it, step by step, with an undo log;
+//! - [`wait`]: the start job and the `/_ping` wait;
+//! - [`rollback`]: undoing a failed run.
+
+mod apply;
+pub mod plan;
+mod prereq;
+mod rollback;
+mod wait;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rootless_setup_checks::Caller;
+use rootless_setup_systemd::{Login, UserManager};
+use rootless_setup_unit::{DOCKER_UNIT, render};
+
+use crate::commands::render::ConfigArgs;
+use crate::docker_context::{self, ContextAction, DockerCli};
+use crate::engine_api;
+use crate::paths::Paths;
+use crate::prompt::{Answer, Spinner};
+use crate::state::State;
+use crate::style::{Style, hinted, out, paint};
+use plan::{
+    ContextPlan, FilePlan, InstallPlan, LingerPlan, ServiceAction, file_change, service_plan,
+};
+
+/// Install rootless Docker as a systemd user service for the current user.
+///
+/// Runs every prerequisite check first and stops on failures (listing their ids; `rootless-setup
+/// fix` prints the root commands) unless --force. Then renders the unit and its drop-in (see
+/// `rootless-setup render`), shows the plan, writes the files atomically, reloads the user
+/// manager, enables and starts docker.service over D-Bus, and waits until the engine answers
+/// `GET /_ping` on $XDG_RUNTIME_DIR/docker.sock — no fixed sleeps. It creates the `rootless`
+/// docker CLI context and makes it current (the previous one is recorded and restored by
+/// uninstall), and turns linger on so the engine outlives your session.
+///
+/// Idempotent: identical files are not rewritten and a running engine is not restarted. A file
+/// edited by hand, or not written by rootless-setup, is never replaced without --force (the
+/// difference is shown). If the engine does not start, everything this run did is rolled back
+/// and the end of its journal is shown.
+///
+/// Everything done is recorded in $XDG_STATE_HOME/rootless-setup/state.json.
+///
+/// Exit status: 0 installed (or already installed), 1 a prerequisite fails, a file or context
+/// would be clobbered, or the engine did not start (rolled back), 2 usage or internal error.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Show the plan (a diff of every file, every D-Bus call, context and linger) and change
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (for automation). Without a terminal nothing is asked anyway.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Install although prerequisites fail, replace hand-edited or foreign unit files and a
+    /// `rootless` context rootless-setup did not create.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not create or select the `rootless` docker CLI context.
+    #[arg(long)]
+    pub no_context: bool,
+
+    /// Do not turn linger on.
+    #[arg(long)]
+    pub no_linger: bool,
+
+    /// Seconds to wait for the API socket to answer once systemd reports the engine started.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+
+    /// Also print timings (start job, time from readiness to the first answer).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Exit status when installing failed for a reason that is not a usage or internal error.
+const FAILED: u8 = 1;
+
+/// Runs the install.
+pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    let caller = Caller::from_process();
+    if caller.uid == 0 {
+        return Err(hinted(
+            "install sets up a rootless engine for an ordinary user and must not run as root",
+            &["run it as the user who will use the engine (ssh or `machinectl shell USER@`)"],
+        ));
+    }
+    let paths = Paths::of(&caller)?;
+    let (settings, _home) = args.config.load(&caller)?;
+
+    // 1. The prerequisite gate.
+    let spinner = Spinner::start("checking prerequisites", style.err);
+    let pre = prereq::run(&caller, &settings);
+    spinner.finish();
+    let counts = pre.report.counts();
+    let (failing, problems) = prereq::describe(&pre.report, style.out);
+    out(&format!(
+        "checked {} prerequisites: {} pass, {} warn, {} fail, {} skip\n{problems}",
+        pre.report.findings.len(),
+        counts.pass,
+        counts.warn,
+        counts.fail,
+        counts.skip
+    ))?;
+    if !failing.is_empty() {
+        if args.force {
+            eprintln!(
+                "{} installing although {} fail (--force)",
+                paint(style.err, "1;33", "warning:"),
+                failing.join(", ")
+            );
+        } else {
+            eprintln!(
+                "{} install stopped: {} prerequisite{} fail{}: {}",
+                paint(style.err, "1;31", "error:"),
+                failing.len(),
+                if failing.len() == 1 { "" } else { "s" },
+                if failing.len() == 1 { "s" } else { "" },
+                failing.join(", ")
+            );
+            eprintln!(
+                "{} `rootless-setup check` explains each; `rootless-setup fix` prints the root commands that fix them; --force installs anyway",
+                paint(style.err, "1;36", "help:")
+            );
+            return Ok(ExitCode::from(FAILED));
+        }
+    }
+
+    // 2. Render.
+    let unit_plan = rootless_setup_unit::plan(&settings, &pre.discovered)?;
+    for warning in &unit_plan.warnings {
+        eprintln!("{} {warning}", paint(style.err, "1;33", "warning:"));
+    }
+    let rendered = render(&unit_plan, &paths.unit_dir)?;
+    let data_root = unit_plan
+        .data_root
+        .clone()
+        .unwrap_or_else(|| paths.default_data_root(&caller));
+
+    // 3. What is there now.
+    let old_state = match State::load(&paths.state) {
+        Ok(s) => s,
+        Err(e) if args.force => {
+            eprintln!(
+                "{} {e:#}; it is replaced (--force)",
+                paint(style.err, "1;33", "warning:")
+            );
+            None
+        }
+        Err(e) => {
+            return Err(hinted(
+                format!("{e:#}"),
+                &[
+                    "move it away, or pass --force to replace it (uninstall then only knows this install)",
+                ],
+            ));
+        }
+    };
+    let manager = UserManager::connect_session();
+    let unit_state = match &manager {
+        Ok(m) => m.unit_state(DOCKER_UNIT).ok(),
+        Err(_) => None,
+    };
+    let mut files = Vec::new();
+    for r in &rendered {
+        let old = crate::atomic::read_optional(&r.path)?;
+        files.push(FilePlan {
+            change: file_change(old.as_deref(), &r.contents, args.force),
+            path: r.path.clone(),
+            new: r.contents.clone(),
+            old,
+        });
+    }
+    let files_change = files.iter().any(|f| f.change.writes());
+    let service = service_plan(DOCKER_UNIT, files_change, unit_state.as_ref());
+    let socket = paths.socket();
+    let context = context_plan(
+        args,
+        &caller,
+        &paths,
+        pre.docker.as_deref(),
+        old_state.as_ref(),
+        &socket,
+    )?;
+    let linger = if args.no_linger {
+        LingerPlan::Skipped
+    } else {
+        match Login::connect_system().and_then(|l| l.linger(paths.uid)) {
+            Ok(true) => LingerPlan::AlreadyOn,
+            Ok(false) => LingerPlan::Enable,
+            Err(e) => LingerPlan::Unknown(e.to_string()),
+        }
+    };
+    let plan = InstallPlan {
+        files,
+        service,
+        context,
+        linger,
+        socket: socket.clone(),
+    };
+
+    // 4. Show it; stop on a dry run or a refusal.
+    if args.dry_run {
+        out(&format!(
+            "{}\n{}",
+            paint(style.out, "1", "install would (dry run, nothing changed):"),
+            plan.render(&paths, true, style.out)
+        ))?;
+        if let Err(e) = &manager {
+            out(&format!(
+                "  note: the user manager could not be asked: {e}\n"
+            ))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let refused = plan.refused();
+    let context_refused = matches!(
+        &plan.context,
+        ContextPlan::Act {
+            action: ContextAction::Refuse { .. },
+            ..
+        }
+    );
+    if !refused.is_empty() || context_refused {
+        out(&format!("plan:\n{}", plan.render(&paths, false, style.out)))?;
+        for (f, _) in &refused {
+            out(&crate::diff::unified(
+                &f.path.display().to_string(),
+                f.old.as_deref(),
+                &f.new,
+                style.out,
+            ))?;
+        }
+        let what = if refused.is_empty() {
+            "a docker context named rootless that rootless-setup did not create exists".to_owned()
+        } else {
+            format!(
+                "{} not written by rootless-setup or edited by hand (the diff above shows what install would write)",
+                refused
+                    .iter()
+                    .map(|(f, _)| paths.short(&f.path))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )
+        };
+        eprintln!(
+            "{} install stopped: {what}",
+            paint(style.err, "1;31", "error:")
+        );
+        eprintln!(
+            "{} keep your changes in an override (`systemctl --user edit docker`), remove the old install (`rootless-setup uninstall`), or pass --force to replace it (the old content is kept in the install record and restored by uninstall)",
+            paint(style.err, "1;36", "help:")
+        );
+        return Ok(ExitCode::from(FAILED));
+    }
+    let manager = manager.map_err(|e| {
+        let hint = e
+            .hint()
+            .unwrap_or("log in as the user through ssh or `machinectl shell USER@`");
+        hinted(
+            format!("cannot reach the systemd user manager: {e}"),
+            &[hint],
+        )
+    })?;
+
+    // 5. Nothing to do? Then only prove the engine answers.
+    if plan.changes_nothing() && engine_api::ping(&socket, Duration::from_secs(5)).is_ok() {
+        out(&format!(
+            "nothing changed: {DOCKER_UNIT} is running with the same files and answers on {}\n  status: rootless-setup status\n",
+            socket.display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    out(&format!("plan:\n{}", plan.render(&paths, false, style.out)))?;
+    if !Answer::detect(args.yes).confirm("install?", true)? {
+        eprintln!("nothing was changed");
+        return Ok(ExitCode::from(FAILED));
+    }
+
+    let docker = match &plan.context {
+        ContextPlan::Act { docker, .. } => Some(DockerCli {
+            path: docker.clone(),
+        }),
+        _ => None,
+    };
+    let job_timeout = Duration::from_secs(u64::from(unit_plan.start_timeout) + 15);
+    let applied = apply::Apply {
+        manager: &manager,
+        paths: &paths,
+        plan: &plan,
+        old_state: old_state.as_ref(),
+        docker: docker.as_ref(),
+        data_root,
+        job_timeout,
+        ping_timeout: Duration::from_secs(args.timeout.max(1)),
+        style,
+        verbose: args.verbose,
+    }
+    .run();
+    match applied {
+        Ok(summary) => {
+            out(&summary)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            eprintln!("{} {}", paint(style.err, "1;31", "error:"), failure.message);
+            for line in &failure.details {
+                eprintln!("{line}");
+            }
+            Ok(ExitCode::from(FAILED))
+        }
+    }
+}
+
+/// Decides the context part of the plan.
+fn context_plan(
+    args: &Args,
+    caller: &Caller,
+    paths: &Paths,
+    found: Option<&std::path::Path>,
+    old_state: Option<&State>,
+    socket: &std::path::Path,
+) -> anyhow::Result<ContextPlan> {
+    if args.no_context {
+        return Ok(ContextPlan::Skipped);
+    }
+    let Some(path) = docker_context::find_docker(caller, found) else {
+        return Ok(ContextPlan::NoClient);
+    };
+    let docker = DockerCli { path: path.clone() };
+    let existing = docker.inspect(docker_context::NAME)?;
+    let ours = old_state
+        .and_then(|s| s.context.as_ref())
+        .is_some_and(|c| c.name == docker_context::NAME && c.created);
+    let endpoint = docker_context::endpoint(socket);
+    Ok(ContextPlan::Act {
+        docker: path,
+        action: docker_context::decide(existing.as_ref(), &endpoint, ours, args.force),
+        endpoint,
+        current: docker_context::current_context(&paths.docker_config),
+    })
+}
+
+/// Whether the plan restarts or starts the service (for messages).
+pub(crate) fn verb(action: ServiceAction) -> &'static str {
+    match action {
+        ServiceAction::Start => "started",
+        ServiceAction::Restart => "restarted",
+        ServiceAction::Keep => "kept",
+    }
+}

@@ -1,0 +1,367 @@
+//! What `install` is going to do, decided before anything changes: one [`FileChange`] per
+//! rendered file, the service actions over D-Bus, the CLI context and linger. `--dry-run`
+//! prints it (with diffs) and stops; a refusal (a hand-edited or foreign file, a foreign
+//! context) stops here too, before anything was written.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use rootless_setup_systemd::{ActiveState, UnitState};
+use rootless_setup_unit::{FileOrigin, classify};
+
+use crate::diff;
+use crate::docker_context::{self, ContextAction};
+use crate::paths::Paths;
+use crate::style::paint;
+
+/// Who wrote a file we would replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    /// Ours, changed by hand since.
+    Edited,
+    /// Not ours at all (the old setup tool, a package, a person).
+    Foreign,
+}
+
+impl Author {
+    fn describe(self) -> &'static str {
+        match self {
+            Author::Edited => "written by rootless-setup and edited by hand since",
+            Author::Foreign => {
+                "not written by rootless-setup (dockerd-rootless-setuptool.sh, a package or a person)"
+            }
+        }
+    }
+}
+
+/// What happens to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileChange {
+    /// It does not exist: create it.
+    Create,
+    /// Same content: no write.
+    Unchanged,
+    /// Our untouched file with other content: replace it.
+    Update,
+    /// Not ours or edited, and `--force`: replace it, keeping the old text in the record.
+    Overwrite(Author),
+    /// Not ours or edited, without `--force`: refuse.
+    Refuse(Author),
+}
+
+impl FileChange {
+    /// Whether the file is written.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            FileChange::Create | FileChange::Update | FileChange::Overwrite(_)
+        )
+    }
+}
+
+/// Decides what to do with a file whose current text is `old`.
+pub fn file_change(old: Option<&str>, new: &str, force: bool) -> FileChange {
+    let Some(old) = old else {
+        return FileChange::Create;
+    };
+    if old == new {
+        return FileChange::Unchanged;
+    }
+    let author = match classify(old) {
+        FileOrigin::Ours { edited: false } => return FileChange::Update,
+        FileOrigin::Ours { edited: true } => Author::Edited,
+        FileOrigin::Foreign => Author::Foreign,
+    };
+    if force {
+        FileChange::Overwrite(author)
+    } else {
+        FileChange::Refuse(author)
+    }
+}
+
+/// One file of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePlan {
+    /// Where.
+    pub path: PathBuf,
+    /// The new text.
+    pub new: String,
+    /// The current text, if the file exists.
+    pub old: Option<String>,
+    /// What happens.
+    pub change: FileChange,
+}
+
+/// What is done to the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceAction {
+    /// Start it.
+    Start,
+    /// Restart it (it runs with older files, or is stuck restarting).
+    Restart,
+    /// It runs with these very files: leave it.
+    Keep,
+}
+
+/// The D-Bus side of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePlan {
+    /// The unit.
+    pub unit: String,
+    /// `Reload` the manager (files changed, or it says it needs one).
+    pub reload: bool,
+    /// `ResetFailedUnit` first (the unit is `failed`).
+    pub reset_failed: bool,
+    /// Whether the unit is enabled already.
+    pub enabled: bool,
+    /// Start, restart or leave it.
+    pub action: ServiceAction,
+    /// The state read, as `active/sub`, or why it could not be read.
+    pub observed: String,
+}
+
+/// Decides the service actions from whether files change and the unit's current state
+/// (`None`: the user manager could not be asked).
+pub fn service_plan(unit: &str, files_change: bool, state: Option<&UnitState>) -> ServicePlan {
+    let active = state.map(|s| &s.active);
+    let action = match active {
+        Some(ActiveState::Active | ActiveState::Reloading) if !files_change => ServiceAction::Keep,
+        Some(
+            ActiveState::Active
+            | ActiveState::Reloading
+            | ActiveState::Activating
+            | ActiveState::Deactivating,
+        ) => ServiceAction::Restart,
+        _ => ServiceAction::Start,
+    };
+    ServicePlan {
+        unit: unit.to_owned(),
+        reload: files_change || state.is_some_and(|s| s.need_daemon_reload || !s.exists()),
+        reset_failed: state.is_some_and(UnitState::is_failed),
+        enabled: state.is_some_and(|s| s.unit_file_state == "enabled"),
+        action,
+        observed: state
+            .map(|s| format!("{}/{}", s.active, s.sub))
+            .unwrap_or_else(|| "unknown".to_owned()),
+    }
+}
+
+/// The CLI context part of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextPlan {
+    /// `--no-context`.
+    Skipped,
+    /// No `docker` client found.
+    NoClient,
+    /// Act on the context.
+    Act {
+        /// The client.
+        docker: PathBuf,
+        /// What to do with the `rootless` context.
+        action: ContextAction,
+        /// Where it points.
+        endpoint: String,
+        /// The current context now.
+        current: String,
+    },
+}
+
+/// The linger part of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LingerPlan {
+    /// `--no-linger`.
+    Skipped,
+    /// It is on already.
+    AlreadyOn,
+    /// Turn it on through logind.
+    Enable,
+    /// logind could not be asked; try anyway.
+    Unknown(String),
+}
+
+/// Everything install will do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallPlan {
+    /// The files.
+    pub files: Vec<FilePlan>,
+    /// The service.
+    pub service: ServicePlan,
+    /// The CLI context.
+    pub context: ContextPlan,
+    /// Linger.
+    pub linger: LingerPlan,
+    /// The engine's API socket.
+    pub socket: PathBuf,
+}
+
+impl InstallPlan {
+    /// Whether any file is written.
+    pub fn files_change(&self) -> bool {
+        self.files.iter().any(|f| f.change.writes())
+    }
+
+    /// The files refused, with who wrote them.
+    pub fn refused(&self) -> Vec<(&FilePlan, Author)> {
+        self.files
+            .iter()
+            .filter_map(|f| match f.change {
+                FileChange::Refuse(a) => Some((f, a)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether a run would change nothing at all.
+    pub fn changes_nothing(&self) -> bool {
+        !self.files_change()
+            && !self.service.reload
+            && !self.service.reset_failed
+            && self.service.enabled
+            && self.service.action == ServiceAction::Keep
+            && match &self.context {
+                ContextPlan::Act {
+                    action, current, ..
+                } => {
+                    matches!(action, ContextAction::Keep | ContextAction::Adopt)
+                        && current == docker_context::NAME
+                }
+                _ => true,
+            }
+            && matches!(self.linger, LingerPlan::Skipped | LingerPlan::AlreadyOn)
+    }
+
+    /// The plan as text: one line per action; with `diffs`, each file's diff under its line.
+    pub fn render(&self, paths: &Paths, diffs: bool, colour: bool) -> String {
+        let mut s = String::new();
+        let bullet = |s: &mut String, text: &str| {
+            let _ = writeln!(s, "  {} {text}", paint(colour, "2", "-"));
+        };
+        for f in &self.files {
+            let shown = paths.short(&f.path);
+            let line = match f.change {
+                FileChange::Create => format!("create {shown}"),
+                FileChange::Unchanged => format!("keep {shown} (unchanged)"),
+                FileChange::Update => format!("update {shown}"),
+                FileChange::Overwrite(a) => {
+                    format!("overwrite {shown} ({}; --force)", a.describe())
+                }
+                FileChange::Refuse(a) => format!("refuse to replace {shown}: {}", a.describe()),
+            };
+            bullet(&mut s, &line);
+            if diffs && f.change != FileChange::Unchanged {
+                let d = diff::unified(
+                    &f.path.display().to_string(),
+                    f.old.as_deref(),
+                    &f.new,
+                    colour,
+                );
+                for l in d.lines() {
+                    let _ = writeln!(s, "      {l}");
+                }
+            }
+        }
+        let sv = &self.service;
+        if sv.reload {
+            bullet(&mut s, "reload the systemd user manager (Reload)");
+        }
+        if sv.reset_failed {
+            bullet(
+                &mut s,
+                &format!("reset the failed state of {} (ResetFailedUnit)", sv.unit),
+            );
+        }
+        if sv.enabled {
+            bullet(&mut s, &format!("keep {} enabled", sv.unit));
+        } else {
+            bullet(&mut s, &format!("enable {} (EnableUnitFiles)", sv.unit));
+        }
+        let wait = format!("wait for {} to answer GET /_ping", self.socket.display());
+        match sv.action {
+            ServiceAction::Start => {
+                bullet(&mut s, &format!("start {} (StartUnit), {wait}", sv.unit));
+            }
+            ServiceAction::Restart => bullet(
+                &mut s,
+                &format!(
+                    "restart {} (RestartUnit; now {}), {wait}",
+                    sv.unit, sv.observed
+                ),
+            ),
+            ServiceAction::Keep => bullet(
+                &mut s,
+                &format!(
+                    "keep {} running ({}), check that it answers GET /_ping",
+                    sv.unit, sv.observed
+                ),
+            ),
+        }
+        let name = docker_context::NAME;
+        match &self.context {
+            ContextPlan::Skipped => {
+                bullet(&mut s, "leave the docker CLI contexts alone (--no-context)")
+            }
+            ContextPlan::NoClient => bullet(
+                &mut s,
+                "no docker client on PATH: no CLI context (use DOCKER_HOST, printed at the end)",
+            ),
+            ContextPlan::Act {
+                action,
+                endpoint,
+                current,
+                ..
+            } => {
+                let what = match action {
+                    ContextAction::Create => format!("create docker context {name} ({endpoint})"),
+                    ContextAction::Keep => format!("keep docker context {name} ({endpoint})"),
+                    ContextAction::Recreate => {
+                        format!("re-create docker context {name} to point at {endpoint}")
+                    }
+                    ContextAction::Adopt => format!(
+                        "use the existing docker context {name} (already {endpoint}; not ours, never removed)"
+                    ),
+                    ContextAction::Replace => format!(
+                        "replace the docker context {name} that rootless-setup did not create (--force) with {endpoint}"
+                    ),
+                    ContextAction::Refuse { endpoint: theirs } => format!(
+                        "refuse: a docker context {name} that rootless-setup did not create points at {theirs}"
+                    ),
+                };
+                let current_note = if current == name {
+                    " (already current)".to_owned()
+                } else {
+                    format!(" and make it current (now {current}, restored by uninstall)")
+                };
+                if matches!(action, ContextAction::Refuse { .. }) {
+                    bullet(&mut s, &what);
+                } else {
+                    bullet(&mut s, &format!("{what}{current_note}"));
+                }
+            }
+        }
+        match &self.linger {
+            LingerPlan::Skipped => bullet(&mut s, "leave linger alone (--no-linger)"),
+            LingerPlan::AlreadyOn => {
+                bullet(&mut s, &format!("linger for {}: already on", paths.user))
+            }
+            LingerPlan::Enable => bullet(
+                &mut s,
+                &format!(
+                    "enable linger for {} (login1 SetUserLinger), so the engine outlives the session",
+                    paths.user
+                ),
+            ),
+            LingerPlan::Unknown(why) => bullet(
+                &mut s,
+                &format!(
+                    "enable linger for {} (could not read it: {why})",
+                    paths.user
+                ),
+            ),
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

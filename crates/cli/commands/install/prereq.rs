@@ -1,0 +1,77 @@
+//! The prerequisite gate of `install`: every check runs once (the same as `rootless-setup
+//! check`), its facts feed the unit generator, and failures stop the install with their ids
+//! unless `--force`.
+
+use std::fmt::Write as _;
+
+use rootless_setup_checks::{
+    Caller, Context, Distro, Host, LiveSystem, Options, Report, Selection, Status, System,
+};
+use rootless_setup_unit::Discovered;
+use rootless_setup_unit::config::Settings;
+
+use crate::style::paint;
+
+/// What the checks found.
+#[derive(Debug)]
+pub struct Prereqs {
+    /// The report.
+    pub report: Report,
+    /// The facts, for the unit generator.
+    pub discovered: Discovered,
+    /// Where the checker found `docker`, if it did.
+    pub docker: Option<std::path::PathBuf>,
+}
+
+/// Runs every check on the live host with the configured drivers and data-root.
+pub fn run(caller: &Caller, settings: &Settings) -> Prereqs {
+    let host = Host::real();
+    let system: &dyn System = &LiveSystem;
+    let distro = Distro::detect(&host);
+    let options = Options {
+        network_driver: settings
+            .network_driver
+            .as_ref()
+            .map(|d| d.value.to_string()),
+        port_driver: settings.port_driver.as_ref().map(|p| p.value.to_string()),
+        data_root: settings.data_root.as_ref().map(|d| d.value.clone()),
+    };
+    let cx = Context {
+        host: &host,
+        caller,
+        system,
+        distro: &distro,
+        engine: settings.engine.value,
+        options: &options,
+    };
+    let (report, facts) = rootless_setup_checks::check_with_facts(&cx, &Selection::all());
+    let script_path = settings
+        .binaries
+        .get("dockerd-rootless")
+        .map(|b| b.value.clone())
+        .or_else(|| facts.binary("dockerd-rootless.sh").map(|b| b.path.clone()));
+    let script = script_path.and_then(|p| host.read(&p).ok().flatten());
+    Prereqs {
+        docker: facts.binary("docker").map(|b| b.path.clone()),
+        discovered: Discovered::from_facts(&facts, script),
+        report,
+    }
+}
+
+/// The failing checks, one line each (`  fail ID: summary`), and the warnings.
+pub fn describe(report: &Report, colour: bool) -> (Vec<String>, String) {
+    let mut failing = Vec::new();
+    let mut text = String::new();
+    for f in &report.findings {
+        let label = match f.status {
+            Status::Fail => {
+                failing.push(f.id.to_string());
+                paint(colour, "1;31", "fail")
+            }
+            Status::Warn => paint(colour, "33", "warn"),
+            _ => continue,
+        };
+        let _ = writeln!(text, "  {label} {}: {}", f.id, f.summary);
+    }
+    (failing, text)
+}

@@ -1,0 +1,483 @@
+//! `rootless-setup status`: the installed engine as it is now — the unit's load, active, sub
+//! and file state and main PID, its files and who wrote them, whether the API socket answers
+//! (server version, the rootless flag, cgroup driver), the docker CLI context, `DOCKER_HOST` /
+//! `DOCKER_CONTEXT` that would bypass it, and linger. Reads only; changes nothing.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rootless_setup_checks::Caller;
+use rootless_setup_systemd::{Login, UnitState, UserManager};
+use rootless_setup_unit::{DOCKER_UNIT, FileOrigin, classify};
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::docker_context::{self, DockerCli};
+use crate::engine_api::{self, ServerInfo};
+use crate::paths::Paths;
+use crate::state::State;
+use crate::style::{Style, out, paint};
+
+/// Show the installed rootless engine: unit, socket, server, context, environment, linger.
+///
+/// Nothing is changed. `--format json` prints one JSON document (docs/install.md describes it).
+///
+/// Exit status: 0 healthy (the unit is active, the socket answers and the server runs
+/// rootless), 1 installed but unhealthy, 2 usage or internal error, 3 not installed.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// The version of the JSON layout.
+pub const STATUS_SCHEMA_VERSION: u32 = 1;
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// Active, answering, rootless.
+    Healthy,
+    /// Installed, but something is wrong (see `problems`).
+    Unhealthy,
+    /// No unit file and no install record.
+    NotInstalled,
+}
+
+impl Health {
+    /// The exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Health::Healthy => 0,
+            Health::Unhealthy => 1,
+            Health::NotInstalled => 3,
+        }
+    }
+}
+
+/// One of the engine's files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileStatus {
+    /// Where.
+    pub path: PathBuf,
+    /// `ours`, `edited`, `foreign` or `missing`.
+    pub origin: &'static str,
+}
+
+/// The socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketStatus {
+    /// Its path.
+    pub path: PathBuf,
+    /// Whether `GET /_ping` answered `OK`.
+    pub answers: bool,
+    /// Why not.
+    pub error: Option<String>,
+}
+
+/// The CLI context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContextStatus {
+    /// `rootless`.
+    pub name: &'static str,
+    /// Whether it exists (`None`: no docker client to ask).
+    pub exists: Option<bool>,
+    /// Where it points.
+    pub endpoint: Option<String>,
+    /// The current context in the client's config.json.
+    pub current: String,
+}
+
+/// Variables that override the context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvStatus {
+    /// `DOCKER_HOST`.
+    pub docker_host: Option<String>,
+    /// `DOCKER_CONTEXT`.
+    pub docker_context: Option<String>,
+    /// What they break, one line each.
+    pub conflicts: Vec<String>,
+}
+
+/// Everything `status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// [`STATUS_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The verdict.
+    pub health: Health,
+    /// Why it is not healthy.
+    pub problems: Vec<String>,
+    /// Worth knowing, but healthy.
+    pub warnings: Vec<String>,
+    /// The user.
+    pub user: String,
+    /// The uid.
+    pub uid: u32,
+    /// The unit as the user manager reports it.
+    pub unit: Option<UnitState>,
+    /// Why the manager could not be asked.
+    pub unit_error: Option<String>,
+    /// The unit file and our drop-in.
+    pub files: Vec<FileStatus>,
+    /// The install record, if any.
+    pub record: Option<PathBuf>,
+    /// When the record says it was installed.
+    pub installed_at: Option<String>,
+    /// The socket.
+    pub socket: SocketStatus,
+    /// The server, when it answered.
+    pub server: Option<ServerInfo>,
+    /// The CLI context.
+    pub context: ContextStatus,
+    /// The environment.
+    pub environment: EnvStatus,
+    /// Linger (`None`: logind could not be asked).
+    pub linger: Option<bool>,
+}
+
+/// Gathers the report.
+pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
+    let record = State::load(&paths.state).ok().flatten();
+    let (unit, unit_error) =
+        match UserManager::connect_session().and_then(|m| m.unit_state(DOCKER_UNIT)) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+    let mut file_paths = vec![paths.unit_file(), paths.drop_in()];
+    if let Some(r) = &record {
+        for f in &r.files {
+            if !file_paths.contains(&f.path) {
+                file_paths.push(f.path.clone());
+            }
+        }
+    }
+    let files = file_paths
+        .into_iter()
+        .map(|path| {
+            let origin = match crate::atomic::read_optional(&path).ok().flatten() {
+                None => "missing",
+                Some(text) => match classify(&text) {
+                    FileOrigin::Ours { edited: false } => "ours",
+                    FileOrigin::Ours { edited: true } => "edited",
+                    FileOrigin::Foreign => "foreign",
+                },
+            };
+            FileStatus { path, origin }
+        })
+        .collect();
+    let socket_path = record
+        .as_ref()
+        .map(|r| r.socket.clone())
+        .unwrap_or_else(|| paths.socket());
+    let ping = engine_api::ping(&socket_path, engine_api::REQUEST_TIMEOUT);
+    let server = ping
+        .is_ok()
+        .then(|| engine_api::server_info(&socket_path).ok())
+        .flatten();
+    let endpoint = docker_context::endpoint(&socket_path);
+    let docker = docker_context::find_docker(caller, None).map(|path| DockerCli { path });
+    let existing = docker
+        .as_ref()
+        .map(|d| d.inspect(docker_context::NAME).ok().flatten());
+    let context = ContextStatus {
+        name: docker_context::NAME,
+        exists: existing.as_ref().map(Option::is_some),
+        endpoint: existing.flatten().map(|c| c.endpoint),
+        current: docker_context::current_context(&paths.docker_config),
+    };
+    let environment = env_status(
+        caller.var("DOCKER_HOST"),
+        caller.var("DOCKER_CONTEXT"),
+        &endpoint,
+    );
+    let linger = Login::connect_system()
+        .and_then(|l| l.linger(paths.uid))
+        .ok();
+    let mut report = StatusReport {
+        schema_version: STATUS_SCHEMA_VERSION,
+        health: Health::NotInstalled,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        user: paths.user.clone(),
+        uid: paths.uid,
+        unit,
+        unit_error,
+        files,
+        installed_at: record.as_ref().map(|r| r.installed_at.clone()),
+        record: record.as_ref().map(|_| paths.state.clone()),
+        socket: SocketStatus {
+            path: socket_path,
+            answers: ping.is_ok(),
+            error: ping.err().map(|e| e.to_string()),
+        },
+        server,
+        context,
+        environment,
+        linger,
+    };
+    judge(&mut report, &endpoint);
+    report
+}
+
+/// `DOCKER_HOST` / `DOCKER_CONTEXT` that send the client elsewhere than `endpoint`.
+pub fn env_status(host: Option<&str>, context: Option<&str>, endpoint: &str) -> EnvStatus {
+    let mut conflicts = Vec::new();
+    if let Some(h) = host.filter(|h| *h != endpoint) {
+        conflicts.push(format!(
+            "DOCKER_HOST={h} overrides every context: docker talks to {h}, not the rootless engine (unset it, or set it to {endpoint})"
+        ));
+    }
+    if let Some(c) = context.filter(|c| *c != docker_context::NAME) {
+        conflicts.push(format!(
+            "DOCKER_CONTEXT={c} overrides the current context: docker uses {c}, not {}",
+            docker_context::NAME
+        ));
+    }
+    EnvStatus {
+        docker_host: host.map(str::to_owned),
+        docker_context: context.map(str::to_owned),
+        conflicts,
+    }
+}
+
+/// Fills in the verdict, problems and warnings.
+pub fn judge(r: &mut StatusReport, endpoint: &str) {
+    let unit_file = r.unit.as_ref().is_some_and(UnitState::exists)
+        || r.files.first().is_some_and(|f| f.origin != "missing");
+    if !unit_file && r.record.is_none() {
+        r.health = Health::NotInstalled;
+        if r.socket.answers {
+            r.warnings.push(format!(
+                "no unit is installed, but something answers on {}",
+                r.socket.path.display()
+            ));
+        }
+        return;
+    }
+    let mut problems = Vec::new();
+    match &r.unit {
+        None => problems.push(format!(
+            "the user manager could not be asked: {}",
+            r.unit_error.as_deref().unwrap_or("unknown error")
+        )),
+        Some(u) if !u.exists() => {
+            problems.push(format!("{DOCKER_UNIT} is not found by the user manager"))
+        }
+        Some(u) if !u.is_active() => {
+            let mut p = format!("{DOCKER_UNIT} is {}/{}", u.active, u.sub);
+            if let Some(res) = u.result.as_deref().filter(|r| *r != "success") {
+                let _ = write!(p, " (result {res})");
+            }
+            problems.push(p);
+        }
+        Some(_) => {}
+    }
+    if let Some(u) = &r.unit {
+        if u.need_daemon_reload {
+            r.warnings.push(format!(
+                "a file of {DOCKER_UNIT} changed since the manager last read it (`systemctl --user daemon-reload`, or run install again)"
+            ));
+        }
+        if u.exists() && u.unit_file_state != "enabled" {
+            r.warnings.push(format!(
+                "{DOCKER_UNIT} is {}: it will not start at login or boot",
+                if u.unit_file_state.is_empty() {
+                    "not enabled"
+                } else {
+                    u.unit_file_state.as_str()
+                }
+            ));
+        }
+    }
+    if !r.socket.answers {
+        problems.push(format!(
+            "{} does not answer: {}",
+            r.socket.path.display(),
+            r.socket.error.as_deref().unwrap_or("no answer")
+        ));
+    }
+    if let Some(s) = &r.server {
+        if s.rootless == Some(false) {
+            problems.push("the engine on the socket does not run rootless".into());
+        }
+    }
+    for f in &r.files {
+        if f.origin == "edited" {
+            r.warnings.push(format!(
+                "{} was edited by hand; install will not replace it without --force",
+                f.path.display()
+            ));
+        }
+    }
+    match (r.context.exists, r.context.endpoint.as_deref()) {
+        (Some(false), _) => r.warnings.push(format!(
+            "there is no docker context {}",
+            docker_context::NAME
+        )),
+        (Some(true), Some(e)) if e != endpoint => r.warnings.push(format!(
+            "the docker context {} points at {e}, not {endpoint}",
+            docker_context::NAME
+        )),
+        _ => {}
+    }
+    if r.context.exists == Some(true) && r.context.current != docker_context::NAME {
+        r.warnings.push(format!(
+            "the current docker context is {}, not {} (`docker context use {}`)",
+            r.context.current,
+            docker_context::NAME,
+            docker_context::NAME
+        ));
+    }
+    r.warnings.extend(r.environment.conflicts.iter().cloned());
+    if r.linger == Some(false) {
+        r.warnings.push(format!(
+            "linger is off: the engine stops when your last session ends (`sudo loginctl enable-linger {}`)",
+            r.user
+        ));
+    }
+    r.health = if problems.is_empty() {
+        Health::Healthy
+    } else {
+        Health::Unhealthy
+    };
+    r.problems = problems;
+}
+
+/// The report for people.
+pub fn to_human(r: &StatusReport, paths: &Paths, colour: bool) -> String {
+    let mut s = String::new();
+    let verdict = match r.health {
+        Health::Healthy => paint(colour, "1;32", "healthy"),
+        Health::Unhealthy => paint(colour, "1;31", "unhealthy"),
+        Health::NotInstalled => paint(colour, "1", "not installed"),
+    };
+    let _ = writeln!(s, "rootless Docker for {}: {verdict}", r.user);
+    let row = |s: &mut String, k: &str, v: String| {
+        let _ = writeln!(s, "  {:<9} {v}", paint(colour, "2", k));
+    };
+    match &r.unit {
+        Some(u) => {
+            let mut v = format!("{DOCKER_UNIT}: {} {}/{}", u.load, u.active, u.sub);
+            if !u.unit_file_state.is_empty() {
+                let _ = write!(v, ", {}", u.unit_file_state);
+            }
+            if let Some(pid) = u.main_pid {
+                let _ = write!(v, ", main PID {pid}");
+            }
+            row(&mut s, "unit", v);
+        }
+        None => row(
+            &mut s,
+            "unit",
+            format!("unknown: {}", r.unit_error.as_deref().unwrap_or("")),
+        ),
+    }
+    for f in &r.files {
+        row(
+            &mut s,
+            "file",
+            format!("{} ({})", paths.short(&f.path), f.origin),
+        );
+    }
+    let engine = if r.socket.answers {
+        let mut v = format!("{} answers", r.socket.path.display());
+        if let Some(sv) = &r.server {
+            let _ = write!(
+                v,
+                ": Docker {} (API {}), {}, cgroup driver {}",
+                sv.version.as_deref().unwrap_or("?"),
+                sv.api_version.as_deref().unwrap_or("?"),
+                match sv.rootless {
+                    Some(true) => "rootless",
+                    Some(false) => "NOT rootless",
+                    None => "rootless unknown",
+                },
+                sv.cgroup_driver.as_deref().unwrap_or("?")
+            );
+            if let Some(cv) = &sv.cgroup_version {
+                let _ = write!(v, " (cgroup v{cv})");
+            }
+        }
+        v
+    } else {
+        format!("{} does not answer", r.socket.path.display())
+    };
+    row(&mut s, "engine", engine);
+    let ctx = match (r.context.exists, &r.context.endpoint) {
+        (None, _) => format!("no docker client found; current {}", r.context.current),
+        (Some(false), _) => format!(
+            "no {} context; current {}",
+            r.context.name, r.context.current
+        ),
+        (Some(true), e) => format!(
+            "{} ({}){}",
+            r.context.name,
+            e.as_deref().unwrap_or("?"),
+            if r.context.current == r.context.name {
+                ", current".to_owned()
+            } else {
+                format!("; current is {}", r.context.current)
+            }
+        ),
+    };
+    row(&mut s, "context", ctx);
+    row(
+        &mut s,
+        "env",
+        format!(
+            "DOCKER_HOST {}, DOCKER_CONTEXT {}",
+            r.environment.docker_host.as_deref().unwrap_or("unset"),
+            r.environment.docker_context.as_deref().unwrap_or("unset")
+        ),
+    );
+    row(
+        &mut s,
+        "linger",
+        match r.linger {
+            Some(true) => "on".into(),
+            Some(false) => "off".into(),
+            None => "unknown (logind could not be asked)".into(),
+        },
+    );
+    if let Some(p) = &r.record {
+        row(
+            &mut s,
+            "record",
+            format!(
+                "{} (installed {})",
+                paths.short(p),
+                r.installed_at.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    for p in &r.problems {
+        let _ = writeln!(s, "{} {p}", paint(colour, "1;31", "problem:"));
+    }
+    for w in &r.warnings {
+        let _ = writeln!(s, "{} {w}", paint(colour, "33", "warning:"));
+    }
+    if r.health == Health::NotInstalled {
+        let _ = writeln!(s, "install it with `rootless-setup install`");
+    }
+    s
+}
+
+/// Prints the status and exits 0, 1 or 3.
+pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    let caller = Caller::from_process();
+    let paths = Paths::of(&caller)?;
+    let report = gather(&caller, &paths);
+    match args.format {
+        Format::Json => out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Format::Human => out(&to_human(&report, &paths, style.out))?,
+    }
+    Ok(ExitCode::from(report.health.code()))
+}
+
+#[cfg(test)]
+#[path = "status_tests.rs"]
+mod tests;
