@@ -94,6 +94,11 @@ pub(crate) fn mount_of<'a>(mounts: &'a [Mount], path: &Path) -> Option<&'a Mount
         .map(|(_, m)| m)
 }
 
+/// The mount exactly at `point` (the one on top when several are stacked there).
+pub(crate) fn mount_at<'a>(mounts: &'a [Mount], point: &Path) -> Option<&'a Mount> {
+    mounts.iter().rev().find(|m| m.mount_point == point)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -144,6 +149,16 @@ garbage line
     }
 
     #[test]
+    fn mount_at_wants_the_exact_point() {
+        let mounts = parse(MOUNTINFO);
+        assert_eq!(
+            mount_at(&mounts, Path::new("/usr")).unwrap().source,
+            "/dev/sda5"
+        );
+        assert_eq!(mount_at(&mounts, Path::new("/usr/bin")), None);
+    }
+
+    #[test]
     fn unescape_survives_truncated_escapes() {
         assert_eq!(unescape(r"a\040b"), "a b");
         assert_eq!(unescape(r"a\04"), r"a\04");
@@ -156,6 +171,7 @@ garbage line
         fn any_text_parses(text in "\\PC*") {
             let mounts = parse(&text);
             let _ = mount_of(&mounts, Path::new("/home/alice"));
+            let _ = mount_at(&mounts, Path::new("/sys/fs/cgroup"));
         }
 
         #[test]

@@ -1,0 +1,273 @@
+//! `cgroup`: the cgroup version (decided like the engine, by the filesystem at `/sys/fs/cgroup`;
+//! see [`layout`]), and on cgroup v2 the controllers delegated to the user's systemd manager
+//! (`user@UID.service`), found by walking up the caller's own cgroup from `/proc/self/cgroup`
+//! rather than assuming a path. Without delegated controllers rootless containers run, but
+//! without resource limits.
+
+use std::path::Path;
+
+use crate::catalogue::CheckId;
+use crate::context::{Context, Facts};
+use crate::distro::Family;
+use crate::finding::{Finding, Fix};
+use crate::mountinfo;
+
+mod layout;
+
+use layout::{CGROUP_ROOT, Manager, SELF_CGROUP, UNIFIED_DIR, Version, find_manager, sysfs};
+
+const ID: CheckId = CheckId::Cgroup;
+const DELEGATE_CONF: &str = "/etc/systemd/system/user@.service.d/delegate.conf";
+
+/// Controllers rootless containers need, with what is lost without each.
+const REQUIRED: [(&str, &str); 3] = [
+    ("cpu", "docker run --cpus/--cpu-shares"),
+    ("memory", "docker run --memory"),
+    ("pids", "docker run --pids-limit"),
+];
+/// Controllers worth having, observed but not required.
+const OPTIONAL: [(&str, &str); 2] = [
+    ("io", "docker run --blkio-weight/--device-read-bps"),
+    ("cpuset", "docker run --cpuset-cpus"),
+];
+
+/// The kernel command line change that switches to the unified hierarchy, per family.
+fn unified_boot_fix(cx: &Context<'_>, summary: &str) -> Fix {
+    let arg = "systemd.unified_cgroup_hierarchy=1";
+    let sed = format!("sudo sed -i 's/^GRUB_CMDLINE_LINUX=\"/&{arg} /' /etc/default/grub");
+    let fix = Fix::root(ID, format!("{summary}, then reboot"));
+    match cx.distro.family {
+        Family::Debian => fix.cmd(sed).cmd("sudo update-grub"),
+        Family::Fedora => fix.cmd(format!("sudo grubby --update-kernel=ALL --args={arg}")),
+        Family::Suse => fix
+            .cmd(sed)
+            .cmd("sudo grub2-mkconfig -o /boot/grub2/grub.cfg"),
+        Family::Arch | Family::Unknown => fix
+            .cmd(sed)
+            .cmd("sudo grub-mkconfig -o /boot/grub/grub.cfg"),
+    }
+}
+
+fn delegate_fix(uid: u32) -> Fix {
+    Fix::root(
+        ID,
+        format!(
+            "delegate the controllers to every user manager, then log out and back in (with linger on: sudo systemctl restart user@{uid}.service)"
+        ),
+    )
+    .cmd("sudo mkdir -p /etc/systemd/system/user@.service.d")
+    .cmd(format!(
+        "printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee {DELEGATE_CONF}"
+    ))
+    .cmd("sudo systemctl daemon-reload")
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Checks the cgroup version and the controllers delegated to `user@UID.service`.
+pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let uid = facts.account.as_ref().map_or(cx.caller.uid, |a| a.uid);
+    let text = match cx.host.read(SELF_CGROUP) {
+        Ok(Some(text)) => text,
+        Ok(None) => {
+            return Finding::warn(
+                ID,
+                format!("{SELF_CGROUP} does not exist: cannot tell the cgroup version"),
+            )
+            .observe("path", SELF_CGROUP)
+            .why("without cgroups the engine cannot apply resource limits to containers");
+        }
+        Err(e) => {
+            return Finding::warn(ID, format!("could not read {SELF_CGROUP}: {}", e.source))
+                .observe("path", SELF_CGROUP)
+                .why("without it the cgroup version and delegation are unknown; resource limits may not work");
+        }
+    };
+    // Decided like the engine: by the filesystem at /sys/fs/cgroup. Only without a readable
+    // mountinfo by the lines of /proc/self/cgroup, which in a container can list the host's.
+    let mounts = cx
+        .host
+        .read(mountinfo::PATH)
+        .ok()
+        .flatten()
+        .map(|t| mountinfo::parse(&t))
+        .filter(|m| !m.is_empty());
+    let (version, cgroup_fs, decided_by) = match &mounts {
+        Some(mounts) => match layout::from_mounts(mounts) {
+            Some((version, fstype)) => (version, fstype.to_owned(), mountinfo::PATH),
+            None => {
+                return Finding::warn(ID, format!("nothing is mounted at {CGROUP_ROOT}: the engine finds no cgroups"))
+                    .observe("path", mountinfo::PATH)
+                    .observe("cgroup_fs", "not mounted")
+                    .why("the engine creates its containers' cgroups under /sys/fs/cgroup; without a cgroup filesystem there it cannot start containers with resource limits, or at all")
+                    .fix(Fix::root(ID, "mount the unified cgroup hierarchy (systemd does this at boot; inside a container, give it /sys/fs/cgroup)").cmd(format!("sudo mount -t cgroup2 none {CGROUP_ROOT}")));
+            }
+        },
+        None => match layout::from_self_cgroup(&text, cx.host.exists(UNIFIED_DIR)) {
+            Some(version) => (
+                version,
+                "unknown (mountinfo unreadable)".to_owned(),
+                SELF_CGROUP,
+            ),
+            None => {
+                return Finding::warn(ID, format!("{SELF_CGROUP} lists no cgroup hierarchy"))
+                    .observe("path", SELF_CGROUP)
+                    .observe("contents", text.trim())
+                    .why("without cgroups the engine cannot apply resource limits to containers");
+            }
+        },
+    };
+    let layout_seen = |f: Finding| {
+        f.observe("version", version.name())
+            .observe("cgroup_fs", &cgroup_fs)
+            .observe("decided_by", decided_by)
+    };
+    if version != Version::V2 {
+        let v1 = layout::v1_hierarchies(&text);
+        let name = match version {
+            Version::Hybrid => "hybrid (v1 controllers, v2 for systemd)",
+            _ => "v1",
+        };
+        return layout_seen(Finding::warn(ID, format!("cgroup {name}: rootless containers get no resource limits")))
+            .observe("path", SELF_CGROUP)
+            .observe("v1_hierarchies", if v1.is_empty() { "none".to_owned() } else { v1.join(" ") })
+            .why("on cgroup v1 an unprivileged engine cannot create cgroups, so `docker run --memory/--cpus/--pids-limit` do not work and `docker stats` shows no usage; rootless resource control needs cgroup v2")
+            .fix(unified_boot_fix(cx, "boot with the unified cgroup v2 hierarchy"));
+    }
+    let Some(path) = layout::unified_path(&text).map(str::to_owned) else {
+        return layout_seen(Finding::warn(ID, format!("cgroup v2 is mounted at {CGROUP_ROOT}, but {SELF_CGROUP} has no 0:: line: own cgroup unknown")))
+            .observe("path", SELF_CGROUP)
+            .observe("contents", text.trim())
+            .why("without the caller's own cgroup the user manager's cgroup, and so the delegated controllers, cannot be found; resource limits may not work");
+    };
+    let base = |f: Finding| layout_seen(f).observe("own_cgroup", &path);
+    let not_in_session = "delegation is granted to user@UID.service; from this session (su, sudo, a container, a cron job) it cannot be checked, and an engine started here would get no controllers";
+    let log_in = || {
+        Fix::user(
+            ID,
+            "log in as the user directly (ssh, console or desktop; or `machinectl shell USER@`) and run the check again",
+        )
+    };
+    let manager = match find_manager(&path, uid) {
+        Manager::Ancestor(p) => p,
+        Manager::Sibling(p) if cx.host.exists(sysfs(&p).join("cgroup.controllers")) => p,
+        Manager::Sibling(p) => {
+            return base(Finding::warn(ID, format!("the systemd user manager's cgroup {} does not exist: user@{uid}.service is not running", p.display())))
+                .observe("manager_cgroup", p.display())
+                .why("the engine runs as a service of the user manager and gets its controllers from it; without a running manager there is nothing to delegate to")
+                .fix(Fix::root(ID, "start the user manager by logging in through a PAM session (ssh, console, desktop) or enable linger").cmd(format!("sudo loginctl enable-linger {uid}")));
+        }
+        Manager::NotFound => {
+            return base(Finding::warn(
+                ID,
+                format!(
+                    "not in a systemd user session: cgroup {path} is not under user-{uid}.slice"
+                ),
+            ))
+            .why(not_in_session)
+            .fix(log_in());
+        }
+        Manager::Outside => {
+            return base(Finding::warn(ID, format!("not in a systemd user session: cgroup {path} lies outside this cgroup namespace (entered from outside, as with nsenter)")))
+                .why(not_in_session)
+                .fix(log_in());
+        }
+    };
+    let controllers_path = sysfs(&manager).join("cgroup.controllers");
+    let root_path = sysfs(Path::new("/")).join("cgroup.controllers");
+    let delegated = match cx.host.read_value(&controllers_path) {
+        Ok(Some(text)) => words(&text),
+        Ok(None) | Err(_) => {
+            return base(Finding::warn(
+                ID,
+                format!("could not read {}", controllers_path.display()),
+            ))
+            .observe("manager_cgroup", manager.display())
+            .why("without it the delegated controllers are unknown; resource limits may not work");
+        }
+    };
+    let available = cx
+        .host
+        .read_value(&root_path)
+        .ok()
+        .flatten()
+        .map(|t| words(&t));
+    let has = |name: &str| delegated.iter().any(|c| c == name);
+    let missing: Vec<(&str, &str)> = REQUIRED.into_iter().filter(|(c, _)| !has(c)).collect();
+    let missing_optional: Vec<&str> = OPTIONAL
+        .into_iter()
+        .filter(|(c, _)| !has(c))
+        .map(|(c, _)| c)
+        .collect();
+    let finding = |f: Finding| {
+        let f = base(f)
+            .observe("manager_cgroup", manager.display())
+            .observe("controllers_file", controllers_path.display())
+            .observe("delegated", delegated.join(" "))
+            .observe(
+                "kernel_controllers",
+                available
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_owned(), |a| a.join(" ")),
+            );
+        if missing_optional.is_empty() {
+            f
+        } else {
+            f.observe("missing_optional", missing_optional.join(" "))
+        }
+    };
+    if missing.is_empty() {
+        return finding(Finding::pass(
+            ID,
+            format!(
+                "cgroup v2 with {} delegated to user@{uid}.service",
+                delegated.join(" ")
+            ),
+        ));
+    }
+    let names: Vec<&str> = missing.iter().map(|(c, _)| *c).collect();
+    let lost: Vec<&str> = missing.iter().map(|(_, l)| *l).collect();
+    let summary = format!(
+        "cgroup v2, but {} not delegated to user@{uid}.service",
+        names.join(", ")
+    );
+    let why = format!(
+        "without these controllers {} do not work in rootless containers",
+        lost.join(", ")
+    );
+    // A controller the root does not offer cannot be delegated: it is bound to a v1 hierarchy
+    // (hybrid boot) or missing from the kernel.
+    let absent_at_root: Vec<&str> = match &available {
+        Some(a) => names
+            .iter()
+            .copied()
+            .filter(|n| !a.iter().any(|c| c == n))
+            .collect(),
+        None => Vec::new(),
+    };
+    if !absent_at_root.is_empty() {
+        return finding(Finding::warn(
+            ID,
+            format!(
+                "{summary}; the kernel's cgroup v2 root does not offer {} at all",
+                absent_at_root.join(", ")
+            ),
+        ))
+        .why(format!(
+            "{why}; a controller still bound to a cgroup v1 hierarchy cannot be delegated"
+        ))
+        .fix(unified_boot_fix(
+            cx,
+            "boot with every controller on the unified hierarchy",
+        ));
+    }
+    finding(Finding::warn(ID, summary))
+        .why(why)
+        .fix(delegate_fix(uid))
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
