@@ -1,11 +1,18 @@
-//! Driver table tests: fits, minimum versions, what the script reads, automatic choice.
+//! Driver table tests: the checker's rules seen through the unit's types, minimum versions,
+//! pasta's minimum and recommendation, port driver `none`, what the script reads, automatic
+//! choice.
 
-#![allow(clippy::inconsistent_digit_grouping)] // pasta dates, YYYY_MM_DD
+use std::path::Path;
 
 use super::*;
+use crate::config::Settings;
 
 fn found(v: &str) -> Tool {
     Tool::Found(Some(v.to_owned()))
+}
+
+fn messages(problems: &[Problem]) -> Vec<&str> {
+    problems.iter().map(|p| p.message.as_str()).collect()
 }
 
 #[test]
@@ -29,13 +36,85 @@ fn versions_are_found_in_free_text() {
 }
 
 #[test]
-fn pasta_dates_in_both_spellings() {
-    assert_eq!(pasta_date("pasta 2023_12_04.b86afe3"), Some(2023_12_04));
+fn the_types_mirror_the_checkers_rules() {
+    // Every network driver of the rules has exactly one counterpart, and back.
+    assert_eq!(NetworkDriver::ALL.len(), NetDriver::ALL.len());
+    for d in NetDriver::ALL {
+        let n = NetworkDriver::from_rules(d);
+        assert!(NetworkDriver::ALL.contains(&n));
+        assert_eq!(n.rules(), d);
+        assert_eq!(n.as_str(), d.as_str());
+        assert_eq!(n.default_mtu(), d.mtu(), "{n}");
+        assert_eq!(n.binary(), d.program(), "{n}");
+    }
+    // Every port driver but `none`.
+    for p in rules::PortDriver::ALL {
+        match PortDriver::from_rules(p) {
+            Some(q) => {
+                assert_eq!(q.rules(), p);
+                assert!(PortDriver::ALL.contains(&q));
+            }
+            None => assert_eq!(p, rules::PortDriver::None),
+        }
+    }
+    assert_eq!(PortDriver::ALL.len(), rules::PortDriver::ALL.len() - 1);
+}
+
+#[test]
+fn port_drivers_are_the_fitting_ones_without_none() {
     assert_eq!(
-        pasta_date("pasta 0.0~git20230309.7c7625d"),
-        Some(2023_03_09)
+        NetworkDriver::Pasta.port_drivers(),
+        vec![PortDriver::Implicit]
     );
-    assert_eq!(pasta_date("pasta unknown"), None);
+    assert_eq!(
+        NetworkDriver::Slirp4netns.port_drivers(),
+        vec![PortDriver::Builtin, PortDriver::Slirp4netns]
+    );
+    assert_eq!(
+        NetworkDriver::GvisorTapVsock.port_drivers(),
+        vec![PortDriver::Builtin, PortDriver::GvisorTapVsock]
+    );
+    assert_eq!(
+        NetworkDriver::Vpnkit.port_drivers(),
+        vec![PortDriver::Builtin]
+    );
+    for n in NetworkDriver::ALL {
+        let fits = n.port_drivers();
+        assert_eq!(fits[0], n.default_port_driver(), "{n}");
+        for p in PortDriver::ALL {
+            assert_eq!(fits.contains(&p), p.rules().fits(n.rules()), "{n} {p}");
+        }
+    }
+}
+
+#[test]
+fn port_driver_none_is_refused_with_the_reason_and_the_allowed_values() {
+    // rootlesskit accepts it (the checker warns) ...
+    assert!(rules::PortDriver::None.fits(NetDriver::Slirp4netns));
+    // ... the unit does not.
+    assert!("none".parse::<PortDriver>().is_err());
+    let reason = port_driver_refusal("none").unwrap();
+    assert!(reason.contains("publishes no ports"), "{reason}");
+    assert_eq!(port_driver_refusal("builtin"), None);
+    assert_eq!(port_driver_refusal("socat"), None);
+    // The configuration layer names the values it takes instead.
+    let mut s = Settings::default();
+    let err = s
+        .apply_file(
+            Path::new("/c.toml"),
+            "[network]\nport-driver = \"none\"\n",
+            Path::new("/home/u"),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`network.port-driver` cannot be `none`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("allowed: `builtin`, `slirp4netns`, `implicit` or `gvisor-tap-vsock`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -62,6 +141,7 @@ fn port_drivers_must_fit_the_network_driver() {
     let problems = check_combination(NetworkDriver::Slirp4netns, PortDriver::Implicit, &installed);
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].subject, Subject::Port);
+    assert_eq!(problems[0].severity, Severity::Error);
     assert_eq!(
         problems[0].message,
         "port driver `implicit` does not work with network driver `slirp4netns`"
@@ -78,23 +158,82 @@ fn minimum_versions_are_enforced() {
         ..Installed::default()
     };
     let slirp = check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &old);
-    assert_eq!(slirp.len(), 1);
-    assert!(
-        slirp[0]
-            .message
-            .contains("slirp4netns 0.3.0 is older than 0.4.0")
+    assert_eq!(
+        messages(&slirp),
+        ["slirp4netns 0.3.0 is older than 0.4.0, which the engine needs"]
     );
     let pasta = check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &old);
-    let messages: Vec<&str> = pasta.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(
-        messages,
+        messages(&pasta),
         [
             "rootlesskit 1.1.0 has no pasta driver (it needs 2.0.0 or newer)",
-            "pasta from 2023_03_09 is older than 2023_12_04, which the engine needs",
+            "pasta from 2023_03_09 is older than 2023_06_25, which rootlesskit's pasta driver needs",
         ]
     );
-    let gvisor = check_combination(NetworkDriver::GvisorTapVsock, PortDriver::Builtin, &old);
-    assert!(gvisor[0].message.contains("needs 2.3.0"));
+    assert!(pasta.iter().all(|p| p.severity == Severity::Error));
+    assert_eq!(
+        pasta[1].fix,
+        "install passt 2023_12_04 or newer, or use slirp4netns"
+    );
+}
+
+#[test]
+fn gvisor_tap_vsock_needs_rootlesskit_3() {
+    for kit in ["rootlesskit version 1.1.0", "rootlesskit version 2.3.6"] {
+        let installed = Installed {
+            rootlesskit: found(kit),
+            ..Installed::default()
+        };
+        let p = check_combination(
+            NetworkDriver::GvisorTapVsock,
+            PortDriver::Builtin,
+            &installed,
+        );
+        assert_eq!(p.len(), 1, "{kit}");
+        assert!(p[0].message.ends_with("(it needs 3.0.0 or newer)"), "{kit}");
+    }
+    let new = Installed {
+        rootlesskit: found("rootlesskit version 3.0.0"),
+        ..Installed::default()
+    };
+    assert!(
+        check_combination(
+            NetworkDriver::GvisorTapVsock,
+            PortDriver::GvisorTapVsock,
+            &new
+        )
+        .is_empty()
+    );
+    assert_eq!(ROOTLESSKIT_GVISOR_MIN, Version(3, 0, 0));
+    assert_eq!(ROOTLESSKIT_PASTA_MIN, Version(2, 0, 0));
+    assert_eq!(SLIRP4NETNS_MIN, Version(0, 4, 0));
+}
+
+#[test]
+fn pasta_below_the_recommendation_is_a_warning() {
+    // Ubuntu 23.10's passt: after rootlesskit's minimum, before its recommendation.
+    let installed = Installed {
+        rootlesskit: found("2.0.1"),
+        pasta: found("pasta 0.0~git20230627.289301b-1"),
+        ..Installed::default()
+    };
+    let p = check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &installed);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].severity, Severity::Warning);
+    assert_eq!(p[0].subject, Subject::Network);
+    assert_eq!(
+        p[0].message,
+        "pasta from 2023_06_27 is older than the recommended 2023_12_04 (published ports may drop connections)"
+    );
+    assert_eq!(p[0].fix, "install passt 2023_12_04 or newer");
+    // A warning does not stop the automatic choice.
+    assert_eq!(best_available(&installed), Some(NetworkDriver::Pasta));
+    // An undated pasta is not held against it.
+    let undated = Installed {
+        pasta: found("pasta unknown version"),
+        ..installed
+    };
+    assert!(check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &undated).is_empty());
 }
 
 #[test]
@@ -151,12 +290,24 @@ fn best_available_prefers_slirp4netns_then_pasta() {
     installed.slirp4netns = found("1.2.0");
     assert_eq!(best_available(&installed), Some(NetworkDriver::Slirp4netns));
     assert_eq!(best_available(&Installed::default()), None);
-    let only_new_kit = Installed {
-        rootlesskit: found("2.3.0"),
+    // gvisor-tap-vsock only from rootlesskit 3.0 on.
+    let kit = |v: &str| Installed {
+        rootlesskit: found(v),
+        ..Installed::default()
+    };
+    assert_eq!(best_available(&kit("2.3.6")), None);
+    assert_eq!(
+        best_available(&kit("3.0.0")),
+        Some(NetworkDriver::GvisorTapVsock)
+    );
+    // A pasta too old for rootlesskit is passed over.
+    let old_pasta = Installed {
+        rootlesskit: found("3.0.0"),
+        pasta: found("pasta 0.0~git20230309.7c7625d"),
         ..Installed::default()
     };
     assert_eq!(
-        best_available(&only_new_kit),
+        best_available(&old_pasta),
         Some(NetworkDriver::GvisorTapVsock)
     );
 }

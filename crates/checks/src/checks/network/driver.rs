@@ -8,13 +8,13 @@ use crate::context::{Binary, Context, Facts, NetworkPlan};
 use crate::distro::Package;
 use crate::finding::{Finding, Fix};
 
-use super::plan::{self, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PlanError, PortDriver};
+use super::plan::{
+    self, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PastaAge, PlanError, PortDriver,
+    show_date,
+};
 use super::{install_named, version_at_least};
 
 const ID: CheckId = CheckId::NetworkDriver;
-
-/// The oldest slirp4netns rootlesskit works with (`--netns-type`, sandboxing).
-const SLIRP4NETNS_MIN: [u64; 2] = [0, 4];
 
 /// Observations collected along the way and attached to whatever finding comes out.
 #[derive(Default)]
@@ -95,7 +95,7 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     if let Some(version) = skipped_slirp {
         seen.add(
             "slirp4netns_skipped",
-            format!("{version} is older than 0.4"),
+            format!("{version} is older than {}", slirp_min()),
         );
     }
 
@@ -110,33 +110,33 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let program_version = program.as_ref().and_then(|b| b.version.clone());
     let mut warnings: Vec<(String, String, Fix)> = Vec::new();
     if let (NetDriver::Slirp4netns, Some(version)) = (driver, program_version.as_deref()) {
-        if version_at_least(version, &SLIRP4NETNS_MIN) == Some(false) {
+        if plan::slirp4netns_supported(version) == Some(false) {
             return seen.onto(
-                Finding::fail(ID, format!("slirp4netns {version} is older than 0.4"))
-                    .why("rootlesskit needs slirp4netns 0.4 or later (network namespace by path, sandboxing); with an older one the engine cannot start its network")
-                    .fix(Fix::root(ID, "upgrade slirp4netns to 0.4 or later")
+                Finding::fail(ID, format!("slirp4netns {version} is older than {}", slirp_min()))
+                    .why(format!("rootlesskit needs slirp4netns {} or later (network namespace by path, sandboxing); with an older one the engine cannot start its network", slirp_min()))
+                    .fix(Fix::root(ID, format!("upgrade slirp4netns to {} or later", slirp_min()))
                         .cmd(cx.distro.install_command(&[Package::Slirp4netns]))),
             );
         }
     }
     if let (NetDriver::Pasta, Some(version)) = (driver, program_version.as_deref()) {
-        if let Some(date) = plan::pasta_date(version) {
-            if date < PASTA_MIN_DATE {
+        let (min, recommended) = (show_date(PASTA_MIN_DATE), show_date(PASTA_RECOMMENDED_DATE));
+        match plan::pasta_age(version) {
+            Some(PastaAge::TooOld) => {
                 return seen.onto(
-                    Finding::fail(ID, format!("pasta {version} is older than 2023_06_25"))
-                        .why("rootlesskit's pasta driver needs pasta 2023_06_25 or later; an older pasta makes the engine's network fail at start-up")
+                    Finding::fail(ID, format!("pasta {version} is older than {min}"))
+                        .why(format!("rootlesskit's pasta driver needs pasta {min} or later; an older pasta makes the engine's network fail at start-up"))
                         .fix(Fix::root(ID, "upgrade passt (pasta) or use slirp4netns as the network driver")
                             .cmd(cx.distro.install_command(&[Package::Passt]))),
                 );
             }
-            if date < PASTA_RECOMMENDED_DATE {
-                warnings.push((
-                    format!("pasta {version} is older than the recommended 2023_12_04"),
-                    "rootlesskit recommends pasta 2023_12_04 or later; older builds are known to drop connections of published ports".to_owned(),
-                    Fix::root(ID, "upgrade passt (pasta)")
-                        .cmd(cx.distro.install_command(&[Package::Passt])),
-                ));
-            }
+            Some(PastaAge::BelowRecommended) => warnings.push((
+                format!("pasta {version} is older than the recommended {recommended}"),
+                format!("rootlesskit recommends pasta {recommended} or later; older builds are known to drop connections of published ports"),
+                Fix::root(ID, "upgrade passt (pasta)")
+                    .cmd(cx.distro.install_command(&[Package::Passt])),
+            )),
+            Some(PastaAge::Recommended) | None => {}
         }
     }
 
@@ -156,7 +156,7 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     seen.add("mtu", combination.mtu);
 
     if let Some(need) = driver.min_rootlesskit() {
-        let need_text = format!("{}.{}", need[0], need[1]);
+        let need_text = plan::show_version(need);
         match rootlesskit_version
             .as_deref()
             .and_then(|v| version_at_least(v, &need))
@@ -215,6 +215,11 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     seen.onto(finding)
 }
 
+/// [`plan::SLIRP4NETNS_MIN`] for messages: `0.4`.
+fn slirp_min() -> String {
+    plan::show_version(plan::SLIRP4NETNS_MIN)
+}
+
 /// Picks the first installed of slirp4netns (≥ 0.4), vpnkit and lxc-user-nic.
 fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
     let mut skipped_slirp = None;
@@ -224,7 +229,7 @@ fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
         };
         if driver == NetDriver::Slirp4netns {
             if let Some(version) = binary.version.as_deref() {
-                if version_at_least(version, &SLIRP4NETNS_MIN) == Some(false) {
+                if plan::slirp4netns_supported(version) == Some(false) {
                     skipped_slirp = Some(version.to_owned());
                     continue;
                 }
@@ -240,7 +245,7 @@ fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
             if rk
                 .version
                 .as_deref()
-                .and_then(|v| version_at_least(v, &[2, 0]))
+                .and_then(|v| version_at_least(v, &NetDriver::Pasta.min_rootlesskit()?))
                 == Some(true) =>
         {
             " (pasta is installed and works with this rootlesskit: choose network driver pasta to use it)"
@@ -249,7 +254,8 @@ fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
     };
     let summary = match &skipped_slirp {
         Some(version) => format!(
-            "slirp4netns {version} is older than 0.4, and neither vpnkit nor lxc-user-nic is installed"
+            "slirp4netns {version} is older than {}, and neither vpnkit nor lxc-user-nic is installed",
+            slirp_min()
         ),
         None => "no network driver installed: none of slirp4netns, vpnkit, lxc-user-nic found"
             .to_owned(),
@@ -258,7 +264,7 @@ fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
         Finding::fail(ID, summary)
             .observe(
                 "looked_for",
-                "slirp4netns (>= 0.4), vpnkit, lxc-user-nic",
+                format!("slirp4netns (>= {}), vpnkit, lxc-user-nic", slirp_min()),
             )
             .why("rootless containers reach the network through a user-mode driver; without one the engine cannot start")
             .fix(

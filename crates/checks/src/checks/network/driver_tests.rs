@@ -351,11 +351,26 @@ fn gvisor_needs_rootlesskit_and_warns_on_an_unknown_version() {
     let plan = facts.network.take().unwrap();
     assert_eq!((plan.binary, plan.mtu), (None, 65520));
 
+    // rootlesskit 2.3.x has no gvisor-tap-vsock driver; it first shipped in 3.0.0.
     binary(
         &mut facts,
         "rootlesskit",
         "/usr/bin/rootlesskit",
-        Some("2.3.0"),
+        Some("2.3.6"),
+    );
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert_eq!(
+        f.summary,
+        "network driver `gvisor-tap-vsock` needs rootlesskit 3.0 or later, found 2.3.6"
+    );
+    assert_eq!(commands(&f), vec!["sudo apt-get install -y rootlesskit"]);
+
+    binary(
+        &mut facts,
+        "rootlesskit",
+        "/usr/bin/rootlesskit",
+        Some("3.0.0"),
     );
     assert_eq!(run(&h, &mut facts).status, Status::Pass);
 }

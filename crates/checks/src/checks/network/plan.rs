@@ -1,12 +1,27 @@
 //! Which rootlesskit network drivers and port drivers exist, what each needs, and which
-//! combinations rootlesskit accepts. Pure functions, no host access: `network.driver` uses them
-//! to judge the host, and the unit generator can use [`validate`] to refuse a configuration
-//! rootlesskit would reject at start-up.
+//! combinations rootlesskit accepts: the single source of these rules, minimum versions and MTU
+//! defaults. Pure functions, no host access: `network.driver` uses them to judge the host, and
+//! the unit generator (`rootless_setup_unit::drivers`, through the public re-export
+//! `rootless_setup_checks::network_plan`) uses [`violations`] and the version helpers to refuse a
+//! configuration rootlesskit would reject at start-up, keeping only what is its own (what the
+//! engine's `dockerd-rootless.sh` reads).
 //!
 //! The rules follow rootlesskit itself: `--net=pasta` accepts only `--port-driver=implicit` or
 //! `none` (it rejects `builtin`), `--port-driver=implicit` exists only with pasta, the
 //! `slirp4netns` and `gvisor-tap-vsock` port drivers only with the network driver of the same
 //! name; `builtin` and `none` fit every other driver.
+//!
+//! Versions, with their sources:
+//! - slirp4netns ≥ 0.4 ([`SLIRP4NETNS_MIN`]): rootlesskit's docs/network.md ("you need to
+//!   install slirp4netns v0.4.0 or later"), and `dockerd-rootless.sh` passes an older one over.
+//! - pasta: rootlesskit's docs/network.md says `--net=pasta` needs pasta `2023_06_25.32660ce` or
+//!   later ([`PASTA_MIN_DATE`], below it the driver fails) and that `2023_12_04.b86afe3` or later
+//!   is highly recommended ([`PASTA_RECOMMENDED_DATE`]; Docker's rootless documentation lists
+//!   2023_12_04 as what pasta needs). Below the first is a failure, between the two a warning.
+//! - rootlesskit ≥ 2.0 for `--net=pasta` (docs/network.md: "since RootlessKit v2.0"; the v2.0.0
+//!   release notes), ≥ 3.0 for `--net=gvisor-tap-vsock`: the driver (rootlesskit PR #515) first
+//!   shipped in v3.0.0, whose release notes say gvisor-tap-vsock is now embedded; rootlesskit
+//!   2.3.6 answers `unknown network mode: gvisor-tap-vsock` (moby/buildkit PR #6677).
 
 use std::fmt;
 
@@ -14,22 +29,22 @@ use super::version_at_least;
 
 /// A rootlesskit network driver (`--net=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum NetDriver {
+pub enum NetDriver {
     /// `slirp4netns` (≥ 0.4), the default when installed.
     Slirp4netns,
     /// `vpnkit`.
     Vpnkit,
     /// `lxc-user-nic` (setuid helper from lxc, kernel NAT).
     LxcUserNic,
-    /// `pasta` from passt (rootlesskit ≥ 2.0).
+    /// `pasta` from passt (rootlesskit ≥ 2.0, pasta ≥ 2023_06_25).
     Pasta,
-    /// gvisor-tap-vsock, built into rootlesskit ≥ 2.3.
+    /// gvisor-tap-vsock, built into rootlesskit ≥ 3.0.
     GvisorTapVsock,
 }
 
 impl NetDriver {
     /// Every driver, in the order `dockerd-rootless.sh` would consider them.
-    pub(crate) const ALL: [NetDriver; 5] = [
+    pub const ALL: [NetDriver; 5] = [
         NetDriver::Slirp4netns,
         NetDriver::Vpnkit,
         NetDriver::LxcUserNic,
@@ -39,19 +54,19 @@ impl NetDriver {
 
     /// The drivers picked automatically when none is configured, in order of preference.
     /// pasta and gvisor-tap-vsock are used only when asked for, as in `dockerd-rootless.sh`.
-    pub(crate) const AUTO: [NetDriver; 3] = [
+    pub const AUTO: [NetDriver; 3] = [
         NetDriver::Slirp4netns,
         NetDriver::Vpnkit,
         NetDriver::LxcUserNic,
     ];
 
     /// Parses the `--net=` value.
-    pub(crate) fn parse(name: &str) -> Option<NetDriver> {
+    pub fn parse(name: &str) -> Option<NetDriver> {
         NetDriver::ALL.into_iter().find(|d| d.as_str() == name)
     }
 
     /// The `--net=` value.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             NetDriver::Slirp4netns => "slirp4netns",
             NetDriver::Vpnkit => "vpnkit",
@@ -63,7 +78,7 @@ impl NetDriver {
 
     /// The program the driver runs (a key of `Facts::binaries`); `None` when rootlesskit has it
     /// built in.
-    pub(crate) fn program(self) -> Option<&'static str> {
+    pub fn program(self) -> Option<&'static str> {
         match self {
             NetDriver::Slirp4netns => Some("slirp4netns"),
             NetDriver::Vpnkit => Some("vpnkit"),
@@ -74,7 +89,7 @@ impl NetDriver {
     }
 
     /// The MTU install uses: 65520 for the user-mode stacks that support it, 1500 otherwise.
-    pub(crate) fn mtu(self) -> u32 {
+    pub fn mtu(self) -> u32 {
         match self {
             NetDriver::Slirp4netns | NetDriver::Pasta | NetDriver::GvisorTapVsock => 65520,
             NetDriver::Vpnkit | NetDriver::LxcUserNic => 1500,
@@ -82,19 +97,20 @@ impl NetDriver {
     }
 
     /// The port driver used when none is configured.
-    pub(crate) fn default_port_driver(self) -> PortDriver {
+    pub fn default_port_driver(self) -> PortDriver {
         match self {
             NetDriver::Pasta => PortDriver::Implicit,
             _ => PortDriver::Builtin,
         }
     }
 
-    /// The oldest rootlesskit (`[major, minor]`) that has this driver.
-    pub(crate) fn min_rootlesskit(self) -> Option<[u64; 2]> {
+    /// The oldest rootlesskit (`[major, minor]`) that has this driver; `None` when every
+    /// rootlesskit has it.
+    pub const fn min_rootlesskit(self) -> Option<[u64; 2]> {
         match self {
             NetDriver::Pasta => Some([2, 0]),
-            NetDriver::GvisorTapVsock => Some([2, 3]),
-            _ => None,
+            NetDriver::GvisorTapVsock => Some([3, 0]),
+            NetDriver::Slirp4netns | NetDriver::Vpnkit | NetDriver::LxcUserNic => None,
         }
     }
 }
@@ -107,7 +123,7 @@ impl fmt::Display for NetDriver {
 
 /// A rootlesskit port driver (`--port-driver=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum PortDriver {
+pub enum PortDriver {
     /// rootlesskit forwards ports itself (fast; the default).
     Builtin,
     /// slirp4netns forwards ports (propagates the source address).
@@ -116,13 +132,15 @@ pub(crate) enum PortDriver {
     Implicit,
     /// gvisor-tap-vsock forwards ports (experimental).
     GvisorTapVsock,
-    /// No port forwarding: `docker run -p` publishes nothing.
+    /// No port forwarding: `docker run -p` publishes nothing. rootlesskit accepts it with every
+    /// network driver, so `network.driver` only warns about it; the unit generator refuses it
+    /// (a unit it writes always publishes ports).
     None,
 }
 
 impl PortDriver {
     /// Every port driver.
-    pub(crate) const ALL: [PortDriver; 5] = [
+    pub const ALL: [PortDriver; 5] = [
         PortDriver::Builtin,
         PortDriver::Slirp4netns,
         PortDriver::Implicit,
@@ -131,12 +149,12 @@ impl PortDriver {
     ];
 
     /// Parses the `--port-driver=` value.
-    pub(crate) fn parse(name: &str) -> Option<PortDriver> {
+    pub fn parse(name: &str) -> Option<PortDriver> {
         PortDriver::ALL.into_iter().find(|d| d.as_str() == name)
     }
 
     /// The `--port-driver=` value.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             PortDriver::Builtin => "builtin",
             PortDriver::Slirp4netns => "slirp4netns",
@@ -147,7 +165,7 @@ impl PortDriver {
     }
 
     /// Whether rootlesskit accepts this port driver with `driver`.
-    pub(crate) fn fits(self, driver: NetDriver) -> bool {
+    pub fn fits(self, driver: NetDriver) -> bool {
         match (self, driver) {
             (PortDriver::None, _) => true,
             (PortDriver::Implicit, NetDriver::Pasta) => true,
@@ -158,8 +176,9 @@ impl PortDriver {
         }
     }
 
-    /// The port drivers that fit `driver`.
-    pub(crate) fn fitting(driver: NetDriver) -> Vec<PortDriver> {
+    /// The port drivers that fit `driver`, in [`PortDriver::ALL`] order (so the driver's
+    /// default comes first and `none` last).
+    pub fn fitting(driver: NetDriver) -> Vec<PortDriver> {
         PortDriver::ALL
             .into_iter()
             .filter(|p| p.fits(driver))
@@ -168,7 +187,7 @@ impl PortDriver {
 
     /// The program that listens on the host for published ports, given the network driver:
     /// it is the one that needs `cap_net_bind_service` for ports below the unprivileged start.
-    pub(crate) fn listener(self, driver: NetDriver) -> Option<&'static str> {
+    pub fn listener(self, driver: NetDriver) -> Option<&'static str> {
         match self {
             PortDriver::Builtin | PortDriver::GvisorTapVsock => Some("rootlesskit"),
             PortDriver::Slirp4netns => Some("slirp4netns"),
@@ -185,13 +204,13 @@ impl fmt::Display for PortDriver {
 }
 
 /// Every combination rootlesskit accepts, for messages.
-pub(crate) const ALLOWED_COMBINATIONS: &str = "builtin with slirp4netns, vpnkit, lxc-user-nic or \
+pub const ALLOWED_COMBINATIONS: &str = "builtin with slirp4netns, vpnkit, lxc-user-nic or \
      gvisor-tap-vsock; slirp4netns only with slirp4netns; implicit only with pasta (pasta accepts \
      only implicit or none); gvisor-tap-vsock only with gvisor-tap-vsock; none with any";
 
 /// A network configuration rootlesskit would reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum PlanError {
+pub enum PlanError {
     /// Not a rootlesskit network driver.
     #[error(
         "unknown network driver `{0}` (known: slirp4netns, vpnkit, lxc-user-nic, pasta, gvisor-tap-vsock)"
@@ -226,19 +245,48 @@ pub(crate) enum PlanError {
 
 /// A combination rootlesskit accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Combination {
+pub struct Combination {
     /// `--net=`.
-    pub(crate) driver: NetDriver,
+    pub driver: NetDriver,
     /// `--port-driver=`.
-    pub(crate) port_driver: PortDriver,
+    pub port_driver: PortDriver,
     /// `--mtu=`.
-    pub(crate) mtu: u32,
+    pub mtu: u32,
+}
+
+/// Every reason rootlesskit would reject `driver` with `port_driver`: the port driver does not
+/// fit ([`PlanError::Mismatch`]) and `rootlesskit_version`, when known, is too old for the
+/// driver ([`PlanError::RootlesskitTooOld`]), in that order; empty when it would start. An
+/// unreadable version is not held against the driver.
+pub fn violations(
+    driver: NetDriver,
+    port_driver: PortDriver,
+    rootlesskit_version: Option<&str>,
+) -> Vec<PlanError> {
+    let mut out = Vec::new();
+    if !port_driver.fits(driver) {
+        out.push(PlanError::Mismatch {
+            driver,
+            port_driver,
+        });
+    }
+    if let (Some(need), Some(found)) = (driver.min_rootlesskit(), rootlesskit_version) {
+        if version_at_least(found, &need) == Some(false) {
+            out.push(PlanError::RootlesskitTooOld {
+                driver,
+                need,
+                found: found.to_owned(),
+            });
+        }
+    }
+    out
 }
 
 /// Validates a network configuration the way rootlesskit would: `driver` and `port_driver` (the
 /// driver's default when `None`) must exist and fit together, and `rootlesskit_version`, when
-/// known, must be recent enough for the driver. An unknown version is not held against it.
-pub(crate) fn validate(
+/// known, must be recent enough for the driver (see [`violations`]; the first one is returned).
+/// An unknown version is not held against it.
+pub fn validate(
     driver: &str,
     port_driver: Option<&str>,
     rootlesskit_version: Option<&str>,
@@ -250,34 +298,84 @@ pub(crate) fn validate(
         }
         None => driver.default_port_driver(),
     };
-    if !port_driver.fits(driver) {
-        return Err(PlanError::Mismatch {
+    match violations(driver, port_driver, rootlesskit_version)
+        .into_iter()
+        .next()
+    {
+        Some(err) => Err(err),
+        None => Ok(Combination {
             driver,
             port_driver,
-        });
+            mtu: driver.mtu(),
+        }),
     }
-    if let (Some(need), Some(found)) = (driver.min_rootlesskit(), rootlesskit_version) {
-        if version_at_least(found, &need) == Some(false) {
-            return Err(PlanError::RootlesskitTooOld {
-                driver,
-                need,
-                found: found.to_owned(),
-            });
-        }
-    }
-    Ok(Combination {
-        driver,
-        port_driver,
-        mtu: driver.mtu(),
+}
+
+/// The oldest slirp4netns rootlesskit and `dockerd-rootless.sh` work with (`--netns-type`,
+/// sandboxing), as `[major, minor]`.
+pub const SLIRP4NETNS_MIN: [u64; 2] = [0, 4];
+
+/// A `[major, minor]` minimum as people write it: `[0, 4]` → `0.4`.
+pub fn show_version(version: [u64; 2]) -> String {
+    let [major, minor] = version;
+    format!("{major}.{minor}")
+}
+
+/// Whether a slirp4netns `version` (such as `1.2.0`) is at least [`SLIRP4NETNS_MIN`]; `None`
+/// when it does not start with a number.
+pub fn slirp4netns_supported(version: &str) -> Option<bool> {
+    version_at_least(version, &SLIRP4NETNS_MIN)
+}
+
+/// The oldest pasta rootlesskit's pasta driver works with (`2023_06_25.32660ce`).
+pub const PASTA_MIN_DATE: [u64; 3] = [2023, 6, 25];
+/// The pasta rootlesskit highly recommends (`2023_12_04.b86afe3`), and Docker's rootless
+/// documentation names.
+pub const PASTA_RECOMMENDED_DATE: [u64; 3] = [2023, 12, 4];
+
+/// How a pasta build compares with what rootlesskit needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PastaAge {
+    /// [`PASTA_RECOMMENDED_DATE`] or later.
+    Recommended,
+    /// At least [`PASTA_MIN_DATE`] but older than [`PASTA_RECOMMENDED_DATE`]: it works, a
+    /// warning.
+    BelowRecommended,
+    /// Older than [`PASTA_MIN_DATE`]: the pasta driver fails.
+    TooOld,
+}
+
+/// How the pasta build named in `version` compares with rootlesskit's needs; `None` when no
+/// build date can be read from it (see [`pasta_date`]).
+pub fn pasta_age(version: &str) -> Option<PastaAge> {
+    let date = pasta_date(version)?;
+    Some(if date < PASTA_MIN_DATE {
+        PastaAge::TooOld
+    } else if date < PASTA_RECOMMENDED_DATE {
+        PastaAge::BelowRecommended
+    } else {
+        PastaAge::Recommended
     })
 }
 
-/// The date of a passt/pasta build (`2023_12_04.b86afe3`, Fedora's `0^20231204.b86afe3-1`,
-/// Debian's `0.0~git20231204.b86afe3-1`) as `[year, month, day]`.
-pub(crate) fn pasta_date(version: &str) -> Option<[u64; 3]> {
-    let v = version.trim();
+/// A date the way pasta spells its versions: `[2023, 6, 25]` → `2023_06_25`.
+pub fn show_date(date: [u64; 3]) -> String {
+    let [y, m, d] = date;
+    format!("{y:04}_{m:02}_{d:02}")
+}
+
+/// The date of a passt/pasta build as `[year, month, day]`, from the bare version
+/// (`2023_12_04.b86afe3`, Fedora's `0^20231204.b86afe3-1`, Debian's
+/// `0.0~git20231204.b86afe3-1`) or from a line that holds one (`pasta 2023_12_04.b86afe3`): the
+/// first whitespace-separated word that reads as a date.
+pub fn pasta_date(version: &str) -> Option<[u64; 3]> {
+    version.split_whitespace().find_map(pasta_word_date)
+}
+
+/// [`pasta_date`] of one word.
+fn pasta_word_date(word: &str) -> Option<[u64; 3]> {
     // Fedora spells it `0^20231204.b86afe3-1`, Debian `0.0~git20231204.b86afe3-1`.
-    let v = v.split_once('^').map_or(v, |(_, rest)| rest);
+    let v = word.split_once('^').map_or(word, |(_, rest)| rest);
     let v = v.split_once("~git").map_or(v, |(_, rest)| rest);
     let head: String = v
         .chars()
@@ -295,109 +393,6 @@ pub(crate) fn pasta_date(version: &str) -> Option<[u64; 3]> {
         .filter(|d| (1..=31).contains(&d[2]))
 }
 
-/// The oldest pasta rootlesskit works with.
-pub(crate) const PASTA_MIN_DATE: [u64; 3] = [2023, 6, 25];
-/// The pasta rootlesskit recommends (older ones lose connections under load).
-pub(crate) const PASTA_RECOMMENDED_DATE: [u64; 3] = [2023, 12, 4];
-
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_and_mtus() {
-        let c = validate("slirp4netns", None, None).unwrap();
-        assert_eq!((c.port_driver, c.mtu), (PortDriver::Builtin, 65520));
-        let c = validate("pasta", None, Some("2.0.0")).unwrap();
-        assert_eq!((c.port_driver, c.mtu), (PortDriver::Implicit, 65520));
-        assert_eq!(validate("vpnkit", None, None).unwrap().mtu, 1500);
-        assert_eq!(validate("lxc-user-nic", None, None).unwrap().mtu, 1500);
-        assert_eq!(
-            validate("gvisor-tap-vsock", None, Some("2.3.1"))
-                .unwrap()
-                .mtu,
-            65520
-        );
-    }
-
-    #[test]
-    fn combinations_follow_rootlesskit() {
-        assert!(validate("slirp4netns", Some("slirp4netns"), None).is_ok());
-        assert!(validate("vpnkit", Some("builtin"), None).is_ok());
-        assert!(validate("pasta", Some("none"), Some("2.1")).is_ok());
-        assert!(validate("gvisor-tap-vsock", Some("builtin"), Some("2.3")).is_ok());
-        for (driver, port) in [
-            ("vpnkit", "slirp4netns"),
-            ("slirp4netns", "implicit"),
-            ("pasta", "builtin"),
-            ("lxc-user-nic", "gvisor-tap-vsock"),
-        ] {
-            let err = validate(driver, Some(port), None).unwrap_err();
-            assert!(
-                matches!(err, PlanError::Mismatch { .. }),
-                "{driver}+{port}: {err}"
-            );
-            assert!(err.to_string().contains("implicit only with pasta"));
-        }
-    }
-
-    #[test]
-    fn unknown_names_and_old_rootlesskit_are_rejected() {
-        assert_eq!(
-            validate("tap", None, None).unwrap_err(),
-            PlanError::UnknownDriver("tap".into())
-        );
-        assert_eq!(
-            validate("slirp4netns", Some("socat"), None).unwrap_err(),
-            PlanError::UnknownPortDriver("socat".into())
-        );
-        let err = validate("pasta", None, Some("1.1.0")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "network driver `pasta` needs rootlesskit 2.0 or later, found 1.1.0"
-        );
-        assert!(matches!(
-            validate("gvisor-tap-vsock", None, Some("2.2.0")),
-            Err(PlanError::RootlesskitTooOld { need: [2, 3], .. })
-        ));
-        // Unknown versions are not held against the driver.
-        assert!(validate("pasta", None, Some("unknown")).is_ok());
-        assert!(validate("pasta", None, None).is_ok());
-    }
-
-    #[test]
-    fn fitting_port_drivers_are_listed() {
-        assert_eq!(
-            PortDriver::fitting(NetDriver::Pasta),
-            vec![PortDriver::Implicit, PortDriver::None]
-        );
-        assert_eq!(
-            PortDriver::fitting(NetDriver::Slirp4netns),
-            vec![
-                PortDriver::Builtin,
-                PortDriver::Slirp4netns,
-                PortDriver::None
-            ]
-        );
-        assert_eq!(
-            PortDriver::Implicit.listener(NetDriver::Pasta),
-            Some("pasta")
-        );
-        assert_eq!(
-            PortDriver::Builtin.listener(NetDriver::Slirp4netns),
-            Some("rootlesskit")
-        );
-    }
-
-    #[test]
-    fn pasta_dates_parse_both_spellings() {
-        assert_eq!(pasta_date("2023_03_29.b10b983"), Some([2023, 3, 29]));
-        assert_eq!(pasta_date("0.0~git20231204.b86afe3-1"), Some([2023, 12, 4]));
-        assert_eq!(pasta_date("0^20230329.b10b983-1"), Some([2023, 3, 29]));
-        assert_eq!(pasta_date("2024_13_01.x"), None);
-        assert_eq!(pasta_date("1.2.3"), None);
-        assert_eq!(pasta_date(""), None);
-        assert!(pasta_date("2023_03_29.b10b983").unwrap() < PASTA_MIN_DATE);
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;
