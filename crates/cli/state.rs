@@ -29,6 +29,10 @@ pub struct State {
     pub unit: String,
     /// The files written, in the order written.
     pub files: Vec<FileRecord>,
+    /// Directories install created for them (and for this record), removed by uninstall when
+    /// empty, deepest first.
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
     /// Whether install created the unit's enablement symlink (`default.target.wants/`).
     pub enabled_by_us: bool,
     /// The docker CLI context install uses, if any.
@@ -153,6 +157,11 @@ impl State {
                 self.files.push(old.clone());
             }
         }
+        for dir in &earlier.dirs {
+            if !self.dirs.contains(dir) {
+                self.dirs.push(dir.clone());
+            }
+        }
         self.enabled_by_us |= earlier.enabled_by_us;
         self.linger_enabled_by_us |= earlier.linger_enabled_by_us;
         if let (Some(now), Some(before)) = (&mut self.context, &earlier.context) {
@@ -165,6 +174,26 @@ impl State {
         }
         self.installed_at.clone_from(&earlier.installed_at);
     }
+}
+
+/// The directories that writing `path` would create: its missing ancestors, deepest first.
+pub fn missing_dirs(path: &Path) -> Vec<PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+/// Removes each of `dirs` that is empty, deepest first; returns those removed.
+pub fn remove_empty_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut sorted: Vec<&PathBuf> = dirs.iter().collect();
+    sorted.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    sorted
+        .into_iter()
+        .filter(|d| atomic::remove_empty_dir(d))
+        .cloned()
+        .collect()
 }
 
 /// Now, as RFC 3339 in UTC (`2025-01-31T12:00:00Z`).
@@ -223,6 +252,7 @@ mod tests {
                     previous: None,
                 },
             ],
+            dirs: vec!["/home/dev/.config/systemd/user/docker.service.d".into()],
             enabled_by_us: true,
             context: Some(ContextRecord {
                 name: "rootless".into(),
@@ -295,6 +325,29 @@ mod tests {
         assert_eq!(second.previous_context.as_deref(), Some("default"));
         assert_eq!(second.installed_at, "2025-01-01T00:00:00Z");
         assert!(second.context.unwrap().created);
+    }
+
+    #[test]
+    fn created_directories_are_found_and_removed_when_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a/b/c/file");
+        let missing = missing_dirs(&file);
+        assert_eq!(
+            missing,
+            [
+                dir.path().join("a/b/c"),
+                dir.path().join("a/b"),
+                dir.path().join("a")
+            ]
+        );
+        std::fs::create_dir_all(dir.path().join("a/b/c")).unwrap();
+        std::fs::write(dir.path().join("a/keep"), "").unwrap();
+        let mut shuffled = missing.clone();
+        shuffled.reverse();
+        let removed = remove_empty_dirs(&shuffled);
+        assert_eq!(removed, [dir.path().join("a/b/c"), dir.path().join("a/b")]);
+        assert!(dir.path().join("a/keep").exists());
+        assert!(missing_dirs(&dir.path().join("a/keep")).is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rootless_setup_systemd::{Login, UserManager};
 
-use super::plan::{ContextPlan, FileChange, InstallPlan, LingerPlan, ServiceAction};
+use super::plan::{Author, ContextPlan, FileChange, InstallPlan, LingerPlan, ServiceAction};
 use super::rollback::{self, Undo};
 use super::wait;
 use crate::docker_context::{self, ContextAction, DockerCli};
@@ -81,8 +81,10 @@ impl Apply<'_> {
     }
 
     fn note(&self, done: &mut Vec<String>, line: String) {
-        // Progress goes to stderr so the summary on stdout stays short.
-        eprintln!("{} {line}", paint(self.style.err, "2", "-"));
+        // With --verbose, progress as it happens (stderr); the summary lists it anyway.
+        if self.verbose {
+            eprintln!("{} {line}", paint(self.style.err, "2", "-"));
+        }
         done.push(line);
     }
 
@@ -96,16 +98,36 @@ impl Apply<'_> {
         undo.state_before =
             Some(atomic::read_optional(&self.paths.state).map_err(|e| fail(format!("{e:#}")))?);
 
+        // Directories this run creates (for the files and the record), so undoing removes them.
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let targets = plan
+            .files
+            .iter()
+            .filter(|f| f.change.writes())
+            .map(|f| &f.path);
+        for target in targets.chain(std::iter::once(&self.paths.state)) {
+            for d in state::missing_dirs(target) {
+                if !dirs.contains(&d) {
+                    dirs.push(d);
+                }
+            }
+        }
+        undo.created_dirs.clone_from(&dirs);
+
         // Files.
         let mut records = Vec::new();
         for f in &plan.files {
             let previous = match (&f.old, f.change) {
-                (Some(text), FileChange::Overwrite(_)) => {
+                // A foreign file (the old tool's unit) is put back by uninstall; an edited
+                // copy of ours is not: uninstall then removes it like any file of ours.
+                (Some(text), FileChange::Overwrite(Author::Foreign)) => {
                     Some(Previous::Content { text: text.clone() })
                 }
-                (Some(text), FileChange::Update) => Some(Previous::Ours {
-                    sha256: rootless_setup_unit::header::digest(text),
-                }),
+                (Some(text), FileChange::Update | FileChange::Overwrite(Author::Edited)) => {
+                    Some(Previous::Ours {
+                        sha256: rootless_setup_unit::header::digest(text),
+                    })
+                }
                 _ => None,
             };
             records.push(FileRecord {
@@ -120,7 +142,7 @@ impl Apply<'_> {
             atomic::write(&f.path, f.new.as_bytes()).map_err(|e| fail(format!("{e:#}")))?;
             self.note(done, format!("wrote {}", self.paths.short(&f.path)));
         }
-        let mut record = self.record(records);
+        let mut record = self.record(records, dirs);
         // Recorded before starting anything, so an interrupted install can still be undone.
         self.save(&record).map_err(fail)?;
 
@@ -267,7 +289,7 @@ impl Apply<'_> {
         Ok(())
     }
 
-    fn record(&self, files: Vec<FileRecord>) -> State {
+    fn record(&self, files: Vec<FileRecord>, dirs: Vec<PathBuf>) -> State {
         let now = state::now_rfc3339();
         let mut record = State {
             version: STATE_VERSION,
@@ -275,6 +297,7 @@ impl Apply<'_> {
             engine: "docker".to_owned(),
             unit: self.plan.service.unit.clone(),
             files,
+            dirs,
             enabled_by_us: false,
             context: None,
             previous_context: None,
@@ -324,9 +347,9 @@ impl Apply<'_> {
             if self.verbose {
                 let _ = writeln!(
                     s,
-                    "  timing: start job {} ms, first /_ping answer {} ms after readiness ({} attempts)",
-                    t.job.as_millis(),
-                    t.ping.as_millis(),
+                    "  timing: start job {:.1} ms, first /_ping answer {:.1} ms after readiness ({} attempts)",
+                    t.job.as_secs_f64() * 1000.0,
+                    t.ping.as_secs_f64() * 1000.0,
                     t.attempts
                 );
             }

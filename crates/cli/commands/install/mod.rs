@@ -265,7 +265,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             paint(style.err, "1;31", "error:")
         );
         eprintln!(
-            "{} keep your changes in an override (`systemctl --user edit docker`), remove the old install (`rootless-setup uninstall`), or pass --force to replace it (the old content is kept in the install record and restored by uninstall)",
+            "{} keep your changes in an override (`systemctl --user edit docker`), remove the old install (`rootless-setup uninstall`), or pass --force to replace it (a file rootless-setup did not write is kept in the install record and put back by uninstall)",
             paint(style.err, "1;36", "help:")
         );
         return Ok(ExitCode::from(FAILED));

@@ -34,6 +34,8 @@ pub struct Undo {
     pub linger: bool,
     /// The install record before this run (`Some(None)`: there was none).
     pub state_before: Option<Option<String>>,
+    /// Directories this run created.
+    pub created_dirs: Vec<PathBuf>,
 }
 
 /// Deadline of the stop job: longer than the unit's `TimeoutStopSec=` (120 s).
@@ -152,5 +154,6 @@ pub fn run(
         }
         None => {}
     }
+    crate::state::remove_empty_dirs(&undo.created_dirs);
     lines
 }

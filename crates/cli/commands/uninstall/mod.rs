@@ -434,6 +434,9 @@ fn execute(
         }
         report("remove the install record", r.map_err(|e| format!("{e:#}")))?;
     }
+    if let Some(record) = &plan.record {
+        crate::state::remove_empty_dirs(&record.dirs);
+    }
     Ok(failures)
 }
 
