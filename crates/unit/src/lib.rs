@@ -13,10 +13,9 @@
 //!
 //! Nothing here writes files or talks to systemd: `install` and `render` in the CLI do.
 //!
-//! [`drivers`] is a pure table (std only). The checker's `network.driver` has the same rules in
-//! its crate-private `checks::network::plan`; once that is public, [`drivers::check_combination`]
-//! should call it for the fit and rootlesskit-version rules and keep only what the unit adds
-//! (slirp4netns and pasta minimum versions, what the engine's script reads).
+//! [`drivers`] is a thin table over the checker's rules (`rootless_setup_checks::network_plan`:
+//! fits, minimum versions, MTU defaults); it adds only what is the unit's own (port driver `none`
+//! refused, what the engine's script reads, the automatic choice).
 
 pub mod config;
 pub mod drivers;

@@ -367,6 +367,16 @@ pub fn set(
             ));
         }
         "network.port-driver" => {
+            if let Raw::Str(s) | Raw::Text(s) = raw
+                && let Some(reason) = crate::drivers::port_driver_refusal(s.trim())
+            {
+                return Err(ConfigError::new(
+                    origin,
+                    key,
+                    format!("`{key}` cannot be `{}`: {reason}", s.trim()),
+                )
+                .allowed(spec(key).map_or("", |s| s.allowed)));
+            }
             settings.port_driver = Some(sourced(
                 origin,
                 choice(key, raw, origin, &PortDriver::ALL, PortDriver::as_str)?,

@@ -11,7 +11,9 @@ use rootless_setup_checks::context::{Binary, Facts, NetworkPlan};
 
 use crate::config::keys::BINARIES;
 use crate::config::{ConfigError, ConfigErrors, Origin, Settings, Sourced, one_of};
-use crate::drivers::{self, Installed, NetworkDriver, PortDriver, Subject, Tool, Version};
+use crate::drivers::{
+    self, Installed, NetworkDriver, PortDriver, Severity, Subject, Tool, Version,
+};
 use crate::escape;
 
 /// The directories every unit's `PATH` ends with, after those of the discovered binaries.
@@ -219,6 +221,10 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         )
     });
     for problem in drivers::check_combination(network.value, port.value, &installed) {
+        if problem.severity == Severity::Warning {
+            warnings.push(format!("{}: {}", problem.message, problem.fix));
+            continue;
+        }
         let (origin, key, allowed) = match problem.subject {
             Subject::Network => (&network.origin, "network.driver", None),
             Subject::Port => (

@@ -271,7 +271,7 @@ fn failed_run(
                 ),
                 Fix::user(
                     ID,
-                    "choose a network driver this rootlesskit supports (slirp4netns works with every version), or install rootlesskit 2 or later for pasta and gvisor-tap-vsock",
+                    "choose a network driver this rootlesskit supports (slirp4netns works with every version), or install rootlesskit 2.0 or later for pasta, 3.0 or later for gvisor-tap-vsock",
                 ),
             )
         }
