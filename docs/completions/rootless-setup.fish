@@ -30,6 +30,9 @@ never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "install" -d 'Install rootless Docker as a systemd user service for the current user'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "status" -d 'Show the installed rootless engine: unit, socket, server, context, environment, linger'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "uninstall" -d 'Remove the rootless engine that `install` set up, exactly as recorded'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "render" -d 'Print the systemd user unit and drop-in that `install` would write, without installing'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
@@ -50,6 +53,44 @@ never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l config -d 'Read this configuration file (it must exist) instead of `$XDG_CONFIG_HOME/rootless-setup/config.toml`' -r -F
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l engine -d 'The engine: docker (containerd is not generated yet)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l network-driver -d 'Network driver: slirp4netns, pasta, gvisor-tap-vsock, vpnkit or lxc-user-nic' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l port-driver -d 'Port driver: builtin, slirp4netns, implicit or gvisor-tap-vsock (must fit the network driver)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l mtu -d 'MTU of the engine\'s network namespace (1280 to 65520)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l host-loopback -d 'Let containers reach the host\'s loopback addresses: true or false' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l detach-netns -d 'rootlesskit\'s --detach-netns: true or false (default: the engine\'s)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l data-root -d 'The engine\'s data directory (absolute, or starting with ~/)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l daemon-flag -d 'An extra dockerd argument, such as --daemon-flag=--log-level=warn (repeat; replaces the file\'s list)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l env -d 'An extra environment variable for the engine, NAME=VALUE (repeat)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l start-timeout -d 'Seconds systemd waits for the engine to be ready (5 to 3600; never unlimited)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l timeout -d 'Seconds to wait for the API socket to answer once systemd reports the engine started' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l dry-run -d 'Show the plan (a diff of every file, every D-Bus call, context and linger) and change nothing'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -s y -l yes -d 'Do not ask for confirmation (for automation). Without a terminal nothing is asked anyway'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l force -d 'Install although prerequisites fail, replace hand-edited or foreign unit files and a `rootless` context rootless-setup did not create'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l no-context -d 'Do not create or select the `rootless` docker CLI context'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l no-linger -d 'Do not turn linger on'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -s v -l verbose -d 'Also print timings (start job, time from readiness to the first answer)'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -l format -d 'Output format' -r -f -a "human\t'Grouped, aligned text for people'
+json\t'One JSON document (schema in docs/json.md)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l purge -d 'Also remove the engine\'s data directory (images, containers, volumes), from inside a user namespace because its files belong to your subordinate ids'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l dry-run -d 'Show what would be removed and change nothing'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s y -l yes -d 'Do not ask for confirmation. Without a terminal nothing is asked anyway'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
@@ -79,8 +120,11 @@ always\t'Always'
 never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "render" -d 'Print the systemd user unit and drop-in that `install` would write, without installing'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check explain render generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "install" -d 'Install rootless Docker as a systemd user service for the current user'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "status" -d 'Show the installed rootless engine: unit, socket, server, context, environment, linger'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "uninstall" -d 'Remove the rootless engine that `install` set up, exactly as recorded'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "render" -d 'Print the systemd user unit and drop-in that `install` would write, without installing'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
