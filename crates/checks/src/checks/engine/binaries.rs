@@ -156,11 +156,7 @@ fn search_dirs(cx: &Context<'_>, facts: &Facts) -> Vec<PathBuf> {
     dirs
 }
 
-fn ask_version(
-    cx: &Context<'_>,
-    wanted: &Wanted,
-    path: &Path,
-) -> (Answer, Option<(&'static str, String)>) {
+fn ask_version(cx: &Context<'_>, wanted: &Wanted, path: &Path) -> Answered {
     if wanted.version_args.is_empty() {
         return (Answer::NotAsked, None);
     }
@@ -189,6 +185,49 @@ fn ask_version(
     }
 }
 
+/// Asks every found program for its version at the same time: each answer is mostly a wait on
+/// a child process, so a dozen of them one after the other add up. The answers come back in the
+/// order of `located`, so the finding does not depend on which program answers first.
+fn ask_versions(cx: &Context<'_>, located: &[(&Wanted, PathBuf)]) -> Vec<Answered> {
+    std::thread::scope(|scope| {
+        let pending: Vec<Pending<'_>> = located
+            .iter()
+            .map(|(wanted, path)| {
+                if wanted.version_args.is_empty() {
+                    return Pending::Done((Answer::NotAsked, None));
+                }
+                let ask = move || ask_version(cx, wanted, path);
+                // Without a thread (the system refused one) the probe runs here instead.
+                match std::thread::Builder::new().spawn_scoped(scope, ask) {
+                    Ok(handle) => Pending::Running(handle),
+                    Err(_) => Pending::Done(ask_version(cx, wanted, path)),
+                }
+            })
+            .collect();
+        pending
+            .into_iter()
+            .map(|p| match p {
+                Pending::Done(answer) => answer,
+                Pending::Running(handle) => handle.join().unwrap_or_else(|_| {
+                    (
+                        Answer::Broken("the version probe panicked".to_owned()),
+                        None,
+                    )
+                }),
+            })
+            .collect()
+    })
+}
+
+/// A version answer and the extra observation it carries (the iptables backend).
+type Answered = (Answer, Option<(&'static str, String)>);
+
+/// A version probe that has finished or still runs on its own thread.
+enum Pending<'scope> {
+    Done(Answered),
+    Running(std::thread::ScopedJoinHandle<'scope, Answered>),
+}
+
 /// Checks that the engine's programs are installed and run, and records them in `facts.binaries`.
 pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let dirs = search_dirs(cx, facts);
@@ -197,25 +236,28 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         Engine::Docker => DOCKER,
         Engine::Containerd => CONTAINERD,
     };
-    let mut found: Vec<Found<'_>> = Vec::new();
+    let mut located: Vec<(&Wanted, PathBuf)> = Vec::new();
     let mut missing: Vec<&Wanted> = Vec::new();
     for wanted in engine_list.iter().chain(HELPERS) {
         match cx
             .host
             .find_executable(wanted.name, dirs.iter().map(PathBuf::as_path))
         {
-            Some(path) => {
-                let (answer, extra) = ask_version(cx, wanted, &path);
-                found.push(Found {
-                    wanted,
-                    path,
-                    answer,
-                    extra,
-                });
-            }
+            Some(path) => located.push((wanted, path)),
             None => missing.push(wanted),
         }
     }
+    let answers = ask_versions(cx, &located);
+    let found: Vec<Found<'_>> = located
+        .into_iter()
+        .zip(answers)
+        .map(|((wanted, path), (answer, extra))| Found {
+            wanted,
+            path,
+            answer,
+            extra,
+        })
+        .collect();
     for f in &found {
         facts.binaries.insert(
             f.wanted.name.to_owned(),

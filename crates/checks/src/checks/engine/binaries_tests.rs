@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::caller::Caller;
+use crate::system::System;
 use crate::testing::{Fixture, Harness, ScriptedSystem};
 
 const DEBIAN_12: &str = "ID=debian\nVERSION_ID=\"12\"\n";
@@ -418,4 +419,64 @@ fn fedora_is_told_that_moby_engine_lacks_the_scripts() {
     assert!(fix.summary.contains("docker-ce-rootless-extras"));
     // moby-engine would not bring the script, so no dnf command is offered.
     assert!(fix.commands.is_empty(), "{:?}", fix.commands);
+}
+
+/// Answers like `inner`, but only after `delay`, longest for the first programs asked.
+#[derive(Debug)]
+struct Slow {
+    inner: ScriptedSystem,
+    delay: std::time::Duration,
+}
+
+impl System for Slow {
+    fn run(
+        &self,
+        invocation: &Invocation,
+    ) -> Result<crate::system::ProbeOutput, crate::system::ProbeError> {
+        // dockerd is asked first and answers last.
+        let first = invocation.program.ends_with("dockerd");
+        std::thread::sleep(if first { self.delay * 2 } else { self.delay });
+        System::run(&self.inner, invocation)
+    }
+    fn map_userns(
+        &self,
+        request: &crate::system::UsernsMapRequest,
+    ) -> Result<crate::system::UsernsMapOutcome, crate::system::ProbeError> {
+        System::map_userns(&self.inner, request)
+    }
+    fn ping_user_bus(&self, address: &str) -> crate::system::BusAnswer<()> {
+        System::ping_user_bus(&self.inner, address)
+    }
+    fn user_manager(&self, address: &str) -> crate::system::BusAnswer<crate::system::ManagerInfo> {
+        System::user_manager(&self.inner, address)
+    }
+    fn linger(&self, uid: u32) -> crate::system::BusAnswer<bool> {
+        System::linger(&self.inner, uid)
+    }
+}
+
+#[test]
+fn versions_are_asked_at_once_and_reported_in_catalogue_order() {
+    let fx = debian_docker_io();
+    let h = Harness::new(&fx, caller(), debian_versions());
+    let (expected, _) = run(&h);
+    let delay = std::time::Duration::from_millis(150);
+    let slow = Slow {
+        inner: debian_versions(),
+        delay,
+    };
+    let cx = Context {
+        system: &slow,
+        ..h.context()
+    };
+    let started = std::time::Instant::now();
+    let f = binaries(&cx, &mut Facts::default());
+    let took = started.elapsed();
+    // Seven programs are asked: one after the other they would take 8 delays.
+    assert!(took < delay * 5, "took {took:?}");
+    assert_eq!(
+        f.observed, expected.observed,
+        "same observations, same order"
+    );
+    assert_eq!(f.summary, expected.summary);
 }
