@@ -1,0 +1,35 @@
+//! Why no script could be made. A check that fails is not an error here (that is what the
+//! script is for); these are the cases where writing a correct script is impossible.
+
+use rootless_setup_checks::shell::UnsafeValue;
+
+/// Why `rootless-setup fix` could not produce a script.
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    /// A value that would go into the script contains a newline or another control character.
+    #[error(transparent)]
+    Unsafe(#[from] UnsafeValue),
+    /// A file's text holds the here-document delimiter on a line of its own.
+    #[error("the text for {path} contains a line `{delimiter}`, which would end its here-document")]
+    Delimiter {
+        /// The file.
+        path: String,
+        /// The delimiter.
+        delimiter: &'static str,
+    },
+    /// A template failed to render (a bug).
+    #[error("could not render template {name}: {source}")]
+    Template {
+        /// The template.
+        name: &'static str,
+        /// What minijinja said.
+        #[source]
+        source: minijinja::Error,
+    },
+    /// No passwd entry for the user.
+    #[error("no user `{0}` in /etc/passwd")]
+    NoSuchUser(String),
+    /// A user name the script cannot pass to `usermod` and friends.
+    #[error("user name {0:?} starts with `-`, so commands would read it as an option")]
+    OptionLikeName(String),
+}

@@ -1,0 +1,149 @@
+//! From findings to blocks. Every failing or warning finding whose fix needs root gets one
+//! block, built from what the check observed and from the host files in the [`Target`] (never
+//! from the check's fix text, which is written for a person to paste with `sudo`), except:
+//!
+//! - the sysctls of `userns.sysctl`, `network.ports` and `network.ping` share one block, as they
+//!   share one drop-in file;
+//! - a fix whose only commands are package installs of this distribution is turned into a typed
+//!   install ([`generic`]), whatever check it came from;
+//! - what cannot be done safely by a script (another user's lines, a system-wide daemon, the
+//!   boot loader) becomes a block "by hand" that says why and what to run.
+//!
+//! Findings whose fix needs no root become notes for after the script.
+
+mod cgroup;
+mod generic;
+mod modules;
+mod subid;
+mod sysctl;
+mod uidmap;
+mod user;
+mod userns;
+
+use rootless_setup_checks::{CheckId, Finding, Status};
+
+use crate::error::FixError;
+use crate::model::{Command, Helper, Step};
+use crate::target::Target;
+
+pub(crate) use sysctl::Setting;
+
+/// What building the blocks collects besides the blocks.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    /// The blocks, in catalogue order.
+    pub(crate) steps: Vec<Step>,
+    /// Notes for after the script.
+    pub(crate) after: Vec<String>,
+}
+
+/// The block's comment for a finding: what was seen and why it matters.
+pub(crate) fn base(finding: &Finding) -> Step {
+    let mut step = Step::new(finding.id, finding.status).note("seen", &finding.summary);
+    if let Some(why) = &finding.why {
+        step = step.note("why", why);
+    }
+    step
+}
+
+/// A block the script does not carry out: what was seen, why it matters, why the script does
+/// not do it, and the check's own advice to follow by hand.
+pub(crate) fn manual(finding: &Finding, reason: impl Into<String>) -> Step {
+    let mut step = base(finding).note("by hand", reason);
+    if let Some(fix) = &finding.fix {
+        step = step.note("advice", &fix.summary);
+        step.by_hand = fix.commands.clone();
+    }
+    step
+}
+
+/// The guard that the account still is what the script was made for.
+pub(crate) fn expect_user(target: &Target) -> Command {
+    Command::call(
+        Helper::ExpectUser,
+        [target.account.name.clone(), target.account.uid.to_string()],
+    )
+}
+
+/// Builds the blocks for `findings` (any order; the result is in catalogue order).
+pub(crate) fn build(findings: &[Finding], target: &Target) -> Result<Collected, FixError> {
+    let mut out = Collected::default();
+    let mut ordered: Vec<&Finding> = findings.iter().collect();
+    ordered.sort_by_key(|f| f.id);
+    let mut sysctls: Vec<(&Finding, Vec<Setting>)> = Vec::new();
+    let mut sysctl_at: Option<usize> = None;
+    for finding in ordered {
+        if !matches!(finding.status, Status::Fail | Status::Warn) {
+            continue;
+        }
+        let Some(fix) = &finding.fix else { continue };
+        if !fix.root {
+            out.after.push(format!(
+                "as {}: {} ({})",
+                target.account.name, fix.summary, finding.id
+            ));
+            continue;
+        }
+        let step = match finding.id {
+            CheckId::User => user::home(finding, target),
+            CheckId::SessionLinger => Ok(linger(finding, target)),
+            CheckId::SessionBus => {
+                out.after.push(format!(
+                    "{} logs out and back in, so the session starts the user bus",
+                    target.account.name
+                ));
+                generic::packages(finding, target)
+            }
+            CheckId::SubidUid | CheckId::SubidGid => subid::subid(finding, target, &mut out.after),
+            CheckId::Uidmap => uidmap::uidmap(finding, target),
+            CheckId::UsernsSysctl | CheckId::NetworkPorts | CheckId::NetworkPing => {
+                match sysctl::wanted(finding) {
+                    Some(settings) => {
+                        sysctl_at.get_or_insert(out.steps.len());
+                        sysctls.push((finding, settings));
+                        continue;
+                    }
+                    None => Ok(manual(
+                        finding,
+                        "the script only sets sysctls to values the check names; this one needs a look first",
+                    )),
+                }
+            }
+            CheckId::UsernsApparmor => userns::apparmor(finding, target),
+            CheckId::Cgroup => cgroup::cgroup(finding, target, &mut out.after),
+            CheckId::NetworkIptables => modules::iptables(finding, target),
+            CheckId::EngineSmoke => modules::smoke(finding, target),
+            CheckId::Storage => modules::storage(finding, target),
+            CheckId::EngineRootful => Ok(manual(
+                finding,
+                "stopping the system-wide daemon affects every user of it; decide that yourself \
+                 (or install with --force to run both)",
+            )),
+            _ => generic::packages(finding, target),
+        }?;
+        out.steps.push(step);
+    }
+    if let Some(at) = sysctl_at {
+        let step = sysctl::step(&sysctls, target)?;
+        out.steps.insert(at.min(out.steps.len()), step);
+    }
+    Ok(out)
+}
+
+/// `session.linger`: `loginctl enable-linger NAME`.
+fn linger(finding: &Finding, target: &Target) -> Step {
+    base(finding)
+        .note(
+            "does",
+            format!(
+                "turns linger on for {}, so their user manager (and the engine) runs from boot \
+                 and outlives their last session",
+                target.account.name
+            ),
+        )
+        .command(Command::run([
+            "loginctl".to_owned(),
+            "enable-linger".to_owned(),
+            target.account.name.clone(),
+        ]))
+}

@@ -1,0 +1,163 @@
+//! The kernel settings of `userns.sysctl`, `network.ports` and `network.ping`, in one block:
+//! only the settings whose checks failed or warned, written (with the lines an earlier run left
+//! in the same file) to `/etc/sysctl.d/99-rootless.conf` from its template, applied with
+//! `sysctl --system`, then read back, so a file that sorts later and overrides one of them is
+//! reported instead of silently winning at every boot.
+
+use rootless_setup_checks::{CheckId, Finding};
+
+use crate::error::FixError;
+use crate::model::{Command, Helper, Step};
+use crate::target::{SYSCTL_DROPIN, Target};
+use crate::templates;
+
+/// What `userns.sysctl` sets `user.max_user_namespaces` to (the value RHEL documents).
+pub(crate) const MAX_USER_NAMESPACES: &str = "15000";
+/// Below this many user namespaces `userns.sysctl` warns.
+const MAX_USER_NAMESPACES_LOW: u64 = 1000;
+
+/// One `key = value` the script sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Setting {
+    /// The sysctl, dotted.
+    pub(crate) key: &'static str,
+    /// Its value, words separated by one space.
+    pub(crate) value: &'static str,
+}
+
+/// The settings a finding asks for; `None` when its observations name none the script knows.
+pub(crate) fn wanted(finding: &Finding) -> Option<Vec<Setting>> {
+    let number = |key: &str| finding.observed(key).and_then(|v| v.parse::<u64>().ok());
+    let settings: Vec<Setting> = match finding.id {
+        CheckId::UsernsSysctl => {
+            let mut s = Vec::new();
+            if number("kernel.unprivileged_userns_clone") == Some(0) {
+                s.push(Setting {
+                    key: "kernel.unprivileged_userns_clone",
+                    value: "1",
+                });
+            }
+            if number("user.max_user_namespaces").is_some_and(|n| n < MAX_USER_NAMESPACES_LOW) {
+                s.push(Setting {
+                    key: "user.max_user_namespaces",
+                    value: MAX_USER_NAMESPACES,
+                });
+            }
+            s
+        }
+        CheckId::NetworkPorts if number("ip_unprivileged_port_start").is_some_and(|n| n > 0) => {
+            vec![Setting {
+                key: "net.ipv4.ip_unprivileged_port_start",
+                value: "0",
+            }]
+        }
+        CheckId::NetworkPing if finding.observed("ping_group_range").is_some() => vec![Setting {
+            key: "net.ipv4.ping_group_range",
+            value: "0 2147483647",
+        }],
+        _ => Vec::new(),
+    };
+    (!settings.is_empty()).then_some(settings)
+}
+
+/// `key = value` lines of an existing drop-in worth keeping: a sysctl-like key and a printable
+/// value (words joined by one space). Comments and anything else are dropped.
+fn existing(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with(['#', ';']))
+        .filter_map(|l| {
+            let (key, value) = l.split_once('=')?;
+            let key = key.trim();
+            let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            let key_ok = !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-/*".contains(c));
+            let value_ok = !value.is_empty() && !value.chars().any(char::is_control);
+            (key_ok && value_ok).then(|| (key.to_owned(), value))
+        })
+        .collect()
+}
+
+/// The one block for every sysctl finding.
+pub(crate) fn step(
+    findings: &[(&Finding, Vec<Setting>)],
+    target: &Target,
+) -> Result<Step, FixError> {
+    let mut step = Step {
+        checks: findings.iter().map(|(f, _)| (f.id, f.status)).collect(),
+        notes: Vec::new(),
+        guards: Vec::new(),
+        commands: Vec::new(),
+        by_hand: Vec::new(),
+    };
+    let wanted: Vec<&Setting> = findings.iter().flat_map(|(_, s)| s).collect();
+    for (finding, _) in findings {
+        step = step.note("seen", format!("{}: {}", finding.id, finding.summary));
+        if let Some(why) = &finding.why {
+            step = step.note("why", format!("{}: {why}", finding.id));
+        }
+    }
+    let mut lines: Vec<(String, String)> =
+        existing(target.files.sysctl_dropin.as_deref().unwrap_or(""))
+            .into_iter()
+            .filter(|(k, _)| !wanted.iter().any(|w| w.key == k))
+            .collect();
+    let kept = lines.len();
+    lines.extend(
+        wanted
+            .iter()
+            .map(|w| (w.key.to_owned(), w.value.to_owned())),
+    );
+    let shown: Vec<String> = wanted
+        .iter()
+        .map(|w| format!("{} = {}", w.key, w.value))
+        .collect();
+    let mut does = format!(
+        "sets {} in {SYSCTL_DROPIN} (for every boot) and now, then reads the values back",
+        shown.join(", ")
+    );
+    if kept > 0 {
+        does.push_str(&format!(
+            "; keeps the {kept} other setting(s) already in that file"
+        ));
+    }
+    step = step
+        .note("does", does)
+        .command(Command::Write {
+            path: SYSCTL_DROPIN.to_owned(),
+            text: templates::sysctl_dropin(&lines)?,
+        })
+        .command(Command::Fixed(
+            "if ! sysctl --system >/dev/null; then\n\techo 'rootless-setup: sysctl --system reported errors (above); checking the values this script sets' >&2\nfi",
+        ));
+    for w in wanted {
+        step = step.command(Command::call(
+            Helper::CheckSysctl,
+            [w.key, w.value, SYSCTL_DROPIN],
+        ));
+    }
+    Ok(step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn existing_lines_are_kept_only_when_they_look_like_settings() {
+        let text =
+            "# c\n; c\nnet.ipv4.ping_group_range = 0\t2147483647\nbad\n=x\nk = \u{1b}x\nvm.x=1\n";
+        assert_eq!(
+            existing(text),
+            [
+                (
+                    "net.ipv4.ping_group_range".to_owned(),
+                    "0 2147483647".to_owned()
+                ),
+                ("vm.x".to_owned(), "1".to_owned())
+            ]
+        );
+    }
+}

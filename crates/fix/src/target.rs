@@ -1,0 +1,171 @@
+//! What the script is made for: the distribution, the user's account, and the few host files
+//! the blocks depend on (the subordinate id files and the databases of ids in use, the files the
+//! script would replace). Read once through the checker's [`Host`], so fixture trees work.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use rootless_setup_checks::context::Account;
+use rootless_setup_checks::shell::check_printable;
+use rootless_setup_checks::{Distro, Host};
+
+use crate::error::FixError;
+
+/// The AppArmor policy directory.
+pub const APPARMOR_DIR: &str = "/etc/apparmor.d";
+/// The sysctl drop-in the script writes.
+pub const SYSCTL_DROPIN: &str = "/etc/sysctl.d/99-rootless.conf";
+/// The cgroup delegation drop-in the script writes.
+pub const DELEGATE_CONF: &str = "/etc/systemd/system/user@.service.d/delegate.conf";
+
+/// The host files the blocks depend on, as they were when the script was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostFiles {
+    /// `/etc/subuid`, `None` when absent.
+    pub subuid: Option<String>,
+    /// `/etc/subgid`, `None` when absent.
+    pub subgid: Option<String>,
+    /// `/etc/passwd`.
+    pub passwd: String,
+    /// `/etc/group`.
+    pub group: String,
+    /// Whether `usermod` exists (`/usr/sbin/usermod` or `/sbin/usermod`).
+    pub usermod: bool,
+    /// Whether `/etc/apparmor.d/abi/4.0` exists (AppArmor 4, which knows `userns`).
+    pub apparmor_abi4: bool,
+    /// The names in `/etc/apparmor.d`.
+    pub apparmor_files: BTreeSet<String>,
+    /// The script's sysctl drop-in, when it exists.
+    pub sysctl_dropin: Option<String>,
+    /// The cgroup delegation drop-in, when it exists.
+    pub delegate_conf: Option<String>,
+}
+
+impl HostFiles {
+    /// Reads them from `host`.
+    pub fn read(host: &Host) -> HostFiles {
+        let read = |p: &str| host.read(p).ok().flatten();
+        HostFiles {
+            subuid: read("/etc/subuid"),
+            subgid: read("/etc/subgid"),
+            passwd: read("/etc/passwd").unwrap_or_default(),
+            group: read("/etc/group").unwrap_or_default(),
+            usermod: ["/usr/sbin/usermod", "/sbin/usermod"]
+                .iter()
+                .any(|p| host.exists(p)),
+            apparmor_abi4: host.exists(format!("{APPARMOR_DIR}/abi/4.0")),
+            apparmor_files: host
+                .list_dir(APPARMOR_DIR)
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            sysctl_dropin: read(SYSCTL_DROPIN),
+            delegate_conf: read(DELEGATE_CONF),
+        }
+    }
+}
+
+/// The user, the distribution and the host files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The distribution, for package names and commands.
+    pub distro: Distro,
+    /// The user the host is prepared for.
+    pub account: Account,
+    /// The host files.
+    pub files: HostFiles,
+}
+
+impl Target {
+    /// A target after checking that the account's name and home can go into a script.
+    pub fn new(distro: Distro, account: Account, files: HostFiles) -> Result<Target, FixError> {
+        check_printable("user name", &account.name)?;
+        check_printable("home directory", &account.home.to_string_lossy())?;
+        if account.name.starts_with('-') {
+            return Err(FixError::OptionLikeName(account.name));
+        }
+        Ok(Target {
+            distro,
+            account,
+            files,
+        })
+    }
+
+    /// Whether the account is a line of `/etc/passwd` (not LDAP, SSSD, …): `usermod` edits only
+    /// those.
+    pub fn local_account(&self) -> bool {
+        passwd_entry(&self.files.passwd, &self.account.name).is_some()
+    }
+}
+
+/// The `/etc/passwd` entry named `name`. NIS compat lines (`+`, `-`) and malformed lines are
+/// ignored.
+pub fn passwd_entry(passwd: &str, name: &str) -> Option<Account> {
+    passwd.lines().find_map(|line| {
+        if line.starts_with(['+', '-', '#']) {
+            return None;
+        }
+        let fields: Vec<&str> = line.split(':').collect();
+        let [entry, _pw, uid, gid, _gecos, home, shell] = fields.as_slice() else {
+            return None;
+        };
+        if *entry != name || entry.is_empty() {
+            return None;
+        }
+        Some(Account {
+            name: (*entry).to_owned(),
+            uid: uid.parse().ok()?,
+            gid: gid.parse().ok()?,
+            home: PathBuf::from(home),
+            shell: (*shell).to_owned(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(name: &str, home: &str) -> Account {
+        Account {
+            name: name.to_owned(),
+            uid: 1000,
+            gid: 1000,
+            home: PathBuf::from(home),
+            shell: "/bin/sh".to_owned(),
+        }
+    }
+
+    #[test]
+    fn passwd_entries_by_name() {
+        let text =
+            "+::::::\nroot:x:0:0::/root:/bin/sh\nbad line\nalice:x:1000:100::/home/a b:/bin/sh\n";
+        let a = passwd_entry(text, "alice").unwrap();
+        assert_eq!(
+            (a.uid, a.gid, a.home),
+            (1000, 100, PathBuf::from("/home/a b"))
+        );
+        assert_eq!(passwd_entry(text, "bob"), None);
+        assert_eq!(passwd_entry(text, ""), None);
+    }
+
+    #[test]
+    fn names_and_homes_with_newlines_are_refused_with_the_value() {
+        let d = Distro::parse("ID=debian");
+        let err =
+            Target::new(d.clone(), account("a\nb", "/home/a"), HostFiles::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "user name \"a\\nb\" contains a newline, which a reviewed root script must not contain"
+        );
+        let err =
+            Target::new(d.clone(), account("a", "/home/a\nb"), HostFiles::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("home directory \"/home/a\\nb\""),
+            "{err}"
+        );
+        assert!(Target::new(d.clone(), account("-rf", "/h"), HostFiles::default()).is_err());
+        assert!(Target::new(d, account("a b'$(x)`y`", "/h o$(me)"), HostFiles::default()).is_ok());
+    }
+}
