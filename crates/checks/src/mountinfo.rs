@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::host::Host;
+
 /// Where the kernel lists the caller's mounts.
 pub(crate) const PATH: &str = "/proc/self/mountinfo";
 
@@ -81,6 +83,16 @@ pub(crate) fn parse(text: &str) -> Vec<Mount> {
             })
         })
         .collect()
+}
+
+/// The caller's mounts; empty when mountinfo is missing or unreadable (a check that must tell
+/// those apart reads [`PATH`] itself).
+pub(crate) fn read(host: &Host) -> Vec<Mount> {
+    host.read(PATH)
+        .ok()
+        .flatten()
+        .map(|text| parse(&text))
+        .unwrap_or_default()
 }
 
 /// The mount `path` (canonical) lives on: the longest mount point that is a prefix of it; of

@@ -87,13 +87,7 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     };
     // Decided like the engine: by the filesystem at /sys/fs/cgroup. Only without a readable
     // mountinfo by the lines of /proc/self/cgroup, which in a container can list the host's.
-    let mounts = cx
-        .host
-        .read(mountinfo::PATH)
-        .ok()
-        .flatten()
-        .map(|t| mountinfo::parse(&t))
-        .filter(|m| !m.is_empty());
+    let mounts = Some(mountinfo::read(cx.host)).filter(|m| !m.is_empty());
     let (version, cgroup_fs, decided_by) = match &mounts {
         Some(mounts) => match layout::from_mounts(mounts) {
             Some((version, fstype)) => (version, fstype.to_owned(), mountinfo::PATH),

@@ -252,13 +252,7 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
 /// Runs the check.
 pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let dirs = program_dirs(cx.caller);
-    let mounts = cx
-        .host
-        .read(mountinfo::PATH)
-        .ok()
-        .flatten()
-        .map(|t| mountinfo::parse(&t))
-        .unwrap_or_default();
+    let mounts = mountinfo::read(cx.host);
     let searched = dirs
         .iter()
         .map(|d| d.display().to_string())
