@@ -14,6 +14,7 @@ mod storage;
 pub mod subid;
 mod user;
 mod userns;
+mod version;
 
 /// Runs one check. Dependencies have already run; their facts are in `facts`.
 pub(crate) fn run(id: CheckId, cx: &Context<'_>, facts: &mut Facts) -> Finding {

@@ -12,6 +12,8 @@ use crate::distro::Package;
 use crate::finding::{Finding, Fix};
 use crate::mountinfo::{self, mount_of};
 
+use super::version::version_numbers;
+
 const ID: CheckId = CheckId::Storage;
 const MOUNTINFO: &str = mountinfo::PATH;
 const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
@@ -22,10 +24,10 @@ const NETWORK_FS: [&str; 5] = ["nfs", "nfs4", "cifs", "smb3", "smbfs"];
 
 /// `major.minor` of a kernel release such as `6.1.0-18-amd64`.
 fn kernel_version(release: &str) -> Option<(u64, u64)> {
-    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit());
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
+    match version_numbers(release)[..] {
+        [major, minor, ..] => Some((major, minor)),
+        _ => None,
+    }
 }
 
 /// The storage driver that will work.

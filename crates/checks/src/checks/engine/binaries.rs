@@ -12,7 +12,7 @@ use crate::distro::{Distro, Family, Package};
 use crate::finding::{Finding, Fix, Status};
 use crate::system::Invocation;
 
-use super::version::{iptables_backend, major, parse_version};
+use super::super::version::{iptables_backend, parse_version, version_at_least};
 
 const ID: CheckId = CheckId::EngineBinaries;
 
@@ -20,7 +20,7 @@ const ID: CheckId = CheckId::EngineBinaries;
 const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Docker releases from this one on no longer need `rootlesskit-docker-proxy`.
-const DOCKER_WITHOUT_PROXY: u32 = 28;
+const DOCKER_WITHOUT_PROXY: u64 = 28;
 
 /// Where distributions put the engine's programs and scripts, after the caller's `PATH`.
 const DISTRO_DIRS: &[&str] = &[
@@ -275,8 +275,8 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         && get("rootlesskit-docker-proxy").is_none()
         && get("dockerd").is_some_and(|d| {
             d.version()
-                .and_then(major)
-                .is_none_or(|m| m < DOCKER_WITHOUT_PROXY)
+                .and_then(|v| version_at_least(v, &[DOCKER_WITHOUT_PROXY]))
+                != Some(true)
         });
 
     let mut finding = Finding::pass(ID, "");

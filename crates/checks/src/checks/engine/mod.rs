@@ -2,15 +2,14 @@
 //! daemon next to the rootless one (`engine.rootful`), a real `rootlesskit` run with the chosen
 //! network (`engine.smoke`) and the state of an existing rootless install (`engine.installed`).
 //!
-//! Each check lives in its own submodule with its fixture tests; [`version`] holds the pure
-//! parsers of what the programs print.
+//! Each check lives in its own submodule with its fixture tests; the pure parsers of what the
+//! programs print for `--version` are in `checks::version`.
 
 mod binaries;
 mod installed;
 mod rootful;
 mod rootlesskit_output;
 mod smoke;
-mod version;
 
 use std::path::PathBuf;
 

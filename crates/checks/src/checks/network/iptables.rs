@@ -14,6 +14,8 @@ use crate::distro::Package;
 use crate::finding::{Finding, Fix};
 use crate::system::{Invocation, ProbeOutput};
 
+use super::super::version;
+
 const ID: CheckId = CheckId::NetworkIptables;
 
 /// Directories searched after the caller's `PATH` (iptables lives in sbin, often not on a user's
@@ -89,24 +91,14 @@ impl Backend {
     }
 }
 
-/// Parses `iptables v1.8.9 (nf_tables)` into its version and backend.
+/// Parses `iptables v1.8.9 (nf_tables)` into its version and backend (the same parsers
+/// `engine.binaries` uses).
 fn parse_version(text: &str) -> Option<(String, Backend)> {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let mut words = line.split_whitespace();
-    let version = words
-        .find(|w| {
-            w.starts_with('v')
-                && w.get(1..2)
-                    .is_some_and(|c| c.chars().all(|c| c.is_ascii_digit()))
-        })?
-        .trim_start_matches('v')
-        .to_owned();
-    let backend = if line.contains("(nf_tables)") {
-        Backend::Nft
-    } else if line.contains("(legacy)") {
-        Backend::Legacy
-    } else {
-        Backend::Unknown
+    let version = version::parse_version("iptables", text)?;
+    let backend = match version::iptables_backend(text).as_deref() {
+        Some("nf_tables") => Backend::Nft,
+        Some("legacy") => Backend::Legacy,
+        _ => Backend::Unknown,
     };
     Some((version, backend))
 }

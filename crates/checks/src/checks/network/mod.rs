@@ -16,37 +16,8 @@ pub(crate) use sysctl::{ping, ports};
 
 use crate::distro::{Distro, Family};
 
-/// The leading dotted numbers of a version string: `v1.2.3-rc1` → `[1, 2, 3]`,
-/// `20.10.24+dfsg1` → `[20, 10, 24]`, `2023_03_29.b10b983` → `[2023]`. Empty when the string does
-/// not start with a number.
-pub(super) fn version_numbers(version: &str) -> Vec<u64> {
-    let v = version.trim().trim_start_matches(['v', 'V']);
-    let mut out = Vec::new();
-    for part in v.split('.') {
-        let digits: &str = part
-            .find(|c: char| !c.is_ascii_digit())
-            .map_or(part, |end| part.get(..end).unwrap_or(""));
-        let Ok(n) = digits.parse::<u64>() else { break };
-        out.push(n);
-        if digits.len() != part.len() {
-            break;
-        }
-    }
-    out
-}
-
-/// Whether `version` is at least `min` (missing components count as 0); `None` when `version`
-/// has no leading number to compare.
-pub(super) fn version_at_least(version: &str, min: &[u64]) -> Option<bool> {
-    let have = version_numbers(version);
-    if have.is_empty() {
-        return None;
-    }
-    let len = have.len().max(min.len());
-    let pad =
-        |v: &[u64]| -> Vec<u64> { (0..len).map(|i| v.get(i).copied().unwrap_or(0)).collect() };
-    Some(pad(&have) >= pad(min))
-}
+// For `driver` and `plan`.
+use super::version::version_at_least;
 
 /// The install command for a package that [`crate::distro::Package`] does not name (its name is
 /// the same on every family).
@@ -111,32 +82,6 @@ pub(super) mod testutil {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn versions_parse_leading_dotted_numbers() {
-        assert_eq!(version_numbers("1.1.0"), vec![1, 1, 0]);
-        assert_eq!(version_numbers("v2.3.4-rc.1"), vec![2, 3, 4]);
-        assert_eq!(version_numbers("20.10.24+dfsg1"), vec![20, 10, 24]);
-        assert_eq!(version_numbers("2023_03_29.b10b983"), vec![2023]);
-        assert_eq!(version_numbers("garbage"), Vec::<u64>::new());
-        assert_eq!(version_numbers(""), Vec::<u64>::new());
-        assert_eq!(
-            version_numbers("99999999999999999999999.1"),
-            Vec::<u64>::new()
-        );
-    }
-
-    #[test]
-    fn versions_compare_with_padding() {
-        assert_eq!(version_at_least("2.0", &[2, 0]), Some(true));
-        assert_eq!(version_at_least("2", &[2, 0, 0]), Some(true));
-        assert_eq!(version_at_least("1.1.1", &[2, 0]), Some(false));
-        assert_eq!(version_at_least("2.3.0", &[2, 3]), Some(true));
-        assert_eq!(version_at_least("2.2.9", &[2, 3]), Some(false));
-        assert_eq!(version_at_least("0.4.0", &[0, 4]), Some(true));
-        assert_eq!(version_at_least("0.3.9", &[0, 4]), Some(false));
-        assert_eq!(version_at_least("unknown", &[0, 4]), None);
-    }
 
     #[test]
     fn sysctl_fixes_append_and_reload() {

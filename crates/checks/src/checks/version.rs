@@ -1,6 +1,8 @@
-//! Pure parsers for what the engine's programs print when asked for their version, such as
-//! `rootlesskit version 1.1.0` or `Docker version 20.10.24+dfsg1, build 297e128`. They take any
-//! text (lossily decoded bytes) and never panic.
+//! Versions, for every family: what the engine's programs print when asked for their version
+//! (`rootlesskit version 1.1.0`, `Docker version 20.10.24+dfsg1, build 297e128`,
+//! `iptables v1.8.9 (nf_tables)`), and comparing a version with a minimum (rootlesskit and
+//! slirp4netns for the network driver, Docker 28 for the port proxy, Linux 5.11 for overlay in
+//! a user namespace). They take any text (lossily decoded bytes) and never panic.
 
 /// Longest version string kept; anything longer is not a version.
 const MAX_VERSION_LEN: usize = 64;
@@ -55,10 +57,36 @@ pub(crate) fn iptables_backend(output: &str) -> Option<String> {
     ok.then(|| inner.to_owned())
 }
 
-/// The leading number of a version: `20` for `20.10.24+dfsg1`.
-pub(crate) fn major(version: &str) -> Option<u32> {
-    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
+/// The leading dotted numbers of a version string: `v1.2.3-rc1` → `[1, 2, 3]`,
+/// `20.10.24+dfsg1` → `[20, 10, 24]`, `6.1.0-18-amd64` → `[6, 1, 0]`, `2023_03_29.b10b983` →
+/// `[2023]`. Empty when the string does not start with a number.
+pub(crate) fn version_numbers(version: &str) -> Vec<u64> {
+    let v = version.trim().trim_start_matches(['v', 'V']);
+    let mut out = Vec::new();
+    for part in v.split('.') {
+        let digits: &str = part
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(part, |end| part.get(..end).unwrap_or(""));
+        let Ok(n) = digits.parse::<u64>() else { break };
+        out.push(n);
+        if digits.len() != part.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether `version` is at least `min` (missing components count as 0); `None` when `version`
+/// has no leading number to compare.
+pub(crate) fn version_at_least(version: &str, min: &[u64]) -> Option<bool> {
+    let have = version_numbers(version);
+    if have.is_empty() {
+        return None;
+    }
+    let len = have.len().max(min.len());
+    let pad =
+        |v: &[u64]| -> Vec<u64> { (0..len).map(|i| v.get(i).copied().unwrap_or(0)).collect() };
+    Some(pad(&have) >= pad(min))
 }
 
 #[cfg(test)]
@@ -203,11 +231,32 @@ mod tests {
     }
 
     #[test]
-    fn major_numbers() {
-        assert_eq!(major("20.10.24+dfsg1"), Some(20));
-        assert_eq!(major("28.2.2"), Some(28));
-        assert_eq!(major("dev"), None);
-        assert_eq!(major(""), None);
+    fn versions_parse_leading_dotted_numbers() {
+        assert_eq!(version_numbers("1.1.0"), vec![1, 1, 0]);
+        assert_eq!(version_numbers("v2.3.4-rc.1"), vec![2, 3, 4]);
+        assert_eq!(version_numbers("20.10.24+dfsg1"), vec![20, 10, 24]);
+        assert_eq!(version_numbers("6.1.0-18-amd64"), vec![6, 1, 0]);
+        assert_eq!(version_numbers("2023_03_29.b10b983"), vec![2023]);
+        assert_eq!(version_numbers("garbage"), Vec::<u64>::new());
+        assert_eq!(version_numbers(""), Vec::<u64>::new());
+        assert_eq!(
+            version_numbers("99999999999999999999999.1"),
+            Vec::<u64>::new()
+        );
+    }
+
+    #[test]
+    fn versions_compare_with_padding() {
+        assert_eq!(version_at_least("2.0", &[2, 0]), Some(true));
+        assert_eq!(version_at_least("2", &[2, 0, 0]), Some(true));
+        assert_eq!(version_at_least("1.1.1", &[2, 0]), Some(false));
+        assert_eq!(version_at_least("2.3.0", &[2, 3]), Some(true));
+        assert_eq!(version_at_least("2.2.9", &[2, 3]), Some(false));
+        assert_eq!(version_at_least("0.4.0", &[0, 4]), Some(true));
+        assert_eq!(version_at_least("0.3.9", &[0, 4]), Some(false));
+        assert_eq!(version_at_least("20.10.24+dfsg1", &[28]), Some(false));
+        assert_eq!(version_at_least("28.2.2", &[28]), Some(true));
+        assert_eq!(version_at_least("unknown", &[0, 4]), None);
     }
 
     mod prop {
@@ -222,6 +271,7 @@ mod tests {
                     prop_assert!(found.starts_with(|c: char| c.is_ascii_digit()));
                 }
                 let _ = iptables_backend(&out);
+                let _ = version_at_least(&out, &[5, 11]);
             }
         }
     }
