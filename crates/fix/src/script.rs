@@ -250,10 +250,12 @@ pub fn title(step: &Step) -> String {
 /// Renders one block (comments, then commands) at `indent`.
 fn block(r: &mut Renderer, out: &mut String, step: &Step) -> Result<(), FixError> {
     let indent = r.indent;
-    let title = title(step);
+    let mut title = title(step);
+    if step.is_manual() {
+        title.push_str(" [by hand]");
+    }
     let rule = "-".repeat(WIDTH.saturating_sub(title.len() + 8).max(3));
-    let manual = if step.is_manual() { " [by hand]" } else { "" };
-    let _ = writeln!(out, "{indent}# --- {title}{manual} {rule}");
+    let _ = writeln!(out, "{indent}# --- {title} {rule}");
     for note in &step.notes {
         comment(out, indent, &format!("{}: ", note.label), &note.text);
     }
@@ -272,6 +274,19 @@ fn block(r: &mut Renderer, out: &mut String, step: &Step) -> Result<(), FixError
         r.command(out, command)?;
     }
     Ok(())
+}
+
+/// One command as the script writes it (a here-document and its `chmod` for
+/// [`Command::Write`]), without indentation; for tests that take the quoting apart.
+pub fn command_text(command: &Command, family: Family) -> Result<String, FixError> {
+    let mut r = Renderer {
+        family,
+        indent: "",
+        package_index_fresh: true,
+    };
+    let mut out = String::new();
+    r.command(&mut out, command)?;
+    Ok(out)
 }
 
 /// Renders a block on its own, for `explain`: its guards and commands, without the preamble.

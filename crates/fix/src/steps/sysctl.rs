@@ -93,10 +93,18 @@ pub(crate) fn step(
         by_hand: Vec::new(),
     };
     let wanted: Vec<&Setting> = findings.iter().flat_map(|(_, s)| s).collect();
+    // With several checks in the block, each line says which one it is about.
+    let label = |id: CheckId| {
+        if findings.len() > 1 {
+            format!("{id}: ")
+        } else {
+            String::new()
+        }
+    };
     for (finding, _) in findings {
-        step = step.note("seen", format!("{}: {}", finding.id, finding.summary));
+        step = step.note("seen", format!("{}{}", label(finding.id), finding.summary));
         if let Some(why) = &finding.why {
-            step = step.note("why", format!("{}: {why}", finding.id));
+            step = step.note("why", format!("{}{why}", label(finding.id)));
         }
     }
     let mut lines: Vec<(String, String)> =
