@@ -122,7 +122,7 @@ fn subject(name: &'static str, argv: &[&'static str], path: Option<&'static str>
 
 /// The old tool as DESIGN.md describes: both scripts in `~dev/bin`, with `docker` linked next
 /// to them (the setuptool looks for the client beside itself).
-fn install_old_tool(bx: &NspawnBox, dev: &BoxUser) -> Result<()> {
+pub(crate) fn install_old_tool(bx: &NspawnBox, dev: &BoxUser) -> Result<()> {
     let bin = format!("{}/bin", dev.home);
     for script in ["dockerd-rootless-setuptool.sh", "dockerd-rootless.sh"] {
         let from = bx.path(&format!("/usr/share/docker.io/contrib/{script}"));

@@ -4,6 +4,7 @@
 
 pub mod r#box;
 pub mod cmd;
+mod install;
 mod prepare;
 pub mod report;
 pub mod scenarios;
@@ -172,9 +173,16 @@ pub fn run(opts: &Options) -> Result<Summary> {
         }
     }
     let binary = build_binary()?;
-    let tree = tree::ensure(opts.spec.release)?;
+    // One cached tree per release the selected scenarios need.
+    let mut trees: Vec<(Release, PathBuf)> = Vec::new();
+    for scenario in &selected {
+        let release = scenario.spec(opts.spec).release;
+        if !trees.iter().any(|(r, _)| *r == release) {
+            trees.push((release, tree::ensure(release)?));
+        }
+    }
     println!(
-        "e2e: {} scenario(s) on debian {} with cgroup {}",
+        "e2e: {} scenario(s); default debian {} with cgroup {}",
         selected.len(),
         opts.spec.release,
         opts.spec.cgroup.name()
@@ -184,17 +192,38 @@ pub fn run(opts: &Options) -> Result<Summary> {
         let start = Instant::now();
         let mut timings = Timings::default();
         let mut notes = Vec::new();
-        let result = run_one(scenario, opts, &tree, &binary, &mut timings, &mut notes);
+        let spec = scenario.spec(opts.spec);
+        let tree = trees
+            .iter()
+            .find(|(r, _)| *r == spec.release)
+            .map(|(_, t)| t.clone())
+            .context("no tree for the scenario's release")?;
+        let result = run_one(
+            scenario,
+            spec,
+            opts.keep,
+            &tree,
+            &binary,
+            &mut timings,
+            &mut notes,
+        );
+        let where_ = format!("{}/cgroup {}", spec.release, spec.cgroup.name());
         let total = fmt_duration(start.elapsed());
         let phases = timings.describe();
         match &result {
             Ok(()) => {
                 summary.passed += 1;
-                println!("PASS {:<20} {total:>7}  ({phases})", scenario.name);
+                println!(
+                    "PASS {:<20} {total:>7}  ({where_}; {phases})",
+                    scenario.name
+                );
             }
             Err(_) => {
                 summary.failed += 1;
-                println!("FAIL {:<20} {total:>7}  ({phases})", scenario.name);
+                println!(
+                    "FAIL {:<20} {total:>7}  ({where_}; {phases})",
+                    scenario.name
+                );
             }
         }
         for note in &notes {
@@ -246,14 +275,15 @@ impl Timings {
 
 fn run_one(
     scenario: &Scenario,
-    opts: &Options,
+    spec: BoxSpec,
+    keep: bool,
     tree: &std::path::Path,
     binary: &std::path::Path,
     timings: &mut Timings,
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let start = Instant::now();
-    let mut bx = NspawnBox::create(scenario.name, opts.spec, tree, opts.keep)?;
+    let mut bx = NspawnBox::create(scenario.name, spec, tree, keep)?;
     bx.prepare(binary)?;
     if let Some(setup) = scenario.setup {
         setup(&bx).context("scenario setup")?;

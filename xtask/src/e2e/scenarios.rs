@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
 
-use super::r#box::{BINARY_IN_BOX, BoxUser, NspawnBox, Session};
+use super::r#box::{BINARY_IN_BOX, BoxSpec, BoxUser, Cgroup, NspawnBox, Session};
 use super::cmd::indent;
 use super::report::CheckReport;
+use super::tree::Release;
 use crate::util::{self, Captured, fmt_duration};
 
 /// A named scenario.
@@ -28,6 +29,20 @@ pub struct Scenario {
     pub setup: Option<fn(&NspawnBox) -> Result<()>>,
     /// The test itself, in the booted box.
     pub run: fn(&mut Ctx<'_>) -> Result<()>,
+    /// The cgroup layout this scenario always runs on (`None`: `--cgroup`'s).
+    pub cgroup: Option<Cgroup>,
+    /// The Debian release this scenario always runs on (`None`: `--release`'s).
+    pub release: Option<Release>,
+}
+
+impl Scenario {
+    /// The box this scenario runs in, given the command line's.
+    pub fn spec(&self, default: BoxSpec) -> BoxSpec {
+        BoxSpec {
+            release: self.release.unwrap_or(default.release),
+            cgroup: self.cgroup.unwrap_or(default.cgroup),
+        }
+    }
 }
 
 /// What a scenario gets: the booted box, its users, and a place for notes.
@@ -125,32 +140,42 @@ impl<'a> Ctx<'a> {
 
 /// Every scenario, in run order.
 pub fn all() -> Vec<Scenario> {
-    vec![
+    let mut all = vec![
         Scenario {
             name: "engine-recipe",
             about: "Debian's dockerd-rootless.sh runs as dev and `docker run` works (no tool involved)",
             setup: None,
             run: engine_recipe,
+            cgroup: None,
+            release: None,
         },
         Scenario {
             name: "check-ready",
             about: "prepared user dev in a login session: check exits 0, JSON complete, no fail",
             setup: None,
             run: check_ready,
+            cgroup: None,
+            release: None,
         },
         Scenario {
             name: "check-nosub",
             about: "user without /etc/subuid and /etc/subgid lines: exit 1, subid.uid/gid fail",
             setup: Some(|bx| bx.enable_linger("nosub")),
             run: check_nosub,
+            cgroup: None,
+            release: None,
         },
         Scenario {
             name: "check-no-session",
             about: "dev without XDG_RUNTIME_DIR/DBUS_SESSION_BUS_ADDRESS (as after su): exit 1",
             setup: None,
             run: check_no_session,
+            cgroup: None,
+            release: None,
         },
-    ]
+    ];
+    all.extend(super::install::scenarios());
+    all
 }
 
 /// (a) The prepared user in a login-like environment is ready.

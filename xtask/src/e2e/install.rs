@@ -1,0 +1,452 @@
+//! The install scenarios: `rootless-setup install`, `status` and `uninstall` against a real
+//! systemd user manager, logind and rootless dockerd in a booted box, as the unprivileged `dev`.
+//!
+//! - `install-cycle` (and `-v2` on the unified hierarchy, `-trixie` on Debian 13): check →
+//!   install → `docker run` of an imported busybox → status healthy → install again changes
+//!   nothing → uninstall leaves nothing → uninstall again is a no-op → five install/uninstall
+//!   cycles back to back.
+//! - `install-rollback`: a configuration that makes dockerd fail is rolled back completely.
+//! - `install-old-tool`: over an install made by `dockerd-rootless-setuptool.sh`, install
+//!   refuses to clobber its unit, and uninstall (with no record) removes it and its context.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail, ensure};
+
+use super::r#box::{BoxUser, Cgroup, Session};
+use super::cmd::indent;
+use super::scenarios::{Ctx, Scenario};
+use super::tree::Release;
+use crate::util::{Captured, fmt_duration};
+
+/// Where the busybox image tarball is put in the box.
+const IMAGE_TAR: &str = "/opt/e2e/busybox.tar";
+/// The context made current before install, which uninstall must restore.
+const PREVIOUS_CONTEXT: &str = "work";
+
+/// The install scenarios, for [`super::scenarios::all`].
+pub fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "install-cycle",
+            about: "install → docker run → status → reinstall no-op → uninstall leaves nothing → 5 cycles",
+            setup: Some(|bx| bx.write_busybox_image(IMAGE_TAR)),
+            run: install_cycle,
+            cgroup: Some(Cgroup::V1),
+            release: Some(Release::Bookworm),
+        },
+        Scenario {
+            name: "install-cycle-v2",
+            about: "the same on cgroup v2 (SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1)",
+            setup: Some(|bx| bx.write_busybox_image(IMAGE_TAR)),
+            run: install_cycle,
+            cgroup: Some(Cgroup::V2),
+            release: Some(Release::Bookworm),
+        },
+        Scenario {
+            name: "install-rollback",
+            about: "a daemon flag dockerd refuses: install exits 1 and leaves nothing behind",
+            setup: None,
+            run: install_rollback,
+            cgroup: None,
+            release: None,
+        },
+        Scenario {
+            name: "install-old-tool",
+            about: "over dockerd-rootless-setuptool.sh: install refuses, uninstall without a record cleans up",
+            setup: Some(|bx| crate::bench::install_old_tool(bx, &bx.lookup_user("dev")?)),
+            run: install_old_tool,
+            cgroup: None,
+            release: None,
+        },
+        Scenario {
+            name: "install-cycle-trixie",
+            about: "install-cycle on Debian 13 (docker-cli), cgroup v2",
+            setup: Some(|bx| bx.write_busybox_image(IMAGE_TAR)),
+            run: install_cycle,
+            cgroup: Some(Cgroup::V2),
+            release: Some(Release::Trixie),
+        },
+    ]
+}
+
+/// Runs `rootless-setup ARGS` as dev; fails unless it exits `want`.
+fn tool(cx: &Ctx<'_>, args: &[&str], want: i32) -> Result<Captured> {
+    let dev = cx.dev.clone();
+    let out = cx.tool(&dev, Session::Login, args)?;
+    ensure!(
+        out.code == Some(want),
+        "rootless-setup {}: {}, want exit {want}\nstdout:\n{}stderr:\n{}",
+        args.join(" "),
+        out.describe_exit(),
+        indent(&out.stdout),
+        indent(&out.stderr)
+    );
+    Ok(out)
+}
+
+/// Runs a command as dev in a login environment.
+fn as_dev(cx: &Ctx<'_>, argv: &[&str]) -> Result<Captured> {
+    let dev = cx.dev.clone();
+    cx.bx
+        .user(&dev, Session::Login, argv)
+        .timeout(Duration::from_secs(120))
+        .run()
+}
+
+/// Runs `docker ARGS` as dev (through the current context: no DOCKER_HOST).
+fn docker(cx: &Ctx<'_>, args: &[&str]) -> Result<Captured> {
+    let mut argv = vec!["docker"];
+    argv.extend_from_slice(args);
+    let out = as_dev(cx, &argv)?;
+    ensure!(
+        out.success(),
+        "docker {}: {}\n{}",
+        args.join(" "),
+        out.describe_exit(),
+        indent(&out.stderr)
+    );
+    Ok(out)
+}
+
+/// The docker client's current context, from `~/.docker/config.json`.
+fn current_context(cx: &Ctx<'_>) -> Result<String> {
+    let out = as_dev(
+        cx,
+        &["cat", &format!("{}/.docker/config.json", cx.dev.home)],
+    )?;
+    if !out.success() {
+        return Ok("default".into());
+    }
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+    Ok(v.get("currentContext")
+        .and_then(|c| c.as_str())
+        .filter(|c| !c.is_empty())
+        .unwrap_or("default")
+        .to_owned())
+}
+
+/// A context of our own, made current, so uninstall has something to restore.
+fn make_previous_context(cx: &Ctx<'_>) -> Result<()> {
+    docker(
+        cx,
+        &[
+            "context",
+            "create",
+            PREVIOUS_CONTEXT,
+            "--docker",
+            &format!("host=unix:///run/user/{}/elsewhere.sock", cx.dev.uid),
+        ],
+    )?;
+    docker(cx, &["context", "use", PREVIOUS_CONTEXT])?;
+    Ok(())
+}
+
+/// `status --format json` as dev: exit code and the document.
+fn status(cx: &Ctx<'_>, want: i32) -> Result<serde_json::Value> {
+    let out = tool(cx, &["status", "--format", "json"], want)?;
+    serde_json::from_str(&out.stdout)
+        .with_context(|| format!("status --format json printed no JSON:\n{}", out.stdout))
+}
+
+/// Nothing of the install is left: no unit files or links, no record, context restored,
+/// linger as it was, no daemon processes.
+fn require_nothing_left(cx: &Ctx<'_>, dev: &BoxUser, context: &str) -> Result<()> {
+    let home = &dev.home;
+    let leftovers = cx
+        .bx
+        .root(&[
+            "sh",
+            "-c",
+            &format!(
+                "find {home}/.config/systemd {home}/.local/state/rootless-setup \
+                 \\( -name 'docker*' -o -path '*rootless-setup*' -o -type l \\) 2>/dev/null; true"
+            ),
+        ])
+        .run()?;
+    ensure!(
+        leftovers.stdout.trim().is_empty(),
+        "files left after uninstall:\n{}",
+        indent(&leftovers.stdout)
+    );
+    let procs = cx
+        .bx
+        .root(&[
+            "sh",
+            "-c",
+            &format!(
+                "pgrep -a -u {} 'dockerd|rootlesskit|containerd|slirp4netns'; true",
+                dev.uid
+            ),
+        ])
+        .run()?;
+    ensure!(
+        procs.stdout.trim().is_empty(),
+        "processes left after uninstall:\n{}",
+        indent(&procs.stdout)
+    );
+    let contexts = docker(cx, &["context", "ls", "--format", "{{.Name}}"])?;
+    ensure!(
+        !contexts.stdout.lines().any(|l| l.trim() == "rootless"),
+        "the rootless context is still there:\n{}",
+        indent(&contexts.stdout)
+    );
+    let current = current_context(cx)?;
+    ensure!(
+        current == context,
+        "current context after uninstall is {current:?}, want {context:?}"
+    );
+    let linger = cx
+        .bx
+        .root(&[
+            "test",
+            "-e",
+            &format!("/var/lib/systemd/linger/{}", dev.name),
+        ])
+        .run()?;
+    ensure!(
+        linger.success(),
+        "linger for dev was turned off (it was on before)"
+    );
+    Ok(())
+}
+
+/// The first `/_ping` answer after readiness, from `install --verbose`, in milliseconds.
+fn ping_after_ready(stdout: &str) -> Option<f64> {
+    let rest = stdout.split("first /_ping answer ").nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    cx.check_json(&dev, Session::Login, 0)?;
+    make_previous_context(cx)?;
+
+    // Dry run: a plan, nothing written.
+    let dry = tool(cx, &["install", "--dry-run"], 0)?;
+    ensure!(
+        dry.stdout.contains("+[Service]"),
+        "dry run shows no diff:\n{}",
+        dry.stdout
+    );
+    status(cx, 3)?;
+
+    // Install.
+    let started = Instant::now();
+    let install = tool(cx, &["install", "--yes", "--verbose"], 0)?;
+    let took = started.elapsed();
+    let ping = ping_after_ready(&install.stdout)
+        .with_context(|| format!("install --verbose printed no timing:\n{}", install.stdout))?;
+    cx.note(format!(
+        "install --yes: {} (engine answered /_ping {ping:.1} ms after its readiness)",
+        fmt_duration(took)
+    ));
+    ensure!(
+        ping < 300.0,
+        "the socket answered {ping} ms after readiness, want < 300 ms"
+    );
+    ensure!(
+        current_context(cx)? == "rootless",
+        "install did not make rootless current"
+    );
+
+    // The engine works, through the context.
+    docker(cx, &["import", IMAGE_TAR, "e2e/busybox:latest"])?;
+    let run = docker(
+        cx,
+        &[
+            "run",
+            "--rm",
+            "e2e/busybox",
+            "sh",
+            "-c",
+            "echo hello-from-rootless-setup",
+        ],
+    )?;
+    ensure!(
+        run.stdout.contains("hello-from-rootless-setup"),
+        "docker run printed {:?}",
+        run.stdout
+    );
+
+    // Status says healthy.
+    let st = status(cx, 0)?;
+    ensure!(st["health"] == "healthy", "status: {st:#}");
+    ensure!(st["server"]["rootless"] == true, "not rootless: {st:#}");
+    ensure!(st["unit"]["active"] == "active", "unit: {}", st["unit"]);
+    ensure!(
+        st["unit"]["need_daemon_reload"] == false,
+        "unit needs a reload: {}",
+        st["unit"]
+    );
+    let pid = st["unit"]["main_pid"].clone();
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    cx.note(format!(
+        "status: {} — Docker {}, cgroup driver {} (cgroup v{})",
+        text(&st["health"]),
+        text(&st["server"]["version"]),
+        text(&st["server"]["cgroup_driver"]),
+        text(&st["server"]["cgroup_version"])
+    ));
+
+    // Install again: nothing changes, no restart.
+    let mtime = |cx: &Ctx<'_>| -> Result<String> {
+        let unit = format!("{}/.config/systemd/user/docker.service", dev.home);
+        Ok(as_dev(cx, &["stat", "-c", "%Y.%N", &unit])?.stdout)
+    };
+    let before = mtime(cx)?;
+    let again = tool(cx, &["install", "--yes"], 0)?;
+    ensure!(
+        again.stdout.contains("nothing changed"),
+        "the second install did not say nothing changed:\n{}",
+        again.stdout
+    );
+    ensure!(mtime(cx)? == before, "the second install rewrote the unit");
+    let st = status(cx, 0)?;
+    ensure!(
+        st["unit"]["main_pid"] == pid,
+        "the second install restarted the engine"
+    );
+
+    // Uninstall leaves nothing; twice is a no-op.
+    tool(cx, &["uninstall", "--yes"], 0)?;
+    require_nothing_left(cx, &dev, PREVIOUS_CONTEXT)?;
+    let twice = tool(cx, &["uninstall", "--yes"], 0)?;
+    ensure!(
+        twice.stdout.contains("nothing to uninstall"),
+        "second uninstall:\n{}",
+        twice.stdout
+    );
+    status(cx, 3)?;
+
+    // Five cycles back to back.
+    let mut installs = Vec::new();
+    let mut uninstalls = Vec::new();
+    for round in 1..=5 {
+        let t = Instant::now();
+        tool(cx, &["install", "--yes"], 0).with_context(|| format!("cycle {round}"))?;
+        installs.push(t.elapsed());
+        status(cx, 0).with_context(|| format!("cycle {round}"))?;
+        let t = Instant::now();
+        let purge: &[&str] = if round == 5 {
+            &["uninstall", "--yes", "--purge"]
+        } else {
+            &["uninstall", "--yes"]
+        };
+        let out = tool(cx, purge, 0).with_context(|| format!("cycle {round}"))?;
+        uninstalls.push(t.elapsed());
+        if round == 5 {
+            ensure!(
+                out.stdout.contains("freed"),
+                "purge did not report what it freed:\n{}",
+                out.stdout
+            );
+            let gone = as_dev(
+                cx,
+                &["test", "-e", &format!("{}/.local/share/docker", dev.home)],
+            )?;
+            ensure!(!gone.success(), "--purge left the data directory");
+        }
+        require_nothing_left(cx, &dev, PREVIOUS_CONTEXT)
+            .with_context(|| format!("cycle {round}"))?;
+    }
+    installs.sort();
+    uninstalls.sort();
+    cx.note(format!(
+        "5 cycles: install median {}, uninstall median {} (last with --purge)",
+        fmt_duration(installs[2]),
+        fmt_duration(uninstalls[2])
+    ));
+    Ok(())
+}
+
+fn install_rollback(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    make_previous_context(cx)?;
+    let out = tool(cx, &["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
+    for want in ["did not start", "rollback", "unknown flag: --no-such-flag"] {
+        ensure!(
+            out.stderr.contains(want),
+            "install's error output lacks {want:?}:\n{}",
+            indent(&out.stderr)
+        );
+    }
+    require_nothing_left(cx, &dev, PREVIOUS_CONTEXT)?;
+    status(cx, 3)?;
+    cx.note("a failing daemon flag: exit 1, journal shown, everything undone");
+
+    // A working install, then a failing change: the previous engine is restored and runs.
+    tool(cx, &["install", "--yes"], 0)?;
+    let out = tool(cx, &["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
+    ensure!(
+        out.stderr
+            .contains("start the previous docker.service again"),
+        "{}",
+        out.stderr
+    );
+    let st = status(cx, 0)?;
+    ensure!(st["health"] == "healthy", "after a failed upgrade: {st:#}");
+    tool(cx, &["uninstall", "--yes"], 0)?;
+    require_nothing_left(cx, &dev, PREVIOUS_CONTEXT)?;
+    cx.note("a failing upgrade: the previous files are put back and the engine runs again");
+    Ok(())
+}
+
+fn install_old_tool(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let old = cx
+        .bx
+        .user(
+            &dev,
+            Session::Login,
+            &[
+                "/home/dev/bin/dockerd-rootless-setuptool.sh",
+                "install",
+                "--skip-iptables",
+            ],
+        )
+        .env("PATH", "/home/dev/bin:/usr/local/bin:/usr/bin:/bin")
+        .timeout(Duration::from_secs(120))
+        .run()?;
+    if !old.success() {
+        bail!(
+            "the old setup tool failed: {}\n{}",
+            old.describe_exit(),
+            indent(&old.stdout)
+        );
+    }
+    let refused = tool(cx, &["install", "--yes"], 1)?;
+    ensure!(
+        refused.stderr.contains("not written by rootless-setup"),
+        "install over the old tool's unit:\n{}",
+        indent(&refused.stderr)
+    );
+    let st = status(cx, 0)?;
+    ensure!(
+        st["files"][0]["origin"] == "foreign",
+        "status files: {}",
+        st["files"]
+    );
+    let un = tool(cx, &["uninstall", "--yes"], 0)?;
+    ensure!(
+        un.stdout.contains("no install record")
+            && un.stdout.contains("dockerd-rootless-setuptool.sh"),
+        "uninstall did not say what it found:\n{}",
+        un.stdout
+    );
+    require_nothing_left(cx, &dev, "default")?;
+    cx.note("old tool's install: install refused (exit 1), uninstall without a record removed it");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_is_read_from_the_summary() {
+        let out = "  timing: start job 1303.2 ms, first /_ping answer 0.6 ms after readiness (1 attempts)\n";
+        assert_eq!(ping_after_ready(out), Some(0.6));
+        assert_eq!(ping_after_ready("no timing"), None);
+    }
+}
