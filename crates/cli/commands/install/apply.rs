@@ -149,20 +149,24 @@ impl Apply<'_> {
         // The service.
         let m = self.manager;
         let dbus = |what: &str, e: rootless_setup_systemd::Error| fail(format!("{what}: {e}"));
-        if plan.service.reload || !undo.written.is_empty() {
-            m.reload().map_err(|e| dbus("reload failed", e))?;
-            undo.reloaded = true;
-            self.note(done, "reloaded the systemd user manager".into());
-        }
-        if plan.service.reset_failed {
-            m.reset_failed(unit)
-                .map_err(|e| dbus("reset-failed failed", e))?;
-        }
+        // Enable first (it works on the files on disk), then one reload: the manager then knows
+        // the new files and the new `default.target.wants/` link, and reports no pending reload.
         let enabled = m.enable(&[unit]).map_err(|e| dbus("enable failed", e))?;
         if !enabled.changes.is_empty() {
             undo.enabled = true;
             record.enabled_by_us = true;
+        }
+        if plan.service.reload || !undo.written.is_empty() || undo.enabled {
+            m.reload().map_err(|e| dbus("reload failed", e))?;
+            undo.reloaded = true;
+            self.note(done, "reloaded the systemd user manager".into());
+        }
+        if undo.enabled {
             self.note(done, format!("enabled {unit}"));
+        }
+        if plan.service.reset_failed {
+            m.reset_failed(unit)
+                .map_err(|e| dbus("reset-failed failed", e))?;
         }
         let mut action = plan.service.action;
         if action == ServiceAction::Keep

@@ -261,6 +261,11 @@ impl InstallPlan {
             }
         }
         let sv = &self.service;
+        if sv.enabled {
+            bullet(&mut s, &format!("keep {} enabled", sv.unit));
+        } else {
+            bullet(&mut s, &format!("enable {} (EnableUnitFiles)", sv.unit));
+        }
         if sv.reload {
             bullet(&mut s, "reload the systemd user manager (Reload)");
         }
@@ -269,11 +274,6 @@ impl InstallPlan {
                 &mut s,
                 &format!("reset the failed state of {} (ResetFailedUnit)", sv.unit),
             );
-        }
-        if sv.enabled {
-            bullet(&mut s, &format!("keep {} enabled", sv.unit));
-        } else {
-            bullet(&mut s, &format!("enable {} (EnableUnitFiles)", sv.unit));
         }
         let wait = format!("wait for {} to answer GET /_ping", self.socket.display());
         match sv.action {
