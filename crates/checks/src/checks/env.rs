@@ -53,11 +53,7 @@ pub(crate) fn client(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .var("XDG_RUNTIME_DIR")
         .map_or_else(|| format!("/run/user/{}", cx.caller.uid), str::to_owned);
     let expected_host = format!("unix://{runtime_dir}/docker.sock");
-    let home = facts
-        .account
-        .as_ref()
-        .map(|a| a.home.clone())
-        .or_else(|| cx.caller.var("HOME").map(PathBuf::from));
+    let home = super::common::home_dir(cx, facts);
 
     let vars: &[&'static str] = match cx.engine {
         Engine::Docker => &["DOCKER_HOST", "DOCKER_CONTEXT"],

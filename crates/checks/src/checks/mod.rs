@@ -6,6 +6,7 @@ use crate::context::{Context, Facts};
 use crate::finding::Finding;
 
 mod cgroup;
+mod common;
 mod engine;
 mod env;
 pub mod network;

@@ -12,6 +12,7 @@ use crate::distro::Package;
 use crate::finding::{Finding, Fix};
 use crate::mountinfo::{self, mount_of};
 
+use super::common;
 use super::version::version_numbers;
 
 const ID: CheckId = CheckId::Storage;
@@ -67,12 +68,7 @@ fn data_root(cx: &Context<'_>, facts: &Facts) -> Option<(PathBuf, &'static str)>
     {
         return Some((Path::new(xdg).join(name), "XDG_DATA_HOME"));
     }
-    let home = facts.account.as_ref().map(|a| a.home.clone()).or_else(|| {
-        cx.caller
-            .var("HOME")
-            .filter(|h| h.starts_with('/'))
-            .map(PathBuf::from)
-    })?;
+    let home = common::home_dir(cx, facts)?;
     Some((home.join(".local/share").join(name), "home"))
 }
 
@@ -184,8 +180,7 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .binary("fuse-overlayfs")
         .map(|b| b.path.clone())
         .or_else(|| {
-            let mut dirs = cx.caller.path_dirs();
-            dirs.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(PathBuf::from));
+            let dirs = common::path_then(cx.caller, &["/usr/local/bin", "/usr/bin", "/bin"]);
             cx.host
                 .find_executable("fuse-overlayfs", dirs.iter().map(PathBuf::as_path))
         });

@@ -12,6 +12,7 @@ use crate::distro::{Distro, Family, Package};
 use crate::finding::{Finding, Fix, Status};
 use crate::system::Invocation;
 
+use super::super::common;
 use super::super::version::{iptables_backend, parse_version, version_at_least};
 
 const ID: CheckId = CheckId::EngineBinaries;
@@ -137,23 +138,13 @@ pub(super) fn key(name: &str) -> String {
 /// The directories searched, in order: `PATH`, the distributions' places, `~/bin`,
 /// `~/.local/bin`; relative `PATH` entries are ignored.
 fn search_dirs(cx: &Context<'_>, facts: &Facts) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    let home = super::home_dir(cx, facts);
-    let candidates = cx
-        .caller
-        .path_dirs()
-        .into_iter()
-        .chain(DISTRO_DIRS.iter().map(PathBuf::from))
-        .chain(
-            home.iter()
-                .flat_map(|h| [h.join("bin"), h.join(".local/bin")]),
-        );
-    for dir in candidates {
-        if dir.is_absolute() && !dirs.contains(&dir) {
-            dirs.push(dir);
-        }
-    }
-    dirs
+    let home = common::home_dir(cx, facts);
+    let mut dirs = common::path_then(cx.caller, DISTRO_DIRS);
+    dirs.extend(
+        home.iter()
+            .flat_map(|h| [h.join("bin"), h.join(".local/bin")]),
+    );
+    common::search_dirs(dirs)
 }
 
 fn ask_version(cx: &Context<'_>, wanted: &Wanted, path: &Path) -> Answered {
@@ -313,13 +304,7 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         let names: Vec<&str> = missing.iter().map(|w| w.name).collect();
         finding = finding.observe("not_found", names.join(", "));
     }
-    finding = finding.observe(
-        "searched",
-        dirs.iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(":"),
-    );
+    finding = finding.observe("searched", common::joined(&dirs));
 
     let missing_required: Vec<&str> = missing
         .iter()

@@ -13,22 +13,14 @@ mod smoke;
 
 use std::path::PathBuf;
 
-use crate::context::{Context, Facts};
+use crate::context::Context;
+
+use super::common::home_dir;
 
 pub(crate) use binaries::binaries;
 pub(crate) use installed::installed;
 pub(crate) use rootful::rootful;
 pub(crate) use smoke::smoke;
-
-/// The caller's home: the passwd entry `user` found, else `HOME`.
-fn home_dir(cx: &Context<'_>, facts: &Facts) -> Option<PathBuf> {
-    facts
-        .account
-        .as_ref()
-        .map(|a| a.home.clone())
-        .or_else(|| cx.caller.var("HOME").map(PathBuf::from))
-        .filter(|p| p.is_absolute())
-}
 
 /// `XDG_RUNTIME_DIR` when set to an absolute path.
 fn runtime_dir(cx: &Context<'_>) -> Option<PathBuf> {

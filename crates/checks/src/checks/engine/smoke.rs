@@ -7,7 +7,7 @@
 //! fails before taking the directory's lock (a driver binary not found) or is killed at the
 //! deadline; the check looks afterwards and reports a directory left behind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::catalogue::CheckId;
@@ -15,6 +15,7 @@ use crate::context::{Context, Facts, NetworkPlan};
 use crate::finding::{Finding, Fix, Status};
 use crate::system::{Invocation, ProbeOutput};
 
+use super::super::common;
 use super::rootlesskit_output::{
     Cause, classify, elide_go_structs, error_line, parse_links, parse_uid_map,
 };
@@ -51,28 +52,18 @@ fn expected_interface(driver: &str) -> Option<&'static str> {
 /// The probe's `PATH`: the directories of the driver, the id-mapping helpers and rootlesskit
 /// (rootlesskit runs them by name), then the caller's `PATH`, then the standard directories.
 fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: &Path) -> String {
-    let mut dirs: Vec<PathBuf> = Vec::new();
     let helpers = [
         plan.binary.as_deref(),
         facts.newuidmap.as_deref(),
         facts.newgidmap.as_deref(),
         Some(rootlesskit),
     ];
-    let candidates = helpers
+    let dirs = helpers
         .into_iter()
         .flatten()
         .filter_map(|p| p.parent().map(Path::to_path_buf))
-        .chain(cx.caller.path_dirs())
-        .chain(STANDARD_PATH.iter().map(PathBuf::from));
-    for dir in candidates {
-        if dir.is_absolute() && !dirs.contains(&dir) {
-            dirs.push(dir);
-        }
-    }
-    dirs.iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":")
+        .chain(common::path_then(cx.caller, STANDARD_PATH));
+    common::joined(&common::search_dirs(dirs))
 }
 
 /// Runs rootlesskit with the planned network and checks what the shell inside saw.

@@ -1,6 +1,7 @@
 //! Fixture tests of `engine.smoke` and its parsers.
 
 use std::io;
+use std::path::PathBuf;
 
 use super::*;
 use crate::caller::Caller;

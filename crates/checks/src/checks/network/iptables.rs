@@ -14,7 +14,7 @@ use crate::distro::Package;
 use crate::finding::{Finding, Fix};
 use crate::system::{Invocation, ProbeOutput};
 
-use super::super::version;
+use super::super::{common, version};
 
 const ID: CheckId = CheckId::NetworkIptables;
 
@@ -164,13 +164,8 @@ fn failure(what: String, result: Result<ProbeOutput, String>) -> Option<Failure>
 
 /// Probes iptables as mapped root in a fresh user and network namespace.
 pub(crate) fn iptables(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
-    let mut dirs: Vec<PathBuf> = cx.caller.path_dirs();
-    dirs.extend(EXTRA_DIRS.iter().map(PathBuf::from));
-    let searched = dirs
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
+    let dirs = common::path_then(cx.caller, &EXTRA_DIRS);
+    let searched = common::joined(&dirs);
     let Some(path) = cx
         .host
         .find_executable("iptables", dirs.iter().map(PathBuf::as_path))
@@ -356,10 +351,10 @@ mod tests {
         let f = run(&h);
         assert_eq!(f.status, Status::Fail);
         assert_eq!(f.summary, "iptables not found");
-        assert!(
-            f.observed("searched")
-                .unwrap()
-                .ends_with("/usr/sbin:/sbin:/usr/bin:/bin")
+        assert_eq!(
+            f.observed("searched"),
+            Some("/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"),
+            "PATH first, then sbin, each directory once"
         );
         let fix = f.fix.unwrap();
         assert!(fix.root);

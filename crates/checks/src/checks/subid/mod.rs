@@ -36,19 +36,7 @@ pub(crate) fn subgid(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 /// Where programs are looked for: the caller's `PATH` (absolute entries only), then `/usr/bin`,
 /// `/usr/sbin`, `/bin` and `/sbin`, without duplicates.
 pub(crate) fn program_dirs(caller: &Caller) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    let standard = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].map(PathBuf::from);
-    for dir in caller
-        .path_dirs()
-        .into_iter()
-        .filter(|d| d.is_absolute())
-        .chain(standard)
-    {
-        if !dirs.contains(&dir) {
-            dirs.push(dir);
-        }
-    }
-    dirs
+    super::common::path_then(caller, &["/usr/bin", "/usr/sbin", "/bin", "/sbin"])
 }
 
 pub(crate) use crate::shell::quote as sh_quote;

@@ -11,6 +11,7 @@ use crate::distro::{Family, Package};
 use crate::finding::{Finding, Fix};
 use crate::mountinfo::{self, Mount, mount_of};
 
+use super::super::common;
 use super::super::subid::{program_dirs, sh_quote};
 
 const ID: CheckId = CheckId::Uidmap;
@@ -253,11 +254,7 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
 pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let dirs = program_dirs(cx.caller);
     let mounts = mountinfo::read(cx.host);
-    let searched = dirs
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
+    let searched = common::joined(&dirs);
     let mut observed: Vec<(String, String)> = Vec::new();
     let mut missing: Vec<&str> = Vec::new();
     let mut broken: Vec<(Helper, Seen, Option<PathBuf>)> = Vec::new();

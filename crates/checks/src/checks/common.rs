@@ -1,0 +1,93 @@
+//! Helpers more than one family needs: the directories a program is looked for in (the
+//! caller's `PATH` plus the places distributions use) and the caller's home directory.
+
+use std::path::PathBuf;
+
+use crate::caller::Caller;
+use crate::context::{Context, Facts};
+
+/// `dirs` in order, without relative entries (they would depend on the working directory) and
+/// without repeats: the directories a program is looked for in.
+pub(crate) fn search_dirs(dirs: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        if dir.is_absolute() && !out.contains(&dir) {
+            out.push(dir);
+        }
+    }
+    out
+}
+
+/// The caller's `PATH` followed by `standard`, as [`search_dirs`].
+pub(crate) fn path_then(caller: &Caller, standard: &[&str]) -> Vec<PathBuf> {
+    search_dirs(
+        caller
+            .path_dirs()
+            .into_iter()
+            .chain(standard.iter().map(PathBuf::from)),
+    )
+}
+
+/// `dirs` as a `PATH`-style list, as observed under `searched`.
+pub(crate) fn joined(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The caller's home: the passwd entry `user` found, else `HOME`; only an absolute path.
+pub(crate) fn home_dir(cx: &Context<'_>, facts: &Facts) -> Option<PathBuf> {
+    facts
+        .account
+        .as_ref()
+        .map(|a| a.home.clone())
+        .or_else(|| cx.caller.var("HOME").map(PathBuf::from))
+        .filter(|p| p.is_absolute())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::context::Account;
+    use crate::testing::{Fixture, Harness, ScriptedSystem};
+
+    #[test]
+    fn path_comes_first_without_relative_entries_or_repeats() {
+        let fx = Fixture::new();
+        let caller = Caller::new(1000, 1000).with_var("PATH", "/opt/bin:bin:/usr/bin::/opt/bin");
+        let h = Harness::new(&fx, caller, ScriptedSystem::new());
+        let dirs = path_then(&h.caller, &["/usr/bin", "/sbin"]);
+        assert_eq!(joined(&dirs), "/opt/bin:/usr/bin:/sbin");
+    }
+
+    #[test]
+    fn home_is_the_accounts_then_home() {
+        let fx = Fixture::new();
+        let caller = Caller::new(1000, 1000).with_var("HOME", "/home/env");
+        let h = Harness::new(&fx, caller, ScriptedSystem::new());
+        let mut facts = Facts::default();
+        assert_eq!(
+            home_dir(&h.context(), &facts),
+            Some(PathBuf::from("/home/env"))
+        );
+        facts.account = Some(Account {
+            name: "alice".into(),
+            uid: 1000,
+            gid: 1000,
+            home: "/home/alice".into(),
+            shell: "/bin/sh".into(),
+        });
+        assert_eq!(
+            home_dir(&h.context(), &facts),
+            Some(PathBuf::from("/home/alice"))
+        );
+        let h = Harness::new(
+            &fx,
+            Caller::new(1000, 1000).with_var("HOME", "relative"),
+            ScriptedSystem::new(),
+        );
+        assert_eq!(home_dir(&h.context(), &Facts::default()), None);
+    }
+}
