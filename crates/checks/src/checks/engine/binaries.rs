@@ -12,7 +12,7 @@ use crate::distro::{Distro, Family, Package};
 use crate::finding::{Finding, Fix, Status};
 use crate::system::Invocation;
 
-use super::super::common;
+use super::super::common::{self, install_with};
 use super::super::version::{iptables_backend, parse_version, version_at_least};
 
 const ID: CheckId = CheckId::EngineBinaries;
@@ -400,17 +400,6 @@ fn debian_release(distro: &Distro) -> Option<u32> {
                 .ok()
         })
         .flatten()
-}
-
-/// The install command for `packages` plus package names the shared list does not have.
-fn install_with(distro: &Distro, packages: &[Package], extra: &[&str]) -> String {
-    let base = distro.install_command(packages);
-    let base = base.trim_end();
-    if extra.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base} {}", extra.join(" "))
-    }
 }
 
 fn fail_missing(

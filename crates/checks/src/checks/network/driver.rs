@@ -8,11 +8,12 @@ use crate::context::{Binary, Context, Facts, NetworkPlan};
 use crate::distro::Package;
 use crate::finding::{Finding, Fix};
 
+use super::super::common::install_with;
 use super::plan::{
     self, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PastaAge, PlanError, PortDriver,
     show_date,
 };
-use super::{install_named, version_at_least};
+use super::version_at_least;
 
 const ID: CheckId = CheckId::NetworkDriver;
 
@@ -299,7 +300,7 @@ fn missing_program(cx: &Context<'_>, facts: &Facts, driver: NetDriver, program: 
                 ID,
                 "install lxc (which ships lxc-user-nic) and allow the user one veth on lxcbr0",
             )
-            .cmd(install_named(cx.distro, "lxc"))
+            .cmd(install_with(cx.distro, &[], &["lxc"]))
             .cmd(format!(
                 "echo \"{user} veth lxcbr0 1\" | sudo tee -a /etc/lxc/lxc-usernet"
             ))

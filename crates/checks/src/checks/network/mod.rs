@@ -14,22 +14,8 @@ pub(crate) use driver::driver;
 pub(crate) use iptables::iptables;
 pub(crate) use sysctl::{ping, ports};
 
-use crate::distro::{Distro, Family};
-
 // For `driver` and `plan`.
 use super::version::version_at_least;
-
-/// The install command for a package that [`crate::distro::Package`] does not name (its name is
-/// the same on every family).
-pub(super) fn install_named(distro: &Distro, name: &str) -> String {
-    match distro.family {
-        Family::Debian => format!("sudo apt-get install -y {name}"),
-        Family::Fedora => format!("sudo dnf install -y {name}"),
-        Family::Suse => format!("sudo zypper install -y {name}"),
-        Family::Arch => format!("sudo pacman -S --needed {name}"),
-        Family::Unknown => format!("install with your package manager: {name}"),
-    }
-}
 
 /// The sysctl drop-in every network fix appends to (appends, so fixes of several checks combine).
 pub(super) const SYSCTL_DROPIN: &str = "/etc/sysctl.d/99-rootless.conf";
