@@ -179,3 +179,34 @@ fn a_file_of_many_users_is_checked_quickly() {
     let block = subid::free_block(taken, [], BLOCK).expect("room above the last user");
     assert_eq!(block.start, FIRST + 60_000 * BLOCK);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The repair `rootless-setup fix` makes: it removes only alice's lines, and what alice keeps
+    /// overlaps no other owner, holds neither her uid nor two copies of an id.
+    #[test]
+    fn the_repair_removes_only_the_users_lines_and_leaves_them_clean(entries in small_entries()) {
+        let text: String = entries.iter().map(|l| format!("{}\n", l.entry)).collect();
+        let file = parse::parse("/etc/subuid", &text);
+        // alice is uid 5 here, so ranges from 0 can contain her own id.
+        let removed = subid::lines_to_remove(&file, "alice", 5, 5);
+        let kept: Vec<&Located> = file.entries.iter().filter(|l| !removed.contains(&l.line)).collect();
+        for line in &removed {
+            let owner = &file.entries.iter().find(|l| l.line == *line).expect("a removed line exists").entry.owner;
+            prop_assert!(owner == "alice" || owner == "5", "removed {owner}'s line {line}");
+        }
+        let mine: Vec<&&Located> = kept.iter().filter(|l| l.entry.is_owned_by("alice", 5)).collect();
+        for (i, a) in mine.iter().enumerate() {
+            prop_assert!(!a.entry.range().contains(5));
+            for b in &mine[i + 1..] {
+                prop_assert!(!a.entry.range().overlaps(&b.entry.range()));
+            }
+            for other in kept.iter().filter(|l| !l.entry.is_owned_by("alice", 5)) {
+                prop_assert!(!a.entry.range().overlaps(&other.entry.range()));
+            }
+        }
+        let left: u64 = mine.iter().map(|l| u64::from(l.entry.count)).sum();
+        prop_assert_eq!(subid::remaining_ids(&file, "alice", 5, &removed), left);
+    }
+}

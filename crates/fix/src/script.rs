@@ -164,6 +164,59 @@ struct Renderer {
     family: Family,
     indent: &'static str,
     package_index_fresh: bool,
+    /// A value with `$` or a backtick was single-quoted (shellcheck's SC2016 asks whether that
+    /// was meant; it was).
+    quoted_expansion: bool,
+    /// A value with a backslash was single-quoted (shellcheck's SC1003 asks whether it was meant
+    /// to escape the closing quote; it was not).
+    quoted_backslash: bool,
+}
+
+impl Renderer {
+    fn new(family: Family, indent: &'static str) -> Renderer {
+        Renderer {
+            family,
+            indent,
+            package_index_fresh: false,
+            quoted_expansion: false,
+            quoted_backslash: false,
+        }
+    }
+
+    fn words(&mut self, values: &[String]) -> Result<String, FixError> {
+        for value in values {
+            self.note_quoted(value);
+        }
+        words(values)
+    }
+
+    fn quote(&mut self, value: &str) -> Result<String, FixError> {
+        self.note_quoted(value);
+        quote(value)
+    }
+
+    fn note_quoted(&mut self, value: &str) {
+        self.quoted_expansion |= value.contains(['$', '`']);
+        self.quoted_backslash |= value.contains('\\');
+    }
+
+    /// The shellcheck directive for what was quoted on purpose, if anything.
+    fn directive(&self) -> Option<String> {
+        let codes: Vec<&str> = [
+            (self.quoted_expansion, "SC2016"),
+            (self.quoted_backslash, "SC1003"),
+        ]
+        .into_iter()
+        .filter_map(|(on, code)| on.then_some(code))
+        .collect();
+        (!codes.is_empty()).then(|| {
+            format!(
+                "# shellcheck disable={} # values are single-quoted on purpose: no `$`, backtick \
+                 or backslash in them may act\n",
+                codes.join(",")
+            )
+        })
+    }
 }
 
 impl Renderer {
@@ -171,14 +224,14 @@ impl Renderer {
         let indent = self.indent;
         match command {
             Command::Run { argv, append_to } => {
-                let _ = write!(out, "{indent}{}", words(argv)?);
+                let _ = write!(out, "{indent}{}", self.words(argv)?);
                 if let Some(path) = append_to {
-                    let _ = write!(out, " >>{}", quote(path)?);
+                    let _ = write!(out, " >>{}", self.quote(path)?);
                 }
                 out.push('\n');
             }
             Command::Call { helper, args } => {
-                let _ = writeln!(out, "{indent}{} {}", helper.name(), words(args)?);
+                let _ = writeln!(out, "{indent}{} {}", helper.name(), self.words(args)?);
             }
             Command::Write { path, text } => {
                 check_printable(&format!("text for {path}"), &text.replace('\n', ""))?;
@@ -188,7 +241,7 @@ impl Renderer {
                         delimiter: DELIMITER,
                     });
                 }
-                let quoted = quote(path)?;
+                let quoted = self.quote(path)?;
                 let _ = writeln!(out, "{indent}cat >{quoted} <<'{DELIMITER}'");
                 out.push_str(text);
                 if !text.ends_with('\n') {
@@ -210,7 +263,7 @@ impl Renderer {
                     let _ = writeln!(
                         out,
                         "{indent}echo 'rootless-setup: install with your package manager:' {} >&2",
-                        words(packages)?
+                        self.words(packages)?
                     );
                     let _ = writeln!(out, "{indent}exit 1");
                     return Ok(());
@@ -219,7 +272,7 @@ impl Renderer {
                     let _ = writeln!(out, "{indent}apt-get update");
                     self.package_index_fresh = true;
                 }
-                let _ = writeln!(out, "{indent}{install} {}", words(packages)?);
+                let _ = writeln!(out, "{indent}{install} {}", self.words(packages)?);
             }
         }
         Ok(())
@@ -279,11 +332,8 @@ fn block(r: &mut Renderer, out: &mut String, step: &Step) -> Result<(), FixError
 /// One command as the script writes it (a here-document and its `chmod` for
 /// [`Command::Write`]), without indentation; for tests that take the quoting apart.
 pub fn command_text(command: &Command, family: Family) -> Result<String, FixError> {
-    let mut r = Renderer {
-        family,
-        indent: "",
-        package_index_fresh: true,
-    };
+    let mut r = Renderer::new(family, "");
+    r.package_index_fresh = true;
     let mut out = String::new();
     r.command(&mut out, command)?;
     Ok(out)
@@ -291,11 +341,7 @@ pub fn command_text(command: &Command, family: Family) -> Result<String, FixErro
 
 /// Renders a block on its own, for `explain`: its guards and commands, without the preamble.
 pub fn fragment(step: &Step, family: Family) -> Result<String, FixError> {
-    let mut r = Renderer {
-        family,
-        indent: "",
-        package_index_fresh: false,
-    };
+    let mut r = Renderer::new(family, "");
     let mut out = String::new();
     for guard in &step.guards {
         r.command(&mut out, guard)?;
@@ -364,11 +410,7 @@ pub fn render(plan: &Plan) -> Result<String, FixError> {
     }
     out.push_str("\nmain() {\n");
     out.push_str(ROOT_CHECK);
-    let mut r = Renderer {
-        family: plan.distro.family,
-        indent: "\t",
-        package_index_fresh: false,
-    };
+    let mut r = Renderer::new(plan.distro.family, "\t");
     let mut seen_guards: Vec<&Command> = Vec::new();
     let guards: Vec<&Command> = plan
         .steps
@@ -407,6 +449,10 @@ pub fn render(plan: &Plan) -> Result<String, FixError> {
         "main reads the whole script before it runs anything; no command reads the terminal",
     );
     out.push_str("main </dev/null\n");
+    if let Some(directive) = r.directive() {
+        // Before the first command, so it holds for the whole script.
+        out.insert_str("#!/bin/sh\n".len(), &directive);
+    }
     if !plan.after.is_empty() {
         out.push('\n');
         comment(&mut out, "", "", "after running this script:");
