@@ -59,6 +59,20 @@ pub(crate) fn home_dir(cx: &Context<'_>, facts: &Facts) -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
 }
 
+/// Helpers the families' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::finding::Finding;
+
+    /// The fix's commands; none without a fix.
+    pub(crate) fn commands(f: &Finding) -> Vec<String> {
+        f.fix
+            .as_ref()
+            .map(|x| x.commands.clone())
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::caller::Caller;
+use crate::checks::common::test_support::commands;
 use crate::context::{Binary, IdRange};
 use crate::testing::{Fixture, Harness, ScriptedSystem};
 
@@ -77,13 +78,6 @@ fn run_with(
 fn run(fx: &Fixture, answer: ProbeOutput) -> Finding {
     let system = ScriptedSystem::new().on("rootlesskit", "--net=", answer);
     run_with(fx, caller(), system, &mut facts("slirp4netns", 65520)).0
-}
-
-fn commands(f: &Finding) -> Vec<String> {
-    f.fix
-        .as_ref()
-        .map(|x| x.commands.clone())
-        .unwrap_or_default()
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use super::super::testutil::{binary, debian, harness};
 use super::*;
+use crate::checks::common::test_support::commands;
 use crate::finding::Status;
 use crate::testing::{Harness, ScriptedSystem};
 
@@ -16,13 +17,6 @@ fn with(network: Option<&str>, port: Option<&str>) -> Harness {
     h.options.port_driver = port.map(str::to_owned);
     // The harness keeps the parsed host; the tree may go.
     h
-}
-
-fn commands(f: &Finding) -> Vec<String> {
-    f.fix
-        .as_ref()
-        .map(|x| x.commands.clone())
-        .unwrap_or_default()
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::caller::Caller;
+use crate::checks::common::test_support::commands;
 use crate::context::{Account, Facts, IdRange};
 use crate::finding::Status;
 use crate::testing::{Fixture, Harness, ScriptedSystem};
@@ -37,13 +38,6 @@ fn check(fx: &Fixture, kind: Kind) -> (Finding, Facts) {
     let mut facts = Facts::default();
     let f = run_kind(&h, kind, &mut facts);
     (f, facts)
-}
-
-fn commands(f: &Finding) -> Vec<String> {
-    f.fix
-        .as_ref()
-        .map(|x| x.commands.clone())
-        .unwrap_or_default()
 }
 
 fn values<'a>(f: &'a Finding, key: &str) -> Vec<&'a str> {

@@ -154,6 +154,7 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
 mod tests {
     use super::*;
     use crate::caller::Caller;
+    use crate::checks::common::test_support::commands;
     use crate::finding::Status;
     use crate::testing::{Fixture, Harness, ScriptedSystem};
 
@@ -166,13 +167,6 @@ mod tests {
         }
         let h = Harness::new(&fx, Caller::new(1000, 1000), ScriptedSystem::new());
         sysctl(&h.context(), &mut Facts::default())
-    }
-
-    fn commands(f: &Finding) -> Vec<String> {
-        f.fix
-            .as_ref()
-            .map(|x| x.commands.clone())
-            .unwrap_or_default()
     }
 
     #[test]

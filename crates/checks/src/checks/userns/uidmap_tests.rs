@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::caller::Caller;
+use crate::checks::common::test_support::commands;
 use crate::finding::Status;
 use crate::testing::{Fixture, Harness, ScriptedSystem};
 
@@ -46,13 +47,6 @@ fn check(fx: &Fixture) -> (Finding, Facts) {
         fx,
         Caller::new(1000, 1000).with_var("PATH", "/usr/bin:/bin"),
     )
-}
-
-fn commands(f: &Finding) -> Vec<String> {
-    f.fix
-        .as_ref()
-        .map(|x| x.commands.clone())
-        .unwrap_or_default()
 }
 
 #[test]
