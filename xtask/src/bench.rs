@@ -1,7 +1,9 @@
-//! `cargo xtask bench [--runs N] [--release R] [--cgroup M]`: in one prepared box, times
-//! `rootless-setup check` (with and without `--skip engine.smoke`) against the old
+//! `cargo xtask bench [install] [--runs N] [--release R] [--cgroup M]`: in one prepared box,
+//! times `rootless-setup check` (with and without `--skip engine.smoke`) against the old
 //! `dockerd-rootless-setuptool.sh check --skip-iptables`, N runs each after one uncounted
-//! warm-up, interleaved so drift hits every command alike.
+//! warm-up, interleaved so drift hits every command alike. With `install`, it times
+//! `install --yes` and `uninstall --yes` of both tools instead (each round: ours, then the old
+//! one, each install followed by its uninstall).
 //!
 //! Timing happens inside the box: a tiny `sh` wrapper reads `date +%s%N` before and after the
 //! command (output discarded), so `nsenter`/`setpriv` start-up is not counted; the host-side
@@ -36,7 +38,7 @@ struct Subject {
 
 /// `cargo xtask bench ARGS`.
 pub fn main(args: &[String]) -> Result<()> {
-    let (runs, opts) = parse(args)?;
+    let (runs, install_mode, opts) = parse(args)?;
     if let Some(reason) = e2e::preflight() {
         bail!("cannot run the benchmark: {reason}");
     }
@@ -52,7 +54,27 @@ pub fn main(args: &[String]) -> Result<()> {
         fmt_duration(boot)
     );
 
-    let mut subjects = vec![
+    let mut subjects = if install_mode {
+        install_subjects()
+    } else {
+        check_subjects()
+    };
+    for round in 0..=runs {
+        for s in &mut subjects {
+            let (inside, host, code) = time_once(&bx, &dev, s)?;
+            if round > 0 {
+                s.inside_ms.push(inside);
+                s.host_ms.push(host);
+                s.exit_codes.push(code);
+            }
+        }
+    }
+    report(&subjects, runs, &opts)
+}
+
+/// `check` of both tools.
+fn check_subjects() -> Vec<Subject> {
+    vec![
         subject("rootless-setup check", &[BINARY_IN_BOX, "check"], None),
         subject(
             "rootless-setup check --skip engine.smoke",
@@ -68,22 +90,40 @@ pub fn main(args: &[String]) -> Result<()> {
             ],
             Some(OLD_TOOL_PATH),
         ),
-    ];
-    for round in 0..=runs {
-        for s in &mut subjects {
-            let (inside, host, code) = time_once(&bx, &dev, s)?;
-            if round > 0 {
-                s.inside_ms.push(inside);
-                s.host_ms.push(host);
-                s.exit_codes.push(code);
-            }
-        }
-    }
-    report(&subjects, runs, &opts)
+    ]
 }
 
-fn parse(args: &[String]) -> Result<(usize, e2e::Options)> {
+/// `install` then `uninstall` of each tool, in this order every round, so each install starts
+/// from a clean user (the old tool's uninstall removes its unit and context too).
+fn install_subjects() -> Vec<Subject> {
+    let old = "/home/dev/bin/dockerd-rootless-setuptool.sh";
+    vec![
+        subject(
+            "rootless-setup install --yes",
+            &[BINARY_IN_BOX, "install", "--yes"],
+            None,
+        ),
+        subject(
+            "rootless-setup uninstall --yes",
+            &[BINARY_IN_BOX, "uninstall", "--yes"],
+            None,
+        ),
+        subject(
+            "dockerd-rootless-setuptool.sh install --skip-iptables",
+            &[old, "install", "--skip-iptables"],
+            Some(OLD_TOOL_PATH),
+        ),
+        subject(
+            "dockerd-rootless-setuptool.sh uninstall --skip-iptables",
+            &[old, "uninstall", "--skip-iptables"],
+            Some(OLD_TOOL_PATH),
+        ),
+    ]
+}
+
+fn parse(args: &[String]) -> Result<(usize, bool, e2e::Options)> {
     let mut runs = 10;
+    let mut install_mode = false;
     let mut rest = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -96,6 +136,7 @@ fn parse(args: &[String]) -> Result<(usize, e2e::Options)> {
                     .parse()
                     .context("--runs takes a number")?;
             }
+            _ if arg == "install" => install_mode = true,
             _ => rest.push(arg.clone()),
         }
     }
@@ -104,9 +145,9 @@ fn parse(args: &[String]) -> Result<(usize, e2e::Options)> {
     }
     let opts = e2e::Options::parse(&rest)?;
     if opts.filter.is_some() || opts.keep || opts.list {
-        bail!("usage: cargo xtask bench [--runs N] [--release R] [--cgroup v1|v2]");
+        bail!("usage: cargo xtask bench [install] [--runs N] [--release R] [--cgroup v1|v2]");
     }
-    Ok((runs, opts))
+    Ok((runs, install_mode, opts))
 }
 
 fn subject(name: &'static str, argv: &[&'static str], path: Option<&'static str>) -> Subject {
@@ -216,7 +257,12 @@ fn report(subjects: &[Subject], runs: usize, opts: &e2e::Options) -> Result<()> 
         "warmup_runs": 1,
         "commands": entries,
     });
-    let path = util::project_root().join("target/e2e/bench.json");
+    let file = if subjects.iter().any(|s| s.name.contains("install")) {
+        "bench-install.json"
+    } else {
+        "bench.json"
+    };
+    let path = util::project_root().join("target/e2e").join(file);
     fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("writing {}", path.display()))?;
     println!("\nbench: wrote {}", path.display());

@@ -5,7 +5,7 @@
 //! - `e2e`: boots throwaway Debian boxes under `systemd-nspawn` and drives `rootless-setup`
 //!   inside them as an unprivileged user (see `docs/testing.md`).
 //! - `bench`: times `rootless-setup check` against the old `dockerd-rootless-setuptool.sh check`
-//!   in one box.
+//!   in one box; `bench install` times install and uninstall of both tools.
 //! - `dist`: release build, man page and shell completions.
 
 mod bench;
@@ -23,6 +23,7 @@ commands:
   ci      cargo fmt --check, clippy -D warnings, cargo test, then the e2e suite
   e2e     end-to-end scenarios in systemd-nspawn boxes (cargo xtask e2e --help)
   bench   time rootless-setup check against dockerd-rootless-setuptool.sh check
+          (`bench install`: install and uninstall of both tools)
   dist    release build, docs/man/rootless-setup.1 and docs/completions/";
 
 fn main() -> ExitCode {
