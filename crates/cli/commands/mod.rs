@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod fix;
 pub mod generate;
 pub mod install;
 pub mod render;
@@ -19,6 +20,7 @@ pub fn run(cli: &Cli, style: &Style) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Check(args) => check::run(args, style),
         Command::Explain(args) => explain::run(args, style),
+        Command::Fix(args) => fix::run(args, style),
         Command::Render(args) => render::run(args, style),
         Command::Install(args) => install::run(args, style),
         Command::Status(args) => status::run(args, style),

@@ -1,0 +1,216 @@
+//! `fix --apply`: ask (on a terminal, unless `--yes`), run the shown script as root with
+//! `sudo -- sh -s` (the script on standard input; plain `sh -s` when already root), check again
+//! and print the checks whose status changed.
+
+use std::io::{IsTerminal, Write};
+use std::process::{Command, ExitCode, Stdio};
+
+use rootless_setup_checks::{CheckId, Report, Status};
+use rootless_setup_fix::{Plan, Step};
+
+use super::Run;
+use crate::style::{Style, hinted, out, paint, status_label};
+
+/// Asks whether to run the script; `--yes` answers yes, no terminal is an error.
+fn confirm(yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(hinted(
+            "fix --apply asks before running anything as root, and there is no terminal to ask on",
+            &[
+                "review the script, then pass --yes to run it without asking",
+                "or save it (rootless-setup fix > fix.sh) and run it yourself: sudo sh fix.sh",
+            ],
+        ));
+    }
+    Ok(dialoguer::Confirm::new()
+        .with_prompt("Run this script as root (sudo -- sh -s)?")
+        .default(false)
+        .interact_opt()?
+        .unwrap_or(false))
+}
+
+/// Runs `script` as root: `sudo -- sh -s`, or `sh -s` when this already is root.
+fn run_as_root(script: &str) -> anyhow::Result<std::process::ExitStatus> {
+    let root = nix::unistd::geteuid().is_root();
+    let (program, args): (&str, &[&str]) = if root {
+        ("sh", &["-s"])
+    } else {
+        ("sudo", &["--", "sh", "-s"])
+    };
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            hinted(
+                format!("could not start {program}: {e}"),
+                &["save the script (rootless-setup fix > fix.sh) and run it as root: su -c 'sh fix.sh'"],
+            )
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A script that stops early (a preflight guard) closes the pipe: not our error.
+        match stdin.write_all(script.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(child.wait()?)
+}
+
+/// The checks whose status differs between the two runs, in catalogue order.
+pub(super) fn changes(before: &Report, after: &Report) -> Vec<(CheckId, Status, Status)> {
+    let status = |r: &Report, id: CheckId| r.findings.iter().find(|f| f.id == id).map(|f| f.status);
+    CheckId::ALL
+        .into_iter()
+        .filter_map(|id| match (status(before, id), status(after, id)) {
+            (Some(a), Some(b)) if a != b => Some((id, a, b)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The before/after table and what still fails or warns.
+pub(super) fn table(before: &Report, after: &Report, colour: bool) -> String {
+    let changed = changes(before, after);
+    let mut text = String::from("\nafter the script:\n");
+    if changed.is_empty() {
+        text.push_str("  no check changed its status\n");
+    } else {
+        text.push_str(&format!("  {:<20} {:<6} {}\n", "check", "before", "after"));
+        for (id, a, b) in &changed {
+            let pad = |s: Status| " ".repeat(6usize.saturating_sub(s.as_str().len()));
+            text.push_str(&format!(
+                "  {:<20} {}{} {}\n",
+                id.as_str(),
+                status_label(colour, *a),
+                pad(*a),
+                status_label(colour, *b)
+            ));
+        }
+    }
+    let open: Vec<String> = after
+        .findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Warn))
+        .map(|f| {
+            format!(
+                "  {} {}: {}\n",
+                status_label(colour, f.status),
+                f.id,
+                f.summary
+            )
+        })
+        .collect();
+    if open.is_empty() {
+        text.push_str(&paint(colour, "32", "every check passes now\n"));
+    } else {
+        text.push_str("still open (`rootless-setup check` explains):\n");
+        text.extend(open);
+    }
+    text
+}
+
+/// Applies the plan.
+pub(super) fn apply(
+    run: &Run,
+    plan: &Plan,
+    script: &str,
+    before: &Report,
+    yes: bool,
+    style: &Style,
+) -> anyhow::Result<ExitCode> {
+    let verdict = |r: &Report| {
+        if r.ready(false) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    };
+    if plan.steps.iter().all(Step::is_manual) {
+        eprintln!("every block of the script is one to do by hand; nothing was run");
+        return Ok(verdict(before));
+    }
+    if !confirm(yes)? {
+        eprintln!("not run; nothing was changed");
+        return Ok(verdict(before));
+    }
+    let status = run_as_root(script)?;
+    let (after, _) = run.check();
+    out(&table(before, &after, style.out))?;
+    if !status.success() {
+        let how = status
+            .code()
+            .map_or_else(|| "was killed".to_owned(), |c| format!("exited with {c}"));
+        return Err(hinted(
+            format!("the fix script {how}"),
+            &[
+                "its message is above; the commands before the one that failed did run",
+                "run rootless-setup fix again for a script that starts from the host as it is now",
+            ],
+        ));
+    }
+    for line in &plan.after {
+        eprintln!("then: {line}");
+    }
+    Ok(verdict(&after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rootless_setup_checks::{Engine, Finding, SCHEMA_VERSION};
+
+    fn report(statuses: &[(CheckId, Status)]) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            engine: Engine::Docker,
+            uid: 1000,
+            user: Some("alice".into()),
+            distribution: "debian 12".into(),
+            findings: statuses
+                .iter()
+                .map(|(id, s)| {
+                    let mut f = Finding::pass(*id, format!("{id} summary"));
+                    f.status = *s;
+                    f
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_table_lists_only_changed_checks_and_what_is_still_open() {
+        let before = report(&[
+            (CheckId::SubidUid, Status::Fail),
+            (CheckId::SessionLinger, Status::Warn),
+            (CheckId::Cgroup, Status::Warn),
+            (CheckId::UsernsProbe, Status::Skip),
+        ]);
+        let after = report(&[
+            (CheckId::SubidUid, Status::Pass),
+            (CheckId::SessionLinger, Status::Pass),
+            (CheckId::Cgroup, Status::Warn),
+            (CheckId::UsernsProbe, Status::Pass),
+        ]);
+        assert_eq!(
+            changes(&before, &after),
+            [
+                (CheckId::SessionLinger, Status::Warn, Status::Pass),
+                (CheckId::SubidUid, Status::Fail, Status::Pass),
+                (CheckId::UsernsProbe, Status::Skip, Status::Pass),
+            ]
+        );
+        let text = table(&before, &after, false);
+        assert_eq!(
+            text,
+            "\nafter the script:\n  check                before after\n  \
+             session.linger       warn   pass\n  subid.uid            fail   pass\n  \
+             userns.probe         skip   pass\nstill open (`rootless-setup check` explains):\n  \
+             warn cgroup: cgroup summary\n"
+        );
+        assert!(table(&after, &after, false).contains("no check changed"));
+    }
+}

@@ -1,0 +1,219 @@
+//! `rootless-setup fix [--user NAME] [--apply [--yes]]`: the root script that repairs what the
+//! checks found, printed for review; with `--apply` also run through `sudo -- sh -s` after a
+//! confirmation, followed by a second check run and a before/after table. The tool never runs
+//! `sudo` without `--apply`. The script itself comes from `rootless-setup-fix`.
+
+mod apply;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rootless_setup_checks::context::Account;
+use rootless_setup_checks::system::Offline;
+use rootless_setup_checks::{
+    Caller, CheckId, Context, Distro, Host, LiveSystem, Options, Report, Selection, System,
+    check_with_facts,
+};
+use rootless_setup_fix::admin::{self, AdminSystem};
+use rootless_setup_fix::target::passwd_entry;
+use rootless_setup_fix::{HostFiles, Plan, Target};
+
+use crate::cli::EngineArg;
+use crate::style::{Style, hinted, out};
+
+/// Print the root script that fixes what `check` finds, for this distribution and user.
+///
+/// One commented block per failing or warning check whose fix needs root: what was seen, why
+/// it matters, what the block does. Nothing for checks that pass. The script is POSIX `sh`
+/// (`set -eu`), quotes every value, checks before changing anything that the host still looks
+/// the way it did, and never touches another user's subordinate ids. Review it, then run it as
+/// root (`sudo sh FILE`), or use `--apply`.
+///
+/// With `--user NAME` (as root or an admin) the script is for NAME; the checks that need NAME's
+/// own login session cannot run then, and the script lists them.
+///
+/// Exit status: 0 script printed (or nothing to fix); with --apply 0 when the checks pass
+/// afterwards, 1 when some still fail; 2 usage or internal error, or the script failed.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Make the script for this user instead of the caller (look-up in /etc/passwd).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Show the script, ask, run it with `sudo -- sh -s`, then check again and show what
+    /// changed. Without a terminal to ask on, only with --yes.
+    #[arg(long)]
+    pub apply: bool,
+
+    /// With --apply: run the script without asking.
+    #[arg(long, requires = "apply")]
+    pub yes: bool,
+
+    /// The engine to check for.
+    #[arg(long, value_enum, default_value_t = EngineArg::Docker)]
+    pub engine: EngineArg,
+
+    /// Network driver install would use (default: the best one available).
+    #[arg(long, value_name = "DRIVER")]
+    pub network_driver: Option<String>,
+
+    /// Read the host from this directory instead of `/` (fixture trees in tests; live probes
+    /// are off; --apply is refused).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub root: Option<PathBuf>,
+}
+
+/// For whom the checks run, and how.
+pub(crate) struct Run {
+    host: Host,
+    distro: Distro,
+    caller: Caller,
+    options: Options,
+    engine: rootless_setup_checks::Engine,
+    /// `--user` for someone else: the admin's view.
+    admin: bool,
+}
+
+impl Run {
+    fn new(args: &Args) -> anyhow::Result<Run> {
+        let host = args.root.as_ref().map_or_else(Host::real, Host::at);
+        let distro = Distro::detect(&host);
+        let me = Caller::from_process();
+        let my_name = host.read("/etc/passwd").ok().flatten().and_then(|p| {
+            p.lines()
+                .find(|l| l.split(':').nth(2) == Some(&me.uid.to_string()))
+                .and_then(|l| l.split(':').next().map(str::to_owned))
+        });
+        let (caller, admin) = match &args.user {
+            Some(name) if me.uid != 0 && my_name.as_deref() == Some(name.as_str()) => (me, false),
+            Some(name) => (
+                admin::caller_for(&host, name)
+                    .map_err(|e| hinted(e.to_string(), &["pass a login name from /etc/passwd"]))?,
+                true,
+            ),
+            None if me.uid == 0 => {
+                return Err(hinted(
+                    "fix prepares the host for an ordinary user, and this is root",
+                    &[
+                        "run it as that user (it asks sudo for the root part), or",
+                        "as root, name the user: rootless-setup fix --user NAME",
+                    ],
+                ));
+            }
+            None => (me, false),
+        };
+        Ok(Run {
+            host,
+            distro,
+            caller,
+            options: Options {
+                network_driver: args.network_driver.clone(),
+                ..Options::default()
+            },
+            engine: args.engine.into(),
+            admin,
+        })
+    }
+
+    /// Runs the checks; with them the account they established.
+    pub(crate) fn check(&self) -> (Report, Option<Account>) {
+        let live: &dyn System = if self.host.is_real() {
+            &LiveSystem
+        } else {
+            &Offline
+        };
+        let admin_system = AdminSystem::new(live, self.host.clone());
+        let system: &dyn System = if self.admin { &admin_system } else { live };
+        let selection = if self.admin {
+            admin::selection()
+        } else {
+            Selection::all()
+        };
+        let cx = Context {
+            host: &self.host,
+            caller: &self.caller,
+            system,
+            distro: &self.distro,
+            engine: self.engine,
+            options: &self.options,
+        };
+        let (report, facts) = check_with_facts(&cx, &selection);
+        let account = facts.account.or_else(|| {
+            let passwd = self.host.read("/etc/passwd").ok().flatten()?;
+            let name = passwd.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.get(2) == Some(&self.caller.uid.to_string().as_str()))
+                    .then(|| f.first().map(|n| (*n).to_owned()))
+                    .flatten()
+            })?;
+            passwd_entry(&passwd, &name)
+        });
+        (report, account)
+    }
+
+    /// The checks that were not run, and why.
+    fn not_covered(&self) -> &'static [(CheckId, &'static str)] {
+        if self.admin { &admin::NOT_COVERED } else { &[] }
+    }
+
+    /// The plan for `report`.
+    fn plan(&self, report: &Report, account: Option<Account>) -> anyhow::Result<Plan> {
+        let Some(account) = account else {
+            return Err(hinted(
+                format!("no passwd entry for uid {}", self.caller.uid),
+                &["`rootless-setup check --only user` says more"],
+            ));
+        };
+        let target = Target::new(self.distro.clone(), account, HostFiles::read(&self.host))?;
+        Ok(rootless_setup_fix::plan(
+            report,
+            &target,
+            self.not_covered(),
+        )?)
+    }
+}
+
+/// Prints the script, or applies it.
+pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    let run = Run::new(args)?;
+    let (report, account) = run.check();
+    let plan = run.plan(&report, account)?;
+    if plan.is_empty() {
+        eprintln!("{}", nothing_to_fix(&plan, &report));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let script = plan.render()?;
+    out(&script)?;
+    if !args.apply {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.root.is_some() {
+        return Err(hinted(
+            "--apply runs the script on this machine, not on a --root tree",
+            &["drop --root, or save the script and run it where the tree is the root"],
+        ));
+    }
+    apply::apply(&run, &plan, &script, &report, args.yes, style)
+}
+
+/// The message when there is no block: what passed, what needs no root.
+fn nothing_to_fix(plan: &Plan, report: &Report) -> String {
+    let counts = report.counts();
+    let mut text = format!(
+        "nothing to fix as root for {}: {} passed, {} warned, {} failed, {} skipped, and none of \
+         them needs root",
+        plan.user, counts.pass, counts.warn, counts.fail, counts.skip
+    );
+    if counts.fail + counts.warn > 0 {
+        text.push_str("; `rootless-setup check` shows what to do as the user");
+    }
+    if !plan.not_covered.is_empty() {
+        let ids: Vec<&str> = plan.not_covered.iter().map(|(id, _)| id.as_str()).collect();
+        text.push_str(&format!(
+            "; not covered without {}'s own session: {}",
+            plan.user,
+            ids.join(", ")
+        ));
+    }
+    text
+}
