@@ -137,7 +137,7 @@ fn linger(finding: &Finding, target: &Target) -> Step {
             "does",
             format!(
                 "turns linger on for {}, so their user manager (and the engine) runs from boot \
-                 and outlives their last session",
+                 and outlives their last session, and waits until the manager runs",
                 target.account.name
             ),
         )
@@ -145,5 +145,12 @@ fn linger(finding: &Finding, target: &Target) -> Step {
             "loginctl".to_owned(),
             "enable-linger".to_owned(),
             target.account.name.clone(),
+        ]))
+        // logind starts the manager without waiting for it; this waits, so what runs after
+        // the script (`fix --apply` checks again) finds the user's bus.
+        .command(Command::run([
+            "systemctl".to_owned(),
+            "start".to_owned(),
+            format!("user@{}.service", target.account.uid),
         ]))
 }
