@@ -6,6 +6,7 @@ pub mod r#box;
 pub mod cmd;
 mod install;
 mod prepare;
+mod repair;
 pub mod report;
 pub mod scenarios;
 pub mod tree;

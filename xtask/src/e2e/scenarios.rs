@@ -175,6 +175,7 @@ pub fn all() -> Vec<Scenario> {
         },
     ];
     all.extend(super::install::scenarios());
+    all.extend(super::repair::scenarios());
     all
 }
 

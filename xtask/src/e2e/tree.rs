@@ -35,6 +35,8 @@ const BASE_PACKAGES: &[&str] = &[
     "iproute2",
     "procps",
     "busybox-static",
+    // fix --apply runs the root script through sudo (the repair scenario).
+    "sudo",
 ];
 
 /// Bumped whenever [`finish`] changes what it does to a fresh tree.
