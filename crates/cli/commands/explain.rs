@@ -1,4 +1,6 @@
-//! `rootless-setup explain ID`: the long form of one check, from docs/checks.md.
+//! `rootless-setup explain ID`: the long form of one check, from docs/checks.md, followed by
+//! the block `rootless-setup fix` writes for it on each distribution family (made by the same
+//! code as the script, so the two cannot drift).
 
 use std::process::ExitCode;
 
@@ -74,11 +76,51 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         ));
     };
     out(&format!(
-        "{} {}\n\n{text}\n",
+        "{} {}\n\n{text}\n{}",
         paint(style.out, "1", id.as_str()),
-        paint(style.out, "2", id.title())
+        paint(style.out, "2", id.title()),
+        fix_per_family(id, style.out)?
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `rootless-setup fix` writes for a typical failure of `id` on each distribution family,
+/// made by the same code as the script; empty for checks without a root fix.
+pub fn fix_per_family(id: CheckId, colour: bool) -> anyhow::Result<String> {
+    let families = rootless_setup_fix::explain::per_family(id)?;
+    if families.is_empty() {
+        return Ok(String::new());
+    }
+    let mut text = format!(
+        "\n{}\n",
+        paint(
+            colour,
+            "1",
+            "The block `rootless-setup fix` writes for it, per family\n(example: user alice, uid \
+             1000, bob holding ids 100000-165535; the real script uses your host's values):"
+        )
+    );
+    for (family, block) in families {
+        text.push_str(&format!(
+            "\n{}\n",
+            paint(colour, "1", &format!("fix on {family}:"))
+        ));
+        match block {
+            Some(block) => {
+                for line in block.lines() {
+                    if line.is_empty() {
+                        text.push('\n');
+                    } else {
+                        text.push_str(&format!("    {line}\n"));
+                    }
+                }
+            }
+            None => text.push_str(
+                "    (no root fix on this family: the check does not apply or needs no root)\n",
+            ),
+        }
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -95,6 +137,23 @@ mod tests {
         assert!(
             missing.is_empty(),
             "docs/checks.md lacks sections for {missing:?}"
+        );
+    }
+
+    #[test]
+    fn root_fixes_are_shown_per_family_from_the_script_code() {
+        let text = fix_per_family(CheckId::Uidmap, false).unwrap_or_default();
+        for family in ["Debian/Ubuntu", "Fedora/RHEL", "openSUSE", "Arch"] {
+            assert!(text.contains(&format!("fix on {family}:")), "{text}");
+        }
+        assert!(text.contains("    chmod u+s /usr/bin/newuidmap"), "{text}");
+        assert!(
+            text.contains("    setcap cap_setuid=ep /usr/bin/newuidmap"),
+            "{text}"
+        );
+        assert_eq!(
+            fix_per_family(CheckId::EnvClient, false).ok(),
+            Some(String::new())
         );
     }
 

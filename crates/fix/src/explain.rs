@@ -148,7 +148,7 @@ pub fn per_family(id: CheckId) -> Result<Vec<(&'static str, Option<String>)>, Fi
             text.push_str(&fragment(step, target.distro.family)?);
         }
         for line in &collected.after {
-            text.push_str(&format!("# after running it: {line}\n"));
+            crate::script::comment(&mut text, "", "after running it: ", line);
         }
         out.push((label, Some(text)));
     }

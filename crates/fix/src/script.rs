@@ -109,7 +109,7 @@ fn printable(text: &str) -> String {
 }
 
 /// Wraps `text` into comment lines: `prefix` on the first, spaces of the same width after.
-fn comment(out: &mut String, indent: &str, prefix: &str, text: &str) {
+pub(crate) fn comment(out: &mut String, indent: &str, prefix: &str, text: &str) {
     let text = printable(text);
     let pad = " ".repeat(prefix.chars().count());
     let mut line = String::new();
@@ -300,8 +300,13 @@ pub fn title(step: &Step) -> String {
         .join(", ")
 }
 
-/// Renders one block (comments, then commands) at `indent`.
-fn block(r: &mut Renderer, out: &mut String, step: &Step) -> Result<(), FixError> {
+/// Renders one block (comments, then `guards` when given, then commands) at `indent`.
+fn block(
+    r: &mut Renderer,
+    out: &mut String,
+    step: &Step,
+    guards: &[Command],
+) -> Result<(), FixError> {
     let indent = r.indent;
     let mut title = title(step);
     if step.is_manual() {
@@ -321,6 +326,17 @@ fn block(r: &mut Renderer, out: &mut String, step: &Step) -> Result<(), FixError
         );
         for line in step.by_hand.iter().flat_map(|c| c.split('\n')) {
             let _ = writeln!(out, "{indent}#   {}", printable(line));
+        }
+    }
+    if !guards.is_empty() {
+        comment(
+            out,
+            indent,
+            "",
+            "preflight (the script runs these before any block):",
+        );
+        for guard in guards {
+            r.command(out, guard)?;
         }
     }
     for command in &step.commands {
@@ -343,10 +359,7 @@ pub fn command_text(command: &Command, family: Family) -> Result<String, FixErro
 pub fn fragment(step: &Step, family: Family) -> Result<String, FixError> {
     let mut r = Renderer::new(family, "");
     let mut out = String::new();
-    for guard in &step.guards {
-        r.command(&mut out, guard)?;
-    }
-    block(&mut r, &mut out, step)?;
+    block(&mut r, &mut out, step, &step.guards)?;
     Ok(out)
 }
 
@@ -439,7 +452,7 @@ pub fn render(plan: &Plan) -> Result<String, FixError> {
     }
     for step in &plan.steps {
         out.push('\n');
-        block(&mut r, &mut out, step)?;
+        block(&mut r, &mut out, step, &[])?;
     }
     out.push_str("}\n\n");
     comment(
