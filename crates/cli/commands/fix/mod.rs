@@ -217,3 +217,98 @@ fn nothing_to_fix(plan: &Plan, report: &Report) -> String {
     }
     text
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use rootless_setup_checks::testing::Fixture;
+    use rootless_setup_fix::Step;
+
+    fn args(fx: &Fixture, user: Option<&str>) -> Args {
+        Args {
+            user: user.map(str::to_owned),
+            apply: false,
+            yes: false,
+            engine: EngineArg::Docker,
+            network_driver: None,
+            root: Some(fx.root().to_path_buf()),
+        }
+    }
+
+    fn host() -> Fixture {
+        let fx = Fixture::new();
+        fx.file("/etc/os-release", "ID=fedora\nVERSION_ID=41\n")
+            .file(
+                "/etc/passwd",
+                "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+            )
+            .file("/etc/group", "alice:x:1000:\n")
+            .file("/etc/subuid", "bob:100000:65536\n")
+            .file("/etc/subgid", "bob:100000:65536\n")
+            .exe("/usr/sbin/usermod")
+            .dir("/home/alice")
+            .meta("/home/alice", "uid=1000 gid=1000 mode=0700");
+        fx
+    }
+
+    #[test]
+    fn for_another_user_the_session_checks_are_not_run_and_the_script_says_so() {
+        let fx = host();
+        let run = Run::new(&args(&fx, Some("alice"))).unwrap();
+        assert!(run.admin || nix::unistd::getuid().as_raw() != 0);
+        let (report, account) = run.check();
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.id == CheckId::SessionBus || f.id == CheckId::UsernsProbe),
+            "checks that need alice's session ran"
+        );
+        let plan = run.plan(&report, account).unwrap();
+        let script = plan.render().unwrap();
+        assert!(
+            script.contains("not covered, because these checks need alice's own login session")
+        );
+        assert!(
+            script.contains("usermod --add-subuids 165536-231071 alice"),
+            "{script}"
+        );
+        assert!(script.contains("usermod --add-subgids 165536-231071 alice"));
+    }
+
+    #[test]
+    fn an_unknown_user_is_a_hinted_error() {
+        let fx = host();
+        let err = Run::new(&args(&fx, Some("mallory"))).err().unwrap();
+        assert_eq!(err.to_string(), "no user `mallory` in /etc/passwd");
+    }
+
+    #[test]
+    fn root_without_user_is_refused() {
+        if !nix::unistd::getuid().is_root() {
+            return; // only root can be refused for being root
+        }
+        let fx = host();
+        let err = Run::new(&args(&fx, None)).err().unwrap();
+        assert!(err.to_string().contains("this is root"), "{err}");
+    }
+
+    #[test]
+    fn nothing_to_fix_says_what_was_seen() {
+        let fx = host();
+        fx.file("/etc/subuid", "alice:100000:65536\n")
+            .file("/etc/subgid", "alice:100000:65536\n");
+        let run = Run::new(&args(&fx, Some("alice"))).unwrap();
+        let (report, account) = run.check();
+        let plan = run.plan(&report, account).unwrap();
+        let roots: Vec<_> = plan.steps.iter().flat_map(Step::ids).collect();
+        assert!(!roots.contains(&CheckId::SubidUid));
+        let text = nothing_to_fix(&plan, &report);
+        assert!(
+            text.starts_with("nothing to fix as root for alice: "),
+            "{text}"
+        );
+        assert!(text.contains("not covered without alice's own session: session.runtime-dir"));
+    }
+}
