@@ -60,6 +60,14 @@ pub fn scenarios() -> Vec<Scenario> {
             release: None,
         },
         Scenario {
+            name: "install-linger-denied",
+            about: "linger off, no polkit: install in a su -l session works and prints the sudo loginctl line",
+            setup: None,
+            run: install_linger_denied,
+            cgroup: None,
+            release: None,
+        },
+        Scenario {
             name: "install-cycle-trixie",
             about: "install-cycle on Debian 13 (docker-cli), cgroup v2",
             setup: Some(|bx| bx.write_busybox_image(IMAGE_TAR)),
@@ -362,6 +370,18 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
 
 fn install_rollback(cx: &mut Ctx<'_>) -> Result<()> {
     let dev = cx.dev.clone();
+    // The prerequisite gate: a user without subordinate ids is stopped before anything changes.
+    let nosub = cx.nosub.clone();
+    let gated = cx.tool(&nosub, Session::Login, &["install", "--yes"])?;
+    ensure!(
+        gated.code == Some(1)
+            && gated.stderr.contains("subid.uid")
+            && gated.stderr.contains("rootless-setup fix"),
+        "install as nosub: {}, want exit 1 naming subid.uid and `rootless-setup fix`:\n{}",
+        gated.describe_exit(),
+        indent(&gated.stderr)
+    );
+    cx.note("failing prerequisites: install exits 1 before changing anything, naming the ids");
     make_previous_context(cx)?;
     let out = tool(cx, &["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
     for want in ["did not start", "rollback", "unknown flag: --no-such-flag"] {
@@ -436,6 +456,52 @@ fn install_old_tool(cx: &mut Ctx<'_>) -> Result<()> {
     );
     require_nothing_left(cx, &dev, "default")?;
     cx.note("old tool's install: install refused (exit 1), uninstall without a record removed it");
+    Ok(())
+}
+
+fn install_linger_denied(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    cx.bx
+        .root(&["loginctl", "disable-linger", &dev.name])
+        .success()?;
+    // Everything in one real login session (su -l): without linger the user's manager, and the
+    // engine with it, stop when the session ends.
+    // su from root does not export XDG_RUNTIME_DIR (pam_systemd only does for the session's
+    // own user); the session's manager and bus are there all the same.
+    let script = "export XDG_RUNTIME_DIR=/run/user/$(id -u) \
+                  DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/$(id -u)/bus; \
+                  rootless-setup install --yes; echo install-exit=$?; \
+                  rootless-setup status --format json; echo status-exit=$?; \
+                  rootless-setup uninstall --yes; echo uninstall-exit=$?";
+    let out = cx
+        .bx
+        .user(&dev, Session::Pam, &["sh", "-c", script])
+        .timeout(Duration::from_secs(240))
+        .run()?;
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for want in [
+        "install-exit=0",
+        "sudo loginctl enable-linger dev",
+        "status-exit=0",
+        "\"linger\": false",
+        "uninstall-exit=0",
+    ] {
+        ensure!(
+            all.contains(want),
+            "the su -l session's output lacks {want:?}:\n{}",
+            indent(&all)
+        );
+    }
+    let linger = cx
+        .bx
+        .root(&[
+            "test",
+            "-e",
+            &format!("/var/lib/systemd/linger/{}", dev.name),
+        ])
+        .run()?;
+    ensure!(!linger.success(), "linger was turned on");
+    cx.note("linger not permitted (no polkit): install succeeds, prints `sudo loginctl enable-linger dev`");
     Ok(())
 }
 
