@@ -217,12 +217,17 @@ fn gather(
     plan
 }
 
-fn describe(plan: &Plan, paths: &Paths) -> String {
+fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&BusError>) -> String {
     let mut s = String::new();
     let mut line = |t: String| {
         let _ = writeln!(s, "  - {t}");
     };
-    line(format!("stop and disable {DOCKER_UNIT}"));
+    match bus_error {
+        None => line(format!("stop and disable {DOCKER_UNIT}")),
+        Some(e) => line(format!(
+            "remove the enablement link of {DOCKER_UNIT}; a running engine CANNOT be stopped: {e}"
+        )),
+    }
     for f in &plan.files {
         let verb = if f.restore.is_some() {
             "restore the earlier"
@@ -289,7 +294,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     out(&format!(
         "{}\n{}",
         paint(style.out, "1", header),
-        describe(&plan, &paths)
+        describe(&plan, &paths, manager.as_ref().err())
     ))?;
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
