@@ -23,7 +23,7 @@ mod templates;
 use rootless_setup_checks::{CheckId, Report, Status};
 
 pub use error::FixError;
-pub use model::{Command, Helper, Note, Plan, Step};
+pub use model::{AfterNote, Command, Helper, Note, Plan, Step};
 pub use target::{HostFiles, Target};
 
 /// The plan for `report` on `target`. `not_covered` names the checks that were not run and why
@@ -52,10 +52,26 @@ pub fn plan(
         })
         .map(|f| f.id)
         .collect();
-    let mut after: Vec<String> = Vec::new();
-    for line in collected.after {
-        if !after.contains(&line) {
-            after.push(line);
+    let mut after: Vec<AfterNote> = Vec::new();
+    for text in collected.after {
+        if !after.iter().any(|n| n.text == text) {
+            after.push(AfterNote {
+                checks: Vec::new(),
+                text,
+            });
+        }
+    }
+    // The same advice for several checks (log in properly) is one note naming them all.
+    for (id, text) in collected.user_fixes {
+        match after
+            .iter_mut()
+            .find(|n| n.text == text && !n.checks.is_empty())
+        {
+            Some(note) => note.checks.push(id),
+            None => after.push(AfterNote {
+                checks: vec![id],
+                text,
+            }),
         }
     }
     Ok(Plan {

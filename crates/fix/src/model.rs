@@ -181,6 +181,26 @@ impl Step {
     }
 }
 
+/// Something to do after the script ran: log in again, or a fix the user makes without root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AfterNote {
+    /// The checks whose (non-root) fix this is; empty for what follows from the script itself.
+    pub checks: Vec<CheckId>,
+    /// What to do.
+    pub text: String,
+}
+
+impl AfterNote {
+    /// The note as one line, naming its checks.
+    pub fn line(&self) -> String {
+        if self.checks.is_empty() {
+            return self.text.clone();
+        }
+        let ids: Vec<&str> = self.checks.iter().map(|id| id.as_str()).collect();
+        format!("{} ({})", self.text, ids.join(", "))
+    }
+}
+
 /// Everything `rootless-setup fix` prints: the blocks and what the script cannot do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -197,7 +217,7 @@ pub struct Plan {
     /// Checks skipped because a check they depend on failed; they run once that is fixed.
     pub skipped: Vec<CheckId>,
     /// What to do after the script ran (log in again, …), as the user or the admin.
-    pub after: Vec<String>,
+    pub after: Vec<AfterNote>,
 }
 
 impl Plan {

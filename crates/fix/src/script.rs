@@ -469,8 +469,8 @@ pub fn render(plan: &Plan) -> Result<String, FixError> {
     if !plan.after.is_empty() {
         out.push('\n');
         comment(&mut out, "", "", "after running this script:");
-        for line in &plan.after {
-            comment(&mut out, "", "- ", line);
+        for note in &plan.after {
+            comment(&mut out, "", "- ", &note.line());
         }
     }
     Ok(out)

@@ -152,8 +152,20 @@ pub(super) fn apply(
             ],
         ));
     }
-    for line in &plan.after {
-        eprintln!("then: {line}");
+    // What still applies: what follows from the script, and the user's own fixes of checks
+    // that still do not pass.
+    let open = |id: &CheckId| {
+        after
+            .findings
+            .iter()
+            .any(|f| f.id == *id && matches!(f.status, Status::Fail | Status::Warn))
+    };
+    for note in plan
+        .after
+        .iter()
+        .filter(|n| n.checks.is_empty() || n.checks.iter().any(open))
+    {
+        eprintln!("then: {}", note.line());
     }
     Ok(verdict(&after))
 }

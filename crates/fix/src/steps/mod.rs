@@ -33,8 +33,10 @@ pub(crate) use sysctl::Setting;
 pub(crate) struct Collected {
     /// The blocks, in catalogue order.
     pub(crate) steps: Vec<Step>,
-    /// Notes for after the script.
+    /// Notes for after the script that follow from its blocks.
     pub(crate) after: Vec<String>,
+    /// Fixes without root of failing or warning checks, for after the script.
+    pub(crate) user_fixes: Vec<(CheckId, String)>,
 }
 
 /// The block's comment for a finding: what was seen and why it matters.
@@ -78,9 +80,9 @@ pub(crate) fn build(findings: &[Finding], target: &Target) -> Result<Collected, 
         }
         let Some(fix) = &finding.fix else { continue };
         if !fix.root {
-            out.after.push(format!(
-                "as {}: {} ({})",
-                target.account.name, fix.summary, finding.id
+            out.user_fixes.push((
+                finding.id,
+                format!("as {}: {}", target.account.name, fix.summary),
             ));
             continue;
         }
