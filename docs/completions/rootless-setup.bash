@@ -22,6 +22,9 @@ _rootless__setup() {
             rootless__setup,explain)
                 cmd="rootless__setup__subcmd__explain"
                 ;;
+            rootless__setup,fix)
+                cmd="rootless__setup__subcmd__fix"
+                ;;
             rootless__setup,generate)
                 cmd="rootless__setup__subcmd__generate"
                 ;;
@@ -45,6 +48,9 @@ _rootless__setup() {
                 ;;
             rootless__setup__subcmd__help,explain)
                 cmd="rootless__setup__subcmd__help__subcmd__explain"
+                ;;
+            rootless__setup__subcmd__help,fix)
+                cmd="rootless__setup__subcmd__help__subcmd__fix"
                 ;;
             rootless__setup__subcmd__help,generate)
                 cmd="rootless__setup__subcmd__help__subcmd__generate"
@@ -71,7 +77,7 @@ _rootless__setup() {
 
     case "${cmd}" in
         rootless__setup)
-            opts="-h -V --color --help --version check install status uninstall explain render generate help"
+            opts="-h -V --color --help --version check install status uninstall fix explain render generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,6 +162,40 @@ _rootless__setup() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rootless__subcmd__setup__subcmd__fix)
+            opts="-h -V --user --apply --yes --engine --network-driver --root --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -W "docker containerd" -- "${cur}"))
+                    return 0
+                    ;;
+                --network-driver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rootless__subcmd__setup__subcmd__generate)
             opts="-h -V --color --help --version man completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -175,7 +215,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__help)
-            opts="check install status uninstall explain render generate help"
+            opts="check install status uninstall fix explain render generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,6 +243,20 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__help__subcmd__explain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rootless__subcmd__setup__subcmd__help__subcmd__fix)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

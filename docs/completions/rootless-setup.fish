@@ -33,6 +33,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "check
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "install" -d 'Install rootless Docker as a systemd user service for the current user'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "status" -d 'Show the installed rootless engine: unit, socket, server, context, environment, linger'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "uninstall" -d 'Remove the rootless engine that `install` set up, exactly as recorded'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "fix" -d 'Print the root script that fixes what `check` finds, for this distribution and user'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "render" -d 'Print the systemd user unit and drop-in that `install` would write, without installing'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
@@ -91,6 +92,18 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s y -l yes -d 'Do not ask for confirmation. Without a terminal nothing is asked anyway'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l user -d 'Make the script for this user instead of the caller (look-up in /etc/passwd)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l engine -d 'The engine to check for' -r -f -a "docker\t'Rootless Docker'
+containerd\t'Rootless containerd (nerdctl)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l network-driver -d 'Network driver install would use (default: the best one available)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l root -d 'Read the host from this directory instead of `/` (fixture trees in tests; live probes are off; --apply is refused)' -r -F
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l apply -d 'Show the script, ask, run it with `sudo -- sh -s`, then check again and show what changed. Without a terminal to ask on, only with --yes'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l yes -d 'With --apply: run the script without asking'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
@@ -120,11 +133,12 @@ always\t'Always'
 never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "install" -d 'Install rootless Docker as a systemd user service for the current user'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "status" -d 'Show the installed rootless engine: unit, socket, server, context, environment, linger'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "uninstall" -d 'Remove the rootless engine that `install` set up, exactly as recorded'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "render" -d 'Print the systemd user unit and drop-in that `install` would write, without installing'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall explain render generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "install" -d 'Install rootless Docker as a systemd user service for the current user'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "status" -d 'Show the installed rootless engine: unit, socket, server, context, environment, linger'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "uninstall" -d 'Remove the rootless engine that `install` set up, exactly as recorded'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "fix" -d 'Print the root script that fixes what `check` finds, for this distribution and user'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "explain" -d 'Explain one check: what it establishes, how it probes, why it matters, and the fix per distribution family'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "render" -d 'Print the systemd user unit and drop-in that `install` would write, without installing'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
