@@ -1,5 +1,6 @@
 //! The repair scenario: the box broken as root in four ways that stay inside the box (dev's
-//! lines removed from `/etc/subuid` and `/etc/subgid`, `newuidmap` without its setuid bit, linger
+//! line removed from `/etc/subuid` and, in `/etc/subgid`, replaced by one overlapping another
+//! user's range; `newuidmap` without its setuid bit, linger
 //! off with dev's user manager stopped, `net.ipv4.ping_group_range` of the box's own network
 //! namespace set to `1 0`), then, as dev with passwordless sudo: `rootless-setup fix` prints a
 //! script with a block for each, `fix --apply --yes` runs it through `sudo -- sh -s` and checks
@@ -41,6 +42,13 @@ pub fn scenarios() -> Vec<Scenario> {
 /// a password; the test image is put in place.
 fn setup(bx: &NspawnBox) -> Result<()> {
     bx.strip_subids("dev")?;
+    // In /etc/subgid dev gets a range back, one that overlaps nosub's: fix must remove dev's
+    // line (never nosub's) and hand out a block clear of both.
+    let subgid = bx.path("/etc/subgid");
+    let mut text = fs::read_to_string(&subgid).unwrap_or_default();
+    text.push_str("nosub:150000:65536\ndev:100000:65536\n");
+    fs::write(&subgid, text)?;
+    bx.note("/etc/subgid: nosub:150000:65536, then dev:100000:65536 (overlapping it)");
     let newuidmap = bx.path("/usr/bin/newuidmap");
     fs::set_permissions(&newuidmap, fs::Permissions::from_mode(0o755))
         .with_context(|| format!("chmod u-s {}", newuidmap.display()))?;
@@ -93,7 +101,7 @@ fn break_live(cx: &mut Ctx<'_>) -> Result<()> {
         thread::sleep(Duration::from_millis(200));
     }
     cx.note(format!(
-        "broken: no subids for dev, newuidmap 0755, linger off ({unit} stopped in {}), ping_group_range 1 0",
+        "broken: dev without subuids and with a subgid range overlapping nosub's, newuidmap 0755, linger off ({unit} stopped in {}), ping_group_range 1 0",
         util::fmt_duration(start.elapsed())
     ));
     Ok(())
@@ -130,7 +138,9 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
     }
     ensure!(
         script.contains("chmod u+s /usr/bin/newuidmap")
-            && script.contains("usermod --add-subuids")
+            && script.contains("usermod --add-subuids 231072-296607 dev")
+            && script.contains("expect_line /etc/subgid ")
+            && script.contains("usermod --add-subgids 231072-296607 dev")
             && script.contains("loginctl enable-linger dev"),
         "the script lacks a repair:\n{script}"
     );
@@ -189,6 +199,12 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
         "different blocks: {} / {}",
         subuid.stdout.trim(),
         subgid.stdout.trim()
+    );
+    let nosub = cx.bx.root(&["grep", "^nosub:", "/etc/subgid"]).success()?;
+    ensure!(
+        nosub.stdout.trim() == "nosub:150000:65536",
+        "nosub's line changed: {}",
+        nosub.stdout.trim()
     );
     let mode = cx
         .bx
