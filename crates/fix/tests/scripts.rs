@@ -172,3 +172,51 @@ fn a_healthy_host_has_nothing_to_fix() {
     let (report, plan) = plan_for(&fx, system(true), &ROOT_CHECKS);
     assert!(plan.is_empty(), "{report:#?}");
 }
+
+/// The script and the checks' own advice agree on the values: the sysctl each check tells a
+/// person to set, and the block each subid check tells a person to add.
+#[test]
+fn blocks_agree_with_what_the_checks_advise() {
+    let fx = healthy(DEBIAN, "alice", "/home/alice");
+    fx.file("/etc/subuid", "bob:100000:65536\n")
+        .file("/etc/subgid", "bob:100000:65536\n")
+        .file("/proc/sys/kernel/unprivileged_userns_clone", "0\n")
+        .file("/proc/sys/user/max_user_namespaces", "10\n")
+        .file("/proc/sys/net/ipv4/ip_unprivileged_port_start", "1024\n")
+        .file("/proc/sys/net/ipv4/ping_group_range", "1 0\n");
+    let (report, plan) = plan_for(&fx, system(true), &ROOT_CHECKS);
+    let script = script(&plan);
+    let advice: Vec<&String> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.fix.as_ref())
+        .flat_map(|fix| &fix.commands)
+        .collect();
+    let mut compared = 0;
+    for command in &advice {
+        // `sudo sysctl -w KEY=VALUE` and `echo 'KEY = VALUE' | sudo tee -a …`.
+        let setting = command
+            .strip_prefix("sudo sysctl -w ")
+            .map(str::to_owned)
+            .or_else(|| {
+                command
+                    .strip_prefix("echo '")
+                    .and_then(|r| r.split_once('\''))
+                    .map(|(s, _)| s.to_owned())
+            });
+        if let Some(setting) = setting {
+            let (key, value) = setting.split_once('=').unwrap();
+            let line = format!("{} = {}", key.trim(), value.trim());
+            assert!(
+                script.contains(&format!("\n{line}\n")),
+                "{line} is not in the script"
+            );
+            compared += 1;
+        }
+        if let Some(rest) = command.strip_prefix("sudo usermod ") {
+            assert!(script.contains(&format!("\tusermod {rest}\n")), "{command}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 6, "compared only {compared} of {advice:?}");
+}

@@ -5,7 +5,8 @@
 //! namespace set to `1 0`), then, as dev with passwordless sudo: `rootless-setup fix` prints a
 //! script with a block for each, `fix --apply --yes` runs it through `sudo -- sh -s` and checks
 //! again, `check` passes, a second `fix` has nothing left to run, and `install --yes` runs a
-//! container.
+//! container. On the way, root prints (without applying) the script for another user with
+//! `fix --user nosub`.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -162,6 +163,25 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
         "fix printed {} lines, {blocks} blocks",
         script.lines().count()
     ));
+
+    // As root for another user (not applied): the file-based blocks, and the session checks
+    // listed as not covered.
+    let admin = cx
+        .bx
+        .root(&[super::r#box::BINARY_IN_BOX, "fix", "--user", "nosub"])
+        .success()?;
+    for needle in [
+        "not covered, because these checks need nosub's own login session",
+        "usermod --add-subuids",
+        "loginctl enable-linger nosub",
+    ] {
+        ensure!(
+            admin.stdout.contains(needle),
+            "fix --user nosub (as root) lacks `{needle}`:\n{}",
+            admin.stdout
+        );
+    }
+    cx.note("fix --user nosub as root: subid and linger blocks, session checks not covered");
 
     // Applied as dev, through sudo: the checks that changed are shown and the host is ready.
     let started = Instant::now();
