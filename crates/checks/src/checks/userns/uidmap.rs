@@ -218,6 +218,23 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
         }
         restore = true;
         root = true;
+        // Making a file setuid root that its owner can rewrite hands root to that owner: only
+        // the distribution's own helper (root-owned, or in a system directory) gets its bits back.
+        let system_dir = seen.real.parent().is_some_and(|d| {
+            ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
+                .iter()
+                .any(|s| d == Path::new(s))
+        });
+        if seen.uid != 0 && !system_dir {
+            let path = sh_quote(&seen.path.to_string_lossy());
+            text.push(format!(
+                "{} is neither root's nor in a system directory, so it must not be made setuid                  (its owner could replace it and get root): remove it and install the package",
+                seen.path.display()
+            ));
+            cmds.push(format!("sudo rm {path}"));
+            cmds.push(cx.distro.install_command(&[Package::Uidmap]));
+            continue;
+        }
         cmds.extend(bit_commands(cx, *helper, seen));
         for d in &seen.defects {
             if let Defect::Nosuid(m) = d {

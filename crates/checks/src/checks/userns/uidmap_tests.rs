@@ -255,3 +255,36 @@ fn missing_mountinfo_is_observed_not_fatal() {
     assert_eq!(f.status, Status::Pass);
     assert_eq!(f.observed("mountinfo"), Some("unavailable"));
 }
+
+#[test]
+fn a_users_own_copy_without_a_working_one_is_never_made_setuid() {
+    let fx = fixture("debian");
+    helper(&fx, "/home/alice/bin/newuidmap", "uid=1000 mode=0755");
+    helper(&fx, "/usr/bin/newgidmap", "uid=0 mode=4755");
+    let (f, _) = check_as(
+        &fx,
+        Caller::new(1000, 1000).with_var("PATH", "/home/alice/bin:/usr/bin"),
+    );
+    assert_eq!(f.status, Status::Fail);
+    let fix = f.fix.as_ref().unwrap();
+    assert!(fix.root);
+    assert!(
+        !fix.commands
+            .iter()
+            .any(|c| c.contains("chmod") || c.contains("chown")),
+        "{:?}",
+        fix.commands
+    );
+    assert_eq!(
+        fix.commands,
+        [
+            "sudo rm /home/alice/bin/newuidmap",
+            "sudo apt-get install -y uidmap"
+        ]
+    );
+    assert!(
+        fix.summary.contains("must not be made setuid"),
+        "{}",
+        fix.summary
+    );
+}
