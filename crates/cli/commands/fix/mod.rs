@@ -185,6 +185,12 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let script = plan.render()?;
     out(&script)?;
     if !args.apply {
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            eprintln!(
+                "review the script, then run it as root: `rootless-setup fix --apply` (asks first), \
+                 or save it (`rootless-setup fix > fix.sh`) and run `sudo sh fix.sh`"
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if args.root.is_some() {
