@@ -186,11 +186,19 @@ pub fn finish(tree: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Removes `KEY.tmp-*` directories left by an interrupted debootstrap.
+/// Removes `KEY.tmp-PID` directories left by an interrupted debootstrap: only those whose
+/// process is gone, so a concurrent run's debootstrap in progress is left alone.
 fn remove_stale_temporaries(cache: &Path, key: &str) -> Result<()> {
-    let prefix = format!("{key}.tmp");
+    let prefix = format!("{key}.tmp-");
     for entry in fs::read_dir(cache)?.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|pid| Path::new("/proc").join(pid.to_string()).exists());
+        if !alive {
             println!("e2e: removing stale {}", entry.path().display());
             util::remove_tree(&entry.path())?;
         }
