@@ -62,7 +62,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "install-linger-denied",
             about: "linger off, no polkit: install in a su -l session works and prints the sudo loginctl line",
-            setup: None,
+            setup: Some(|bx| bx.add_user("solo").map(|_| ())),
             run: install_linger_denied,
             cgroup: None,
             release: None,
@@ -460,10 +460,9 @@ fn install_old_tool(cx: &mut Ctx<'_>) -> Result<()> {
 }
 
 fn install_linger_denied(cx: &mut Ctx<'_>) -> Result<()> {
-    let dev = cx.dev.clone();
-    cx.bx
-        .root(&["loginctl", "disable-linger", &dev.name])
-        .success()?;
+    // A user made before boot without linger: no manager runs until the session below.
+    // (Turning dev's linger off instead leaves user@UID.service `deactivating` for minutes.)
+    let dev = cx.bx.lookup_user("solo")?;
     // Everything in one real login session (su -l): without linger the user's manager, and the
     // engine with it, stop when the session ends.
     // su from root does not export XDG_RUNTIME_DIR (pam_systemd only does for the session's
@@ -481,7 +480,7 @@ fn install_linger_denied(cx: &mut Ctx<'_>) -> Result<()> {
     let all = format!("{}{}", out.stdout, out.stderr);
     for want in [
         "install-exit=0",
-        "sudo loginctl enable-linger dev",
+        "sudo loginctl enable-linger solo",
         "status-exit=0",
         "\"linger\": false",
         "uninstall-exit=0",
@@ -501,7 +500,7 @@ fn install_linger_denied(cx: &mut Ctx<'_>) -> Result<()> {
         ])
         .run()?;
     ensure!(!linger.success(), "linger was turned on");
-    cx.note("linger not permitted (no polkit): install succeeds, prints `sudo loginctl enable-linger dev`");
+    cx.note("linger not permitted (no polkit): install succeeds, prints `sudo loginctl enable-linger solo`");
     Ok(())
 }
 
