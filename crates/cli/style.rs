@@ -62,7 +62,6 @@ impl Style {
             },
         }
     }
-
 }
 
 /// Wraps `text` in an SGR sequence when `on`.
