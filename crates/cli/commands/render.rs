@@ -137,6 +137,18 @@ fn home(caller: &Caller) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The install options that change what the checks look for, from the merged configuration.
+pub fn check_options(settings: &Settings) -> Options {
+    Options {
+        network_driver: settings
+            .network_driver
+            .as_ref()
+            .map(|d| d.value.to_string()),
+        port_driver: settings.port_driver.as_ref().map(|p| p.value.to_string()),
+        data_root: settings.data_root.as_ref().map(|d| d.value.clone()),
+    }
+}
+
 /// What the checker finds here: the engine's binaries with their versions, `newuidmap`, and
 /// its choice of network driver, plus the text of `dockerd-rootless.sh`.
 pub fn discover(
@@ -146,14 +158,7 @@ pub fn discover(
     settings: &Settings,
 ) -> Discovered {
     let distro = Distro::detect(host);
-    let options = Options {
-        network_driver: settings
-            .network_driver
-            .as_ref()
-            .map(|d| d.value.to_string()),
-        port_driver: settings.port_driver.as_ref().map(|p| p.value.to_string()),
-        data_root: settings.data_root.as_ref().map(|d| d.value.clone()),
-    };
+    let options = check_options(settings);
     let cx = rootless_setup_checks::Context {
         host,
         caller,

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use rootless_setup_checks::{
-    Caller, Context, Distro, Host, LiveSystem, Options, Report, Selection, Status, System,
+    Caller, Context, Distro, Host, LiveSystem, Report, Selection, Status, System,
 };
 use rootless_setup_unit::Discovered;
 use rootless_setup_unit::config::Settings;
@@ -28,14 +28,7 @@ pub fn run(caller: &Caller, settings: &Settings) -> Prereqs {
     let host = Host::real();
     let system: &dyn System = &LiveSystem;
     let distro = Distro::detect(&host);
-    let options = Options {
-        network_driver: settings
-            .network_driver
-            .as_ref()
-            .map(|d| d.value.to_string()),
-        port_driver: settings.port_driver.as_ref().map(|p| p.value.to_string()),
-        data_root: settings.data_root.as_ref().map(|d| d.value.clone()),
-    };
+    let options = crate::commands::render::check_options(settings);
     let cx = Context {
         host: &host,
         caller,
