@@ -126,6 +126,10 @@ fn ensure(
     }
     let finding = match facts.failed_dependency(id) {
         Some(dep) => match results.get(&dep) {
+            // A chain of skips names its root cause once.
+            Some(d) if d.status == Status::Skip && d.summary.starts_with("skipped because ") => {
+                Finding::skip(id, d.summary.clone())
+            }
             Some(d) if d.status == Status::Skip => Finding::skip(
                 id,
                 format!("skipped because `{dep}` did not run: {}", d.summary),
@@ -144,4 +148,41 @@ fn ensure(
     );
     facts.statuses.insert(id, finding.status);
     results.insert(id, Finding { id, ..finding });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Fixture, Harness, ScriptedSystem};
+
+    #[test]
+    fn skips_name_the_root_cause_through_a_chain_and_only_selected_ids_are_reported() {
+        // No passwd entry: `user` fails, so everything that needs the account is skipped,
+        // and checks further down the chain name `user`, not the intermediate skip.
+        let fixture = Fixture::new();
+        fixture.file("/etc/os-release", "ID=debian\nVERSION_ID=12\n");
+        let harness = Harness::new(&fixture, Caller::new(4242, 4242), ScriptedSystem::new());
+        let only = [
+            CheckId::SubidUid,
+            CheckId::UsernsProbe,
+            CheckId::EngineSmoke,
+        ];
+        let report = check(&harness.context(), &Selection::new(&only, &[]));
+        let ids: Vec<CheckId> = report.findings.iter().map(|f| f.id).collect();
+        assert_eq!(ids, only);
+        for f in &report.findings {
+            assert_eq!(f.status, Status::Skip, "{}: {}", f.id, f.summary);
+        }
+        assert_eq!(
+            report.findings[0].summary,
+            "skipped because `user` failed; fix that first"
+        );
+        assert_eq!(report.findings[1].summary, report.findings[0].summary);
+        assert!(
+            report.findings[2].summary.starts_with("skipped because `"),
+            "{}",
+            report.findings[2].summary
+        );
+        assert!(!report.findings[2].summary.contains("did not run: skipped"));
+    }
 }
