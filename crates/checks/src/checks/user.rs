@@ -1,8 +1,9 @@
 //! The `user` check: the caller is an ordinary user (not root) with a passwd entry and a home
 //! directory they own and can write. Establishes [`Facts::account`].
 //!
-//! Also holds two helpers the `session` and `env` checks share: the passwd lookup
-//! ([`lookup_account`]) and shell quoting for fix commands ([`sh_quote`]).
+//! Also holds helpers later checks share: the passwd lookup ([`lookup_account`], and
+//! [`caller_account`] for checks that run after `user`) and shell quoting for fix commands
+//! ([`sh_quote`]).
 
 use std::path::{Path, PathBuf};
 
@@ -57,6 +58,17 @@ pub(super) fn lookup_account(
         }
     }
     (None, read_error)
+}
+
+/// The caller's account: the one `user` found ([`Facts::account`]), else a passwd lookup
+/// ([`lookup_account`]).
+pub(super) fn caller_account(cx: &Context<'_>, facts: &Facts) -> Option<Account> {
+    if let Some(account) = &facts.account {
+        return Some(account.clone());
+    }
+    lookup_account(cx, cx.caller.uid)
+        .0
+        .map(|(account, _)| account)
 }
 
 /// The first entry of passwd text `text` with uid `uid`. Malformed lines (fewer than seven

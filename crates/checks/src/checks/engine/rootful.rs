@@ -53,32 +53,6 @@ fn parse_groups(text: &str) -> Vec<Group> {
         .collect()
 }
 
-/// The caller's login name and primary gid: from `facts.account`, else from `/etc/passwd`.
-fn identity(cx: &Context<'_>, facts: &Facts) -> (Option<String>, Option<u32>) {
-    if let Some(a) = &facts.account {
-        return (Some(a.name.clone()), Some(a.gid));
-    }
-    let passwd = cx
-        .host
-        .read("/etc/passwd")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            let uid: u32 = f.get(2)?.parse().ok()?;
-            (uid == cx.caller.uid).then(|| {
-                (
-                    f.first().map(|s| (*s).to_owned()),
-                    f.get(3).and_then(|g| g.parse().ok()),
-                )
-            })
-        })
-        .unwrap_or((None, None))
-}
-
 /// Why the caller may write to a file with `info`, or `None` when they may not.
 fn write_access(info: &FileInfo, uid: u32, gids: &[u32], groups: &[Group]) -> Option<String> {
     if uid == 0 {
@@ -141,7 +115,11 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .flatten()
         .unwrap_or_default();
     let groups = parse_groups(&text);
-    let (name, primary) = identity(cx, facts);
+    let account = super::super::user::caller_account(cx, facts);
+    let (name, primary) = (
+        account.as_ref().map(|a| a.name.clone()),
+        account.map(|a| a.gid),
+    );
     let mut gids: Vec<u32> = vec![cx.caller.gid];
     gids.extend(primary);
     if let Some(name) = &name {

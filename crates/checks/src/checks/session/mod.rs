@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rootless_setup_systemd::probe::{unix_address, unix_socket_path};
 
-use super::user::{lookup_account, sh_quote, sh_quote_path};
+use super::user::{caller_account, sh_quote, sh_quote_path};
 use crate::catalogue::CheckId;
 use crate::context::{Context, Facts};
 use crate::distro::{Family, Package};
@@ -35,11 +35,7 @@ fn name_for_commands(cx: &Context<'_>, facts: &Facts) -> String {
 }
 
 fn account_name(cx: &Context<'_>, facts: &Facts) -> Option<String> {
-    facts
-        .account
-        .as_ref()
-        .map(|a| a.name.clone())
-        .or_else(|| lookup_account(cx, cx.caller.uid).0.map(|(a, _)| a.name))
+    caller_account(cx, facts).map(|a| a.name)
 }
 
 fn systemd_booted(cx: &Context<'_>) -> bool {

@@ -70,7 +70,7 @@ impl Kind {
 
 /// Runs the check for one file.
 pub(super) fn run(cx: &Context<'_>, facts: &mut Facts, kind: Kind) -> Finding {
-    let Some(account) = super::account(cx, facts) else {
+    let Some(account) = super::super::user::caller_account(cx, facts) else {
         return Finding::skip(
             kind.id(),
             format!(

@@ -13,7 +13,7 @@ pub mod repair;
 use std::path::PathBuf;
 
 use crate::caller::Caller;
-use crate::context::{Account, Context, Facts};
+use crate::context::{Context, Facts};
 use crate::finding::Finding;
 
 pub use alloc::{BLOCK, FIRST, free_block};
@@ -40,29 +40,6 @@ pub(crate) fn program_dirs(caller: &Caller) -> Vec<PathBuf> {
 }
 
 pub(crate) use crate::shell::quote as sh_quote;
-
-/// The caller's account: the `user` check's fact, or else the caller's line of `/etc/passwd`.
-pub(crate) fn account(cx: &Context<'_>, facts: &Facts) -> Option<Account> {
-    if let Some(account) = &facts.account {
-        return Some(account.clone());
-    }
-    let passwd = cx.host.read("/etc/passwd").ok().flatten()?;
-    passwd.lines().find_map(|line| {
-        let f: Vec<&str> = line.split(':').collect();
-        let uid = f.get(2)?.parse::<u32>().ok()?;
-        let name = (*f.first()?).to_owned();
-        (uid == cx.caller.uid).then(|| Account {
-            name,
-            uid,
-            gid: f
-                .get(3)
-                .and_then(|g| g.parse().ok())
-                .unwrap_or(cx.caller.gid),
-            home: PathBuf::from(f.get(5).copied().unwrap_or("/")),
-            shell: f.get(6).copied().unwrap_or_default().to_owned(),
-        })
-    })
-}
 
 #[cfg(test)]
 mod tests {

@@ -34,7 +34,7 @@ fn expected(ranges: &[IdRange]) -> u64 {
 
 /// Runs the check.
 pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
-    let account = super::super::subid::account(cx, facts);
+    let account = super::super::user::caller_account(cx, facts);
     let missing: Vec<&str> = [
         ("the account (`user`)", account.is_none()),
         ("subordinate uids (`subid.uid`)", facts.subuids.is_none()),
