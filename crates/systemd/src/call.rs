@@ -3,11 +3,11 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::task::Poll;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use crate::error::{BusKind, CONNECT, CallContext, Error};
-use crate::probe::Timer;
 
 /// How long connecting (connect, authenticate, `Hello`) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,19 +41,16 @@ pub(crate) fn block<T>(
     cx: &CallContext<'_>,
     work: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    let timer = Timer::start(cx.timeout).map_err(|source| Error::Timer {
+    let timer = start_timer(cx)?;
+    zbus::block_on(until(work, timer)).unwrap_or_else(|| Err(cx.timed_out(None)))
+}
+
+/// A [`Timer`] of `cx.timeout`; failing to start it is [`Error::Timer`] naming the call.
+pub(crate) fn start_timer(cx: &CallContext<'_>) -> Result<Timer, Error> {
+    Timer::start(cx.timeout).map_err(|source| Error::Timer {
         target: cx.target.to_owned(),
         operation: cx.operation,
         source,
-    })?;
-    zbus::block_on(until(work, timer)).unwrap_or_else(|| {
-        Err(Error::TimedOut {
-            address: cx.address.to_owned(),
-            target: cx.target.to_owned(),
-            operation: cx.operation,
-            timeout: cx.timeout,
-            job: None,
-        })
     })
 }
 
@@ -72,6 +69,54 @@ pub(crate) async fn until<T>(
         deadline.as_mut().poll(task).map(|()| None)
     })
     .await
+}
+
+/// A runtime-independent timer: a thread sleeps and wakes whoever polled last. Dropping the
+/// future does not stop the thread, which ends on its own after the duration.
+#[derive(Debug)]
+pub(crate) struct Timer {
+    shared: Arc<Mutex<TimerState>>,
+}
+
+#[derive(Debug, Default)]
+struct TimerState {
+    fired: bool,
+    waker: Option<Waker>,
+}
+
+impl Timer {
+    pub(crate) fn start(duration: Duration) -> std::io::Result<Timer> {
+        let shared = Arc::new(Mutex::new(TimerState::default()));
+        let theirs = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("dbus-timer".to_owned())
+            .spawn(move || {
+                std::thread::sleep(duration);
+                let waker = {
+                    let mut state = theirs.lock().unwrap_or_else(PoisonError::into_inner);
+                    state.fired = true;
+                    state.waker.take()
+                };
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            })?;
+        Ok(Timer { shared })
+    }
+}
+
+impl Future for Timer {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let mut state = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.fired {
+            Poll::Ready(())
+        } else {
+            state.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
 }
 
 #[cfg(test)]

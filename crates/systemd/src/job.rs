@@ -317,8 +317,8 @@ mod tests {
     }
 
     /// A deadline far enough away that only a broken wait reaches it (instead of hanging).
-    fn never() -> crate::probe::Timer {
-        crate::probe::Timer::start(Duration::from_secs(5)).expect("timer")
+    fn never() -> crate::call::Timer {
+        crate::call::Timer::start(Duration::from_secs(5)).expect("timer")
     }
 
     #[test]
@@ -339,7 +339,7 @@ mod tests {
     fn early_signals_of_other_jobs_do_not_match() {
         // Job 4's signal came before the reply for job 5; job 5's never comes.
         let signals = items(vec![ev(4, "done")], false);
-        let deadline = crate::probe::Timer::start(Duration::from_millis(50)).expect("timer");
+        let deadline = crate::call::Timer::start(Duration::from_millis(50)).expect("timer");
         let got = run(await_job(SlowReply { polls: 2, job: 5 }, signals, deadline));
         assert!(
             matches!(&got, Err(WaitError::TimedOut { job: Some(j) }) if j.ends_with("/job/5")),
@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn the_deadline_bounds_a_call_that_never_replies() {
         let started = std::time::Instant::now();
-        let deadline = crate::probe::Timer::start(Duration::from_millis(50)).expect("timer");
+        let deadline = crate::call::Timer::start(Duration::from_millis(50)).expect("timer");
         let got = run(await_job(
             std::future::pending::<Result<String, &str>>(),
             items(vec![], false),

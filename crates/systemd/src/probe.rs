@@ -12,12 +12,12 @@
 use std::future::Future;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
-use std::pin::pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use zbus::proxy::CacheProperties;
+
+use crate::call::{Timer, until};
+use crate::error::names::NO_SUCH_USER;
 
 /// How long one query may take in total.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
@@ -28,8 +28,6 @@ const LOGIN1: &str = "org.freedesktop.login1";
 const SYSTEMD1: &str = "org.freedesktop.systemd1";
 /// The bus driver's name.
 const BUS_DRIVER: &str = "org.freedesktop.DBus";
-/// The error logind answers `GetUser` with when it does not track the uid.
-const NO_SUCH_USER: &str = "org.freedesktop.login1.NoSuchUser";
 /// Where the system bus listens when `DBUS_SYSTEM_BUS_ADDRESS` is unset.
 pub const DEFAULT_SYSTEM_BUS: &str = "unix:path=/var/run/dbus/system_bus_socket";
 
@@ -321,71 +319,12 @@ fn bounded<T>(
         address: address.to_owned(),
         source,
     })?;
-    zbus::block_on(async {
-        let mut query = pin!(query);
-        let mut timer = pin!(timer);
-        std::future::poll_fn(|cx| {
-            // The query goes first, so an answer that arrives with the deadline still counts.
-            if let Poll::Ready(out) = query.as_mut().poll(cx) {
-                return Poll::Ready(out);
-            }
-            timer.as_mut().poll(cx).map(|()| {
-                Err(ProbeError::TimedOut {
-                    address: address.to_owned(),
-                    timeout,
-                })
-            })
+    zbus::block_on(until(query, timer)).unwrap_or_else(|| {
+        Err(ProbeError::TimedOut {
+            address: address.to_owned(),
+            timeout,
         })
-        .await
     })
-}
-
-/// A runtime-independent timer: a thread sleeps and wakes whoever polled last. Dropping the
-/// future does not stop the thread, which ends on its own after the duration.
-#[derive(Debug)]
-pub(crate) struct Timer {
-    shared: Arc<Mutex<TimerState>>,
-}
-
-#[derive(Debug, Default)]
-struct TimerState {
-    fired: bool,
-    waker: Option<Waker>,
-}
-
-impl Timer {
-    pub(crate) fn start(duration: Duration) -> std::io::Result<Timer> {
-        let shared = Arc::new(Mutex::new(TimerState::default()));
-        let theirs = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("dbus-probe-timer".to_owned())
-            .spawn(move || {
-                std::thread::sleep(duration);
-                let waker = {
-                    let mut state = theirs.lock().unwrap_or_else(PoisonError::into_inner);
-                    state.fired = true;
-                    state.waker.take()
-                };
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
-            })?;
-        Ok(Timer { shared })
-    }
-}
-
-impl Future for Timer {
-    type Output = ();
-
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
-        let mut state = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-        if state.fired {
-            Poll::Ready(())
-        } else {
-            state.waker = Some(cx.waker().clone());
-            Poll::Pending
-        }
-    }
 }
 
 #[cfg(test)]

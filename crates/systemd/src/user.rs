@@ -17,7 +17,7 @@ use zbus::proxy::CacheProperties;
 use crate::call::{self, CALL_TIMEOUT};
 use crate::error::{BusKind, CallContext, Error, NO_ADDRESS, names, remote_error};
 use crate::job::{JobOutcome, JobRemovedEvent, JobResult, WaitError, await_job};
-use crate::probe::{Timer, unix_address};
+use crate::probe::unix_address;
 use crate::proxies::{
     JobRemovedStream, SystemdManagerProxy, SystemdServiceProxy, SystemdUnitProxy,
 };
@@ -246,11 +246,7 @@ impl UserManager {
     /// set up before the method is sent (see [`crate::job`]), all under one deadline.
     fn job(&self, kind: JobKind, unit: &str, timeout: Duration) -> Result<JobOutcome, Error> {
         let cx = self.cx(unit, kind.method(), timeout);
-        let timer = Timer::start(timeout).map_err(|source| Error::Timer {
-            target: unit.to_owned(),
-            operation: kind.method(),
-            source,
-        })?;
+        let timer = call::start_timer(&cx)?;
         let started = Instant::now();
         let event = zbus::block_on(async {
             let mut deadline = pin!(timer);
@@ -266,7 +262,7 @@ impl UserManager {
             };
             let (manager, signals) = call::until(setup, deadline.as_mut())
                 .await
-                .ok_or_else(|| timed_out(&cx, None))??;
+                .ok_or_else(|| cx.timed_out(None))??;
             let call = async {
                 let path = match kind {
                     JobKind::Start => manager.start_unit(unit, JOB_MODE).await,
@@ -279,7 +275,7 @@ impl UserManager {
                 .await
                 .map_err(|e| match e {
                     WaitError::Call(e) => Error::from_zbus(&cx, e),
-                    WaitError::TimedOut { job } => timed_out(&cx, job),
+                    WaitError::TimedOut { job } => cx.timed_out(job),
                     WaitError::Disconnected { job } => Error::Disconnected {
                         address: self.address.clone(),
                         unit: unit.to_owned(),
@@ -315,16 +311,6 @@ impl UserManager {
             operation,
             timeout,
         }
-    }
-}
-
-fn timed_out(cx: &CallContext<'_>, job: Option<String>) -> Error {
-    Error::TimedOut {
-        address: cx.address.to_owned(),
-        target: cx.target.to_owned(),
-        operation: cx.operation,
-        timeout: cx.timeout,
-        job,
     }
 }
 

@@ -230,6 +230,19 @@ pub(crate) struct CallContext<'a> {
     pub timeout: Duration,
 }
 
+impl CallContext<'_> {
+    /// [`Error::TimedOut`] for this call; `job` is the job's path when the call returned one.
+    pub(crate) fn timed_out(&self, job: Option<String>) -> Error {
+        Error::TimedOut {
+            address: self.address.to_owned(),
+            target: self.target.to_owned(),
+            operation: self.operation,
+            timeout: self.timeout,
+            job,
+        }
+    }
+}
+
 impl Error {
     /// Maps a zbus error to a variant, by the D-Bus error name when it is a reply and by the I/O
     /// error kind when the connection failed.
@@ -261,13 +274,7 @@ impl Error {
             };
         }
         if io_kind(&err) == Some(std::io::ErrorKind::TimedOut) {
-            return Error::TimedOut {
-                address: cx.address.to_owned(),
-                target: cx.target.to_owned(),
-                operation: cx.operation,
-                timeout: cx.timeout,
-                job: None,
-            };
+            return cx.timed_out(None);
         }
         Error::Bus {
             address: cx.address.to_owned(),
@@ -309,13 +316,7 @@ impl Error {
                 name: name_s,
                 message: message_s,
             },
-            names::NO_REPLY => Error::TimedOut {
-                address,
-                target,
-                operation: cx.operation,
-                timeout: cx.timeout,
-                job: None,
-            },
+            names::NO_REPLY => cx.timed_out(None),
             _ => Error::Call {
                 address,
                 target,
