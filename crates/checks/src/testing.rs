@@ -12,13 +12,25 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::caller::Caller;
-use crate::context::{Context, Engine, Options};
+use crate::context::{Account, Context, Engine, Options};
 use crate::distro::Distro;
 use crate::host::Host;
 use crate::system::{
     BusAnswer, Invocation, ManagerInfo, ProbeError, ProbeOutput, System, UsernsMapOutcome,
     UsernsMapRequest,
 };
+
+/// An account named `name` with uid and primary gid `id`, home `home` and shell `/bin/sh`, as
+/// the `user` check would store it in [`Facts::account`](crate::context::Facts::account).
+pub fn account(name: &str, id: u32, home: &str) -> Account {
+    Account {
+        name: name.to_owned(),
+        uid: id,
+        gid: id,
+        home: PathBuf::from(home),
+        shell: "/bin/sh".to_owned(),
+    }
+}
 
 /// A temporary host tree. Paths given to its methods are host paths (`/etc/subuid`).
 #[derive(Debug)]

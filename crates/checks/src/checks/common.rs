@@ -77,7 +77,6 @@ pub(crate) mod test_support {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::context::Account;
     use crate::testing::{Fixture, Harness, ScriptedSystem};
 
     #[test]
@@ -99,13 +98,7 @@ mod tests {
             home_dir(&h.context(), &facts),
             Some(PathBuf::from("/home/env"))
         );
-        facts.account = Some(Account {
-            name: "alice".into(),
-            uid: 1000,
-            gid: 1000,
-            home: "/home/alice".into(),
-            shell: "/bin/sh".into(),
-        });
+        facts.account = Some(crate::testing::account("alice", 1000, "/home/alice"));
         assert_eq!(
             home_dir(&h.context(), &facts),
             Some(PathBuf::from("/home/alice"))

@@ -267,7 +267,6 @@ fn assigns(line: &str, var: &str) -> bool {
 mod tests {
     use super::*;
     use crate::caller::Caller;
-    use crate::context::Account;
     use crate::finding::Status;
     use crate::testing::{Fixture, Harness, ScriptedSystem};
 
@@ -409,13 +408,7 @@ mod tests {
             ScriptedSystem::new(),
         );
         let mut facts = Facts {
-            account: Some(Account {
-                name: "alice".into(),
-                uid: 1000,
-                gid: 1000,
-                home: "/srv/alice".into(),
-                shell: "/bin/sh".into(),
-            }),
+            account: Some(crate::testing::account("alice", 1000, "/srv/alice")),
             ..Facts::default()
         };
         let f = client(&h.context(), &mut facts);

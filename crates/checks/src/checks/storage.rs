@@ -278,7 +278,7 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 mod tests {
     use super::*;
     use crate::caller::Caller;
-    use crate::context::{Account, Binary};
+    use crate::context::Binary;
     use crate::finding::Status;
     use crate::testing::{Fixture, Harness, ScriptedSystem};
 
@@ -296,13 +296,7 @@ mod tests {
 
     fn facts() -> Facts {
         Facts {
-            account: Some(Account {
-                name: "alice".into(),
-                uid: 1000,
-                gid: 1000,
-                home: "/home/alice".into(),
-                shell: "/bin/bash".into(),
-            }),
+            account: Some(crate::testing::account("alice", 1000, "/home/alice")),
             ..Facts::default()
         }
     }

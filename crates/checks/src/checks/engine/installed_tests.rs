@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::caller::Caller;
-use crate::context::Account;
 use crate::testing::{Fixture, Harness, ScriptedSystem};
 
 const UNIT: &str = "/home/alice/.config/systemd/user/docker.service";
@@ -200,13 +199,7 @@ fn xdg_config_home_and_the_account_home_are_honoured() {
         ScriptedSystem::new(),
     );
     let mut facts = Facts {
-        account: Some(Account {
-            name: "bob".into(),
-            uid: 1001,
-            gid: 1001,
-            home: PathBuf::from("/home/bob"),
-            shell: "/bin/sh".into(),
-        }),
+        account: Some(crate::testing::account("bob", 1001, "/home/bob")),
         ..Facts::default()
     };
     let f = installed(&h.context(), &mut facts);

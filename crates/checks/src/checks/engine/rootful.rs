@@ -206,11 +206,9 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 mod tests {
     use super::*;
     use crate::caller::Caller;
-    use crate::context::Account;
     use crate::finding::Status;
     use crate::testing::{Fixture, Harness, ScriptedSystem};
     use std::os::unix::net::UnixListener;
-    use std::path::PathBuf;
 
     const GROUPS: &str = "root:x:0:\ndocker:x:998:bob,alice\nalice:x:1000:\nbob:x:1001:\n";
 
@@ -302,13 +300,7 @@ mod tests {
         let mut h = Harness::new(&fx, Caller::new(1001, 1001), ScriptedSystem::new());
         h.engine = Engine::Docker;
         let mut facts = Facts {
-            account: Some(Account {
-                name: "bob".into(),
-                uid: 1001,
-                gid: 1001,
-                home: PathBuf::from("/home/bob"),
-                shell: "/bin/sh".into(),
-            }),
+            account: Some(crate::testing::account("bob", 1001, "/home/bob")),
             ..Facts::default()
         };
         let f = rootful(&h.context(), &mut facts);

@@ -306,13 +306,7 @@ fn a_missing_configured_driver_fails_with_its_package() {
             "echo \"$(id -un) veth lxcbr0 1\" | sudo tee -a /etc/lxc/lxc-usernet".to_owned()
         ]
     );
-    facts.account = Some(crate::context::Account {
-        name: "alice".into(),
-        uid: 1000,
-        gid: 1000,
-        home: "/home/alice".into(),
-        shell: "/bin/sh".into(),
-    });
+    facts.account = Some(crate::testing::account("alice", 1000, "/home/alice"));
     assert_eq!(
         commands(&run(&h, &mut facts))[1],
         "echo \"alice veth lxcbr0 1\" | sudo tee -a /etc/lxc/lxc-usernet"

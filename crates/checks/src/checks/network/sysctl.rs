@@ -229,7 +229,7 @@ pub(crate) const NET_BIND_EP_HEX: &str = "01000002000400000000000000000000000000
 mod tests {
     use super::super::testutil::{binary, debian, harness};
     use super::*;
-    use crate::context::{Account, NetworkPlan};
+    use crate::context::NetworkPlan;
     use crate::finding::Status;
     use crate::testing::{Fixture, ScriptedSystem};
 
@@ -424,13 +424,7 @@ mod tests {
         let fx = debian();
         fx.file(PING_RANGE, "0 999\n");
         let mut facts = Facts {
-            account: Some(Account {
-                name: "alice".into(),
-                uid: 1001,
-                gid: 1001,
-                home: "/home/alice".into(),
-                shell: "/bin/bash".into(),
-            }),
+            account: Some(crate::testing::account("alice", 1001, "/home/alice")),
             ..Facts::default()
         };
         let f = ping_with(&fx, &mut facts);

@@ -1,12 +1,10 @@
 //! Fixture tests of `subid.uid` and `subid.gid`: every status, by name and by uid, through the
 //! files and through `getsubids`.
 
-use std::path::PathBuf;
-
 use super::*;
 use crate::caller::Caller;
 use crate::checks::common::test_support::commands;
-use crate::context::{Account, Facts, IdRange};
+use crate::context::{Facts, IdRange};
 use crate::finding::Status;
 use crate::testing::{Fixture, Harness, ScriptedSystem};
 
@@ -134,13 +132,7 @@ fn a_directory_user_gets_a_line_appended_instead_of_usermod() {
     let fx = fixture("", "");
     let h = Harness::new(&fx, Caller::new(5000, 5000), ScriptedSystem::new());
     let mut facts = Facts {
-        account: Some(Account {
-            name: "carol".into(),
-            uid: 5000,
-            gid: 5000,
-            home: PathBuf::from("/home/carol"),
-            shell: "/bin/sh".into(),
-        }),
+        account: Some(crate::testing::account("carol", 5000, "/home/carol")),
         ..Facts::default()
     };
     let f = run_kind(&h, Kind::Gid, &mut facts);
