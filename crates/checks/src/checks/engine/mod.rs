@@ -14,6 +14,7 @@ mod smoke;
 use std::path::PathBuf;
 
 use crate::context::Context;
+use crate::shell::quote as shell_quote;
 
 use super::common::home_dir;
 
@@ -28,30 +29,4 @@ fn runtime_dir(cx: &Context<'_>) -> Option<PathBuf> {
         .var("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-}
-
-/// Quotes `word` for a POSIX shell when it holds anything but plain path characters.
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shell_quote_leaves_paths_alone_and_quotes_the_rest() {
-        assert_eq!(shell_quote("/run/user/1000/x"), "/run/user/1000/x");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
-    }
 }
