@@ -78,21 +78,6 @@ pub fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// Runs `rootless-setup ARGS` as dev; fails unless it exits `want`.
-fn tool(cx: &Ctx<'_>, args: &[&str], want: i32) -> Result<Captured> {
-    let dev = cx.dev.clone();
-    let out = cx.tool(&dev, Session::Login, args)?;
-    ensure!(
-        out.code == Some(want),
-        "rootless-setup {}: {}, want exit {want}\nstdout:\n{}stderr:\n{}",
-        args.join(" "),
-        out.describe_exit(),
-        indent(&out.stdout),
-        indent(&out.stderr)
-    );
-    Ok(out)
-}
-
 /// Runs a command as dev in a login environment.
 fn as_dev(cx: &Ctx<'_>, argv: &[&str]) -> Result<Captured> {
     let dev = cx.dev.clone();
@@ -102,19 +87,10 @@ fn as_dev(cx: &Ctx<'_>, argv: &[&str]) -> Result<Captured> {
         .run()
 }
 
-/// Runs `docker ARGS` as dev (through the current context: no DOCKER_HOST).
+/// Runs `docker ARGS` as dev (through the current context: no DOCKER_HOST); fails unless it
+/// succeeds.
 fn docker(cx: &Ctx<'_>, args: &[&str]) -> Result<Captured> {
-    let mut argv = vec!["docker"];
-    argv.extend_from_slice(args);
-    let out = as_dev(cx, &argv)?;
-    ensure!(
-        out.success(),
-        "docker {}: {}\n{}",
-        args.join(" "),
-        out.describe_exit(),
-        indent(&out.stderr)
-    );
-    Ok(out)
+    cx.docker(args).success()
 }
 
 /// The docker client's current context, from `~/.docker/config.json`.
@@ -152,7 +128,7 @@ fn make_previous_context(cx: &Ctx<'_>) -> Result<()> {
 
 /// `status --format json` as dev: exit code and the document.
 fn status(cx: &Ctx<'_>, want: i32) -> Result<serde_json::Value> {
-    let out = tool(cx, &["status", "--format", "json"], want)?;
+    let out = cx.dev_tool(&["status", "--format", "json"], want)?;
     serde_json::from_str(&out.stdout)
         .with_context(|| format!("status --format json printed no JSON:\n{}", out.stdout))
 }
@@ -204,16 +180,8 @@ fn require_nothing_left(cx: &Ctx<'_>, dev: &BoxUser, context: &str) -> Result<()
         current == context,
         "current context after uninstall is {current:?}, want {context:?}"
     );
-    let linger = cx
-        .bx
-        .root(&[
-            "test",
-            "-e",
-            &format!("/var/lib/systemd/linger/{}", dev.name),
-        ])
-        .run()?;
     ensure!(
-        linger.success(),
+        cx.linger_file_exists(dev)?,
         "linger for dev was turned off (it was on before)"
     );
     Ok(())
@@ -231,7 +199,7 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
     make_previous_context(cx)?;
 
     // Dry run: a plan, nothing written.
-    let dry = tool(cx, &["install", "--dry-run"], 0)?;
+    let dry = cx.dev_tool(&["install", "--dry-run"], 0)?;
     ensure!(
         dry.stdout.contains("+[Service]"),
         "dry run shows no diff:\n{}",
@@ -241,7 +209,7 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
 
     // Install.
     let started = Instant::now();
-    let install = tool(cx, &["install", "--yes", "--verbose"], 0)?;
+    let install = cx.dev_tool(&["install", "--yes", "--verbose"], 0)?;
     let took = started.elapsed();
     let ping = ping_after_ready(&install.stdout)
         .with_context(|| format!("install --verbose printed no timing:\n{}", install.stdout))?;
@@ -303,7 +271,7 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
         Ok(as_dev(cx, &["stat", "-c", "%Y.%N", &unit])?.stdout)
     };
     let before = mtime(cx)?;
-    let again = tool(cx, &["install", "--yes"], 0)?;
+    let again = cx.dev_tool(&["install", "--yes"], 0)?;
     ensure!(
         again.stdout.contains("nothing changed"),
         "the second install did not say nothing changed:\n{}",
@@ -317,9 +285,9 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
     );
 
     // Uninstall leaves nothing; twice is a no-op.
-    tool(cx, &["uninstall", "--yes"], 0)?;
+    cx.dev_tool(&["uninstall", "--yes"], 0)?;
     require_nothing_left(cx, &dev, PREVIOUS_CONTEXT)?;
-    let twice = tool(cx, &["uninstall", "--yes"], 0)?;
+    let twice = cx.dev_tool(&["uninstall", "--yes"], 0)?;
     ensure!(
         twice.stdout.contains("nothing to uninstall"),
         "second uninstall:\n{}",
@@ -332,7 +300,8 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
     let mut uninstalls = Vec::new();
     for round in 1..=5 {
         let t = Instant::now();
-        tool(cx, &["install", "--yes"], 0).with_context(|| format!("cycle {round}"))?;
+        cx.dev_tool(&["install", "--yes"], 0)
+            .with_context(|| format!("cycle {round}"))?;
         installs.push(t.elapsed());
         status(cx, 0).with_context(|| format!("cycle {round}"))?;
         let t = Instant::now();
@@ -341,7 +310,9 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
         } else {
             &["uninstall", "--yes"]
         };
-        let out = tool(cx, purge, 0).with_context(|| format!("cycle {round}"))?;
+        let out = cx
+            .dev_tool(purge, 0)
+            .with_context(|| format!("cycle {round}"))?;
         uninstalls.push(t.elapsed());
         if round == 5 {
             ensure!(
@@ -383,7 +354,7 @@ fn install_rollback(cx: &mut Ctx<'_>) -> Result<()> {
     );
     cx.note("failing prerequisites: install exits 1 before changing anything, naming the ids");
     make_previous_context(cx)?;
-    let out = tool(cx, &["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
+    let out = cx.dev_tool(&["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
     for want in ["did not start", "rollback", "unknown flag: --no-such-flag"] {
         ensure!(
             out.stderr.contains(want),
@@ -396,8 +367,8 @@ fn install_rollback(cx: &mut Ctx<'_>) -> Result<()> {
     cx.note("a failing daemon flag: exit 1, journal shown, everything undone");
 
     // A working install, then a failing change: the previous engine is restored and runs.
-    tool(cx, &["install", "--yes"], 0)?;
-    let out = tool(cx, &["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
+    cx.dev_tool(&["install", "--yes"], 0)?;
+    let out = cx.dev_tool(&["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
     ensure!(
         out.stderr
             .contains("start the previous docker.service again"),
@@ -406,7 +377,7 @@ fn install_rollback(cx: &mut Ctx<'_>) -> Result<()> {
     );
     let st = status(cx, 0)?;
     ensure!(st["health"] == "healthy", "after a failed upgrade: {st:#}");
-    tool(cx, &["uninstall", "--yes"], 0)?;
+    cx.dev_tool(&["uninstall", "--yes"], 0)?;
     require_nothing_left(cx, &dev, PREVIOUS_CONTEXT)?;
     cx.note("a failing upgrade: the previous files are put back and the engine runs again");
     Ok(())
@@ -435,7 +406,7 @@ fn install_old_tool(cx: &mut Ctx<'_>) -> Result<()> {
             indent(&old.stdout)
         );
     }
-    let refused = tool(cx, &["install", "--yes"], 1)?;
+    let refused = cx.dev_tool(&["install", "--yes"], 1)?;
     ensure!(
         refused.stderr.contains("not written by rootless-setup"),
         "install over the old tool's unit:\n{}",
@@ -447,7 +418,7 @@ fn install_old_tool(cx: &mut Ctx<'_>) -> Result<()> {
         "status files: {}",
         st["files"]
     );
-    let un = tool(cx, &["uninstall", "--yes"], 0)?;
+    let un = cx.dev_tool(&["uninstall", "--yes"], 0)?;
     ensure!(
         un.stdout.contains("no install record")
             && un.stdout.contains("dockerd-rootless-setuptool.sh"),
@@ -491,15 +462,7 @@ fn install_linger_denied(cx: &mut Ctx<'_>) -> Result<()> {
             indent(&all)
         );
     }
-    let linger = cx
-        .bx
-        .root(&[
-            "test",
-            "-e",
-            &format!("/var/lib/systemd/linger/{}", dev.name),
-        ])
-        .run()?;
-    ensure!(!linger.success(), "linger was turned on");
+    ensure!(!cx.linger_file_exists(&dev)?, "linger was turned on");
     cx.note("linger not permitted (no polkit): install succeeds, prints `sudo loginctl enable-linger solo`");
     Ok(())
 }

@@ -18,7 +18,7 @@ use anyhow::{Context as _, Result, bail, ensure};
 use super::r#box::{Cgroup, NspawnBox, Session};
 use super::cmd::indent;
 use super::scenarios::{Ctx, Scenario};
-use crate::util::{self, Captured};
+use crate::util;
 
 /// Where the busybox image tarball is put in the box.
 const IMAGE_TAR: &str = "/opt/e2e/busybox.tar";
@@ -65,21 +65,6 @@ fn setup(bx: &NspawnBox) -> Result<()> {
     bx.write_busybox_image(IMAGE_TAR)
 }
 
-/// Runs `rootless-setup ARGS` as dev in a login environment; fails unless it exits `want`.
-fn tool(cx: &Ctx<'_>, args: &[&str], want: i32) -> Result<Captured> {
-    let dev = cx.dev.clone();
-    let out = cx.tool(&dev, Session::Login, args)?;
-    ensure!(
-        out.code == Some(want),
-        "rootless-setup {}: {}, want exit {want}\nstdout:\n{}stderr:\n{}",
-        args.join(" "),
-        out.describe_exit(),
-        indent(&out.stdout),
-        indent(&out.stderr)
-    );
-    Ok(out)
-}
-
 /// After boot: linger off (waiting until dev's manager is gone) and ping sockets off.
 fn break_live(cx: &mut Ctx<'_>) -> Result<()> {
     let bx = cx.bx;
@@ -123,7 +108,7 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
     }
 
     // The script, printed for review: a block per broken check, and it parses.
-    let printed = tool(cx, &["fix"], 0)?;
+    let printed = cx.dev_tool(&["fix"], 0)?;
     let script = printed.stdout.clone();
     for block in [
         "# --- session.linger (warn)",
@@ -185,7 +170,7 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
 
     // Applied as dev, through sudo: the checks that changed are shown and the host is ready.
     let started = Instant::now();
-    let applied = tool(cx, &["fix", "--apply", "--yes"], 0)?;
+    let applied = cx.dev_tool(&["fix", "--apply", "--yes"], 0)?;
     let table = applied
         .stdout
         .split_once("\nafter the script:\n")
@@ -255,7 +240,7 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
     ] {
         after.require_status(id, "pass")?;
     }
-    let again = tool(cx, &["fix"], 0)?;
+    let again = cx.dev_tool(&["fix"], 0)?;
     for command in ["usermod", "chmod u+s", "loginctl", "check_sysctl"] {
         ensure!(
             !again.stdout.contains(&format!("\t{command}")),
@@ -265,19 +250,12 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
     }
 
     // The engine installs and runs a container.
-    let install = tool(cx, &["install", "--yes"], 0)?;
+    let install = cx.dev_tool(&["install", "--yes"], 0)?;
     cx.note(format!(
         "install --yes: {}",
         util::fmt_duration(install.elapsed)
     ));
-    let docker = |args: &[&str]| -> Result<Captured> {
-        let mut argv = vec!["docker"];
-        argv.extend_from_slice(args);
-        cx.bx
-            .user(&dev, Session::Login, &argv)
-            .timeout(Duration::from_secs(120))
-            .success()
-    };
+    let docker = |args: &[&str]| cx.docker(args).success();
     docker(&["import", IMAGE_TAR, "e2e/busybox:latest"])?;
     let run = docker(&[
         "run",

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail, ensure};
 
 use super::r#box::{BINARY_IN_BOX, BoxSpec, BoxUser, Cgroup, NspawnBox, Session};
-use super::cmd::indent;
+use super::cmd::{BoxCmd, indent};
 use super::report::CheckReport;
 use super::tree::Release;
 use crate::util::{self, Captured, fmt_duration};
@@ -82,6 +82,35 @@ impl<'a> Ctx<'a> {
             .user(user, session, &argv)
             .timeout(Duration::from_secs(120))
             .run()
+    }
+
+    /// Runs `rootless-setup ARGS` as dev in a login environment; fails unless it exits `want`.
+    pub fn dev_tool(&self, args: &[&str], want: i32) -> Result<Captured> {
+        let out = self.tool(&self.dev, Session::Login, args)?;
+        ensure!(
+            out.code == Some(want),
+            "rootless-setup {}: {}, want exit {want}\nstdout:\n{}stderr:\n{}",
+            args.join(" "),
+            out.describe_exit(),
+            indent(&out.stdout),
+            indent(&out.stderr)
+        );
+        Ok(out)
+    }
+
+    /// `docker ARGS` as dev in a login environment, with a 120 s deadline.
+    pub fn docker(&self, args: &[&str]) -> BoxCmd<'a> {
+        let mut argv = vec!["docker"];
+        argv.extend_from_slice(args);
+        self.bx
+            .user(&self.dev, Session::Login, &argv)
+            .timeout(Duration::from_secs(120))
+    }
+
+    /// Whether `user` lingers, by logind's record `/var/lib/systemd/linger/NAME`.
+    pub fn linger_file_exists(&self, user: &BoxUser) -> Result<bool> {
+        let file = format!("/var/lib/systemd/linger/{}", user.name);
+        Ok(self.bx.root(&["test", "-e", &file]).run()?.success())
     }
 
     /// Runs `rootless-setup check --format json` as `user`, requires exit code `want_exit` and a
