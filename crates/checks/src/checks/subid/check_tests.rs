@@ -71,7 +71,13 @@ fn pass_by_name_with_a_full_block() {
     let (g, facts) = check(&fx, Kind::Gid);
     assert_eq!(g.status, Status::Pass, "{g:#?}");
     assert_eq!(g.observed("path"), Some("/etc/subgid"));
-    assert!(facts.subgids.is_some());
+    assert_eq!(
+        facts.subgids,
+        Some(vec![IdRange {
+            start: 100000,
+            count: 65536
+        }])
+    );
 }
 
 #[test]
@@ -155,7 +161,13 @@ fn too_few_ids_fail_and_observe_the_total() {
         commands(&f),
         ["sudo usermod --add-subuids 165536-231071 alice"]
     );
-    assert!(facts.subuids.is_some());
+    assert_eq!(
+        facts.subuids,
+        Some(vec![IdRange {
+            start: 100000,
+            count: 1000
+        }])
+    );
 }
 
 #[test]
@@ -235,8 +247,12 @@ fn malformed_lines_of_others_warn_with_file_and_line() {
     assert!(f.summary.contains("/etc/subuid:3:"), "{}", f.summary);
     assert_eq!(values(&f, "malformed").len(), 2);
     assert!(f.fix.as_ref().is_some_and(|x| x.summary.contains("3, 5")));
-    assert!(
-        facts.subuids.is_some(),
+    assert_eq!(
+        facts.subuids,
+        Some(vec![IdRange {
+            start: 100000,
+            count: 65536
+        }]),
         "a warning still establishes the ranges"
     );
 }
