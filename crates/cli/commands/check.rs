@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rootless_setup_checks::{
-    Caller, CheckId, Distro, Engine, Host, LiveSystem, Options, Selection,
-};
+use rootless_setup_checks::{Caller, CheckId, Distro, Engine, Options, Selection};
 
 use crate::cli::{EngineArg, Format};
 use crate::report;
@@ -86,10 +84,7 @@ impl From<EngineArg> for Engine {
 
 /// Runs the checks and prints the report.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
-    let host = match &args.root {
-        Some(root) => Host::at(root),
-        None => Host::real(),
-    };
+    let host = super::host(args.root.as_deref());
     let caller = Caller::from_process();
     let distro = Distro::detect(&host);
     let options = Options {
@@ -97,16 +92,10 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         port_driver: args.port_driver.clone(),
         data_root: args.data_root.clone(),
     };
-    let offline = rootless_setup_checks::system::Offline;
-    let system: &dyn rootless_setup_checks::System = if host.is_real() {
-        &LiveSystem
-    } else {
-        &offline
-    };
     let cx = rootless_setup_checks::Context {
         host: &host,
         caller: &caller,
-        system,
+        system: super::system_for(&host),
         distro: &distro,
         engine: args.engine.into(),
         options: &options,

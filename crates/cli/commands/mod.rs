@@ -10,10 +10,29 @@ pub mod render;
 pub mod status;
 pub mod uninstall;
 
+use std::path::Path;
 use std::process::ExitCode;
+
+use rootless_setup_checks::system::Offline;
+use rootless_setup_checks::{Host, LiveSystem, System};
 
 use crate::cli::{Cli, Command};
 use crate::style::Style;
+
+/// The host the checks read: `/`, or the directory tree given with the hidden `--root`.
+fn host(root: Option<&Path>) -> Host {
+    root.map_or_else(Host::real, Host::at)
+}
+
+/// The live probes for `host`: none for a directory tree (`--root`), where running programs
+/// or asking buses would describe another machine than its files.
+fn system_for(host: &Host) -> &'static dyn System {
+    if host.is_real() {
+        &LiveSystem
+    } else {
+        &Offline
+    }
+}
 
 /// Runs the chosen subcommand.
 pub fn run(cli: &Cli, style: &Style) -> anyhow::Result<ExitCode> {

@@ -2,13 +2,11 @@
 //! drop-in), each with its target path, printed or written under a directory. Nothing is
 //! installed, enabled or started.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use rootless_setup_checks::{
-    Caller, CheckId, Distro, Host, LiveSystem, Options, Selection, System,
+    Caller, CheckId, Distro, Facts, Host, Options, Report, Selection, System,
 };
 use rootless_setup_unit::config::{ConfigSource, Overrides, Settings, default_config_path};
 use rootless_setup_unit::{Discovered, RenderedFile, plan, render, unit_dir};
@@ -138,7 +136,7 @@ fn home(caller: &Caller) -> anyhow::Result<PathBuf> {
 }
 
 /// The install options that change what the checks look for, from the merged configuration.
-pub fn check_options(settings: &Settings) -> Options {
+fn check_options(settings: &Settings) -> Options {
     Options {
         network_driver: settings
             .network_driver
@@ -149,14 +147,15 @@ pub fn check_options(settings: &Settings) -> Options {
     }
 }
 
-/// What the checker finds here: the engine's binaries with their versions, `newuidmap`, and
-/// its choice of network driver, plus the text of `dockerd-rootless.sh`.
-pub fn discover(
+/// Runs `selection` of the checks on `host` for the configured engine, drivers and data-root
+/// (shared with `install`, which runs them all).
+pub fn check_configured(
     host: &Host,
     caller: &Caller,
     system: &dyn System,
     settings: &Settings,
-) -> Discovered {
+    selection: &Selection,
+) -> (Report, Facts) {
     let distro = Distro::detect(host);
     let options = check_options(settings);
     let cx = rootless_setup_checks::Context {
@@ -167,6 +166,24 @@ pub fn discover(
         engine: settings.engine.value,
         options: &options,
     };
+    rootless_setup_checks::check_with_facts(&cx, selection)
+}
+
+/// What the unit generator needs from the checks' `facts`: the engine's binaries with their
+/// versions, `newuidmap`, the choice of network driver, and the text of `dockerd-rootless.sh`
+/// (the configured one, else the one found).
+pub fn discovered(host: &Host, settings: &Settings, facts: &Facts) -> Discovered {
+    let script_path = settings
+        .binaries
+        .get("dockerd-rootless")
+        .map(|b| b.value.clone())
+        .or_else(|| facts.binary("dockerd-rootless.sh").map(|b| b.path.clone()));
+    let script = script_path.and_then(|p| host.read(&p).ok().flatten());
+    Discovered::from_facts(facts, script)
+}
+
+/// What the checker finds here: only the checks whose facts the unit generator uses.
+fn discover(host: &Host, caller: &Caller, system: &dyn System, settings: &Settings) -> Discovered {
     let selection = Selection::new(
         &[
             CheckId::EngineBinaries,
@@ -175,31 +192,16 @@ pub fn discover(
         ],
         &[],
     );
-    let (_report, facts) = rootless_setup_checks::check_with_facts(&cx, &selection);
-    let script_path = settings
-        .binaries
-        .get("dockerd-rootless")
-        .map(|b| b.value.clone())
-        .or_else(|| facts.binary("dockerd-rootless.sh").map(|b| b.path.clone()));
-    let script = script_path.and_then(|p| host.read(&p).ok().flatten());
-    Discovered::from_facts(&facts, script)
+    let (_report, facts) = check_configured(host, caller, system, settings, &selection);
+    discovered(host, settings, &facts)
 }
 
 /// Renders the files, then prints or writes them.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let caller = Caller::from_process();
     let (settings, home) = args.config.load(&caller)?;
-    let host = match &args.root {
-        Some(root) => Host::at(root),
-        None => Host::real(),
-    };
-    let offline = rootless_setup_checks::system::Offline;
-    let system: &dyn System = if host.is_real() {
-        &LiveSystem
-    } else {
-        &offline
-    };
-    let found = discover(&host, &caller, system, &settings);
+    let host = super::host(args.root.as_deref());
+    let found = discover(&host, &caller, super::system_for(&host), &settings);
     let plan = plan(&settings, &found)?;
     for warning in &plan.warnings {
         eprintln!("{} {warning}", paint(style.err, "1;33", "warning:"));
@@ -212,7 +214,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     match &args.output {
         Some(_) => {
             for file in &files {
-                write_file(file)?;
+                crate::atomic::write(&file.path, file.contents.as_bytes())?;
                 out(&format!("wrote {}\n", file.path.display()))?;
             }
         }
@@ -234,28 +236,6 @@ pub fn show(files: &[RenderedFile], colour: bool) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Writes `file` atomically: a temporary file beside it, synced, then renamed over it.
-fn write_file(file: &RenderedFile) -> anyhow::Result<()> {
-    let dir = file.path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
-    let name = file
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.rootless-setup-{}", std::process::id()));
-    let written = std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(file.contents.as_bytes())
-                .and_then(|()| f.sync_all())
-        })
-        .and_then(|()| std::fs::rename(&tmp, &file.path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written.with_context(|| format!("could not write {}", file.path.display()))
 }
 
 #[cfg(test)]
@@ -306,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn files_are_shown_with_their_paths_and_written_atomically() {
+    fn files_are_shown_with_their_paths() {
         let dir = tempfile::tempdir().unwrap();
         let files = vec![
             RenderedFile {
@@ -329,16 +309,5 @@ mod tests {
                 dir.path().display()
             )
         );
-        for f in &files {
-            write_file(f).unwrap();
-            assert_eq!(std::fs::read_to_string(&f.path).unwrap(), f.contents);
-        }
-        // Rewriting replaces the file, and leaves no temporary file behind.
-        write_file(&files[0]).unwrap();
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 2, "{names:?}");
     }
 }

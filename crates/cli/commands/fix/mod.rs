@@ -9,10 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rootless_setup_checks::context::Account;
-use rootless_setup_checks::system::Offline;
 use rootless_setup_checks::{
-    Caller, CheckId, Context, Distro, Host, LiveSystem, Options, Report, Selection, System,
-    check_with_facts,
+    Caller, CheckId, Context, Distro, Host, Options, Report, Selection, System, check_with_facts,
 };
 use rootless_setup_fix::admin::{self, AdminSystem};
 use rootless_setup_fix::target::passwd_entry;
@@ -76,7 +74,7 @@ pub(crate) struct Run {
 
 impl Run {
     fn new(args: &Args) -> anyhow::Result<Run> {
-        let host = args.root.as_ref().map_or_else(Host::real, Host::at);
+        let host = super::host(args.root.as_deref());
         let distro = Distro::detect(&host);
         let me = Caller::from_process();
         let my_name = host.read("/etc/passwd").ok().flatten().and_then(|p| {
@@ -117,11 +115,7 @@ impl Run {
 
     /// Runs the checks; with them the account they established.
     pub(crate) fn check(&self) -> (Report, Option<Account>) {
-        let live: &dyn System = if self.host.is_real() {
-            &LiveSystem
-        } else {
-            &Offline
-        };
+        let live = super::system_for(&self.host);
         let admin_system = AdminSystem::new(live, self.host.clone());
         let system: &dyn System = if self.admin { &admin_system } else { live };
         let selection = if self.admin {

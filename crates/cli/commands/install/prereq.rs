@@ -4,12 +4,11 @@
 
 use std::fmt::Write as _;
 
-use rootless_setup_checks::{
-    Caller, Context, Distro, Host, LiveSystem, Report, Selection, Status, System,
-};
+use rootless_setup_checks::{Caller, Host, LiveSystem, Report, Selection, Status};
 use rootless_setup_unit::Discovered;
 use rootless_setup_unit::config::Settings;
 
+use crate::commands::render;
 use crate::style::paint;
 
 /// What the checks found.
@@ -26,27 +25,11 @@ pub struct Prereqs {
 /// Runs every check on the live host with the configured drivers and data-root.
 pub fn run(caller: &Caller, settings: &Settings) -> Prereqs {
     let host = Host::real();
-    let system: &dyn System = &LiveSystem;
-    let distro = Distro::detect(&host);
-    let options = crate::commands::render::check_options(settings);
-    let cx = Context {
-        host: &host,
-        caller,
-        system,
-        distro: &distro,
-        engine: settings.engine.value,
-        options: &options,
-    };
-    let (report, facts) = rootless_setup_checks::check_with_facts(&cx, &Selection::all());
-    let script_path = settings
-        .binaries
-        .get("dockerd-rootless")
-        .map(|b| b.value.clone())
-        .or_else(|| facts.binary("dockerd-rootless.sh").map(|b| b.path.clone()));
-    let script = script_path.and_then(|p| host.read(&p).ok().flatten());
+    let (report, facts) =
+        render::check_configured(&host, caller, &LiveSystem, settings, &Selection::all());
     Prereqs {
         docker: facts.binary("docker").map(|b| b.path.clone()),
-        discovered: Discovered::from_facts(&facts, script),
+        discovered: render::discovered(&host, settings, &facts),
         report,
     }
 }
