@@ -61,6 +61,15 @@ pub struct Args {
     pub root: Option<PathBuf>,
 }
 
+/// The name of the first `/etc/passwd` line with uid `uid`.
+fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    let uid = uid.to_string();
+    passwd
+        .lines()
+        .find(|l| l.split(':').nth(2) == Some(uid.as_str()))
+        .and_then(|l| l.split(':').next().map(str::to_owned))
+}
+
 /// For whom the checks run, and how.
 pub(crate) struct Run {
     host: Host,
@@ -77,11 +86,11 @@ impl Run {
         let host = super::host(args.root.as_deref());
         let distro = Distro::detect(&host);
         let me = Caller::from_process();
-        let my_name = host.read("/etc/passwd").ok().flatten().and_then(|p| {
-            p.lines()
-                .find(|l| l.split(':').nth(2) == Some(&me.uid.to_string()))
-                .and_then(|l| l.split(':').next().map(str::to_owned))
-        });
+        let my_name = host
+            .read("/etc/passwd")
+            .ok()
+            .flatten()
+            .and_then(|p| passwd_name(&p, me.uid));
         let (caller, admin) = match &args.user {
             Some(name) if me.uid != 0 && my_name.as_deref() == Some(name.as_str()) => (me, false),
             Some(name) => (
@@ -134,13 +143,7 @@ impl Run {
         let (report, facts) = check_with_facts(&cx, &selection);
         let account = facts.account.or_else(|| {
             let passwd = self.host.read("/etc/passwd").ok().flatten()?;
-            let name = passwd.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.get(2) == Some(&self.caller.uid.to_string().as_str()))
-                    .then(|| f.first().map(|n| (*n).to_owned()))
-                    .flatten()
-            })?;
-            passwd_entry(&passwd, &name)
+            passwd_entry(&passwd, &passwd_name(&passwd, self.caller.uid)?)
         });
         (report, account)
     }
