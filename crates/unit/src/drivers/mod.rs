@@ -274,11 +274,6 @@ pub const ROOTLESSKIT_PASTA_MIN: Version = match NetworkDriver::Pasta.min_rootle
     Some(v) => v,
     None => Version(0, 0, 0),
 };
-/// The first rootlesskit with gvisor-tap-vsock built in.
-pub const ROOTLESSKIT_GVISOR_MIN: Version = match NetworkDriver::GvisorTapVsock.min_rootlesskit() {
-    Some(v) => v,
-    None => Version(0, 0, 0),
-};
 
 /// A program as far as the table cares: absent, or present with the version it reported
 /// (`None` when it could not be asked).
@@ -292,7 +287,8 @@ pub enum Tool {
 }
 
 impl Tool {
-    fn version(&self) -> Option<Version> {
+    /// The version in the text it printed, if any.
+    pub(crate) fn version(&self) -> Option<Version> {
         match self {
             Tool::Found(Some(text)) => Version::find(text),
             _ => None,

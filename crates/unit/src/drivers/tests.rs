@@ -204,7 +204,10 @@ fn gvisor_tap_vsock_needs_rootlesskit_3() {
         )
         .is_empty()
     );
-    assert_eq!(ROOTLESSKIT_GVISOR_MIN, Version(3, 0, 0));
+    assert_eq!(
+        NetworkDriver::GvisorTapVsock.min_rootlesskit(),
+        Some(Version(3, 0, 0))
+    );
     assert_eq!(ROOTLESSKIT_PASTA_MIN, Version(2, 0, 0));
     assert_eq!(SLIRP4NETNS_MIN, Version(0, 4, 0));
 }

@@ -11,9 +11,7 @@ use rootless_setup_checks::context::{Binary, Facts, NetworkPlan};
 
 use crate::config::keys::BINARIES;
 use crate::config::{ConfigError, ConfigErrors, Origin, Settings, Sourced, one_of};
-use crate::drivers::{
-    self, Installed, NetworkDriver, PortDriver, Severity, Subject, Tool, Version,
-};
+use crate::drivers::{self, Installed, NetworkDriver, PortDriver, Severity, Subject, Tool};
 use crate::escape;
 
 /// The directories every unit's `PATH` ends with, after those of the discovered binaries.
@@ -258,7 +256,7 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
 
     let detach_netns = settings.detach_netns.as_ref().and_then(|d| {
         if d.value {
-            let kit = installed_version(&installed.rootlesskit);
+            let kit = installed.rootlesskit.version();
             if let Some(v) = kit.filter(|v| *v < drivers::ROOTLESSKIT_PASTA_MIN) {
                 errors.push(
                     ConfigError::new(&d.origin, "network.detach-netns", format!("rootlesskit {v} has no --detach-netns (it needs {} or newer)", drivers::ROOTLESSKIT_PASTA_MIN))
@@ -311,13 +309,6 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         start_timeout: settings.start_timeout.value,
         warnings,
     })
-}
-
-fn installed_version(tool: &Tool) -> Option<Version> {
-    match tool {
-        Tool::Found(Some(text)) => Version::find(text),
-        _ => None,
-    }
 }
 
 /// The directories of the programs the engine runs by name, then [`SYSTEM_PATH`]; never the
