@@ -62,9 +62,17 @@ pub(crate) fn subid(
     } else {
         target.files.subgid.as_deref()
     };
-    let file = parse(path, text.unwrap_or_default());
-    let remove = lines_to_remove(&file, name, uid, own_id);
-    let remaining = remaining_ids(&file, name, uid, &remove);
+    let subuid = parse(
+        "/etc/subuid",
+        target.files.subuid.as_deref().unwrap_or_default(),
+    );
+    let subgid = parse(
+        "/etc/subgid",
+        target.files.subgid.as_deref().unwrap_or_default(),
+    );
+    let file = if uid_file { &subuid } else { &subgid };
+    let remove = lines_to_remove(file, name, uid, own_id);
+    let remaining = remaining_ids(file, name, uid, &remove);
     let raw: Vec<&str> = text.unwrap_or_default().split('\n').collect();
 
     let mut step = base(finding).guard(expect_user(target));
@@ -101,14 +109,6 @@ pub(crate) fn subid(
         ));
     }
     if remaining < BLOCK {
-        let subuid = parse(
-            "/etc/subuid",
-            target.files.subuid.as_deref().unwrap_or_default(),
-        );
-        let subgid = parse(
-            "/etc/subgid",
-            target.files.subgid.as_deref().unwrap_or_default(),
-        );
         let passwd = IdDatabase::parse(&target.files.passwd);
         let group = IdDatabase::parse(&target.files.group);
         let Some(block) = free_block_in(&subuid, &subgid, &passwd, &group) else {
