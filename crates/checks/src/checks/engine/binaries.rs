@@ -13,7 +13,7 @@ use crate::finding::{Finding, Fix, Status};
 use crate::system::Invocation;
 
 use super::super::common::{self, install_with};
-use super::super::version::{iptables_backend, parse_version, version_at_least};
+use super::super::version::{parse_version, version_at_least};
 
 const ID: CheckId = CheckId::EngineBinaries;
 
@@ -93,7 +93,6 @@ const HELPERS: &[Wanted] = &[
     want("vpnkit", Role::Optional, &[]),
     want("lxc-user-nic", Role::Optional, &[]),
     want("fuse-overlayfs", Role::Optional, V),
-    want("iptables", Role::Optional, &["-V"]),
 ];
 
 /// What asking a found program for its version gave.
@@ -114,7 +113,6 @@ struct Found<'w> {
     wanted: &'w Wanted,
     path: PathBuf,
     answer: Answer,
-    extra: Option<(&'static str, String)>,
 }
 
 impl Found<'_> {
@@ -147,45 +145,40 @@ fn search_dirs(cx: &Context<'_>, facts: &Facts) -> Vec<PathBuf> {
     common::search_dirs(dirs)
 }
 
-fn ask_version(cx: &Context<'_>, wanted: &Wanted, path: &Path) -> Answered {
+fn ask_version(cx: &Context<'_>, wanted: &Wanted, path: &Path) -> Answer {
     if wanted.version_args.is_empty() {
-        return (Answer::NotAsked, None);
+        return Answer::NotAsked;
     }
     let invocation = Invocation::new(path)
         .args(wanted.version_args.iter().copied())
         .timeout(VERSION_TIMEOUT);
     match cx.system.run(&invocation) {
-        Err(e) => (Answer::Broken(e.to_string()), None),
-        Ok(out) if out.timed_out => (Answer::TimedOut, None),
+        Err(e) => Answer::Broken(e.to_string()),
+        Ok(out) if out.timed_out => Answer::TimedOut,
         Ok(out) if !out.success() => {
             let line = match out.last_line() {
                 "" => format!("exit code {:?}", out.code),
                 line => line.to_owned(),
             };
-            (Answer::Broken(line), None)
+            Answer::Broken(line)
         }
-        Ok(out) => {
-            let version = parse_version(wanted.name, &out.stdout)
-                .or_else(|| parse_version(wanted.name, &out.stderr));
-            let extra = (wanted.name == "iptables")
-                .then(|| iptables_backend(&out.stdout))
-                .flatten()
-                .map(|b| ("iptables_backend", b));
-            (Answer::Version(version), extra)
-        }
+        Ok(out) => Answer::Version(
+            parse_version(wanted.name, &out.stdout)
+                .or_else(|| parse_version(wanted.name, &out.stderr)),
+        ),
     }
 }
 
 /// Asks every found program for its version at the same time: each answer is mostly a wait on
 /// a child process, so a dozen of them one after the other add up. The answers come back in the
 /// order of `located`, so the finding does not depend on which program answers first.
-fn ask_versions(cx: &Context<'_>, located: &[(&Wanted, PathBuf)]) -> Vec<Answered> {
+fn ask_versions(cx: &Context<'_>, located: &[(&Wanted, PathBuf)]) -> Vec<Answer> {
     std::thread::scope(|scope| {
         let pending: Vec<Pending<'_>> = located
             .iter()
             .map(|(wanted, path)| {
                 if wanted.version_args.is_empty() {
-                    return Pending::Done((Answer::NotAsked, None));
+                    return Pending::Done(Answer::NotAsked);
                 }
                 let ask = move || ask_version(cx, wanted, path);
                 // Without a thread (the system refused one) the probe runs here instead.
@@ -199,24 +192,18 @@ fn ask_versions(cx: &Context<'_>, located: &[(&Wanted, PathBuf)]) -> Vec<Answere
             .into_iter()
             .map(|p| match p {
                 Pending::Done(answer) => answer,
-                Pending::Running(handle) => handle.join().unwrap_or_else(|_| {
-                    (
-                        Answer::Broken("the version probe panicked".to_owned()),
-                        None,
-                    )
-                }),
+                Pending::Running(handle) => handle
+                    .join()
+                    .unwrap_or_else(|_| Answer::Broken("the version probe panicked".to_owned())),
             })
             .collect()
     })
 }
 
-/// A version answer and the extra observation it carries (the iptables backend).
-type Answered = (Answer, Option<(&'static str, String)>);
-
 /// A version probe that has finished or still runs on its own thread.
 enum Pending<'scope> {
-    Done(Answered),
-    Running(std::thread::ScopedJoinHandle<'scope, Answered>),
+    Done(Answer),
+    Running(std::thread::ScopedJoinHandle<'scope, Answer>),
 }
 
 /// Checks that the engine's programs are installed and run, and records them in `facts.binaries`.
@@ -242,11 +229,10 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let found: Vec<Found<'_>> = located
         .into_iter()
         .zip(answers)
-        .map(|((wanted, path), (answer, extra))| Found {
+        .map(|((wanted, path), answer)| Found {
             wanted,
             path,
             answer,
-            extra,
         })
         .collect();
     for f in &found {
@@ -287,9 +273,6 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             Answer::Broken(line) => {
                 finding = finding.observe(format!("{}_error", key(f.wanted.name)), line);
             }
-        }
-        if let Some((key, value)) = &f.extra {
-            finding = finding.observe(*key, value);
         }
     }
     let outside: Vec<String> = found
