@@ -194,7 +194,11 @@ fn missing_rootless_pieces_fail_with_the_debian_install_command() {
             .contains("rootlesskit")
     );
     // What was found is still recorded.
-    assert!(facts.binary("dockerd").is_some());
+    let dockerd = facts.binary("dockerd").expect("dockerd recorded");
+    assert_eq!(
+        (dockerd.path.as_path(), dockerd.version.as_deref()),
+        (Path::new("/usr/sbin/dockerd"), Some("20.10.24+dfsg1"))
+    );
 }
 
 #[test]
@@ -263,7 +267,12 @@ fn a_dockerd_that_does_not_run_fails() {
         "{}",
         f.summary
     );
-    assert!(f.observed("dockerd_error").is_some());
+    assert!(
+        f.observed("dockerd_error")
+            .is_some_and(|e| e.contains("libdevmapper.so.1.02.1")),
+        "{:?}",
+        f.observed("dockerd_error")
+    );
     assert_eq!(fix_commands(&f), "sudo apt-get install -y docker.io");
     assert_eq!(
         facts.binary("dockerd").and_then(|b| b.version.clone()),
@@ -370,7 +379,14 @@ fn containerd_engine_passes_with_nerdctl() {
     let (f, facts) = run(&h);
     assert_eq!(f.status, Status::Pass, "{f:#?}");
     assert_eq!(f.observed("nerdctl_version"), Some("1.7.6"));
-    assert!(facts.binary("containerd-rootless.sh").is_some());
+    let script = facts
+        .binary("containerd-rootless.sh")
+        .expect("the script is recorded");
+    assert_eq!(
+        (script.path.as_path(), script.version.as_deref()),
+        (Path::new("/usr/bin/containerd-rootless.sh"), None),
+        "scripts are recorded without a version"
+    );
     assert!(facts.binary("dockerd").is_none());
     assert!(!f.summary.contains("outside PATH"));
 }
