@@ -44,8 +44,8 @@ fn snapshots_of_the_matrix() {
 
 #[test]
 fn the_unit_never_carries_the_callers_path() {
-    // Whatever PATH the test runs with, the unit's PATH is the binaries' directories and the
-    // system directories.
+    // Whatever PATH the test runs with (cargo's directories in it), the unit's PATH is exactly
+    // the binaries' directories and the system directories.
     let files = render(&plan("", &snapshot_host(Flavour::Debian)), Path::new("/u")).unwrap();
     let path_line = files[0]
         .contents
@@ -56,14 +56,6 @@ fn the_unit_never_carries_the_callers_path() {
         path_line,
         "Environment=\"PATH=/usr/share/docker.io/contrib:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin\""
     );
-    if let Ok(callers) = std::env::var("PATH") {
-        for dir in callers
-            .split(':')
-            .filter(|d| d.contains("cargo") || d.contains("rustup"))
-        {
-            assert!(!path_line.contains(dir), "{dir} leaked into {path_line}");
-        }
-    }
 }
 
 /// Runs `systemd-analyze verify --user` on `unit` with a private runtime dir and home.

@@ -141,10 +141,28 @@ impl Settings {
     /// Applies command-line flags on top.
     pub fn apply_flags(&mut self, flags: &Overrides, home: &Path) -> Result<(), ConfigErrors> {
         let mut errors = Vec::new();
-        let mut one = |key: &str, flag: &str, value: &Option<String>, settings: &mut Settings| {
+        let texts = [
+            ("engine", "--engine", &flags.engine),
+            ("network.driver", "--network-driver", &flags.network_driver),
+            ("network.port-driver", "--port-driver", &flags.port_driver),
+            ("network.mtu", "--mtu", &flags.mtu),
+            (
+                "network.host-loopback",
+                "--host-loopback",
+                &flags.host_loopback,
+            ),
+            (
+                "network.detach-netns",
+                "--detach-netns",
+                &flags.detach_netns,
+            ),
+            ("data-root", "--data-root", &flags.data_root),
+            ("start-timeout", "--start-timeout", &flags.start_timeout),
+        ];
+        for (key, flag, value) in texts {
             if let Some(v) = value
                 && let Err(e) = keys::set(
-                    settings,
+                    self,
                     key,
                     &keys::Raw::Text(v.clone()),
                     &Origin::Flag(flag.to_owned()),
@@ -153,40 +171,7 @@ impl Settings {
             {
                 errors.push(e);
             }
-        };
-        one("engine", "--engine", &flags.engine, self);
-        one(
-            "network.driver",
-            "--network-driver",
-            &flags.network_driver,
-            self,
-        );
-        one(
-            "network.port-driver",
-            "--port-driver",
-            &flags.port_driver,
-            self,
-        );
-        one("network.mtu", "--mtu", &flags.mtu, self);
-        one(
-            "network.host-loopback",
-            "--host-loopback",
-            &flags.host_loopback,
-            self,
-        );
-        one(
-            "network.detach-netns",
-            "--detach-netns",
-            &flags.detach_netns,
-            self,
-        );
-        one("data-root", "--data-root", &flags.data_root, self);
-        one(
-            "start-timeout",
-            "--start-timeout",
-            &flags.start_timeout,
-            self,
-        );
+        }
         if !flags.daemon_flags.is_empty() {
             let origin = Origin::Flag("--daemon-flag".to_owned());
             let list = flags
