@@ -17,6 +17,7 @@ pub mod finding;
 pub mod host;
 mod mountinfo;
 mod namespace;
+pub mod passwd;
 pub mod report;
 pub mod shell;
 pub mod system;

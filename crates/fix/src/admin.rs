@@ -13,7 +13,7 @@ use rootless_setup_checks::system::{
 use rootless_setup_checks::{Caller, CheckId, Host, Selection, System};
 
 use crate::error::FixError;
-use crate::target::passwd_entry;
+use rootless_setup_checks::passwd;
 
 /// The checks that cannot run for another user, and why.
 pub const NOT_COVERED: [(CheckId, &str); 9] = [
@@ -51,7 +51,7 @@ pub fn selection() -> Selection {
 pub fn caller_for(host: &Host, name: &str) -> Result<Caller, FixError> {
     let passwd = host.read("/etc/passwd").ok().flatten().unwrap_or_default();
     let account =
-        passwd_entry(&passwd, name).ok_or_else(|| FixError::NoSuchUser(name.to_owned()))?;
+        passwd::by_name(&passwd, name).ok_or_else(|| FixError::NoSuchUser(name.to_owned()))?;
     Ok(Caller::new(account.uid, account.gid)
         .with_var(
             "PATH",

@@ -3,7 +3,6 @@
 //! script would replace). Read once through the checker's [`Host`], so fixture trees work.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use rootless_setup_checks::context::Account;
 use rootless_setup_checks::shell::check_printable;
@@ -94,32 +93,8 @@ impl Target {
     /// Whether the account is a line of `/etc/passwd` (not LDAP, SSSD, …): `usermod` edits only
     /// those.
     pub fn local_account(&self) -> bool {
-        passwd_entry(&self.files.passwd, &self.account.name).is_some()
+        rootless_setup_checks::passwd::by_name(&self.files.passwd, &self.account.name).is_some()
     }
-}
-
-/// The `/etc/passwd` entry named `name`. NIS compat lines (`+`, `-`) and malformed lines are
-/// ignored.
-pub fn passwd_entry(passwd: &str, name: &str) -> Option<Account> {
-    passwd.lines().find_map(|line| {
-        if line.starts_with(['+', '-', '#']) {
-            return None;
-        }
-        let fields: Vec<&str> = line.split(':').collect();
-        let [entry, _pw, uid, gid, _gecos, home, shell] = fields.as_slice() else {
-            return None;
-        };
-        if *entry != name || entry.is_empty() {
-            return None;
-        }
-        Some(Account {
-            name: (*entry).to_owned(),
-            uid: uid.parse().ok()?,
-            gid: gid.parse().ok()?,
-            home: PathBuf::from(home),
-            shell: (*shell).to_owned(),
-        })
-    })
 }
 
 #[cfg(test)]
@@ -131,22 +106,9 @@ mod tests {
             name: name.to_owned(),
             uid: 1000,
             gid: 1000,
-            home: PathBuf::from(home),
+            home: std::path::PathBuf::from(home),
             shell: "/bin/sh".to_owned(),
         }
-    }
-
-    #[test]
-    fn passwd_entries_by_name() {
-        let text =
-            "+::::::\nroot:x:0:0::/root:/bin/sh\nbad line\nalice:x:1000:100::/home/a b:/bin/sh\n";
-        let a = passwd_entry(text, "alice").unwrap();
-        assert_eq!(
-            (a.uid, a.gid, a.home),
-            (1000, 100, PathBuf::from("/home/a b"))
-        );
-        assert_eq!(passwd_entry(text, "bob"), None);
-        assert_eq!(passwd_entry(text, ""), None);
     }
 
     #[test]

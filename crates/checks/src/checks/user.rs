@@ -5,7 +5,7 @@
 //! [`caller_account`] for checks that run after `user`) and shell quoting for fix commands
 //! ([`sh_quote`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::catalogue::CheckId;
 use crate::context::{Account, Context, Facts};
@@ -39,7 +39,10 @@ pub(super) fn lookup_account(
     uid: u32,
 ) -> (Option<(Account, AccountSource)>, Option<String>) {
     let (from_file, read_error) = match cx.host.read(PASSWD) {
-        Ok(text) => (text.as_deref().and_then(|t| parse_passwd(t, uid)), None),
+        Ok(text) => (
+            text.as_deref().and_then(|t| crate::passwd::by_uid(t, uid)),
+            None,
+        ),
         Err(e) => (None, Some(e.to_string())),
     };
     if let Some(account) = from_file {
@@ -69,30 +72,6 @@ pub(super) fn caller_account(cx: &Context<'_>, facts: &Facts) -> Option<Account>
     lookup_account(cx, cx.caller.uid)
         .0
         .map(|(account, _)| account)
-}
-
-/// The first entry of passwd text `text` with uid `uid`. Malformed lines (fewer than seven
-/// fields, a non-numeric id) and NIS compat lines (`+`, `-`) are ignored.
-pub(super) fn parse_passwd(text: &str, uid: u32) -> Option<Account> {
-    text.lines().find_map(|line| {
-        if line.starts_with(['+', '-', '#']) {
-            return None;
-        }
-        let fields: Vec<&str> = line.split(':').collect();
-        let [name, _pw, entry_uid, gid, _gecos, home, shell] = fields.as_slice() else {
-            return None;
-        };
-        if name.is_empty() || entry_uid.parse::<u32>().ok()? != uid {
-            return None;
-        }
-        Some(Account {
-            name: (*name).to_owned(),
-            uid,
-            gid: gid.parse().ok()?,
-            home: PathBuf::from(home),
-            shell: (*shell).to_owned(),
-        })
-    })
 }
 
 pub(super) use crate::shell::quote as sh_quote;
@@ -354,7 +333,7 @@ mod tests {
             (account.name.as_str(), account.uid, account.gid),
             ("alice", 1000, 1000)
         );
-        assert_eq!(account.home, PathBuf::from("/home/alice"));
+        assert_eq!(account.home, std::path::PathBuf::from("/home/alice"));
         assert_eq!(account.shell, "/bin/bash");
     }
 
@@ -457,11 +436,11 @@ mod tests {
     #[test]
     fn passwd_parsing_takes_the_first_match_and_survives_garbage() {
         assert_eq!(
-            parse_passwd(PASSWD_TEXT, 1001).map(|a| a.name),
+            crate::passwd::by_uid(PASSWD_TEXT, 1001).map(|a| a.name),
             Some("bob".to_owned())
         );
         assert_eq!(
-            parse_passwd("a:x:7:7::/h:/s\nb:x:7:7::/h2:/s\n", 7).map(|a| a.name),
+            crate::passwd::by_uid("a:x:7:7::/h:/s\nb:x:7:7::/h2:/s\n", 7).map(|a| a.name),
             Some("a".to_owned())
         );
         for text in [
@@ -471,7 +450,7 @@ mod tests {
             "x:x:99999999999:1::/:/",
             "\u{0}:\n::1:1::/:",
         ] {
-            assert_eq!(parse_passwd(text, 1), None, "{text:?}");
+            assert_eq!(crate::passwd::by_uid(text, 1), None, "{text:?}");
         }
     }
 

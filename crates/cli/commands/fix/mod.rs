@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rootless_setup_checks::context::Account;
+use rootless_setup_checks::passwd;
 use rootless_setup_checks::{
     Caller, CheckId, Context, Distro, Host, Options, Report, Selection, System, check_with_facts,
 };
 use rootless_setup_fix::admin::{self, AdminSystem};
-use rootless_setup_fix::target::passwd_entry;
 use rootless_setup_fix::{HostFiles, Plan, Target};
 
 use crate::cli::EngineArg;
@@ -61,15 +61,6 @@ pub struct Args {
     pub root: Option<PathBuf>,
 }
 
-/// The name of the first `/etc/passwd` line with uid `uid`.
-fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
-    let uid = uid.to_string();
-    passwd
-        .lines()
-        .find(|l| l.split(':').nth(2) == Some(uid.as_str()))
-        .and_then(|l| l.split(':').next().map(str::to_owned))
-}
-
 /// For whom the checks run, and how.
 pub(crate) struct Run {
     host: Host,
@@ -90,7 +81,8 @@ impl Run {
             .read("/etc/passwd")
             .ok()
             .flatten()
-            .and_then(|p| passwd_name(&p, me.uid));
+            .and_then(|p| passwd::by_uid(&p, me.uid))
+            .map(|a| a.name);
         let (caller, admin) = match &args.user {
             Some(name) if me.uid != 0 && my_name.as_deref() == Some(name.as_str()) => (me, false),
             Some(name) => (
@@ -143,7 +135,7 @@ impl Run {
         let (report, facts) = check_with_facts(&cx, &selection);
         let account = facts.account.or_else(|| {
             let passwd = self.host.read("/etc/passwd").ok().flatten()?;
-            passwd_entry(&passwd, &passwd_name(&passwd, self.caller.uid)?)
+            passwd::by_uid(&passwd, self.caller.uid)
         });
         (report, account)
     }
