@@ -38,6 +38,24 @@ pub use namespace::mapped_count;
 pub use report::{Report, SCHEMA_VERSION};
 pub use system::{LiveSystem, System};
 
+/// The directories every `PATH` the tool builds ends with: the unit's (after the discovered
+/// binaries' directories) and the smoke run's (after the caller's).
+pub const SYSTEM_PATH: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Below this many user namespaces `userns.sysctl` warns (nested builds run out).
+pub const MAX_USER_NAMESPACES_WARN_BELOW: u64 = 1000;
+
+/// What fixes set `user.max_user_namespaces` to (the value RHEL documents for rootless
+/// containers).
+pub const MAX_USER_NAMESPACES_FIX: &str = "15000";
+
 /// Which checks to report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {

@@ -11,10 +11,9 @@ use crate::model::{Command, Helper, Step};
 use crate::target::{SYSCTL_DROPIN, Target};
 use crate::templates;
 
-/// What `userns.sysctl` sets `user.max_user_namespaces` to (the value RHEL documents).
-pub(crate) const MAX_USER_NAMESPACES: &str = "15000";
-/// Below this many user namespaces `userns.sysctl` warns.
-const MAX_USER_NAMESPACES_LOW: u64 = 1000;
+use rootless_setup_checks::{
+    MAX_USER_NAMESPACES_FIX as MAX_USER_NAMESPACES, MAX_USER_NAMESPACES_WARN_BELOW,
+};
 
 /// One `key = value` the script sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +36,9 @@ pub(crate) fn wanted(finding: &Finding) -> Option<Vec<Setting>> {
                     value: "1",
                 });
             }
-            if number("user.max_user_namespaces").is_some_and(|n| n < MAX_USER_NAMESPACES_LOW) {
+            if number("user.max_user_namespaces")
+                .is_some_and(|n| n < MAX_USER_NAMESPACES_WARN_BELOW)
+            {
                 s.push(Setting {
                     key: "user.max_user_namespaces",
                     value: MAX_USER_NAMESPACES,

@@ -15,14 +15,7 @@ use crate::drivers::{self, Installed, NetworkDriver, PortDriver, Severity, Subje
 use crate::escape;
 
 /// The directories every unit's `PATH` ends with, after those of the discovered binaries.
-pub const SYSTEM_PATH: [&str; 6] = [
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
+pub use rootless_setup_checks::SYSTEM_PATH;
 
 /// What the checker found on this host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -30,16 +30,6 @@ const DEADLINE: Duration = Duration::from_secs(20);
 const SCRIPT: &str =
     "cat /proc/self/uid_map && { ip -o link show 2>/dev/null || cat /proc/net/dev; }";
 
-/// Appended to the probe's `PATH` after the caller's own directories.
-const STANDARD_PATH: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
-
 /// The interface the driver creates inside the namespace (rootlesskit's defaults).
 fn expected_interface(driver: &str) -> Option<&'static str> {
     match driver {
@@ -62,7 +52,7 @@ fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: 
         .into_iter()
         .flatten()
         .filter_map(|p| p.parent().map(Path::to_path_buf))
-        .chain(common::path_then(cx.caller, STANDARD_PATH));
+        .chain(common::path_then(cx.caller, &crate::SYSTEM_PATH));
     common::joined(&common::search_dirs(dirs))
 }
 

@@ -8,10 +8,7 @@ use crate::finding::{Finding, Fix};
 const ID: CheckId = CheckId::UsernsSysctl;
 const CLONE: &str = "/proc/sys/kernel/unprivileged_userns_clone";
 const MAX: &str = "/proc/sys/user/max_user_namespaces";
-/// Below this many namespaces a few containers with nested builds run out.
-const MAX_WARN_BELOW: u64 = 1000;
-/// What the fix sets (the value RHEL documents for rootless containers).
-const MAX_FIX: u64 = 15000;
+use crate::{MAX_USER_NAMESPACES_FIX as MAX_FIX, MAX_USER_NAMESPACES_WARN_BELOW as MAX_WARN_BELOW};
 const DROP_IN: &str = "/etc/sysctl.d/99-rootless-setup-userns.conf";
 
 /// A sysctl as read: absent, a number, or something else.
@@ -41,7 +38,7 @@ impl Value {
 }
 
 /// `sudo sysctl -w` now and a drop-in for the next boot.
-fn set(key: &str, value: u64) -> [String; 2] {
+fn set(key: &str, value: impl std::fmt::Display) -> [String; 2] {
     [
         format!("sudo sysctl -w {key}={value}"),
         format!("echo '{key} = {value}' | sudo tee -a {DROP_IN} >/dev/null"),
