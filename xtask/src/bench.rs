@@ -42,6 +42,7 @@ pub fn main(args: &[String]) -> Result<()> {
     if let Some(reason) = e2e::preflight() {
         bail!("cannot run the benchmark: {reason}");
     }
+    let _lock = util::box_lock()?;
     let binary = e2e::build_binary()?;
     let tree = tree::ensure(opts.spec.release)?;
     let mut bx = NspawnBox::create("bench", opts.spec, &tree, false)?;

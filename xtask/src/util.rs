@@ -245,6 +245,34 @@ pub fn fmt_duration(d: Duration) -> String {
     }
 }
 
+/// Where [`box_lock`] lives: one file for the whole machine, whatever the checkout.
+const BOX_LOCK: &str = "/run/lock/rootless-setup-e2e.lock";
+
+/// Takes the machine-wide lock that lets one suite or benchmark boot boxes at a time (nspawn
+/// puts every box in one cgroup, and a box of the same name from another checkout would be
+/// killed as a leftover). Waits for the holder, saying so; the lock ends with the process.
+pub fn box_lock() -> Result<File> {
+    let path = Path::new(BOX_LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("could not open the box lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(fs::TryLockError::WouldBlock) => {
+            println!("e2e: another run holds {}; waiting for it", path.display());
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("could not lock {}", path.display()));
+        }
+    }
+    file.lock()
+        .with_context(|| format!("could not lock {}", path.display()))?;
+    Ok(file)
+}
+
 /// Removes a directory tree safely: mounts below it are detached first, and `rm` never crosses
 /// into another file system (a half-finished debootstrap may leave `proc` mounted).
 pub fn remove_tree(dir: &Path) -> Result<()> {

@@ -166,6 +166,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
             opts.filter.as_deref().unwrap_or("")
         );
     }
+    let _lock = util::box_lock()?;
     // Trees a killed run left in the trash.
     let trash = util::project_root().join("target/e2e/trash");
     if let Ok(entries) = std::fs::read_dir(&trash) {

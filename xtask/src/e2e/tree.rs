@@ -91,9 +91,14 @@ impl fmt::Display for Release {
     }
 }
 
-/// The cache directory: `target/e2e/cache`.
+/// The cache directory: `$E2E_CACHE`, else `target/e2e/cache`.
 pub fn cache_dir() -> PathBuf {
-    util::project_root().join("target/e2e/cache")
+    // Several checkouts on one machine may share one cache (`E2E_CACHE`); trees are built
+    // under the box lock and renamed into place whole, so sharing is safe.
+    std::env::var_os("E2E_CACHE")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| util::project_root().join("target/e2e/cache"))
 }
 
 /// Where the finished tree for `release` lives (whether or not it exists yet).
