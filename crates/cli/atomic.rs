@@ -8,6 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::Context as _;
+use rootless_setup_checks::read::{self, Limit};
 
 /// Writes `contents` to `path` atomically with mode `0644` (created directories `0755`).
 pub fn write(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
@@ -63,13 +64,10 @@ pub fn remove_empty_dir(dir: &Path) -> bool {
         && fs::remove_dir(dir).is_ok()
 }
 
-/// Reads `path` as text: `Ok(None)` when it does not exist.
+/// Reads the regular file `path` (at most [`Limit::CONFIG`] bytes) as text: `Ok(None)` when it
+/// does not exist.
 pub fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("could not read {}", path.display()))),
-    }
+    read::text(path, Limit::CONFIG).with_context(|| format!("could not read {}", path.display()))
 }
 
 #[cfg(test)]

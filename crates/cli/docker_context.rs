@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rootless_setup_checks::read::Limit;
 use rootless_setup_checks::system::{Invocation, ProbeOutput};
 use rootless_setup_checks::{Caller, LiveSystem, System};
 
@@ -107,8 +108,9 @@ pub fn config_dir(caller: &Caller, home: &Path) -> PathBuf {
 /// The current context recorded in `config.json` (`default` when none is set or the file is
 /// missing or unreadable).
 pub fn current_context(config_dir: &Path) -> String {
-    std::fs::read(config_dir.join("config.json"))
+    rootless_setup_checks::read::bytes(&config_dir.join("config.json"), Limit::CONFIG)
         .ok()
+        .flatten()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|v| v.get("currentContext")?.as_str().map(str::to_owned))
         .filter(|c| !c.is_empty())

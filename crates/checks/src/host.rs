@@ -6,6 +6,8 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::read::Limit;
+
 /// Could not even look at a file (other than it being absent).
 #[derive(Debug, thiserror::Error)]
 #[error("could not read {path}: {source}")]
@@ -110,7 +112,9 @@ impl Host {
         if root == Path::new("/") {
             return Host::real();
         }
-        let meta = fs::read_to_string(root.join(".fixture-meta"))
+        let meta = crate::read::text(&root.join(".fixture-meta"), Limit::HOST)
+            .ok()
+            .flatten()
             .map(|t| parse_meta(&t))
             .unwrap_or_default();
         Host { root, meta }
@@ -147,14 +151,11 @@ impl Host {
         }
     }
 
-    /// Reads a whole file; `Ok(None)` when it does not exist.
+    /// Reads a whole regular file of at most [`Limit::HOST`] bytes; `Ok(None)` when it does not
+    /// exist. Anything else (a FIFO, a device, a directory, a larger file) is an error.
     pub fn read(&self, path: impl AsRef<Path>) -> Result<Option<String>, HostError> {
         let path = path.as_ref();
-        match fs::read(self.path(path)) {
-            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Host::err(path, e)),
-        }
+        crate::read::text(&self.path(path), Limit::HOST).map_err(|e| Host::err(path, e))
     }
 
     /// Reads a one-line file such as a sysctl or a cgroup attribute, trimmed.

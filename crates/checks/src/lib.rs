@@ -18,6 +18,7 @@ pub mod host;
 mod mountinfo;
 mod namespace;
 pub mod passwd;
+pub mod read;
 pub mod report;
 pub mod shell;
 pub mod system;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rootless_setup_checks::Engine;
+use rootless_setup_checks::read::{self, Limit};
 
 pub use error::{ConfigError, ConfigErrors, Origin, Sourced, closest, one_of};
 pub use keys::{KEYS, KeySpec};
@@ -218,9 +219,16 @@ impl Settings {
             ConfigSource::Default(p) => (p, false),
             ConfigSource::Explicit(p) => (p, true),
         };
-        match std::fs::read_to_string(path) {
-            Ok(text) => settings.apply_file(path, &text, home)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+        match read_config(path) {
+            Ok(Some(text)) => settings.apply_file(path, &text, home)?,
+            Ok(None) if !required => {}
+            Ok(None) => {
+                return Err(ReadError {
+                    path: path.clone(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                }
+                .into());
+            }
             Err(source) => {
                 return Err(ReadError {
                     path: path.clone(),
@@ -232,6 +240,22 @@ impl Settings {
         settings.apply_flags(flags, home)?;
         Ok(settings)
     }
+}
+
+/// The configuration file's text: a regular file of at most [`Limit::CONFIG`] bytes, in UTF-8.
+fn read_config(path: &Path) -> std::io::Result<Option<String>> {
+    let Some(bytes) = read::bytes(path, Limit::CONFIG)? else {
+        return Ok(None);
+    };
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 #[cfg(test)]
