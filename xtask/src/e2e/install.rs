@@ -22,7 +22,7 @@ use crate::util::{Captured, fmt_duration};
 /// Where the busybox image tarball is put in the box.
 const IMAGE_TAR: &str = "/opt/e2e/busybox.tar";
 /// The context made current before install, which uninstall must restore.
-const PREVIOUS_CONTEXT: &str = "work";
+pub(super) const PREVIOUS_CONTEXT: &str = "work";
 
 /// The install scenarios, for [`super::scenarios::all`].
 pub fn scenarios() -> Vec<Scenario> {
@@ -111,7 +111,7 @@ fn current_context(cx: &Ctx<'_>) -> Result<String> {
 }
 
 /// A context of our own, made current, so uninstall has something to restore.
-fn make_previous_context(cx: &Ctx<'_>) -> Result<()> {
+pub(super) fn make_previous_context(cx: &Ctx<'_>) -> Result<()> {
     docker(
         cx,
         &[
@@ -135,7 +135,7 @@ fn status(cx: &Ctx<'_>, want: i32) -> Result<serde_json::Value> {
 
 /// Nothing of the install is left: no unit files or links, no record, context restored,
 /// linger as it was, no daemon processes.
-fn require_nothing_left(cx: &Ctx<'_>, dev: &BoxUser, context: &str) -> Result<()> {
+pub(super) fn require_nothing_left(cx: &Ctx<'_>, dev: &BoxUser, context: &str) -> Result<()> {
     let home = &dev.home;
     let leftovers = cx
         .bx

@@ -4,6 +4,7 @@
 
 pub mod r#box;
 pub mod cmd;
+mod faults;
 mod install;
 mod prepare;
 mod repair;
