@@ -58,9 +58,16 @@ fn errors_point_into(text: &str, errors: &ConfigErrors) -> Result<(), TestCaseEr
             return Err(TestCaseError::fail(format!("origin {:?}", e.origin)));
         };
         prop_assert_eq!(path, Path::new(FILE));
-        prop_assert!(*line >= 1 && *line <= lines.len(), "line {line} of {}", lines.len());
+        prop_assert!(
+            *line >= 1 && *line <= lines.len(),
+            "line {line} of {}",
+            lines.len()
+        );
         let width = lines[line - 1].chars().count();
-        prop_assert!(*column >= 1 && *column <= width + 1, "column {column} of {width}");
+        prop_assert!(
+            *column >= 1 && *column <= width + 1,
+            "column {column} of {width}"
+        );
         prop_assert!((*line, *column) >= last, "errors in file order");
         last = (*line, *column);
         let position = format!("{FILE}:{line}:{column}: ");
@@ -223,9 +230,8 @@ proptest! {
         text in hostile::large_text(VERSION_TEXT),
     ) {
         let file = Large(with_header(&text));
-        hostile::within_budget("header and Version::find", file.len(), || {
-            (classify(&file), Version::find(&file))
-        });
+        hostile::within_budget("header::classify", file.len(), || classify(&file));
+        hostile::within_budget("Version::find", file.len(), || Version::find(&file));
     }
 }
 
@@ -238,9 +244,8 @@ proptest! {
 fn a_megabyte_of_daemon_flags_is_read_in_bounded_time() {
     let flags: Vec<String> = (0..100_000).map(|i| format!("\"--f{i}\"")).collect();
     let text = format!("daemon-flags = [\n{}\n]\n", flags.join(",\n"));
-    let (settings, _) = hostile::within_budget("config.toml daemon-flags", text.len(), || {
-        from_file(&text)
-    });
+    let (settings, _) =
+        hostile::within_budget("config.toml daemon-flags", text.len(), || from_file(&text));
     let settings = settings.expect("valid flags");
     assert_eq!(settings.daemon_flags.len(), 100_000);
     let last = &settings.daemon_flags[99_999];
