@@ -16,13 +16,16 @@ const MAX_VERSION_LEN: usize = 64;
 /// digit, as `iptables v1.8.9` and containerd 2's `v2.0.0`), without the `v` and trailing
 /// punctuation. A version line without such a word (`pasta unknown version`) gives `None`.
 pub(crate) fn parse_version(program: &str, output: &str) -> Option<String> {
-    let program = program.to_ascii_lowercase();
     let line = output.lines().map(str::trim).find(|line| {
-        let lower = line.to_ascii_lowercase();
-        (!program.is_empty() && lower.starts_with(&program))
-            || lower
-                .split_whitespace()
-                .any(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()) == "version")
+        let named = line
+            .as_bytes()
+            .get(..program.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(program.as_bytes()));
+        (!program.is_empty() && named)
+            || line.split_whitespace().any(|w| {
+                w.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                    .eq_ignore_ascii_case("version")
+            })
     })?;
     line.split_whitespace().find_map(version_word)
 }
