@@ -13,6 +13,8 @@ mod diff;
 mod docker_context;
 mod engine_api;
 mod journal;
+#[cfg(test)]
+mod parser_props;
 mod paths;
 mod prompt;
 mod report;

@@ -183,11 +183,57 @@ mod tests {
         }
 
         #[test]
+        fn every_revision_round_trips(
+            revision in 1u8..=3,
+            permitted: u64,
+            inheritable: u64,
+            effective: bool,
+            rootid: u32,
+        ) {
+            let high = |v: u64| u32::try_from(v >> 32).unwrap_or(0);
+            let mut attr = vec![
+                (u32::from(revision) << 24) | u32::from(effective),
+                permitted as u32,
+                inheritable as u32,
+            ];
+            if revision >= 2 {
+                attr.extend([high(permitted), high(inheritable)]);
+            }
+            if revision == 3 {
+                attr.push(rootid);
+            }
+            let caps = decode(&words(&attr)).expect("a well-formed attribute");
+            let keep = |v: u64| if revision == 1 { v & 0xffff_ffff } else { v };
+            proptest::prop_assert_eq!(caps, FileCaps {
+                revision,
+                permitted: keep(permitted),
+                inheritable: keep(inheritable),
+                effective,
+                rootid: (revision == 3).then_some(rootid),
+            });
+        }
+
+        #[test]
         fn revision_two_round_trips(low: u32, high: u32, effective: bool) {
             let caps = decode(&words(&[0x0200_0000 | u32::from(effective), low, 0, high, 0]))
                 .expect("a well-formed v2 attribute");
             proptest::prop_assert_eq!(caps.permitted, u64::from(low) | (u64::from(high) << 32));
             proptest::prop_assert_eq!(caps.effective, effective);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::hostile::cases(32))]
+
+        #[test]
+        fn hostile_bytes_decode_in_bounded_time(bytes in crate::hostile::bytes()) {
+            let (caps, _) = crate::hostile::within_budget("caps::decode", bytes.len(), || {
+                decode(&bytes)
+            });
+            if let Some(caps) = caps {
+                proptest::prop_assert!(matches!(bytes.len(), 12 | 20 | 24));
+                proptest::prop_assert!(caps.describe(&NAMED).len() < 100);
+            }
         }
     }
 }

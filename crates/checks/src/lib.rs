@@ -15,6 +15,8 @@ pub mod context;
 pub mod distro;
 pub mod finding;
 pub mod host;
+#[cfg(any(test, feature = "testing"))]
+pub mod hostile;
 mod mountinfo;
 mod namespace;
 pub mod passwd;

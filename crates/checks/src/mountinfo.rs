@@ -71,7 +71,10 @@ fn options(field: Option<&&str>) -> Vec<String> {
 pub(crate) fn parse(text: &str) -> Vec<Mount> {
     text.lines()
         .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Fields are separated by spaces; the kernel escapes space, tab, newline and
+            // backslash inside them, but not other whitespace (`\r`, U+00A0), which is part of
+            // the field.
+            let fields: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
             // Six fixed fields, then optional ones, then the `-` separator.
             let sep = fields.iter().skip(6).position(|f| *f == "-")? + 6;
             Some(Mount {
@@ -176,6 +179,91 @@ garbage line
         assert_eq!(unescape(r"a\04"), r"a\04");
         assert_eq!(unescape(r"\"), r"\");
         assert_eq!(unescape(r"\999"), r"\999");
+    }
+
+    /// Lines as the kernel writes them, for the hostile generator.
+    const SAMPLES: &[&str] = &[
+        "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro",
+        "32 30 0:27 / /home/with\\040space rw - ext4 /dev/sda3 rw",
+        "35 22 0:30 / /srv rw shared:11 propagate_from:2 - nfs4 fileserver:/export rw,vers=4.2",
+        "30 23 0:27 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate",
+    ];
+
+    /// The kernel's escaping of a path field (`mangle` in fs/proc_namespace.c).
+    fn escape(field: &str) -> String {
+        field
+            .chars()
+            .map(|c| match c {
+                ' ' | '\t' | '\n' | '\\' => format!("\\{:03o}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unicode_whitespace_is_part_of_a_path() {
+        // Found by `written_mounts_parse_back`: the kernel separates fields with single spaces
+        // and escapes only space, tab, newline and backslash, so a no-break space (or a
+        // carriage return) is part of the mount point, not a field separator.
+        let mounts = parse("36 22 0:31 / /mnt/a\u{a0}b\rc rw,nosuid - ext4 /dev/sdb\u{2003}1 rw\n");
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0].mount_point, Path::new("/mnt/a\u{a0}b\rc"));
+        assert_eq!(mounts[0].options, ["rw", "nosuid"]);
+        assert_eq!(mounts[0].source, "/dev/sdb\u{2003}1");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::hostile::cases(64))]
+
+        #[test]
+        fn written_mounts_parse_back(
+            points in proptest::collection::vec("/[^\\x00]{0,30}", 1..8),
+            options in proptest::collection::vec("[a-z0-9=_]{1,8}", 1..4),
+            fstype in "[a-z0-9.]{1,10}",
+            source in "[^\\x00]{1,20}",
+        ) {
+            let text: String = points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    format!(
+                        "{i} 1 0:{i} / {} {} shared:{i} - {fstype} {} {}\n",
+                        escape(p),
+                        options.join(","),
+                        escape(&source),
+                        options.join(","),
+                    )
+                })
+                .collect();
+            let mounts = parse(&text);
+            proptest::prop_assert_eq!(mounts.len(), points.len());
+            for (m, p) in mounts.iter().zip(&points) {
+                proptest::prop_assert_eq!(&m.mount_point, Path::new(p));
+                proptest::prop_assert_eq!(&m.options, &options);
+                proptest::prop_assert_eq!(&m.fstype, &fstype);
+                proptest::prop_assert_eq!(&m.source, &source);
+                proptest::prop_assert_eq!(&m.super_options, &options);
+            }
+        }
+
+        #[test]
+        fn near_valid_text_parses(text in crate::hostile::small_text(SAMPLES)) {
+            let mounts = parse(&text);
+            proptest::prop_assert!(mounts.len() <= text.split('\n').count());
+            let _ = mount_of(&mounts, Path::new("/home/alice"));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::hostile::cases(3))]
+
+        #[test]
+        fn a_megabyte_parses_in_bounded_time(text in crate::hostile::large_text(SAMPLES)) {
+            crate::hostile::within_budget("mountinfo::parse", text.len(), || {
+                let mounts = parse(&text);
+                mount_of(&mounts, Path::new("/home/alice/x")).map(|m| m.nosuid())
+            });
+        }
     }
 
     proptest::proptest! {

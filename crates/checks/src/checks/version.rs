@@ -16,13 +16,16 @@ const MAX_VERSION_LEN: usize = 64;
 /// digit, as `iptables v1.8.9` and containerd 2's `v2.0.0`), without the `v` and trailing
 /// punctuation. A version line without such a word (`pasta unknown version`) gives `None`.
 pub(crate) fn parse_version(program: &str, output: &str) -> Option<String> {
-    let program = program.to_ascii_lowercase();
     let line = output.lines().map(str::trim).find(|line| {
-        let lower = line.to_ascii_lowercase();
-        (!program.is_empty() && lower.starts_with(&program))
-            || lower
-                .split_whitespace()
-                .any(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()) == "version")
+        let named = line
+            .as_bytes()
+            .get(..program.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(program.as_bytes()));
+        (!program.is_empty() && named)
+            || line.split_whitespace().any(|w| {
+                w.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                    .eq_ignore_ascii_case("version")
+            })
     })?;
     line.split_whitespace().find_map(version_word)
 }
@@ -261,7 +264,103 @@ mod tests {
 
     mod prop {
         use super::super::*;
+        use crate::hostile;
         use proptest::prelude::*;
+
+        /// What the programs print for `--version`.
+        const SAMPLES: &[&str] = &[
+            "Docker version 20.10.24+dfsg1, build 5d6db84",
+            "rootlesskit version 1.1.0",
+            "iptables v1.8.9 (nf_tables)",
+            "containerd github.com/containerd/containerd/v2 v2.0.0 207ad711eabd",
+            "fuse-overlayfs: version 1.10",
+            "pasta 0^20230329.b10b983-1",
+            "libslirp: 4.7.0",
+        ];
+
+        /// `numbers` padded with zeros to `len`, the order a version comparison must follow.
+        fn padded(numbers: &[u64], len: usize) -> Vec<u64> {
+            (0..len)
+                .map(|i| numbers.get(i).copied().unwrap_or(0))
+                .collect()
+        }
+
+        fn dotted(numbers: &[u64]) -> String {
+            numbers
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(".")
+        }
+
+        proptest! {
+            #![proptest_config(hostile::cases(128))]
+
+            #[test]
+            fn comparison_follows_the_padded_numeric_tuple(
+                a in prop::collection::vec(any::<u64>(), 1..6),
+                b in prop::collection::vec(0u64..4, 0..6),
+                suffix in prop_oneof![Just(""), Just("-rc1"), Just("+dfsg1"), Just("~ds1")],
+                v in prop::bool::ANY,
+            ) {
+                let version = format!("{}{}{suffix}", if v { "v" } else { "" }, dotted(&a));
+                prop_assert_eq!(version_numbers(&version), a.clone());
+                let len = a.len().max(b.len());
+                let at_least = version_at_least(&version, &b);
+                prop_assert_eq!(at_least, Some(padded(&a, len) >= padded(&b, len)));
+                // A total order: of two versions, one is at least the other, and both are at
+                // least each other only when they are equal once padded.
+                let other = dotted(&b);
+                if let (Some(ab), Some(ba)) = (at_least, version_at_least(&other, &a)) {
+                    prop_assert!(ab || ba);
+                    prop_assert_eq!(ab && ba, padded(&a, len) == padded(&b, len));
+                }
+            }
+
+            #[test]
+            fn printed_versions_are_found(
+                // Not `v` and a digit, which reads as a version itself.
+                name in "[a-uw-z][a-z0-9-]{0,12}",
+                numbers in prop::collection::vec(0u64..100_000, 1..5),
+                noise in "[a-z ]{0,20}",
+            ) {
+                let version = dotted(&numbers);
+                let out = format!("{noise}\n{name} version {version}\ncommit: 1.2.3\n");
+                let want = (version.len() <= MAX_VERSION_LEN).then_some(version);
+                let noise_names_it = noise.trim_start().starts_with(&name)
+                    || noise.split_whitespace().any(|w| w == "version");
+                if !noise_names_it {
+                    prop_assert_eq!(parse_version(&name, &out), want);
+                }
+            }
+
+            #[test]
+            fn near_valid_output_gives_clean_versions(
+                out in hostile::small_text(SAMPLES),
+                name in prop::sample::select(vec!["docker", "iptables", "pasta", "", "v"]),
+            ) {
+                if let Some(found) = parse_version(name, &out) {
+                    prop_assert!(found.len() <= MAX_VERSION_LEN);
+                    prop_assert!(found.starts_with(|c: char| c.is_ascii_digit()), "{found:?}");
+                }
+                if let Some(backend) = iptables_backend(&out) {
+                    prop_assert!(backend.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)));
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(hostile::cases(3))]
+
+            #[test]
+            fn a_megabyte_parses_in_bounded_time(out in hostile::large_text(SAMPLES)) {
+                hostile::within_budget("parse_version", out.len(), || parse_version("docker", &out));
+                hostile::within_budget("iptables_backend", out.len(), || iptables_backend(&out));
+                hostile::within_budget("version_at_least", out.len(), || {
+                    version_at_least(&out, &[5, 11])
+                });
+            }
+        }
 
         proptest! {
             #[test]

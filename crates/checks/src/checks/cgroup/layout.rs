@@ -120,18 +120,24 @@ pub(super) fn find_manager(path: &str, uid: u32) -> Manager {
     let service = format!("user@{uid}.service");
     let slice = format!("user-{uid}.slice");
     let mut prefix = PathBuf::from("/");
-    let mut slice_prefix = None;
-    for component in path.iter().filter(|c| *c != "/") {
+    // How many components the deepest `user-UID.slice` is down; counted, not copied, so a
+    // deep path stays linear.
+    let mut slice_depth = None;
+    for (depth, component) in path.iter().filter(|c| *c != "/").enumerate() {
         prefix.push(component);
         if component == service.as_str() {
             return Manager::Ancestor(prefix);
         }
         if component == slice.as_str() {
-            slice_prefix = Some(prefix.clone());
+            slice_depth = Some(depth + 1);
         }
     }
-    match slice_prefix {
-        Some(p) => Manager::Sibling(p.join(service)),
+    match slice_depth {
+        Some(depth) => {
+            let mut sibling: PathBuf = prefix.components().take(depth + 1).collect();
+            sibling.push(service);
+            Manager::Sibling(sibling)
+        }
         None => Manager::NotFound,
     }
 }
@@ -209,6 +215,90 @@ mod tests {
             "never a path that climbs out of /sys/fs/cgroup"
         );
         assert_eq!(find_manager("/a/./b", 1000), Manager::NotFound);
+    }
+
+    /// Lines of `/proc/self/cgroup` on v1, hybrid and v2 hosts.
+    const SAMPLES: &[&str] = &[
+        "0::/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope",
+        "0::/user.slice/user-1000.slice/session-3.scope",
+        "9:name=systemd:/machine.slice/box",
+        "1:cpu,cpuacct:/",
+        "12:pids:/user.slice/user-1000.slice",
+        "0::/../../init.scope",
+    ];
+
+    #[test]
+    fn a_deep_path_of_slices_is_walked_in_linear_time() {
+        // Found by `a_megabyte_is_read_in_bounded_time`: every `user-UID.slice` component used
+        // to copy the whole path so far, quadratic in the depth (minutes for 1 MB).
+        let path = "/user-1000.slice".repeat(60_000);
+        let (manager, _) =
+            crate::hostile::within_budget("find_manager", path.len(), || find_manager(&path, 1000));
+        assert_eq!(
+            manager,
+            Manager::Sibling(PathBuf::from(format!("{path}/user@1000.service")))
+        );
+        let ancestor = format!("{path}/user@1000.service/x/user-1000.slice");
+        assert_eq!(
+            find_manager(&ancestor, 1000),
+            Manager::Ancestor(PathBuf::from(format!("{path}/user@1000.service")))
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::hostile::cases(64))]
+
+        #[test]
+        fn near_valid_self_cgroup_is_read(text in crate::hostile::small_text(SAMPLES)) {
+            let _ = from_self_cgroup(&text, false);
+            for hierarchy in v1_hierarchies(&text) {
+                proptest::prop_assert!(!hierarchy.is_empty() && !hierarchy.contains('\n'));
+            }
+            if let Some(path) = unified_path(&text) {
+                if let Manager::Ancestor(p) | Manager::Sibling(p) = find_manager(path, 1000) {
+                    proptest::prop_assert!(p.starts_with("/") && p.ends_with("user@1000.service"));
+                    proptest::prop_assert!(sysfs(&p).starts_with(CGROUP_ROOT));
+                }
+            }
+        }
+
+        #[test]
+        fn the_manager_is_found_in_any_path(
+            above in proptest::collection::vec("[a-z][a-z0-9@.-]{0,11}", 0..6),
+            below in proptest::collection::vec("[a-z][a-z0-9.-]{0,11}", 0..6),
+            inside in proptest::bool::ANY,
+        ) {
+            let above = above.join("/");
+            let below = below.join("/");
+            let manager = if inside { "user@1000.service" } else { "session-1.scope" };
+            let path = format!("/{above}/user-1000.slice/{manager}/{below}");
+            let home = PathBuf::from(format!("/{above}/user-1000.slice/user@1000.service"));
+            let found = find_manager(&path, 1000);
+            // The generated names never hold `user@1000.service` or `user-1000.slice`
+            // themselves, except by chance above, where the first one wins.
+            if !above.contains("user@1000.service") && !below.contains("user-1000.slice") {
+                let home: PathBuf = home.components().collect();
+                proptest::prop_assert_eq!(found, if inside {
+                    Manager::Ancestor(home)
+                } else {
+                    Manager::Sibling(home)
+                });
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::hostile::cases(3))]
+
+        #[test]
+        fn a_megabyte_is_read_in_bounded_time(text in crate::hostile::large_text(SAMPLES)) {
+            crate::hostile::within_budget("from_self_cgroup", text.len(), || {
+                from_self_cgroup(&text, true)
+            });
+            if let Some(path) = unified_path(&text) {
+                crate::hostile::within_budget("find_manager", path.len(), || find_manager(path, 1000));
+            }
+        }
     }
 
     proptest::proptest! {

@@ -257,6 +257,87 @@ mod tests {
         }
     }
 
+    /// What a smoke run prints, on stdout and stderr.
+    const SAMPLES: &[&str] = &[
+        "         0       1000          1",
+        "         1     100000      65536",
+        "2: tap0: <BROADCAST,UP,LOWER_UP> mtu 65520 qdisc fq_codel state UNKNOWN",
+        "7: veth0@if3: <UP> mtu 1500",
+        "  tap0: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0",
+        "Inter-|   Receive                                                |  Transmit",
+        "[rootlesskit:parent] error: failed to setup UID/GID map: &{Path:/usr/bin/newuidmap Args:[{x}]}",
+        "[rootlesskit:child ] error: parsing message from fd 3: EOF",
+        "exec: \"slirp4netns\": executable file not found in $PATH",
+    ];
+
+    /// Every parser of the output, each within the time budget.
+    fn run_all(out: &str) {
+        use crate::hostile::within_budget;
+        within_budget("parse_uid_map", out.len(), || parse_uid_map(out));
+        within_budget("parse_links", out.len(), || parse_links(out));
+        within_budget("classify", out.len(), || classify(out));
+        within_budget("error_line", out.len(), || error_line(out));
+        within_budget("not_on_path", out.len(), || not_on_path(out));
+        within_budget("elide_go_structs", out.len(), || elide_go_structs(out));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::hostile::cases(64))]
+
+        #[test]
+        fn uid_map_lines_round_trip(
+            lines in proptest::collection::vec((proptest::num::u64::ANY, proptest::num::u64::ANY, proptest::num::u64::ANY), 0..8),
+            noise in "[a-z:<> ]{0,30}",
+        ) {
+            let mut out = format!("{noise}\n");
+            for (inside, outside, count) in &lines {
+                out.push_str(&format!("{inside:>10} {outside:>10} {count:>10}\n"));
+            }
+            let want: Vec<MapLine> = lines
+                .iter()
+                .map(|&(inside, outside, count)| MapLine { inside, outside, count })
+                .collect();
+            proptest::prop_assert_eq!(parse_uid_map(&out), want);
+        }
+
+        #[test]
+        fn near_valid_output_is_read(out in crate::hostile::small_text(SAMPLES)) {
+            run_all(&out);
+            let elided = elide_go_structs(&out);
+            proptest::prop_assert!(elided.len() <= out.len() + 8);
+            if let Some(name) = not_on_path(&out) {
+                proptest::prop_assert!(name.len() <= 64 && !name.contains(char::is_whitespace));
+            }
+            if let Some(line) = error_line(&out) {
+                proptest::prop_assert!(line.starts_with("[rootlesskit:") && !line.contains('\n'));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::hostile::cases(3))]
+
+        #[test]
+        fn a_megabyte_is_read_in_bounded_time(out in crate::hostile::large_text(SAMPLES)) {
+            run_all(&out);
+        }
+    }
+
+    #[test]
+    fn nested_and_unclosed_go_structs_are_linear() {
+        // Every `&{` opens a dump that never closes: one scan, not one per opening.
+        let open = "&{".repeat(300_000);
+        let (elided, _) = crate::hostile::within_budget("elide_go_structs", open.len(), || {
+            elide_go_structs(&open)
+        });
+        assert_eq!(elided, open);
+        let closed = format!("{}{}", "&{".repeat(200_000), "}".repeat(200_000));
+        let (elided, _) = crate::hostile::within_budget("elide_go_structs", closed.len(), || {
+            elide_go_structs(&closed)
+        });
+        assert_eq!(elided, "&{…}");
+    }
+
     #[test]
     fn parsers_survive_garbage() {
         assert!(parse_uid_map("a b c\n1 2\n1 2 3 4\n-1 2 3\n").is_empty());
