@@ -194,6 +194,8 @@ pub fn run(opts: &Options) -> Result<Summary> {
             opts.filter.as_deref().unwrap_or("")
         );
     }
+    // The build is this checkout's own: it need not hold up other checkouts' boxes.
+    let binary = build_binary()?;
     let _lock = util::box_lock()?;
     // Trees a killed run left in the trash.
     let trash = util::project_root().join("target/e2e/trash");
@@ -202,7 +204,6 @@ pub fn run(opts: &Options) -> Result<Summary> {
             util::remove_tree_later(&entry.path(), &trash)?;
         }
     }
-    let binary = build_binary()?;
     // One cached tree per release the selected scenarios need.
     let mut trees: Vec<(Release, PathBuf)> = Vec::new();
     for scenario in &selected {
