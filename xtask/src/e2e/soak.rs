@@ -3,9 +3,9 @@
 //! minutes, so the suite leaves them out: they run only when FILTER contains [`ON_DEMAND`]
 //! (`cargo xtask e2e smoke-soak`).
 //!
-//! - `smoke-soak-v1` / `smoke-soak-v2`: `rootless-setup check --only engine.smoke` as dev,
-//!   [`SMOKE_RUNS`] times in a row with [`HOGS`] busy loops competing for the CPU; every run must
-//!   pass.
+//! - `smoke-soak-v1` / `smoke-soak-v2`: `rootless-setup check --only engine.smoke --strict` as
+//!   dev, [`SMOKE_RUNS`] times in a row with [`HOGS`] busy loops competing for the CPU; every run
+//!   must pass (a warning counts as a failure).
 //! - `smoke-soak-race`: the race itself, with rootlesskit run directly the way the smoke runs it
 //!   and three children: one that exits at once, the smoke's script from before the fix (both
 //!   race rootlesskit's port-driver start-up), and one that waits for rootlesskit's readiness
@@ -222,6 +222,7 @@ fn smoke_soak(cx: &mut Ctx<'_>) -> Result<()> {
         "check",
         "--only",
         "engine.smoke",
+        "--strict",
         "--format",
         "json",
     ];
