@@ -1,7 +1,9 @@
 //! `engine.smoke`: runs `rootlesskit` the way install will (the chosen network and port driver,
 //! MTU, copy-up of `/etc` and `/run`) around a tiny shell that prints its uid map and network
 //! links. It catches what no single file read can: a helper that is not on `PATH`, a missing
-//! `/dev/net/tun`, a profile that denies rootlesskit its namespaces.
+//! `/dev/net/tun`, a profile that denies rootlesskit its namespaces. The shell inside waits for
+//! rootlesskit's readiness (`child_pid` in the state directory) before it exits, so the run is
+//! deterministic and a pass shows that the port driver started.
 //!
 //! rootlesskit creates its `--state-dir` itself and removes it when it exits, except when it
 //! fails before taking the directory's lock (a driver binary not found) or is killed at the
@@ -31,7 +33,8 @@ const DEADLINE: Duration = Duration::from_secs(20);
 /// `child_pid` into the state directory (documented, and `$ROOTLESSKIT_STATE_DIR` inside) only
 /// after its port driver finished its start-up handshake with the child over `.bp.sock`. A child
 /// that exits before then makes the child process close that socket under the parent, which then
-/// fails with `read: connection reset by peer` (rootlesskit 1.1 to 3.0, see docs/checks.md). The
+/// fails with `read: connection reset by peer`, or `connect: no such file or directory` when the
+/// socket is already gone (rootlesskit 1.1 to 3.0, see docs/checks.md). The
 /// wait polls every 10 ms, for at most 1000 polls, then says so on stderr
 /// ([`NOT_READY`](super::rootlesskit_output::NOT_READY)). Then it prints the
 /// [`READY`](super::rootlesskit_output::READY) line, the uid map and the links (`/proc/net/dev`
