@@ -10,6 +10,7 @@ mod prepare;
 mod repair;
 pub mod report;
 pub mod scenarios;
+mod soak;
 pub mod tree;
 
 use std::path::PathBuf;
@@ -24,14 +25,17 @@ use tree::Release;
 
 /// Usage of `cargo xtask e2e`.
 pub const USAGE: &str = "\
-usage: cargo xtask e2e [--release bookworm|trixie] [--cgroup v1|v2] [--keep] [--list] [FILTER]
+usage: cargo xtask e2e [--release bookworm|trixie] [--cgroup v1|v2] [--repeat N] [--keep] [--list] [FILTER]
 
   --release R   Debian release of the box (default bookworm)
   --cgroup M    cgroup layout nspawn gives the box (default v1; v2 sets
                 SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1)
+  --repeat N    run the selected scenarios N times in a row (a fresh box each
+                time) and count each one's failures (default 1)
   --keep        leave each box running and print how to enter it
   --list        list the scenarios and the tree cache path, run nothing
-  FILTER        run only the scenarios whose name contains FILTER";
+  FILTER        run only the scenarios whose name contains FILTER; the on-demand
+                scenarios (the soaks) run only when FILTER contains `soak`";
 
 /// Parsed `e2e` arguments.
 #[derive(Debug, Clone)]
@@ -44,6 +48,8 @@ pub struct Options {
     pub filter: Option<String>,
     /// Only list.
     pub list: bool,
+    /// How many times to run the selection.
+    pub repeat: u32,
 }
 
 impl Default for Options {
@@ -56,6 +62,7 @@ impl Default for Options {
             keep: false,
             filter: None,
             list: false,
+            repeat: 1,
         }
     }
 }
@@ -79,6 +86,7 @@ impl Options {
             match flag {
                 "--release" => opts.spec.release = Release::parse(&value()?)?,
                 "--cgroup" => opts.spec.cgroup = Cgroup::parse(&value()?)?,
+                "--repeat" => opts.repeat = parse_repeat(&value()?)?,
                 "--keep" => opts.keep = true,
                 "--list" => opts.list = true,
                 "-h" | "--help" => bail!("{USAGE}"),
@@ -89,6 +97,28 @@ impl Options {
         }
         Ok(opts)
     }
+}
+
+/// `--repeat`'s value: 1 to [`MAX_REPEAT`].
+fn parse_repeat(text: &str) -> Result<u32> {
+    match text.parse::<u32>() {
+        Ok(n) if (1..=MAX_REPEAT).contains(&n) => Ok(n),
+        _ => bail!("--repeat takes a number from 1 to {MAX_REPEAT}, not {text:?}\n{USAGE}"),
+    }
+}
+
+/// The most rounds `--repeat` accepts (each round boots a box per scenario).
+const MAX_REPEAT: u32 = 1000;
+
+/// The scenarios a FILTER selects, in run order: the suite's, and the on-demand ones when the
+/// FILTER contains [`soak::ON_DEMAND`].
+pub fn select(filter: Option<&str>) -> Vec<Scenario> {
+    let on_demand = filter.is_some_and(|f| f.contains(soak::ON_DEMAND));
+    scenarios::all()
+        .into_iter()
+        .chain(soak::scenarios().into_iter().filter(|_| on_demand))
+        .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
+        .collect()
 }
 
 /// Totals of a suite run.
@@ -139,7 +169,7 @@ pub fn main(args: &[String]) -> Result<()> {
             "tree cache: {}",
             tree::tree_path(opts.spec.release).display()
         );
-        for s in scenarios::all() {
+        for s in scenarios::all().into_iter().chain(soak::scenarios()) {
             println!("{:<20} {}", s.name, s.about);
         }
         return Ok(());
@@ -154,19 +184,19 @@ pub fn main(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Builds the binary, ensures the tree and runs the selected scenarios, one fresh box each.
-/// Prints a line per scenario and closes with `e2e: N passed, M failed`.
+/// Builds the binary, ensures the tree and runs the selected scenarios, one fresh box each,
+/// `opts.repeat` rounds in a row. Prints a line per scenario run and closes with
+/// `e2e: N passed, M failed` (after several rounds, with each scenario's failure count).
 pub fn run(opts: &Options) -> Result<Summary> {
-    let selected: Vec<Scenario> = scenarios::all()
-        .into_iter()
-        .filter(|s| opts.filter.as_deref().is_none_or(|f| s.name.contains(f)))
-        .collect();
+    let selected = select(opts.filter.as_deref());
     if selected.is_empty() {
         bail!(
             "no scenario matches {:?} (see --list)",
             opts.filter.as_deref().unwrap_or("")
         );
     }
+    // The build is this checkout's own: it need not hold up other checkouts' boxes.
+    let binary = build_binary()?;
     let _lock = util::box_lock()?;
     // Trees a killed run left in the trash.
     let trash = util::project_root().join("target/e2e/trash");
@@ -175,7 +205,6 @@ pub fn run(opts: &Options) -> Result<Summary> {
             util::remove_tree_later(&entry.path(), &trash)?;
         }
     }
-    let binary = build_binary()?;
     // One cached tree per release the selected scenarios need.
     let mut trees: Vec<(Release, PathBuf)> = Vec::new();
     for scenario in &selected {
@@ -185,62 +214,35 @@ pub fn run(opts: &Options) -> Result<Summary> {
         }
     }
     println!(
-        "e2e: {} scenario(s); default debian {} with cgroup {}",
+        "e2e: {} scenario(s){}; default debian {} with cgroup {}",
         selected.len(),
+        if opts.repeat > 1 {
+            format!(" × {} rounds", opts.repeat)
+        } else {
+            String::new()
+        },
         opts.spec.release,
         opts.spec.cgroup.name()
     );
     let mut summary = Summary::default();
-    for scenario in &selected {
-        let start = Instant::now();
-        let mut timings = Timings::default();
-        let mut notes = Vec::new();
-        let spec = scenario.spec(opts.spec);
-        let tree = trees
-            .iter()
-            .find(|(r, _)| *r == spec.release)
-            .map(|(_, t)| t.clone())
-            .context("no tree for the scenario's release")?;
-        let result = run_one(
-            scenario,
-            spec,
-            opts.keep,
-            &tree,
-            &binary,
-            &mut timings,
-            &mut notes,
-        );
-        let where_ = format!("{}/cgroup {}", spec.release, spec.cgroup.name());
-        let total = fmt_duration(start.elapsed());
-        let phases = timings.describe();
-        match &result {
-            Ok(()) => {
+    let mut failures = vec![0u32; selected.len()];
+    for round in 1..=opts.repeat {
+        if opts.repeat > 1 {
+            println!("e2e: round {round} of {}", opts.repeat);
+        }
+        for (scenario, failed) in selected.iter().zip(&mut failures) {
+            let spec = scenario.spec(opts.spec);
+            let tree = trees
+                .iter()
+                .find(|(r, _)| *r == spec.release)
+                .map(|(_, t)| t.as_path())
+                .context("no tree for the scenario's release")?;
+            if run_and_show(scenario, spec, opts.keep, tree, &binary) {
                 summary.passed += 1;
-                println!(
-                    "PASS {:<20} {total:>7}  ({where_}; {phases})",
-                    scenario.name
-                );
-            }
-            Err(_) => {
+            } else {
                 summary.failed += 1;
-                println!(
-                    "FAIL {:<20} {total:>7}  ({where_}; {phases})",
-                    scenario.name
-                );
+                *failed += 1;
             }
-        }
-        for note in &notes {
-            println!("     {note}");
-        }
-        if let Err(err) = result {
-            for line in format!("{err:#}").lines() {
-                println!("     | {line}");
-            }
-            let dir = util::project_root()
-                .join("target/e2e/run")
-                .join(scenario.name);
-            println!("     transcript: {}", dir.join("transcript.log").display());
-            println!("     console:    {}", dir.join("console.log").display());
         }
     }
     let cleanup = util::wait_for_removals();
@@ -250,8 +252,53 @@ pub fn run(opts: &Options) -> Result<Summary> {
             fmt_duration(cleanup)
         );
     }
+    if opts.repeat > 1 {
+        for (scenario, failed) in selected.iter().zip(&failures) {
+            println!(
+                "e2e: {:<20} failed {failed} of {} runs",
+                scenario.name, opts.repeat
+            );
+        }
+    }
     println!("e2e: {} passed, {} failed", summary.passed, summary.failed);
     Ok(summary)
+}
+
+/// Runs one scenario in a fresh box and prints its PASS/FAIL line, notes and, on failure, the
+/// error and where the logs are. Returns whether it passed.
+fn run_and_show(
+    scenario: &Scenario,
+    spec: BoxSpec,
+    keep: bool,
+    tree: &std::path::Path,
+    binary: &std::path::Path,
+) -> bool {
+    let start = Instant::now();
+    let mut timings = Timings::default();
+    let mut notes = Vec::new();
+    let result = run_one(scenario, spec, keep, tree, binary, &mut timings, &mut notes);
+    let where_ = format!("{}/cgroup {}", spec.release, spec.cgroup.name());
+    let total = fmt_duration(start.elapsed());
+    let phases = timings.describe();
+    let verdict = if result.is_ok() { "PASS" } else { "FAIL" };
+    println!(
+        "{verdict} {:<20} {total:>7}  ({where_}; {phases})",
+        scenario.name
+    );
+    for note in &notes {
+        println!("     {note}");
+    }
+    if let Err(err) = &result {
+        for line in format!("{err:#}").lines() {
+            println!("     | {line}");
+        }
+        let dir = util::project_root()
+            .join("target/e2e/run")
+            .join(scenario.name);
+        println!("     transcript: {}", dir.join("transcript.log").display());
+        println!("     console:    {}", dir.join("console.log").display());
+    }
+    result.is_ok()
 }
 
 /// Where a scenario's time went.
@@ -348,6 +395,32 @@ mod tests {
             (d.spec.release, d.spec.cgroup, d.filter),
             (Release::Bookworm, Cgroup::V1, None)
         );
+    }
+
+    #[test]
+    fn repeat_takes_a_bounded_count() {
+        assert_eq!(
+            parse(&["--repeat", "20", "install"]).expect("valid").repeat,
+            20
+        );
+        assert_eq!(parse(&["--repeat=1"]).expect("valid").repeat, 1);
+        assert_eq!(parse(&[]).expect("valid").repeat, 1);
+        for bad in ["0", "-1", "x", "1001", ""] {
+            assert!(parse(&["--repeat", bad]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn soaks_run_only_when_the_filter_asks_for_them() {
+        let names = |f: Option<&str>| -> Vec<&str> { select(f).iter().map(|s| s.name).collect() };
+        assert_eq!(
+            names(Some("smoke-soak")),
+            vec!["smoke-soak-v1", "smoke-soak-v2", "smoke-soak-race"]
+        );
+        assert_eq!(names(Some("soak-race")), vec!["smoke-soak-race"]);
+        assert!(!names(None).iter().any(|n| n.contains("soak")));
+        assert!(names(Some("smoke")).is_empty());
+        assert_eq!(names(Some("install-cycle-v2")), vec!["install-cycle-v2"]);
     }
 
     #[test]

@@ -30,6 +30,28 @@ pub(super) fn parse_uid_map(out: &str) -> Vec<MapLine> {
         .collect()
 }
 
+/// The line the smoke's shell prints once rootlesskit's `child_pid` exists, before the pid.
+pub(super) const READY: &str = "rootlesskit ready, child pid ";
+
+/// What the smoke's shell says on stderr, after `rootless-setup: ` on a line of its own, when
+/// `child_pid` never appeared. Only the whole line counts: rootlesskit repeats the failed
+/// command, script and all, in its own error line.
+pub(super) const NOT_READY: &str = "rootlesskit wrote no child_pid within 10 s";
+
+fn says_not_ready(stderr: &str) -> bool {
+    stderr
+        .lines()
+        .any(|l| l.trim().strip_prefix("rootless-setup: ") == Some(NOT_READY))
+}
+
+/// The pid from the [`READY`] line: the whole line, a positive decimal pid.
+pub(super) fn parse_ready(out: &str) -> Option<u32> {
+    out.lines()
+        .find_map(|line| line.strip_prefix(READY))
+        .and_then(|pid| pid.parse().ok())
+        .filter(|pid| *pid > 0)
+}
+
 /// One network interface seen inside the namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Link {
@@ -93,13 +115,17 @@ pub(super) enum Cause {
     Unsupported,
     /// The kernel or a security profile denied a namespace operation.
     Denied,
+    /// The shell inside never saw rootlesskit's `child_pid` ([`NOT_READY`]).
+    NotReady,
     /// Something else.
     Other,
 }
 
 pub(super) fn classify(stderr: &str) -> Cause {
     let lower = stderr.to_lowercase();
-    if lower.contains("failed to setup uid/gid map")
+    if says_not_ready(stderr) {
+        Cause::NotReady
+    } else if lower.contains("failed to setup uid/gid map")
         || lower.contains("no subuid ranges")
         || lower.contains("no subgid ranges")
     {
@@ -244,6 +270,66 @@ mod tests {
         assert_eq!(classify(""), Cause::Other);
     }
 
+    #[test]
+    fn the_ready_line_gives_the_child_pid() {
+        assert_eq!(
+            parse_ready("rootlesskit ready, child pid 4242\n0 1000 1\n"),
+            Some(4242)
+        );
+        assert_eq!(parse_ready("rootlesskit ready, child pid \n"), None);
+        assert_eq!(parse_ready("rootlesskit ready, child pid 0\n"), None);
+        assert_eq!(parse_ready("rootlesskit ready, child pid 12 \n"), None);
+        assert_eq!(
+            parse_ready("rootlesskit ready, child pid 99999999999\n"),
+            None
+        );
+        assert_eq!(parse_ready(" rootlesskit ready, child pid 7\n"), None);
+        assert_eq!(parse_ready("0 1000 1\n"), None);
+    }
+
+    /// The ready line is neither a uid map line nor a link.
+    #[test]
+    fn the_ready_line_is_no_map_or_link() {
+        let out = "rootlesskit ready, child pid 4242\n";
+        assert!(parse_uid_map(out).is_empty());
+        assert!(parse_links(out).is_empty());
+    }
+
+    #[test]
+    fn only_the_shells_own_line_means_not_ready() {
+        assert_eq!(
+            classify(
+                "rootless-setup: rootlesskit wrote no child_pid within 10 s\n[rootlesskit:child ] error: command [/bin/sh -c x] exited: exit status 1\n"
+            ),
+            Cause::NotReady
+        );
+        // rootlesskit quotes the script, message included, when any command in it fails.
+        assert_eq!(
+            classify(
+                "[rootlesskit:child ] error: command [/bin/sh -c echo 'rootless-setup: rootlesskit wrote no child_pid within 10 s'] exited: exit status 2\n"
+            ),
+            Cause::Other
+        );
+        assert_eq!(
+            classify("rootlesskit wrote no child_pid within 10 s\n"),
+            Cause::Other
+        );
+    }
+
+    /// The `.bp.sock` race (issue 8) as rootlesskit 1.1.0 reported it: nothing to blame on the
+    /// host, so it is `Other`, and the parent's line is the one shown.
+    #[test]
+    fn the_port_driver_reset_is_shown_as_the_parent_said_it() {
+        let stderr = "[rootlesskit:parent] error: read unix @->/run/user/1000/rootless-setup-smoke-1415/.bp.sock: read: connection reset by peer\n";
+        assert_eq!(classify(stderr), Cause::Other);
+        assert_eq!(
+            error_line(stderr),
+            Some(
+                "[rootlesskit:parent] error: read unix @->/run/user/1000/rootless-setup-smoke-1415/.bp.sock: read: connection reset by peer"
+            )
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn nothing_panics_on_arbitrary_output(out in "(?s).{0,400}") {
@@ -252,6 +338,7 @@ mod tests {
             let _ = classify(&out);
             let _ = error_line(&out);
             let _ = not_on_path(&out);
+            let _ = parse_ready(&out);
             let elided = elide_go_structs(&out);
             proptest::prop_assert!(elided.len() <= out.len() + 8);
         }

@@ -1,7 +1,9 @@
 //! `engine.smoke`: runs `rootlesskit` the way install will (the chosen network and port driver,
 //! MTU, copy-up of `/etc` and `/run`) around a tiny shell that prints its uid map and network
 //! links. It catches what no single file read can: a helper that is not on `PATH`, a missing
-//! `/dev/net/tun`, a profile that denies rootlesskit its namespaces.
+//! `/dev/net/tun`, a profile that denies rootlesskit its namespaces. The shell inside waits for
+//! rootlesskit's readiness (`child_pid` in the state directory) before it exits, so the run is
+//! deterministic and a pass shows that the port driver started.
 //!
 //! rootlesskit creates its `--state-dir` itself and removes it when it exits, except when it
 //! fails before taking the directory's lock (a driver binary not found) or is killed at the
@@ -17,7 +19,8 @@ use crate::system::{Invocation, ProbeOutput};
 
 use super::super::common;
 use super::rootlesskit_output::{
-    Cause, classify, elide_go_structs, error_line, parse_links, parse_uid_map,
+    Cause, NOT_READY, classify, elide_go_structs, error_line, parse_links, parse_ready,
+    parse_uid_map,
 };
 use super::shell_quote;
 
@@ -26,9 +29,23 @@ const ID: CheckId = CheckId::EngineSmoke;
 /// How long the run may take.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// What runs inside: the uid map, then the links (`/proc/net/dev` where `ip` is missing).
-const SCRIPT: &str =
-    "cat /proc/self/uid_map && { ip -o link show 2>/dev/null || cat /proc/net/dev; }";
+/// What runs inside. First it waits until rootlesskit's parent is ready: the parent writes
+/// `child_pid` into the state directory (documented, and `$ROOTLESSKIT_STATE_DIR` inside) only
+/// after its port driver finished its start-up handshake with the child over `.bp.sock`. A child
+/// that exits before then makes the child process close that socket under the parent, which then
+/// fails with `read: connection reset by peer`, or `connect: no such file or directory` when the
+/// socket is already gone (rootlesskit 1.1 to 3.0, see docs/checks.md). The
+/// wait polls every 10 ms, for at most 1000 polls, then says so on stderr
+/// ([`NOT_READY`](super::rootlesskit_output::NOT_READY)). Then it prints the
+/// [`READY`](super::rootlesskit_output::READY) line, the uid map and the links (`/proc/net/dev`
+/// where `ip` is missing).
+const SCRIPT: &str = concat!(
+    "r=\"$ROOTLESSKIT_STATE_DIR/child_pid\" n=0 && until [ -s \"$r\" ]; do ",
+    "n=$((n + 1)); if [ \"$n\" -gt 1000 ]; then ",
+    "echo 'rootless-setup: rootlesskit wrote no child_pid within 10 s' >&2; exit 1; fi; ",
+    "sleep 0.01; done && echo \"rootlesskit ready, child pid $(cat \"$r\")\" && ",
+    "cat /proc/self/uid_map && { ip -o link show 2>/dev/null || cat /proc/net/dev; }"
+);
 
 /// The interface the driver creates inside the namespace (rootlesskit's defaults).
 fn expected_interface(driver: &str) -> Option<&'static str> {
@@ -268,6 +285,10 @@ fn failed_run(
                 Fix::root(ID, note),
             )
         }
+        Cause::NotReady => (
+            "rootlesskit writes child_pid once its network and port drivers are up; the engine's unit would hang or fail at start the same way".to_owned(),
+            Fix::user(ID, "run it by hand with --debug to see where the port driver stops"),
+        ),
         Cause::Other => (
             "the engine's unit would fail the same way at start".to_owned(),
             Fix::user(ID, "run it by hand with --debug to see the whole error"),
@@ -277,7 +298,10 @@ fn failed_run(
     if let Some(cleanup) = cleanup {
         fix = fix.cmd(cleanup);
     }
-    let error = elide_go_structs(error_line(&out.stderr).unwrap_or(last));
+    let error = match cause {
+        Cause::NotReady => NOT_READY.to_owned(),
+        _ => elide_go_structs(error_line(&out.stderr).unwrap_or(last)),
+    };
     let summary = match out.code {
         Some(code) => format!("rootlesskit exited with {code}: {error}"),
         None => format!("rootlesskit was killed: {error}"),
@@ -293,6 +317,18 @@ fn verify_output(
     uid: u32,
     cleanup: Option<String>,
 ) -> Finding {
+    let Some(child_pid) = parse_ready(&out.stdout) else {
+        return fail(
+            finding,
+            "the shell inside rootlesskit exited without seeing rootlesskit ready".to_owned(),
+            "rootlesskit writes child_pid once its network and port drivers are up; without it nothing shows that the port driver started",
+            Fix::user(
+                ID,
+                "run rootlesskit by hand with --debug and read the port driver's messages",
+            ),
+        );
+    };
+    finding = finding.observe("child_pid", child_pid);
     let map = parse_uid_map(&out.stdout);
     let links = parse_links(&out.stdout);
     let mapped: u64 = map.iter().map(|l| l.count).fold(0, u64::saturating_add);

@@ -9,6 +9,8 @@ use crate::checks::common::test_support::commands;
 use crate::context::{Binary, IdRange};
 use crate::testing::{Fixture, Harness, ScriptedSystem};
 
+use super::super::rootlesskit_output::READY;
+
 const MAP: &str = "         0       1000          1\n         1     100000      65536\n";
 const IP_LINKS: &str = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n2: tap0: <BROADCAST,UP,LOWER_UP> mtu 65520 qdisc fq_codel state UNKNOWN mode DEFAULT group default qlen 1000\\    link/ether c2:4b:7e:55:1a:90 brd ff:ff:ff:ff:ff:ff\n";
 const PROC_NET_DEV: &str = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0\n  tap0:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0\n";
@@ -57,10 +59,14 @@ fn facts(driver: &str, mtu: u32) -> Facts {
     facts
 }
 
+/// What the script prints first, once rootlesskit wrote `child_pid`.
+const READY_LINE: &str = "rootlesskit ready, child pid 4242\n";
+
+/// A good run: the ready line, then `stdout`.
 fn ok_run(stdout: &str) -> ProbeOutput {
     ProbeOutput {
         elapsed: Duration::from_millis(412),
-        ..ScriptedSystem::ok(stdout)
+        ..ScriptedSystem::ok(&format!("{READY_LINE}{stdout}"))
     }
 }
 
@@ -98,6 +104,7 @@ fn a_good_run_passes_and_runs_rootlesskit_like_install() {
     );
     assert_eq!(calls[0], expected);
     assert_eq!(f.observed("elapsed_ms"), Some("412"));
+    assert_eq!(f.observed("child_pid"), Some("4242"));
     assert_eq!(f.observed("mapped_ids"), Some("65537"));
     assert_eq!(f.observed("expected_ids"), Some("65537"));
     assert_eq!(f.observed("interface_mtu"), Some("65520"));
@@ -364,4 +371,115 @@ fn a_driver_this_rootlesskit_lacks_is_named() {
         "{why}"
     );
     assert!(commands(&f).iter().any(|c| c.starts_with("rm -rf -- ")));
+}
+
+/// The script, run by a real `/bin/sh` outside rootlesskit with `ROOTLESSKIT_STATE_DIR` set.
+fn run_script(state_dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new("/bin/sh")
+        .args(["-c", SCRIPT])
+        .env("ROOTLESSKIT_STATE_DIR", state_dir)
+        .output()
+        .expect("/bin/sh runs")
+}
+
+#[test]
+fn the_script_reports_only_once_child_pid_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("child_pid");
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::write(&pid_file, "4242").expect("write child_pid");
+    });
+    let start = std::time::Instant::now();
+    let out = run_script(dir.path());
+    let waited = start.elapsed();
+    writer.join().expect("writer");
+    assert!(out.status.success(), "{out:?}");
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().next(),
+        Some("rootlesskit ready, child pid 4242")
+    );
+    assert_eq!(parse_ready(&stdout), Some(4242));
+    assert_eq!(
+        parse_uid_map(&stdout).first().map(|l| l.inside),
+        Some(0),
+        "{stdout}"
+    );
+    assert!(!parse_links(&stdout).is_empty(), "{stdout}");
+}
+
+/// `child_pid` is created empty, then written: an empty file is not ready yet.
+#[test]
+fn an_empty_child_pid_is_not_ready() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("child_pid");
+    std::fs::write(&pid_file, "").expect("create child_pid");
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        std::fs::write(&pid_file, "77").expect("write child_pid");
+    });
+    let out = run_script(dir.path());
+    writer.join().expect("writer");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().next(),
+        Some("rootlesskit ready, child pid 77")
+    );
+}
+
+#[test]
+fn a_run_without_the_ready_line_fails() {
+    let output = ProbeOutput {
+        elapsed: Duration::from_millis(412),
+        ..ScriptedSystem::ok(&format!("{MAP}{IP_LINKS}"))
+    };
+    let f = run(&fixture(), output);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.summary,
+        "the shell inside rootlesskit exited without seeing rootlesskit ready"
+    );
+    assert_eq!(f.observed("child_pid"), None);
+}
+
+#[test]
+fn a_rootlesskit_that_never_gets_ready_says_so() {
+    let stderr = "rootless-setup: rootlesskit wrote no child_pid within 10 s\n[rootlesskit:child ] error: command [/bin/sh -c r=x] exited: exit status 1\n[rootlesskit:parent] error: child exited: exit status 1\n";
+    let f = run(&fixture(), ScriptedSystem::failed(1, stderr));
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.summary,
+        "rootlesskit exited with 1: rootlesskit wrote no child_pid within 10 s"
+    );
+    assert!(
+        f.why
+            .as_deref()
+            .unwrap_or_default()
+            .contains("writes child_pid once"),
+        "{:?}",
+        f.why
+    );
+    assert!(commands(&f)[0].starts_with("PATH="));
+}
+
+/// The failure of issue 8, as the smoke showed it before it waited for `child_pid`.
+#[test]
+fn the_port_driver_reset_is_shown_with_the_parents_words() {
+    let stderr = "[rootlesskit:parent] error: read unix @->/run/user/1000/rootless-setup-smoke-1415/.bp.sock: read: connection reset by peer\n";
+    let f = run(&fixture(), ScriptedSystem::failed(1, stderr));
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.summary,
+        "rootlesskit exited with 1: [rootlesskit:parent] error: read unix @->/run/user/1000/rootless-setup-smoke-1415/.bp.sock: read: connection reset by peer"
+    );
+}
+
+#[test]
+fn the_script_prints_the_lines_the_parsers_expect() {
+    assert!(SCRIPT.contains(&format!("echo \"{READY}$(cat")), "{SCRIPT}");
+    assert!(
+        SCRIPT.contains(&format!("echo 'rootless-setup: {NOT_READY}' >&2")),
+        "{SCRIPT}"
+    );
 }
