@@ -12,12 +12,13 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::context::IdRange;
+use crate::finding::cut;
 
 /// One past the highest id a range may reach: the kernel rejects a map whose `start + count`
 /// wraps a 32-bit id, and `4294967295` is `(uid_t) -1`, never a real id.
 pub const ID_LIMIT: u64 = u32::MAX as u64;
 
-/// Longest line text kept in a [`Malformed`] report.
+/// Longest line text (and field value) kept in a [`Malformed`] report.
 const MAX_REPORTED_TEXT: usize = 200;
 
 /// A well-formed line: `owner:start:count`.
@@ -189,7 +190,7 @@ impl fmt::Display for Malformed {
             self.path.display(),
             self.line,
             self.problem,
-            self.text.escape_debug()
+            self.text
         )
     }
 }
@@ -246,7 +247,7 @@ pub fn parse(path: impl Into<PathBuf>, text: &str) -> SubidFile {
             Err(problem) => file.malformed.push(Malformed {
                 path: file.path.clone(),
                 line,
-                text: cut(raw),
+                text: cut(raw, MAX_REPORTED_TEXT),
                 problem,
             }),
         }
@@ -287,13 +288,6 @@ pub fn format(entries: &[SubidEntry]) -> String {
     entries.iter().map(|e| format!("{e}\n")).collect()
 }
 
-fn cut(text: &str) -> String {
-    match text.char_indices().nth(MAX_REPORTED_TEXT) {
-        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),
-        None => text.to_owned(),
-    }
-}
-
 fn check_owner(owner: &str) -> Result<(), Problem> {
     if owner.is_empty() {
         Err(Problem::Empty(Field::Owner))
@@ -301,14 +295,14 @@ fn check_owner(owner: &str) -> Result<(), Problem> {
         Err(Problem::Whitespace(Field::Owner))
     } else if owner.contains(':') || owner.contains('\n') || owner.starts_with('#') {
         // Only reachable through `SubidEntry::new`: such an owner cannot be written back.
-        Err(Problem::UnwritableOwner(owner.to_owned()))
+        Err(Problem::UnwritableOwner(cut(owner, MAX_REPORTED_TEXT)))
     } else {
         Ok(())
     }
 }
 
 fn number(field: Field, text: &str) -> Result<u32, Problem> {
-    let value = || text.to_owned();
+    let value = || cut(text, MAX_REPORTED_TEXT);
     if text.is_empty() {
         return Err(Problem::Empty(field));
     }
@@ -488,7 +482,18 @@ mod tests {
             "/etc/subgid:2: the start `x` is not a decimal number in `bob:x:65536`"
         );
         let long = parse("/f", &"x".repeat(10_000));
-        assert!(long.malformed[0].text.chars().count() <= MAX_REPORTED_TEXT + 1);
+        assert_eq!(long.malformed[0].text, format!("{}…", "x".repeat(200)));
+        // A 10 MB field is quoted cut, in the problem as in the line.
+        let huge = parse("/f", &format!("alice:{}:1", "y".repeat(10_000_000)));
+        let cut_field = format!("{}…", "y".repeat(200));
+        assert_eq!(
+            huge.malformed[0].problem,
+            Problem::NotNumeric {
+                field: Field::Start,
+                value: cut_field
+            }
+        );
+        assert!(huge.malformed[0].to_string().len() < 1_000);
     }
 
     #[test]
