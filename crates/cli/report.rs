@@ -149,12 +149,7 @@ fn write_finding(out: &mut String, f: &Finding, width: usize, color: bool) {
     }
     if let Some(fix) = &f.fix {
         let root = if fix.root { " (as root)" } else { "" };
-        let _ = writeln!(
-            out,
-            "{indent}{} {}{root}",
-            key("fix"),
-            shown(&fix.summary)
-        );
+        let _ = writeln!(out, "{indent}{} {}{root}", key("fix"), shown(&fix.summary));
         for cmd in &fix.commands {
             // A command of several lines keeps them (a quoted newline is part of it), each
             // line escaped on its own.

@@ -16,7 +16,10 @@ use rootless_setup_checks::testing::Fixture;
 
 /// The uid and gid the binary runs as: ours, or 1000 instead of root.
 fn caller() -> (u32, u32) {
-    let (uid, gid) = (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
+    let (uid, gid) = (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
     if uid == 0 { (1000, 1000) } else { (uid, gid) }
 }
 
@@ -41,7 +44,10 @@ fn host(subuid: &str) -> Fixture {
 /// `rootless-setup check --root FIXTURE ARGS` as the caller, as a std command.
 fn std_check(fixture: &Fixture, args: &[&str]) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("rootless-setup"));
-    cmd.arg("check").arg("--root").arg(fixture.root()).args(args);
+    cmd.arg("check")
+        .arg("--root")
+        .arg(fixture.root())
+        .args(args);
     cmd.env_remove("NO_COLOR");
     if nix::unistd::getuid().is_root() {
         let (uid, gid) = caller();
@@ -97,8 +103,11 @@ fn a_subuid_that_is_a_directory_a_symlink_loop_or_a_fifo_fails() {
         }),
         ("a FIFO", &|f| {
             f.remove("/etc/subuid");
-            nix::unistd::mkfifo(&f.path("/etc/subuid"), nix::sys::stat::Mode::from_bits_truncate(0o644))
-                .unwrap();
+            nix::unistd::mkfifo(
+                &f.path("/etc/subuid"),
+                nix::sys::stat::Mode::from_bits_truncate(0o644),
+            )
+            .unwrap();
         }),
     ];
     for (what, make) in cases {
@@ -135,7 +144,10 @@ fn a_subuid_that_is_a_directory_a_symlink_loop_or_a_fifo_fails() {
 
 #[test]
 fn a_10_mb_line_is_quoted_cut_not_echoed() {
-    let f = host(&format!("dev:100000:65536\nbob:{}:1\n", "9x".repeat(5_000_000)));
+    let f = host(&format!(
+        "dev:100000:65536\nbob:{}:1\n",
+        "9x".repeat(5_000_000)
+    ));
     for format in ["human", "json"] {
         let out = check(&f, &["--only", "subid.uid", "--format", format])
             .assert()
@@ -173,15 +185,24 @@ fn escapes_in_a_line_reach_the_terminal_as_text() {
     let out = check(&f, &["--only", "subid.uid"]).assert().code(0);
     let text = stdout(out.get_output());
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
-    assert!(text.contains(r"in `evil\x1b]0;owned\x07:1:\x1b[2J`"), "{text}");
+    assert!(
+        text.contains(r"in `evil\x1b]0;owned\x07:1:\x1b[2J`"),
+        "{text}"
+    );
     // JSON keeps the characters, escaped by the JSON encoder.
     let out = check(&f, &["--only", "subid.uid", "--format", "json"])
         .assert()
         .code(0);
     let raw = stdout(out.get_output());
     assert!(raw.contains(r"\u001b]0;owned\u0007"), "{raw}");
-    let summary = finding(out.get_output())["summary"].as_str().unwrap().to_owned();
-    assert!(summary.contains("evil\u{1b}]0;owned\u{7}:1:\u{1b}[2J"), "{summary}");
+    let summary = finding(out.get_output())["summary"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        summary.contains("evil\u{1b}]0;owned\u{7}:1:\u{1b}[2J"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -264,7 +285,10 @@ fn an_empty_selection_is_a_usage_error() {
     let every_group = groups.join(",");
     let out = check(&f, &["--skip", &every_group]).assert().code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(err.starts_with("error: `--skip user,"), "names the option: {err}");
+    assert!(
+        err.starts_with("error: `--skip user,"),
+        "names the option: {err}"
+    );
     assert!(err.contains("` selects no check"), "{err}");
     assert!(err.contains("\nhelp: "), "{err}");
 }

@@ -316,8 +316,10 @@ mod tests {
         assert_eq!(fix.summary, expect(MAX_TEXT));
         assert_eq!(
             fix.commands,
-            ["# a command longer than 4096 characters was left out; `rootless-setup fix` writes \
-              the whole script"]
+            [
+                "# a command longer than 4096 characters was left out; `rootless-setup fix` writes \
+              the whole script"
+            ]
         );
         let exactly = "y".repeat(MAX_COMMAND);
         let kept = Fix::user(CheckId::SubidUid, "s").cmds([exactly.as_str()]);
@@ -341,12 +343,18 @@ mod tests {
 
         let b = f.bounded();
         assert_eq!(b.summary.chars().count(), MAX_TEXT + 1);
-        assert_eq!(b.why.as_ref().map(|w| w.chars().count()), Some(MAX_TEXT + 1));
+        assert_eq!(
+            b.why.as_ref().map(|w| w.chars().count()),
+            Some(MAX_TEXT + 1)
+        );
         assert_eq!(b.observed.len(), MAX_OBSERVATIONS);
         assert_eq!(b.observed[0].value.chars().count(), MAX_VALUE + 1);
         assert_eq!(b.observed[38].value, "38");
         let last = b.observed.last().unwrap();
-        assert_eq!((last.key.as_str(), last.value.as_str()), ("omitted", "961 more observations"));
+        assert_eq!(
+            (last.key.as_str(), last.value.as_str()),
+            ("omitted", "961 more observations")
+        );
         let fix = b.fix.unwrap();
         assert_eq!(fix.summary.chars().count(), MAX_TEXT + 1);
         assert_eq!(fix.commands.len(), MAX_COMMANDS);

@@ -104,7 +104,7 @@ fn spread() -> String {
     for i in 0..100_000u64 {
         let _ = writeln!(text, "user{i}:{}:40000", 100_000 + i * 40_000);
     }
-    let _ = writeln!(text, "dev:{}:65536", 100_000 + 100_000 * 40_000);
+    let _ = writeln!(text, "dev:{}:65536", 100_000 + 100_000 * 40_000u64);
     text
 }
 
@@ -124,9 +124,11 @@ fn subid_case(
         name,
         budget_ms,
         expect_code,
-        args: ["check", "--root", "{root}", "--only", "subid", "--format", "json"]
-            .map(str::to_owned)
-            .to_vec(),
+        args: [
+            "check", "--root", "{root}", "--only", "subid", "--format", "json",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         tree,
         samples: vec![],
         codes: vec![],
@@ -160,9 +162,15 @@ fn render_case(base: &Path) -> Result<Case> {
         name: "render, 100,000 daemon flags",
         budget_ms: 1000.0,
         expect_code: 0,
-        args: ["render", "--root", "{root}", "--config", "{root}/config.toml"]
-            .map(str::to_owned)
-            .to_vec(),
+        args: [
+            "render",
+            "--root",
+            "{root}",
+            "--config",
+            "{root}/config.toml",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         tree,
         samples: vec![],
         codes: vec![],

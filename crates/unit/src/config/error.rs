@@ -80,7 +80,11 @@ impl<'a> Positions<'a> {
         }
         // The last line starting at or before `offset`; the first entry is 0, so it exists.
         let line = self.line_starts.partition_point(|&s| s <= offset);
-        let line_start = self.line_starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        let line_start = self
+            .line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0);
         let extra_before = |at: usize| {
             let i = self.wide.partition_point(|&(w, _)| w < at);
             i.checked_sub(1)

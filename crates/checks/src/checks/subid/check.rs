@@ -145,29 +145,42 @@ pub(super) fn self_overlaps(mine: &[Mine]) -> Vec<(usize, usize)> {
     super::overlap::overlapping_pairs(&located, MAX_LISTED)
 }
 
-/// What the files say, read once.
-struct Files {
+/// What the files say, read once. The other file is read only when a free block is needed.
+struct Files<'c> {
+    cx: &'c Context<'c>,
+    kind: Kind,
     file: SubidFile,
-    other: SubidFile,
     passwd: IdDatabase,
     group: IdDatabase,
 }
 
-impl Files {
-    fn read(cx: &Context<'_>, kind: Kind, text: &str) -> Files {
-        let read = |p: &str| cx.host.read(p).ok().flatten().unwrap_or_default();
+/// A host file's text; empty when it is absent or cannot be read (the check of that file
+/// reports why).
+fn text_of(cx: &Context<'_>, path: &str) -> String {
+    cx.host.read(path).ok().flatten().unwrap_or_default()
+}
+
+impl<'c> Files<'c> {
+    fn read(cx: &'c Context<'c>, kind: Kind, text: &str) -> Files<'c> {
         Files {
+            cx,
+            kind,
             file: parse::parse(kind.path(), text),
-            other: parse::parse(kind.other().path(), &read(kind.other().path())),
-            passwd: IdDatabase::parse(&read("/etc/passwd")),
-            group: IdDatabase::parse(&read("/etc/group")),
+            passwd: IdDatabase::parse(&text_of(cx, "/etc/passwd")),
+            group: IdDatabase::parse(&text_of(cx, "/etc/group")),
         }
     }
 
     /// A block free in both files (including what malformed lines seem to hold) and of every
     /// uid and gid in use.
     fn free_block(&self) -> Option<IdRange> {
-        free_block_in(&self.file, &self.other, &self.passwd, &self.group)
+        let other_path = self.kind.other().path();
+        let other = parse::parse(other_path, &text_of(self.cx, other_path));
+        let (subuid, subgid) = match self.kind {
+            Kind::Uid => (&self.file, &other),
+            Kind::Gid => (&other, &self.file),
+        };
+        free_block_in(subuid, subgid, &self.passwd, &self.group)
     }
 
     fn owner_label(&self, owner: &str) -> String {
@@ -188,7 +201,7 @@ struct Seen<'a> {
     account: &'a Account,
     own_id: u32,
     present: bool,
-    files: &'a Files,
+    files: &'a Files<'a>,
     /// The caller's entries, in file order.
     located: Vec<&'a Located>,
     mine: Vec<Mine>,
@@ -207,7 +220,7 @@ impl<'a> Seen<'a> {
         account: &'a Account,
         own_id: u32,
         present: bool,
-        files: &'a Files,
+        files: &'a Files<'a>,
     ) -> Seen<'a> {
         let (name, uid) = (account.name.as_str(), account.uid);
         let located: Vec<&Located> = files.file.entries_of(name, uid).collect();
@@ -374,7 +387,9 @@ impl<'a> Seen<'a> {
             ));
         }
         let double = self.doubles.first();
-        if let Some((Some(x), Some(y))) = double.map(|(a, b)| (self.mine.get(*a), self.mine.get(*b))) {
+        if let Some((Some(x), Some(y))) =
+            double.map(|(a, b)| (self.mine.get(*a), self.mine.get(*b)))
+        {
             problems.push((
                 format!(
                     "{name}'s ranges {} and {} overlap each other",
@@ -470,7 +485,7 @@ fn files_check(
 fn repair(
     kind: Kind,
     account: &Account,
-    files: &Files,
+    files: &Files<'_>,
     delete: &BTreeSet<usize>,
     remaining: u64,
 ) -> Fix {
@@ -579,8 +594,11 @@ fn unreadable(
             format!("remove unused ranges from {path} (as root, with an editor)"),
         )
     } else {
-        Fix::root(id, format!("make {path} readable as it is by default (0644)"))
-            .cmd(format!("sudo chmod 0644 {path}"))
+        Fix::root(
+            id,
+            format!("make {path} readable as it is by default (0644)"),
+        )
+        .cmd(format!("sudo chmod 0644 {path}"))
     };
     Finding::warn(id, format!("could not read {path}: {}", e.source))
         .observe("path", path)
@@ -594,7 +612,7 @@ fn unreadable(
 }
 
 /// `usermod --add-subuids` for a local account, else appending the line.
-fn add_command(kind: Kind, account: &Account, files: &Files, block: &IdRange) -> String {
+fn add_command(kind: Kind, account: &Account, files: &Files<'_>, block: &IdRange) -> String {
     let name = sh_quote(&account.name);
     let last = block.end().saturating_sub(1);
     if files.passwd.id_of(&account.name).is_some() {

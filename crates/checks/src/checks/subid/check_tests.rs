@@ -288,7 +288,10 @@ fn a_path_that_is_not_a_regular_file_fails_with_a_replacement() {
     fx.remove("/etc/subuid").symlink("/etc/subuid", "subuid");
     let (f, _) = check(&fx, Kind::Uid);
     assert_eq!(f.status, Status::Fail, "{f:#?}");
-    assert_eq!(f.summary, "/etc/subuid is a symbolic link loop, not a regular file");
+    assert_eq!(
+        f.summary,
+        "/etc/subuid is a symbolic link loop, not a regular file"
+    );
 
     fx.remove("/etc/subgid");
     nix::unistd::mkfifo(
@@ -355,10 +358,7 @@ fn separate_lines_become_separate_sed_expressions() {
     );
     let (f, _) = check(&fx, Kind::Uid);
     assert_eq!(f.status, Status::Fail);
-    assert_eq!(
-        commands(&f),
-        ["sudo sed -i -e '3,4d' -e '6d' /etc/subuid"]
-    );
+    assert_eq!(commands(&f), ["sudo sed -i -e '3,4d' -e '6d' /etc/subuid"]);
 }
 
 #[test]
