@@ -92,23 +92,26 @@ fn the_fixture_caller_passes_with_a_good_file() {
     assert_eq!(statuses, ["pass", "pass"], "{v}");
 }
 
+/// Turns a fixture's /etc/subuid into something else.
+type Make<'a> = &'a dyn Fn(&Fixture);
+
 #[test]
 fn a_subuid_that_is_a_directory_a_symlink_loop_or_a_fifo_fails() {
-    let cases: [(&str, &dyn Fn(&Fixture)); 3] = [
-        ("a directory", &|f| {
-            f.remove("/etc/subuid").dir("/etc/subuid");
-        }),
-        ("a symbolic link loop", &|f| {
-            f.remove("/etc/subuid").symlink("/etc/subuid", "subuid");
-        }),
-        ("a FIFO", &|f| {
-            f.remove("/etc/subuid");
-            nix::unistd::mkfifo(
-                &f.path("/etc/subuid"),
-                nix::sys::stat::Mode::from_bits_truncate(0o644),
-            )
-            .unwrap();
-        }),
+    let directory = |f: &Fixture| {
+        f.remove("/etc/subuid").dir("/etc/subuid");
+    };
+    let symlink_loop = |f: &Fixture| {
+        f.remove("/etc/subuid").symlink("/etc/subuid", "subuid");
+    };
+    let fifo = |f: &Fixture| {
+        f.remove("/etc/subuid");
+        let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
+        nix::unistd::mkfifo(&f.path("/etc/subuid"), mode).unwrap();
+    };
+    let cases: [(&str, Make<'_>); 3] = [
+        ("a directory", &directory),
+        ("a symbolic link loop", &symlink_loop),
+        ("a FIFO", &fifo),
     ];
     for (what, make) in cases {
         let f = host("");

@@ -70,7 +70,12 @@ pub fn main(args: &[String]) -> Result<()> {
         render_case(&base)?,
     ];
     let (uid, gid) = runner();
-    println!("bench inputs: {runs} runs per case after one warm-up, as uid {uid}");
+    let load = || fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load_before = load();
+    println!(
+        "bench inputs: {runs} runs per case after one warm-up, as uid {uid}; load average {}",
+        load_before.trim()
+    );
     for case in &mut cases {
         for round in 0..=runs {
             let (ms, code) = time_once(&binary, case, uid, gid)?;
@@ -80,7 +85,7 @@ pub fn main(args: &[String]) -> Result<()> {
             }
         }
     }
-    report(&cases, runs)
+    report(&cases, runs, [load_before.trim(), load().trim()])
 }
 
 fn parse(args: &[String]) -> Result<usize> {
@@ -235,7 +240,9 @@ fn time_once(binary: &Path, case: &Case, uid: u32, gid: u32) -> Result<(f64, i32
     Ok((ms, code))
 }
 
-fn report(cases: &[Case], runs: usize) -> Result<()> {
+/// Prints the table and writes the JSON; `load` is /proc/loadavg before and after, since wall
+/// clock times on a shared machine mean little without it.
+fn report(cases: &[Case], runs: usize, load: [&str; 2]) -> Result<()> {
     println!(
         "\n{:<58} {:>8} {:>8} {:>8} {:>8}",
         format!("case ({runs} runs, ms wall clock)"),
@@ -271,6 +278,7 @@ fn report(cases: &[Case], runs: usize) -> Result<()> {
     let doc = json!({
         "timing": "wall clock around the whole process (start-up included), output discarded",
         "warmup_runs": 1,
+        "loadavg_before_after": load,
         "cases": entries,
     });
     fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
