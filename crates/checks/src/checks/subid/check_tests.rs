@@ -414,6 +414,21 @@ fn nss_source_is_asked_through_getsubids() {
 }
 
 #[test]
+fn nss_ranges_are_listed_up_to_the_cap_with_their_count() {
+    let fx = nss_fixture();
+    let lines: String = (0..25u64)
+        .map(|i| format!("{i}: alice {} 10000\n", 100_000 + i * 10_000))
+        .collect();
+    let system = ScriptedSystem::new().on("getsubids", "alice", ScriptedSystem::ok(&lines));
+    let h = Harness::new(&fx, alice(), system);
+    let f = run_kind(&h, Kind::Uid, &mut Facts::default());
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+    assert_eq!(values(&f, "range").len(), 10);
+    assert_eq!(f.observed("range_total"), Some("25"));
+    assert_eq!(f.observed("total"), Some("250000"));
+}
+
+#[test]
 fn nss_without_ranges_fails_and_points_at_the_source() {
     let fx = nss_fixture();
     let system = ScriptedSystem::new().on(

@@ -73,6 +73,19 @@ mod tests {
             vec![(0, 1), (0, 2)]
         );
         assert_eq!(overlapping_pairs(&file.entries, 1), vec![(0, 2)]);
+        // A range of no ids (only constructible by hand) overlaps nothing, even at a shared start.
+        let zero = Located {
+            line: 9,
+            entry: crate::checks::subid::parse::SubidEntry {
+                owner: "z".into(),
+                start: 100_000,
+                count: 0,
+            },
+        };
+        assert_eq!(
+            overlapping_pairs(&[file.entries[0].clone(), zero], usize::MAX),
+            vec![]
+        );
         // 20,000 copies of one range stop at the limit.
         let copies = parse("/f", &"alice:100000:65536\n".repeat(20_000));
         assert_eq!(

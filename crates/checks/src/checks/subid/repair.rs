@@ -175,6 +175,30 @@ mod tests {
         assert_eq!(remaining_ids(&file, "alice", 1000, &removed), 65536);
     }
 
+    fn r(start: u64, count: u64) -> IdRange {
+        IdRange { start, count }
+    }
+
+    #[test]
+    fn the_union_merges_and_answers_at_the_edges() {
+        let mut u = Union::of([r(10, 5), r(30, 5), r(0, 0)]);
+        assert_eq!(u.0.iter().collect::<Vec<_>>(), [(&10, &15), (&30, &35)]);
+        assert!(u.overlaps(&r(14, 1)) && u.overlaps(&r(5, 6)) && u.overlaps(&r(0, 100)));
+        assert!(!u.overlaps(&r(15, 15)) && !u.overlaps(&r(5, 5)) && !u.overlaps(&r(35, 9)));
+        // A range of no ids overlaps nothing, even inside the union.
+        assert!(!u.overlaps(&r(12, 0)));
+        // Touching ranges merge; one bridging two intervals swallows both.
+        u.insert(r(15, 2));
+        assert_eq!(u.0.iter().collect::<Vec<_>>(), [(&10, &17), (&30, &35)]);
+        u.insert(r(12, 20));
+        assert_eq!(u.0.iter().collect::<Vec<_>>(), [(&10, &35)]);
+        u.insert(r(5, 5));
+        u.insert(r(36, 1));
+        assert_eq!(u.0.iter().collect::<Vec<_>>(), [(&5, &35), (&36, &37)]);
+        u.insert(r(20, 0));
+        assert_eq!(u.0.len(), 2);
+    }
+
     #[test]
     fn the_free_block_is_free_in_both_files_and_of_ids_in_use() {
         let subuid = parse("/etc/subuid", "bob:100000:65536\n");
