@@ -188,6 +188,15 @@ mod tests {
     use crate::testing::{Fixture, Harness, ScriptedSystem};
 
     #[test]
+    fn a_selection_is_empty_only_when_skip_removes_everything() {
+        assert!(!Selection::all().is_empty());
+        assert!(!Selection::new(&[], &[CheckId::User]).is_empty());
+        assert!(Selection::new(&[CheckId::SubidUid], &[CheckId::SubidUid]).is_empty());
+        assert!(!Selection::new(&[CheckId::SubidUid, CheckId::User], &[CheckId::User]).is_empty());
+        assert!(Selection::new(&[], &CheckId::ALL).is_empty());
+    }
+
+    #[test]
     fn skips_name_the_root_cause_through_a_chain_and_only_selected_ids_are_reported() {
         // No passwd entry: `user` fails, so everything that needs the account is skipped,
         // and checks further down the chain name `user`, not the intermediate skip.
