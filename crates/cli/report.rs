@@ -153,7 +153,7 @@ fn write_finding(out: &mut String, f: &Finding, width: usize, color: bool) {
         for cmd in &fix.commands {
             // A command of several lines keeps them (a quoted newline is part of it), each
             // line escaped on its own.
-            for (i, line) in cmd.split('\n').map(shown).enumerate() {
+            for (i, line) in cmd.lines().map(shown).enumerate() {
                 let prompt = if i == 0 { "$ " } else { "  " };
                 let _ = writeln!(
                     out,
