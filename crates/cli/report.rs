@@ -1,6 +1,10 @@
 //! Rendering a check [`Report`] for people (grouped, aligned, coloured on a terminal) and for
 //! programs (the versioned JSON document of docs/json.md).
+//!
+//! Findings quote hostile files, so every text from a report goes through [`shown`] on its way
+//! to a terminal; JSON needs nothing more, as serde escapes control characters.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use rootless_setup_checks::report::Counts;
@@ -29,11 +33,41 @@ pub fn to_json(report: &Report, strict: bool) -> serde_json::Result<String> {
     })
 }
 
+/// `text` with control characters (and the bidirectional overrides that reorder what a
+/// terminal shows) written as escapes: `\t`, `\n`, `\r`, `\x1b`, `\u{202e}`. A hostile line
+/// cannot move the cursor, recolour the terminal or fake a line of the report.
+pub(crate) fn shown(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_ascii_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// The report as aligned text; `color` adds SGR colours.
 pub fn to_human(report: &Report, strict: bool, color: bool) -> String {
     let mut out = String::new();
     let who = match &report.user {
-        Some(name) => format!("{name} (uid {})", report.uid),
+        Some(name) => format!("{} (uid {})", shown(name), report.uid),
         None => format!("uid {}", report.uid),
     };
     let _ = writeln!(
@@ -41,7 +75,7 @@ pub fn to_human(report: &Report, strict: bool, color: bool) -> String {
         "{} {} for {who} on {}",
         paint(color, "1", "rootless-setup check:"),
         report.engine.as_str(),
-        report.distribution
+        shown(&report.distribution)
     );
     let width = report
         .findings
@@ -90,23 +124,36 @@ pub fn to_human(report: &Report, strict: bool, color: bool) -> String {
 fn write_finding(out: &mut String, f: &Finding, width: usize, color: bool) {
     let label = status_label(color, f.status);
     // Labels are four letters; pad the id column so summaries line up.
-    let _ = writeln!(out, "  {label}  {:<width$}  {}", f.id.as_str(), f.summary);
+    let _ = writeln!(
+        out,
+        "  {label}  {:<width$}  {}",
+        f.id.as_str(),
+        shown(&f.summary)
+    );
     if matches!(f.status, Status::Pass | Status::Skip) {
         return;
     }
     let indent = " ".repeat(8);
     let key = |k: &str| paint(color, "2", &format!("{k:<5}"));
     for o in &f.observed {
-        let _ = writeln!(out, "{indent}{} {}: {}", key("seen"), o.key, o.value);
+        let _ = writeln!(
+            out,
+            "{indent}{} {}: {}",
+            key("seen"),
+            shown(&o.key),
+            shown(&o.value)
+        );
     }
     if let Some(why) = &f.why {
-        let _ = writeln!(out, "{indent}{} {why}", key("why"));
+        let _ = writeln!(out, "{indent}{} {}", key("why"), shown(why));
     }
     if let Some(fix) = &f.fix {
         let root = if fix.root { " (as root)" } else { "" };
-        let _ = writeln!(out, "{indent}{} {}{root}", key("fix"), fix.summary);
+        let _ = writeln!(out, "{indent}{} {}{root}", key("fix"), shown(&fix.summary));
         for cmd in &fix.commands {
-            for (i, line) in cmd.lines().enumerate() {
+            // A command of several lines keeps them (a quoted newline is part of it), each
+            // line escaped on its own.
+            for (i, line) in cmd.lines().map(shown).enumerate() {
                 let prompt = if i == 0 { "$ " } else { "  " };
                 let _ = writeln!(
                     out,
@@ -170,6 +217,34 @@ mod tests {
         r.findings.retain(|f| f.status != Status::Fail);
         assert!(to_human(&r, false, false).contains("ready, with warnings"));
         assert!(to_human(&r, true, false).contains("not ready (1 blocking: session.linger)"));
+    }
+
+    #[test]
+    fn control_characters_from_files_are_escaped() {
+        assert_eq!(shown("plain: ünïcode"), "plain: ünïcode");
+        assert!(matches!(shown("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            shown("a\x1b[2Jb\tc\nd\re\x7f\u{9b}f\u{202e}g"),
+            r"a\x1b[2Jb\tc\nd\re\x7f\u{9b}f\u{202e}g"
+        );
+        let mut r = sample();
+        r.user = Some("ev\x1bil".into());
+        r.findings[1] = Finding::fail(CheckId::SubidUid, "line `\x1b]0;pwned\x07`\n  pass  fake")
+            .observe("malformed\t", "x\r\x1b[1A")
+            .why("why\x1b")
+            .fix(Fix::root(CheckId::SubidUid, "fix\x1b").cmd("echo 'a\x1bb\nc'"));
+        let text = to_human(&r, false, false);
+        assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\x07'));
+        assert!(text.contains("for ev\\x1bil (uid 1000)"), "{text}");
+        assert!(
+            text.contains(r"fail  subid.uid       line `\x1b]0;pwned\x07`\n  pass  fake"),
+            "{text}"
+        );
+        assert!(text.contains(r"seen  malformed\t: x\r\x1b[1A"), "{text}");
+        assert!(text.contains(r"why   why\x1b"), "{text}");
+        assert!(text.contains(r"fix   fix\x1b (as root)"), "{text}");
+        assert!(text.contains(r"$ echo 'a\x1bb"), "{text}");
+        assert!(text.contains("\n                c'\n"), "{text}");
     }
 
     #[test]

@@ -84,17 +84,17 @@ pub fn status_label(on: bool, status: Status) -> String {
     paint(on, sgr, status.as_str())
 }
 
-/// Writes `text` to standard output. A closed pipe (`rootless-setup … | head`) ends the
-/// program quietly with status 0 instead of a panic, as `head` only wanted the beginning.
+/// Writes `text` to standard output. A closed pipe (`rootless-setup … | head`) is not an
+/// error and does not end the program: the rest of the output is dropped and the command's
+/// own exit status stands, so `check | head` still exits 1 when the host is not ready.
 pub fn out(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    write_to(&mut std::io::stdout().lock(), text)
+}
+
+fn write_to(sink: &mut impl std::io::Write, text: &str) -> anyhow::Result<()> {
+    match sink.write_all(text.as_bytes()).and_then(|()| sink.flush()) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(anyhow::Error::new(e).context("could not write to standard output")),
     }
 }
@@ -109,5 +109,34 @@ pub fn report_error(style: &Style, err: &anyhow::Error) {
         for help in &hinted.help {
             eprintln!("{} {help}", paint(style.err, "1;36", "help:"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    /// A sink that fails every write with `kind`.
+    struct Failing(io::ErrorKind);
+
+    impl io::Write for Failing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(self.0))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_an_error_and_other_failures_are() {
+        assert!(write_to(&mut Failing(io::ErrorKind::BrokenPipe), "x").is_ok());
+        let err = write_to(&mut Failing(io::ErrorKind::StorageFull), "x").unwrap_err();
+        assert_eq!(err.to_string(), "could not write to standard output");
+        let mut buf = Vec::new();
+        write_to(&mut buf, "text").unwrap();
+        assert_eq!(buf, b"text");
     }
 }

@@ -9,6 +9,10 @@
 //! command (output discarded), so `nsenter`/`setpriv` start-up is not counted; the host-side
 //! wall time around the whole `nsenter` call is recorded in the JSON as well. Results: a table
 //! on stdout and `target/e2e/bench.json`.
+//!
+//! `cargo xtask bench inputs [--runs N]` needs no box: see [`inputs`].
+
+mod inputs;
 
 use std::fs;
 use std::process::Command;
@@ -38,6 +42,9 @@ struct Subject {
 
 /// `cargo xtask bench ARGS`.
 pub fn main(args: &[String]) -> Result<()> {
+    if args.first().is_some_and(|a| a == "inputs") {
+        return inputs::main(&args[1..]);
+    }
     let (runs, install_mode, opts) = parse(args)?;
     if let Some(reason) = e2e::preflight() {
         bail!("cannot run the benchmark: {reason}");

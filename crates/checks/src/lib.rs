@@ -96,6 +96,12 @@ impl Selection {
     pub fn contains(&self, id: CheckId) -> bool {
         self.selected.contains(&id)
     }
+
+    /// Whether no check is selected (`--skip` removed every one `--only` named): a run would
+    /// report nothing and so could never fail, which callers treat as a usage error.
+    pub fn is_empty(&self) -> bool {
+        self.selected.is_empty()
+    }
 }
 
 /// Runs the selected checks, and the checks they depend on, in catalogue order.
@@ -121,11 +127,17 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
         schema_version: SCHEMA_VERSION,
         engine: cx.engine,
         uid: cx.caller.uid,
-        user: facts.account.as_ref().map(|a| a.name.clone()),
-        distribution: match &cx.distro.version_id {
-            Some(v) => format!("{} {v}", cx.distro.id),
-            None => cx.distro.id.clone(),
-        },
+        user: facts
+            .account
+            .as_ref()
+            .map(|a| finding::cut(a.name.as_str(), finding::MAX_VALUE)),
+        distribution: finding::cut(
+            match &cx.distro.version_id {
+                Some(v) => format!("{} {v}", cx.distro.id),
+                None => cx.distro.id.clone(),
+            },
+            finding::MAX_VALUE,
+        ),
         findings: results
             .into_values()
             .filter(|f| selection.contains(f.id))
@@ -169,13 +181,22 @@ fn ensure(
         finding.id
     );
     facts.statuses.insert(id, finding.status);
-    results.insert(id, Finding { id, ..finding });
+    results.insert(id, Finding { id, ..finding }.bounded());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::{Fixture, Harness, ScriptedSystem};
+
+    #[test]
+    fn a_selection_is_empty_only_when_skip_removes_everything() {
+        assert!(!Selection::all().is_empty());
+        assert!(!Selection::new(&[], &[CheckId::User]).is_empty());
+        assert!(Selection::new(&[CheckId::SubidUid], &[CheckId::SubidUid]).is_empty());
+        assert!(!Selection::new(&[CheckId::SubidUid, CheckId::User], &[CheckId::User]).is_empty());
+        assert!(Selection::new(&[], &CheckId::ALL).is_empty());
+    }
 
     #[test]
     fn skips_name_the_root_cause_through_a_chain_and_only_selected_ids_are_reported() {

@@ -1,6 +1,6 @@
 //! Property tests of the public subordinate-id toolkit (`rootless_setup_checks::subid`): the
-//! parser survives any input, formatting round-trips, overlap detection agrees with a
-//! brute-force model, and the free block never collides with anything.
+//! parser survives any input, formatting round-trips, overlap detection and repair planning
+//! agree with brute-force models, and the free block never collides with anything.
 
 use proptest::prelude::*;
 use rootless_setup_checks::context::IdRange;
@@ -108,15 +108,10 @@ proptest! {
             }
         }
         prop_assert_eq!(subid::overlapping_pairs(&entries, usize::MAX), model.clone());
-        let different: Vec<(usize, usize)> = model
-            .into_iter()
-            .filter(|(i, j)| entries[*i].entry.owner != entries[*j].entry.owner)
-            .collect();
-        let found: Vec<(usize, usize)> = subid::overlaps(&entries, usize::MAX)
-            .iter()
-            .map(|o| (o.first.line - 1, o.second.line - 1))
-            .collect();
-        prop_assert_eq!(found, different);
+        // A limit keeps a subset of the pairs, of exactly that size when there are enough.
+        let limited = subid::overlapping_pairs(&entries, 3);
+        prop_assert_eq!(limited.len(), model.len().min(3));
+        prop_assert!(limited.iter().all(|p| model.contains(p)));
     }
 
     #[test]
@@ -209,4 +204,75 @@ proptest! {
         let left: u64 = mine.iter().map(|l| u64::from(l.entry.count)).sum();
         prop_assert_eq!(subid::remaining_ids(&file, "alice", 5, &removed), left);
     }
+}
+
+/// Lines of a small file: entries of alice (uid 5, also written `5`) and of others, and
+/// malformed lines naming either.
+fn small_file() -> impl Strategy<Value = String> {
+    let owner = || prop::sample::select(vec!["alice", "5", "bob", "carol"]);
+    let line = prop_oneof![
+        4 => (owner(), 0u32..60, 1u32..20).prop_map(|(o, s, c)| format!("{o}:{s}:{c}")),
+        1 => (owner(), prop::sample::select(vec!["x", "", "1:2", "07"]))
+            .prop_map(|(o, junk)| format!("{o}:{junk}:1")),
+    ];
+    prop::collection::vec(line, 0..14).prop_map(|lines| lines.join("\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// `lines_to_remove` is exactly its rule, checked id by id: alice's malformed lines, and each
+    /// of her ranges that holds her id, shares an id with another owner's range or with one of
+    /// her ranges on an earlier line. `clashes_with_others` lists every (hers, theirs) pair that
+    /// shares an id, in the other line's order.
+    #[test]
+    fn repair_planning_matches_brute_force(text in small_file()) {
+        let file = parse::parse("/etc/subuid", &text);
+        let alices = |l: &Located| l.entry.owner == "alice" || l.entry.owner == "5";
+        let mut model: Vec<usize> = file
+            .malformed
+            .iter()
+            .filter(|m| matches!(m.owner(), Some("alice" | "5")))
+            .map(|m| m.line)
+            .collect();
+        for l in file.entries.iter().filter(|l| alices(l)) {
+            let r = l.entry.range();
+            let others = file.entries.iter().filter(|o| !alices(o));
+            let earlier = file.entries.iter().filter(|o| alices(o) && o.line < l.line);
+            if r.contains(5)
+                || others.chain(earlier).any(|o| shares_an_id(&r, &o.entry.range()))
+            {
+                model.push(l.line);
+            }
+        }
+        model.sort_unstable();
+        let removed: Vec<usize> = subid::lines_to_remove(&file, "alice", 5, 5).into_iter().collect();
+        prop_assert_eq!(removed, model);
+
+        let mut clashes = Vec::new();
+        for other in file.entries.iter().filter(|o| !alices(o)) {
+            for mine in file.entries.iter().filter(|l| alices(l)) {
+                if shares_an_id(&mine.entry.range(), &other.entry.range()) {
+                    clashes.push((mine.line, other.line));
+                }
+            }
+        }
+        let found: Vec<(usize, usize)> = subid::clashes_with_others(&file, "alice", 5, usize::MAX)
+            .iter()
+            .map(|(m, o)| (m.line, o.line))
+            .collect();
+        prop_assert_eq!(&found, &clashes);
+        let limited = subid::clashes_with_others(&file, "alice", 5, 2);
+        prop_assert_eq!(limited.len(), clashes.len().min(2));
+    }
+}
+
+#[test]
+fn repair_planning_of_20000_copies_is_quick_and_keeps_the_first() {
+    let file = parse::parse("/etc/subuid", &"alice:100000:65536\n".repeat(20_000));
+    let removed = subid::lines_to_remove(&file, "alice", 1000, 1000);
+    assert_eq!(removed.len(), 19_999);
+    assert_eq!(removed.first(), Some(&2));
+    assert_eq!(removed.last(), Some(&20_000));
+    assert_eq!(subid::remaining_ids(&file, "alice", 1000, &removed), BLOCK);
 }

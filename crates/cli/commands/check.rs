@@ -7,7 +7,7 @@ use rootless_setup_checks::{Caller, CheckId, Distro, Engine, Options, Selection}
 
 use crate::cli::{EngineArg, Format};
 use crate::report;
-use crate::style::{Style, out};
+use crate::style::{Style, hinted, out};
 
 /// Check that this host and user are ready for a rootless container engine.
 ///
@@ -82,6 +82,35 @@ impl From<EngineArg> for Engine {
     }
 }
 
+/// The checks `--only` and `--skip` select; none at all is a usage error, as a report of
+/// nothing could never fail.
+fn selection(args: &Args) -> anyhow::Result<Selection> {
+    let only: Vec<CheckId> = args.only.iter().flatten().copied().collect();
+    let skip: Vec<CheckId> = args.skip.iter().flatten().copied().collect();
+    let selection = Selection::new(&only, &skip);
+    if !selection.is_empty() {
+        return Ok(selection);
+    }
+    let ids = |ids: &[CheckId]| {
+        ids.iter()
+            .map(|id| id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let given = if only.is_empty() {
+        format!("--skip {}", ids(&skip))
+    } else {
+        format!("--only {} --skip {}", ids(&only), ids(&skip))
+    };
+    Err(hinted(
+        format!("`{given}` selects no check, so there would be nothing to report"),
+        &[
+            "skip fewer checks, or name more with `--only`",
+            "`rootless-setup explain --list` lists the ids and groups",
+        ],
+    ))
+}
+
 /// Runs the checks and prints the report.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let host = super::host(args.root.as_deref());
@@ -100,9 +129,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         engine: args.engine.into(),
         options: &options,
     };
-    let only: Vec<CheckId> = args.only.iter().flatten().copied().collect();
-    let skip: Vec<CheckId> = args.skip.iter().flatten().copied().collect();
-    let selection = Selection::new(&only, &skip);
+    let selection = selection(args)?;
     let report = rootless_setup_checks::check(&cx, &selection);
     match args.format {
         Format::Json => out(&format!("{}\n", report::to_json(&report, args.strict)?))?,

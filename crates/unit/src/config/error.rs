@@ -28,19 +28,74 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// The origin of byte `offset` of `text`, the contents of `path`.
+    /// The origin of byte `offset` of `text`, the contents of `path`. For many offsets of one
+    /// file, build [`Positions`] once instead.
     pub fn in_file(path: &std::path::Path, text: &str, offset: usize) -> Origin {
-        let mut offset = offset.min(text.len());
-        while !text.is_char_boundary(offset) {
+        Positions::new(path, text).origin(offset)
+    }
+}
+
+/// Line and column lookups in one file, prepared in one pass over its text: each lookup is then
+/// a binary search, however many values the file holds (100,000 daemon flags on one line
+/// included).
+#[derive(Debug)]
+pub struct Positions<'a> {
+    path: &'a std::path::Path,
+    text: &'a str,
+    /// Byte offset where each line starts.
+    line_starts: Vec<usize>,
+    /// Each character of more than one byte: its offset and the extra bytes (beyond one per
+    /// character) up to and including it, so a column is a byte distance minus extra bytes.
+    wide: Vec<(usize, usize)>,
+}
+
+impl<'a> Positions<'a> {
+    /// Indexes `text`, the contents of `path`.
+    pub fn new(path: &'a std::path::Path, text: &'a str) -> Positions<'a> {
+        let mut line_starts = vec![0];
+        let mut wide = Vec::new();
+        let mut extra = 0;
+        for (at, c) in text.char_indices() {
+            if c == '\n' {
+                line_starts.push(at + 1);
+            }
+            if c.len_utf8() > 1 {
+                extra += c.len_utf8() - 1;
+                wide.push((at, extra));
+            }
+        }
+        Positions {
+            path,
+            text,
+            line_starts,
+            wide,
+        }
+    }
+
+    /// The origin of byte `offset` (clamped to the text, moved back to a character boundary).
+    pub fn origin(&self, offset: usize) -> Origin {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        // The last line starting at or before `offset`; the first entry is 0, so it exists.
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let line_start = self
+            .line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let extra_before = |at: usize| {
+            let i = self.wide.partition_point(|&(w, _)| w < at);
+            i.checked_sub(1)
+                .and_then(|i| self.wide.get(i))
+                .map_or(0, |&(_, e)| e)
+        };
+        let chars = offset - line_start - (extra_before(offset) - extra_before(line_start));
         Origin::File {
-            path: path.to_path_buf(),
+            path: self.path.to_path_buf(),
             line,
-            column: before[line_start..].chars().count() + 1,
+            column: chars + 1,
         }
     }
 }
@@ -206,6 +261,33 @@ mod tests {
         // Past the end or inside a character: clamped, no panic.
         assert_eq!(at(1000).0, 4);
         assert_eq!(at(text.find('ü').unwrap_or(0) + 1), (3, 3));
+    }
+
+    /// The scan `Positions` replaced: count newlines and characters before the offset.
+    fn rescanned(text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (
+            before.matches('\n').count() + 1,
+            before[line_start..].chars().count() + 1,
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn positions_agree_with_a_rescan(text in "[a=ü€😀\n\r ]{0,60}", offsets in proptest::collection::vec(0usize..80, 1..10)) {
+            let positions = Positions::new(Path::new("c.toml"), &text);
+            for offset in offsets {
+                let Origin::File { line, column, .. } = positions.origin(offset) else {
+                    panic!("a file origin");
+                };
+                proptest::prop_assert_eq!((line, column), rescanned(&text, offset));
+            }
+        }
     }
 
     #[test]

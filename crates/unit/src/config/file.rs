@@ -8,7 +8,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::Settings;
-use super::error::{ConfigError, ConfigErrors, Origin, closest, one_of};
+use super::error::{ConfigError, ConfigErrors, Origin, Positions, closest, one_of};
 use super::keys::{self, Raw};
 
 const TOP: [&str; 4] = ["engine", "data-root", "daemon-flags", "start-timeout"];
@@ -37,7 +37,9 @@ pub fn apply(
     text: &str,
     home: &Path,
 ) -> Result<(), ConfigErrors> {
-    let at = |offset: usize| Origin::in_file(path, text, offset);
+    // Indexed once: every key and value asks for its line and column.
+    let positions = Positions::new(path, text);
+    let at = |offset: usize| positions.origin(offset);
     let table = match DeTable::parse(text) {
         Ok(t) => t,
         Err(e) => {

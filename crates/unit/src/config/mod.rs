@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use rootless_setup_checks::Engine;
 use rootless_setup_checks::read::{self, Limit};
 
-pub use error::{ConfigError, ConfigErrors, Origin, Sourced, closest, one_of};
+pub use error::{ConfigError, ConfigErrors, Origin, Positions, Sourced, closest, one_of};
 pub use keys::{KEYS, KeySpec};
 
 use crate::drivers::{NetworkDriver, PortDriver};

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::catalogue::CheckId;
 use crate::context::{Account, Context, Facts, IdRange};
-use crate::finding::{Finding, Fix};
+use crate::finding::{Finding, Fix, MAX_LISTED, list};
 
 use super::alloc::BLOCK;
 use super::parse::{self, IdDatabase, Located, Malformed, SubidFile, owner_matches};
@@ -142,32 +142,45 @@ pub(super) fn self_overlaps(mine: &[Mine]) -> Vec<(usize, usize)> {
             Some(Located { line: 0, entry })
         })
         .collect();
-    super::overlap::overlapping_pairs(&located, 20)
+    super::overlap::overlapping_pairs(&located, MAX_LISTED)
 }
 
-/// What the files say, read once.
-struct Files {
+/// What the files say, read once. The other file is read only when a free block is needed.
+struct Files<'c> {
+    cx: &'c Context<'c>,
+    kind: Kind,
     file: SubidFile,
-    other: SubidFile,
     passwd: IdDatabase,
     group: IdDatabase,
 }
 
-impl Files {
-    fn read(cx: &Context<'_>, kind: Kind, text: &str) -> Files {
-        let read = |p: &str| cx.host.read(p).ok().flatten().unwrap_or_default();
+/// A host file's text; empty when it is absent or cannot be read (the check of that file
+/// reports why).
+fn text_of(cx: &Context<'_>, path: &str) -> String {
+    cx.host.read(path).ok().flatten().unwrap_or_default()
+}
+
+impl<'c> Files<'c> {
+    fn read(cx: &'c Context<'c>, kind: Kind, text: &str) -> Files<'c> {
         Files {
+            cx,
+            kind,
             file: parse::parse(kind.path(), text),
-            other: parse::parse(kind.other().path(), &read(kind.other().path())),
-            passwd: IdDatabase::parse(&read("/etc/passwd")),
-            group: IdDatabase::parse(&read("/etc/group")),
+            passwd: IdDatabase::parse(&text_of(cx, "/etc/passwd")),
+            group: IdDatabase::parse(&text_of(cx, "/etc/group")),
         }
     }
 
     /// A block free in both files (including what malformed lines seem to hold) and of every
     /// uid and gid in use.
     fn free_block(&self) -> Option<IdRange> {
-        free_block_in(&self.file, &self.other, &self.passwd, &self.group)
+        let other_path = self.kind.other().path();
+        let other = parse::parse(other_path, &text_of(self.cx, other_path));
+        let (subuid, subgid) = match self.kind {
+            Kind::Uid => (&self.file, &other),
+            Kind::Gid => (&other, &self.file),
+        };
+        free_block_in(subuid, subgid, &self.passwd, &self.group)
     }
 
     fn owner_label(&self, owner: &str) -> String {
@@ -182,117 +195,169 @@ impl Files {
     }
 }
 
-fn files_check(
-    cx: &Context<'_>,
-    facts: &mut Facts,
+/// What the files say about the caller, gathered once for the observations and the verdict.
+struct Seen<'a> {
     kind: Kind,
-    account: &Account,
+    account: &'a Account,
     own_id: u32,
-) -> Finding {
-    let id = kind.id();
-    let path = kind.path();
-    let noun = kind.noun();
-    let text =
-        match cx.host.read(path) {
-            Ok(text) => text,
-            Err(e) => {
-                return Finding::warn(id, format!("could not read {path}: {}", e.source))
-                .observe("path", path)
-                .observe("error", &e)
-                .why(format!(
-                    "{} reads this file as root, but without reading it the checker cannot tell \
-                     whether {} has subordinate {noun}s",
-                    kind.helper(),
-                    account.name
-                ))
-                .fix(
-                    Fix::root(id, format!("make {path} readable as it is by default (0644)"))
-                        .cmd(format!("sudo chmod 0644 {path}")),
-                );
+    present: bool,
+    files: &'a Files<'a>,
+    /// The caller's entries, in file order.
+    located: Vec<&'a Located>,
+    mine: Vec<Mine>,
+    sum: u64,
+    malformed_mine: Vec<&'a Malformed>,
+    malformed_other: Vec<&'a Malformed>,
+    /// The caller's entries that overlap another owner's (the first [`MAX_LISTED`]).
+    clashes: Vec<(&'a Located, &'a Located)>,
+    /// Pairs of the caller's own ranges that overlap (the first [`MAX_LISTED`]).
+    doubles: Vec<(usize, usize)>,
+}
+
+impl<'a> Seen<'a> {
+    fn gather(
+        kind: Kind,
+        account: &'a Account,
+        own_id: u32,
+        present: bool,
+        files: &'a Files<'a>,
+    ) -> Seen<'a> {
+        let (name, uid) = (account.name.as_str(), account.uid);
+        let located: Vec<&Located> = files.file.entries_of(name, uid).collect();
+        let mine: Vec<Mine> = located
+            .iter()
+            .map(|l| Mine {
+                range: l.entry.range(),
+                line: Some(l.line),
+            })
+            .collect();
+        let (malformed_mine, malformed_other) = files
+            .file
+            .malformed
+            .iter()
+            .partition(|m| m.owner().is_some_and(|o| owner_matches(o, name, uid)));
+        Seen {
+            kind,
+            account,
+            own_id,
+            present,
+            files,
+            sum: total(&mine),
+            clashes: clashes_with_others(&files.file, name, uid, MAX_LISTED),
+            doubles: self_overlaps(&mine),
+            located,
+            mine,
+            malformed_mine,
+            malformed_other,
+        }
+    }
+
+    /// The caller's entries whose range contains the caller's own id.
+    fn containing_own_id(&self) -> impl Iterator<Item = &&'a Located> + '_ {
+        self.located
+            .iter()
+            .filter(|l| l.entry.range().contains(u64::from(self.own_id)))
+    }
+
+    /// The observed values; every list of lines is cut at [`MAX_LISTED`], with its length.
+    fn observations(&self) -> Vec<(String, String)> {
+        let path = self.kind.path();
+        let files = self.files;
+        let mut obs: Vec<(String, String)> = vec![
+            ("path".into(), path.into()),
+            (
+                "file".into(),
+                if self.present { "present" } else { "absent" }.into(),
+            ),
+            ("source".into(), "files".into()),
+            ("user".into(), self.account.name.clone()),
+            ("uid".into(), self.account.uid.to_string()),
+        ];
+        if self.kind == Kind::Gid {
+            obs.push(("gid".into(), self.own_id.to_string()));
+        }
+        let mut listed = |key: &str, total_key: &str, values: Vec<String>, total: usize| {
+            obs.extend(values.into_iter().map(|v| (key.to_owned(), v)));
+            if total > MAX_LISTED {
+                obs.push((total_key.to_owned(), total.to_string()));
             }
         };
-    let files = Files::read(cx, kind, text.as_deref().unwrap_or_default());
-    let (name, uid) = (account.name.as_str(), account.uid);
-    let located: Vec<&Located> = files.file.entries_of(name, uid).collect();
-    let mine: Vec<Mine> = located
-        .iter()
-        .map(|l| Mine {
-            range: l.entry.range(),
-            line: Some(l.line),
-        })
-        .collect();
-    if !mine.is_empty() {
-        kind.store(facts, mine.iter().map(|m| m.range).collect());
-    }
-    let sum = total(&mine);
-
-    let mut f_obs: Vec<(String, String)> = vec![
-        ("path".into(), path.into()),
-        (
-            "file".into(),
-            if text.is_some() { "present" } else { "absent" }.into(),
-        ),
-        ("source".into(), "files".into()),
-        ("user".into(), name.into()),
-        ("uid".into(), uid.to_string()),
-    ];
-    if kind == Kind::Gid {
-        f_obs.push(("gid".into(), own_id.to_string()));
-    }
-    for m in &mine {
-        f_obs.push(("range".into(), describe_mine(path, m)));
-    }
-    f_obs.push(("total".into(), sum.to_string()));
-    f_obs.push(("required".into(), BLOCK.to_string()));
-
-    let (malformed_mine, malformed_other): (Vec<&Malformed>, Vec<&Malformed>) = files
-        .file
-        .malformed
-        .iter()
-        .partition(|m| m.owner().is_some_and(|o| owner_matches(o, name, uid)));
-    for m in files.file.malformed.iter().take(20) {
-        f_obs.push(("malformed".into(), m.to_string()));
-    }
-    if files.file.malformed.len() > 20 {
-        f_obs.push((
-            "malformed_total".into(),
-            files.file.malformed.len().to_string(),
-        ));
+        listed(
+            "range",
+            "range_total",
+            self.mine
+                .iter()
+                .take(MAX_LISTED)
+                .map(|m| describe_mine(path, m))
+                .collect(),
+            self.mine.len(),
+        );
+        obs.push(("total".into(), self.sum.to_string()));
+        obs.push(("required".into(), BLOCK.to_string()));
+        let malformed = &files.file.malformed;
+        let shown = malformed.iter().take(MAX_LISTED).map(ToString::to_string);
+        obs.extend(shown.map(|m| ("malformed".to_owned(), m)));
+        if malformed.len() > MAX_LISTED {
+            obs.push(("malformed_total".into(), malformed.len().to_string()));
+        }
+        let own: Vec<String> = self
+            .containing_own_id()
+            .take(MAX_LISTED)
+            .map(|l| format!("{path}:{}", l.line))
+            .collect();
+        obs.extend(own.into_iter().map(|v| ("contains_own_id".to_owned(), v)));
+        for (mine_l, other) in &self.clashes {
+            obs.push((
+                "overlap".into(),
+                format!(
+                    "{path}:{} with {} at {path}:{}",
+                    mine_l.line,
+                    files.owner_label(&other.entry.owner),
+                    other.line
+                ),
+            ));
+        }
+        for (a, b) in &self.doubles {
+            if let (Some(x), Some(y)) = (self.mine.get(*a), self.mine.get(*b)) {
+                obs.push((
+                    "self_overlap".into(),
+                    format!("{} and {}", describe_mine(path, x), describe_mine(path, y)),
+                ));
+            }
+        }
+        obs
     }
 
-    // Lines of the caller that must go (shared with `rootless-setup fix`), and why (first
-    // reason wins the summary).
-    let delete: BTreeSet<usize> = lines_to_remove(&files.file, name, uid, own_id);
-    let mut problems: Vec<(String, String)> = Vec::new();
-    if let Some(m) = malformed_mine.first() {
-        problems.push((
-            format!(
-                "{path}:{} names {name} but is malformed: {}",
-                m.line, m.problem
-            ),
-            format!(
-                "{} skips lines it cannot parse, so this line gives {name} no ids; and a hand-edited \
-                 line that is wrong is likely meant to be the range the engine should use",
-                kind.helper()
-            ),
-        ));
-    }
-    if mine.is_empty() {
-        problems.push((
-            format!("{name} (uid {uid}) has no subordinate {noun}s in {path}"),
-            format!(
-                "rootlesskit maps the container's {noun}s 1-65535 onto the user's subordinate \
-                 {noun}s with {}; without a range the engine cannot start",
-                kind.helper()
-            ),
-        ));
-    }
-    for l in located
-        .iter()
-        .filter(|l| l.entry.range().contains(u64::from(own_id)))
-    {
-        f_obs.push(("contains_own_id".into(), format!("{path}:{}", l.line)));
-        if problems.len() < 8 {
+    /// What is wrong with the caller's ranges, as (summary, why), the gravest first.
+    fn problems(&self) -> Vec<(String, String)> {
+        let (kind, path, noun) = (self.kind, self.kind.path(), self.kind.noun());
+        let (name, uid, own_id) = (&self.account.name, self.account.uid, self.own_id);
+        let mut problems: Vec<(String, String)> = Vec::new();
+        if let Some(m) = self.malformed_mine.first() {
+            problems.push((
+                format!(
+                    "{path}:{} names {name} but is malformed: {}",
+                    m.line, m.problem
+                ),
+                format!(
+                    "{} skips lines it cannot parse, so this line gives {name} no ids; and a \
+                     hand-edited line that is wrong is likely meant to be the range the engine \
+                     should use",
+                    kind.helper()
+                ),
+            ));
+        }
+        if self.mine.is_empty() {
+            problems.push((
+                format!("{name} (uid {uid}) has no subordinate {noun}s in {path}"),
+                format!(
+                    "rootlesskit maps the container's {noun}s 1-65535 onto the user's subordinate \
+                     {noun}s with {}; without a range the engine cannot start",
+                    kind.helper()
+                ),
+            ));
+        }
+        if let Some(l) = self.containing_own_id().next() {
             problems.push((
                 format!(
                     "the range {} at {path}:{} contains {name}'s own {noun} {own_id}",
@@ -306,45 +371,25 @@ fn files_check(
                 ),
             ));
         }
-    }
-    let clashes = clashes_with_others(&files.file, name, uid, &located, 20);
-    for (mine_l, other) in &clashes {
-        f_obs.push((
-            "overlap".into(),
-            format!(
-                "{path}:{} with {} at {path}:{}",
-                mine_l.line,
-                files.owner_label(&other.entry.owner),
-                other.line
-            ),
-        ));
-    }
-    if let Some((mine_l, other)) = clashes.first() {
-        problems.push((
-            format!(
-                "{name}'s range {} at {path}:{} overlaps {}'s range {} at {path}:{}",
-                describe(&mine_l.entry.range()),
-                mine_l.line,
-                files.owner_label(&other.entry.owner),
-                describe(&other.entry.range()),
-                other.line
-            ),
-            "two users whose subordinate ids overlap share file ownership inside their \
-             containers: one user's container root can read and change the other's files"
-                .to_owned(),
-        ));
-    }
-    let doubles = self_overlaps(&mine);
-    for (a, b) in &doubles {
-        if let (Some(x), Some(y)) = (mine.get(*a), mine.get(*b)) {
-            f_obs.push((
-                "self_overlap".into(),
-                format!("{} and {}", describe_mine(path, x), describe_mine(path, y)),
+        if let Some((mine_l, other)) = self.clashes.first() {
+            let owner = self.files.owner_label(&other.entry.owner);
+            problems.push((
+                format!(
+                    "{name}'s range {} at {path}:{} overlaps {owner}'s range {} at {path}:{}",
+                    describe(&mine_l.entry.range()),
+                    mine_l.line,
+                    describe(&other.entry.range()),
+                    other.line
+                ),
+                "two users whose subordinate ids overlap share file ownership inside their \
+                 containers: one user's container root can read and change the other's files"
+                    .to_owned(),
             ));
         }
-    }
-    if let Some((a, b)) = doubles.first() {
-        if let (Some(x), Some(y)) = (mine.get(*a), mine.get(*b)) {
+        let double = self.doubles.first();
+        if let Some((Some(x), Some(y))) =
+            double.map(|(a, b)| (self.mine.get(*a), self.mine.get(*b)))
+        {
             problems.push((
                 format!(
                     "{name}'s ranges {} and {} overlap each other",
@@ -358,71 +403,81 @@ fn files_check(
                 ),
             ));
         }
+        let sum = self.sum;
+        if !self.mine.is_empty() && sum < BLOCK {
+            problems.push((
+                format!("{name} has {sum} subordinate {noun}s in {path}, fewer than {BLOCK}"),
+                format!(
+                    "container images use {noun}s up to 65535; files owned by an unmapped {noun} \
+                     cannot be extracted (\"lchown: invalid argument\") with fewer than {BLOCK} ids"
+                ),
+            ));
+        }
+        problems
     }
-    if !mine.is_empty() && sum < BLOCK {
-        problems.push((
-            format!("{name} has {sum} subordinate {noun}s in {path}, fewer than {BLOCK}"),
-            format!(
-                "container images use {noun}s up to 65535; files owned by an unmapped {noun} \
-                 cannot be extracted (\"lchown: invalid argument\") with fewer than {BLOCK} ids"
-            ),
-        ));
-    }
+}
 
-    if let Some((summary, why)) = problems.first() {
+fn files_check(
+    cx: &Context<'_>,
+    facts: &mut Facts,
+    kind: Kind,
+    account: &Account,
+    own_id: u32,
+) -> Finding {
+    let (id, path, noun) = (kind.id(), kind.path(), kind.noun());
+    let text = match cx.host.read(path) {
+        Ok(text) => text,
+        Err(e) => return unreadable(cx, kind, account, &e),
+    };
+    let files = Files::read(cx, kind, text.as_deref().unwrap_or_default());
+    let seen = Seen::gather(kind, account, own_id, text.is_some(), &files);
+    if !seen.mine.is_empty() {
+        kind.store(facts, seen.mine.iter().map(|m| m.range).collect());
+    }
+    let (name, uid, sum) = (&account.name, account.uid, seen.sum);
+    let observe = |mut finding: Finding| {
+        for (k, v) in seen.observations() {
+            finding = finding.observe(k, v);
+        }
+        finding
+    };
+
+    if let Some((summary, why)) = seen.problems().into_iter().next() {
+        // The caller's lines that must go (shared with `rootless-setup fix`).
+        let delete = lines_to_remove(&files.file, name, uid, own_id);
         let remaining = remaining_ids(&files.file, name, uid, &delete);
         let fix = repair(kind, account, &files, &delete, remaining);
-        let mut finding = Finding::fail(id, summary.clone()).why(why.clone()).fix(fix);
-        for (k, v) in f_obs {
-            finding = finding.observe(k, v);
-        }
-        return finding;
+        return observe(Finding::fail(id, summary).why(why).fix(fix));
     }
-
-    if let Some(first) = malformed_other.first() {
-        let lines: Vec<String> = malformed_other.iter().map(|m| m.line.to_string()).collect();
-        let mut finding = Finding::warn(
-            id,
-            format!(
-                "{name} has {sum} subordinate {noun}s, but {path} has {} malformed line(s) of other \
-                 users ({}): {}",
-                malformed_other.len(),
-                lines.join(", "),
-                first
-            ),
-        )
-        .why(format!(
-            "{} and usermod skip lines they cannot parse, so the owners of these lines have no \
-             ids from them, and an allocator may hand their ids out again",
-            kind.helper()
-        ))
-        .fix(Fix::root(
-            id,
-            format!(
-                "correct or remove line(s) {} of {path} (as root, with an editor)",
-                lines.join(", ")
-            ),
-        ));
-        for (k, v) in f_obs {
-            finding = finding.observe(k, v);
-        }
-        return finding;
+    if let Some(first) = seen.malformed_other.first() {
+        let lines = list(seen.malformed_other.iter().map(|m| m.line));
+        return observe(
+            Finding::warn(
+                id,
+                format!(
+                    "{name} has {sum} subordinate {noun}s, but {path} has {} malformed line(s) of \
+                     other users ({lines}): {first}",
+                    seen.malformed_other.len(),
+                ),
+            )
+            .why(format!(
+                "{} and usermod skip lines they cannot parse, so the owners of these lines have \
+                 no ids from them, and an allocator may hand their ids out again",
+                kind.helper()
+            ))
+            .fix(Fix::root(
+                id,
+                format!("correct or remove line(s) {lines} of {path} (as root, with an editor)"),
+            )),
+        );
     }
-
-    let mut finding = Finding::pass(
+    observe(Finding::pass(
         id,
         format!(
             "{name} has {sum} subordinate {noun}s in {path} ({}), overlapping no other user",
-            mine.iter()
-                .map(|m| describe(&m.range))
-                .collect::<Vec<_>>()
-                .join(", ")
+            list(seen.mine.iter().map(|m| describe(&m.range)))
         ),
-    );
-    for (k, v) in f_obs {
-        finding = finding.observe(k, v);
-    }
-    finding
+    ))
 }
 
 /// The root commands that remove the caller's bad lines and, when what is left is too small,
@@ -430,7 +485,7 @@ fn files_check(
 fn repair(
     kind: Kind,
     account: &Account,
-    files: &Files,
+    files: &Files<'_>,
     delete: &BTreeSet<usize>,
     remaining: u64,
 ) -> Fix {
@@ -439,9 +494,17 @@ fn repair(
     let mut steps: Vec<String> = Vec::new();
     let mut commands: Vec<String> = Vec::new();
     if !delete.is_empty() {
-        let lines: Vec<String> = delete.iter().map(ToString::to_string).collect();
-        steps.push(format!("remove line(s) {} of {path}", lines.join(", ")));
-        let exprs: Vec<String> = delete.iter().map(|l| format!("-e '{l}d'")).collect();
+        steps.push(format!("remove line(s) {} of {path}", list(delete)));
+        let exprs: Vec<String> = runs(delete)
+            .into_iter()
+            .map(|(first, last)| {
+                if first == last {
+                    format!("-e '{first}d'")
+                } else {
+                    format!("-e '{first},{last}d'")
+                }
+            })
+            .collect();
         commands.push(format!("sudo sed -i {} {path}", exprs.join(" ")));
     }
     if remaining < BLOCK {
@@ -471,8 +534,85 @@ fn repair(
     Fix::root(id, steps.join("; ")).cmds(commands)
 }
 
+/// Runs of consecutive line numbers as `(first, last)`, so deleting 20,000 adjacent lines is one
+/// `sed` expression.
+fn runs(lines: &BTreeSet<usize>) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &line in lines {
+        match out.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(line) => *last = line,
+            _ => out.push((line, line)),
+        }
+    }
+    out
+}
+
+/// The file could not be read. Something other than a regular file (a directory, a FIFO, a
+/// symlink loop) holds no ranges, so newuidmap finds none: a failure, with the commands that
+/// put a regular file there and give the user a block. Any other error (permissions, a file
+/// too large to read) leaves the question open: a warning.
+fn unreadable(
+    cx: &Context<'_>,
+    kind: Kind,
+    account: &Account,
+    e: &crate::host::HostError,
+) -> Finding {
+    let (id, path, noun, name) = (kind.id(), kind.path(), kind.noun(), &account.name);
+    let not_regular = match crate::read::refusal(&e.source) {
+        Some(crate::read::Refusal::NotRegular(what)) => Some(*what),
+        _ if e.source.raw_os_error() == Some(nix::libc::ELOOP) => Some("a symbolic link loop"),
+        _ => None,
+    };
+    if let Some(what) = not_regular {
+        let files = Files::read(cx, kind, "");
+        let mut fix = Fix::root(
+            id,
+            format!("move {path} aside, put an empty regular file (0644) in its place and give {name} a free block"),
+        )
+        .cmd(format!("sudo mv -T {path} {path}.not-a-file"))
+        .cmd(format!("sudo install -m 0644 /dev/null {path}"));
+        if let Some(block) = files.free_block() {
+            fix = fix.cmd(add_command(kind, account, &files, &block));
+        }
+        return Finding::fail(id, format!("{path} is {what}, not a regular file"))
+            .observe("path", path)
+            .observe("error", e)
+            .why(format!(
+                "{} reads {name}'s subordinate {noun}s from this file; as {what} it holds none, \
+                 so the engine cannot start",
+                kind.helper()
+            ))
+            .fix(fix);
+    }
+    let too_large = matches!(
+        crate::read::refusal(&e.source),
+        Some(crate::read::Refusal::TooLarge(_))
+    );
+    let fix = if too_large {
+        Fix::root(
+            id,
+            format!("remove unused ranges from {path} (as root, with an editor)"),
+        )
+    } else {
+        Fix::root(
+            id,
+            format!("make {path} readable as it is by default (0644)"),
+        )
+        .cmd(format!("sudo chmod 0644 {path}"))
+    };
+    Finding::warn(id, format!("could not read {path}: {}", e.source))
+        .observe("path", path)
+        .observe("error", e)
+        .why(format!(
+            "{} reads this file as root, but without reading it the checker cannot tell whether \
+             {name} has subordinate {noun}s",
+            kind.helper(),
+        ))
+        .fix(fix)
+}
+
 /// `usermod --add-subuids` for a local account, else appending the line.
-fn add_command(kind: Kind, account: &Account, files: &Files, block: &IdRange) -> String {
+fn add_command(kind: Kind, account: &Account, files: &Files<'_>, block: &IdRange) -> String {
     let name = sh_quote(&account.name);
     let last = block.end().saturating_sub(1);
     if files.passwd.id_of(&account.name).is_some() {

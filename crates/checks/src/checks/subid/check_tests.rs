@@ -258,12 +258,107 @@ fn malformed_lines_of_others_warn_with_file_and_line() {
 }
 
 #[test]
-fn an_unreadable_file_warns() {
-    let fx = fixture("", "");
+fn a_path_that_is_not_a_regular_file_fails_with_a_replacement() {
+    let fx = fixture("", "bob:100000:65536\n");
     fx.remove("/etc/subuid").dir("/etc/subuid");
+    let (f, facts) = check(&fx, Kind::Uid);
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert_eq!(f.summary, "/etc/subuid is a directory, not a regular file");
+    assert_eq!(
+        commands(&f),
+        [
+            "sudo mv -T /etc/subuid /etc/subuid.not-a-file",
+            "sudo install -m 0644 /dev/null /etc/subuid",
+            "sudo usermod --add-subuids 165536-231071 alice",
+        ]
+    );
+    assert_eq!(
+        f.observed("error"),
+        Some("could not read /etc/subuid: it is a directory, not a regular file")
+    );
+    assert_eq!(
+        f.why.as_deref(),
+        Some(
+            "newuidmap reads alice's subordinate uids from this file; as a directory it holds \
+             none, so the engine cannot start"
+        )
+    );
+    assert_eq!(facts.subuids, None);
+
+    fx.remove("/etc/subuid").symlink("/etc/subuid", "subuid");
+    let (f, _) = check(&fx, Kind::Uid);
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert_eq!(
+        f.summary,
+        "/etc/subuid is a symbolic link loop, not a regular file"
+    );
+
+    fx.remove("/etc/subgid");
+    nix::unistd::mkfifo(
+        &fx.path("/etc/subgid"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .expect("mkfifo");
+    let (g, _) = check(&fx, Kind::Gid);
+    assert_eq!(g.status, Status::Fail, "{g:#?}");
+    assert_eq!(g.summary, "/etc/subgid is a FIFO, not a regular file");
+    assert_eq!(
+        commands(&g)[..2],
+        [
+            "sudo mv -T /etc/subgid /etc/subgid.not-a-file",
+            "sudo install -m 0644 /dev/null /etc/subgid",
+        ]
+    );
+}
+
+#[test]
+fn a_file_too_large_to_read_warns_without_a_chmod() {
+    let fx = fixture("", "");
+    let line = "bob:100000:65536\n";
+    let too_many = (crate::read::Limit::HOST.0 as usize) / line.len() + 1;
+    fx.file("/etc/subuid", &line.repeat(too_many));
     let (f, _) = check(&fx, Kind::Uid);
     assert_eq!(f.status, Status::Warn, "{f:#?}");
-    assert!(f.summary.starts_with("could not read /etc/subuid"));
+    assert_eq!(
+        f.summary,
+        "could not read /etc/subuid: it is larger than 16 MiB, the most this tool reads from such \
+         a file"
+    );
+    assert!(commands(&f).is_empty());
+    assert_eq!(
+        f.fix.as_ref().map(|x| x.summary.as_str()),
+        Some("remove unused ranges from /etc/subuid (as root, with an editor)")
+    );
+}
+
+#[test]
+fn twenty_thousand_copies_of_a_line_become_one_sed_range_and_bounded_lists() {
+    let fx = fixture(&"alice:100000:65536\n".repeat(20_000), "");
+    let (f, _) = check(&fx, Kind::Uid);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(commands(&f), ["sudo sed -i -e '2,20000d' /etc/subuid"]);
+    // 5 facts, the first 10 ranges and their count, total, required, 10 self-overlaps.
+    assert_eq!(f.observed.len(), 28, "{f:#?}");
+    assert_eq!(values(&f, "range").len(), 10);
+    assert_eq!(f.observed("range_total"), Some("20000"));
+    assert_eq!(values(&f, "self_overlap").len(), 10);
+    assert_eq!(
+        f.summary,
+        "alice's ranges 100000-165535 (65536 ids) at /etc/subuid:1 and 100000-165535 (65536 ids) \
+         at /etc/subuid:2 overlap each other"
+    );
+}
+
+#[test]
+fn separate_lines_become_separate_sed_expressions() {
+    let fx = fixture(
+        "alice:100000:65536\nbob:300000:65536\nalice:100000:1\nalice:100001:1\nbob:1:1\n\
+         alice:100002:1\n",
+        "",
+    );
+    let (f, _) = check(&fx, Kind::Uid);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(commands(&f), ["sudo sed -i -e '3,4d' -e '6d' /etc/subuid"]);
 }
 
 #[test]
@@ -316,6 +411,21 @@ fn nss_source_is_asked_through_getsubids() {
         ]
     );
     assert_eq!(facts.subgids.map(|r| r[0].start), Some(300000));
+}
+
+#[test]
+fn nss_ranges_are_listed_up_to_the_cap_with_their_count() {
+    let fx = nss_fixture();
+    let lines: String = (0..25u64)
+        .map(|i| format!("{i}: alice {} 10000\n", 100_000 + i * 10_000))
+        .collect();
+    let system = ScriptedSystem::new().on("getsubids", "alice", ScriptedSystem::ok(&lines));
+    let h = Harness::new(&fx, alice(), system);
+    let f = run_kind(&h, Kind::Uid, &mut Facts::default());
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+    assert_eq!(values(&f, "range").len(), 10);
+    assert_eq!(f.observed("range_total"), Some("25"));
+    assert_eq!(f.observed("total"), Some("250000"));
 }
 
 #[test]

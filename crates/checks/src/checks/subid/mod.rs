@@ -17,11 +17,11 @@ use crate::context::{Context, Facts};
 use crate::finding::Finding;
 
 pub use alloc::{BLOCK, FIRST, free_block};
-pub use overlap::{Overlap, containing_own_id, overlapping_pairs, overlaps};
+pub use overlap::{containing_own_id, overlapping_pairs};
 pub use parse::{
     IdDatabase, Located, Malformed, Problem, SubidEntry, SubidFile, format, owner_matches,
 };
-pub use repair::{free_block_in, lines_to_remove, remaining_ids};
+pub use repair::{clashes_with_others, free_block_in, lines_to_remove, remaining_ids};
 
 /// The `subid.uid` check.
 pub(crate) fn subuid(cx: &Context<'_>, facts: &mut Facts) -> Finding {

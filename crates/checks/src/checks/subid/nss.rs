@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::context::{Account, Context, Facts, IdRange};
 use crate::distro::{Family, Package};
-use crate::finding::{Finding, Fix};
+use crate::finding::{Finding, Fix, MAX_LISTED};
 use crate::system::Invocation;
 
 use super::alloc::BLOCK;
@@ -142,8 +142,11 @@ pub(super) fn check(
             "exit_code",
             out.code.map_or("none".into(), |c| c.to_string()),
         );
-        for r in &ranges {
+        for r in ranges.iter().take(MAX_LISTED) {
             f = f.observe("range", describe(r));
+        }
+        if ranges.len() > MAX_LISTED {
+            f = f.observe("range_total", ranges.len());
         }
         f.observe("total", sum).observe("required", BLOCK)
     };

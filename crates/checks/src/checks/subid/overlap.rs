@@ -1,23 +1,15 @@
 //! Overlap detection across subordinate id entries: every overlapping pair (in
-//! `O(n log n + pairs)`, so files with tens of thousands of lines are fine), pairs of different
-//! owners, and ranges that contain their own owner's id.
+//! `O(n log n + pairs)`, so a small `limit` keeps any file fast) and ranges that contain their
+//! own owner's id. Overlaps of one account with other owners are
+//! [`super::repair::clashes_with_others`], which knows the account's name and uid.
 
 use crate::context::IdRange;
 
 use super::parse::Located;
 
-/// Two entries whose ranges share at least one id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Overlap<'a> {
-    /// The entry on the earlier line.
-    pub first: &'a Located,
-    /// The entry on the later line.
-    pub second: &'a Located,
-}
-
 /// Every pair of entries (by index, `i < j`) whose ranges overlap, whoever owns them, sorted;
-/// at most `limit` pairs. Runs in `O(n log n + pairs)`, so files with tens of thousands of
-/// lines are fine.
+/// at most `limit` pairs. Runs in `O(n log n + limit)`: every range still open when another
+/// starts overlaps it, so each step of the sweep adds a pair or closes a range.
 pub fn overlapping_pairs(entries: &[Located], limit: usize) -> Vec<(usize, usize)> {
     let ranges: Vec<IdRange> = entries.iter().map(|l| l.entry.range()).collect();
     let mut order: Vec<(u64, usize)> = ranges
@@ -43,20 +35,6 @@ pub fn overlapping_pairs(entries: &[Located], limit: usize) -> Vec<(usize, usize
     }
     pairs.sort_unstable();
     pairs
-}
-
-/// Pairs of entries with different owners (compared as written) whose ranges overlap, at most
-/// `limit`. A name and the numeric uid of the same account count as different owners here;
-/// callers that know the account compare with [`super::parse::owner_matches`].
-pub fn overlaps(entries: &[Located], limit: usize) -> Vec<Overlap<'_>> {
-    overlapping_pairs(entries, usize::MAX)
-        .into_iter()
-        .filter_map(|(i, j)| {
-            let (first, second) = (entries.get(i)?, entries.get(j)?);
-            (first.entry.owner != second.entry.owner).then_some(Overlap { first, second })
-        })
-        .take(limit)
-        .collect()
 }
 
 /// Entries whose range contains their own owner's id: `id_of` resolves an owner to its uid
@@ -85,7 +63,7 @@ mod tests {
     use crate::checks::subid::parse::{IdDatabase, parse};
 
     #[test]
-    fn overlaps_between_different_owners() {
+    fn overlapping_pairs_whoever_owns_them() {
         let file = parse(
             "/etc/subuid",
             "alice:100000:65536\nbob:165535:10\nalice:100000:1\ncarol:200000:1\n",
@@ -94,10 +72,26 @@ mod tests {
             overlapping_pairs(&file.entries, usize::MAX),
             vec![(0, 1), (0, 2)]
         );
-        let o = overlaps(&file.entries, 10);
-        assert_eq!(o.len(), 1);
-        assert_eq!((o[0].first.line, o[0].second.line), (1, 2));
-        assert_eq!(overlapping_pairs(&file.entries, 1).len(), 1);
+        assert_eq!(overlapping_pairs(&file.entries, 1), vec![(0, 2)]);
+        // A range of no ids (only constructible by hand) overlaps nothing, even at a shared start.
+        let zero = Located {
+            line: 9,
+            entry: crate::checks::subid::parse::SubidEntry {
+                owner: "z".into(),
+                start: 100_000,
+                count: 0,
+            },
+        };
+        assert_eq!(
+            overlapping_pairs(&[file.entries[0].clone(), zero], usize::MAX),
+            vec![]
+        );
+        // 20,000 copies of one range stop at the limit.
+        let copies = parse("/f", &"alice:100000:65536\n".repeat(20_000));
+        assert_eq!(
+            overlapping_pairs(&copies.entries, 3),
+            vec![(0, 1), (0, 2), (1, 2)]
+        );
     }
 
     #[test]

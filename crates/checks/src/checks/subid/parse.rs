@@ -12,12 +12,13 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::context::IdRange;
+use crate::finding::cut;
 
 /// One past the highest id a range may reach: the kernel rejects a map whose `start + count`
 /// wraps a 32-bit id, and `4294967295` is `(uid_t) -1`, never a real id.
 pub const ID_LIMIT: u64 = u32::MAX as u64;
 
-/// Longest line text kept in a [`Malformed`] report.
+/// Longest line text (and field value) kept in a [`Malformed`] report.
 const MAX_REPORTED_TEXT: usize = 200;
 
 /// A well-formed line: `owner:start:count`.
@@ -67,7 +68,15 @@ impl fmt::Display for SubidEntry {
 
 /// Whether an owner field names the account `name` with uid `uid`.
 pub fn owner_matches(owner: &str, name: &str, uid: u32) -> bool {
-    owner == name || owner == uid.to_string()
+    owner == name || is_decimal_of(owner, uid)
+}
+
+/// Whether `text` is exactly the decimal form of `id` (no sign, no leading zero), compared
+/// without allocating: this runs once per line of files of 100,000 lines.
+fn is_decimal_of(text: &str, id: u32) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit())
+        && (text.len() == 1 || !text.starts_with('0'))
+        && text.parse::<u32>() == Ok(id)
 }
 
 /// A field of a line.
@@ -189,7 +198,7 @@ impl fmt::Display for Malformed {
             self.path.display(),
             self.line,
             self.problem,
-            self.text.escape_debug()
+            self.text
         )
     }
 }
@@ -236,6 +245,8 @@ impl SubidFile {
 pub fn parse(path: impl Into<PathBuf>, text: &str) -> SubidFile {
     let mut file = SubidFile {
         path: path.into(),
+        // One entry a line, so the vector never moves while it fills.
+        entries: Vec::with_capacity(text.bytes().filter(|b| *b == b'\n').count() + 1),
         ..SubidFile::default()
     };
     for (index, raw) in text.split('\n').enumerate() {
@@ -246,7 +257,7 @@ pub fn parse(path: impl Into<PathBuf>, text: &str) -> SubidFile {
             Err(problem) => file.malformed.push(Malformed {
                 path: file.path.clone(),
                 line,
-                text: cut(raw),
+                text: cut(raw, MAX_REPORTED_TEXT),
                 problem,
             }),
         }
@@ -260,23 +271,37 @@ pub fn parse_bytes(path: impl Into<PathBuf>, bytes: &[u8]) -> SubidFile {
 }
 
 /// Parses one line (without its `\n`): `Ok(None)` for a blank line or a comment.
+///
+/// Written for files of 100,000 lines: one pass over the bytes finds the colons (`:` is ASCII,
+/// so the fields are cut on character boundaries) and one pass reads each number.
 pub fn parse_line(line: &str) -> Result<Option<SubidEntry>, Problem> {
-    let trimmed = line.trim();
+    let trimmed = line.trim_start();
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(None);
     }
-    let fields: Vec<&str> = line.split(':').collect();
-    let [owner, start, count] = fields.as_slice() else {
-        return Err(Problem::FieldCount {
-            found: fields.len(),
-        });
+    let mut colons = [0usize; 2];
+    let mut found = 0usize;
+    for (at, _) in line.bytes().enumerate().filter(|(_, b)| *b == b':') {
+        if let Some(slot) = colons.get_mut(found) {
+            *slot = at;
+        }
+        found += 1;
+    }
+    let [first, second] = colons;
+    let fields = (
+        line.get(..first),
+        line.get(first + 1..second),
+        line.get(second + 1..),
+    );
+    let (2, (Some(owner), Some(start), Some(count))) = (found, fields) else {
+        return Err(Problem::FieldCount { found: found + 1 });
     };
     check_owner(owner)?;
     let start = number(Field::Start, start)?;
     let count = number(Field::Count, count)?;
     check_range(u64::from(start), u64::from(count))?;
     Ok(Some(SubidEntry {
-        owner: (*owner).to_owned(),
+        owner: owner.to_owned(),
         start,
         count,
     }))
@@ -287,39 +312,48 @@ pub fn format(entries: &[SubidEntry]) -> String {
     entries.iter().map(|e| format!("{e}\n")).collect()
 }
 
-fn cut(text: &str) -> String {
-    match text.char_indices().nth(MAX_REPORTED_TEXT) {
-        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),
-        None => text.to_owned(),
-    }
-}
-
+/// One pass over the owner: this runs once per line of files of 100,000 lines.
 fn check_owner(owner: &str) -> Result<(), Problem> {
     if owner.is_empty() {
-        Err(Problem::Empty(Field::Owner))
-    } else if owner.chars().any(char::is_whitespace) {
-        Err(Problem::Whitespace(Field::Owner))
-    } else if owner.contains(':') || owner.contains('\n') || owner.starts_with('#') {
-        // Only reachable through `SubidEntry::new`: such an owner cannot be written back.
-        Err(Problem::UnwritableOwner(owner.to_owned()))
+        return Err(Problem::Empty(Field::Owner));
+    }
+    let mut colon = false;
+    for c in owner.chars() {
+        if c.is_whitespace() {
+            return Err(Problem::Whitespace(Field::Owner));
+        }
+        colon |= c == ':';
+    }
+    if colon || owner.starts_with('#') {
+        // Only reachable through `SubidEntry::new`: such an owner cannot be written back
+        // (a newline is whitespace, caught above).
+        Err(Problem::UnwritableOwner(cut(owner, MAX_REPORTED_TEXT)))
     } else {
         Ok(())
     }
 }
 
+/// A plain decimal number, read in one pass.
 fn number(field: Field, text: &str) -> Result<u32, Problem> {
-    let value = || text.to_owned();
+    let value = || cut(text, MAX_REPORTED_TEXT);
     if text.is_empty() {
         return Err(Problem::Empty(field));
     }
-    if text.chars().any(char::is_whitespace) {
-        return Err(Problem::Whitespace(field));
-    }
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Problem::NotNumeric {
-            field,
-            value: value(),
-        });
+    let mut number: Option<u32> = Some(0);
+    for b in text.bytes() {
+        if !b.is_ascii_digit() {
+            return Err(if text.chars().any(char::is_whitespace) {
+                Problem::Whitespace(field)
+            } else {
+                Problem::NotNumeric {
+                    field,
+                    value: value(),
+                }
+            });
+        }
+        number = number
+            .and_then(|n| n.checked_mul(10))
+            .and_then(|n| n.checked_add(u32::from(b - b'0')));
     }
     if text.len() > 1 && text.starts_with('0') {
         return Err(Problem::LeadingZero {
@@ -327,7 +361,7 @@ fn number(field: Field, text: &str) -> Result<u32, Problem> {
             value: value(),
         });
     }
-    text.parse::<u32>().map_err(|_| Problem::TooLarge {
+    number.ok_or_else(|| Problem::TooLarge {
         field,
         value: value(),
     })
@@ -403,6 +437,9 @@ mod tests {
             "# comment\n\n   \nalice:100000:65536\n1001:165536:65536\n",
         );
         assert!(file.malformed.is_empty(), "{:?}", file.malformed);
+        // Room for one entry a line from the start (six pieces between newlines here), so a
+        // file of 100,000 lines never moves its entries while it is read.
+        assert!(file.entries.capacity() >= 6, "{}", file.entries.capacity());
         assert_eq!(
             file.entries,
             vec![
@@ -419,6 +456,15 @@ mod tests {
         assert_eq!(file.entries_of("bob", 1001).count(), 1);
         assert_eq!(file.entries_of("alice", 5).count(), 1);
         assert_eq!(file.entries_of("alic", 1000).count(), 0);
+        // Only the exact decimal form of the uid names the account.
+        assert!(owner_matches("1000", "alice", 1000));
+        assert!(owner_matches("0", "root", 0));
+        assert!(!owner_matches("01000", "alice", 1000));
+        assert!(!owner_matches("+1000", "alice", 1000));
+        assert!(!owner_matches("1000 ", "alice", 1000));
+        assert!(!owner_matches("", "alice", 0));
+        assert!(!owner_matches("1001", "alice", 1000));
+        assert!(!owner_matches("99999999999", "alice", 1000));
     }
 
     #[test]
@@ -488,7 +534,18 @@ mod tests {
             "/etc/subgid:2: the start `x` is not a decimal number in `bob:x:65536`"
         );
         let long = parse("/f", &"x".repeat(10_000));
-        assert!(long.malformed[0].text.chars().count() <= MAX_REPORTED_TEXT + 1);
+        assert_eq!(long.malformed[0].text, format!("{}…", "x".repeat(200)));
+        // A 10 MB field is quoted cut, in the problem as in the line.
+        let huge = parse("/f", &format!("alice:{}:1", "y".repeat(10_000_000)));
+        let cut_field = format!("{}…", "y".repeat(200));
+        assert_eq!(
+            huge.malformed[0].problem,
+            Problem::NotNumeric {
+                field: Field::Start,
+                value: cut_field
+            }
+        );
+        assert!(huge.malformed[0].to_string().len() < 1_000);
     }
 
     #[test]
@@ -500,8 +557,18 @@ mod tests {
         let text = format(&entries);
         assert_eq!(text, "alice:100000:65536\n1000:0:1\n");
         assert_eq!(parse("/f", &text).plain_entries(), entries);
-        assert!(SubidEntry::new("a:b", 1, 1).is_err());
-        assert!(SubidEntry::new("#a", 1, 1).is_err());
+        let unwritable = |o: &str| Err(Problem::UnwritableOwner(o.to_owned()));
+        assert_eq!(SubidEntry::new("a:b", 1, 1), unwritable("a:b"));
+        assert_eq!(SubidEntry::new("#a", 1, 1), unwritable("#a"));
+        assert_eq!(
+            SubidEntry::new("a:b c", 1, 1),
+            Err(Problem::Whitespace(Field::Owner))
+        );
+        assert_eq!(
+            SubidEntry::new("a\nb", 1, 1),
+            Err(Problem::Whitespace(Field::Owner))
+        );
+        assert_eq!(SubidEntry::new("", 1, 1), Err(Problem::Empty(Field::Owner)));
     }
 
     #[test]

@@ -6,42 +6,87 @@
 //! contains the user's own id, a range that overlaps another owner's range (the other owner
 //! keeps theirs), and the later of two of the user's ranges that overlap each other.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::context::IdRange;
 
 use super::alloc::{BLOCK, free_block};
-use super::overlap::overlapping_pairs;
 use super::parse::{IdDatabase, Located, Malformed, SubidFile, owner_matches};
 
 /// The 1-based line numbers of `file` that belong to the account `name` (uid `uid`) and must go
 /// for its ranges to work; `own_id` is the id the engine maps to root next to the ranges (the
 /// uid for `/etc/subuid`, the primary gid for `/etc/subgid`).
+///
+/// One pass over the user's lines in file order against two unions of ranges (other owners',
+/// and the user's own earlier lines), so `O(n log n)` whatever the file holds.
 pub fn lines_to_remove(file: &SubidFile, name: &str, uid: u32, own_id: u32) -> BTreeSet<usize> {
-    let mine: Vec<&Located> = file.entries_of(name, uid).collect();
     let mut remove: BTreeSet<usize> = file
         .malformed
         .iter()
         .filter(|m| m.owner().is_some_and(|o| owner_matches(o, name, uid)))
         .map(|m| m.line)
         .collect();
-    remove.extend(
-        mine.iter()
-            .filter(|l| l.entry.range().contains(u64::from(own_id)))
-            .map(|l| l.line),
+    let others = Union::of(
+        file.entries
+            .iter()
+            .filter(|l| !l.entry.is_owned_by(name, uid))
+            .map(|l| l.entry.range()),
     );
-    remove.extend(
-        clashes_with_others(file, name, uid, &mine, usize::MAX)
-            .into_iter()
-            .map(|(m, _)| m.line),
-    );
-    let owned: Vec<Located> = mine.iter().map(|l| (*l).clone()).collect();
-    remove.extend(
-        overlapping_pairs(&owned, usize::MAX)
-            .into_iter()
-            .filter_map(|(_, later)| owned.get(later).map(|l| l.line)),
-    );
+    let mut earlier = Union::default();
+    for l in file.entries_of(name, uid) {
+        let range = l.entry.range();
+        if range.contains(u64::from(own_id)) || others.overlaps(&range) || earlier.overlaps(&range)
+        {
+            remove.insert(l.line);
+        }
+        earlier.insert(range);
+    }
     remove
+}
+
+/// A union of id ranges kept as disjoint intervals (start → end), for overlap queries in
+/// `O(log n)`.
+#[derive(Debug, Default)]
+struct Union(BTreeMap<u64, u64>);
+
+impl Union {
+    fn of(ranges: impl IntoIterator<Item = IdRange>) -> Union {
+        let mut union = Union::default();
+        for r in ranges {
+            union.insert(r);
+        }
+        union
+    }
+
+    /// Adds `r`, merging it with every interval it overlaps or touches.
+    fn insert(&mut self, r: IdRange) {
+        if r.count == 0 {
+            return;
+        }
+        let (mut start, mut end) = (r.start, r.end());
+        if let Some((&s, &e)) = self.0.range(..=start).next_back() {
+            if e >= start {
+                start = s;
+                end = end.max(e);
+            }
+        }
+        while let Some((&s, &e)) = self.0.range(start..=end).next() {
+            end = end.max(e);
+            self.0.remove(&s);
+        }
+        self.0.insert(start, end);
+    }
+
+    /// Whether `r` shares an id with the union: the last interval starting before `r` ends is
+    /// the one reaching furthest, so it alone decides.
+    fn overlaps(&self, r: &IdRange) -> bool {
+        r.count > 0
+            && self
+                .0
+                .range(..r.end())
+                .next_back()
+                .is_some_and(|(_, &end)| end > r.start)
+    }
 }
 
 /// How many ids the account keeps in `file` once `removed` lines are gone.
@@ -79,27 +124,16 @@ pub fn free_block_in(
 }
 
 /// The account's entries paired with other owners' entries they overlap (at most `limit`
-/// pairs), in the other entries' file order.
-pub(super) fn clashes_with_others<'a>(
+/// pairs), in the other entries' file order. `O(n log n + limit · n)`: each other entry that
+/// meets the account's ranges adds at least one pair.
+pub fn clashes_with_others<'a>(
     file: &'a SubidFile,
-    name: &str,
+    name: &'a str,
     uid: u32,
-    located: &[&'a Located],
     limit: usize,
 ) -> Vec<(&'a Located, &'a Located)> {
-    // The union of the account's ranges, sorted and merged, for a binary search per line.
-    let mut union: Vec<(u64, u64)> = located
-        .iter()
-        .map(|l| (l.entry.range().start, l.entry.range().end()))
-        .collect();
-    union.sort_unstable();
-    let mut merged: Vec<(u64, u64)> = Vec::new();
-    for (s, e) in union {
-        match merged.last_mut() {
-            Some((_, last_end)) if s <= *last_end => *last_end = (*last_end).max(e),
-            _ => merged.push((s, e)),
-        }
-    }
+    let mine: Vec<&Located> = file.entries_of(name, uid).collect();
+    let union = Union::of(mine.iter().map(|l| l.entry.range()));
     let mut out = Vec::new();
     for other in file
         .entries
@@ -107,16 +141,14 @@ pub(super) fn clashes_with_others<'a>(
         .filter(|l| !l.entry.is_owned_by(name, uid))
     {
         let r = other.entry.range();
-        // The first merged interval ending after r.start; it overlaps r if it starts before r's end.
-        let at = merged.partition_point(|(_, e)| *e <= r.start);
-        if merged.get(at).is_none_or(|(s, _)| *s >= r.end()) {
+        if !union.overlaps(&r) {
             continue;
         }
-        for mine in located.iter().filter(|l| l.entry.range().overlaps(&r)) {
+        for m in mine.iter().filter(|l| l.entry.range().overlaps(&r)) {
             if out.len() >= limit {
                 return out;
             }
-            out.push((*mine, other));
+            out.push((*m, other));
         }
     }
     out
@@ -141,6 +173,30 @@ mod tests {
         assert_eq!(remove.into_iter().collect::<Vec<_>>(), [2, 3, 4, 6]);
         let removed = lines_to_remove(&file, "alice", 1000, 1000);
         assert_eq!(remaining_ids(&file, "alice", 1000, &removed), 65536);
+    }
+
+    fn r(start: u64, count: u64) -> IdRange {
+        IdRange { start, count }
+    }
+
+    #[test]
+    fn the_union_merges_and_answers_at_the_edges() {
+        let mut u = Union::of([r(10, 5), r(30, 5), r(0, 0)]);
+        assert_eq!(u.0.iter().collect::<Vec<_>>(), [(&10, &15), (&30, &35)]);
+        assert!(u.overlaps(&r(14, 1)) && u.overlaps(&r(5, 6)) && u.overlaps(&r(0, 100)));
+        assert!(!u.overlaps(&r(15, 15)) && !u.overlaps(&r(5, 5)) && !u.overlaps(&r(35, 9)));
+        // A range of no ids overlaps nothing, even inside the union.
+        assert!(!u.overlaps(&r(12, 0)));
+        // Touching ranges merge; one bridging two intervals swallows both.
+        u.insert(r(15, 2));
+        assert_eq!(u.0.iter().collect::<Vec<_>>(), [(&10, &17), (&30, &35)]);
+        u.insert(r(12, 20));
+        assert_eq!(u.0.iter().collect::<Vec<_>>(), [(&10, &35)]);
+        u.insert(r(5, 5));
+        u.insert(r(36, 1));
+        assert_eq!(u.0.iter().collect::<Vec<_>>(), [(&5, &35), (&36, &37)]);
+        u.insert(r(20, 0));
+        assert_eq!(u.0.len(), 2);
     }
 
     #[test]
