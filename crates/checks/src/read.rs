@@ -112,7 +112,11 @@ pub fn open_regular(path: &Path) -> io::Result<Option<(File, Metadata)>> {
 /// Reads at most `limit` bytes from an opened regular file; a longer one is refused whole.
 /// The size is not trusted (`/proc` files report 0): the read itself is bounded.
 pub fn read_from(file: &mut File, limit: Limit) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+    // The reported size only sizes the buffer, never bounds the read.
+    let hint = file
+        .metadata()
+        .map_or(0, |m| m.len().min(limit.0).saturating_add(1));
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
     file.take(limit.0.saturating_add(1))
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit.0 {
@@ -131,7 +135,10 @@ pub fn bytes(path: &Path, limit: Limit) -> io::Result<Option<Vec<u8>>> {
 
 /// [`bytes`] as text, invalid UTF-8 replaced.
 pub fn text(path: &Path, limit: Limit) -> io::Result<Option<String>> {
-    Ok(bytes(path, limit)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    Ok(bytes(path, limit)?.map(|b| {
+        // Valid UTF-8 (the usual case) is taken as it is, without a copy.
+        String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }))
 }
 
 #[cfg(test)]

@@ -237,10 +237,8 @@ proptest! {
 
 /// Every value's origin is looked up in the file: one lookup must not rescan the whole text
 /// (the issue's reproduction: 100,000 daemon flags took over 20 s in release; 515 s in a debug
-/// test build). Ignored until `Origin::in_file` stops rescanning the text for every value
-/// (issue 8, item 5); then this runs with the rest.
+/// test build); positions are now indexed once per file.
 #[test]
-#[ignore = "quadratic Origin::in_file (issue 8 item 5): 515 s in a debug build"]
 fn a_megabyte_of_daemon_flags_is_read_in_bounded_time() {
     let flags: Vec<String> = (0..100_000).map(|i| format!("\"--f{i}\"")).collect();
     let text = format!("daemon-flags = [\n{}\n]\n", flags.join(",\n"));
