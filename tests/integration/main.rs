@@ -6,3 +6,4 @@
 
 mod check;
 mod docs;
+mod fix;
