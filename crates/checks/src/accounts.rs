@@ -666,6 +666,31 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_configuration_gives_usable_bases_and_a_positive_uid_min(
+            login_defs in "(UID_MIN|#|[ \t]|[0-9]{1,12}|x|\n){0,20}",
+            useradd in "(HOME|=|/|home|usr|\\.|\"| |\n|[a-z]{1,3}){0,20}",
+            adduser in proptest::option::of("(DHOME|=|/|home|tmp|\\.\\.|'|\n){0,20}"),
+        ) {
+            let rules = Rules::parse(&login_defs, &useradd, adduser.as_deref());
+            proptest::prop_assert!(rules.uid_min > 0);
+            for base in &rules.home_bases {
+                proptest::prop_assert!(usable_base(base), "{}", base.display());
+                proptest::prop_assert!(base != Path::new("/"));
+            }
+        }
+
+        #[test]
+        fn names_never_panic_and_portable_ones_are_plain_words(name in "\\PC{0,40}") {
+            if portable_name(&name).is_ok() {
+                let quoted = sh_quote(&name);
+                proptest::prop_assert_eq!(quoted.trim_matches('\''), name.as_str());
+                proptest::prop_assert!(name.len() <= NAME_MAX && !name.starts_with('-'));
+            }
+        }
+    }
+
     #[test]
     fn rules_are_read_through_the_host() {
         let fx = Fixture::new();
