@@ -99,32 +99,28 @@ impl Rules {
 /// The value of the last `KEY VALUE` line of a login.defs-style text (comments and blank lines
 /// ignored, any whitespace between key and value).
 fn login_defs_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            (words.next()? == key).then_some(())?;
-            words.next()
-        })
-        .last()
+    text.lines().rev().find_map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next()? == key).then_some(())?;
+        words.next()
+    })
 }
 
 /// The value of the last `KEY=VALUE` line of a shell-style configuration (spaces around `=` and
 /// one pair of quotes around the value allowed, comments ignored).
 fn assignment(text: &str, key: &str) -> Option<String> {
-    text.lines()
-        .filter_map(|line| {
-            let (k, v) = line.trim().split_once('=')?;
-            if k.trim() != key {
-                return None;
-            }
-            let v = v.trim();
-            let unquoted = ['"', '\'']
-                .iter()
-                .find_map(|q| v.strip_prefix(*q)?.strip_suffix(*q))
-                .unwrap_or(v);
-            Some(unquoted.to_owned())
-        })
-        .last()
+    text.lines().rev().find_map(|line| {
+        let (k, v) = line.trim().split_once('=')?;
+        if k.trim() != key {
+            return None;
+        }
+        let v = v.trim();
+        let unquoted = ['"', '\'']
+            .iter()
+            .find_map(|q| v.strip_prefix(*q)?.strip_suffix(*q))
+            .unwrap_or(v);
+        Some(unquoted.to_owned())
+    })
 }
 
 /// Whether `path` is absolute and written plainly: no `.` or `..` component, no `//`, no

@@ -179,7 +179,9 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
             && daemon
                 .stderr
                 .starts_with("error: daemon (uid 1) is a system account: uids below 1000")
-            && daemon.stderr.contains("help: create a dedicated login user"),
+            && daemon
+                .stderr
+                .contains("help: create a dedicated login user"),
         "fix --user daemon (as root): want exit 2, no script and the refusal, got {}:\n{}{}",
         daemon.describe_exit(),
         indent(&daemon.stdout),
