@@ -220,6 +220,51 @@ mod tests {
         );
     }
 
+    /// The text of the block's `by hand` note.
+    fn by_hand(step: &Step) -> &str {
+        assert!(step.is_manual(), "{step:#?}");
+        &step
+            .notes
+            .iter()
+            .find(|n| n.label == "by hand")
+            .unwrap()
+            .text
+    }
+
+    #[test]
+    fn what_the_check_could_not_judge_is_by_hand() {
+        let look = "the home directory needs a look (it is not a directory or cannot be read)";
+        // Could not stat the home: not "missing", so nothing is created.
+        let unreadable = Finding::fail(CheckId::User, "could not look at home directory /home/a b")
+            .observe("home", "/home/a b")
+            .observe("error", "permission denied");
+        assert_eq!(by_hand(&home(&unreadable, &target()).unwrap()), look);
+        // Root-owned but a file, or without a mode: not handed over.
+        let file = Finding::fail(CheckId::User, "home /home/a b is not a directory")
+            .observe("home", "/home/a b")
+            .observe("home_owner", "0")
+            .observe("home_mode", "0644");
+        assert_eq!(by_hand(&home(&file, &target()).unwrap()), look);
+        let modeless = Finding::fail(CheckId::User, "home /home/a b is owned by uid 0")
+            .observe("home", "/home/a b")
+            .observe("home_owner", "0");
+        assert_eq!(by_hand(&home(&modeless, &target()).unwrap()), look);
+        // Owned by the user already (not writable, say): nothing for root to hand over.
+        let own = Finding::fail(CheckId::User, "home /home/a b is not writable by its owner")
+            .observe("home", "/home/a b")
+            .observe("home_owner", "1000")
+            .observe("home_mode", "0555");
+        assert_eq!(by_hand(&home(&own, &target()).unwrap()), look);
+        let foreign = Finding::fail(CheckId::User, "home /home/a b is owned by uid 1001")
+            .observe("home", "/home/a b")
+            .observe("home_owner", "1001")
+            .observe("home_mode", "0755");
+        assert_eq!(
+            by_hand(&home(&foreign, &target()).unwrap()),
+            "/home/a b belongs to uid 1001: giving it to alice would take it from that account"
+        );
+    }
+
     #[test]
     fn a_finding_about_another_home_is_by_hand() {
         let step = home(&root_owned("/home/bob"), &target()).unwrap();
