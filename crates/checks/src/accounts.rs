@@ -609,6 +609,14 @@ mod tests {
                 "sudo install -d -o 1000 -g 1000 -m 0700 /home/dev"
             ]
         );
+        // A link elsewhere (not on the new home's path): point the account at BASE/NAME.
+        assert_eq!(
+            may("/srv/dev", Some("/srv")).unwrap_err().commands(),
+            [
+                "sudo usermod -d /home/dev dev",
+                "sudo install -d -o 1000 -g 1000 -m 0700 /home/dev"
+            ]
+        );
         let err = may("/home/dev", Some("/home")).unwrap_err();
         assert_eq!(err.commands(), Vec::<String>::new());
         assert!(
