@@ -6,4 +6,5 @@
 
 mod check;
 mod docs;
+mod fix;
 mod hostile;

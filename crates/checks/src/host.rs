@@ -194,6 +194,17 @@ impl Host {
         }
     }
 
+    /// Whether `path` itself is a symbolic link (`lstat`, not following it); `Ok(false)` when
+    /// it does not exist.
+    pub fn is_symlink(&self, path: impl AsRef<Path>) -> Result<bool, HostError> {
+        let path = path.as_ref();
+        match fs::symlink_metadata(self.path(path)) {
+            Ok(m) => Ok(m.file_type().is_symlink()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Host::err(path, e)),
+        }
+    }
+
     /// The extended attribute `name` (such as `security.capability`) of `path`; `None` when the
     /// file or the attribute does not exist or cannot be read.
     pub fn xattr(&self, path: impl AsRef<Path>, name: &str) -> Option<Vec<u8>> {

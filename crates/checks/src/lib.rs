@@ -7,6 +7,7 @@
 //! Invariant: nothing in this crate changes the host. Probes run as the caller, in throwaway
 //! namespaces; D-Bus is only read, through `rootless-setup-systemd`.
 
+pub mod accounts;
 pub mod caller;
 mod caps;
 pub mod catalogue;

@@ -1,6 +1,7 @@
 //! Why no script could be made. A check that fails is not an error here (that is what the
 //! script is for); these are the cases where writing a correct script is impossible.
 
+use rootless_setup_checks::accounts::Refusal;
 use rootless_setup_checks::shell::UnsafeValue;
 
 /// Why `rootless-setup fix` could not produce a script.
@@ -29,7 +30,8 @@ pub enum FixError {
     /// No passwd entry for the user.
     #[error("no user `{0}` in /etc/passwd")]
     NoSuchUser(String),
-    /// A user name the script cannot pass to `usermod` and friends.
-    #[error("user name {0:?} starts with `-`, so commands would read it as an option")]
-    OptionLikeName(String),
+    /// An account root must not prepare: a system account, one that cannot log in, or a name
+    /// that is not portable.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }

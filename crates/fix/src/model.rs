@@ -11,6 +11,9 @@ use rootless_setup_checks::{CheckId, Distro, Status};
 pub enum Helper {
     /// `expect_user NAME UID`: the account still has that uid.
     ExpectUser,
+    /// `expect_home BASE HOME`: HOME lies directly below BASE and no directory on its path is
+    /// a symbolic link.
+    ExpectHome,
     /// `expect_line FILE NUMBER TEXT`: a line the script removes is still the one it was
     /// generated for.
     ExpectLine,
@@ -25,8 +28,9 @@ pub enum Helper {
 
 impl Helper {
     /// Every helper, in the order the preamble defines them.
-    pub const ALL: [Helper; 5] = [
+    pub const ALL: [Helper; 6] = [
         Helper::ExpectUser,
+        Helper::ExpectHome,
         Helper::ExpectLine,
         Helper::ExpectFree,
         Helper::KeepOriginal,
@@ -37,6 +41,7 @@ impl Helper {
     pub fn name(self) -> &'static str {
         match self {
             Helper::ExpectUser => "expect_user",
+            Helper::ExpectHome => "expect_home",
             Helper::ExpectLine => "expect_line",
             Helper::ExpectFree => "expect_free",
             Helper::KeepOriginal => "keep_original",

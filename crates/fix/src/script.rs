@@ -32,6 +32,24 @@ expect_user() {
 }
 "
         }
+        Helper::ExpectHome => {
+            "# expect_home BASE HOME: HOME lies directly below BASE, and no directory from / down to HOME
+# is a symbolic link (root must not create or hand over a home through one).
+expect_home() {
+	[ \"${2%/*}\" = \"$1\" ] || stale \"$2 is not directly below $1\"
+	path=
+	rest=${2#/}
+	while [ -n \"$rest\" ]; do
+		path=$path/${rest%%/*}
+		case $rest in
+		*/*) rest=${rest#*/} ;;
+		*) rest= ;;
+		esac
+		[ ! -L \"$path\" ] || stale \"$path is a symbolic link\"
+	done
+}
+"
+        }
         Helper::ExpectLine => {
             "# expect_line FILE NUMBER TEXT: line NUMBER of FILE is still TEXT.
 expect_line() {
@@ -479,6 +497,62 @@ pub fn render(plan: &Plan) -> Result<String, FixError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `expect_home BASE HOME` in a real `sh`; the error output when it stops.
+    fn expect_home(base: &std::path::Path, home: &std::path::Path) -> Result<(), String> {
+        let script = format!(
+            "{STALE}{}expect_home \"$1\" \"$2\"",
+            helper_source(Helper::ExpectHome)
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script, "sh"])
+            .arg(base)
+            .arg(home)
+            .output()
+            .unwrap();
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    #[test]
+    fn the_home_guard_stops_at_a_link_anywhere_on_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let base = root.join("home");
+        std::fs::create_dir_all(base.join("alice")).unwrap();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::os::unix::fs::symlink("../etc", base.join("dev")).unwrap();
+        std::os::unix::fs::symlink("home", root.join("linked")).unwrap();
+        assert_eq!(expect_home(&base, &base.join("alice")), Ok(()));
+        // A home that does not exist yet is fine (the block creates it).
+        assert_eq!(expect_home(&base, &base.join("new")), Ok(()));
+        let stale = |what: String| {
+            Err(format!(
+                "rootless-setup: {what}; nothing was changed: run rootless-setup fix again\n"
+            ))
+        };
+        let dev = base.join("dev");
+        assert_eq!(
+            expect_home(&base, &dev),
+            stale(format!("{} is a symbolic link", dev.display()))
+        );
+        let linked = root.join("linked");
+        assert_eq!(
+            expect_home(&linked, &linked.join("alice")),
+            stale(format!("{} is a symbolic link", linked.display()))
+        );
+        assert_eq!(
+            expect_home(&base, &base.join("alice/x")),
+            stale(format!(
+                "{} is not directly below {}",
+                base.join("alice/x").display(),
+                base.display()
+            ))
+        );
+    }
 
     #[test]
     fn comments_wrap_and_never_contain_a_raw_newline() {

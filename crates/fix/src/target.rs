@@ -1,9 +1,16 @@
 //! What the script is made for: the distribution, the user's account, and the few host files
 //! the blocks depend on (the subordinate id files and the databases of ids in use, the files the
-//! script would replace). Read once through the checker's [`Host`], so fixture trees work.
+//! script would replace, the account rules and whether the home's path holds a symbolic link).
+//! Read once through the checker's [`Host`], so fixture trees work.
+//!
+//! A target is only ever made for an ordinary login user with a portable name
+//! ([`accounts::login_user`]): a script for a system account, or one that would write a name
+//! the system spells differently, is refused before a line of it is written.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
+use rootless_setup_checks::accounts::{self, Rules};
 use rootless_setup_checks::context::Account;
 use rootless_setup_checks::shell::check_printable;
 use rootless_setup_checks::{Distro, Host};
@@ -38,11 +45,15 @@ pub struct HostFiles {
     pub sysctl_dropin: Option<String>,
     /// The cgroup delegation drop-in, when it exists.
     pub delegate_conf: Option<String>,
+    /// `UID_MIN` and the home bases.
+    pub rules: Rules,
+    /// The first component of the home's path that is a symbolic link, when one is.
+    pub home_symlink: Option<PathBuf>,
 }
 
 impl HostFiles {
-    /// Reads them from `host`.
-    pub fn read(host: &Host) -> HostFiles {
+    /// Reads them from `host`, for an account whose home is `home`.
+    pub fn read(host: &Host, home: &Path) -> HostFiles {
         let read = |p: &str| host.read(p).ok().flatten();
         HostFiles {
             subuid: read("/etc/subuid"),
@@ -60,6 +71,8 @@ impl HostFiles {
                 .collect(),
             sysctl_dropin: read(SYSCTL_DROPIN),
             delegate_conf: read(DELEGATE_CONF),
+            rules: Rules::read(host),
+            home_symlink: accounts::first_symlink(host, home),
         }
     }
 }
@@ -76,13 +89,11 @@ pub struct Target {
 }
 
 impl Target {
-    /// A target after checking that the account's name and home can go into a script.
+    /// A target after checking that the account is a login user with a portable name
+    /// ([`accounts::login_user`]) and that its home can go into a script.
     pub fn new(distro: Distro, account: Account, files: HostFiles) -> Result<Target, FixError> {
-        check_printable("user name", &account.name)?;
+        accounts::login_user(&files.rules, &account)?;
         check_printable("home directory", &account.home.to_string_lossy())?;
-        if account.name.starts_with('-') {
-            return Err(FixError::OptionLikeName(account.name));
-        }
         Ok(Target {
             distro,
             account,
@@ -100,6 +111,7 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rootless_setup_checks::accounts::Refusal;
 
     fn account(name: &str, home: &str) -> Account {
         Account {
@@ -112,22 +124,48 @@ mod tests {
     }
 
     #[test]
-    fn names_and_homes_with_newlines_are_refused_with_the_value() {
+    fn odd_names_system_accounts_and_homes_with_newlines_are_refused_with_the_value() {
         let d = Distro::parse("ID=debian");
-        let err =
-            Target::new(d.clone(), account("a\nb", "/home/a"), HostFiles::default()).unwrap_err();
+        let new = |a: Account| Target::new(d.clone(), a, HostFiles::default());
+        let err = new(account("a\nb", "/home/a")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "user name \"a\\nb\" contains a newline, which a reviewed root script must not contain"
+            "user name \"a\\nb\" holds a character other than letters, digits, `.`, `_` and `-`: \
+             a root script takes only portable names (letters, digits, `.`, `_`, `-`, an optional \
+             final `$`, at most 32 bytes, not starting with `-`)"
         );
-        let err =
-            Target::new(d.clone(), account("a", "/home/a\nb"), HostFiles::default()).unwrap_err();
+        let err = new(account("a", "/home/a\nb")).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("home directory \"/home/a\\nb\""),
             "{err}"
         );
-        assert!(Target::new(d.clone(), account("-rf", "/h"), HostFiles::default()).is_err());
-        assert!(Target::new(d, account("a b'$(x)`y`", "/h o$(me)"), HostFiles::default()).is_ok());
+        for name in ["-rf", "a b", "a'$(x)`y`", "", "x\u{1b}[2J"] {
+            assert!(
+                matches!(
+                    new(account(name, "/home/a")),
+                    Err(FixError::Refused(Refusal::Name { .. }))
+                ),
+                "{name:?}"
+            );
+        }
+        let mut daemon = account("daemon", "/usr/sbin");
+        daemon.uid = 1;
+        assert!(matches!(
+            new(daemon),
+            Err(FixError::Refused(Refusal::SystemUid {
+                uid: 1,
+                uid_min: 1000,
+                ..
+            }))
+        ));
+        let mut svc = account("svc", "/home/svc");
+        svc.shell = "/usr/sbin/nologin".into();
+        assert!(matches!(
+            new(svc),
+            Err(FixError::Refused(Refusal::NoLogin { .. }))
+        ));
+        // A home with quotes and spaces is fine: it is quoted (and guarded) where it is used.
+        assert!(new(account("alice", "/h o$(me)")).is_ok());
     }
 }

@@ -1,7 +1,9 @@
-//! Hostile values stay inert: user names and home paths with spaces, quotes, `$()`, backticks
-//! and globs (as a hand-edited `/etc/passwd` can hold) reach every command as exactly one word,
-//! verbatim, and nothing they spell runs; values with a newline are refused with an error naming
-//! them. Every command of the script is taken apart by a real `sh`.
+//! Hostile values stay inert: home paths with spaces, quotes, `$()`, backticks and globs (as a
+//! hand-edited `/etc/passwd` can hold) and portable names with a `$` reach every command as
+//! exactly one word, verbatim, and nothing they spell runs; names that are not portable (spaces,
+//! quotes, a leading `-`, control characters) and homes with a newline are refused before a line
+//! is written, with an error naming them. Every command of the script is taken apart by a real
+//! `sh`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,14 +18,21 @@ use rootless_setup_checks::{CheckId, Distro, Finding, Fix, Report, SCHEMA_VERSIO
 use rootless_setup_fix::script::command_text;
 use rootless_setup_fix::{Command, HostFiles, Target, plan};
 
-const NAMES: [&str; 4] = [
+/// Names a script never takes: the system would write them differently, or a command would
+/// misread them.
+const REFUSED_NAMES: [&str; 6] = [
     "e vil'$(touch MARK)`touch MARK`",
     "a\"b;touch${IFS}MARK|x&y*",
     "x'\\'y",
     "*",
+    "-rf",
+    "ws\r01",
 ];
 
-const HOMES: [&str; 3] = ["/home/a b/$(touch MARK)", "/home/q'u\"o`te`", "/home/*"];
+/// Portable names, one with the `$` of a machine account.
+const NAMES: [&str; 3] = ["alice", "svc.b_c-d", "ws01$"];
+
+const HOMES: [&str; 3] = ["/home/a b$(touch MARK)", "/home/q'u\"o`te`", "/home/*"];
 
 /// What `sh` makes of `text` as the arguments of a command: one word per argument.
 fn words_of(text: &str, dir: &std::path::Path) -> Vec<String> {
@@ -89,7 +98,28 @@ fn assert_inert(plan: &rootless_setup_fix::Plan) {
 }
 
 #[test]
-fn hostile_names_and_homes_stay_inert_in_every_command() {
+fn names_that_are_not_portable_are_refused_before_a_line_is_written() {
+    for name in REFUSED_NAMES {
+        let account = rootless_setup_checks::testing::account(name, 1000, "/home/user");
+        let err =
+            Target::new(Distro::parse("ID=debian"), account, HostFiles::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("user name {name:?} ")),
+            "{name:?}: {text}"
+        );
+        assert!(
+            text.ends_with(
+                "a root script takes only portable names (letters, digits, `.`, `_`, \
+                            `-`, an optional final `$`, at most 32 bytes, not starting with `-`)"
+            ),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn hostile_homes_and_portable_names_stay_inert_in_every_command() {
     for name in NAMES {
         // No subids and linger off: blocks that take the name. (The fixture cannot fake the
         // owner of a home whose path has spaces, so the home is plain here.)
@@ -125,7 +155,7 @@ fn a_directory_user_gets_a_quoted_appended_line() {
     let target = Target::new(
         Distro::parse("ID=debian"),
         Account {
-            name: "l'dap $(x)".into(),
+            name: "ld.ap$".into(),
             uid: 5000,
             gid: 5000,
             home: "/home/ldap".into(),
@@ -145,14 +175,14 @@ fn a_directory_user_gets_a_quoted_appended_line() {
         schema_version: SCHEMA_VERSION,
         engine: rootless_setup_checks::Engine::Docker,
         uid: 5000,
-        user: Some("l'dap $(x)".into()),
+        user: Some("ld.ap$".into()),
         distribution: "debian".into(),
         findings: vec![finding],
     };
     let plan = plan(&report, &target, &[]).unwrap();
     let script = plan.render().unwrap();
     assert!(
-        script.contains("printf '%s\\n' 'l'\\''dap $(x):165536:65536' >>/etc/subuid"),
+        script.contains("printf '%s\\n' 'ld.ap$:165536:65536' >>/etc/subuid"),
         "{script}"
     );
     lint(&script);
@@ -175,9 +205,10 @@ fn newlines_are_refused_with_an_error_naming_the_value() {
         HostFiles::default(),
     )
     .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "user name \"ev\\nil\" contains a newline, which a reviewed root script must not contain"
+    assert!(
+        err.to_string()
+            .starts_with("user name \"ev\\nil\" holds a character other than"),
+        "{err}"
     );
     let err = Target::new(d, account("alice", "/home/a\nb"), HostFiles::default()).unwrap_err();
     assert!(
@@ -215,4 +246,107 @@ fn a_hostile_line_in_the_users_subid_file_is_guarded_verbatim_or_left_by_hand() 
     );
     lint(&script);
     assert_inert(&plan);
+}
+
+/// Whether any command or guard of the script creates or hands over `path` (`chown`, `mkdir`,
+/// `install -d`), or any by-hand line does.
+fn touches(plan: &rootless_setup_fix::Plan, path: &str) -> bool {
+    plan.steps.iter().any(|step| {
+        let run = step.commands.iter().any(|c| match c {
+            Command::Run { argv, .. } => {
+                ["chown", "mkdir", "install"].contains(&argv[0].as_str())
+                    && argv[1..]
+                        .iter()
+                        .any(|a| a == path || a.ends_with(&format!(":{path}")))
+            }
+            _ => false,
+        });
+        let by_hand = step.by_hand.iter().any(|line| {
+            let words: Vec<&str> = line.split(' ').collect();
+            words.contains(&path)
+                && words
+                    .iter()
+                    .any(|w| ["chown", "mkdir", "install"].contains(w))
+        });
+        run || by_hand
+    })
+}
+
+#[test]
+fn system_accounts_are_refused_with_what_to_do_instead() {
+    // The reproductions: daemon (/usr/sbin), bin (/bin), sys (/dev), www-data (/var/www).
+    for (name, uid, home) in [
+        ("daemon", 1, "/usr/sbin"),
+        ("bin", 2, "/bin"),
+        ("sys", 3, "/dev"),
+        ("www-data", 33, "/var/www"),
+    ] {
+        let mut account = rootless_setup_checks::testing::account(name, uid, home);
+        account.shell = "/usr/sbin/nologin".into();
+        let err =
+            Target::new(Distro::parse("ID=debian"), account, HostFiles::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{name} (uid {uid}) is a system account: uids below 1000 (UID_MIN of \
+                 /etc/login.defs) belong to the system, and preparing one would hand it what the \
+                 system owns"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_home_of_slash_or_through_a_symlink_is_never_chowned() {
+    // Home `/`, owned by root: the check saw it, the block is by hand.
+    let fx = healthy("ID=debian\nVERSION_ID=12\n", "dev", "/home/dev");
+    fx.file(
+        "/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\ndev:x:1000:1000::/:/bin/bash\n",
+    )
+    .meta("/", "uid=0 gid=0 mode=0755");
+    let (report, plan) = plan_for(&fx, system(true), &ROOT_CHECKS);
+    let user = report
+        .findings
+        .iter()
+        .find(|f| f.id == CheckId::User)
+        .unwrap();
+    assert_eq!(
+        user.summary,
+        "home / is owned by uid 0, not by dev (uid 1000)"
+    );
+    let step = &plan.steps[0];
+    assert_eq!(step.ids(), [CheckId::User]);
+    assert!(step.is_manual());
+    assert!(!touches(&plan, "/"), "{plan:#?}");
+    let script = plan.render().unwrap();
+    assert!(!script.contains("chown"), "{script}");
+    lint(&script);
+
+    // /home/dev -> ../etc: stat follows it to a root-owned /etc.
+    let fx = healthy("ID=debian\nVERSION_ID=12\n", "dev", "/home/dev");
+    fx.remove("/home/dev")
+        .symlink("/home/dev", "../etc")
+        .meta("/home/dev", "uid=0 gid=0 mode=0755");
+    let (_, plan) = plan_for(&fx, system(true), &ROOT_CHECKS);
+    let step = &plan.steps[0];
+    assert!(step.is_manual(), "{step:#?}");
+    assert!(
+        step.notes
+            .iter()
+            .any(|n| n.text.contains("/home/dev is a symbolic link")),
+        "{step:#?}"
+    );
+    assert_eq!(
+        step.by_hand,
+        [
+            "give the account a home of its own, then create it:",
+            "sudo mv /home/dev /home/dev.link",
+            "sudo install -d -o 1000 -g 1000 -m 0700 /home/dev"
+        ]
+    );
+    // The link itself is moved aside, never followed: nothing in the script runs on it.
+    let script = plan.render().unwrap();
+    assert!(!script.contains("chown"), "{script}");
+    assert!(!script.contains("\tinstall -d"), "{script}");
 }

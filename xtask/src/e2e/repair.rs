@@ -6,7 +6,7 @@
 //! script with a block for each, `fix --apply --yes` runs it through `sudo -- sh -s` and checks
 //! again, `check` passes, a second `fix` has nothing left to run, and `install --yes` runs a
 //! container. On the way, root prints (without applying) the script for another user with
-//! `fix --user nosub`.
+//! `fix --user nosub`, and is refused one for the system account `daemon` (exit 2, no script).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -167,6 +167,27 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
         );
     }
     cx.note("fix --user nosub as root: subid and linger blocks, session checks not covered");
+
+    // As root for a system account: refused with what to do instead, and no script.
+    let daemon = cx
+        .bx
+        .root(&[super::r#box::BINARY_IN_BOX, "fix", "--user", "daemon"])
+        .run()?;
+    ensure!(
+        daemon.code == Some(2)
+            && daemon.stdout.is_empty()
+            && daemon
+                .stderr
+                .starts_with("error: daemon (uid 1) is a system account: uids below 1000")
+            && daemon
+                .stderr
+                .contains("help: create a dedicated login user"),
+        "fix --user daemon (as root): want exit 2, no script and the refusal, got {}:\n{}{}",
+        daemon.describe_exit(),
+        indent(&daemon.stdout),
+        indent(&daemon.stderr)
+    );
+    cx.note("fix --user daemon as root: exit 2, no script, refused as a system account");
 
     // Applied as dev, through sudo: the checks that changed are shown and the host is ready.
     let started = Instant::now();

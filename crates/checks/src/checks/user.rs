@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use crate::accounts::{self, Refusal, Rules};
 use crate::catalogue::CheckId;
 use crate::context::{Account, Context, Facts};
 use crate::finding::{Finding, Fix};
@@ -89,14 +90,27 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         return no_passwd_entry(cx, uid, read_error);
     };
     facts.account = Some(account.clone());
-    let name = sh_quote(&account.name);
     let home = &account.home;
     let quoted_home = sh_quote_path(home);
+    // Root creates or hands over the home only when the one rule allows it; otherwise the
+    // advice is what an admin should do instead.
+    let rules = Rules::read(cx.host);
+    let link = accounts::first_symlink(cx.host, home);
+    let may = accounts::home_root_may_prepare(&rules, &account, link.as_deref()).map(|_| ());
+    let root_fix = |fix: Fix| match &may {
+        Ok(()) => fix,
+        Err(refusal) => refused(refusal),
+    };
     let base = |f: Finding| {
-        f.observe("uid", uid)
+        let f = f
+            .observe("uid", uid)
             .observe("user", &account.name)
             .observe("passwd_source", source.as_str())
-            .observe("home", home.display())
+            .observe("home", home.display());
+        match &link {
+            Some(link) => f.observe("home_symlink", link.display()),
+            None => f,
+        }
     };
     if !home.is_absolute() {
         return base(Finding::fail(
@@ -111,10 +125,10 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             "the engine keeps its data, configuration and systemd user units under the home \
              directory; without one there is nowhere to install it",
         )
-        .fix(
-            Fix::root(ID, "give the account a home directory and create it")
-                .cmd(format!("sudo usermod -d /home/{name} -m {name}")),
-        );
+        .fix(root_fix(Fix::root(
+            ID,
+            "give the account a home directory and create it",
+        )));
     }
     let create = format!(
         "sudo install -d -o {uid} -g {} -m 0700 {quoted_home}",
@@ -131,7 +145,9 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 "the engine keeps its data under ~/.local/share, its configuration under \
                  ~/.config and its systemd user unit under ~/.config/systemd/user",
             )
-            .fix(Fix::root(ID, "create the home directory, owned by the user").cmd(create));
+            .fix(root_fix(
+                Fix::root(ID, "create the home directory, owned by the user").cmd(create),
+            ));
         }
         Err(e) => {
             return base(Finding::fail(
@@ -157,14 +173,14 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             format!("home {} is not a directory", home.display()),
         ))
         .why("the engine keeps its data, configuration and user units under the home directory")
-        .fix(
+        .fix(root_fix(
             Fix::root(ID, "move the file away and create the home directory")
                 .cmd(format!(
                     "sudo mv {quoted_home} {}",
                     sh_quote(&format!("{}.bak", home.display()))
                 ))
                 .cmd(create),
-        );
+        ));
     }
     if info.uid != uid {
         return base(Finding::fail(
@@ -181,10 +197,10 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
              directory as the user; a home owned by someone else makes install fail or leaves \
              files the user cannot manage",
         )
-        .fix(
+        .fix(root_fix(
             Fix::root(ID, "give the home directory to the user")
                 .cmd(format!("sudo chown {uid}:{} {quoted_home}", account.gid)),
-        );
+        ));
     }
     if info.perms() & 0o200 == 0 {
         return base(Finding::fail(
@@ -216,6 +232,16 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         }
     }
     finding
+}
+
+/// The advice when root must not prepare the home: why, and what an admin does instead.
+fn refused(refusal: &Refusal) -> Fix {
+    let help = refusal.help();
+    let summary = match help.first() {
+        Some(first) => format!("{refusal}; {first}"),
+        None => refusal.to_string(),
+    };
+    Fix::root(ID, summary).cmds(refusal.commands())
 }
 
 fn running_as_root(cx: &Context<'_>) -> Finding {
@@ -431,6 +457,174 @@ mod tests {
         let (f, _) = run(&fx, Caller::new(1002, 1002));
         assert_eq!(f.status, Status::Fail);
         assert!(f.summary.contains("no absolute home"), "{}", f.summary);
+    }
+
+    /// The advice root would follow, as one text.
+    fn root_advice(f: &Finding) -> String {
+        let fix = f.fix.as_ref().expect("a fix");
+        assert!(fix.root, "{fix:?}");
+        fix_text(f)
+    }
+
+    /// No advice creates or hands over `path`.
+    fn assert_untouched(f: &Finding, path: &str) {
+        let fix = f.fix.as_ref().expect("a fix");
+        for command in &fix.commands {
+            let words: Vec<&str> = command.split(' ').collect();
+            let touches = words.iter().any(|w| *w == path || *w == sh_quote(path))
+                && words
+                    .iter()
+                    .any(|w| ["chown", "install", "mkdir", "mv"].contains(w));
+            assert!(!touches, "{command}");
+        }
+    }
+
+    #[test]
+    fn system_accounts_get_no_chown_of_their_system_home() {
+        // The reproductions: daemon's /usr/sbin, bin's /bin, sys's /dev, www-data's /var/www.
+        for (line, home) in [
+            (
+                "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin",
+                "/usr/sbin",
+            ),
+            ("bin:x:2:2:bin:/bin:/usr/sbin/nologin", "/bin"),
+            ("sys:x:3:3:sys:/dev:/usr/sbin/nologin", "/dev"),
+            (
+                "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
+                "/var/www",
+            ),
+        ] {
+            let fx = fixture();
+            let uid: u32 = line.split(':').nth(2).unwrap().parse().unwrap();
+            fx.file("/etc/passwd", &format!("{line}\n"))
+                .dir(home)
+                .meta(home, "uid=0 gid=0 mode=0755");
+            let (f, _) = run(&fx, Caller::new(uid, uid));
+            assert_eq!(f.status, Status::Fail, "{line}");
+            assert_eq!(
+                f.summary,
+                format!(
+                    "home {home} is owned by uid 0, not by {} (uid {uid})",
+                    line.split(':').next().unwrap()
+                )
+            );
+            let advice = root_advice(&f);
+            assert!(
+                advice.contains(&format!("(uid {uid}) is a system account: uids below 1000")),
+                "{advice}"
+            );
+            assert!(advice.contains("sudo useradd -m USER"), "{advice}");
+            assert_untouched(&f, home);
+            assert!(!advice.contains("chown"), "{advice}");
+        }
+    }
+
+    #[test]
+    fn a_nologin_shell_above_uid_min_is_refused_too() {
+        let fx = fixture();
+        fx.file("/etc/passwd", "svc:x:2000:2000::/home/svc:/bin/false\n");
+        let (f, _) = run(&fx, Caller::new(2000, 2000));
+        assert_eq!(f.summary, "home directory /home/svc does not exist");
+        let advice = root_advice(&f);
+        assert!(
+            advice.starts_with("svc cannot log in (login shell /bin/false)"),
+            "{advice}"
+        );
+        assert_untouched(&f, "/home/svc");
+    }
+
+    #[test]
+    fn uid_min_comes_from_login_defs() {
+        let fx = fixture();
+        fx.file("/etc/login.defs", "# local policy\nUID_MIN\t\t 500\n")
+            .file("/etc/passwd", "ci:x:600:600::/home/ci:/bin/sh\n");
+        let (f, _) = run(&fx, Caller::new(600, 600));
+        assert_eq!(f.summary, "home directory /home/ci does not exist");
+        assert_eq!(
+            f.fix.as_ref().unwrap().commands,
+            ["sudo install -d -o 600 -g 600 -m 0700 /home/ci"]
+        );
+        fx.file("/etc/login.defs", "UID_MIN 1000\n");
+        let (f, _) = run(&fx, Caller::new(600, 600));
+        assert!(root_advice(&f).contains("ci (uid 600) is a system account"));
+        assert_untouched(&f, "/home/ci");
+    }
+
+    #[test]
+    fn a_home_of_slash_or_outside_the_bases_is_not_handed_over() {
+        for home in ["/", "/srv/dev", "/home"] {
+            let fx = fixture();
+            fx.file(
+                "/etc/passwd",
+                &format!("dev:x:1000:1000::{home}:/bin/bash\n"),
+            )
+            .dir(home)
+            .meta(home, "uid=0 gid=0 mode=0755");
+            let (f, _) = run(&fx, Caller::new(1000, 1000));
+            assert_eq!(f.status, Status::Fail);
+            assert_eq!(f.observed("home_owner"), Some("0"));
+            let fix = f.fix.as_ref().unwrap();
+            assert_eq!(
+                fix.summary,
+                format!(
+                    "root does not create or hand over {home} as dev's home: it is not a plain \
+                     path directly below a home base (/home: HOME= in /etc/default/useradd, \
+                     DHOME= in /etc/adduser.conf); give the account a home of its own, then \
+                     create it:"
+                )
+            );
+            assert_eq!(
+                fix.commands,
+                [
+                    "sudo usermod -d /home/dev dev",
+                    "sudo install -d -o 1000 -g 1000 -m 0700 /home/dev"
+                ]
+            );
+            assert_untouched(&f, home);
+        }
+    }
+
+    #[test]
+    fn a_home_that_is_a_symlink_is_not_followed() {
+        // /home/dev -> ../etc: stat follows it to /etc, owned by root.
+        let fx = fixture();
+        fx.file("/etc/passwd", "dev:x:1000:1000::/home/dev:/bin/bash\n")
+            .symlink("/home/dev", "../etc")
+            .meta("/home/dev", "uid=0 gid=0 mode=0755");
+        let (f, _) = run(&fx, Caller::new(1000, 1000));
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.observed("home_symlink"), Some("/home/dev"));
+        let fix = f.fix.as_ref().unwrap();
+        assert!(
+            fix.summary.starts_with(
+                "root does not create or hand over /home/dev as dev's home: /home/dev is a \
+                 symbolic link"
+            ),
+            "{}",
+            fix.summary
+        );
+        assert_eq!(
+            fix.commands,
+            [
+                "sudo mv /home/dev /home/dev.link",
+                "sudo install -d -o 1000 -g 1000 -m 0700 /home/dev"
+            ]
+        );
+        assert!(!fix_text(&f).contains("chown"));
+    }
+
+    #[test]
+    fn a_relative_home_gets_a_new_home_below_the_base() {
+        let fx = fixture();
+        fx.file("/etc/passwd", "carol:x:1002:1002::home/carol:/bin/sh\n");
+        let (f, _) = run(&fx, Caller::new(1002, 1002));
+        assert_eq!(
+            f.fix.as_ref().unwrap().commands,
+            [
+                "sudo usermod -d /home/carol carol",
+                "sudo install -d -o 1002 -g 1002 -m 0700 /home/carol"
+            ]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use rootless_setup_checks::{
     Caller, CheckId, Context, Distro, Host, Options, Report, Selection, System, check_with_facts,
 };
 use rootless_setup_fix::admin::{self, AdminSystem};
-use rootless_setup_fix::{HostFiles, Plan, Target};
+use rootless_setup_fix::{FixError, HostFiles, Plan, Target};
 
 use crate::cli::EngineArg;
 use crate::style::{Style, hinted, out};
@@ -153,7 +153,15 @@ impl Run {
                 &["`rootless-setup check --only user` says more"],
             ));
         };
-        let target = Target::new(self.distro.clone(), account, HostFiles::read(&self.host))?;
+        let files = HostFiles::read(&self.host, &account.home);
+        let target = Target::new(self.distro.clone(), account, files).map_err(|e| match e {
+            FixError::Refused(refusal) => {
+                let help = refusal.help();
+                let help: Vec<&str> = help.iter().map(String::as_str).collect();
+                hinted(refusal.to_string(), &help)
+            }
+            e => e.into(),
+        })?;
         Ok(rootless_setup_fix::plan(
             report,
             &target,

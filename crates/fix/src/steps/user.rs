@@ -1,14 +1,18 @@
 //! `user`: the home directory. A missing one is created, owned by the user with mode 0700; one
-//! owned by root is given to the user. A home that belongs to another account, is not a
-//! directory or is not absolute is left to the admin: fixing it means deciding whose it is.
-
-use std::path::Path;
+//! owned by root is given to the user. Only when the one rule allows it
+//! ([`accounts::home_root_may_prepare`]: a login user, a home directly below a home base, no
+//! symbolic link on its path); otherwise the block is by hand and says what an admin does
+//! instead. The script re-checks both before it runs: the account still has its uid, the home
+//! still lies directly below its base and no directory on its path is a link. A home that
+//! belongs to another account, is not a directory or is not absolute is left to the admin too:
+//! fixing it means deciding whose it is.
 
 use rootless_setup_checks::Finding;
+use rootless_setup_checks::accounts;
 
 use super::{base, expect_user, manual};
 use crate::error::FixError;
-use crate::model::{Command, Step};
+use crate::model::{Command, Helper, Step};
 use crate::target::Target;
 
 /// The block.
@@ -17,14 +21,30 @@ pub(crate) fn home(finding: &Finding, target: &Target) -> Result<Step, FixError>
     let Some(home) = finding.observed("home") else {
         return Ok(manual(finding, "the check names no home directory"));
     };
-    if !Path::new(home).is_absolute() || home != account.home.to_string_lossy() {
+    if home != account.home.to_string_lossy() {
         return Ok(manual(
             finding,
-            "the account needs a (different) home directory: choosing it is the admin's call",
+            "the check saw a different home than the account has: run rootless-setup fix again",
         ));
     }
+    let files = &target.files;
+    let home_base =
+        match accounts::home_root_may_prepare(&files.rules, account, files.home_symlink.as_deref())
+        {
+            Ok(home_base) => home_base.to_string_lossy().into_owned(),
+            Err(refusal) => {
+                let mut step = base(finding).note("by hand", refusal.to_string());
+                step.by_hand = refusal.help();
+                return Ok(step);
+            }
+        };
     let (uid, gid) = (account.uid.to_string(), account.gid.to_string());
-    let step = base(finding).guard(expect_user(target));
+    let step = base(finding)
+        .guard(expect_user(target))
+        .guard(Command::call(
+            Helper::ExpectHome,
+            [home_base, home.to_owned()],
+        ));
     match finding.observed("home_owner") {
         None if finding.observed("error").is_none() => Ok(step
             .note(
@@ -66,19 +86,30 @@ mod tests {
     use rootless_setup_checks::context::Account;
     use rootless_setup_checks::{CheckId, Distro};
 
-    fn target() -> Target {
+    fn target_with(home: &str, files: HostFiles) -> Target {
         Target::new(
             Distro::parse("ID=debian"),
             Account {
                 name: "alice".into(),
                 uid: 1000,
                 gid: 1000,
-                home: "/home/a b".into(),
+                home: home.into(),
                 shell: "/bin/sh".into(),
             },
-            HostFiles::default(),
+            files,
         )
         .unwrap()
+    }
+
+    fn target() -> Target {
+        target_with("/home/a b", HostFiles::default())
+    }
+
+    fn root_owned(home: &str) -> Finding {
+        Finding::fail(CheckId::User, format!("home {home} is owned by uid 0"))
+            .observe("home", home)
+            .observe("home_owner", "0")
+            .observe("home_mode", "0755")
     }
 
     #[test]
@@ -100,18 +131,145 @@ mod tests {
                 "/home/a b"
             ])]
         );
+        assert_eq!(
+            step.guards,
+            [
+                Command::call(Helper::ExpectUser, ["alice", "1000"]),
+                Command::call(Helper::ExpectHome, ["/home", "/home/a b"])
+            ]
+        );
         let foreign = Finding::fail(CheckId::User, "home /home/a b is owned by uid 1001")
             .observe("home", "/home/a b")
             .observe("home_owner", "1001")
             .observe("home_mode", "0755");
         assert!(home(&foreign, &target()).unwrap().is_manual());
-        let root = Finding::fail(CheckId::User, "home /home/a b is owned by uid 0")
-            .observe("home", "/home/a b")
-            .observe("home_owner", "0")
-            .observe("home_mode", "0755");
+        let step = home(&root_owned("/home/a b"), &target()).unwrap();
         assert_eq!(
-            home(&root, &target()).unwrap().commands,
+            step.commands,
             [Command::run(["chown", "1000:1000", "/home/a b"])]
         );
+        assert_eq!(step.guards.len(), 2);
+    }
+
+    #[test]
+    fn a_home_outside_the_bases_or_through_a_link_is_by_hand() {
+        for h in [
+            "/",
+            "/usr/sbin",
+            "/var/www",
+            "/home",
+            "/home/x/alice",
+            "home/alice",
+        ] {
+            let step = home(&root_owned(h), &target_with(h, HostFiles::default())).unwrap();
+            assert!(step.is_manual(), "{h}");
+            assert!(step.guards.is_empty(), "{h}");
+            assert_eq!(
+                step.by_hand,
+                [
+                    "give the account a home of its own, then create it:",
+                    "sudo usermod -d /home/alice alice",
+                    "sudo install -d -o 1000 -g 1000 -m 0700 /home/alice"
+                ],
+                "{h}"
+            );
+            let by_hand = step.notes.iter().find(|n| n.label == "by hand").unwrap();
+            assert!(
+                by_hand.text.starts_with(&format!(
+                    "root does not create or hand over {h} as alice's home: it is not a plain \
+                     path directly below a home base (/home"
+                )),
+                "{}",
+                by_hand.text
+            );
+        }
+        let linked = HostFiles {
+            home_symlink: Some("/home/alice".into()),
+            ..HostFiles::default()
+        };
+        let step = home(
+            &root_owned("/home/alice"),
+            &target_with("/home/alice", linked),
+        )
+        .unwrap();
+        assert!(step.is_manual());
+        assert!(
+            step.notes
+                .iter()
+                .any(|n| n.text.contains("/home/alice is a symbolic link")),
+            "{step:#?}"
+        );
+        // A configured base is honoured.
+        let export = HostFiles {
+            rules: rootless_setup_checks::accounts::Rules::parse("", "HOME=/export/home\n", None),
+            ..HostFiles::default()
+        };
+        let t = target_with("/export/home/alice", export);
+        let step = home(&root_owned("/export/home/alice"), &t).unwrap();
+        assert_eq!(
+            step.guards[1],
+            Command::call(Helper::ExpectHome, ["/export/home", "/export/home/alice"])
+        );
+        assert!(
+            home(
+                &root_owned("/home/alice"),
+                &target_with("/home/alice", t.files)
+            )
+            .unwrap()
+            .is_manual()
+        );
+    }
+
+    /// The text of the block's `by hand` note.
+    fn by_hand(step: &Step) -> &str {
+        assert!(step.is_manual(), "{step:#?}");
+        &step
+            .notes
+            .iter()
+            .find(|n| n.label == "by hand")
+            .unwrap()
+            .text
+    }
+
+    #[test]
+    fn what_the_check_could_not_judge_is_by_hand() {
+        let look = "the home directory needs a look (it is not a directory or cannot be read)";
+        // Could not stat the home: not "missing", so nothing is created.
+        let unreadable = Finding::fail(CheckId::User, "could not look at home directory /home/a b")
+            .observe("home", "/home/a b")
+            .observe("error", "permission denied");
+        assert_eq!(by_hand(&home(&unreadable, &target()).unwrap()), look);
+        // Root-owned but a file, or without a mode: not handed over.
+        let file = Finding::fail(CheckId::User, "home /home/a b is not a directory")
+            .observe("home", "/home/a b")
+            .observe("home_owner", "0")
+            .observe("home_mode", "0644");
+        assert_eq!(by_hand(&home(&file, &target()).unwrap()), look);
+        let modeless = Finding::fail(CheckId::User, "home /home/a b is owned by uid 0")
+            .observe("home", "/home/a b")
+            .observe("home_owner", "0");
+        assert_eq!(by_hand(&home(&modeless, &target()).unwrap()), look);
+        // Owned by the user already (not writable, say): nothing for root to hand over.
+        let own = Finding::fail(CheckId::User, "home /home/a b is not writable by its owner")
+            .observe("home", "/home/a b")
+            .observe("home_owner", "1000")
+            .observe("home_mode", "0555");
+        assert_eq!(by_hand(&home(&own, &target()).unwrap()), look);
+        let foreign = Finding::fail(CheckId::User, "home /home/a b is owned by uid 1001")
+            .observe("home", "/home/a b")
+            .observe("home_owner", "1001")
+            .observe("home_mode", "0755");
+        assert_eq!(
+            by_hand(&home(&foreign, &target()).unwrap()),
+            "/home/a b belongs to uid 1001: giving it to alice would take it from that account"
+        );
+    }
+
+    #[test]
+    fn a_finding_about_another_home_is_by_hand() {
+        let step = home(&root_owned("/home/bob"), &target()).unwrap();
+        assert!(step.is_manual());
+        let nameless = Finding::fail(CheckId::User, "x");
+        assert!(home(&nameless, &target()).unwrap().is_manual());
     }
 }

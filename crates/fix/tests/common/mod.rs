@@ -117,7 +117,8 @@ pub fn plan_for(fx: &Fixture, system: ScriptedSystem, only: &[CheckId]) -> (Repo
     let h = Harness::new(fx, caller(), system);
     let (report, facts) = check_with_facts(&h.context(), &Selection::new(only, &[]));
     let account = facts.account.clone().expect("the fixture has the user");
-    let target = Target::new(h.distro.clone(), account, HostFiles::read(&h.host)).unwrap();
+    let files = HostFiles::read(&h.host, &account.home);
+    let target = Target::new(h.distro.clone(), account, files).unwrap();
     let plan = plan(&report, &target, &[]).unwrap();
     (report, plan)
 }
