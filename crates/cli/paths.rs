@@ -27,6 +27,8 @@ pub struct Paths {
     pub state: PathBuf,
     /// The docker client's configuration directory.
     pub docker_config: PathBuf,
+    /// `$XDG_DATA_HOME` or `~/.local/share`, where the engine's default data directory is.
+    pub data_home: PathBuf,
 }
 
 impl Paths {
@@ -60,6 +62,11 @@ impl Paths {
             unit_dir: unit_dir(caller.var("XDG_CONFIG_HOME"), &home),
             state: state::path(caller.var("XDG_STATE_HOME"), &home),
             docker_config: docker_context::config_dir(caller, &home),
+            data_home: caller
+                .var("XDG_DATA_HOME")
+                .filter(|d| d.starts_with('/'))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| home.join(".local/share")),
             runtime_dir,
             home,
         })
@@ -82,13 +89,8 @@ impl Paths {
 
     /// The engine's default data directory, `$XDG_DATA_HOME/docker` or
     /// `~/.local/share/docker` (what dockerd uses in rootless mode without `--data-root`).
-    pub fn default_data_root(&self, caller: &Caller) -> PathBuf {
-        caller
-            .var("XDG_DATA_HOME")
-            .filter(|d| d.starts_with('/'))
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.home.join(".local/share"))
-            .join("docker")
+    pub fn default_data_root(&self) -> PathBuf {
+        self.data_home.join("docker")
     }
 
     /// `path` with the home directory shown as `~`, for messages.
@@ -129,7 +131,7 @@ mod tests {
             PathBuf::from("/home/dev/.local/state/rootless-setup/state.json")
         );
         assert_eq!(
-            p.default_data_root(&caller),
+            p.default_data_root(),
             PathBuf::from("/home/dev/.local/share/docker")
         );
         assert_eq!(
@@ -150,7 +152,7 @@ mod tests {
             PathBuf::from("/c/systemd/user/docker.service")
         );
         assert_eq!(p.state, PathBuf::from("/s/rootless-setup/state.json"));
-        assert_eq!(p.default_data_root(&xdg), PathBuf::from("/d/docker"));
+        assert_eq!(p.default_data_root(), PathBuf::from("/d/docker"));
     }
 
     #[test]

@@ -26,6 +26,8 @@ use crate::atomic;
 pub mod guard;
 pub mod lock;
 pub mod ops;
+#[cfg(test)]
+pub mod ops_fake;
 pub mod reversal;
 
 /// The version of the record's layout; a record with a higher one is refused. Version 1 (flat

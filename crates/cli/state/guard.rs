@@ -67,17 +67,16 @@ pub fn file_refusal(path: &Path, paths: &Paths) -> Option<String> {
 }
 
 /// Why `dir` may not be removed (when empty) as a directory install created: it must be inside
-/// the home directory and be an allowed root, below one, or an ancestor of one; and be a real
-/// directory, not a symlink.
+/// the home directory and be an allowed root, the record's directory or the data home, below
+/// one, or an ancestor of one; and be a real directory, not a symlink.
 pub fn dir_refusal(dir: &Path, paths: &Paths) -> Option<String> {
     if let Some(why) = not_plain(dir) {
         return Some(why);
     }
+    let state_dir = paths.state.parent().unwrap_or(&paths.state).to_path_buf();
     let related = allowed_roots(paths)
         .iter()
-        .chain(std::iter::once(
-            &paths.state.parent().unwrap_or(&paths.state).to_path_buf(),
-        ))
+        .chain([&state_dir, &paths.data_home])
         .any(|r| dir.starts_with(r) || r.starts_with(dir));
     if !related || !dir.starts_with(&paths.home) || dir == paths.home {
         return Some("it is not a directory install creates".into());

@@ -371,7 +371,7 @@ fn install_rollback(cx: &mut Ctx<'_>) -> Result<()> {
     let out = cx.dev_tool(&["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
     ensure!(
         out.stderr
-            .contains("start the previous docker.service again"),
+            .contains("started the previous docker.service again"),
         "{}",
         out.stderr
     );

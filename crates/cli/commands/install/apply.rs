@@ -82,6 +82,8 @@ impl Apply<'_> {
         record.data_root.clone_from(&self.data_root);
         record.socket.clone_from(&self.plan.socket);
         let start = record.journal.len();
+        // The record's own missing directories, removed again if the run is undone.
+        let state_dirs = crate::state::missing_dirs(&self.paths.state);
         let mut run = Run {
             record,
             done: Vec::new(),
@@ -103,7 +105,7 @@ impl Apply<'_> {
                     Some(text) => atomic::write_mode(&self.paths.state, text.as_bytes(), 0o600)
                         .map(|()| "put the install record back".to_owned()),
                     None => atomic::remove(&self.paths.state).map(|_| {
-                        if let Some(dir) = self.paths.state.parent() {
+                        for dir in state_dirs.iter().rev() {
                             atomic::remove_empty_dir(dir);
                         }
                         "removed the install record".to_owned()
@@ -244,19 +246,30 @@ impl Apply<'_> {
         Ok(())
     }
 
-    /// The data directory: created if missing, marked as the engine's.
+    /// The data directory: created if missing (its missing parents journaled like a file's),
+    /// marked as the engine's unless it is already.
     fn data_root(&self, run: &mut Run) -> Result<(), Failure> {
         let path = self.data_root.clone();
+        if guard::data_root_refusal(&path, self.paths.uid).is_none() {
+            return Ok(());
+        }
         let created = std::fs::symlink_metadata(&path).is_err();
-        let i = self.begin(
+        let mut pending: Vec<usize> = crate::state::missing_dirs(&path)
+            .into_iter()
+            .map(|path| run.record.begin(Step::Dir { path }))
+            .collect();
+        pending.push(self.begin(
             run,
             Step::DataRoot {
                 path: path.clone(),
                 created,
             },
-        )?;
+        )?);
         guard::mark_data_root(&path, self.paths.uid).map_err(|e| Failure::new(format!("{e:#}")))?;
-        self.finish(run, i)
+        for i in pending {
+            run.record.finish(i);
+        }
+        self.save(&mut run.record).map_err(Failure::new)
     }
 
     /// Enable, reload, reset: the service action to take.
@@ -500,3 +513,7 @@ fn enable_linger(login: Option<&dyn crate::state::ops::Linger>, uid: u32) -> Res
         Err(e) => Err(e.to_string()),
     }
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

@@ -13,8 +13,6 @@
 //! The whole run holds the per-user lock ([`crate::state::lock`]).
 
 mod apply;
-#[cfg(test)]
-mod apply_tests;
 pub mod plan;
 mod prereq;
 mod wait;
@@ -162,7 +160,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let data_root = unit_plan
         .data_root
         .clone()
-        .unwrap_or_else(|| paths.default_data_root(&caller));
+        .unwrap_or_else(|| paths.default_data_root());
 
     // 3. What is there now.
     let old_state = match State::load(&paths.state, paths.uid) {

@@ -99,13 +99,7 @@ fn origin_note(text: &str) -> &'static str {
 
 /// The plan from the record (already loaded and trusted as a file) or, without one, from the
 /// standard paths.
-fn gather(
-    args: &Args,
-    caller: &Caller,
-    paths: &Paths,
-    record: Option<State>,
-    world: &World<'_>,
-) -> Plan {
+fn gather(args: &Args, paths: &Paths, record: Option<State>, world: &World<'_>) -> Plan {
     let mut plan = Plan::default();
     match &record {
         Some(r) => {
@@ -130,7 +124,7 @@ fn gather(
         let dir = record
             .as_ref()
             .map(|r| r.data_root.clone())
-            .unwrap_or_else(|| paths.default_data_root(caller));
+            .unwrap_or_else(|| paths.default_data_root());
         let why = purge::refuse_reason(&dir, &paths.home)
             .or_else(|| guard::data_root_refusal(&dir, paths.uid));
         plan.purge = Some(match why {
@@ -252,7 +246,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         docker: docker.as_ref().map(|d| d as &dyn Contexts),
         engine: &Socket,
     };
-    let plan = gather(args, &caller, &paths, record, &world);
+    let plan = gather(args, &paths, record, &world);
     for f in &plan.found {
         out(&format!("found: {f}\n"))?;
     }
