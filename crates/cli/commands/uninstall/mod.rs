@@ -353,3 +353,7 @@ fn purge_dir(
         Err(e) => Err(format!("{e:#}")),
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
