@@ -35,9 +35,9 @@ fn only_files_below_the_unit_directory_or_context_store_may_be_touched() {
         file_refusal(&p.docker_config.join("contexts/meta/x/meta.json"), &p),
         None
     );
-    let outside = format!(
+    let outside =
         "it is not below ~/.config/systemd/user or ~/.docker/contexts, where install writes"
-    );
+            .to_owned();
     for hostile in [
         dir.path().join(".bashrc"),
         PathBuf::from("/etc/passwd"),

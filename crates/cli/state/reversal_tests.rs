@@ -114,9 +114,10 @@ fn a_hostile_record_touches_nothing_outside_the_rules() {
                 "unit ssh-agent.service because install only manages docker.service".into()
             ),
             Line::LeftAlone("unit dbus.service because install only manages docker.service".into()),
-            Line::LeftAlone(format!(
+            Line::LeftAlone(
                 "~/.config/systemd/user/../../../.bashrc because it is not a plain absolute path"
-            )),
+                    .into()
+            ),
             Line::LeftAlone(format!("/etc/passwd {outside}")),
             Line::LeftAlone(format!("~/.bashrc {outside}")),
         ]

@@ -501,7 +501,8 @@ fn install_linger_denied(cx: &mut Ctx<'_>) -> Result<()> {
 /// Writes `text` as dev's file `path` (relative to the home directory) with `mode`.
 fn write_as_dev(cx: &Ctx<'_>, path: &str, text: &str, mode: &str) -> Result<()> {
     let full = format!("{}/{path}", cx.dev.home);
-    let script = "mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod \"$3\" \"$1\"";
+    let script =
+        "mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod \"$3\" \"$1\"";
     let out = as_dev(cx, &["sh", "-c", script, "sh", &full, text, mode])?;
     ensure!(out.success(), "writing {full}: {}", out.stderr);
     Ok(())
@@ -530,7 +531,11 @@ fn install_hostile_record(cx: &mut Ctx<'_>) -> Result<()> {
         "left alone: /etc/passwd because",
         "left alone: the data directory ~/Documents because it does not carry the marker",
     ] {
-        ensure!(dry.stdout.contains(want), "dry run lacks {want:?}:\n{}", dry.stdout);
+        ensure!(
+            dry.stdout.contains(want),
+            "dry run lacks {want:?}:\n{}",
+            dry.stdout
+        );
     }
     cx.dev_tool(&["uninstall", "--purge", "--yes"], 0)?;
     ensure!(
@@ -542,7 +547,10 @@ fn install_hostile_record(cx: &mut Ctx<'_>) -> Result<()> {
         "~/Documents was purged"
     );
     ensure!(
-        cx.bx.root(&["grep", "-q", "^root:", "/etc/passwd"]).run()?.success(),
+        cx.bx
+            .root(&["grep", "-q", "^root:", "/etc/passwd"])
+            .run()?
+            .success(),
         "/etc/passwd lost root"
     );
     cx.note("hostile record: ~/.bashrc, /etc/passwd and ~/Documents left alone by uninstall --purge --yes");
@@ -557,10 +565,15 @@ fn install_hostile_record(cx: &mut Ctx<'_>) -> Result<()> {
     );
     let st = status(cx, 1)?;
     ensure!(
-        st["record_error"].as_str().is_some_and(|e| e.contains("has mode 0666")),
+        st["record_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("has mode 0666")),
         "status: {st:#}"
     );
-    as_dev(cx, &["rm", "-r", &format!("{home}/.local/state/rootless-setup")])?;
+    as_dev(
+        cx,
+        &["rm", "-r", &format!("{home}/.local/state/rootless-setup")],
+    )?;
     cx.note("a 0666 record: uninstall exits 2 with error/help lines, status reports it (exit 1)");
     Ok(())
 }
@@ -570,10 +583,12 @@ fn install_own_unit(cx: &mut Ctx<'_>) -> Result<()> {
     let own = "[Unit]\nDescription=my own docker\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=default.target\n";
     write_as_dev(cx, ".config/systemd/user/docker.service", own, "644")?;
     let enabled = |cx: &Ctx<'_>| -> Result<String> {
-        Ok(as_dev(cx, &["systemctl", "--user", "is-enabled", "docker"])?
-            .stdout
-            .trim()
-            .to_owned())
+        Ok(
+            as_dev(cx, &["systemctl", "--user", "is-enabled", "docker"])?
+                .stdout
+                .trim()
+                .to_owned(),
+        )
     };
     ensure!(
         as_dev(cx, &["systemctl", "--user", "enable", "docker"])?.success(),
@@ -586,13 +601,21 @@ fn install_own_unit(cx: &mut Ctx<'_>) -> Result<()> {
     cx.dev_tool(&["uninstall", "--yes"], 0)?;
     let text = as_dev(
         cx,
-        &["cat", &format!("{}/.config/systemd/user/docker.service", dev.home)],
+        &[
+            "cat",
+            &format!("{}/.config/systemd/user/docker.service", dev.home),
+        ],
     )?
     .stdout;
     ensure!(text == own, "the own unit was not restored:\n{text}");
     let now = enabled(cx)?;
-    ensure!(now == "enabled", "systemctl --user is-enabled docker says {now:?}");
-    cx.note("own enabled docker.service: install --force, uninstall: restored, is-enabled says enabled");
+    ensure!(
+        now == "enabled",
+        "systemctl --user is-enabled docker says {now:?}"
+    );
+    cx.note(
+        "own enabled docker.service: install --force, uninstall: restored, is-enabled says enabled",
+    );
     Ok(())
 }
 
@@ -617,7 +640,11 @@ fn install_concurrent(cx: &mut Ctx<'_>) -> Result<()> {
     ensure!(st["health"] == "healthy", "after two installs: {st:#}");
     let engines = cx
         .bx
-        .root(&["sh", "-c", &format!("pgrep -c -u {} -x dockerd; true", dev.uid)])
+        .root(&[
+            "sh",
+            "-c",
+            &format!("pgrep -c -u {} -x dockerd; true", dev.uid),
+        ])
         .run()?;
     ensure!(
         engines.stdout.trim() == "1",
@@ -628,7 +655,11 @@ fn install_concurrent(cx: &mut Ctx<'_>) -> Result<()> {
     require_nothing_left(cx, &dev, "default")?;
     cx.note(format!(
         "two installs together: exits {}, one healthy engine, uninstall leaves nothing",
-        if codes == (true, true) { "0 and 0" } else { "0 and 1 (holder named)" }
+        if codes == (true, true) {
+            "0 and 0"
+        } else {
+            "0 and 1 (holder named)"
+        }
     ));
     Ok(())
 }
