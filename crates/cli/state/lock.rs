@@ -27,6 +27,8 @@ const POLL: Duration = Duration::from_millis(100);
 pub struct Lock {
     path: PathBuf,
     state: PathBuf,
+    /// Directories the lock created (shallowest first), removed with it when empty.
+    created: Vec<PathBuf>,
     file: Option<Flock<File>>,
 }
 
@@ -39,6 +41,7 @@ pub fn path(state: &Path) -> PathBuf {
 /// holder.
 pub fn acquire(state: &Path, command: &str, wait: Duration) -> anyhow::Result<Lock> {
     let path = path(state);
+    let created = crate::state::missing_dirs(&path);
     let started = Instant::now();
     loop {
         // Inside the loop: a finishing uninstall may have removed the directory.
@@ -74,6 +77,7 @@ pub fn acquire(state: &Path, command: &str, wait: Duration) -> anyhow::Result<Lo
                 return Ok(Lock {
                     path,
                     state: state.to_path_buf(),
+                    created,
                     file: Some(held),
                 });
             }
@@ -118,6 +122,9 @@ impl Drop for Lock {
             if let Some(dir) = self.path.parent() {
                 crate::atomic::remove_empty_dir(dir);
             }
+            for dir in self.created.iter().rev() {
+                crate::atomic::remove_empty_dir(dir);
+            }
         }
         drop(self.file.take());
     }
@@ -130,9 +137,10 @@ mod tests {
     #[test]
     fn a_second_run_waits_then_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("rootless-setup/state.json");
+        let state = dir.path().join("local/state/rootless-setup/state.json");
         let first = acquire(&state, "install", WAIT).unwrap();
-        let text = std::fs::read_to_string(dir.path().join("rootless-setup/lock")).unwrap();
+        let text =
+            std::fs::read_to_string(dir.path().join("local/state/rootless-setup/lock")).unwrap();
         assert_eq!(text, format!("{} install\n", std::process::id()));
         let begun = Instant::now();
         let err = acquire(&state, "uninstall", Duration::from_millis(300)).unwrap_err();
@@ -142,7 +150,7 @@ mod tests {
             format!(
                 "rootless-setup (pid and command: {} install) is changing this user's install and still holds {} after 0 s",
                 std::process::id(),
-                dir.path().join("rootless-setup/lock").display()
+                dir.path().join("local/state/rootless-setup/lock").display()
             )
         );
         // A record remains: the lock file stays.
@@ -151,7 +159,15 @@ mod tests {
         let second = acquire(&state, "uninstall", Duration::ZERO).unwrap();
         std::fs::remove_file(&state).unwrap();
         drop(second);
-        assert!(!dir.path().join("rootless-setup").exists());
+        assert!(!dir.path().join("local/state/rootless-setup").exists());
+        assert!(
+            dir.path().join("local/state").exists(),
+            "not created by that run"
+        );
+        // A run that made the directories and leaves no record removes them all.
+        let fresh = dir.path().join("other/state/rootless-setup/state.json");
+        drop(acquire(&fresh, "install", WAIT).unwrap());
+        assert!(!dir.path().join("other").exists());
     }
 
     #[test]
