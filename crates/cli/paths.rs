@@ -107,6 +107,23 @@ impl Paths {
 }
 
 #[cfg(test)]
+impl Paths {
+    /// The paths of `dev` (the running uid) whose home is `home`, with the default XDG layout.
+    pub fn under(home: &std::path::Path) -> Paths {
+        Paths {
+            uid: nix::unistd::getuid().as_raw(),
+            user: "dev".into(),
+            home: home.to_path_buf(),
+            runtime_dir: "/run/user/1000".into(),
+            unit_dir: home.join(".config/systemd/user"),
+            state: home.join(".local/state/rootless-setup/state.json"),
+            docker_config: home.join(".docker"),
+            data_home: home.join(".local/share"),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -5,16 +5,7 @@ use std::os::unix::fs::symlink;
 use super::*;
 
 fn paths(home: &Path) -> Paths {
-    Paths {
-        uid: 1000,
-        user: "dev".into(),
-        home: home.to_path_buf(),
-        runtime_dir: "/run/user/1000".into(),
-        unit_dir: home.join(".config/systemd/user"),
-        state: home.join(".local/state/rootless-setup/state.json"),
-        docker_config: home.join(".docker"),
-        data_home: home.join(".local/share"),
-    }
+    Paths::under(home)
 }
 
 #[test]

@@ -24,16 +24,7 @@ fn home() -> Home {
     std::fs::write(home.join(".bashrc"), "alias ll='ls -l'\n").unwrap();
     std::fs::write(home.join("Documents/thesis.txt"), "years of work\n").unwrap();
     Home {
-        paths: Paths {
-            uid: nix::unistd::getuid().as_raw(),
-            user: "dev".into(),
-            unit_dir: home.join(".config/systemd/user"),
-            state: home.join(".local/state/rootless-setup/state.json"),
-            docker_config: home.join(".docker"),
-            data_home: home.join(".local/share"),
-            runtime_dir: "/run/user/1000".into(),
-            home,
-        },
+        paths: Paths::under(&home),
         _dir: dir,
         fake: Fake::new(),
     }

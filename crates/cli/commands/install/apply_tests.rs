@@ -49,16 +49,7 @@ impl Home {
         let home = dir.path().join("home");
         std::fs::create_dir_all(home.join(".config")).unwrap();
         std::fs::write(home.join(".bashrc"), "alias ll='ls -l'\n").unwrap();
-        let paths = Paths {
-            uid: nix::unistd::getuid().as_raw(),
-            user: "dev".into(),
-            unit_dir: home.join(".config/systemd/user"),
-            state: home.join(".local/state/rootless-setup/state.json"),
-            docker_config: home.join(".docker"),
-            data_home: home.join(".local/share"),
-            runtime_dir: dir.path().join("run"),
-            home,
-        };
+        let paths = Paths::under(&home);
         let (unit, drop_in) = rendered(1);
         Home {
             _dir: dir,

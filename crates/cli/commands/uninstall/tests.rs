@@ -6,16 +6,7 @@ use crate::state::guard::{DATA_ROOT_MARKER, mark_data_root};
 use crate::state::ops_fake::Fake;
 
 fn paths(home: &std::path::Path) -> Paths {
-    Paths {
-        uid: nix::unistd::getuid().as_raw(),
-        user: "dev".into(),
-        home: home.to_path_buf(),
-        runtime_dir: "/run/user/1000".into(),
-        unit_dir: home.join(".config/systemd/user"),
-        state: home.join(".local/state/rootless-setup/state.json"),
-        docker_config: home.join(".docker"),
-        data_home: home.join(".local/share"),
-    }
+    Paths::under(home)
 }
 
 const PURGE: Args = Args {
