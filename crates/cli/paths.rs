@@ -93,6 +93,15 @@ impl Paths {
         self.data_home.join("docker")
     }
 
+    /// The directories install writes files into: the unit directory, our drop-in's and the
+    /// record's (swept of temporary files a killed run left, see [`crate::atomic::sweep`]).
+    pub fn written_dirs(&self) -> Vec<PathBuf> {
+        [self.unit_file(), self.drop_in(), self.state.clone()]
+            .iter()
+            .filter_map(|p| p.parent().map(std::path::Path::to_path_buf))
+            .collect()
+    }
+
     /// `path` with the home directory shown as `~`, for messages.
     pub fn short(&self, path: &std::path::Path) -> String {
         match path.strip_prefix(&self.home) {

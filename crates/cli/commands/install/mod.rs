@@ -112,6 +112,11 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     } else {
         Some(lock::acquire(&paths.state, "install", lock::WAIT)?)
     };
+    if _lock.is_some() {
+        for dir in paths.written_dirs() {
+            crate::atomic::sweep(&dir);
+        }
+    }
 
     // 1. The prerequisite gate.
     let spinner = Spinner::start("checking prerequisites", style.err);

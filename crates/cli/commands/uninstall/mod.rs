@@ -232,6 +232,11 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     } else {
         Some(lock::acquire(&paths.state, "uninstall", lock::WAIT)?)
     };
+    if lock.is_some() {
+        for dir in paths.written_dirs() {
+            atomic::sweep(&dir);
+        }
+    }
     let record =
         State::load(&paths.state, paths.uid).map_err(|e| hinted(e.to_string(), &[&e.help()]))?;
     let manager = UserManager::connect_session();
