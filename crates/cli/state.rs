@@ -164,7 +164,6 @@ impl Step {
             (Step::Context { endpoint, .. }, Step::Context { endpoint: now, .. }) => {
                 *endpoint = now;
             }
-            (Step::Switch { to, .. }, Step::Switch { to: now, .. }) => *to = now,
             _ => {}
         }
     }
