@@ -360,3 +360,19 @@ fn timestamps_are_rfc3339() {
     assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     assert_eq!(rfc3339(1_735_689_599), "2024-12-31T23:59:59Z");
 }
+
+#[test]
+fn saving_stamps_the_time_of_writing() {
+    let before = now_secs();
+    assert!(before > 1_700_000_000, "{before}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sample();
+    s.save(&dir.path().join("state.json")).unwrap();
+    assert_eq!(s.installed_at, "2025-01-01T00:00:00Z");
+    assert_eq!(s.updated_at.len(), "2025-01-01T00:00:00Z".len());
+    assert!(s.updated_at >= rfc3339(before), "{}", s.updated_at);
+    assert!(s.updated_at <= rfc3339(now_secs()), "{}", s.updated_at);
+    let fresh = State::new("/d".into(), "/s".into());
+    assert_eq!(fresh.installed_at, fresh.updated_at);
+    assert!(fresh.installed_at >= rfc3339(before));
+}
