@@ -36,6 +36,7 @@ fn a_hostile_record_plans_to_remove_nothing_of_the_users() {
     }
     let fake = Fake::new();
     let plan = gather(&PURGE, &p, Some(record), &fake.world());
+    assert!(!plan.is_empty(), "a record is something to uninstall");
     let text = describe(&plan, &p, None);
     let outside = "because it is not below ~/.config/systemd/user or ~/.docker/contexts, where install writes";
     assert_eq!(
@@ -110,6 +111,7 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
         None,
         &fake.world(),
     );
+    assert!(!plan.is_empty());
     assert_eq!(
         plan.found,
         [
@@ -153,6 +155,11 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
         &world,
     );
     assert!(plan.is_empty(), "{:?}", plan.journal);
+    // A marked data directory to purge is something to do even without a record.
+    mark_data_root(&p.default_data_root(), p.uid).unwrap();
+    let plan = gather(&PURGE, &p, None, &world);
+    assert!(!plan.is_empty());
+    assert_eq!(plan.purge, Some(Ok(p.default_data_root())));
     assert_eq!(
         plan.found[1],
         "docker context rootless (ssh://x): not pointing at the rootless socket, left alone"
