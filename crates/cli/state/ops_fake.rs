@@ -20,6 +20,8 @@ pub struct Seen {
     pub enabled: bool,
     /// The engine runs.
     pub active: bool,
+    /// The manager knows the unit (a unit file exists).
+    pub loaded: bool,
     /// Contexts by name.
     pub contexts: BTreeMap<String, ContextInfo>,
     /// The current context.
@@ -39,6 +41,8 @@ pub struct Fake {
     pub kill: RefCell<Option<&'static str>>,
     /// The start job ends this way (when not failing outright).
     pub start_result: RefCell<JobResult>,
+    /// The stop job ends this way.
+    pub stop_result: RefCell<JobResult>,
     /// Every call, in order (`start docker.service`, `use rootless`, …).
     pub calls: RefCell<Vec<String>>,
 }
@@ -58,6 +62,7 @@ impl Fake {
             seen: RefCell::new(Seen {
                 enabled: false,
                 active: false,
+                loaded: true,
                 contexts: BTreeMap::new(),
                 current: "default".into(),
                 linger: false,
@@ -65,6 +70,7 @@ impl Fake {
             fail: RefCell::new(None),
             kill: RefCell::new(None),
             start_result: RefCell::new(JobResult::Done),
+            stop_result: RefCell::new(JobResult::Done),
             calls: RefCell::new(Vec::new()),
         }
     }
@@ -142,8 +148,9 @@ impl Manager for Fake {
         Ok(o)
     }
     fn stop(&self, unit: &str, _: Duration) -> Result<JobOutcome, Error> {
-        let o = self.job("stop", unit, JobResult::Done)?;
-        self.seen.borrow_mut().active = false;
+        let result = self.stop_result.borrow().clone();
+        let o = self.job("stop", unit, result)?;
+        self.seen.borrow_mut().active = !o.result.is_done();
         Ok(o)
     }
     fn reset_failed(&self, unit: &str) -> Result<(), Error> {
@@ -153,11 +160,17 @@ impl Manager for Fake {
         let s = self.seen.borrow();
         Ok(UnitState {
             unit: unit.into(),
-            load: LoadState::Loaded,
+            load: if s.loaded {
+                LoadState::Loaded
+            } else {
+                LoadState::NotFound
+            },
             active: if s.active {
                 ActiveState::Active
-            } else {
+            } else if s.loaded {
                 ActiveState::Failed
+            } else {
+                ActiveState::Inactive
             },
             sub: if s.active { "running" } else { "failed" }.into(),
             unit_file_state: if s.enabled { "enabled" } else { "disabled" }.into(),

@@ -463,3 +463,22 @@ fn a_layout_1_record_still_uninstalls() {
     );
     assert!(!unit.exists());
 }
+
+#[test]
+fn a_stop_job_that_does_not_end_done_is_a_failure() {
+    let h = home();
+    h.fake.seen.borrow_mut().active = true;
+    *h.fake.stop_result.borrow_mut() = rootless_setup_systemd::JobResult::Timeout;
+    let journal = done(vec![Step::Start {
+        unit: "docker.service".into(),
+        was_active: false,
+    }]);
+    let out = replay(&journal, Goal::Uninstall, &h.fake.world(), &h.paths);
+    assert!(!out.stopped);
+    assert_eq!(
+        out.lines,
+        [Line::Failed(
+            "stop docker.service: the stop job ended `timeout`".into()
+        )]
+    );
+}

@@ -165,3 +165,84 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
         "docker context rootless (ssh://x): not pointing at the rootless socket, left alone"
     );
 }
+
+#[test]
+fn the_engine_is_reversed_without_a_record_only_when_the_manager_knows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let fake = Fake::new();
+    let args = Args {
+        purge: false,
+        dry_run: true,
+        yes: false,
+    };
+    fake.seen.borrow_mut().loaded = false;
+    assert!(gather(&args, &p, None, &fake.world()).journal.is_empty());
+    // Loaded but inactive, or not loaded but running: something to stop.
+    for (loaded, active) in [(true, false), (false, true)] {
+        fake.seen.borrow_mut().loaded = loaded;
+        fake.seen.borrow_mut().active = active;
+        let steps: Vec<Step> = gather(&args, &p, None, &fake.world())
+            .journal
+            .into_iter()
+            .map(|e| e.step)
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                Step::Enable {
+                    unit: DOCKER_UNIT.into()
+                },
+                Step::Start {
+                    unit: DOCKER_UNIT.into(),
+                    was_active: false
+                }
+            ],
+            "loaded {loaded}, active {active}"
+        );
+    }
+}
+
+#[test]
+fn purge_needs_a_stopped_engine_and_rootlesskit() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let data = p.default_data_root();
+    mark_data_root(&data, p.uid).unwrap();
+    let caller = Caller::new(1, 1).with_var("PATH", "/nonexistent");
+    assert_eq!(
+        purge_dir(&data, &caller, &p, false),
+        Err("the engine may still be running; not removing its data under it".into())
+    );
+    if purge::find_rootlesskit(&caller).is_none() {
+        let plan = Plan {
+            purge: Some(Ok(data.clone())),
+            ..Plan::default()
+        };
+        let lines = execute(&plan, &caller, &p, &Fake::new().world());
+        assert_eq!(
+            lines,
+            [Line::Failed(format!(
+                "purge ~/.local/share/docker: rootlesskit not found; remove it with `rootlesskit rm -rf {}` once it is installed",
+                data.display()
+            ))]
+        );
+    }
+    assert!(data.join(DATA_ROOT_MARKER).exists());
+    // A refused directory that does not exist says nothing; one that exists is left alone.
+    let gone = Plan {
+        purge: Some(Err((dir.path().join("gone"), "why".into()))),
+        ..Plan::default()
+    };
+    assert!(execute(&gone, &caller, &p, &Fake::new().world()).is_empty());
+    let there = Plan {
+        purge: Some(Err((data, "why".into()))),
+        ..Plan::default()
+    };
+    assert_eq!(
+        execute(&there, &caller, &p, &Fake::new().world()),
+        [Line::LeftAlone(
+            "the data directory ~/.local/share/docker because why".into()
+        )]
+    );
+}
