@@ -482,3 +482,19 @@ fn a_stop_job_that_does_not_end_done_is_a_failure() {
         )]
     );
 }
+
+#[test]
+fn without_the_manager_only_an_enablement_symlink_is_removed() {
+    let h = home();
+    let link = h.paths.unit_dir.join("default.target.wants/docker.service");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::fs::write(&link, "not a link\n").unwrap();
+    let journal = done(vec![Step::Enable {
+        unit: "docker.service".into(),
+    }]);
+    let mut world = h.fake.world();
+    world.manager = None;
+    let out = replay(&journal, Goal::Uninstall, &world, &h.paths);
+    assert_eq!(out.lines, []);
+    assert_eq!(std::fs::read_to_string(&link).unwrap(), "not a link\n");
+}
