@@ -303,6 +303,24 @@ fn every_field_is_honoured_and_a_second_replay_is_a_no_op() {
         },
         Step::Linger,
     ]);
+    let mut shown = journal.clone();
+    shown[3].step = Step::Start {
+        unit: "docker.service".into(),
+        was_active: true,
+    };
+    assert_eq!(
+        preview(&shown, Goal::Uninstall, &h.paths),
+        [
+            "turn linger off for dev (install turned it on)",
+            "make work the current docker context again (if rootless still is; default if work is gone)",
+            "remove docker context rootless (if it still is the one install made)",
+            "stop docker.service",
+            "disable docker.service",
+            "remove ~/.config/systemd/user/docker.service.d/10-rootless-setup.conf",
+            "reload the systemd user manager",
+            "start the previous docker.service again (it ran before install)",
+        ]
+    );
     let out = replay(&journal, Goal::Uninstall, &h.fake.world(), &h.paths);
     assert_eq!(
         out.lines,
