@@ -46,6 +46,29 @@ pub fn write_mode(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Removes temporary files [`write_mode`] left in `dir` when a run was killed between creating
+/// and renaming them (`.NAME.rootless-setup-PID.tmp` of another process). Only call it holding
+/// the user's lock, so no other run is writing there. Returns those removed.
+pub fn sweep(dir: &Path) -> Vec<std::path::PathBuf> {
+    let own = format!(".rootless-setup-{}.tmp", std::process::id());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with('.')
+                && name.ends_with(".tmp")
+                && name.contains(".rootless-setup-")
+                && !name.ends_with(&own)
+        })
+        .filter(|p| fs::remove_file(p).is_ok())
+        .collect()
+}
+
 /// Removes `path`; a file that is already gone is not an error. Returns whether it existed.
 pub fn remove(path: &Path) -> anyhow::Result<bool> {
     match fs::remove_file(path) {
@@ -114,6 +137,35 @@ mod tests {
         assert!(err.to_string().contains("could not write"), "{err}");
         assert_eq!(names(dir.path()), ["unit"]);
         assert_eq!(fs::read_to_string(target.join("keep")).unwrap(), "x");
+    }
+
+    #[test]
+    fn temporary_files_of_killed_runs_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            ".docker.service.rootless-setup-1.tmp",
+            ".state.json.rootless-setup-99999999.tmp",
+            "docker.service",
+            ".hidden.tmp",
+        ] {
+            fs::write(dir.path().join(name), "").unwrap();
+        }
+        let own = format!(".state.json.rootless-setup-{}.tmp", std::process::id());
+        fs::write(dir.path().join(&own), "").unwrap();
+        let mut swept = sweep(dir.path());
+        swept.sort();
+        assert_eq!(
+            swept,
+            [
+                dir.path().join(".docker.service.rootless-setup-1.tmp"),
+                dir.path().join(".state.json.rootless-setup-99999999.tmp"),
+            ]
+        );
+        assert_eq!(
+            names(dir.path()),
+            [".hidden.tmp", own.as_str(), "docker.service"]
+        );
+        assert!(sweep(&dir.path().join("missing")).is_empty());
     }
 
     #[test]

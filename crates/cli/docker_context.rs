@@ -138,6 +138,8 @@ pub fn find_docker(caller: &Caller, hint: Option<&Path>) -> Option<PathBuf> {
 pub struct DockerCli {
     /// Its path.
     pub path: PathBuf,
+    /// Its configuration directory ([`config_dir`]), where the current context is read.
+    pub config_dir: PathBuf,
 }
 
 impl DockerCli {

@@ -27,6 +27,8 @@ pub struct Paths {
     pub state: PathBuf,
     /// The docker client's configuration directory.
     pub docker_config: PathBuf,
+    /// `$XDG_DATA_HOME` or `~/.local/share`, where the engine's default data directory is.
+    pub data_home: PathBuf,
 }
 
 impl Paths {
@@ -60,6 +62,11 @@ impl Paths {
             unit_dir: unit_dir(caller.var("XDG_CONFIG_HOME"), &home),
             state: state::path(caller.var("XDG_STATE_HOME"), &home),
             docker_config: docker_context::config_dir(caller, &home),
+            data_home: caller
+                .var("XDG_DATA_HOME")
+                .filter(|d| d.starts_with('/'))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| home.join(".local/share")),
             runtime_dir,
             home,
         })
@@ -82,13 +89,17 @@ impl Paths {
 
     /// The engine's default data directory, `$XDG_DATA_HOME/docker` or
     /// `~/.local/share/docker` (what dockerd uses in rootless mode without `--data-root`).
-    pub fn default_data_root(&self, caller: &Caller) -> PathBuf {
-        caller
-            .var("XDG_DATA_HOME")
-            .filter(|d| d.starts_with('/'))
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.home.join(".local/share"))
-            .join("docker")
+    pub fn default_data_root(&self) -> PathBuf {
+        self.data_home.join("docker")
+    }
+
+    /// The directories install writes files into: the unit directory, our drop-in's and the
+    /// record's (swept of temporary files a killed run left, see [`crate::atomic::sweep`]).
+    pub fn written_dirs(&self) -> Vec<PathBuf> {
+        [self.unit_file(), self.drop_in(), self.state.clone()]
+            .iter()
+            .filter_map(|p| p.parent().map(std::path::Path::to_path_buf))
+            .collect()
     }
 
     /// `path` with the home directory shown as `~`, for messages.
@@ -100,6 +111,23 @@ impl Paths {
                 format!("~/{}", rest.display())
             }
             _ => path.display().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Paths {
+    /// The paths of `dev` (the running uid) whose home is `home`, with the default XDG layout.
+    pub fn under(home: &std::path::Path) -> Paths {
+        Paths {
+            uid: nix::unistd::getuid().as_raw(),
+            user: "dev".into(),
+            home: home.to_path_buf(),
+            runtime_dir: "/run/user/1000".into(),
+            unit_dir: home.join(".config/systemd/user"),
+            state: home.join(".local/state/rootless-setup/state.json"),
+            docker_config: home.join(".docker"),
+            data_home: home.join(".local/share"),
         }
     }
 }
@@ -129,7 +157,7 @@ mod tests {
             PathBuf::from("/home/dev/.local/state/rootless-setup/state.json")
         );
         assert_eq!(
-            p.default_data_root(&caller),
+            p.default_data_root(),
             PathBuf::from("/home/dev/.local/share/docker")
         );
         assert_eq!(
@@ -150,7 +178,7 @@ mod tests {
             PathBuf::from("/c/systemd/user/docker.service")
         );
         assert_eq!(p.state, PathBuf::from("/s/rootless-setup/state.json"));
-        assert_eq!(p.default_data_root(&xdg), PathBuf::from("/d/docker"));
+        assert_eq!(p.default_data_root(), PathBuf::from("/d/docker"));
     }
 
     #[test]

@@ -1,20 +1,38 @@
-//! The install record: what `install` did, so `uninstall` reverses exactly that and `status`
-//! knows what is ours. JSON, versioned, written atomically with mode 0600 to
+//! The install record: the reversal journal of everything `install` did, so rollback and
+//! `uninstall` reverse exactly that ([`crate::state::reversal`]) and `status` knows what is ours. JSON,
+//! versioned, written atomically with mode 0600 to
 //! `$XDG_STATE_HOME/rootless-setup/state.json` (`~/.local/state/rootless-setup/state.json`).
 //!
-//! A second `install` merges into the existing record: what the first run found before it
-//! (previous file contents, the previous current context, linger off) is kept, so one
-//! `uninstall` still restores the state from before the first install.
+//! Every step is appended as a pending [`Entry`] and saved *before* its effect becomes visible,
+//! then marked done; a run killed at any moment leaves a record naming everything that may
+//! exist. A later install appends its own entries; once it succeeds the journal is compacted to
+//! one entry per target, keeping what the first run found before it (previous file contents,
+//! the previous current context, linger off), so one `uninstall` goes back to before the first
+//! install.
+//!
+//! The record is input like any other: [`State::load`] refuses one that is not a regular file,
+//! not the caller's, readable or writable by others, larger than [`Limit::CONFIG`] or not
+//! parseable; what an entry may touch is decided by [`crate::state::guard`], never by the record.
 
+use std::fmt;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use rootless_setup_checks::read::{self, Limit};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic;
 
-/// The version of the record's layout; a record with a higher one is refused.
-pub const STATE_VERSION: u32 = 1;
+pub mod guard;
+pub mod lock;
+pub mod ops;
+#[cfg(test)]
+pub mod ops_fake;
+pub mod reversal;
+
+/// The version of the record's layout; a record with a higher one is refused. Version 1 (flat
+/// fields instead of a journal) is read and migrated by [`v1`].
+pub const STATE_VERSION: u32 = 2;
 
 /// The record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,22 +43,6 @@ pub struct State {
     pub tool_version: String,
     /// `docker`.
     pub engine: String,
-    /// The unit's name, `docker.service`.
-    pub unit: String,
-    /// The files written, in the order written.
-    pub files: Vec<FileRecord>,
-    /// Directories install created for them (and for this record), removed by uninstall when
-    /// empty, deepest first.
-    #[serde(default)]
-    pub dirs: Vec<PathBuf>,
-    /// Whether install created the unit's enablement symlink (`default.target.wants/`).
-    pub enabled_by_us: bool,
-    /// The docker CLI context install uses, if any.
-    pub context: Option<ContextRecord>,
-    /// The current CLI context before the first install (`default` when none was set).
-    pub previous_context: Option<String>,
-    /// Whether install turned linger on (uninstall turns it off only then).
-    pub linger_enabled_by_us: bool,
     /// The engine's data directory.
     pub data_root: PathBuf,
     /// The engine's API socket.
@@ -49,44 +51,154 @@ pub struct State {
     pub installed_at: String,
     /// When the record was last written (RFC 3339, UTC).
     pub updated_at: String,
+    /// What install did, in the order done.
+    pub journal: Vec<Entry>,
 }
 
-/// One file install wrote.
+/// One step of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileRecord {
-    /// Where.
-    pub path: PathBuf,
-    /// SHA-256 of what was written (the whole file).
-    pub sha256: String,
-    /// What was there before the first install, if it was not ours: restored by uninstall.
-    pub previous: Option<Previous>,
+pub struct Entry {
+    /// What.
+    #[serde(flatten)]
+    pub step: Step,
+    /// `false` from just before the effect until it is known to have happened; a pending entry
+    /// left by a killed run is reversed like a done one (every reversal tolerates "never
+    /// happened").
+    pub done: bool,
+}
+
+/// A change install makes, with what reversing it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// A directory created for a file (removed on reversal when empty).
+    Dir {
+        /// Where.
+        path: PathBuf,
+    },
+    /// A file written.
+    File {
+        /// Where.
+        path: PathBuf,
+        /// SHA-256 of the whole file as written.
+        sha256: String,
+        /// What was there before (`None`: nothing).
+        previous: Option<Previous>,
+    },
+    /// The unit enabled (it was not before).
+    Enable {
+        /// The unit.
+        unit: String,
+    },
+    /// The unit started or restarted.
+    Start {
+        /// The unit.
+        unit: String,
+        /// Whether it ran before (reversal starts it again).
+        was_active: bool,
+    },
+    /// The CLI context created (or replaced) by install.
+    Context {
+        /// Its name.
+        name: String,
+        /// Its endpoint.
+        endpoint: String,
+    },
+    /// The current CLI context switched.
+    Switch {
+        /// The current one before.
+        from: String,
+        /// The one made current.
+        to: String,
+    },
+    /// Linger turned on for the caller (it was off).
+    Linger,
+    /// The data directory marked as the engine's (purge removes only a marked one).
+    DataRoot {
+        /// Where.
+        path: PathBuf,
+        /// Whether install created the directory.
+        created: bool,
+    },
 }
 
 /// A file's content before install replaced it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Previous {
-    /// Not ours (the old setup tool's unit, or hand-edited): kept whole, put back on uninstall.
+    /// Not ours (the old setup tool's unit, or hand-edited): kept whole, put back on reversal.
     Content {
         /// The text.
         text: String,
     },
-    /// An earlier, untouched rendering of ours: only its hash (nothing to restore).
+    /// An earlier rendering of ours: a rollback puts its text back, uninstall removes it.
     Ours {
         /// SHA-256 of the whole file.
         sha256: String,
+        /// The text (absent in records of layout 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
 }
 
-/// The CLI context install uses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContextRecord {
-    /// Its name, `rootless`.
-    pub name: String,
-    /// Its docker endpoint, `unix:///run/user/1000/docker.sock`.
-    pub endpoint: String,
-    /// Whether install created it (uninstall removes it only then).
-    pub created: bool,
+impl Step {
+    /// What the step is about: two entries with the same key are merged by [`State::compact`].
+    fn key(&self) -> (u8, String) {
+        match self {
+            Step::Dir { path } => (0, path.display().to_string()),
+            Step::File { path, .. } => (1, path.display().to_string()),
+            Step::Enable { unit } => (2, unit.clone()),
+            Step::Start { unit, .. } => (3, unit.clone()),
+            Step::Context { name, .. } => (4, name.clone()),
+            Step::Switch { .. } => (5, String::new()),
+            Step::Linger => (6, String::new()),
+            Step::DataRoot { path, .. } => (7, path.display().to_string()),
+        }
+    }
+
+    /// Merges a later entry for the same target into this earlier one: what was there before
+    /// the first run wins, what the last run made wins.
+    fn absorb(&mut self, later: Step) {
+        match (self, later) {
+            (Step::File { sha256, .. }, Step::File { sha256: now, .. }) => *sha256 = now,
+            (Step::Context { endpoint, .. }, Step::Context { endpoint: now, .. }) => {
+                *endpoint = now;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Why a record cannot be used. Each names the file; [`RecordError::help`] says what to do.
+#[derive(Debug)]
+pub struct RecordError {
+    /// The record.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the install record {} {}",
+            self.path.display(),
+            self.problem
+        )
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+impl RecordError {
+    /// What the user can do about it.
+    pub fn help(&self) -> String {
+        format!(
+            "move it away (`mv {0} {0}.bad`) and run again: without a record uninstall removes only the standard unit and context; install also accepts --force to replace it",
+            self.path.display()
+        )
+    }
 }
 
 /// Where the record lives: `$XDG_STATE_HOME/rootless-setup/state.json`, or
@@ -100,109 +212,250 @@ pub fn path(xdg_state_home: Option<&str>, home: &Path) -> PathBuf {
 }
 
 impl State {
-    /// Reads the record at `path`: `Ok(None)` when there is none.
-    pub fn load(path: &Path) -> anyhow::Result<Option<State>> {
-        let Some(text) = atomic::read_optional(path)? else {
-            return Ok(None);
-        };
-        Self::parse(&text)
-            .map(Some)
-            .with_context(|| format!("the install record {} is unreadable", path.display()))
+    /// A new, empty record.
+    pub fn new(data_root: PathBuf, socket: PathBuf) -> State {
+        let now = now_rfc3339();
+        State {
+            version: STATE_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            engine: "docker".to_owned(),
+            data_root,
+            socket,
+            installed_at: now.clone(),
+            updated_at: now,
+            journal: Vec::new(),
+        }
     }
 
-    /// Parses a record, refusing one from a newer layout.
-    pub fn parse(text: &str) -> anyhow::Result<State> {
+    /// Reads the record at `path` for the caller `uid`: `Ok(None)` when there is none. Refused:
+    /// not a regular file, owned by someone else, group or other bits set in its mode, larger
+    /// than [`Limit::CONFIG`], or not a record.
+    pub fn load(path: &Path, uid: u32) -> Result<Option<State>, RecordError> {
+        let refuse = |problem: String| RecordError {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let (mut file, meta) = match read::open_regular(path) {
+            Ok(Some(opened)) => opened,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(refuse(format!("cannot be read: {e}"))),
+        };
+        if meta.uid() != uid {
+            return Err(refuse(format!(
+                "belongs to uid {}, not to you (uid {uid}); it was not written by your install",
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o077 != 0 {
+            return Err(refuse(format!(
+                "has mode {:04o}; install writes it 0600, so someone else may have changed it",
+                meta.mode() & 0o7777
+            )));
+        }
+        let bytes = read::read_from(&mut file, Limit::CONFIG)
+            .map_err(|e| refuse(format!("cannot be read: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|_| refuse("is not UTF-8 text".into()))?;
+        Self::parse(&text).map(Some).map_err(refuse)
+    }
+
+    /// Parses a record of layout 1 or 2, refusing one from a newer layout.
+    pub fn parse(text: &str) -> Result<State, String> {
         #[derive(Deserialize)]
         struct Version {
             version: u32,
         }
-        let v: Version = serde_json::from_str(text).context("not a rootless-setup record")?;
-        if v.version > STATE_VERSION {
-            anyhow::bail!(
-                "it has layout version {}, this rootless-setup reads up to {STATE_VERSION}; use a newer rootless-setup",
-                v.version
-            );
+        let v: Version = serde_json::from_str(text)
+            .map_err(|e| format!("is not a rootless-setup record: {e}"))?;
+        match v.version {
+            1 => serde_json::from_str::<v1::State>(text)
+                .map(v1::State::migrate)
+                .map_err(|e| format!("is malformed (layout 1): {e}")),
+            STATE_VERSION => serde_json::from_str(text).map_err(|e| format!("is malformed: {e}")),
+            n => Err(format!(
+                "has layout version {n}, this rootless-setup reads 1 to {STATE_VERSION}; use the rootless-setup that wrote it"
+            )),
         }
-        serde_json::from_str(text).context("malformed record")
     }
 
     /// Writes the record atomically (mode 0600).
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(self)?;
+    pub fn save(&mut self, path: &Path) -> anyhow::Result<()> {
+        self.updated_at = now_rfc3339();
+        atomic::write_mode(path, self.to_text().as_bytes(), 0o600)
+    }
+
+    /// The record as written.
+    pub fn to_text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
-        atomic::write_mode(path, text.as_bytes(), 0o600)
+        text
     }
 
-    /// The record of `path`, if listed.
-    pub fn file(&self, path: &Path) -> Option<&FileRecord> {
-        self.files.iter().find(|f| f.path == path)
+    /// Appends `step` as pending; returns its index for [`State::finish`].
+    pub fn begin(&mut self, step: Step) -> usize {
+        self.journal.push(Entry { step, done: false });
+        self.journal.len() - 1
     }
 
-    /// Merges the record of an earlier install into this one (the new run's): what the first
-    /// run saw before it changed anything wins, so uninstall goes back to before the first
-    /// install.
-    pub fn merge_earlier(&mut self, earlier: &State) {
-        for file in &mut self.files {
-            if let Some(old) = earlier.file(&file.path) {
-                if matches!(old.previous, Some(Previous::Content { .. })) || file.previous.is_none()
-                {
-                    file.previous = old.previous.clone();
+    /// Marks entry `index` done.
+    pub fn finish(&mut self, index: usize) {
+        if let Some(e) = self.journal.get_mut(index) {
+            e.done = true;
+        }
+    }
+
+    /// The files the journal lists.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.journal.iter().filter_map(|e| match &e.step {
+            Step::File { path, .. } => Some(path.as_path()),
+            _ => None,
+        })
+    }
+
+    /// Whether a context of `name` is recorded as install's.
+    pub fn created_context(&self, name: &str) -> bool {
+        self.journal
+            .iter()
+            .any(|e| matches!(&e.step, Step::Context { name: n, .. } if n == name))
+    }
+
+    /// One entry per target, in the order first done: an earlier entry keeps what was there
+    /// before it and takes what later ones made (see [`Step::absorb`]). Done when any was.
+    pub fn compact(&mut self) {
+        let mut out: Vec<Entry> = Vec::with_capacity(self.journal.len());
+        let mut index: std::collections::HashMap<(u8, String), usize> =
+            std::collections::HashMap::new();
+        for e in std::mem::take(&mut self.journal) {
+            match index.get(&e.step.key()) {
+                Some(&i) => {
+                    out[i].done |= e.done;
+                    out[i].step.absorb(e.step);
+                }
+                None => {
+                    index.insert(e.step.key(), out.len());
+                    out.push(e);
                 }
             }
         }
-        // Files the earlier install wrote that this one no longer writes stay listed, so
-        // uninstall still removes them.
-        for old in &earlier.files {
-            if self.file(&old.path).is_none() {
-                self.files.push(old.clone());
-            }
-        }
-        for dir in &earlier.dirs {
-            if !self.dirs.contains(dir) {
-                self.dirs.push(dir.clone());
-            }
-        }
-        self.enabled_by_us |= earlier.enabled_by_us;
-        self.linger_enabled_by_us |= earlier.linger_enabled_by_us;
-        if let (Some(now), Some(before)) = (&mut self.context, &earlier.context) {
-            if now.name == before.name {
-                now.created |= before.created;
-            }
-        }
-        if earlier.previous_context.is_some() {
-            self.previous_context.clone_from(&earlier.previous_context);
-        }
-        self.installed_at.clone_from(&earlier.installed_at);
+        self.journal = out;
     }
 }
 
-/// The directories that writing `path` would create: its missing ancestors, deepest first.
-pub fn missing_dirs(path: &Path) -> Vec<PathBuf> {
-    path.ancestors()
-        .skip(1)
-        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-        .map(Path::to_path_buf)
-        .collect()
+/// Layout 1: flat fields, read only to migrate to the journal.
+mod v1 {
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use super::{Entry, Previous, Step};
+
+    #[derive(Deserialize)]
+    pub(super) struct State {
+        tool_version: String,
+        engine: String,
+        unit: String,
+        files: Vec<File>,
+        #[serde(default)]
+        dirs: Vec<PathBuf>,
+        enabled_by_us: bool,
+        context: Option<Context>,
+        previous_context: Option<String>,
+        linger_enabled_by_us: bool,
+        data_root: PathBuf,
+        socket: PathBuf,
+        installed_at: String,
+        updated_at: String,
+    }
+
+    #[derive(Deserialize)]
+    struct File {
+        path: PathBuf,
+        sha256: String,
+        previous: Option<Previous>,
+    }
+
+    #[derive(Deserialize)]
+    struct Context {
+        name: String,
+        endpoint: String,
+        created: bool,
+    }
+
+    impl State {
+        /// The journal layout 1 implies: its directories, files, enablement, the engine it
+        /// started, its context and switch, linger. Its data root carries no marker.
+        pub(super) fn migrate(self) -> super::State {
+            let mut steps: Vec<Step> = Vec::new();
+            let mut dirs = self.dirs;
+            // Shallowest first, as created.
+            dirs.sort_by_key(|d| d.components().count());
+            steps.extend(dirs.into_iter().map(|path| Step::Dir { path }));
+            steps.extend(self.files.into_iter().map(|f| Step::File {
+                path: f.path,
+                sha256: f.sha256,
+                previous: f.previous,
+            }));
+            if self.enabled_by_us {
+                steps.push(Step::Enable {
+                    unit: self.unit.clone(),
+                });
+            }
+            steps.push(Step::Start {
+                unit: self.unit,
+                was_active: false,
+            });
+            let context = self.context.filter(|c| c.created);
+            if let Some(c) = &context {
+                steps.push(Step::Context {
+                    name: c.name.clone(),
+                    endpoint: c.endpoint.clone(),
+                });
+            }
+            if let (Some(from), Some(to)) = (self.previous_context, context) {
+                steps.push(Step::Switch { from, to: to.name });
+            }
+            if self.linger_enabled_by_us {
+                steps.push(Step::Linger);
+            }
+            super::State {
+                version: super::STATE_VERSION,
+                tool_version: self.tool_version,
+                engine: self.engine,
+                data_root: self.data_root,
+                socket: self.socket,
+                installed_at: self.installed_at,
+                updated_at: self.updated_at,
+                journal: steps
+                    .into_iter()
+                    .map(|step| Entry { step, done: true })
+                    .collect(),
+            }
+        }
+    }
 }
 
-/// Removes each of `dirs` that is empty, deepest first; returns those removed.
-pub fn remove_empty_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut sorted: Vec<&PathBuf> = dirs.iter().collect();
-    sorted.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-    sorted
-        .into_iter()
-        .filter(|d| atomic::remove_empty_dir(d))
-        .cloned()
-        .collect()
+/// The directories that writing `path` would create: its missing ancestors, shallowest first.
+pub fn missing_dirs(path: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = path
+        .ancestors()
+        .skip(1)
+        .take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    dirs.reverse();
+    dirs
 }
 
 /// Now, as RFC 3339 in UTC (`2025-01-31T12:00:00Z`).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
+    rfc3339(now_secs())
+}
+
+/// Seconds since the epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or(0);
-    rfc3339(secs)
+        .unwrap_or(0)
 }
 
 /// Seconds since the epoch as RFC 3339 in UTC.
@@ -228,132 +481,5 @@ pub fn rfc3339(secs: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    pub(crate) fn sample() -> State {
-        State {
-            version: STATE_VERSION,
-            tool_version: "0.1.0".into(),
-            engine: "docker".into(),
-            unit: "docker.service".into(),
-            files: vec![
-                FileRecord {
-                    path: "/home/dev/.config/systemd/user/docker.service".into(),
-                    sha256: "aa".into(),
-                    previous: Some(Previous::Content {
-                        text: "[Unit]\nDescription=old\n".into(),
-                    }),
-                },
-                FileRecord {
-                    path: "/home/dev/.config/systemd/user/docker.service.d/10-rootless-setup.conf"
-                        .into(),
-                    sha256: "bb".into(),
-                    previous: None,
-                },
-            ],
-            dirs: vec!["/home/dev/.config/systemd/user/docker.service.d".into()],
-            enabled_by_us: true,
-            context: Some(ContextRecord {
-                name: "rootless".into(),
-                endpoint: "unix:///run/user/1000/docker.sock".into(),
-                created: true,
-            }),
-            previous_context: Some("default".into()),
-            linger_enabled_by_us: false,
-            data_root: "/home/dev/.local/share/docker".into(),
-            socket: "/run/user/1000/docker.sock".into(),
-            installed_at: "2025-01-01T00:00:00Z".into(),
-            updated_at: "2025-01-01T00:00:00Z".into(),
-        }
-    }
-
-    #[test]
-    fn round_trips_through_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = path(None, dir.path());
-        assert_eq!(p, dir.path().join(".local/state/rootless-setup/state.json"));
-        assert_eq!(State::load(&p).unwrap(), None);
-        let s = sample();
-        s.save(&p).unwrap();
-        assert_eq!(State::load(&p).unwrap(), Some(s));
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.contains("\"kind\": \"content\""), "{text}");
-    }
-
-    #[test]
-    fn xdg_state_home_is_used_when_absolute() {
-        let home = Path::new("/home/u");
-        assert_eq!(
-            path(Some("/s"), home),
-            PathBuf::from("/s/rootless-setup/state.json")
-        );
-        assert_eq!(
-            path(Some("rel"), home),
-            PathBuf::from("/home/u/.local/state/rootless-setup/state.json")
-        );
-    }
-
-    #[test]
-    fn newer_or_broken_records_are_refused_with_a_reason() {
-        let err = State::parse(r#"{"version": 99}"#).unwrap_err();
-        assert!(err.to_string().contains("layout version 99"), "{err}");
-        assert!(State::parse("garbage").is_err());
-        assert!(State::parse(r#"{"version": 1}"#).is_err());
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("state.json");
-        std::fs::write(&p, "{").unwrap();
-        let err = State::load(&p).unwrap_err();
-        assert!(format!("{err:#}").contains("unreadable"), "{err:#}");
-    }
-
-    #[test]
-    fn a_second_install_keeps_what_the_first_found() {
-        let first = sample();
-        let mut second = sample();
-        second.files[0].previous = Some(Previous::Ours {
-            sha256: "aa".into(),
-        });
-        second.files.truncate(1);
-        second.enabled_by_us = false;
-        second.previous_context = Some("rootless".into());
-        second.installed_at = "2026-01-01T00:00:00Z".into();
-        second.merge_earlier(&first);
-        assert_eq!(second.files[0].previous, first.files[0].previous);
-        assert_eq!(second.files.len(), 2, "the drop-in stays listed");
-        assert!(second.enabled_by_us);
-        assert_eq!(second.previous_context.as_deref(), Some("default"));
-        assert_eq!(second.installed_at, "2025-01-01T00:00:00Z");
-        assert!(second.context.unwrap().created);
-    }
-
-    #[test]
-    fn created_directories_are_found_and_removed_when_empty() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a/b/c/file");
-        let missing = missing_dirs(&file);
-        assert_eq!(
-            missing,
-            [
-                dir.path().join("a/b/c"),
-                dir.path().join("a/b"),
-                dir.path().join("a")
-            ]
-        );
-        std::fs::create_dir_all(dir.path().join("a/b/c")).unwrap();
-        std::fs::write(dir.path().join("a/keep"), "").unwrap();
-        let mut shuffled = missing.clone();
-        shuffled.reverse();
-        let removed = remove_empty_dirs(&shuffled);
-        assert_eq!(removed, [dir.path().join("a/b/c"), dir.path().join("a/b")]);
-        assert!(dir.path().join("a/keep").exists());
-        assert!(missing_dirs(&dir.path().join("a/keep")).is_empty());
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_735_689_599), "2024-12-31T23:59:59Z");
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;

@@ -87,7 +87,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -s
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l purge -d 'Also remove the engine\'s data directory (images, containers, volumes), from inside a user namespace because its files belong to your subordinate ids'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l purge -d 'Also remove the engine\'s data directory (images, containers, volumes), from inside a user namespace because its files belong to your subordinate ids. Only a directory carrying the marker install put there is removed'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l dry-run -d 'Show what would be removed and change nothing'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s y -l yes -d 'Do not ask for confirmation. Without a terminal nothing is asked anyway'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -125,6 +125,9 @@ pub struct StatusReport {
     pub files: Vec<FileStatus>,
     /// The install record, if any.
     pub record: Option<PathBuf>,
+    /// Why the install record at the usual place cannot be used (not the caller's, not 0600,
+    /// unparseable); uninstall and install refuse it.
+    pub record_error: Option<String>,
     /// When the record says it was installed.
     pub installed_at: Option<String>,
     /// The socket.
@@ -141,7 +144,10 @@ pub struct StatusReport {
 
 /// Gathers the report.
 pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
-    let record = State::load(&paths.state).ok().flatten();
+    let (record, record_error) = match State::load(&paths.state, paths.uid) {
+        Ok(r) => (r, None),
+        Err(e) => (None, Some(format!("{e}; {}", e.help()))),
+    };
     let (unit, unit_error) =
         match UserManager::connect_session().and_then(|m| m.unit_state(DOCKER_UNIT)) {
             Ok(s) => (Some(s), None),
@@ -149,9 +155,9 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
         };
     let mut file_paths = vec![paths.unit_file(), paths.drop_in()];
     if let Some(r) = &record {
-        for f in &r.files {
-            if !file_paths.contains(&f.path) {
-                file_paths.push(f.path.clone());
+        for f in r.files() {
+            if !file_paths.iter().any(|p| p == f) {
+                file_paths.push(f.to_path_buf());
             }
         }
     }
@@ -179,7 +185,10 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
         .then(|| engine_api::server_info(&socket_path).ok())
         .flatten();
     let endpoint = docker_context::endpoint(&socket_path);
-    let docker = docker_context::find_docker(caller, None).map(|path| DockerCli { path });
+    let docker = docker_context::find_docker(caller, None).map(|path| DockerCli {
+        path,
+        config_dir: paths.docker_config.clone(),
+    });
     let existing = docker
         .as_ref()
         .map(|d| d.inspect(docker_context::NAME).ok().flatten());
@@ -209,6 +218,7 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
         files,
         installed_at: record.as_ref().map(|r| r.installed_at.clone()),
         record: record.as_ref().map(|_| paths.state.clone()),
+        record_error,
         socket: SocketStatus {
             path: socket_path,
             answers: ping.is_ok(),
@@ -248,7 +258,7 @@ pub fn env_status(host: Option<&str>, context: Option<&str>, endpoint: &str) -> 
 pub fn judge(r: &mut StatusReport, endpoint: &str) {
     let unit_file = r.unit.as_ref().is_some_and(UnitState::exists)
         || r.files.first().is_some_and(|f| f.origin != "missing");
-    if !unit_file && r.record.is_none() {
+    if !unit_file && r.record.is_none() && r.record_error.is_none() {
         r.health = Health::NotInstalled;
         if r.socket.answers {
             r.warnings.push(format!(
@@ -259,6 +269,9 @@ pub fn judge(r: &mut StatusReport, endpoint: &str) {
         return;
     }
     let mut problems = Vec::new();
+    if let Some(e) = &r.record_error {
+        problems.push(e.clone());
+    }
     match &r.unit {
         None => problems.push(format!(
             "the user manager could not be asked: {}",
@@ -443,6 +456,13 @@ pub fn to_human(r: &StatusReport, paths: &Paths, colour: bool) -> String {
             None => "unknown (logind could not be asked)".into(),
         },
     );
+    if r.record_error.is_some() {
+        row(
+            &mut s,
+            "record",
+            format!("{} (unusable: see below)", paths.short(&paths.state)),
+        );
+    }
     if let Some(p) = &r.record {
         row(
             &mut s,

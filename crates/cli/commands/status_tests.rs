@@ -15,6 +15,7 @@ fn paths() -> Paths {
         unit_dir: "/home/dev/.config/systemd/user".into(),
         state: "/home/dev/.local/state/rootless-setup/state.json".into(),
         docker_config: "/home/dev/.docker".into(),
+        data_home: "/home/dev/.local/share".into(),
     }
 }
 
@@ -52,6 +53,7 @@ fn healthy() -> StatusReport {
             },
         ],
         record: Some("/home/dev/.local/state/rootless-setup/state.json".into()),
+        record_error: None,
         installed_at: Some("2025-01-01T00:00:00Z".into()),
         socket: SocketStatus {
             path: "/run/user/1000/docker.sock".into(),
@@ -192,4 +194,29 @@ fn environment_and_context_problems_are_warnings() {
     assert!(all.contains("current docker context is default"), "{all}");
     assert!(all.contains("DOCKER_HOST="), "{all}");
     assert!(all.contains("sudo loginctl enable-linger dev"), "{all}");
+}
+
+#[test]
+fn an_unusable_record_is_reported_not_ignored() {
+    // Nothing else installed: still not "not installed", and the line says why and what to do.
+    let mut r = healthy();
+    r.unit.as_mut().unwrap().load = LoadState::NotFound;
+    for f in &mut r.files {
+        f.origin = "missing";
+    }
+    r.record = None;
+    let why = "the install record /home/dev/.local/state/rootless-setup/state.json has mode 0666; install writes it 0600, so someone else may have changed it; move it away";
+    r.record_error = Some(why.into());
+    judge(&mut r, ENDPOINT);
+    assert_eq!(r.health, Health::Unhealthy);
+    assert_eq!(r.problems[0], why);
+    let text = to_human(&r, &paths(), false);
+    assert!(
+        text.contains("record    ~/.local/state/rootless-setup/state.json (unusable: see below)"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("problem: {why}")), "{text}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["record_error"], why);
+    assert_eq!(json["health"], "unhealthy");
 }

@@ -8,6 +8,13 @@
 //! - `install-rollback`: a configuration that makes dockerd fail is rolled back completely.
 //! - `install-old-tool`: over an install made by `dockerd-rootless-setuptool.sh`, install
 //!   refuses to clobber its unit, and uninstall (with no record) removes it and its context.
+//! - `install-hostile-record`: a record listing `~/.bashrc` and `/etc/passwd` with `~/Documents`
+//!   as data root: `uninstall --purge --yes` leaves all of them; a record others may write is
+//!   refused and `status` reports it.
+//! - `install-own-unit`: an own, enabled `docker.service`; `install --force`, `uninstall`: the
+//!   file is back and still enabled.
+//! - `install-concurrent`: two installs started together: one healthy engine, the second
+//!   waited for the first (lock) or names it.
 
 use std::time::{Duration, Instant};
 
@@ -64,6 +71,30 @@ pub fn scenarios() -> Vec<Scenario> {
             about: "linger off, no polkit: install in a su -l session works and prints the sudo loginctl line",
             setup: Some(|bx| bx.add_user("solo").map(|_| ())),
             run: install_linger_denied,
+            cgroup: None,
+            release: None,
+        },
+        Scenario {
+            name: "install-hostile-record",
+            about: "a record naming ~/.bashrc, /etc/passwd and ~/Documents: uninstall --purge leaves them",
+            setup: None,
+            run: install_hostile_record,
+            cgroup: None,
+            release: None,
+        },
+        Scenario {
+            name: "install-own-unit",
+            about: "an own enabled docker.service: install --force, uninstall: restored and still enabled",
+            setup: None,
+            run: install_own_unit,
+            cgroup: None,
+            release: None,
+        },
+        Scenario {
+            name: "install-concurrent",
+            about: "two installs started together: one healthy engine; uninstall leaves nothing",
+            setup: None,
+            run: install_concurrent,
             cgroup: None,
             release: None,
         },
@@ -371,7 +402,7 @@ fn install_rollback(cx: &mut Ctx<'_>) -> Result<()> {
     let out = cx.dev_tool(&["install", "--yes", "--daemon-flag=--no-such-flag"], 1)?;
     ensure!(
         out.stderr
-            .contains("start the previous docker.service again"),
+            .contains("started the previous docker.service again"),
         "{}",
         out.stderr
     );
@@ -464,6 +495,172 @@ fn install_linger_denied(cx: &mut Ctx<'_>) -> Result<()> {
     }
     ensure!(!cx.linger_file_exists(&dev)?, "linger was turned on");
     cx.note("linger not permitted (no polkit): install succeeds, prints `sudo loginctl enable-linger solo`");
+    Ok(())
+}
+
+/// Writes `text` as dev's file `path` (relative to the home directory) with `mode`.
+fn write_as_dev(cx: &Ctx<'_>, path: &str, text: &str, mode: &str) -> Result<()> {
+    let full = format!("{}/{path}", cx.dev.home);
+    let script =
+        "mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod \"$3\" \"$1\"";
+    let out = as_dev(cx, &["sh", "-c", script, "sh", &full, text, mode])?;
+    ensure!(out.success(), "writing {full}: {}", out.stderr);
+    Ok(())
+}
+
+fn install_hostile_record(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let home = &dev.home;
+    let bashrc = as_dev(cx, &["cat", &format!("{home}/.bashrc")])?.stdout;
+    write_as_dev(cx, "Documents/thesis.txt", "years of work\n", "644")?;
+    // Layout 1, as the issue's reproduction: files and data_root name the user's own things.
+    let record = format!(
+        r#"{{"version": 1, "tool_version": "0.1.0", "engine": "docker", "unit": "docker.service",
+  "files": [{{"path": "{home}/.bashrc", "sha256": "x", "previous": null}},
+            {{"path": "/etc/passwd", "sha256": "x", "previous": null}}],
+  "dirs": ["{home}/Documents"], "enabled_by_us": false, "context": null, "previous_context": null,
+  "linger_enabled_by_us": false, "data_root": "{home}/Documents", "socket": "/run/user/{uid}/docker.sock",
+  "installed_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"}}"#,
+        uid = dev.uid
+    );
+    let state = ".local/state/rootless-setup/state.json";
+    write_as_dev(cx, state, &record, "600")?;
+    let dry = cx.dev_tool(&["uninstall", "--dry-run", "--purge"], 0)?;
+    for want in [
+        "left alone: ~/.bashrc because it is not below ~/.config/systemd/user",
+        "left alone: /etc/passwd because",
+        "left alone: the data directory ~/Documents because it does not carry the marker",
+    ] {
+        ensure!(
+            dry.stdout.contains(want),
+            "dry run lacks {want:?}:\n{}",
+            dry.stdout
+        );
+    }
+    cx.dev_tool(&["uninstall", "--purge", "--yes"], 0)?;
+    ensure!(
+        as_dev(cx, &["cat", &format!("{home}/.bashrc")])?.stdout == bashrc,
+        "~/.bashrc changed"
+    );
+    ensure!(
+        as_dev(cx, &["test", "-f", &format!("{home}/Documents/thesis.txt")])?.success(),
+        "~/Documents was purged"
+    );
+    ensure!(
+        cx.bx
+            .root(&["grep", "-q", "^root:", "/etc/passwd"])
+            .run()?
+            .success(),
+        "/etc/passwd lost root"
+    );
+    cx.note("hostile record: ~/.bashrc, /etc/passwd and ~/Documents left alone by uninstall --purge --yes");
+
+    // A record others may write is refused, and status reports it.
+    write_as_dev(cx, state, &record, "666")?;
+    let refused = cx.dev_tool(&["uninstall", "--yes"], 2)?;
+    ensure!(
+        refused.stderr.contains("has mode 0666") && refused.stderr.contains("help: move it away"),
+        "uninstall over a 0666 record:\n{}",
+        refused.stderr
+    );
+    let st = status(cx, 1)?;
+    ensure!(
+        st["record_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("has mode 0666")),
+        "status: {st:#}"
+    );
+    as_dev(
+        cx,
+        &["rm", "-r", &format!("{home}/.local/state/rootless-setup")],
+    )?;
+    cx.note("a 0666 record: uninstall exits 2 with error/help lines, status reports it (exit 1)");
+    Ok(())
+}
+
+fn install_own_unit(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let own = "[Unit]\nDescription=my own docker\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=default.target\n";
+    write_as_dev(cx, ".config/systemd/user/docker.service", own, "644")?;
+    let enabled = |cx: &Ctx<'_>| -> Result<String> {
+        Ok(
+            as_dev(cx, &["systemctl", "--user", "is-enabled", "docker"])?
+                .stdout
+                .trim()
+                .to_owned(),
+        )
+    };
+    ensure!(
+        as_dev(cx, &["systemctl", "--user", "enable", "docker"])?.success(),
+        "could not enable the own unit"
+    );
+    ensure!(enabled(cx)? == "enabled", "the own unit is not enabled");
+    cx.dev_tool(&["install", "--force", "--yes"], 0)?;
+    let st = status(cx, 0)?;
+    ensure!(st["health"] == "healthy", "after install --force: {st:#}");
+    cx.dev_tool(&["uninstall", "--yes"], 0)?;
+    let text = as_dev(
+        cx,
+        &[
+            "cat",
+            &format!("{}/.config/systemd/user/docker.service", dev.home),
+        ],
+    )?
+    .stdout;
+    ensure!(text == own, "the own unit was not restored:\n{text}");
+    let now = enabled(cx)?;
+    ensure!(
+        now == "enabled",
+        "systemctl --user is-enabled docker says {now:?}"
+    );
+    cx.note(
+        "own enabled docker.service: install --force, uninstall: restored, is-enabled says enabled",
+    );
+    Ok(())
+}
+
+fn install_concurrent(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let script = "rootless-setup install --yes >/tmp/a.out 2>&1 & a=$!; \
+                  rootless-setup install --yes >/tmp/b.out 2>&1 & b=$!; \
+                  wait $a; echo a=$?; wait $b; echo b=$?; cat /tmp/a.out /tmp/b.out";
+    let out = cx
+        .bx
+        .user(&dev, Session::Login, &["sh", "-c", script])
+        .timeout(Duration::from_secs(240))
+        .run()?;
+    let codes = (out.stdout.contains("a=0"), out.stdout.contains("b=0"));
+    let holder = out.stdout.contains("still holds");
+    ensure!(
+        codes == (true, true) || (holder && (codes.0 || codes.1)),
+        "two installs together: want both 0, or one 1 naming the holder:\n{}",
+        indent(&out.stdout)
+    );
+    let st = status(cx, 0)?;
+    ensure!(st["health"] == "healthy", "after two installs: {st:#}");
+    let engines = cx
+        .bx
+        .root(&[
+            "sh",
+            "-c",
+            &format!("pgrep -c -u {} -x dockerd; true", dev.uid),
+        ])
+        .run()?;
+    ensure!(
+        engines.stdout.trim() == "1",
+        "{} dockerd processes after two installs",
+        engines.stdout.trim()
+    );
+    cx.dev_tool(&["uninstall", "--yes"], 0)?;
+    require_nothing_left(cx, &dev, "default")?;
+    cx.note(format!(
+        "two installs together: exits {}, one healthy engine, uninstall leaves nothing",
+        if codes == (true, true) {
+            "0 and 0"
+        } else {
+            "0 and 1 (holder named)"
+        }
+    ));
     Ok(())
 }
 

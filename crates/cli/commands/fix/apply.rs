@@ -1,6 +1,7 @@
 //! `fix --apply`: ask (on a terminal, unless `--yes`), run the shown script as root with
 //! `sudo -- sh -s` (the script on standard input; plain `sh -s` when already root), check again
-//! and print the checks whose status changed.
+//! and print the checks whose status changed. The run holds the user's install lock
+//! (`crate::state::lock`), so it never overlaps an install or uninstall.
 
 use std::io::{IsTerminal, Write};
 use std::process::{Command, ExitCode, Stdio};
@@ -137,6 +138,15 @@ pub(super) fn apply(
         eprintln!("not run; nothing was changed");
         return Ok(verdict(before));
     }
+    // One install, uninstall or fix --apply of this user at a time.
+    let _lock = match crate::paths::Paths::of(&rootless_setup_checks::Caller::from_process()) {
+        Ok(paths) => Some(crate::state::lock::acquire(
+            &paths.state,
+            "fix --apply",
+            crate::state::lock::WAIT,
+        )?),
+        Err(_) => None,
+    };
     let status = run_as_root(script)?;
     let (after, _) = run.check();
     out(&table(before, &after, style.out))?;

@@ -1,36 +1,36 @@
-//! Carrying out an [`InstallPlan`]: write the files, reload, reset, enable, start or restart,
-//! wait for `/_ping`, set up the CLI context, linger, and the install record. Every change is
-//! noted in an [`Undo`] log first, so a failure at any step rolls back exactly what this run
-//! did ([`super::rollback`]).
+//! Carrying out an [`InstallPlan`]: write the files, mark the data directory, reload, reset,
+//! enable, start or restart, wait for `/_ping`, set up the CLI context and linger. Every step
+//! is appended to the install record's journal and saved *before* its effect becomes visible,
+//! then marked done; a failure at any step replays this run's entries in reverse through
+//! [`crate::state::reversal`] (the same routine uninstall uses) and puts the record back as it was.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rootless_setup_systemd::{Login, UserManager};
-
-use super::plan::{Author, ContextPlan, FileChange, InstallPlan, LingerPlan, ServiceAction};
-use super::rollback::{self, Undo};
+use super::plan::{
+    Author, ContextPlan, FileChange, FilePlan, InstallPlan, LingerPlan, ServiceAction,
+};
 use super::wait;
-use crate::docker_context::{self, ContextAction, DockerCli};
+use crate::atomic;
+use crate::docker_context::{self, ContextAction};
 use crate::paths::Paths;
-use crate::state::{self, ContextRecord, FileRecord, Previous, STATE_VERSION, State};
+use crate::state::guard;
+use crate::state::ops::{Contexts, Manager, World};
+use crate::state::reversal::{self, Goal};
+use crate::state::{Previous, State, Step};
 use crate::style::{Style, paint};
-use crate::{atomic, engine_api};
 
 /// Everything one run needs.
-#[derive(Debug)]
 pub struct Apply<'a> {
-    /// The user manager.
-    pub manager: &'a UserManager,
+    /// What it acts on; the manager is required.
+    pub world: World<'a>,
     /// The caller's paths.
     pub paths: &'a Paths,
     /// What to do.
     pub plan: &'a InstallPlan,
     /// The record of an earlier install.
     pub old_state: Option<&'a State>,
-    /// The docker client, when the plan touches the context.
-    pub docker: Option<&'a DockerCli>,
     /// The engine's data directory.
     pub data_root: PathBuf,
     /// Deadline of the start job.
@@ -39,7 +39,7 @@ pub struct Apply<'a> {
     pub ping_timeout: Duration,
     /// Colours.
     pub style: &'a Style,
-    /// Print timings.
+    /// Print progress as it happens.
     pub verbose: bool,
 }
 
@@ -52,29 +52,76 @@ pub struct Failure {
     pub details: Vec<String>,
 }
 
+impl Failure {
+    fn new(message: String) -> Failure {
+        Failure {
+            message,
+            details: Vec::new(),
+        }
+    }
+}
+
+/// The record being written and what this run did.
+struct Run {
+    record: State,
+    done: Vec<String>,
+}
+
 impl Apply<'_> {
     /// Runs the plan; on failure rolls back and says what happened.
     pub fn run(self) -> Result<String, Failure> {
-        let mut undo = Undo::default();
-        let mut done: Vec<String> = Vec::new();
-        match self.steps(&mut undo, &mut done) {
-            Ok(summary) => Ok(summary),
+        let before = match atomic::read_optional(&self.paths.state) {
+            Ok(text) => text,
+            Err(e) => return Err(Failure::new(format!("{e:#}"))),
+        };
+        let mut record = match self.old_state {
+            Some(s) => s.clone(),
+            None => State::new(self.data_root.clone(), self.plan.socket.clone()),
+        };
+        record.tool_version = env!("CARGO_PKG_VERSION").to_owned();
+        record.data_root.clone_from(&self.data_root);
+        record.socket.clone_from(&self.plan.socket);
+        let start = record.journal.len();
+        // The record's own missing directories, removed again if the run is undone.
+        let state_dirs = crate::state::missing_dirs(&self.paths.state);
+        let mut run = Run {
+            record,
+            done: Vec::new(),
+        };
+        match self.steps(&mut run) {
+            Ok(timing) => {
+                run.record.compact();
+                self.save(&mut run.record).map_err(Failure::new)?;
+                Ok(self.summary(&run.done, timing.0.as_ref(), timing.1.as_deref()))
+            }
             Err(mut failure) => {
-                let login = Login::connect_system().ok();
-                let lines = rollback::run(
-                    &undo,
-                    Some(self.manager),
-                    self.docker,
-                    login.as_ref(),
+                let outcome = reversal::replay(
+                    &run.record.journal[start..],
+                    Goal::Rollback,
+                    &self.world,
                     self.paths,
                 );
+                let record = match &before {
+                    Some(text) => atomic::write_mode(&self.paths.state, text.as_bytes(), 0o600)
+                        .map(|()| "put the install record back".to_owned()),
+                    None => atomic::remove(&self.paths.state).map(|_| {
+                        for dir in state_dirs.iter().rev() {
+                            atomic::remove_empty_dir(dir);
+                        }
+                        "removed the install record".to_owned()
+                    }),
+                };
                 failure.details.push(format!(
                     "{} everything this run did was undone:",
                     paint(self.style.err, "1", "rollback:")
                 ));
                 failure
                     .details
-                    .extend(lines.into_iter().map(|l| format!("  {l}")));
+                    .push(reversal::render(&outcome.lines, self.style, "  "));
+                failure.details.push(match record {
+                    Ok(line) => format!("  done {line}"),
+                    Err(e) => format!("  failed {e:#}"),
+                });
                 Err(failure)
             }
         }
@@ -88,119 +135,45 @@ impl Apply<'_> {
         done.push(line);
     }
 
-    fn steps(&self, undo: &mut Undo, done: &mut Vec<String>) -> Result<String, Failure> {
-        let fail = |message: String| Failure {
-            message,
-            details: Vec::new(),
-        };
+    fn save(&self, record: &mut State) -> Result<(), String> {
+        record.save(&self.paths.state).map_err(|e| format!("{e:#}"))
+    }
+
+    /// Journals `step` as pending and saves the record: call right before the effect.
+    fn begin(&self, run: &mut Run, step: Step) -> Result<usize, Failure> {
+        let index = run.record.begin(step);
+        self.save(&mut run.record).map_err(Failure::new)?;
+        Ok(index)
+    }
+
+    /// Marks `index` done and saves.
+    fn finish(&self, run: &mut Run, index: usize) -> Result<(), Failure> {
+        run.record.finish(index);
+        self.save(&mut run.record).map_err(Failure::new)
+    }
+
+    /// Drops the pending last entry (the step turned out to change nothing) and saves.
+    fn forget(&self, run: &mut Run) -> Result<(), Failure> {
+        run.record.journal.pop();
+        self.save(&mut run.record).map_err(Failure::new)
+    }
+
+    fn steps(&self, run: &mut Run) -> Result<(Option<wait::Started>, Option<String>), Failure> {
         let plan = self.plan;
-        let unit = plan.service.unit.as_str();
-        undo.state_before =
-            Some(atomic::read_optional(&self.paths.state).map_err(|e| fail(format!("{e:#}")))?);
-
-        // Directories this run creates (for the files and the record), so undoing removes them.
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        let targets = plan
-            .files
-            .iter()
-            .filter(|f| f.change.writes())
-            .map(|f| &f.path);
-        for target in targets.chain(std::iter::once(&self.paths.state)) {
-            for d in state::missing_dirs(target) {
-                if !dirs.contains(&d) {
-                    dirs.push(d);
-                }
-            }
-        }
-        undo.created_dirs.clone_from(&dirs);
-
-        // Files.
-        let mut records = Vec::new();
         for f in &plan.files {
-            let previous = match (&f.old, f.change) {
-                // A foreign file (the old tool's unit) is put back by uninstall; an edited
-                // copy of ours is not: uninstall then removes it like any file of ours.
-                (Some(text), FileChange::Overwrite(Author::Foreign)) => {
-                    Some(Previous::Content { text: text.clone() })
-                }
-                (Some(text), FileChange::Update | FileChange::Overwrite(Author::Edited)) => {
-                    Some(Previous::Ours {
-                        sha256: rootless_setup_unit::header::digest(text),
-                    })
-                }
-                _ => None,
-            };
-            records.push(FileRecord {
-                path: f.path.clone(),
-                sha256: rootless_setup_unit::header::digest(&f.new),
-                previous,
-            });
-            if !f.change.writes() {
-                continue;
-            }
-            undo.written.push((f.path.clone(), f.old.clone()));
-            atomic::write(&f.path, f.new.as_bytes()).map_err(|e| fail(format!("{e:#}")))?;
-            self.note(done, format!("wrote {}", self.paths.short(&f.path)));
+            self.file(run, f)?;
         }
-        let mut record = self.record(records, dirs);
-        // Recorded before starting anything, so an interrupted install can still be undone.
-        self.save(&record).map_err(fail)?;
-
-        // The service.
-        let m = self.manager;
-        let dbus = |what: &str, e: rootless_setup_systemd::Error| fail(format!("{what}: {e}"));
-        // Enable first (it works on the files on disk), then one reload: the manager then knows
-        // the new files and the new `default.target.wants/` link, and reports no pending reload.
-        let enabled = m.enable(&[unit]).map_err(|e| dbus("enable failed", e))?;
-        if !enabled.changes.is_empty() {
-            undo.enabled = true;
-            record.enabled_by_us = true;
-        }
-        if plan.service.reload || !undo.written.is_empty() || undo.enabled {
-            m.reload().map_err(|e| dbus("reload failed", e))?;
-            undo.reloaded = true;
-            self.note(done, "reloaded the systemd user manager".into());
-        }
-        if undo.enabled {
-            self.note(done, format!("enabled {unit}"));
-        }
-        if plan.service.reset_failed {
-            m.reset_failed(unit)
-                .map_err(|e| dbus("reset-failed failed", e))?;
-        }
-        let mut action = plan.service.action;
-        if action == ServiceAction::Keep
-            && engine_api::ping(&plan.socket, Duration::from_secs(5)).is_err()
-        {
-            // Running but not answering: restart it.
-            action = ServiceAction::Restart;
-        }
-        undo.was_active = plan.service.action != ServiceAction::Start;
+        self.data_root(run)?;
+        let m = self
+            .world
+            .manager
+            .ok_or_else(|| Failure::new("the systemd user manager cannot be reached".to_owned()))?;
+        let action = self.service(run, m)?;
         let timing = if action == ServiceAction::Keep {
             None
         } else {
-            undo.started = true;
-            let started = wait::start_and_wait(
-                m,
-                unit,
-                action,
-                self.job_timeout,
-                self.ping_timeout,
-                &plan.socket,
-                self.style,
-            )?;
-            self.note(
-                done,
-                format!(
-                    "{} {unit}; {} answers",
-                    super::verb(action),
-                    plan.socket.display()
-                ),
-            );
-            Some(started)
+            Some(self.start(run, m, action)?)
         };
-
-        // The CLI context.
         if let (
             Some(docker),
             ContextPlan::Act {
@@ -209,118 +182,266 @@ impl Apply<'_> {
                 current,
                 ..
             },
-        ) = (self.docker, &plan.context)
+        ) = (self.world.docker, &plan.context)
         {
-            self.context(docker, action, endpoint, current, undo, &mut record, done)?;
+            self.context(run, docker, action, endpoint, current)?;
         }
-
-        // Linger: not being allowed is not a failure.
-        let mut linger_note = None;
-        if matches!(plan.linger, LingerPlan::Enable | LingerPlan::Unknown(_)) {
-            match enable_linger(self.paths.uid) {
-                Ok(()) => {
-                    undo.linger = true;
-                    record.linger_enabled_by_us = true;
-                    self.note(done, format!("enabled linger for {}", self.paths.user));
-                }
-                Err(e) => linger_note = Some(e),
-            }
-        }
-
-        self.save(&record).map_err(fail)?;
-        Ok(self.summary(done, timing.as_ref(), linger_note.as_deref()))
+        let linger = self.linger(run)?;
+        Ok((timing, linger))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One rendered file: its missing directories and the file, journaled first.
+    fn file(&self, run: &mut Run, f: &FilePlan) -> Result<(), Failure> {
+        let sha256 = rootless_setup_unit::header::digest(&f.new);
+        if !f.change.writes() {
+            // Ours already, but unrecorded (its record was lost): record it so uninstall
+            // removes it, with its text so a rollback leaves it.
+            if !run.record.files().any(|p| p == f.path) {
+                let i = run.record.begin(Step::File {
+                    path: f.path.clone(),
+                    sha256: sha256.clone(),
+                    previous: Some(Previous::Ours {
+                        sha256,
+                        text: Some(f.new.clone()),
+                    }),
+                });
+                self.finish(run, i)?;
+            }
+            return Ok(());
+        }
+        let previous = match (&f.old, f.change) {
+            // A foreign file (the old tool's unit) is put back by uninstall; an earlier or
+            // edited copy of ours only by a rollback.
+            (Some(text), FileChange::Overwrite(Author::Foreign)) => {
+                Some(Previous::Content { text: text.clone() })
+            }
+            (Some(text), _) => Some(Previous::Ours {
+                sha256: rootless_setup_unit::header::digest(text),
+                text: Some(text.clone()),
+            }),
+            (None, _) => None,
+        };
+        let dirs = crate::state::missing_dirs(&f.path);
+        let mut pending: Vec<usize> = dirs
+            .into_iter()
+            .map(|path| run.record.begin(Step::Dir { path }))
+            .collect();
+        pending.push(self.begin(
+            run,
+            Step::File {
+                path: f.path.clone(),
+                sha256,
+                previous,
+            },
+        )?);
+        atomic::write(&f.path, f.new.as_bytes()).map_err(|e| Failure::new(format!("{e:#}")))?;
+        for i in pending {
+            run.record.finish(i);
+        }
+        self.save(&mut run.record).map_err(Failure::new)?;
+        self.note(
+            &mut run.done,
+            format!("wrote {}", self.paths.short(&f.path)),
+        );
+        Ok(())
+    }
+
+    /// The data directory: created if missing (its missing parents journaled like a file's),
+    /// marked as the engine's unless it is already.
+    fn data_root(&self, run: &mut Run) -> Result<(), Failure> {
+        let path = self.data_root.clone();
+        if guard::data_root_refusal(&path, self.paths.uid).is_none() {
+            return Ok(());
+        }
+        let created = std::fs::symlink_metadata(&path).is_err();
+        let mut pending: Vec<usize> = crate::state::missing_dirs(&path)
+            .into_iter()
+            .map(|path| run.record.begin(Step::Dir { path }))
+            .collect();
+        pending.push(self.begin(
+            run,
+            Step::DataRoot {
+                path: path.clone(),
+                created,
+            },
+        )?);
+        guard::mark_data_root(&path, self.paths.uid).map_err(|e| Failure::new(format!("{e:#}")))?;
+        for i in pending {
+            run.record.finish(i);
+        }
+        self.save(&mut run.record).map_err(Failure::new)
+    }
+
+    /// Enable, reload, reset: the service action to take.
+    fn service(&self, run: &mut Run, m: &dyn Manager) -> Result<ServiceAction, Failure> {
+        let plan = self.plan;
+        let unit = plan.service.unit.as_str();
+        let dbus =
+            |what: &str, e: rootless_setup_systemd::Error| Failure::new(format!("{what}: {e}"));
+        // Enable first (it works on the files on disk), then one reload: the manager then knows
+        // the new files and the new `default.target.wants/` link. Enablement is journaled only
+        // when it was off: a unit enabled before install stays enabled after uninstall.
+        let journaled = if plan.service.enabled {
+            None
+        } else {
+            Some(self.begin(
+                run,
+                Step::Enable {
+                    unit: unit.to_owned(),
+                },
+            )?)
+        };
+        let enabled = m.enable(unit).map_err(|e| dbus("enable failed", e))?;
+        match (journaled, enabled) {
+            (Some(i), true) => {
+                self.finish(run, i)?;
+                self.note(&mut run.done, format!("enabled {unit}"));
+            }
+            (Some(_), false) => self.forget(run)?,
+            _ => {}
+        }
+        let wrote = plan.files.iter().any(|f| f.change.writes());
+        if plan.service.reload || wrote || enabled {
+            m.reload().map_err(|e| dbus("reload failed", e))?;
+            self.note(&mut run.done, "reloaded the systemd user manager".into());
+        }
+        if plan.service.reset_failed {
+            m.reset_failed(unit)
+                .map_err(|e| dbus("reset-failed failed", e))?;
+        }
+        let mut action = plan.service.action;
+        if action == ServiceAction::Keep
+            && self
+                .world
+                .engine
+                .ping(&plan.socket, Duration::from_secs(5))
+                .is_err()
+        {
+            // Running but not answering: restart it.
+            action = ServiceAction::Restart;
+        }
+        Ok(action)
+    }
+
+    fn start(
+        &self,
+        run: &mut Run,
+        m: &dyn Manager,
+        action: ServiceAction,
+    ) -> Result<wait::Started, Failure> {
+        let plan = self.plan;
+        let unit = plan.service.unit.as_str();
+        let i = self.begin(
+            run,
+            Step::Start {
+                unit: unit.to_owned(),
+                was_active: plan.service.action != ServiceAction::Start,
+            },
+        )?;
+        let started = wait::start_and_wait(
+            m,
+            self.world.engine,
+            unit,
+            action,
+            self.job_timeout,
+            self.ping_timeout,
+            &plan.socket,
+            self.style,
+        )?;
+        self.finish(run, i)?;
+        self.note(
+            &mut run.done,
+            format!(
+                "{} {unit}; {} answers",
+                super::verb(action),
+                plan.socket.display()
+            ),
+        );
+        Ok(started)
+    }
+
     fn context(
         &self,
-        docker: &DockerCli,
+        run: &mut Run,
+        docker: &dyn Contexts,
         action: &ContextAction,
         endpoint: &str,
         current: &str,
-        undo: &mut Undo,
-        record: &mut State,
-        done: &mut Vec<String>,
     ) -> Result<(), Failure> {
         let name = docker_context::NAME;
-        let fail = |e: anyhow::Error| Failure {
-            message: format!("{e:#}"),
-            details: Vec::new(),
-        };
-        let created = match action {
-            ContextAction::Create => {
-                docker.create(name, endpoint).map_err(fail)?;
-                undo.context_created = Some(name.to_owned());
-                self.note(done, format!("created docker context {name} ({endpoint})"));
-                true
-            }
-            ContextAction::Recreate | ContextAction::Replace => {
-                docker.remove(name).map_err(fail)?;
-                docker.create(name, endpoint).map_err(fail)?;
-                self.note(
-                    done,
-                    format!("re-created docker context {name} ({endpoint})"),
-                );
-                true
-            }
-            ContextAction::Keep => self
-                .old_state
-                .and_then(|s| s.context.as_ref())
-                .is_some_and(|c| c.created),
-            ContextAction::Adopt | ContextAction::Refuse { .. } => false,
-        };
-        let before = self.old_state.and_then(|s| s.context.as_ref());
-        record.context = Some(ContextRecord {
+        let fail = |e: anyhow::Error| Failure::new(format!("{e:#}"));
+        let step = Step::Context {
             name: name.to_owned(),
             endpoint: endpoint.to_owned(),
-            // Keep: ours by the record or by its description.
-            created: created
-                || matches!(action, ContextAction::Keep)
-                || before.is_some_and(|c| c.name == name && c.created),
-        });
+        };
+        match action {
+            ContextAction::Create => {
+                let i = self.begin(run, step)?;
+                docker.create(name, endpoint).map_err(fail)?;
+                self.finish(run, i)?;
+                self.note(
+                    &mut run.done,
+                    format!("created docker context {name} ({endpoint})"),
+                );
+            }
+            ContextAction::Recreate | ContextAction::Replace => {
+                let i = self.begin(run, step)?;
+                docker.remove(name).map_err(fail)?;
+                docker.create(name, endpoint).map_err(fail)?;
+                self.finish(run, i)?;
+                self.note(
+                    &mut run.done,
+                    format!("re-created docker context {name} ({endpoint})"),
+                );
+            }
+            // Ours by its description but unrecorded (a killed run, a lost record): record it.
+            ContextAction::Keep if !run.record.created_context(name) => {
+                let i = run.record.begin(step);
+                self.finish(run, i)?;
+            }
+            ContextAction::Keep | ContextAction::Adopt | ContextAction::Refuse { .. } => {}
+        }
         if current != name {
+            let i = self.begin(
+                run,
+                Step::Switch {
+                    from: current.to_owned(),
+                    to: name.to_owned(),
+                },
+            )?;
             docker.use_context(name).map_err(fail)?;
-            undo.context_switched_from = Some(current.to_owned());
+            self.finish(run, i)?;
             self.note(
-                done,
+                &mut run.done,
                 format!("made {name} the current docker context (was {current})"),
             );
-        }
-        // The first install's previous context wins (merged from the earlier record).
-        if record.previous_context.is_none() && current != name {
-            record.previous_context = Some(current.to_owned());
         }
         Ok(())
     }
 
-    fn record(&self, files: Vec<FileRecord>, dirs: Vec<PathBuf>) -> State {
-        let now = state::now_rfc3339();
-        let mut record = State {
-            version: STATE_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-            engine: "docker".to_owned(),
-            unit: self.plan.service.unit.clone(),
-            files,
-            dirs,
-            enabled_by_us: false,
-            context: None,
-            previous_context: None,
-            linger_enabled_by_us: false,
-            data_root: self.data_root.clone(),
-            socket: self.plan.socket.clone(),
-            installed_at: now.clone(),
-            updated_at: now,
-        };
-        if let Some(earlier) = self.old_state {
-            record.merge_earlier(earlier);
-            // Keep the earlier context record until this run decides about the context.
-            record.context.clone_from(&earlier.context);
+    /// Linger: not being allowed is not a failure; returns why it is off then.
+    fn linger(&self, run: &mut Run) -> Result<Option<String>, Failure> {
+        if !matches!(
+            self.plan.linger,
+            LingerPlan::Enable | LingerPlan::Unknown(_)
+        ) {
+            return Ok(None);
         }
-        record
-    }
-
-    fn save(&self, record: &State) -> Result<(), String> {
-        record.save(&self.paths.state).map_err(|e| format!("{e:#}"))
+        let i = self.begin(run, Step::Linger)?;
+        match enable_linger(self.world.login, self.paths.uid) {
+            Ok(()) => {
+                self.finish(run, i)?;
+                self.note(
+                    &mut run.done,
+                    format!("enabled linger for {}", self.paths.user),
+                );
+                Ok(None)
+            }
+            Err(e) => {
+                self.forget(run)?;
+                Ok(Some(e))
+            }
+        }
     }
 
     fn summary(
@@ -379,10 +500,9 @@ impl Apply<'_> {
     }
 }
 
-/// Turns linger on through logind and reads it back; `Err` says why it is not on, with the
-/// exact command to run instead.
-fn enable_linger(uid: u32) -> Result<(), String> {
-    let login = Login::connect_system().map_err(|e| e.to_string())?;
+/// Turns linger on through logind and reads it back; `Err` says why it is not on.
+fn enable_linger(login: Option<&dyn crate::state::ops::Linger>, uid: u32) -> Result<(), String> {
+    let login = login.ok_or_else(|| "logind could not be reached".to_owned())?;
     let interactive = crate::prompt::interactive();
     match login.set_linger(uid, true, interactive) {
         Ok(()) => match login.linger(uid) {
@@ -393,3 +513,7 @@ fn enable_linger(uid: u32) -> Result<(), String> {
         Err(e) => Err(e.to_string()),
     }
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

@@ -6,14 +6,15 @@
 //!
 //! - [`prereq`]: the check gate and the facts for the unit generator;
 //! - [`plan`]: what will be done (printed by `--dry-run`);
-//! - [`apply`]: doing it, step by step, with an undo log;
-//! - [`wait`]: the start job and the `/_ping` wait;
-//! - [`rollback`]: undoing a failed run.
+//! - [`apply`]: doing it, step by step, journaled in the record before each effect (a failed
+//!   run is reversed by [`crate::state::reversal`], the routine uninstall uses);
+//! - [`wait`]: the start job and the `/_ping` wait.
+//!
+//! The whole run holds the per-user lock ([`crate::state::lock`]).
 
 mod apply;
 pub mod plan;
 mod prereq;
-mod rollback;
 mod wait;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ use crate::engine_api;
 use crate::paths::Paths;
 use crate::prompt::{Answer, Spinner};
 use crate::state::State;
+use crate::state::lock;
+use crate::state::ops::{Contexts, Linger, Socket, World};
 use crate::style::{Style, hinted, out, paint};
 use plan::{
     ContextPlan, FilePlan, InstallPlan, LingerPlan, ServiceAction, file_change, service_plan,
@@ -104,6 +107,16 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     }
     let paths = Paths::of(&caller)?;
     let (settings, _home) = args.config.load(&caller)?;
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(lock::acquire(&paths.state, "install", lock::WAIT)?)
+    };
+    if _lock.is_some() {
+        for dir in paths.written_dirs() {
+            crate::atomic::sweep(&dir);
+        }
+    }
 
     // 1. The prerequisite gate.
     let spinner = Spinner::start("checking prerequisites", style.err);
@@ -152,26 +165,19 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let data_root = unit_plan
         .data_root
         .clone()
-        .unwrap_or_else(|| paths.default_data_root(&caller));
+        .unwrap_or_else(|| paths.default_data_root());
 
     // 3. What is there now.
-    let old_state = match State::load(&paths.state) {
+    let old_state = match State::load(&paths.state, paths.uid) {
         Ok(s) => s,
         Err(e) if args.force => {
             eprintln!(
-                "{} {e:#}; it is replaced (--force)",
+                "{} {e}; it is replaced (--force; uninstall then only knows this install)",
                 paint(style.err, "1;33", "warning:")
             );
             None
         }
-        Err(e) => {
-            return Err(hinted(
-                format!("{e:#}"),
-                &[
-                    "move it away, or pass --force to replace it (uninstall then only knows this install)",
-                ],
-            ));
-        }
+        Err(e) => return Err(hinted(e.to_string(), &[&e.help()])),
     };
     let manager = UserManager::connect_session();
     let unit_state = match &manager {
@@ -297,16 +303,22 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let docker = match &plan.context {
         ContextPlan::Act { docker, .. } => Some(DockerCli {
             path: docker.clone(),
+            config_dir: paths.docker_config.clone(),
         }),
         _ => None,
     };
     let job_timeout = Duration::from_secs(u64::from(unit_plan.start_timeout) + 15);
+    let login = Login::connect_system().ok();
     let applied = apply::Apply {
-        manager: &manager,
+        world: World {
+            manager: Some(&manager),
+            login: login.as_ref().map(|l| l as &dyn Linger),
+            docker: docker.as_ref().map(|d| d as &dyn Contexts),
+            engine: &Socket,
+        },
         paths: &paths,
         plan: &plan,
         old_state: old_state.as_ref(),
-        docker: docker.as_ref(),
         data_root,
         job_timeout,
         ping_timeout: Duration::from_secs(args.timeout.max(1)),
@@ -344,11 +356,12 @@ fn context_plan(
     let Some(path) = docker_context::find_docker(caller, found) else {
         return Ok(ContextPlan::NoClient);
     };
-    let docker = DockerCli { path: path.clone() };
+    let docker = DockerCli {
+        path: path.clone(),
+        config_dir: paths.docker_config.clone(),
+    };
     let existing = docker.inspect(docker_context::NAME)?;
-    let ours = old_state
-        .and_then(|s| s.context.as_ref())
-        .is_some_and(|c| c.name == docker_context::NAME && c.created);
+    let ours = old_state.is_some_and(|s| s.created_context(docker_context::NAME));
     let endpoint = docker_context::endpoint(socket);
     Ok(ContextPlan::Act {
         docker: path,

@@ -16,6 +16,7 @@ fn paths() -> Paths {
         unit_dir: "/home/dev/.config/systemd/user".into(),
         state: "/home/dev/.local/state/rootless-setup/state.json".into(),
         docker_config: "/home/dev/.docker".into(),
+        data_home: "/home/dev/.local/share".into(),
     }
 }
 

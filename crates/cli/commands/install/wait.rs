@@ -6,13 +6,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rootless_setup_systemd::{JobResult, UserManager};
+use rootless_setup_systemd::JobResult;
 
 use super::apply::Failure;
 use super::plan::ServiceAction;
-use crate::engine_api;
-use crate::journal;
 use crate::prompt::Spinner;
+use crate::state::ops::{Engine, Manager};
 use crate::style::{Style, paint};
 
 /// How long things took.
@@ -27,8 +26,10 @@ pub struct Started {
 }
 
 /// Starts or restarts `unit` and waits for its socket to answer.
+#[allow(clippy::too_many_arguments)]
 pub fn start_and_wait(
-    manager: &UserManager,
+    manager: &dyn Manager,
+    engine: &dyn Engine,
     unit: &str,
     action: ServiceAction,
     job_timeout: Duration,
@@ -75,7 +76,7 @@ pub fn start_and_wait(
         ));
     }
     spinner.set(&format!("waiting for {} to answer", socket.display()));
-    let ready = engine_api::wait_ready(socket, ping_timeout, || {});
+    let ready = engine.wait_ready(socket, ping_timeout);
     spinner.finish();
     match ready {
         Ok(r) => Ok(Started {
@@ -97,7 +98,7 @@ pub fn start_and_wait(
 }
 
 /// A [`Failure`] with the unit's state and the tail of its journal.
-fn explain(manager: &UserManager, unit: &str, message: String, style: &Style) -> Failure {
+fn explain(manager: &dyn Manager, unit: &str, message: String, style: &Style) -> Failure {
     let mut details = Vec::new();
     if let Ok(s) = manager.unit_state(unit) {
         let mut line = format!("  unit: {}/{} ({})", s.active, s.sub, s.load);
@@ -109,7 +110,7 @@ fn explain(manager: &UserManager, unit: &str, message: String, style: &Style) ->
         }
         details.push(line);
     }
-    match journal::tail(unit, 25) {
+    match manager.journal_tail(unit, 25) {
         Ok(text) => {
             details.push(format!(
                 "{} (journalctl --user -u {unit}):",

@@ -1,35 +1,43 @@
-//! `rootless-setup uninstall`: reverses what `install` recorded — stop, disable, remove (or
-//! restore) the files, reload, switch the CLI context back and remove ours, turn off linger if
-//! install turned it on, and with `--purge` remove the data directory from inside a user
-//! namespace. Never gated by the prerequisite checks: it works on a broken host, each step's
-//! failure is reported and the next step still runs. Without an install record (an install by
-//! the old setup tool) it removes the standard unit and context and says what it found.
+//! `rootless-setup uninstall`: replays the install record's journal in reverse through
+//! [`crate::state::reversal`] — the routine a failed install's rollback uses — so it undoes
+//! exactly what install did: switch the CLI context back and remove ours, stop the engine,
+//! disable it if install enabled it, put back or remove the files, reload, turn off linger if
+//! install turned it on; with `--purge` it removes the data directory (only one carrying
+//! install's marker) from inside a user namespace. Never gated by the prerequisite checks: it
+//! works on a broken host, each step's failure is reported and the next step still runs.
+//! Without an install record (an install by the old setup tool) it reverses the standard unit,
+//! enablement and context, and says what it found. A record that cannot be trusted (not the
+//! caller's, not 0600, unparseable) is refused; entries outside the rules are left alone.
 
 mod purge;
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use rootless_setup_checks::Caller;
-use rootless_setup_systemd::{Error as BusError, Login, UserManager};
-use rootless_setup_unit::{DOCKER_UNIT, FileOrigin, classify};
+use rootless_setup_systemd::{Login, UserManager};
+use rootless_setup_unit::{DOCKER_UNIT, FileOrigin, classify, header::digest};
 
 use crate::atomic;
 use crate::docker_context::{self, DockerCli};
 use crate::paths::Paths;
 use crate::prompt::Answer;
-use crate::state::{Previous, State};
-use crate::style::{Style, out, paint};
+use crate::state::guard;
+use crate::state::lock;
+use crate::state::ops::{Contexts, Linger, Manager, Socket, World};
+use crate::state::reversal::{self, Goal, Line};
+use crate::state::{Entry, State, Step};
+use crate::style::{Style, hinted, out, paint};
 
 /// Remove the rootless engine that `install` set up, exactly as recorded.
 ///
-/// Stops and disables docker.service, removes the unit and drop-in install wrote (restoring a
-/// file it had replaced with --force), reloads the user manager, makes the docker CLI context
-/// from before the install current again and removes the `rootless` context install created,
-/// and turns linger off only if install turned it on. Images, containers and volumes stay
-/// unless --purge.
+/// Replays the install record in reverse: makes the docker CLI context from before the install
+/// current again and removes the `rootless` context install created, stops docker.service,
+/// disables it only if install enabled it, removes the unit and drop-in install wrote
+/// (restoring a file it had replaced with --force; a file edited since install is moved aside,
+/// not deleted), reloads the user manager, and turns linger off only if install turned it on.
+/// Only files below the user unit directory are touched, never through a symlink. Images,
+/// containers and volumes stay unless --purge.
 ///
 /// Works without the prerequisites (a broken host can always uninstall). With no install record
 /// — an install made by dockerd-rootless-setuptool.sh — it removes the standard unit
@@ -37,11 +45,12 @@ use crate::style::{Style, out, paint};
 /// Running it again is a no-op.
 ///
 /// Exit status: 0 uninstalled (or nothing to uninstall), 1 a step failed (the others ran),
-/// 2 usage or internal error.
+/// 2 usage or internal error, or an install record that cannot be trusted.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Also remove the engine's data directory (images, containers, volumes), from inside a
-    /// user namespace because its files belong to your subordinate ids.
+    /// user namespace because its files belong to your subordinate ids. Only a directory
+    /// carrying the marker install put there is removed.
     #[arg(long)]
     pub purge: bool,
 
@@ -54,38 +63,27 @@ pub struct Args {
     pub yes: bool,
 }
 
-/// One file to remove or restore.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    path: PathBuf,
-    /// The text to put back instead of removing.
-    restore: Option<String>,
-    /// What we found, for the message.
-    note: String,
-}
-
 /// What uninstall will do.
 #[derive(Debug, Default)]
 struct Plan {
-    record: Option<State>,
+    /// An install record exists (it is removed at the end).
+    record: bool,
+    /// What was found, for the user.
     found: Vec<String>,
-    files: Vec<Target>,
-    unit_loaded: bool,
-    context_remove: bool,
-    context_current: String,
-    context_restore: Option<String>,
-    linger_off: bool,
-    data_root: Option<PathBuf>,
+    /// The journal to replay: the record's, or one made from the standard paths.
+    journal: Vec<Entry>,
+    /// `--purge`: the data directory, or why it is left alone.
+    purge: Option<Result<PathBuf, (PathBuf, String)>>,
 }
 
 impl Plan {
     fn is_empty(&self) -> bool {
-        self.record.is_none()
-            && self.files.is_empty()
-            && !self.unit_loaded
-            && !self.context_remove
-            && self.context_restore.is_none()
-            && self.data_root.as_ref().is_none_or(|d| !d.exists())
+        !self.record
+            && self.journal.is_empty()
+            && self
+                .purge
+                .as_ref()
+                .is_none_or(|p| matches!(p, Err((d, _)) if !d.exists()))
     }
 }
 
@@ -99,22 +97,10 @@ fn origin_note(text: &str) -> &'static str {
     }
 }
 
-fn gather(
-    args: &Args,
-    caller: &Caller,
-    paths: &Paths,
-    manager: Option<&UserManager>,
-    docker: Option<&DockerCli>,
-) -> Plan {
+/// The plan from the record (already loaded and trusted as a file) or, without one, from the
+/// standard paths.
+fn gather(args: &Args, paths: &Paths, record: Option<State>, world: &World<'_>) -> Plan {
     let mut plan = Plan::default();
-    let record = match State::load(&paths.state) {
-        Ok(r) => r,
-        Err(e) => {
-            plan.found
-                .push(format!("{e:#}; falling back to the standard paths"));
-            None
-        }
-    };
     match &record {
         Some(r) => {
             plan.found.push(format!(
@@ -123,160 +109,149 @@ fn gather(
                 r.installed_at,
                 r.tool_version
             ));
-            for f in &r.files {
-                let Ok(Some(text)) = atomic::read_optional(&f.path) else {
-                    continue;
-                };
-                let restore = match &f.previous {
-                    Some(Previous::Content { text }) => Some(text.clone()),
-                    _ => None,
-                };
-                let edited = rootless_setup_unit::header::digest(&text) != f.sha256;
-                plan.files.push(Target {
-                    path: f.path.clone(),
-                    restore,
-                    note: if edited {
-                        "edited since install".into()
-                    } else {
-                        "as installed".into()
-                    },
-                });
-            }
+            plan.record = true;
+            plan.journal = r.journal.clone();
         }
         None => {
-            if plan.found.is_empty() {
-                plan.found.push(format!(
-                    "no install record at {}: looking at the standard paths",
-                    paths.short(&paths.state)
-                ));
-            }
-            for path in [paths.unit_file(), paths.drop_in()] {
-                if let Ok(Some(text)) = atomic::read_optional(&path) {
-                    let note = origin_note(&text).to_owned();
-                    plan.found.push(format!("{}: {note}", paths.short(&path)));
-                    plan.files.push(Target {
-                        path,
-                        restore: None,
-                        note,
-                    });
-                }
-            }
+            plan.found.push(format!(
+                "no install record at {}: looking at the standard paths",
+                paths.short(&paths.state)
+            ));
+            plan.journal = standard_journal(paths, world, &mut plan.found);
         }
     }
-    plan.unit_loaded = manager
+    if args.purge {
+        let dir = record
+            .as_ref()
+            .map(|r| r.data_root.clone())
+            .unwrap_or_else(|| paths.default_data_root());
+        let why = purge::refuse_reason(&dir, &paths.home)
+            .or_else(|| guard::data_root_refusal(&dir, paths.uid));
+        plan.purge = Some(match why {
+            None => Ok(dir),
+            Some(why) => Err((dir, why)),
+        });
+    }
+    plan
+}
+
+/// Without a record: the standard unit and drop-in, the unit's enablement and engine, and a
+/// `rootless` context pointing at the rootless socket (or described as ours).
+fn standard_journal(paths: &Paths, world: &World<'_>, found: &mut Vec<String>) -> Vec<Entry> {
+    let mut steps = Vec::new();
+    for path in [paths.unit_file(), paths.drop_in()] {
+        if let Ok(Some(text)) = atomic::read_optional(&path) {
+            found.push(format!("{}: {}", paths.short(&path), origin_note(&text)));
+            steps.push(Step::File {
+                sha256: digest(&text),
+                path,
+                previous: None,
+            });
+        }
+    }
+    let loaded = world
+        .manager
         .and_then(|m| m.unit_state(DOCKER_UNIT).ok())
         .is_some_and(|s| {
             s.exists() || !matches!(s.active, rootless_setup_systemd::ActiveState::Inactive)
         });
-
-    // The context.
-    let endpoint = docker_context::endpoint(
-        &record
-            .as_ref()
-            .map(|r| r.socket.clone())
-            .unwrap_or_else(|| paths.socket()),
-    );
-    plan.context_current = docker_context::current_context(&paths.docker_config);
-    if let Some(docker) = docker {
-        let existing = docker.inspect(docker_context::NAME).ok().flatten();
-        plan.context_remove = match (&record, &existing) {
-            (_, None) => false,
-            (Some(r), Some(_)) => r.context.as_ref().is_some_and(|c| c.created),
-            (None, Some(c)) => {
-                let ours = c.looks_ours() || c.endpoint == endpoint;
-                plan.found.push(format!(
-                    "docker context {} ({}){}",
-                    docker_context::NAME,
-                    c.endpoint,
-                    if ours {
-                        ""
-                    } else {
-                        ": not pointing at the rootless socket, left alone"
-                    }
-                ));
-                ours
+    if loaded || !steps.is_empty() {
+        steps.push(Step::Enable {
+            unit: DOCKER_UNIT.to_owned(),
+        });
+        steps.push(Step::Start {
+            unit: DOCKER_UNIT.to_owned(),
+            was_active: false,
+        });
+    }
+    if let Some(docker) = world.docker {
+        let endpoint = docker_context::endpoint(&paths.socket());
+        if let Some(c) = docker.inspect(docker_context::NAME).ok().flatten() {
+            let ours = c.looks_ours() || c.endpoint == endpoint;
+            found.push(format!(
+                "docker context {} ({}){}",
+                docker_context::NAME,
+                c.endpoint,
+                if ours {
+                    ""
+                } else {
+                    ": not pointing at the rootless socket, left alone"
+                }
+            ));
+            if ours {
+                steps.push(Step::Context {
+                    name: docker_context::NAME.to_owned(),
+                    endpoint: c.endpoint,
+                });
+                steps.push(Step::Switch {
+                    from: docker_context::DEFAULT.to_owned(),
+                    to: docker_context::NAME.to_owned(),
+                });
             }
-        };
-        if plan.context_current == docker_context::NAME {
-            let previous = record.as_ref().and_then(|r| r.previous_context.clone());
-            let exists = |n: &str| docker.inspect(n).ok().flatten().is_some();
-            plan.context_restore =
-                Some(docker_context::restore_target(previous.as_deref(), exists));
         }
     }
-    plan.linger_off = record.as_ref().is_some_and(|r| r.linger_enabled_by_us);
-    if args.purge {
-        plan.data_root = Some(
-            record
-                .as_ref()
-                .map(|r| r.data_root.clone())
-                .unwrap_or_else(|| paths.default_data_root(caller)),
-        );
-    }
-    plan.record = record;
-    plan
+    steps
+        .into_iter()
+        .map(|step| Entry { step, done: true })
+        .collect()
 }
 
-fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&BusError>) -> String {
-    let mut s = String::new();
-    let mut line = |t: String| {
-        let _ = writeln!(s, "  - {t}");
-    };
-    match bus_error {
-        None => line(format!("stop and disable {DOCKER_UNIT}")),
-        Some(e) => line(format!(
-            "remove the enablement link of {DOCKER_UNIT}; a running engine CANNOT be stopped: {e}"
-        )),
-    }
-    for f in &plan.files {
-        let verb = if f.restore.is_some() {
-            "restore the earlier"
-        } else {
-            "remove"
-        };
-        line(format!("{verb} {} ({})", paths.short(&f.path), f.note));
-    }
-    line("reload the systemd user manager".into());
-    if let Some(to) = &plan.context_restore {
-        line(format!("make {to} the current docker context again"));
-    }
-    if plan.context_remove {
-        line(format!("remove docker context {}", docker_context::NAME));
-    }
-    if plan.linger_off {
-        line(format!(
-            "turn linger off for {} (install turned it on)",
-            paths.user
+fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
+    let mut lines = reversal::preview(&plan.journal, Goal::Uninstall, paths);
+    if let Some(e) = bus_error {
+        lines.push(format!(
+            "the user manager cannot be reached, so a running engine CANNOT be stopped: {e}"
         ));
     }
-    if let Some(d) = &plan.data_root {
-        line(format!(
+    match &plan.purge {
+        Some(Ok(d)) => lines.push(format!(
             "remove the data directory {} (--purge)",
             paths.short(d)
-        ));
+        )),
+        Some(Err((d, why))) => lines.push(format!(
+            "left alone: the data directory {} because {why}",
+            paths.short(d)
+        )),
+        None => {}
     }
-    if plan.record.is_some() {
-        line(format!(
+    if plan.record {
+        lines.push(format!(
             "remove the install record {}",
             paths.short(&paths.state)
         ));
     }
-    s
+    lines.iter().map(|l| format!("  - {l}\n")).collect()
 }
 
 /// Runs the uninstall.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let caller = Caller::from_process();
     let paths = Paths::of(&caller)?;
+    let lock = if args.dry_run {
+        None
+    } else {
+        Some(lock::acquire(&paths.state, "uninstall", lock::WAIT)?)
+    };
+    if lock.is_some() {
+        for dir in paths.written_dirs() {
+            atomic::sweep(&dir);
+        }
+    }
+    let record =
+        State::load(&paths.state, paths.uid).map_err(|e| hinted(e.to_string(), &[&e.help()]))?;
     let manager = UserManager::connect_session();
-    let docker = docker_context::find_docker(&caller, None).map(|path| DockerCli { path });
-    let plan = gather(
-        args,
-        &caller,
-        &paths,
-        manager.as_ref().ok(),
-        docker.as_ref(),
-    );
+    let login = Login::connect_system().ok();
+    let docker = docker_context::find_docker(&caller, None).map(|path| DockerCli {
+        path,
+        config_dir: paths.docker_config.clone(),
+    });
+    let world = World {
+        manager: manager.as_ref().ok().map(|m| m as &dyn Manager),
+        login: login.as_ref().map(|l| l as &dyn Linger),
+        docker: docker.as_ref().map(|d| d as &dyn Contexts),
+        engine: &Socket,
+    };
+    let plan = gather(args, &paths, record, &world);
     for f in &plan.found {
         out(&format!("found: {f}\n"))?;
     }
@@ -291,10 +266,16 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     } else {
         "plan:"
     };
+    let bus_error = manager.as_ref().err().map(|e| {
+        format!(
+            "{e}{}",
+            e.hint().map(|h| format!(" ({h})")).unwrap_or_default()
+        )
+    });
     out(&format!(
         "{}\n{}",
         paint(style.out, "1", header),
-        describe(&plan, &paths, manager.as_ref().err())
+        describe(&plan, &paths, bus_error.as_deref())
     ))?;
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
@@ -303,7 +284,13 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         eprintln!("nothing was changed");
         return Ok(ExitCode::from(1));
     }
-    let failures = execute(&plan, &caller, &paths, manager, docker.as_ref(), style)?;
+    let lines = execute(&plan, &caller, &paths, &world);
+    drop(lock);
+    out(&reversal::render(&lines, style, "  "))?;
+    let failures = lines
+        .iter()
+        .filter(|l| matches!(l, Line::Failed(_)))
+        .count();
     if failures == 0 {
         out(&format!("{}\n", paint(style.out, "1;32", "uninstalled")))?;
         Ok(ExitCode::SUCCESS)
@@ -317,132 +304,31 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Deadline of the stop job: longer than the unit's `TimeoutStopSec=` (120 s).
-const STOP_TIMEOUT: Duration = Duration::from_secs(135);
-
-fn execute(
-    plan: &Plan,
-    caller: &Caller,
-    paths: &Paths,
-    manager: Result<UserManager, BusError>,
-    docker: Option<&DockerCli>,
-    style: &Style,
-) -> anyhow::Result<usize> {
-    let mut failures = 0;
-    let mut report = |what: &str, r: Result<String, String>| -> anyhow::Result<bool> {
-        match r {
-            Ok(done) if done.is_empty() => Ok(true),
-            Ok(done) => {
-                out(&format!("  {} {done}\n", paint(style.out, "32", "done"))).map(|()| true)
-            }
-            Err(e) => {
-                failures += 1;
-                eprintln!("  {} {what}: {e}", paint(style.err, "1;31", "failed"));
-                Ok(false)
-            }
-        }
-    };
-    let unit = DOCKER_UNIT;
-    let stopped;
-    match &manager {
-        Ok(m) => {
-            let stop = match m.stop(unit, STOP_TIMEOUT) {
-                Ok(o) if o.result.is_done() => Ok(format!("stopped {unit}")),
-                Ok(o) => Err(format!("the stop job ended `{}`", o.result.as_str())),
-                Err(BusError::NoSuchUnit { .. }) => Ok(String::new()),
-                Err(e) => Err(e.to_string()),
-            };
-            stopped = report("stop", stop)?;
-            let _ = m.reset_failed(unit);
-            let disable = match m.disable(&[unit]) {
-                Ok(changes) if changes.is_empty() => Ok(String::new()),
-                Ok(_) => Ok(format!("disabled {unit}")),
-                Err(BusError::NoSuchUnit { .. }) => Ok(String::new()),
-                Err(e) => Err(e.to_string()),
-            };
-            report("disable", disable)?;
-        }
-        Err(e) => {
-            stopped = false;
-            let hint = e.hint().unwrap_or("");
-            report(
-                "stop and disable",
-                Err(format!(
-                    "cannot reach the systemd user manager ({e}); a running engine was NOT stopped. {hint}"
-                )),
-            )?;
-            // Disable by hand: the enablement symlink.
-            let link = paths.unit_dir.join("default.target.wants").join(unit);
-            if link.symlink_metadata().is_ok() {
-                let r = atomic::remove(&link).map(|_| format!("removed {}", paths.short(&link)));
-                report(
-                    "remove the enablement symlink",
-                    r.map_err(|e| format!("{e:#}")),
-                )?;
-            }
-        }
+/// Replays the journal, purges, removes the record; the lines say what happened.
+fn execute(plan: &Plan, caller: &Caller, paths: &Paths, world: &World<'_>) -> Vec<Line> {
+    let outcome = reversal::replay(&plan.journal, Goal::Uninstall, world, paths);
+    let mut lines = outcome.lines;
+    match &plan.purge {
+        Some(Ok(dir)) => lines.push(match purge_dir(dir, caller, paths, outcome.stopped) {
+            Ok(done) => Line::Done(done),
+            Err(e) => Line::Failed(format!("purge {}: {e}", paths.short(dir))),
+        }),
+        Some(Err((dir, why))) if dir.exists() => lines.push(Line::LeftAlone(format!(
+            "the data directory {} because {why}",
+            paths.short(dir)
+        ))),
+        _ => {}
     }
-    for f in &plan.files {
-        let shown = paths.short(&f.path);
-        let r = match &f.restore {
-            Some(text) => {
-                atomic::write(&f.path, text.as_bytes()).map(|()| format!("restored {shown}"))
-            }
-            None => atomic::remove(&f.path).map(|_| format!("removed {shown}")),
-        };
-        report(&format!("remove {shown}"), r.map_err(|e| format!("{e:#}")))?;
-        if let Some(dir) = f.path.parent().filter(|d| *d != paths.unit_dir) {
-            atomic::remove_empty_dir(dir);
-        }
+    if plan.record {
+        lines.push(match atomic::remove(&paths.state) {
+            Ok(_) => Line::Done(format!(
+                "removed the install record {}",
+                paths.short(&paths.state)
+            )),
+            Err(e) => Line::Failed(format!("remove the install record: {e:#}")),
+        });
     }
-    if let Ok(m) = &manager {
-        report(
-            "reload",
-            m.reload()
-                .map(|()| "reloaded the systemd user manager".to_owned())
-                .map_err(|e| e.to_string()),
-        )?;
-    }
-    if let Some(docker) = docker {
-        if let Some(to) = &plan.context_restore {
-            let r = docker
-                .use_context(to)
-                .map(|()| format!("made {to} the current docker context"));
-            report(
-                "restore the docker context",
-                r.map_err(|e| format!("{e:#}")),
-            )?;
-        }
-        if plan.context_remove {
-            let r = docker
-                .remove(docker_context::NAME)
-                .map(|()| format!("removed docker context {}", docker_context::NAME));
-            report("remove the docker context", r.map_err(|e| format!("{e:#}")))?;
-        }
-    }
-    if plan.linger_off {
-        let r = Login::connect_system()
-            .and_then(|l| l.set_linger(paths.uid, false, crate::prompt::interactive()))
-            .map(|()| format!("turned linger off for {}", paths.user))
-            .map_err(|e| format!("{e} (run `sudo loginctl disable-linger {}`)", paths.user));
-        report("turn linger off", r)?;
-    }
-    if let Some(dir) = &plan.data_root {
-        let r = purge_dir(dir, caller, paths, stopped);
-        report("purge", r)?;
-    }
-    if plan.record.is_some() {
-        let r = atomic::remove(&paths.state)
-            .map(|_| format!("removed the install record {}", paths.short(&paths.state)));
-        if let Some(dir) = paths.state.parent() {
-            let _ = r.as_ref().map(|_| atomic::remove_empty_dir(dir));
-        }
-        report("remove the install record", r.map_err(|e| format!("{e:#}")))?;
-    }
-    if let Some(record) = &plan.record {
-        crate::state::remove_empty_dirs(&record.dirs);
-    }
-    Ok(failures)
+    lines
 }
 
 fn purge_dir(
@@ -451,17 +337,8 @@ fn purge_dir(
     paths: &Paths,
     stopped: bool,
 ) -> Result<String, String> {
-    if !dir.exists() {
-        return Ok(format!(
-            "{} does not exist: nothing to purge",
-            paths.short(dir)
-        ));
-    }
     if !stopped {
         return Err("the engine may still be running; not removing its data under it".into());
-    }
-    if let Some(why) = purge::refuse_reason(dir, &paths.home) {
-        return Err(format!("refusing to purge: {why}"));
     }
     let Some(rootlesskit) = purge::find_rootlesskit(caller) else {
         return Err(format!(
@@ -481,3 +358,7 @@ fn purge_dir(
         Err(e) => Err(format!("{e:#}")),
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
