@@ -5,7 +5,8 @@
 //! - `e2e`: boots throwaway Debian boxes under `systemd-nspawn` and drives `rootless-setup`
 //!   inside them as an unprivileged user (see `docs/testing.md`).
 //! - `bench`: times `rootless-setup check` against the old `dockerd-rootless-setuptool.sh check`
-//!   in one box; `bench install` times install and uninstall of both tools.
+//!   in one box; `bench install` times install and uninstall of both tools; `bench inputs`
+//!   times large hostile inputs (subid files, configuration) on fixture trees, without a box.
 //! - `dist`: release build, man page and shell completions.
 
 mod bench;
@@ -23,7 +24,8 @@ commands:
   ci      cargo fmt --check, clippy -D warnings, cargo test, then the e2e suite
   e2e     end-to-end scenarios in systemd-nspawn boxes (cargo xtask e2e --help)
   bench   time rootless-setup check against dockerd-rootless-setuptool.sh check
-          (`bench install`: install and uninstall of both tools)
+          (`bench install`: install and uninstall of both tools;
+          `bench inputs`: large hostile inputs on fixture trees, no box)
   dist    release build, docs/man/rootless-setup.1 and docs/completions/";
 
 fn main() -> ExitCode {

@@ -10,6 +10,7 @@ use rootless_setup_checks::{CheckId, Report, Status};
 use rootless_setup_fix::{Plan, Step};
 
 use super::Run;
+use crate::report::shown;
 use crate::style::{Style, hinted, out, paint, status_label};
 
 /// Asks whether to run the script; `--yes` answers yes, no terminal is an error.
@@ -101,7 +102,7 @@ pub(super) fn table(before: &Report, after: &Report, colour: bool) -> String {
                 "  {} {}: {}\n",
                 status_label(colour, f.status),
                 f.id,
-                f.summary
+                shown(&f.summary)
             )
         })
         .collect();

@@ -9,6 +9,7 @@ use rootless_setup_unit::Discovered;
 use rootless_setup_unit::config::Settings;
 
 use crate::commands::render;
+use crate::report::shown;
 use crate::style::paint;
 
 /// What the checks found.
@@ -47,7 +48,7 @@ pub fn describe(report: &Report, colour: bool) -> (Vec<String>, String) {
             Status::Warn => paint(colour, "33", "warn"),
             _ => continue,
         };
-        let _ = writeln!(text, "  {label} {}: {}", f.id, f.summary);
+        let _ = writeln!(text, "  {label} {}: {}", f.id, shown(&f.summary));
     }
     (failing, text)
 }
