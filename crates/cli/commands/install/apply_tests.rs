@@ -519,3 +519,35 @@ fn linger_not_permitted_is_not_journaled() {
     h.uninstall();
     assert!(h.fake.state().linger, "linger on by someone else stays on");
 }
+
+#[test]
+fn files_of_ours_found_without_a_record_are_recorded_and_a_rollback_keeps_them() {
+    let h = Home::new();
+    h.install(false).unwrap();
+    std::fs::remove_file(&h.paths.state).unwrap();
+    let before = h.snapshot();
+    // A failing run over them leaves them.
+    *h.fake.fail.borrow_mut() = Some("create");
+    h.fake.seen.borrow_mut().contexts.clear();
+    h.install(false).unwrap_err();
+    assert_eq!(h.snapshot().0, before.0);
+    h.install(false).unwrap();
+    let record = State::load(&h.paths.state, h.paths.uid).unwrap().unwrap();
+    let recorded = |path: PathBuf, text: &str| Step::File {
+        path,
+        sha256: digest(text),
+        previous: Some(Previous::Ours {
+            sha256: digest(text),
+            text: Some(text.to_owned()),
+        }),
+    };
+    assert_eq!(
+        steps(&record)[..2],
+        [
+            recorded(h.paths.unit_file(), &h.unit),
+            recorded(h.paths.drop_in(), &h.drop_in)
+        ]
+    );
+    h.uninstall();
+    assert!(!h.paths.unit_file().exists() && !h.paths.drop_in().exists());
+}
