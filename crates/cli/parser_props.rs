@@ -1,8 +1,9 @@
 //! Property tests of what the binary parses from outside: the engine's HTTP responses
 //! ([`engine_api::parse_response`], [`engine_api::parse_server_info`]), `docker context inspect`
-//! output ([`docker_context::parse_inspect`]) and the docker CLI's `config.json`
-//! ([`docker_context::current_context`]). Each survives any bytes, reads back what a
-//! well-formed input holds, and reads a megabyte within [`hostile::BUDGET`].
+//! output ([`docker_context::parse_inspect`]), the docker CLI's `config.json`
+//! ([`docker_context::current_context`]) and the install record
+//! ([`crate::state::State::parse`]). Each survives any bytes, reads back what a well-formed
+//! input holds, and reads a megabyte within [`hostile::BUDGET`].
 
 use proptest::prelude::*;
 use rootless_setup_checks::hostile::{self, Large};
@@ -179,4 +180,94 @@ fn a_megabyte_of_tiny_chunks_is_read_in_bounded_time() {
         parse_response(&raw)
     });
     assert_eq!(r.expect("well-formed").body, body);
+}
+
+/// Pieces of install records (layout 2 and 1) for near-valid records.
+const RECORD: &[&str] = &[
+    r#"{"version": 2, "tool_version": "0.1.0", "engine": "docker","#,
+    r#""data_root": "/home/dev/.local/share/docker", "socket": "/run/user/1000/docker.sock","#,
+    r#""installed_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z", "journal": ["#,
+    r#"{"step": "file", "path": "/home/dev/.bashrc", "sha256": "aa", "previous": {"kind": "content", "text": "x"}, "done": true},"#,
+    r#"{"step": "switch", "from": "work", "to": "rootless", "done": false}, {"step": "linger", "done": true}]}"#,
+    r#"{"version": 1, "files": [{"path": "/etc/passwd", "sha256": "bb", "previous": null}], "enabled_by_us": true,"#,
+    r#""context": {"name": "rootless", "endpoint": "unix:///x", "created": true}, "previous_context": "default","#,
+    r#""linger_enabled_by_us": false, "unit": "docker.service", "dirs": ["/"]}"#,
+];
+
+fn step() -> impl Strategy<Value = crate::state::Step> {
+    use crate::state::{Previous, Step};
+    let text = "(?s).{0,40}";
+    let previous = prop::option::of(prop_oneof![
+        text.prop_map(|text| Previous::Content { text }),
+        (text, prop::option::of(text)).prop_map(|(sha256, text)| Previous::Ours { sha256, text }),
+    ]);
+    prop_oneof![
+        text.prop_map(|p| Step::Dir { path: p.into() }),
+        (text, text, previous).prop_map(|(p, sha256, previous)| Step::File {
+            path: p.into(),
+            sha256,
+            previous
+        }),
+        text.prop_map(|unit| Step::Enable { unit }),
+        (text, any::<bool>()).prop_map(|(unit, was_active)| Step::Start { unit, was_active }),
+        (text, text).prop_map(|(name, endpoint)| Step::Context { name, endpoint }),
+        (text, text).prop_map(|(from, to)| Step::Switch { from, to }),
+        Just(Step::Linger),
+        (text, any::<bool>()).prop_map(|(p, created)| Step::DataRoot {
+            path: p.into(),
+            created
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(hostile::cases(64))]
+
+    /// Whatever the fields hold, a record reads back as written.
+    #[test]
+    fn records_are_read_back(
+        strings in prop::collection::vec("(?s).{0,40}", 6),
+        journal in prop::collection::vec((step(), any::<bool>()), 0..12),
+    ) {
+        use crate::state::{Entry, STATE_VERSION, State};
+        let state = State {
+            version: STATE_VERSION,
+            tool_version: strings[0].clone(),
+            engine: strings[1].clone(),
+            data_root: strings[2].clone().into(),
+            socket: strings[3].clone().into(),
+            installed_at: strings[4].clone(),
+            updated_at: strings[5].clone(),
+            journal: journal.into_iter().map(|(step, done)| Entry { step, done }).collect(),
+        };
+        prop_assert_eq!(State::parse(&state.to_text()), Ok(state));
+    }
+
+    /// A near-valid record is a record or a reason, never a panic.
+    #[test]
+    fn near_valid_records_are_an_answer(text in hostile::small_text(RECORD)) {
+        if let Err(why) = crate::state::State::parse(&text) {
+            prop_assert!(!why.is_empty());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(hostile::cases(3))]
+
+    #[test]
+    fn a_megabyte_of_record_is_read_in_bounded_time(text in hostile::large_text(RECORD)) {
+        // The budget is the assertion: a reason or a record, in bounded time.
+        let _ = hostile::within_budget("state::State::parse", text.0.len(), || {
+            crate::state::State::parse(&text.0)
+        });
+    }
+
+    #[test]
+    fn arbitrary_bytes_are_no_record(bytes in hostile::bytes()) {
+        let text = String::from_utf8_lossy(&bytes.0);
+        let _ = hostile::within_budget("state::State::parse (bytes)", bytes.0.len(), || {
+            crate::state::State::parse(&text)
+        });
+    }
 }
