@@ -46,7 +46,7 @@ echo settled"#;
 /// The fault scenarios, for [`super::scenarios::all`].
 pub fn scenarios() -> Vec<Scenario> {
     vec![Scenario {
-        name: "install-faults",
+        name: "faults-sigkill",
         about: "SIGKILL install and uninstall at 10 moments each: the next install and uninstall converge",
         setup: None,
         run: faults,
