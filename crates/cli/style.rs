@@ -99,11 +99,26 @@ fn write_to(sink: &mut impl std::io::Write, text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The causes worth a line of their own: one whose text the message above it already ends
+/// with (`could not read FILE: it is a FIFO` over `it is a FIFO`) says nothing new.
+fn causes(err: &anyhow::Error) -> Vec<String> {
+    let mut shown = err.to_string();
+    let mut lines = Vec::new();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !shown.ends_with(&text) {
+            lines.push(text.clone());
+        }
+        shown = text;
+    }
+    lines
+}
+
 /// Prints an error once, with its causes and help lines, to stderr.
 pub fn report_error(style: &Style, err: &anyhow::Error) {
     eprintln!("{} {err}", paint(style.err, "1;31", "error:"));
-    for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+    for line in causes(err) {
+        eprintln!("  caused by: {line}");
     }
     if let Some(hinted) = err.downcast_ref::<Hinted>() {
         for help in &hinted.help {
@@ -138,5 +153,17 @@ mod tests {
         let mut buf = Vec::new();
         write_to(&mut buf, "text").unwrap();
         assert_eq!(buf, b"text");
+    }
+
+    #[test]
+    fn a_cause_the_message_already_ends_with_is_not_repeated() {
+        let inner = io::Error::other("it is a FIFO, not a regular file");
+        let err =
+            anyhow::Error::new(inner).context("could not read x: it is a FIFO, not a regular file");
+        assert!(causes(&err).is_empty());
+        let err = anyhow::Error::new(io::Error::other("permission denied"))
+            .context("could not read x")
+            .context("install stopped");
+        assert_eq!(causes(&err), ["could not read x", "permission denied"]);
     }
 }

@@ -1,6 +1,7 @@
 //! `rootless-setup check` against hostile input and hostile plumbing: subid files that are not
 //! regular files, huge and escape-laden lines, files of 100,000 lines, a closed output pipe and
-//! selections that select nothing. Exit codes are asserted exactly.
+//! selections that select nothing; and a `--config` that is no small regular file. Exit codes
+//! are asserted exactly.
 //!
 //! The subid checks need a caller who is not root and has a passwd entry in the fixture. The
 //! binary runs as the test's own uid, or as uid 1000 when the tests run as root (the fixture is
@@ -294,4 +295,42 @@ fn an_empty_selection_is_a_usage_error() {
     );
     assert!(err.contains("` selects no check"), "{err}");
     assert!(err.contains("\nhelp: "), "{err}");
+}
+
+/// `--config` that is a FIFO, a link to `/dev/zero` or larger than 1 MiB: refused at once with
+/// one `error:` line naming the file and the reason (it used to hang, or grow without bound).
+#[test]
+fn a_config_that_is_no_small_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let zero = dir.path().join("zero.toml");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, "#".repeat((1 << 20) + 1)).unwrap();
+    for (path, why) in [
+        (&fifo, "it is a FIFO, not a regular file"),
+        (&zero, "it is a character device, not a regular file"),
+        (
+            &big,
+            "it is larger than 1 MiB, the most this tool reads from such a file",
+        ),
+    ] {
+        let out = Command::cargo_bin("rootless-setup")
+            .unwrap()
+            .args(["render", "--color", "never", "--config"])
+            .arg(path)
+            .env("HOME", dir.path())
+            .timeout(std::time::Duration::from_secs(30))
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert_eq!(
+            stderr,
+            format!(
+                "error: could not read the configuration file {}: {why}\n",
+                path.display()
+            )
+        );
+    }
 }
