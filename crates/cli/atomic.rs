@@ -26,7 +26,7 @@ pub fn write_mode(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()>
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.rootless-setup-{}.tmp", std::process::id()));
+    let tmp = dir.join(temp_name(&name, std::process::id()));
     let written = OpenOptions::new()
         .write(true)
         .create(true)
@@ -50,7 +50,6 @@ pub fn write_mode(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()>
 /// and renaming them (`.NAME.rootless-setup-PID.tmp` of another process). Only call it holding
 /// the user's lock, so no other run is writing there. Returns those removed.
 pub fn sweep(dir: &Path) -> Vec<std::path::PathBuf> {
-    let own = format!(".rootless-setup-{}.tmp", std::process::id());
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -59,14 +58,28 @@ pub fn sweep(dir: &Path) -> Vec<std::path::PathBuf> {
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
         .filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with('.')
-                && name.ends_with(".tmp")
-                && name.contains(".rootless-setup-")
-                && !name.ends_with(&own)
+            temp_owner(&p.file_name().unwrap_or_default().to_string_lossy())
+                .is_some_and(|pid| pid != std::process::id())
         })
         .filter(|p| fs::remove_file(p).is_ok())
         .collect()
+}
+
+/// The temporary name [`write_mode`] uses for `name`: `.NAME.rootless-setup-PID.tmp`.
+fn temp_name(name: &str, pid: u32) -> String {
+    format!(".{name}.rootless-setup-{pid}.tmp")
+}
+
+/// The pid in a name of exactly [`temp_name`]'s shape, else `None`.
+fn temp_owner(file: &str) -> Option<u32> {
+    let (name, pid) = file
+        .strip_prefix('.')?
+        .strip_suffix(".tmp")?
+        .rsplit_once(".rootless-setup-")?;
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    (!name.is_empty() && digits)
+        .then(|| pid.parse().ok())
+        .flatten()
 }
 
 /// Removes `path`; a file that is already gone is not an error. Returns whether it existed.
@@ -147,6 +160,9 @@ mod tests {
             ".state.json.rootless-setup-99999999.tmp",
             "docker.service",
             ".hidden.tmp",
+            ".x.rootless-setup-edited.tmp",
+            ".rootless-setup-1.tmp",
+            "notes.rootless-setup-1.tmp",
         ] {
             fs::write(dir.path().join(name), "").unwrap();
         }
@@ -163,7 +179,14 @@ mod tests {
         );
         assert_eq!(
             names(dir.path()),
-            [".hidden.tmp", own.as_str(), "docker.service"]
+            [
+                ".hidden.tmp",
+                ".rootless-setup-1.tmp",
+                own.as_str(),
+                ".x.rootless-setup-edited.tmp",
+                "docker.service",
+                "notes.rootless-setup-1.tmp",
+            ]
         );
         assert!(sweep(&dir.path().join("missing")).is_empty());
     }

@@ -125,9 +125,7 @@ fn gather(args: &Args, paths: &Paths, record: Option<State>, world: &World<'_>) 
             .as_ref()
             .map(|r| r.data_root.clone())
             .unwrap_or_else(|| paths.default_data_root());
-        let why = purge::refuse_reason(&dir, &paths.home)
-            .or_else(|| guard::data_root_refusal(&dir, paths.uid));
-        plan.purge = Some(match why {
+        plan.purge = Some(match purge_refusal(&dir, paths) {
             None => Ok(dir),
             Some(why) => Err((dir, why)),
         });
@@ -331,6 +329,11 @@ fn execute(plan: &Plan, caller: &Caller, paths: &Paths, world: &World<'_>) -> Ve
     lines
 }
 
+/// Why `dir` may not be purged: a dangerous path, or no marker of install's in it.
+fn purge_refusal(dir: &std::path::Path, paths: &Paths) -> Option<String> {
+    purge::refuse_reason(dir, &paths.home).or_else(|| guard::data_root_refusal(dir, paths.uid))
+}
+
 fn purge_dir(
     dir: &std::path::Path,
     caller: &Caller,
@@ -339,6 +342,10 @@ fn purge_dir(
 ) -> Result<String, String> {
     if !stopped {
         return Err("the engine may still be running; not removing its data under it".into());
+    }
+    // Decided again at the moment of removal: the plan was made before the question.
+    if let Some(why) = purge_refusal(dir, paths) {
+        return Err(format!("{} is left alone: {why}", paths.short(dir)));
     }
     let Some(rootlesskit) = purge::find_rootlesskit(caller) else {
         return Err(format!(

@@ -246,3 +246,23 @@ fn purge_needs_a_stopped_engine_and_rootlesskit() {
         )]
     );
 }
+
+/// The marker is checked again when the removal runs: a data directory that lost it (or was
+/// swapped for another) after the plan is left alone, before rootlesskit is even looked for.
+#[test]
+fn purge_decides_again_at_the_moment_of_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let data = dir.path().join(".local/share/docker");
+    mark_data_root(&data, p.uid).unwrap();
+    std::fs::write(data.join("keep"), "x").unwrap();
+    assert_eq!(purge_refusal(&data, &p), None);
+    std::fs::remove_file(data.join(DATA_ROOT_MARKER)).unwrap();
+    let caller = Caller::new(p.uid, p.uid);
+    let err = purge_dir(&data, &caller, &p, true).unwrap_err();
+    assert!(
+        err.starts_with("~/.local/share/docker is left alone: it does not carry the marker"),
+        "{err}"
+    );
+    assert!(data.join("keep").exists());
+}
