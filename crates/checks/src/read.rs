@@ -3,8 +3,9 @@
 //!
 //! - opens without blocking (`O_NONBLOCK`, `O_NOCTTY`): a FIFO planted as `/etc/subuid` cannot
 //!   hang the tool, and a terminal cannot become its controlling one;
-//! - accepts only a regular file, judged on the opened descriptor (`fstat`), so a symlink to
-//!   `/dev/zero`, a directory, a socket or a device is refused however it was reached;
+//! - accepts only a regular file, judged before opening (so a device is not opened at all) and again on
+//!   the opened descriptor (`fstat`), so a symlink to `/dev/zero`, a directory, a socket or a
+//!   device is refused however it was reached;
 //! - stops at a [`Limit`] and refuses a larger file instead of growing without bound.
 //!
 //! Refusals are [`io::Error`]s carrying a typed [`Refusal`] (see [`refusal`]), so every caller's
@@ -92,6 +93,14 @@ pub fn describe(meta: &Metadata) -> &'static str {
 /// Opens `path` (following symlinks) for reading without blocking and returns it with its
 /// metadata, only if it is a regular file; `Ok(None)` when nothing is there.
 pub fn open_regular(path: &Path) -> io::Result<Option<(File, Metadata)>> {
+    // Judged before opening too: opening some devices acts (a watchdog starts, a tape rewinds).
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return Err(Refusal::NotRegular(describe(&meta)).into_io()),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    // And on the opened descriptor, which is what is read (the path may change in between).
     let file = match OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
