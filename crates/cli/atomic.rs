@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::Context as _;
-use rootless_setup_checks::read::{self, Limit};
+use rootless_setup_core::read::{self, Limit};
 
 /// Writes `contents` to `path` atomically with mode `0644` (created directories `0755`).
 pub fn write(path: &Path, contents: &[u8]) -> anyhow::Result<()> {

@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rootless_setup_checks::read::Limit;
 use rootless_setup_checks::system::{Invocation, ProbeOutput};
 use rootless_setup_checks::{Caller, LiveSystem, System};
+use rootless_setup_core::read::Limit;
 
 /// The context's name.
 pub const NAME: &str = "rootless";
@@ -108,7 +108,7 @@ pub fn config_dir(caller: &Caller, home: &Path) -> PathBuf {
 /// The current context recorded in `config.json` (`default` when none is set or the file is
 /// missing or unreadable).
 pub fn current_context(config_dir: &Path) -> String {
-    rootless_setup_checks::read::bytes(&config_dir.join("config.json"), Limit::CONFIG)
+    rootless_setup_core::read::bytes(&config_dir.join("config.json"), Limit::CONFIG)
         .ok()
         .flatten()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())

@@ -6,7 +6,7 @@
 //! input holds, and reads a megabyte within [`hostile::BUDGET`].
 
 use proptest::prelude::*;
-use rootless_setup_checks::hostile::{self, Large};
+use rootless_setup_core::hostile::{self, Large};
 
 use crate::docker_context::{self, ContextInfo, current_context, parse_inspect};
 use crate::engine_api::{parse_response, parse_server_info};

@@ -7,8 +7,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use rootless_setup_checks::report::Counts;
-use rootless_setup_checks::{Finding, Report, Status};
+use rootless_setup_core::report::Counts;
+use rootless_setup_core::{Finding, Report, Status};
 use serde::Serialize;
 
 use crate::style::{paint, status_label};
@@ -173,13 +173,13 @@ fn write_finding(out: &mut String, f: &Finding, width: usize, color: bool) {
 
 #[cfg(test)]
 mod tests {
-    use rootless_setup_checks::{CheckId, Engine, Fix};
+    use rootless_setup_core::{CheckId, Engine, Fix};
 
     use super::*;
 
     fn sample() -> Report {
         Report {
-            schema_version: rootless_setup_checks::SCHEMA_VERSION,
+            schema_version: rootless_setup_core::SCHEMA_VERSION,
             engine: Engine::Docker,
             uid: 1000,
             user: Some("dev".into()),

@@ -18,7 +18,7 @@ use std::fmt;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use rootless_setup_checks::read::{self, Limit};
+use rootless_setup_core::read::{self, Limit};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic;

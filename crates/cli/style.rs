@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use rootless_setup_checks::Status;
+use rootless_setup_core::Status;
 
 use crate::cli::ColorChoice;
 

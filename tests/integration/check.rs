@@ -1,7 +1,7 @@
 //! `rootless-setup check` against fixture trees.
 
 use assert_cmd::Command;
-use rootless_setup_checks::testing::Fixture;
+use rootless_setup_core::testing::Fixture;
 
 fn check(fixture: &Fixture) -> Command {
     let mut cmd = Command::cargo_bin("rootless-setup").unwrap();
@@ -78,7 +78,7 @@ fn every_check_appears_exactly_once_in_a_full_json_report() {
     let out = check(&f).args(["--format", "json"]).assert().code(1);
     let v = json(&out.get_output().stdout);
     assert_eq!(v["ready"], false);
-    let all: Vec<&str> = rootless_setup_checks::CheckId::ALL
+    let all: Vec<&str> = rootless_setup_core::CheckId::ALL
         .iter()
         .map(|id| id.as_str())
         .collect();

@@ -21,7 +21,7 @@ fn explain_prints_the_section_and_lists_ids() {
     let lines = String::from_utf8_lossy(&out.get_output().stdout)
         .lines()
         .count();
-    assert_eq!(lines, rootless_setup_checks::CheckId::ALL.len());
+    assert_eq!(lines, rootless_setup_core::CheckId::ALL.len());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! or hand over gets a block by hand, never a `chown`, `mkdir` or `install -d` of it.
 
 use assert_cmd::Command;
-use rootless_setup_checks::testing::Fixture;
+use rootless_setup_core::testing::Fixture;
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
     daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\

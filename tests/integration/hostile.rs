@@ -12,8 +12,8 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use assert_cmd::Command;
-use rootless_setup_checks::CheckId;
-use rootless_setup_checks::testing::Fixture;
+use rootless_setup_core::CheckId;
+use rootless_setup_core::testing::Fixture;
 
 /// The uid and gid the binary runs as: ours, or 1000 instead of root.
 fn caller() -> (u32, u32) {

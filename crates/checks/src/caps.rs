@@ -223,11 +223,11 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(crate::hostile::cases(32))]
+        #![proptest_config(rootless_setup_core::hostile::cases(32))]
 
         #[test]
-        fn hostile_bytes_decode_in_bounded_time(bytes in crate::hostile::bytes()) {
-            let (caps, _) = crate::hostile::within_budget("caps::decode", bytes.len(), || {
+        fn hostile_bytes_decode_in_bounded_time(bytes in rootless_setup_core::hostile::bytes()) {
+            let (caps, _) = rootless_setup_core::hostile::within_budget("caps::decode", bytes.len(), || {
                 decode(&bytes)
             });
             if let Some(caps) = caps {

@@ -7,58 +7,25 @@
 //! Invariant: nothing in this crate changes the host. Probes run as the caller, in throwaway
 //! namespaces; D-Bus is only read, through `rootless-setup-systemd`.
 
-pub mod accounts;
+pub mod admin;
 pub mod caller;
 mod caps;
-pub mod catalogue;
 mod checks;
 pub mod context;
-pub mod distro;
-pub mod finding;
-pub mod host;
-#[cfg(any(test, feature = "testing"))]
-pub mod hostile;
 mod mountinfo;
 mod namespace;
-pub mod passwd;
-pub mod read;
-pub mod report;
-pub mod shell;
 pub mod system;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rootless_setup_core::{CheckId, Facts, Finding, Report, SCHEMA_VERSION, Status, finding};
+
 pub use caller::Caller;
-pub use catalogue::CheckId;
-pub use checks::network::plan as network_plan;
-pub use checks::subid;
-pub use context::{Context, Engine, Facts, Options};
-pub use distro::Distro;
-pub use finding::{Finding, Fix, Observation, Status};
-pub use host::Host;
+pub use context::{Context, Options};
 pub use namespace::mapped_count;
-pub use report::{Report, SCHEMA_VERSION};
 pub use system::{LiveSystem, System};
-
-/// The directories every `PATH` the tool builds ends with: the unit's (after the discovered
-/// binaries' directories) and the smoke run's (after the caller's).
-pub const SYSTEM_PATH: [&str; 6] = [
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
-
-/// Below this many user namespaces `userns.sysctl` warns (nested builds run out).
-pub const MAX_USER_NAMESPACES_WARN_BELOW: u64 = 1000;
-
-/// What fixes set `user.max_user_namespaces` to (the value RHEL documents for rootless
-/// containers).
-pub const MAX_USER_NAMESPACES_FIX: &str = "15000";
 
 /// Which checks to report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +155,8 @@ fn ensure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::testing::Fixture;
 
     #[test]
     fn a_selection_is_empty_only_when_skip_removes_everything() {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::host::Host;
+use rootless_setup_core::host::Host;
 
 /// Where the kernel lists the caller's mounts.
 pub(crate) const PATH: &str = "/proc/self/mountinfo";
@@ -213,7 +213,7 @@ garbage line
     }
 
     proptest::proptest! {
-        #![proptest_config(crate::hostile::cases(64))]
+        #![proptest_config(rootless_setup_core::hostile::cases(64))]
 
         #[test]
         fn written_mounts_parse_back(
@@ -247,7 +247,7 @@ garbage line
         }
 
         #[test]
-        fn near_valid_text_parses(text in crate::hostile::small_text(SAMPLES)) {
+        fn near_valid_text_parses(text in rootless_setup_core::hostile::small_text(SAMPLES)) {
             let mounts = parse(&text);
             proptest::prop_assert!(mounts.len() <= text.split('\n').count());
             let _ = mount_of(&mounts, Path::new("/home/alice"));
@@ -255,11 +255,11 @@ garbage line
     }
 
     proptest::proptest! {
-        #![proptest_config(crate::hostile::cases(3))]
+        #![proptest_config(rootless_setup_core::hostile::cases(3))]
 
         #[test]
-        fn a_megabyte_parses_in_bounded_time(text in crate::hostile::large_text(SAMPLES)) {
-            crate::hostile::within_budget("mountinfo::parse", text.len(), || {
+        fn a_megabyte_parses_in_bounded_time(text in rootless_setup_core::hostile::large_text(SAMPLES)) {
+            rootless_setup_core::hostile::within_budget("mountinfo::parse", text.len(), || {
                 let mounts = parse(&text);
                 mount_of(&mounts, Path::new("/home/alice/x")).map(|m| m.nosuid())
             });

@@ -9,11 +9,12 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use rootless_setup_checks::context::Account;
-use rootless_setup_checks::distro::Family;
-use rootless_setup_checks::hostile::{self, Large};
-use rootless_setup_checks::network_plan::{self as plan, PastaAge};
-use rootless_setup_checks::{Distro, Host, passwd};
+use rootless_setup_core::distro::Family;
+use rootless_setup_core::hostile::{self, Large};
+use rootless_setup_core::model::Account;
+use rootless_setup_core::network::{self as plan, PastaAge};
+use rootless_setup_core::passwd;
+use rootless_setup_core::{Distro, Host};
 use rootless_setup_systemd::probe::{unix_address, unix_socket_path};
 
 const PASSWD: &[&str] = &[
@@ -133,7 +134,7 @@ proptest! {
         prop_assert_eq!(&d.id, &d.id.to_lowercase());
         prop_assert!(d.id_like.iter().all(|l| !l.is_empty() && !l.contains(char::is_whitespace)));
         let _ = d.is_ubuntu_at_least(23, 10);
-        let _ = d.install_command(&[rootless_setup_checks::distro::Package::Uidmap]);
+        let _ = d.install_command(&[rootless_setup_core::distro::Package::Uidmap]);
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! Property tests of the public subordinate-id toolkit (`rootless_setup_checks::subid`): the
+//! Property tests of the public subordinate-id toolkit (`rootless_setup_core::subid`): the
 //! parser survives any input, formatting round-trips, overlap detection and repair planning
 //! agree with brute-force models, and the free block never collides with anything.
 
 use proptest::prelude::*;
-use rootless_setup_checks::context::IdRange;
-use rootless_setup_checks::subid::parse::{self, ID_LIMIT, Located, SubidEntry};
-use rootless_setup_checks::subid::{self as subid, BLOCK, FIRST};
+use rootless_setup_core::model::IdRange;
+use rootless_setup_core::subid::parse::{self, ID_LIMIT, Located, SubidEntry};
+use rootless_setup_core::subid::{self as subid, BLOCK, FIRST};
 
 /// Owners as they appear in real files: login names and numeric uids.
 fn owner() -> impl Strategy<Value = String> {

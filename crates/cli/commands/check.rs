@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rootless_setup_checks::{Caller, CheckId, Distro, Engine, Options, Selection};
+use rootless_setup_checks::{Caller, Options, Selection};
+
+use rootless_setup_core::{CheckId, Distro, Engine};
 
 use crate::cli::{EngineArg, Format};
 use crate::report;

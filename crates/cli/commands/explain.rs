@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use rootless_setup_checks::CheckId;
+use rootless_setup_core::CheckId;
 
 use crate::style::{Style, hinted, out, paint};
 
@@ -63,7 +63,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let id: CheckId =
         given
             .parse()
-            .map_err(|e: rootless_setup_checks::catalogue::UnknownCheckId| {
+            .map_err(|e: rootless_setup_core::catalogue::UnknownCheckId| {
                 hinted(
                     e.to_string(),
                     &["`rootless-setup explain --list` lists every check id"],

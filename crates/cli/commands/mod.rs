@@ -14,7 +14,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use rootless_setup_checks::system::Offline;
-use rootless_setup_checks::{Host, LiveSystem, System};
+use rootless_setup_checks::{LiveSystem, System};
+use rootless_setup_core::Host;
 
 use crate::cli::{Cli, Command};
 use crate::style::Style;

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use rootless_setup_checks::{
-    Caller, CheckId, Distro, Facts, Host, Options, Report, Selection, System,
-};
+use rootless_setup_checks::{Caller, Options, Selection, System};
+
+use rootless_setup_core::{CheckId, Distro, Facts, Host, Report};
 use rootless_setup_unit::config::{ConfigSource, Overrides, Settings, default_config_path};
 use rootless_setup_unit::{Discovered, RenderedFile, plan, render, unit_dir};
 

@@ -8,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
 
-use rootless_setup_checks::read::{self, Limit};
+use rootless_setup_core::read::{self, Limit};
 
 use crate::atomic;
 use crate::paths::Paths;

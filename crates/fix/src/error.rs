@@ -1,8 +1,8 @@
 //! Why no script could be made. A check that fails is not an error here (that is what the
 //! script is for); these are the cases where writing a correct script is impossible.
 
-use rootless_setup_checks::accounts::Refusal;
-use rootless_setup_checks::shell::UnsafeValue;
+use rootless_setup_core::accounts::Refusal;
+use rootless_setup_core::shell::UnsafeValue;
 
 /// Why `rootless-setup fix` could not produce a script.
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +27,6 @@ pub enum FixError {
         #[source]
         source: minijinja::Error,
     },
-    /// No passwd entry for the user.
-    #[error("no user `{0}` in /etc/passwd")]
-    NoSuchUser(String),
     /// An account root must not prepare: a system account, one that cannot log in, or a name
     /// that is not portable.
     #[error(transparent)]

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use rootless_setup_checks::context::Account;
-use rootless_setup_checks::distro::{Family, Package};
-use rootless_setup_checks::{CheckId, Distro, Finding, Fix};
+use rootless_setup_core::distro::{Family, Package};
+use rootless_setup_core::model::Account;
+use rootless_setup_core::{CheckId, Distro, Finding, Fix};
 
 use crate::error::FixError;
 use crate::script::fragment;

@@ -11,7 +11,6 @@
 //!
 //! Nothing here runs the script or `sudo`: the CLI does that, only with `fix --apply`.
 
-pub mod admin;
 pub mod error;
 pub mod explain;
 pub mod model;
@@ -20,14 +19,14 @@ mod steps;
 pub mod target;
 mod templates;
 
-use rootless_setup_checks::{CheckId, Report, Status};
+use rootless_setup_core::{CheckId, Report, Status};
 
 pub use error::FixError;
 pub use model::{AfterNote, Command, Helper, Note, Plan, Step};
 pub use target::{HostFiles, Target};
 
 /// The plan for `report` on `target`. `not_covered` names the checks that were not run and why
-/// (see [`admin::NOT_COVERED`]).
+/// (for `fix --user`, the checker's `admin::NOT_COVERED`).
 pub fn plan(
     report: &Report,
     target: &Target,

@@ -4,7 +4,7 @@
 //! (the helpers, the preflight) is `&'static str`, so nothing read from the host can become
 //! shell syntax.
 
-use rootless_setup_checks::{CheckId, Distro, Status};
+use rootless_setup_core::{CheckId, Distro, Status};
 
 /// A shell function the script defines once, in its preamble, when a command calls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -4,14 +4,14 @@
 //! running any of it (it arrives on standard input with `sudo sh -s`), and keeps every command
 //! (`apt-get` included) from reading the rest of the script as its input.
 //!
-//! Every value is quoted with [`rootless_setup_checks::shell::quote_checked`]; comments escape
+//! Every value is quoted with [`rootless_setup_core::shell::quote_checked`]; comments escape
 //! control characters, so a value cannot end a comment early either.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use rootless_setup_checks::distro::Family;
-use rootless_setup_checks::shell::{check_printable, quote_checked};
+use rootless_setup_core::distro::Family;
+use rootless_setup_core::shell::{check_printable, quote_checked};
 
 use crate::error::FixError;
 use crate::model::{Command, Helper, Plan, Step};

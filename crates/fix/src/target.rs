@@ -10,10 +10,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use rootless_setup_checks::accounts::{self, Rules};
-use rootless_setup_checks::context::Account;
-use rootless_setup_checks::shell::check_printable;
-use rootless_setup_checks::{Distro, Host};
+use rootless_setup_core::accounts::{self, Rules};
+use rootless_setup_core::model::Account;
+use rootless_setup_core::shell::check_printable;
+use rootless_setup_core::{Distro, Host};
 
 use crate::error::FixError;
 
@@ -104,14 +104,14 @@ impl Target {
     /// Whether the account is a line of `/etc/passwd` (not LDAP, SSSD, …): `usermod` edits only
     /// those.
     pub fn local_account(&self) -> bool {
-        rootless_setup_checks::passwd::by_name(&self.files.passwd, &self.account.name).is_some()
+        rootless_setup_core::passwd::by_name(&self.files.passwd, &self.account.name).is_some()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootless_setup_checks::accounts::Refusal;
+    use rootless_setup_core::accounts::Refusal;
 
     fn account(name: &str, home: &str) -> Account {
         Account {

@@ -13,7 +13,7 @@
 //!
 //! Nothing here writes files or talks to systemd: `install` and `render` in the CLI do.
 //!
-//! [`drivers`] is a thin table over the checker's rules (`rootless_setup_checks::network_plan`:
+//! [`drivers`] is a thin table over the shared rules (`rootless_setup_core::network`:
 //! fits, minimum versions, MTU defaults); it adds only what is the unit's own (port driver `none`
 //! refused, what the engine's script reads, the automatic choice).
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use rootless_setup_checks::hostile::{self, Large};
+use rootless_setup_core::hostile::{self, Large};
 use rootless_setup_unit::config::keys::{MANAGED_ENV, MTU_MAX, MTU_MIN, TIMEOUT_MAX, TIMEOUT_MIN};
 use rootless_setup_unit::drivers::Version;
 use rootless_setup_unit::header::{MARKER, with_header};

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use crate::caller::Caller;
-use crate::context::{Context, Facts};
-use crate::distro::{Distro, Package};
+use crate::context::Context;
+use rootless_setup_core::distro::{Distro, Package};
+use rootless_setup_core::model::Facts;
 
 /// `dirs` in order, without relative entries (they would depend on the working directory) and
 /// without repeats: the directories a program is looked for in.
@@ -62,7 +63,7 @@ pub(crate) fn home_dir(cx: &Context<'_>, facts: &Facts) -> Option<PathBuf> {
 /// Helpers the families' tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use crate::finding::Finding;
+    use rootless_setup_core::finding::Finding;
 
     /// The fix's commands; none without a fix.
     pub(crate) fn commands(f: &Finding) -> Vec<String> {
@@ -77,7 +78,8 @@ pub(crate) mod test_support {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::testing::Fixture;
 
     #[test]
     fn path_comes_first_without_relative_entries_or_repeats() {
@@ -98,7 +100,11 @@ mod tests {
             home_dir(&h.context(), &facts),
             Some(PathBuf::from("/home/env"))
         );
-        facts.account = Some(crate::testing::account("alice", 1000, "/home/alice"));
+        facts.account = Some(rootless_setup_core::testing::account(
+            "alice",
+            1000,
+            "/home/alice",
+        ));
         assert_eq!(
             home_dir(&h.context(), &facts),
             Some(PathBuf::from("/home/alice"))

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::user::sh_quote;
-use crate::catalogue::CheckId;
-use crate::context::{Context, Engine, Facts};
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::{Engine, Facts};
 
 const ID: CheckId = CheckId::EnvClient;
 
@@ -267,8 +268,9 @@ fn assigns(line: &str, var: &str) -> bool {
 mod tests {
     use super::*;
     use crate::caller::Caller;
-    use crate::finding::Status;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::finding::Status;
+    use rootless_setup_core::testing::Fixture;
 
     fn alice() -> Caller {
         Caller::new(1000, 1000)
@@ -408,7 +410,11 @@ mod tests {
             ScriptedSystem::new(),
         );
         let mut facts = Facts {
-            account: Some(crate::testing::account("alice", 1000, "/srv/alice")),
+            account: Some(rootless_setup_core::testing::account(
+                "alice",
+                1000,
+                "/srv/alice",
+            )),
             ..Facts::default()
         };
         let f = client(&h.context(), &mut facts);

@@ -1,9 +1,10 @@
 //! The checks themselves, one module per family. Each check is a function
 //! `fn(&Context, &mut Facts) -> Finding`; [`run`] dispatches on the id.
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts};
-use crate::finding::Finding;
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::Finding;
+use rootless_setup_core::model::Facts;
 
 mod cgroup;
 mod common;
@@ -15,7 +16,6 @@ mod storage;
 pub mod subid;
 mod user;
 mod userns;
-mod version;
 
 /// Runs one check. Dependencies have already run; their facts are in `facts`.
 pub(crate) fn run(id: CheckId, cx: &Context<'_>, facts: &mut Facts) -> Finding {

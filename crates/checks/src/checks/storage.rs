@@ -6,14 +6,15 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Engine, Facts};
-use crate::distro::Package;
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
 use crate::mountinfo::{self, mount_of};
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::distro::Package;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::{Engine, Facts};
 
 use super::common;
-use super::version::version_numbers;
+use rootless_setup_core::version::version_numbers;
 
 const ID: CheckId = CheckId::Storage;
 const MOUNTINFO: &str = mountinfo::PATH;
@@ -278,9 +279,10 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 mod tests {
     use super::*;
     use crate::caller::Caller;
-    use crate::context::Binary;
-    use crate::finding::Status;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::finding::Status;
+    use rootless_setup_core::model::Binary;
+    use rootless_setup_core::testing::Fixture;
 
     const ROOT_EXT4: &str =
         "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw,errors=remount-ro\n";
@@ -296,7 +298,11 @@ mod tests {
 
     fn facts() -> Facts {
         Facts {
-            account: Some(crate::testing::account("alice", 1000, "/home/alice")),
+            account: Some(rootless_setup_core::testing::account(
+                "alice",
+                1000,
+                "/home/alice",
+            )),
             ..Facts::default()
         }
     }

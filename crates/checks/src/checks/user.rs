@@ -7,10 +7,11 @@
 
 use std::path::Path;
 
-use crate::accounts::{self, Refusal, Rules};
-use crate::catalogue::CheckId;
-use crate::context::{Account, Context, Facts};
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
+use rootless_setup_core::accounts::{self, Refusal, Rules};
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::{Account, Facts};
 
 const ID: CheckId = CheckId::User;
 const PASSWD: &str = "/etc/passwd";
@@ -41,7 +42,8 @@ pub(super) fn lookup_account(
 ) -> (Option<(Account, AccountSource)>, Option<String>) {
     let (from_file, read_error) = match cx.host.read(PASSWD) {
         Ok(text) => (
-            text.as_deref().and_then(|t| crate::passwd::by_uid(t, uid)),
+            text.as_deref()
+                .and_then(|t| rootless_setup_core::passwd::by_uid(t, uid)),
             None,
         ),
         Err(e) => (None, Some(e.to_string())),
@@ -75,9 +77,9 @@ pub(super) fn caller_account(cx: &Context<'_>, facts: &Facts) -> Option<Account>
         .map(|(account, _)| account)
 }
 
-pub(super) use crate::shell::quote as sh_quote;
+pub(super) use rootless_setup_core::shell::quote as sh_quote;
 
-pub(super) use crate::shell::quote_path as sh_quote_path;
+pub(super) use rootless_setup_core::shell::quote_path as sh_quote_path;
 
 /// `user`: not root, a passwd entry, a home directory owned and writable by the user.
 pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
@@ -312,8 +314,9 @@ fn no_passwd_entry(cx: &Context<'_>, uid: u32, read_error: Option<String>) -> Fi
 mod tests {
     use super::*;
     use crate::caller::Caller;
-    use crate::finding::Status;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::finding::Status;
+    use rootless_setup_core::testing::Fixture;
 
     const PASSWD_TEXT: &str = "root:x:0:0:root:/root:/bin/bash\n\
         garbage line\n\
@@ -630,11 +633,12 @@ mod tests {
     #[test]
     fn passwd_parsing_takes_the_first_match_and_survives_garbage() {
         assert_eq!(
-            crate::passwd::by_uid(PASSWD_TEXT, 1001).map(|a| a.name),
+            rootless_setup_core::passwd::by_uid(PASSWD_TEXT, 1001).map(|a| a.name),
             Some("bob".to_owned())
         );
         assert_eq!(
-            crate::passwd::by_uid("a:x:7:7::/h:/s\nb:x:7:7::/h2:/s\n", 7).map(|a| a.name),
+            rootless_setup_core::passwd::by_uid("a:x:7:7::/h:/s\nb:x:7:7::/h2:/s\n", 7)
+                .map(|a| a.name),
             Some("a".to_owned())
         );
         for text in [
@@ -644,7 +648,11 @@ mod tests {
             "x:x:99999999999:1::/:/",
             "\u{0}:\n::1:1::/:",
         ] {
-            assert_eq!(crate::passwd::by_uid(text, 1), None, "{text:?}");
+            assert_eq!(
+                rootless_setup_core::passwd::by_uid(text, 1),
+                None,
+                "{text:?}"
+            );
         }
     }
 

@@ -6,7 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::{Command, ExitCode, Stdio};
 
-use rootless_setup_checks::{CheckId, Report, Status};
+use rootless_setup_core::{CheckId, Report, Status};
 use rootless_setup_fix::{Plan, Step};
 
 use super::Run;
@@ -184,7 +184,7 @@ pub(super) fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootless_setup_checks::{Engine, Finding, SCHEMA_VERSION};
+    use rootless_setup_core::{Engine, Finding, SCHEMA_VERSION};
 
     fn report(statuses: &[(CheckId, Status)]) -> Report {
         Report {

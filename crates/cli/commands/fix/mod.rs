@@ -8,12 +8,11 @@ mod apply;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rootless_setup_checks::context::Account;
-use rootless_setup_checks::passwd;
-use rootless_setup_checks::{
-    Caller, CheckId, Context, Distro, Host, Options, Report, Selection, System, check_with_facts,
-};
-use rootless_setup_fix::admin::{self, AdminSystem};
+use rootless_setup_checks::admin::{self, AdminSystem};
+use rootless_setup_checks::{Caller, Context, Options, Selection, System, check_with_facts};
+use rootless_setup_core::model::Account;
+use rootless_setup_core::passwd;
+use rootless_setup_core::{CheckId, Distro, Host, Report};
 use rootless_setup_fix::{FixError, HostFiles, Plan, Target};
 
 use crate::cli::EngineArg;
@@ -67,7 +66,7 @@ pub(crate) struct Run {
     distro: Distro,
     caller: Caller,
     options: Options,
-    engine: rootless_setup_checks::Engine,
+    engine: rootless_setup_core::Engine,
     /// `--user` for someone else: the admin's view.
     admin: bool,
 }
@@ -225,7 +224,7 @@ fn nothing_to_fix(plan: &Plan, report: &Report) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use rootless_setup_checks::testing::Fixture;
+    use rootless_setup_core::testing::Fixture;
     use rootless_setup_fix::Step;
 
     fn args(fx: &Fixture, user: Option<&str>) -> Args {

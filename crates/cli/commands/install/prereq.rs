@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use rootless_setup_checks::{Caller, Host, LiveSystem, Report, Selection, Status};
+use rootless_setup_checks::{Caller, LiveSystem, Selection};
+
+use rootless_setup_core::{Host, Report, Status};
 use rootless_setup_unit::Discovered;
 use rootless_setup_unit::config::Settings;
 

@@ -3,7 +3,7 @@
 //! the reminder that it takes effect at the user's next login. A v1 or hybrid boot (the kernel
 //! command line and the boot loader) is left to the admin, with the check's commands to read.
 
-use rootless_setup_checks::Finding;
+use rootless_setup_core::Finding;
 
 use super::{base, manual};
 use crate::error::FixError;

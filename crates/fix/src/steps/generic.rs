@@ -3,7 +3,7 @@
 //! typed [`Command::Install`] that the script renders non-interactively for this family. Any
 //! other command of such a fix is shown in the block to run by hand.
 
-use rootless_setup_checks::Finding;
+use rootless_setup_core::Finding;
 
 use super::{base, manual};
 use crate::error::FixError;
@@ -48,7 +48,7 @@ pub(crate) fn packages(finding: &Finding, target: &Target) -> Result<Step, FixEr
     let Some(fix) = &finding.fix else {
         return Ok(manual(finding, "the check names no command"));
     };
-    if target.distro.family == rootless_setup_checks::distro::Family::Unknown {
+    if target.distro.family == rootless_setup_core::distro::Family::Unknown {
         return Ok(manual(
             finding,
             "this distribution's package manager is not known to rootless-setup",
@@ -79,8 +79,8 @@ pub(crate) fn packages(finding: &Finding, target: &Target) -> Result<Step, FixEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootless_setup_checks::Distro;
-    use rootless_setup_checks::distro::Package;
+    use rootless_setup_core::Distro;
+    use rootless_setup_core::distro::Package;
 
     #[test]
     fn every_familys_install_command_is_recognised() {

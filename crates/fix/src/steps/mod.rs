@@ -20,7 +20,7 @@ mod uidmap;
 mod user;
 mod userns;
 
-use rootless_setup_checks::{CheckId, Finding, Status};
+use rootless_setup_core::{CheckId, Finding, Status};
 
 use crate::error::FixError;
 use crate::model::{Command, Helper, Step};

@@ -3,7 +3,7 @@
 //! (`engine.smoke`) and `fuse` for fuse-overlayfs (`storage`). Each is loaded now and listed in
 //! an `/etc/modules-load.d/` file from `templates/fix/modules-load.conf.j2` for every boot.
 
-use rootless_setup_checks::Finding;
+use rootless_setup_core::Finding;
 
 use super::generic::{packages, parse_install};
 use super::{base, manual};
@@ -127,7 +127,7 @@ pub(crate) fn storage(finding: &Finding, target: &Target) -> Result<Step, FixErr
             &["fuse".to_owned()],
         )?;
     }
-    if target.distro.family == rootless_setup_checks::distro::Family::Unknown {
+    if target.distro.family == rootless_setup_core::distro::Family::Unknown {
         return Ok(manual(
             finding,
             "this distribution's package manager is not known to rootless-setup",

@@ -5,12 +5,12 @@
 //! otherwise. Preflight guards make the script stop if a line it removes or the block it hands
 //! out changed since it was generated. Other users' lines are never touched.
 
-use rootless_setup_checks::context::IdRange;
-use rootless_setup_checks::shell::check_printable;
-use rootless_setup_checks::subid::{
+use rootless_setup_core::model::IdRange;
+use rootless_setup_core::shell::check_printable;
+use rootless_setup_core::subid::{
     BLOCK, IdDatabase, free_block_in, lines_to_remove, parse::parse, remaining_ids,
 };
-use rootless_setup_checks::{CheckId, Finding, Status};
+use rootless_setup_core::{CheckId, Finding, Status};
 
 use super::{base, expect_user, manual};
 use crate::error::FixError;

@@ -4,14 +4,14 @@
 //! `sysctl --system`, then read back, so a file that sorts later and overrides one of them is
 //! reported instead of silently winning at every boot.
 
-use rootless_setup_checks::{CheckId, Finding};
+use rootless_setup_core::{CheckId, Finding};
 
 use crate::error::FixError;
 use crate::model::{Command, Helper, Step};
 use crate::target::{SYSCTL_DROPIN, Target};
 use crate::templates;
 
-use rootless_setup_checks::{
+use rootless_setup_core::{
     MAX_USER_NAMESPACES_FIX as MAX_USER_NAMESPACES, MAX_USER_NAMESPACES_WARN_BELOW,
 };
 

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use rootless_setup_checks::Finding;
-use rootless_setup_checks::distro::{Family, Package};
+use rootless_setup_core::Finding;
+use rootless_setup_core::distro::{Family, Package};
 
 use super::{base, manual};
 use crate::error::FixError;

@@ -7,8 +7,8 @@
 //! belongs to another account, is not a directory or is not absolute is left to the admin too:
 //! fixing it means deciding whose it is.
 
-use rootless_setup_checks::Finding;
-use rootless_setup_checks::accounts;
+use rootless_setup_core::Finding;
+use rootless_setup_core::accounts;
 
 use super::{base, expect_user, manual};
 use crate::error::FixError;
@@ -83,8 +83,8 @@ pub(crate) fn home(finding: &Finding, target: &Target) -> Result<Step, FixError>
 mod tests {
     use super::*;
     use crate::target::HostFiles;
-    use rootless_setup_checks::context::Account;
-    use rootless_setup_checks::{CheckId, Distro};
+    use rootless_setup_core::model::Account;
+    use rootless_setup_core::{CheckId, Distro};
 
     fn target_with(home: &str, files: HostFiles) -> Target {
         Target::new(
@@ -201,7 +201,7 @@ mod tests {
         );
         // A configured base is honoured.
         let export = HostFiles {
-            rules: rootless_setup_checks::accounts::Rules::parse("", "HOME=/export/home\n", None),
+            rules: rootless_setup_core::accounts::Rules::parse("", "HOME=/export/home\n", None),
             ..HostFiles::default()
         };
         let t = target_with("/export/home/alice", export);

@@ -2,7 +2,7 @@
 //! written from `templates/fix/apparmor-rootlesskit.j2` and loaded with `apparmor_parser -r`,
 //! only when the restriction is on and this AppArmor has `abi/4.0` (which knows `userns`).
 
-use rootless_setup_checks::Finding;
+use rootless_setup_core::Finding;
 
 use super::{base, manual};
 use crate::error::FixError;

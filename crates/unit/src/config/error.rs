@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use rootless_setup_checks::catalogue::edit_distance;
+use rootless_setup_core::catalogue::edit_distance;
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rootless_setup_checks::Engine;
+use rootless_setup_core::Engine;
 
 use super::Settings;
 use super::error::{ConfigError, Origin, Sourced, one_of};

@@ -10,8 +10,8 @@ pub mod keys;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rootless_setup_checks::Engine;
-use rootless_setup_checks::read::{self, Limit};
+use rootless_setup_core::Engine;
+use rootless_setup_core::read::{self, Limit};
 
 pub use error::{ConfigError, ConfigErrors, Origin, Positions, Sourced, closest, one_of};
 pub use keys::{KEYS, KeySpec};

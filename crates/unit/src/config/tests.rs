@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use rootless_setup_checks::Engine;
+use rootless_setup_core::Engine;
 
 use super::*;
 use crate::drivers::{NetworkDriver, PortDriver};

@@ -3,7 +3,7 @@
 //!
 //! The rules themselves are not here: which port driver fits which network driver, the minimum
 //! versions (slirp4netns, pasta, rootlesskit per driver) and the MTU defaults come from the
-//! checker's [`network_plan`](rootless_setup_checks::network_plan), the same code
+//! shared [`network`](rootless_setup_core::network) rules, the same code
 //! `network.driver` judges the host with. What this module adds is the unit's own:
 //!
 //! - the unit never writes port driver `none`: rootlesskit accepts it (and `network.driver` only
@@ -21,7 +21,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rootless_setup_checks::network_plan::{self as rules, NetDriver, PastaAge, PlanError};
+use rootless_setup_core::network::{self as rules, NetDriver, PastaAge, PlanError};
 
 /// A rootlesskit network driver (`--net`, `DOCKERD_ROOTLESS_ROOTLESSKIT_NET`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rootless_setup_checks::Engine;
-use rootless_setup_checks::context::{Binary, Facts, NetworkPlan};
+use rootless_setup_core::Engine;
+use rootless_setup_core::model::{Binary, Facts, NetworkPlan};
 
 use crate::config::keys::BINARIES;
 use crate::config::{ConfigError, ConfigErrors, Origin, Settings, Sourced, one_of};
@@ -15,7 +15,7 @@ use crate::drivers::{self, Installed, NetworkDriver, PortDriver, Severity, Subje
 use crate::escape;
 
 /// The directories every unit's `PATH` ends with, after those of the discovered binaries.
-pub use rootless_setup_checks::SYSTEM_PATH;
+pub use rootless_setup_core::SYSTEM_PATH;
 
 /// What the checker found on this host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rootless_setup_checks::context::{Binary, NetworkPlan};
+use rootless_setup_core::model::{Binary, NetworkPlan};
 
 use super::*;
 use crate::config::Overrides;

@@ -6,7 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use rootless_setup_checks::context::Binary;
+use rootless_setup_core::model::Binary;
 use rootless_setup_unit::{Discovered, Overrides, Plan, RenderedFile, Settings};
 
 /// Debian 12's `dockerd-rootless.sh` (Docker 20.10) reads these variables only.

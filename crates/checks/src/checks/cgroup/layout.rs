@@ -233,7 +233,9 @@ mod tests {
         // to copy the whole path so far, quadratic in the depth (minutes for 1 MB).
         let path = "/user-1000.slice".repeat(60_000);
         let (manager, _) =
-            crate::hostile::within_budget("find_manager", path.len(), || find_manager(&path, 1000));
+            rootless_setup_core::hostile::within_budget("find_manager", path.len(), || {
+                find_manager(&path, 1000)
+            });
         assert_eq!(
             manager,
             Manager::Sibling(PathBuf::from(format!("{path}/user@1000.service")))
@@ -246,10 +248,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(crate::hostile::cases(64))]
+        #![proptest_config(rootless_setup_core::hostile::cases(64))]
 
         #[test]
-        fn near_valid_self_cgroup_is_read(text in crate::hostile::small_text(SAMPLES)) {
+        fn near_valid_self_cgroup_is_read(text in rootless_setup_core::hostile::small_text(SAMPLES)) {
             let _ = from_self_cgroup(&text, false);
             for hierarchy in v1_hierarchies(&text) {
                 proptest::prop_assert!(!hierarchy.is_empty() && !hierarchy.contains('\n'));
@@ -288,15 +290,15 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(crate::hostile::cases(3))]
+        #![proptest_config(rootless_setup_core::hostile::cases(3))]
 
         #[test]
-        fn a_megabyte_is_read_in_bounded_time(text in crate::hostile::large_text(SAMPLES)) {
-            crate::hostile::within_budget("from_self_cgroup", text.len(), || {
+        fn a_megabyte_is_read_in_bounded_time(text in rootless_setup_core::hostile::large_text(SAMPLES)) {
+            rootless_setup_core::hostile::within_budget("from_self_cgroup", text.len(), || {
                 from_self_cgroup(&text, true)
             });
             if let Some(path) = unified_path(&text) {
-                crate::hostile::within_budget("find_manager", path.len(), || find_manager(path, 1000));
+                rootless_setup_core::hostile::within_budget("find_manager", path.len(), || find_manager(path, 1000));
             }
         }
     }

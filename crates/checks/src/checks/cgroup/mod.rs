@@ -6,11 +6,12 @@
 
 use std::path::Path;
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts};
-use crate::distro::Family;
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
 use crate::mountinfo;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::distro::Family;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::Facts;
 
 mod layout;
 

@@ -6,8 +6,9 @@
 
 use super::*;
 use crate::caller::Caller;
-use crate::finding::Status;
-use crate::testing::{Fixture, Harness, ScriptedSystem};
+use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::finding::Status;
+use rootless_setup_core::testing::Fixture;
 
 const ROOT: &str = "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n";
 const V2_MOUNTS: &str = "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n\

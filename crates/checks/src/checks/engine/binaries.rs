@@ -6,14 +6,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::catalogue::CheckId;
-use crate::context::{Binary, Context, Engine, Facts};
-use crate::distro::{Distro, Family, Package};
-use crate::finding::{Finding, Fix, Status};
+use crate::context::Context;
 use crate::system::Invocation;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::distro::{Distro, Family, Package};
+use rootless_setup_core::finding::{Finding, Fix, Status};
+use rootless_setup_core::model::{Binary, Engine, Facts};
 
 use super::super::common::{self, install_with};
-use super::super::version::{parse_version, version_at_least};
+use rootless_setup_core::version::{parse_version, version_at_least};
 
 const ID: CheckId = CheckId::EngineBinaries;
 

@@ -3,7 +3,8 @@
 use super::*;
 use crate::caller::Caller;
 use crate::system::System;
-use crate::testing::{Fixture, Harness, ScriptedSystem};
+use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::testing::Fixture;
 
 const DEBIAN_12: &str = "ID=debian\nVERSION_ID=\"12\"\n";
 

@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Engine, Facts};
-use crate::finding::{Finding, Fix, Status};
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix, Status};
+use rootless_setup_core::model::{Engine, Facts};
 
 const ID: CheckId = CheckId::EngineInstalled;
 

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::caller::Caller;
-use crate::testing::{Fixture, Harness, ScriptedSystem};
+use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::testing::Fixture;
 
 const UNIT: &str = "/home/alice/.config/systemd/user/docker.service";
 const WANTS: &str = "/home/alice/.config/systemd/user/default.target.wants/docker.service";
@@ -199,7 +200,11 @@ fn xdg_config_home_and_the_account_home_are_honoured() {
         ScriptedSystem::new(),
     );
     let mut facts = Facts {
-        account: Some(crate::testing::account("bob", 1001, "/home/bob")),
+        account: Some(rootless_setup_core::testing::account(
+            "bob",
+            1001,
+            "/home/bob",
+        )),
         ..Facts::default()
     };
     let f = installed(&h.context(), &mut facts);

@@ -2,10 +2,11 @@
 //! containerd's `/run/containerd/containerd.sock`) is looked at, never connected to: connecting
 //! could start a socket-activated daemon.
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Engine, Facts};
-use crate::finding::{Finding, Fix};
-use crate::host::FileInfo;
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::host::FileInfo;
+use rootless_setup_core::model::{Engine, Facts};
 
 const ID: CheckId = CheckId::EngineRootful;
 
@@ -156,7 +157,7 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 
     match access {
         Some(reason) => {
-            finding.status = crate::finding::Status::Fail;
+            finding.status = rootless_setup_core::finding::Status::Fail;
             finding.summary = format!(
                 "a rootful {daemon} daemon listens on {path} and you can use it ({reason})"
             );
@@ -181,7 +182,7 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 .fix(fix)
         }
         None => {
-            finding.status = crate::finding::Status::Warn;
+            finding.status = rootless_setup_core::finding::Status::Warn;
             finding.summary = format!(
                 "a rootful {daemon} daemon listens on {path} (owner {}, group {group_name}, mode {:04o}); you cannot use it",
                 info.uid,
@@ -206,8 +207,9 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 mod tests {
     use super::*;
     use crate::caller::Caller;
-    use crate::finding::Status;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::finding::Status;
+    use rootless_setup_core::testing::Fixture;
     use std::os::unix::net::UnixListener;
 
     const GROUPS: &str = "root:x:0:\ndocker:x:998:bob,alice\nalice:x:1000:\nbob:x:1001:\n";
@@ -300,7 +302,11 @@ mod tests {
         let mut h = Harness::new(&fx, Caller::new(1001, 1001), ScriptedSystem::new());
         h.engine = Engine::Docker;
         let mut facts = Facts {
-            account: Some(crate::testing::account("bob", 1001, "/home/bob")),
+            account: Some(rootless_setup_core::testing::account(
+                "bob",
+                1001,
+                "/home/bob",
+            )),
             ..Facts::default()
         };
         let f = rootful(&h.context(), &mut facts);

@@ -359,7 +359,7 @@ mod tests {
 
     /// Every parser of the output, each within the time budget.
     fn run_all(out: &str) {
-        use crate::hostile::within_budget;
+        use rootless_setup_core::hostile::within_budget;
         within_budget("parse_uid_map", out.len(), || parse_uid_map(out));
         within_budget("parse_links", out.len(), || parse_links(out));
         within_budget("classify", out.len(), || classify(out));
@@ -369,7 +369,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(crate::hostile::cases(64))]
+        #![proptest_config(rootless_setup_core::hostile::cases(64))]
 
         #[test]
         fn uid_map_lines_round_trip(
@@ -388,7 +388,7 @@ mod tests {
         }
 
         #[test]
-        fn near_valid_output_is_read(out in crate::hostile::small_text(SAMPLES)) {
+        fn near_valid_output_is_read(out in rootless_setup_core::hostile::small_text(SAMPLES)) {
             run_all(&out);
             let elided = elide_go_structs(&out);
             proptest::prop_assert!(elided.len() <= out.len() + 8);
@@ -402,10 +402,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(crate::hostile::cases(3))]
+        #![proptest_config(rootless_setup_core::hostile::cases(3))]
 
         #[test]
-        fn a_megabyte_is_read_in_bounded_time(out in crate::hostile::large_text(SAMPLES)) {
+        fn a_megabyte_is_read_in_bounded_time(out in rootless_setup_core::hostile::large_text(SAMPLES)) {
             run_all(&out);
         }
     }
@@ -414,14 +414,16 @@ mod tests {
     fn nested_and_unclosed_go_structs_are_linear() {
         // Every `&{` opens a dump that never closes: one scan, not one per opening.
         let open = "&{".repeat(300_000);
-        let (elided, _) = crate::hostile::within_budget("elide_go_structs", open.len(), || {
-            elide_go_structs(&open)
-        });
+        let (elided, _) =
+            rootless_setup_core::hostile::within_budget("elide_go_structs", open.len(), || {
+                elide_go_structs(&open)
+            });
         assert_eq!(elided, open);
         let closed = format!("{}{}", "&{".repeat(200_000), "}".repeat(200_000));
-        let (elided, _) = crate::hostile::within_budget("elide_go_structs", closed.len(), || {
-            elide_go_structs(&closed)
-        });
+        let (elided, _) =
+            rootless_setup_core::hostile::within_budget("elide_go_structs", closed.len(), || {
+                elide_go_structs(&closed)
+            });
         assert_eq!(elided, "&{…}");
     }
 

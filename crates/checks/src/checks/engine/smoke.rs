@@ -12,10 +12,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts, NetworkPlan};
-use crate::finding::{Finding, Fix, Status};
+use crate::context::Context;
 use crate::system::{Invocation, ProbeOutput};
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix, Status};
+use rootless_setup_core::model::{Facts, NetworkPlan};
 
 use super::super::common;
 use super::rootlesskit_output::{
@@ -69,7 +70,10 @@ fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: 
         .into_iter()
         .flatten()
         .filter_map(|p| p.parent().map(Path::to_path_buf))
-        .chain(common::path_then(cx.caller, &crate::SYSTEM_PATH));
+        .chain(common::path_then(
+            cx.caller,
+            &rootless_setup_core::SYSTEM_PATH,
+        ));
     common::joined(&common::search_dirs(dirs))
 }
 

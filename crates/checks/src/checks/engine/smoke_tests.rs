@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use super::*;
 use crate::caller::Caller;
 use crate::checks::common::test_support::commands;
-use crate::context::{Binary, IdRange};
-use crate::testing::{Fixture, Harness, ScriptedSystem};
+use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::model::{Binary, IdRange};
+use rootless_setup_core::testing::Fixture;
 
 use super::super::rootlesskit_output::READY;
 

@@ -3,17 +3,18 @@
 //! gvisor-tap-vsock only when asked for), checked against the binaries `engine.binaries` found
 //! and against what rootlesskit accepts. Records the result as `Facts::network`.
 
-use crate::catalogue::CheckId;
-use crate::context::{Binary, Context, Facts, NetworkPlan};
-use crate::distro::Package;
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::distro::Package;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::{Binary, Facts, NetworkPlan};
 
 use super::super::common::install_with;
-use super::plan::{
-    self, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PastaAge, PlanError, PortDriver,
-    show_date,
+use rootless_setup_core::network::{
+    self as plan, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PastaAge, PlanError,
+    PortDriver, show_date,
 };
-use super::version_at_least;
+use rootless_setup_core::version::version_at_least;
 
 const ID: CheckId = CheckId::NetworkDriver;
 

@@ -3,8 +3,8 @@
 use super::super::testutil::{binary, debian, harness};
 use super::*;
 use crate::checks::common::test_support::commands;
-use crate::finding::Status;
 use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::finding::Status;
 
 fn run(h: &Harness, facts: &mut Facts) -> Finding {
     driver(&h.context(), facts)
@@ -306,7 +306,11 @@ fn a_missing_configured_driver_fails_with_its_package() {
             "echo \"$(id -un) veth lxcbr0 1\" | sudo tee -a /etc/lxc/lxc-usernet".to_owned()
         ]
     );
-    facts.account = Some(crate::testing::account("alice", 1000, "/home/alice"));
+    facts.account = Some(rootless_setup_core::testing::account(
+        "alice",
+        1000,
+        "/home/alice",
+    ));
     assert_eq!(
         commands(&run(&h, &mut facts))[1],
         "echo \"alice veth lxcbr0 1\" | sudo tee -a /etc/lxc/lxc-usernet"

@@ -8,13 +8,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts};
-use crate::distro::Package;
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
 use crate::system::{Invocation, ProbeOutput};
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::distro::Package;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::Facts;
 
-use super::super::{common, version};
+use super::super::common;
+use rootless_setup_core::version;
 
 const ID: CheckId = CheckId::NetworkIptables;
 
@@ -308,8 +310,9 @@ fn clip(text: &str) -> String {
 mod tests {
     use super::super::testutil::{debian, harness};
     use super::*;
-    use crate::finding::Status;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::finding::Status;
+    use rootless_setup_core::testing::Fixture;
 
     const LEGACY_NAT_MISSING: &str = "iptables v1.8.9 (legacy): can't initialize iptables table `nat': Table does not exist (do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded.\n";
 

@@ -7,7 +7,6 @@
 
 mod driver;
 mod iptables;
-pub mod plan;
 mod sysctl;
 
 pub(crate) use driver::driver;
@@ -15,7 +14,6 @@ pub(crate) use iptables::iptables;
 pub(crate) use sysctl::{ping, ports};
 
 // For `driver` and `plan`.
-use super::version::version_at_least;
 
 /// The sysctl drop-in every network fix appends to (appends, so fixes of several checks combine).
 pub(super) const SYSCTL_DROPIN: &str = "/etc/sysctl.d/99-rootless.conf";
@@ -35,8 +33,9 @@ pub(super) mod testutil {
     use std::path::PathBuf;
 
     use crate::caller::Caller;
-    use crate::context::{Binary, Facts};
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::model::{Binary, Facts};
+    use rootless_setup_core::testing::Fixture;
 
     /// A Debian 12 fixture tree.
     pub(crate) fn debian() -> Fixture {

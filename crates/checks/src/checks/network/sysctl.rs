@@ -2,12 +2,13 @@
 //! 1024 and `ping` inside containers work. Both are warnings: the engine runs without them.
 
 use crate::caps::{self, CAP_NET_BIND_SERVICE};
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts};
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::Facts;
 
-use super::plan::{NetDriver, PortDriver};
 use super::sysctl_commands;
+use rootless_setup_core::network::{NetDriver, PortDriver};
 
 const PORT_START: &str = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
 const PING_RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
@@ -229,9 +230,10 @@ pub(crate) const NET_BIND_EP_HEX: &str = "01000002000400000000000000000000000000
 mod tests {
     use super::super::testutil::{binary, debian, harness};
     use super::*;
-    use crate::context::NetworkPlan;
-    use crate::finding::Status;
-    use crate::testing::{Fixture, ScriptedSystem};
+    use crate::testing::ScriptedSystem;
+    use rootless_setup_core::finding::Status;
+    use rootless_setup_core::model::NetworkPlan;
+    use rootless_setup_core::testing::Fixture;
 
     fn ports_with(fx: &Fixture, facts: &mut Facts) -> Finding {
         let h = harness(fx, ScriptedSystem::new());
@@ -424,7 +426,11 @@ mod tests {
         let fx = debian();
         fx.file(PING_RANGE, "0 999\n");
         let mut facts = Facts {
-            account: Some(crate::testing::account("alice", 1001, "/home/alice")),
+            account: Some(rootless_setup_core::testing::account(
+                "alice",
+                1001,
+                "/home/alice",
+            )),
             ..Facts::default()
         };
         let f = ping_with(&fx, &mut facts);

@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use rootless_setup_systemd::probe::{unix_address, unix_socket_path};
 
 use super::user::{caller_account, sh_quote, sh_quote_path};
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts};
-use crate::distro::{Family, Package};
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
 use crate::system::BusAnswer;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::distro::{Family, Package};
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::Facts;
 
 /// Exists on hosts booted with systemd.
 const SYSTEMD_BOOTED: &str = "/run/systemd/system";

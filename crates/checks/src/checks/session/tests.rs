@@ -5,9 +5,10 @@ use std::os::unix::net::UnixListener;
 
 use super::*;
 use crate::caller::Caller;
-use crate::finding::Status;
 use crate::system::ManagerInfo;
-use crate::testing::{Fixture, Harness, ScriptedSystem};
+use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::finding::Status;
+use rootless_setup_core::testing::Fixture;
 
 const RUN: &str = "/run/user/1000";
 const BUS: &str = "unix:path=/run/user/1000/bus";

@@ -6,14 +6,19 @@
 
 use std::collections::BTreeSet;
 
-use crate::catalogue::CheckId;
-use crate::context::{Account, Context, Facts, IdRange};
-use crate::finding::{Finding, Fix, MAX_LISTED, list};
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED, list};
+use rootless_setup_core::model::{Account, Facts, IdRange};
 
-use super::alloc::BLOCK;
-use super::parse::{self, IdDatabase, Located, Malformed, SubidFile, owner_matches};
-use super::repair::{clashes_with_others, free_block_in, lines_to_remove, remaining_ids};
 use super::sh_quote;
+use rootless_setup_core::subid::alloc::BLOCK;
+use rootless_setup_core::subid::parse::{
+    self, IdDatabase, Located, Malformed, SubidFile, owner_matches,
+};
+use rootless_setup_core::subid::repair::{
+    clashes_with_others, free_block_in, lines_to_remove, remaining_ids,
+};
 
 /// Which of the two files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +147,7 @@ pub(super) fn self_overlaps(mine: &[Mine]) -> Vec<(usize, usize)> {
             Some(Located { line: 0, entry })
         })
         .collect();
-    super::overlap::overlapping_pairs(&located, MAX_LISTED)
+    rootless_setup_core::subid::overlap::overlapping_pairs(&located, MAX_LISTED)
 }
 
 /// What the files say, read once. The other file is read only when a free block is needed.
@@ -555,11 +560,11 @@ fn unreadable(
     cx: &Context<'_>,
     kind: Kind,
     account: &Account,
-    e: &crate::host::HostError,
+    e: &rootless_setup_core::host::HostError,
 ) -> Finding {
     let (id, path, noun, name) = (kind.id(), kind.path(), kind.noun(), &account.name);
-    let not_regular = match crate::read::refusal(&e.source) {
-        Some(crate::read::Refusal::NotRegular(what)) => Some(*what),
+    let not_regular = match rootless_setup_core::read::refusal(&e.source) {
+        Some(rootless_setup_core::read::Refusal::NotRegular(what)) => Some(*what),
         _ if e.source.raw_os_error() == Some(nix::libc::ELOOP) => Some("a symbolic link loop"),
         _ => None,
     };
@@ -585,8 +590,8 @@ fn unreadable(
             .fix(fix);
     }
     let too_large = matches!(
-        crate::read::refusal(&e.source),
-        Some(crate::read::Refusal::TooLarge(_))
+        rootless_setup_core::read::refusal(&e.source),
+        Some(rootless_setup_core::read::Refusal::TooLarge(_))
     );
     let fix = if too_large {
         Fix::root(

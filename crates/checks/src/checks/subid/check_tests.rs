@@ -4,9 +4,10 @@
 use super::*;
 use crate::caller::Caller;
 use crate::checks::common::test_support::commands;
-use crate::context::{Facts, IdRange};
-use crate::finding::Status;
-use crate::testing::{Fixture, Harness, ScriptedSystem};
+use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::finding::Status;
+use rootless_setup_core::model::{Facts, IdRange};
+use rootless_setup_core::testing::Fixture;
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
                       alice:x:1000:1000:Alice:/home/alice:/bin/bash\n\
@@ -138,7 +139,11 @@ fn a_directory_user_gets_a_line_appended_instead_of_usermod() {
     let fx = fixture("", "");
     let h = Harness::new(&fx, Caller::new(5000, 5000), ScriptedSystem::new());
     let mut facts = Facts {
-        account: Some(crate::testing::account("carol", 5000, "/home/carol")),
+        account: Some(rootless_setup_core::testing::account(
+            "carol",
+            5000,
+            "/home/carol",
+        )),
         ..Facts::default()
     };
     let f = run_kind(&h, Kind::Gid, &mut facts);
@@ -315,7 +320,7 @@ fn a_path_that_is_not_a_regular_file_fails_with_a_replacement() {
 fn a_file_too_large_to_read_warns_without_a_chmod() {
     let fx = fixture("", "");
     let line = "bob:100000:65536\n";
-    let too_many = (crate::read::Limit::HOST.0 as usize) / line.len() + 1;
+    let too_many = (rootless_setup_core::read::Limit::HOST.0 as usize) / line.len() + 1;
     fx.file("/etc/subuid", &line.repeat(too_many));
     let (f, _) = check(&fx, Kind::Uid);
     assert_eq!(f.status, Status::Warn, "{f:#?}");

@@ -1,27 +1,15 @@
-//! The `subid.uid` and `subid.gid` checks, and the public pieces the `fix` command reuses: the
-//! [`parse`]r and formatter of `/etc/subuid` and `/etc/subgid`, [`overlap`] detection, and the
-//! deterministic free-block allocator in [`alloc`], and what a [`repair`] of one user's lines
-//! removes.
+//! The `subid.uid` and `subid.gid` checks. The files' parser, allocator and repair rules are
+//! [`rootless_setup_core::subid`].
 
-pub mod alloc;
 mod check;
 mod nss;
-pub mod overlap;
-pub mod parse;
-pub mod repair;
 
 use std::path::PathBuf;
 
 use crate::caller::Caller;
-use crate::context::{Context, Facts};
-use crate::finding::Finding;
-
-pub use alloc::{BLOCK, FIRST, free_block};
-pub use overlap::{containing_own_id, overlapping_pairs};
-pub use parse::{
-    IdDatabase, Located, Malformed, Problem, SubidEntry, SubidFile, format, owner_matches,
-};
-pub use repair::{clashes_with_others, free_block_in, lines_to_remove, remaining_ids};
+use crate::context::Context;
+use rootless_setup_core::finding::Finding;
+use rootless_setup_core::model::Facts;
 
 /// The `subid.uid` check.
 pub(crate) fn subuid(cx: &Context<'_>, facts: &mut Facts) -> Finding {
@@ -39,7 +27,7 @@ pub(crate) fn program_dirs(caller: &Caller) -> Vec<PathBuf> {
     super::common::path_then(caller, &["/usr/bin", "/usr/sbin", "/bin", "/sbin"])
 }
 
-pub(crate) use crate::shell::quote as sh_quote;
+pub(crate) use rootless_setup_core::shell::quote as sh_quote;
 
 #[cfg(test)]
 mod tests {

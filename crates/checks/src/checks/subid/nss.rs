@@ -5,15 +5,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::context::{Account, Context, Facts, IdRange};
-use crate::distro::{Family, Package};
-use crate::finding::{Finding, Fix, MAX_LISTED};
-use crate::system::Invocation;
+use crate::context::Context;
 
-use super::alloc::BLOCK;
+use crate::system::Invocation;
+use rootless_setup_core::distro::{Family, Package};
+use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED};
+use rootless_setup_core::model::{Account, Facts, IdRange};
+
 use super::check::{Kind, Mine, describe, self_overlaps, total};
-use super::parse;
 use super::program_dirs;
+use rootless_setup_core::subid::alloc::BLOCK;
+use rootless_setup_core::subid::parse;
 
 /// The first source of the `subid:` line of nsswitch.conf (libsubid uses exactly one).
 pub(super) fn source(text: &str) -> Option<String> {

@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts};
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::Facts;
 
 use super::super::subid::sh_quote;
 

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::caller::Caller;
-use crate::context::Binary;
-use crate::finding::Status;
-use crate::testing::{Fixture, Harness, ScriptedSystem};
+use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::finding::Status;
+use rootless_setup_core::model::Binary;
+use rootless_setup_core::testing::Fixture;
 
 const DOCKER_DOCS_PROFILE: &str = r#"# written by hand
 abi <abi/4.0>,

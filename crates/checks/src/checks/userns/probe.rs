@@ -2,11 +2,12 @@
 //! caller's full subordinate ranges are mapped into it with `newuidmap`/`newgidmap`, exactly as
 //! rootlesskit will do; the maps read back from inside must hold every id.
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts, IdRange};
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
 use crate::namespace::mapped_count;
 use crate::system::{UsernsMapOutcome, UsernsMapRequest};
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::{Facts, IdRange};
 
 use super::uidmap::reinstall;
 
@@ -230,9 +231,10 @@ mod tests {
 
     use super::*;
     use crate::caller::Caller;
-    use crate::finding::Status;
     use crate::system::ProbeOutput;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::finding::Status;
+    use rootless_setup_core::testing::Fixture;
 
     fn facts() -> Facts {
         Facts {

@@ -1,14 +1,17 @@
 //! The `userns.sysctl` check: `kernel.unprivileged_userns_clone` (only on kernels that carry
 //! Debian's and Arch's patch) and `user.max_user_namespaces`.
 
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts};
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::Facts;
 
 const ID: CheckId = CheckId::UsernsSysctl;
 const CLONE: &str = "/proc/sys/kernel/unprivileged_userns_clone";
 const MAX: &str = "/proc/sys/user/max_user_namespaces";
-use crate::{MAX_USER_NAMESPACES_FIX as MAX_FIX, MAX_USER_NAMESPACES_WARN_BELOW as MAX_WARN_BELOW};
+use rootless_setup_core::{
+    MAX_USER_NAMESPACES_FIX as MAX_FIX, MAX_USER_NAMESPACES_WARN_BELOW as MAX_WARN_BELOW,
+};
 const DROP_IN: &str = "/etc/sysctl.d/99-rootless-setup-userns.conf";
 
 /// A sysctl as read: absent, a number, or something else.
@@ -152,8 +155,9 @@ mod tests {
     use super::*;
     use crate::caller::Caller;
     use crate::checks::common::test_support::commands;
-    use crate::finding::Status;
-    use crate::testing::{Fixture, Harness, ScriptedSystem};
+    use crate::testing::{Harness, ScriptedSystem};
+    use rootless_setup_core::finding::Status;
+    use rootless_setup_core::testing::Fixture;
 
     fn check(files: &[(&str, &str)]) -> Finding {
         let fx = Fixture::new();

@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::caps::{self, CAP_SETGID, CAP_SETUID, FileCaps};
-use crate::catalogue::CheckId;
-use crate::context::{Context, Facts};
-use crate::distro::{Family, Package};
-use crate::finding::{Finding, Fix};
+use crate::context::Context;
 use crate::mountinfo::{self, Mount, mount_of};
+use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::distro::{Family, Package};
+use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::model::Facts;
 
 use super::super::common;
 use super::super::subid::{program_dirs, sh_quote};

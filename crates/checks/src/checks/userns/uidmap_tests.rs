@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use super::*;
 use crate::caller::Caller;
 use crate::checks::common::test_support::commands;
-use crate::finding::Status;
-use crate::testing::{Fixture, Harness, ScriptedSystem};
+use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::finding::Status;
+use rootless_setup_core::testing::Fixture;
 
 const ROOT_ONLY: &str = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n";
 

@@ -1,13 +1,9 @@
 //! The script per distribution family, from a broken fixture host through the real checks:
-//! snapshots (reviewed in `tests/snapshots/`), `sh -n` and `shellcheck -s sh` on each, and that
+//! snapshots (reviewed in `snapshots/`), `sh -n` and `shellcheck -s sh` on each, and that
 //! the blocks agree with what the checks themselves advise.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{ROOT_CHECKS, healthy, lint, plan_for, system};
-use rootless_setup_checks::{CheckId, Status};
+use crate::common::{ROOT_CHECKS, healthy, lint, plan_for, system};
+use rootless_setup_core::{CheckId, Status};
 
 const DEBIAN: &str =
     "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";

@@ -11,8 +11,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::context::IdRange;
 use crate::finding::cut;
+use crate::model::IdRange;
 
 /// One past the highest id a range may reach: the kernel rejects a map whose `start + count`
 /// wraps a 32-bit id, and `4294967295` is `(uid_t) -1`, never a real id.

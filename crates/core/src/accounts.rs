@@ -11,8 +11,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::context::Account;
 use crate::host::Host;
+use crate::model::Account;
 use crate::shell::quote as sh_quote;
 
 /// `UID_MIN` when `/etc/login.defs` does not set a usable one.

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::context::Account;
+use crate::model::Account;
 
 /// Every well-formed entry, in file order.
 pub fn entries(text: &str) -> impl Iterator<Item = Account> + '_ {

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::context::IdRange;
+use crate::model::IdRange;
 
 use super::alloc::{BLOCK, free_block};
 use super::parse::{IdDatabase, Located, Malformed, SubidFile, owner_matches};

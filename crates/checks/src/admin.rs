@@ -7,13 +7,17 @@
 
 use std::path::{Path, PathBuf};
 
-use rootless_setup_checks::system::{
+use rootless_setup_core::{CheckId, Host, passwd};
+
+use crate::system::{
     BusAnswer, Invocation, ManagerInfo, ProbeError, ProbeOutput, UsernsMapOutcome, UsernsMapRequest,
 };
-use rootless_setup_checks::{Caller, CheckId, Host, Selection, System};
+use crate::{Caller, Selection, System};
 
-use crate::error::FixError;
-use rootless_setup_checks::passwd;
+/// `/etc/passwd` names no such user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no user `{0}` in /etc/passwd")]
+pub struct NoSuchUser(pub String);
 
 /// The checks that cannot run for another user, and why.
 pub const NOT_COVERED: [(CheckId, &str); 9] = [
@@ -48,10 +52,9 @@ pub fn selection() -> Selection {
 
 /// The caller the checks see for `name`: its ids from `/etc/passwd`, a system `PATH`, and its
 /// home and name (no session variables: there is no session).
-pub fn caller_for(host: &Host, name: &str) -> Result<Caller, FixError> {
+pub fn caller_for(host: &Host, name: &str) -> Result<Caller, NoSuchUser> {
     let passwd = host.read("/etc/passwd").ok().flatten().unwrap_or_default();
-    let account =
-        passwd::by_name(&passwd, name).ok_or_else(|| FixError::NoSuchUser(name.to_owned()))?;
+    let account = passwd::by_name(&passwd, name).ok_or_else(|| NoSuchUser(name.to_owned()))?;
     Ok(Caller::new(account.uid, account.gid)
         .with_var(
             "PATH",
@@ -149,7 +152,8 @@ impl System for AdminSystem<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootless_setup_checks::testing::{Fixture, ScriptedSystem};
+    use crate::testing::ScriptedSystem;
+    use rootless_setup_core::testing::Fixture;
 
     #[test]
     fn only_version_queries_of_root_programs_run() {
@@ -197,10 +201,7 @@ mod tests {
             (c.uid, c.gid, c.var("HOME")),
             (1000, 1001, Some("/home/a b"))
         );
-        assert!(matches!(
-            caller_for(&fx.host(), "bob"),
-            Err(FixError::NoSuchUser(_))
-        ));
+        assert!(matches!(caller_for(&fx.host(), "bob"), Err(NoSuchUser(_))));
         let s = selection();
         assert!(s.contains(CheckId::SubidUid) && !s.contains(CheckId::SessionBus));
     }

@@ -5,16 +5,12 @@
 //! is written, with an error naming them. Every command of the script is taken apart by a real
 //! `sh`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::process::Command as Process;
 
-use common::{ROOT_CHECKS, healthy, lint, plan_for, system};
-use rootless_setup_checks::context::Account;
-use rootless_setup_checks::distro::Family;
-use rootless_setup_checks::{CheckId, Distro, Finding, Fix, Report, SCHEMA_VERSION};
+use crate::common::{ROOT_CHECKS, healthy, lint, plan_for, system};
+use rootless_setup_core::distro::Family;
+use rootless_setup_core::model::Account;
+use rootless_setup_core::{CheckId, Distro, Finding, Fix, Report, SCHEMA_VERSION};
 use rootless_setup_fix::script::command_text;
 use rootless_setup_fix::{Command, HostFiles, Target, plan};
 
@@ -100,7 +96,7 @@ fn assert_inert(plan: &rootless_setup_fix::Plan) {
 #[test]
 fn names_that_are_not_portable_are_refused_before_a_line_is_written() {
     for name in REFUSED_NAMES {
-        let account = rootless_setup_checks::testing::account(name, 1000, "/home/user");
+        let account = rootless_setup_core::testing::account(name, 1000, "/home/user");
         let err =
             Target::new(Distro::parse("ID=debian"), account, HostFiles::default()).unwrap_err();
         let text = err.to_string();
@@ -173,7 +169,7 @@ fn a_directory_user_gets_a_quoted_appended_line() {
         .fix(Fix::root(CheckId::SubidUid, "add a block"));
     let report = Report {
         schema_version: SCHEMA_VERSION,
-        engine: rootless_setup_checks::Engine::Docker,
+        engine: rootless_setup_core::Engine::Docker,
         uid: 5000,
         user: Some("ld.ap$".into()),
         distribution: "debian".into(),
@@ -281,7 +277,7 @@ fn system_accounts_are_refused_with_what_to_do_instead() {
         ("sys", 3, "/dev"),
         ("www-data", 33, "/var/www"),
     ] {
-        let mut account = rootless_setup_checks::testing::account(name, uid, home);
+        let mut account = rootless_setup_core::testing::account(name, uid, home);
         account.shell = "/usr/sbin/nologin".into();
         let err =
             Target::new(Distro::parse("ID=debian"), account, HostFiles::default()).unwrap_err();

@@ -3,7 +3,7 @@
 //! the first one that overlaps no range in `/etc/subuid` or `/etc/subgid` and no uid or gid in
 //! use. Using the same free block for both files keeps the two ranges identical.
 
-use crate::context::IdRange;
+use crate::model::IdRange;
 
 use super::parse::ID_LIMIT;
 

@@ -1,8 +1,7 @@
 //! Which rootlesskit network drivers and port drivers exist, what each needs, and which
 //! combinations rootlesskit accepts: the single source of these rules, minimum versions and MTU
 //! defaults. Pure functions, no host access: `network.driver` uses them to judge the host, and
-//! the unit generator (`rootless_setup_unit::drivers`, through the public re-export
-//! `rootless_setup_checks::network_plan`) uses [`violations`] and the version helpers to refuse a
+//! the unit generator (`rootless_setup_unit::drivers`) uses [`violations`] and the version helpers to refuse a
 //! configuration rootlesskit would reject at start-up, keeping only what is its own (what the
 //! engine's `dockerd-rootless.sh` reads).
 //!
@@ -25,7 +24,7 @@
 
 use std::fmt;
 
-use super::version_at_least;
+use crate::version::version_at_least;
 
 /// A rootlesskit network driver (`--net=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -394,5 +393,5 @@ fn pasta_word_date(word: &str) -> Option<[u64; 3]> {
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
+#[path = "network_tests.rs"]
 mod tests;

@@ -4,14 +4,14 @@
 //! `chown`, `mkdir` or `install` of the script, and every `chown` the `user` check advises, is
 //! of a path directly below a home base on which no component is a symbolic link.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 
 use proptest::prelude::*;
-use rootless_setup_checks::accounts::{self, Rules};
-use rootless_setup_checks::testing::{Fixture, Harness, ScriptedSystem};
-use rootless_setup_checks::{Caller, CheckId, Selection, check_with_facts};
+use rootless_setup_checks::testing::{Harness, ScriptedSystem};
+use rootless_setup_checks::{Caller, Selection, check_with_facts};
+use rootless_setup_core::CheckId;
+use rootless_setup_core::accounts::{self, Rules};
+use rootless_setup_core::testing::Fixture;
 use rootless_setup_fix::{Command, HostFiles, Target, plan};
 
 fn name() -> impl Strategy<Value = String> {

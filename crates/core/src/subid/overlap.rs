@@ -3,7 +3,7 @@
 //! own owner's id. Overlaps of one account with other owners are
 //! [`super::repair::clashes_with_others`], which knows the account's name and uid.
 
-use crate::context::IdRange;
+use crate::model::IdRange;
 
 use super::parse::Located;
 
@@ -60,7 +60,7 @@ pub fn containing_own_id(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::subid::parse::{IdDatabase, parse};
+    use crate::subid::parse::{IdDatabase, parse};
 
     #[test]
     fn overlapping_pairs_whoever_owns_them() {
@@ -76,7 +76,7 @@ mod tests {
         // A range of no ids (only constructible by hand) overlaps nothing, even at a shared start.
         let zero = Located {
             line: 9,
-            entry: crate::checks::subid::parse::SubidEntry {
+            entry: crate::subid::parse::SubidEntry {
                 owner: "z".into(),
                 start: 100_000,
                 count: 0,

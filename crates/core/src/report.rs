@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::context::Engine;
 use crate::finding::{Finding, Status};
+use crate::model::Engine;
 
 /// Version of the JSON document. Bumped on any incompatible change; additions keep it.
 pub const SCHEMA_VERSION: u32 = 1;

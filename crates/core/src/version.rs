@@ -15,7 +15,7 @@ const MAX_VERSION_LEN: usize = 64;
 /// are passed over); the version is that line's first word starting with a digit (or `v` and a
 /// digit, as `iptables v1.8.9` and containerd 2's `v2.0.0`), without the `v` and trailing
 /// punctuation. A version line without such a word (`pasta unknown version`) gives `None`.
-pub(crate) fn parse_version(program: &str, output: &str) -> Option<String> {
+pub fn parse_version(program: &str, output: &str) -> Option<String> {
     let line = output.lines().map(str::trim).find(|line| {
         let named = line
             .as_bytes()
@@ -46,7 +46,7 @@ fn version_word(word: &str) -> Option<String> {
 }
 
 /// The backend `iptables -V` names in parentheses: `nf_tables` or `legacy`.
-pub(crate) fn iptables_backend(output: &str) -> Option<String> {
+pub fn iptables_backend(output: &str) -> Option<String> {
     let line = output
         .lines()
         .map(str::trim)
@@ -63,7 +63,7 @@ pub(crate) fn iptables_backend(output: &str) -> Option<String> {
 /// The leading dotted numbers of a version string: `v1.2.3-rc1` → `[1, 2, 3]`,
 /// `20.10.24+dfsg1` → `[20, 10, 24]`, `6.1.0-18-amd64` → `[6, 1, 0]`, `2023_03_29.b10b983` →
 /// `[2023]`. Empty when the string does not start with a number.
-pub(crate) fn version_numbers(version: &str) -> Vec<u64> {
+pub fn version_numbers(version: &str) -> Vec<u64> {
     let v = version.trim().trim_start_matches(['v', 'V']);
     let mut out = Vec::new();
     for part in v.split('.') {
@@ -81,7 +81,7 @@ pub(crate) fn version_numbers(version: &str) -> Vec<u64> {
 
 /// Whether `version` is at least `min` (missing components count as 0); `None` when `version`
 /// has no leading number to compare.
-pub(crate) fn version_at_least(version: &str, min: &[u64]) -> Option<bool> {
+pub fn version_at_least(version: &str, min: &[u64]) -> Option<bool> {
     let have = version_numbers(version);
     if have.is_empty() {
         return None;

@@ -7,8 +7,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use rootless_setup_checks::system::BusAnswer;
-use rootless_setup_checks::testing::{Fixture, Harness, ScriptedSystem};
-use rootless_setup_checks::{Caller, CheckId, Report, Selection, check_with_facts};
+use rootless_setup_checks::testing::{Harness, ScriptedSystem};
+use rootless_setup_checks::{Caller, Selection, check_with_facts};
+use rootless_setup_core::testing::Fixture;
+use rootless_setup_core::{CheckId, Report};
 use rootless_setup_fix::{HostFiles, Plan, Target, plan};
 
 pub const V2_MOUNTS: &str = "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n\
