@@ -364,13 +364,13 @@ pub fn judge(r: &mut StatusReport, endpoint: &str) {
 pub fn to_human(r: &StatusReport, paths: &Paths, colour: bool) -> String {
     let mut s = String::new();
     let verdict = match r.health {
-        Health::Healthy => paint(colour, "1;32", "healthy"),
-        Health::Unhealthy => paint(colour, "1;31", "unhealthy"),
-        Health::NotInstalled => paint(colour, "1", "not installed"),
+        Health::Healthy => paint(colour, Style::SUCCESS, "healthy"),
+        Health::Unhealthy => paint(colour, Style::FAIL, "unhealthy"),
+        Health::NotInstalled => paint(colour, Style::BOLD, "not installed"),
     };
     let _ = writeln!(s, "rootless Docker for {}: {verdict}", r.user);
     let row = |s: &mut String, k: &str, v: String| {
-        let _ = writeln!(s, "  {:<9} {v}", paint(colour, "2", k));
+        let _ = writeln!(s, "  {:<9} {v}", paint(colour, Style::DIM, k));
     };
     match &r.unit {
         Some(u) => {
@@ -475,10 +475,10 @@ pub fn to_human(r: &StatusReport, paths: &Paths, colour: bool) -> String {
         );
     }
     for p in &r.problems {
-        let _ = writeln!(s, "{} {p}", paint(colour, "1;31", "problem:"));
+        let _ = writeln!(s, "{} {p}", paint(colour, Style::FAIL, "problem:"));
     }
     for w in &r.warnings {
-        let _ = writeln!(s, "{} {w}", paint(colour, "33", "warning:"));
+        let _ = writeln!(s, "{} {w}", paint(colour, Style::WARN, "warning:"));
     }
     if r.health == Health::NotInstalled {
         let _ = writeln!(s, "install it with `rootless-setup install`");

@@ -488,17 +488,17 @@ pub fn edited_name(path: &Path, secs: u64) -> std::path::PathBuf {
 
 /// Renders lines for a summary: `done …`, `failed …`, `left alone: …`.
 pub fn render(lines: &[Line], style: &crate::style::Style, indent: &str) -> String {
-    use crate::style::paint;
+    use crate::style::{Style, paint};
     let mut s = String::new();
     for l in lines {
-        let (label, code, text) = match l {
-            Line::Done(t) => ("done", "32", t),
-            Line::Failed(t) => ("failed", "1;31", t),
-            Line::LeftAlone(t) => ("left alone:", "1;33", t),
+        let (label, look, text) = match l {
+            Line::Done(t) => ("done", Style::PASS, t),
+            Line::Failed(t) => ("failed", Style::FAIL, t),
+            Line::LeftAlone(t) => ("left alone:", Style::WARNING, t),
         };
         s.push_str(&format!(
             "{indent}{} {text}\n",
-            paint(style.out, code, label)
+            paint(style.out, look, label)
         ));
     }
     s

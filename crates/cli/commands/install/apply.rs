@@ -19,7 +19,7 @@ use crate::state::guard;
 use crate::state::ops::{Contexts, Manager, World};
 use crate::state::reversal::{self, Goal};
 use crate::state::{Previous, State, Step};
-use crate::style::{Style, paint};
+use crate::style::{Prefix, Style, line, paint};
 
 /// Everything one run needs.
 pub struct Apply<'a> {
@@ -58,6 +58,16 @@ impl Failure {
             message,
             details: Vec::new(),
         }
+    }
+
+    /// The error install ends with: `error: MESSAGE`, the details, exit status 1.
+    pub fn into_error(self) -> anyhow::Error {
+        anyhow::Error::new(crate::style::Hinted {
+            message: self.message,
+            details: self.details,
+            help: Vec::new(),
+            exit: crate::style::STOPPED,
+        })
     }
 }
 
@@ -113,7 +123,7 @@ impl Apply<'_> {
                 };
                 failure.details.push(format!(
                     "{} everything this run did was undone:",
-                    paint(self.style.err, "1", "rollback:")
+                    paint(self.style.err, Style::BOLD, "rollback:")
                 ));
                 failure
                     .details
@@ -130,7 +140,7 @@ impl Apply<'_> {
     fn note(&self, done: &mut Vec<String>, line: String) {
         // With --verbose, progress as it happens (stderr); the summary lists it anyway.
         if self.verbose {
-            eprintln!("{} {line}", paint(self.style.err, "2", "-"));
+            eprintln!("{} {line}", paint(self.style.err, Style::DIM, "-"));
         }
         done.push(line);
     }
@@ -458,12 +468,12 @@ impl Apply<'_> {
                 "{}",
                 paint(
                     c,
-                    "1;32",
+                    Style::SUCCESS,
                     "nothing changed: the engine was already installed and answers"
                 )
             );
         } else {
-            let _ = writeln!(s, "{}", paint(c, "1;32", "installed rootless Docker"));
+            let _ = writeln!(s, "{}", paint(c, Style::SUCCESS, "installed rootless Docker"));
             for line in done {
                 let _ = writeln!(s, "  changed: {line}");
             }
@@ -482,8 +492,12 @@ impl Apply<'_> {
         if let Some(why) = linger {
             let _ = writeln!(
                 s,
-                "  {} linger is off, so the engine stops when your last session ends: {why}\n    run: sudo loginctl enable-linger {}",
-                paint(c, "1;33", "warning:"),
+                "  {}\n    run: sudo loginctl enable-linger {}",
+                line(
+                    c,
+                    Prefix::Warning,
+                    &format!("linger is off, so the engine stops when your last session ends: {why}")
+                ),
                 self.paths.user
             );
         }

@@ -12,7 +12,7 @@ use rootless_setup_unit::{FileOrigin, classify};
 use crate::diff;
 use crate::docker_context::{self, ContextAction};
 use crate::paths::Paths;
-use crate::style::paint;
+use crate::style::{Style, paint};
 
 /// Who wrote a file we would replace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +234,7 @@ impl InstallPlan {
     pub fn render(&self, paths: &Paths, diffs: bool, colour: bool) -> String {
         let mut s = String::new();
         let bullet = |s: &mut String, text: &str| {
-            let _ = writeln!(s, "  {} {text}", paint(colour, "2", "-"));
+            let _ = writeln!(s, "  {} {text}", paint(colour, Style::DIM, "-"));
         };
         for f in &self.files {
             let shown = paths.short(&f.path);
