@@ -74,6 +74,9 @@ mod tests {
         let coloured = unified("/u/x", Some("a\n"), "b\n", true);
         let red = paint(true, Style::REMOVED, "-a");
         let green = paint(true, Style::ADDED, "+b");
-        assert!(coloured.contains(&format!("{red}\n{green}\n")), "{coloured:?}");
+        assert!(
+            coloured.contains(&format!("{red}\n{green}\n")),
+            "{coloured:?}"
+        );
     }
 }

@@ -271,7 +271,10 @@ mod tests {
         );
         assert_eq!(paint(true, Style::PASS, "pass"), "\u{1b}[32mpass\u{1b}[0m");
         assert_eq!(paint(true, Style::SKIP, "skip"), "\u{1b}[2mskip\u{1b}[0m");
-        assert_eq!(status_label(true, Status::Warn), paint(true, Style::WARN, "warn"));
+        assert_eq!(
+            status_label(true, Status::Warn),
+            paint(true, Style::WARN, "warn")
+        );
     }
 
     #[test]

@@ -230,7 +230,11 @@ pub fn show(files: &[RenderedFile], colour: bool) -> String {
         .map(|f| {
             format!(
                 "{}\n{}",
-                paint(colour, Style::BOLD, &format!("==> {} <==", f.path.display())),
+                paint(
+                    colour,
+                    Style::BOLD,
+                    &format!("==> {} <==", f.path.display())
+                ),
                 f.contents
             )
         })

@@ -473,7 +473,11 @@ impl Apply<'_> {
                 )
             );
         } else {
-            let _ = writeln!(s, "{}", paint(c, Style::SUCCESS, "installed rootless Docker"));
+            let _ = writeln!(
+                s,
+                "{}",
+                paint(c, Style::SUCCESS, "installed rootless Docker")
+            );
             for line in done {
                 let _ = writeln!(s, "  changed: {line}");
             }
@@ -496,7 +500,9 @@ impl Apply<'_> {
                 line(
                     c,
                     Prefix::Warning,
-                    &format!("linger is off, so the engine stops when your last session ends: {why}")
+                    &format!(
+                        "linger is off, so the engine stops when your last session ends: {why}"
+                    )
                 ),
                 self.paths.user
             );

@@ -147,8 +147,16 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         eprintln!("nothing was changed");
         return Ok(ExitCode::from(STOPPED));
     }
-    let summary = act(args, &paths, &plan, &manager, now.old_state.as_ref(), &unit_plan, style)
-        .map_err(apply::Failure::into_error)?;
+    let summary = act(
+        args,
+        &paths,
+        &plan,
+        &manager,
+        now.old_state.as_ref(),
+        &unit_plan,
+        style,
+    )
+    .map_err(apply::Failure::into_error)?;
     out(&summary)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -278,7 +286,11 @@ fn gather(
 fn show_dry_run(now: &Gathered, paths: &Paths, style: &Style) -> anyhow::Result<ExitCode> {
     out(&format!(
         "{}\n{}",
-        paint(style.out, Style::BOLD, "install would (dry run, nothing changed):"),
+        paint(
+            style.out,
+            Style::BOLD,
+            "install would (dry run, nothing changed):"
+        ),
         now.plan.render(paths, true, style.out)
     ))?;
     if let Err(e) = &now.manager {

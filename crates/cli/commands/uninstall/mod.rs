@@ -290,7 +290,10 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         .filter(|l| matches!(l, Line::Failed(_)))
         .count();
     if failures == 0 {
-        out(&format!("{}\n", paint(style.out, Style::SUCCESS, "uninstalled")))?;
+        out(&format!(
+            "{}\n",
+            paint(style.out, Style::SUCCESS, "uninstalled")
+        ))?;
         Ok(ExitCode::SUCCESS)
     } else {
         Err(stopped(

@@ -270,10 +270,16 @@ fn purge_decides_again_at_the_moment_of_removal() {
 #[test]
 fn a_purge_says_how_much_it_freed() {
     assert_eq!(removed("~/d", Some(512)), "removed ~/d (freed 512 B)");
-    assert_eq!(removed("~/d", Some(2_097_152)), "removed ~/d (freed 2.00 MiB)");
+    assert_eq!(
+        removed("~/d", Some(2_097_152)),
+        "removed ~/d (freed 2.00 MiB)"
+    );
     assert_eq!(
         removed("~/d", Some(3 * 1024 * 1024 * 1024 / 2)),
         "removed ~/d (freed 1.50 GiB)"
     );
-    assert_eq!(removed("~/d", None), "removed ~/d (freed an unknown amount)");
+    assert_eq!(
+        removed("~/d", None),
+        "removed ~/d (freed an unknown amount)"
+    );
 }
