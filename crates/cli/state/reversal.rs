@@ -100,10 +100,11 @@ impl Replayer<'_, '_> {
         self.out.lines.push(line);
     }
 
-    fn result(&mut self, done: String, r: Result<(), String>) {
+    /// `done …` or `failed …: the error and its causes`.
+    fn result(&mut self, done: String, r: anyhow::Result<()>) {
         self.push(match r {
             Ok(()) => Line::Done(done),
-            Err(e) => Line::Failed(format!("{done}: {e}")),
+            Err(e) => Line::Failed(format!("{done}: {e:#}")),
         });
     }
 
@@ -134,8 +135,7 @@ impl Replayer<'_, '_> {
             }
             Step::DataRoot { path, created } => {
                 if self.goal == Goal::Rollback {
-                    let r = guard::unmark_data_root(path, *created, self.paths.uid)
-                        .map_err(|e| format!("{e:#}"));
+                    let r = guard::unmark_data_root(path, *created, self.paths.uid);
                     if r.is_err() {
                         self.result(format!("unmark {}", self.paths.short(path)), r);
                     }
@@ -159,8 +159,8 @@ impl Replayer<'_, '_> {
         let r = match self.world.login {
             Some(l) => l
                 .set_linger(self.paths.uid, false, crate::prompt::interactive())
-                .map_err(|e| format!("{e} (run `sudo loginctl disable-linger {user}`)")),
-            None => Err(format!(
+                .map_err(|e| anyhow::anyhow!("{e} (run `sudo loginctl disable-linger {user}`)")),
+            None => Err(anyhow::anyhow!(
                 "logind could not be reached (run `sudo loginctl disable-linger {user}`)"
             )),
         };
@@ -183,7 +183,7 @@ impl Replayer<'_, '_> {
         }
         let exists = |n: &str| docker.inspect(n).ok().flatten().is_some();
         let target = docker_context::restore_target(Some(from), exists);
-        let r = docker.use_context(&target).map_err(|e| format!("{e:#}"));
+        let r = docker.use_context(&target);
         self.result(format!("made {target} the current docker context again"), r);
     }
 
@@ -204,7 +204,7 @@ impl Replayer<'_, '_> {
         match docker.inspect(name) {
             Ok(None) => {}
             Ok(Some(c)) if c.looks_ours() || c.endpoint == endpoint => {
-                let r = docker.remove(name).map_err(|e| format!("{e:#}"));
+                let r = docker.remove(name);
                 self.result(format!("removed docker context {name}"), r);
             }
             Ok(Some(c)) => self.push(Line::LeftAlone(format!(
@@ -303,13 +303,11 @@ impl Replayer<'_, '_> {
         }
         match restore {
             Some(text) => {
-                let r = atomic::write(path, text.as_bytes()).map_err(|e| format!("{e:#}"));
+                let r = atomic::write(path, text.as_bytes());
                 self.result(format!("restored the earlier {shown}"), r);
             }
             None if !aside => {
-                let r = atomic::remove(path)
-                    .map(|_| ())
-                    .map_err(|e| format!("{e:#}"));
+                let r = atomic::remove(path).map(|_| ());
                 self.result(format!("removed {shown}"), r);
             }
             None => {}
@@ -321,18 +319,22 @@ impl Replayer<'_, '_> {
             return;
         };
         if self.reload {
-            let r = m.reload().map_err(|e| e.to_string());
+            // A bus error's text already carries its cause.
+            let r = m.reload().map_err(anyhow::Error::msg);
             self.result("reloaded the systemd user manager".into(), r);
         }
         if self.start_again {
             let r = m
                 .start(DOCKER_UNIT, RESTART_PREVIOUS_TIMEOUT)
-                .map_err(|e| e.to_string())
+                .map_err(anyhow::Error::msg)
                 .and_then(|o| {
                     if o.result.is_done() {
                         Ok(())
                     } else {
-                        Err(format!("the start job ended `{}`", o.result.as_str()))
+                        Err(anyhow::anyhow!(
+                            "the start job ended `{}`",
+                            o.result.as_str()
+                        ))
                     }
                 });
             self.result(format!("started the previous {DOCKER_UNIT} again"), r);

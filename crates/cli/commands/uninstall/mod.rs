@@ -338,29 +338,43 @@ fn purge_refusal(dir: &std::path::Path, paths: &Paths) -> Option<String> {
     purge::refuse_reason(dir, &paths.home).or_else(|| guard::data_root_refusal(dir, paths.uid))
 }
 
+/// Why the data directory was not purged.
+#[derive(Debug, thiserror::Error)]
+enum PurgeError {
+    #[error("the engine may still be running; not removing its data under it")]
+    StillRunning,
+    #[error("{dir} is left alone: {why}")]
+    Refused { dir: String, why: String },
+    #[error(
+        "rootlesskit not found; remove it with `rootlesskit rm -rf {}` once it is installed",
+        .0.display()
+    )]
+    NoRootlesskit(std::path::PathBuf),
+    #[error("{0:#}")]
+    Failed(anyhow::Error),
+}
+
 fn purge_dir(
     dir: &std::path::Path,
     caller: &Caller,
     paths: &Paths,
     stopped: bool,
-) -> Result<String, String> {
+) -> Result<String, PurgeError> {
     if !stopped {
-        return Err("the engine may still be running; not removing its data under it".into());
+        return Err(PurgeError::StillRunning);
     }
     // Decided again at the moment of removal: the plan was made before the question.
     if let Some(why) = purge_refusal(dir, paths) {
-        return Err(format!("{} is left alone: {why}", paths.short(dir)));
+        return Err(PurgeError::Refused {
+            dir: paths.short(dir),
+            why,
+        });
     }
     let Some(rootlesskit) = purge::find_rootlesskit(caller) else {
-        return Err(format!(
-            "rootlesskit not found; remove it with `rootlesskit rm -rf {}` once it is installed",
-            dir.display()
-        ));
+        return Err(PurgeError::NoRootlesskit(dir.to_owned()));
     };
-    match purge::purge(&rootlesskit, dir) {
-        Ok(freed) => Ok(removed(&paths.short(dir), freed.bytes)),
-        Err(e) => Err(format!("{e:#}")),
-    }
+    let freed = purge::purge(&rootlesskit, dir).map_err(PurgeError::Failed)?;
+    Ok(removed(&paths.short(dir), freed.bytes))
 }
 
 /// `removed DIR (freed 1.50 GiB)`: what a purge says it did.

@@ -211,8 +211,10 @@ fn purge_needs_a_stopped_engine_and_rootlesskit() {
     mark_data_root(&data, p.uid).unwrap();
     let caller = Caller::new(1, 1).with_var("PATH", "/nonexistent");
     assert_eq!(
-        purge_dir(&data, &caller, &p, false),
-        Err("the engine may still be running; not removing its data under it".into())
+        purge_dir(&data, &caller, &p, false)
+            .unwrap_err()
+            .to_string(),
+        "the engine may still be running; not removing its data under it"
     );
     if purge::find_rootlesskit(&caller).is_none() {
         let plan = Plan {
@@ -259,7 +261,7 @@ fn purge_decides_again_at_the_moment_of_removal() {
     assert_eq!(purge_refusal(&data, &p), None);
     std::fs::remove_file(data.join(DATA_ROOT_MARKER)).unwrap();
     let caller = Caller::new(p.uid, p.uid);
-    let err = purge_dir(&data, &caller, &p, true).unwrap_err();
+    let err = purge_dir(&data, &caller, &p, true).unwrap_err().to_string();
     assert!(
         err.starts_with("~/.local/share/docker is left alone: it does not carry the marker"),
         "{err}"
