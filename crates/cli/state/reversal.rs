@@ -251,15 +251,13 @@ impl Replayer<'_, '_> {
             Some(m) => match m.disable(unit) {
                 Ok(true) => Ok(true),
                 Ok(false) | Err(BusError::NoSuchUnit { .. }) => Ok(false),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(anyhow::Error::msg(e)),
             },
             // Without the manager: the link itself.
             None => {
                 let link = self.paths.unit_dir.join("default.target.wants").join(unit);
                 match std::fs::symlink_metadata(&link) {
-                    Ok(m) if m.file_type().is_symlink() => {
-                        atomic::remove(&link).map_err(|e| format!("{e:#}"))
-                    }
+                    Ok(m) if m.file_type().is_symlink() => atomic::remove(&link),
                     _ => Ok(false),
                 }
             }
@@ -267,7 +265,7 @@ impl Replayer<'_, '_> {
         match r {
             Ok(true) => self.push(Line::Done(format!("disabled {unit}"))),
             Ok(false) => {}
-            Err(e) => self.push(Line::Failed(format!("disable {unit}: {e}"))),
+            Err(e) => self.push(Line::Failed(format!("disable {unit}: {e:#}"))),
         }
     }
 
@@ -280,7 +278,7 @@ impl Replayer<'_, '_> {
                 return;
             }
             FileAction::Unreadable(e) => {
-                self.push(Line::Failed(format!("restore {shown}: {e}")));
+                self.push(Line::Failed(format!("restore {shown}: {e:#}")));
                 return;
             }
             FileAction::Restore { aside, text } => (aside, Some(text)),
@@ -381,7 +379,7 @@ pub fn preview(entries: &[Entry], goal: Goal, paths: &Paths) -> Vec<String> {
                 match decide_file(path, sha256, previous.as_ref(), goal, paths) {
                     FileAction::Nothing => continue,
                     FileAction::LeftAlone(why) => format!("left alone: {shown} because {why}"),
-                    FileAction::Unreadable(e) => format!("cannot read {shown}: {e}"),
+                    FileAction::Unreadable(e) => format!("cannot read {shown}: {e:#}"),
                     FileAction::Restore { aside: false, .. } => {
                         format!("restore the earlier {shown}")
                     }
@@ -408,14 +406,14 @@ pub fn preview(entries: &[Entry], goal: Goal, paths: &Paths) -> Vec<String> {
 }
 
 /// What reversing one file entry does, decided from what is there now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum FileAction {
     /// It already is as before (absent, or the earlier text).
     Nothing,
     /// Outside [`guard`]'s rules: untouched, because of this.
     LeftAlone(String),
     /// It could not be read.
-    Unreadable(String),
+    Unreadable(anyhow::Error),
     /// Put the earlier text back, first moving the current file aside when edited since.
     Restore {
         /// Edited since install: moved aside first.
@@ -442,7 +440,7 @@ pub fn decide_file(
     }
     let current = match atomic::read_optional(path) {
         Ok(c) => c,
-        Err(e) => return FileAction::Unreadable(format!("{e:#}")),
+        Err(e) => return FileAction::Unreadable(e),
     };
     let restore: Option<&str> = match previous {
         None => None,
