@@ -17,7 +17,7 @@ use crate::docker_context::{self, DockerCli};
 use crate::engine_api::{self, ServerInfo};
 use crate::paths::Paths;
 use crate::state::State;
-use crate::style::{Style, out, paint};
+use crate::style::{Prefix, Style, line, out, paint};
 
 /// Show the installed rootless engine: unit, socket, server, context, environment, linger.
 ///
@@ -389,7 +389,7 @@ pub fn to_human(r: &StatusReport, paths: &Paths, colour: bool) -> String {
         let _ = writeln!(s, "{} {p}", paint(colour, Style::FAIL, "problem:"));
     }
     for w in &r.warnings {
-        let _ = writeln!(s, "{} {w}", paint(colour, Style::WARN, "warning:"));
+        let _ = writeln!(s, "{}", line(colour, Prefix::Warning, w));
     }
     if r.health == Health::NotInstalled {
         let _ = writeln!(s, "install it with `rootless-setup install`");

@@ -87,10 +87,7 @@ struct Run {
 impl Apply<'_> {
     /// Runs the plan; on failure rolls back and says what happened.
     pub fn run(self) -> Result<String, Failure> {
-        let before = match atomic::read_optional(&self.paths.state) {
-            Ok(text) => text,
-            Err(e) => return Err(e.into()),
-        };
+        let before = atomic::read_optional(&self.paths.state)?;
         let mut record = match self.old_state {
             Some(s) => s.clone(),
             None => State::new(self.data_root.clone(), self.plan.socket.clone()),
