@@ -41,21 +41,20 @@ pub const STOPPED: u8 = 1;
 
 /// A usage or internal error with help lines (exit status 2).
 pub fn hinted(message: impl Into<String>, help: &[&str]) -> anyhow::Error {
-    anyhow::Error::new(Hinted {
-        message: message.into(),
-        details: Vec::new(),
-        help: help.iter().map(|h| (*h).to_owned()).collect(),
-        exit: INTERNAL,
-    })
+    with_help(message.into(), help, INTERNAL)
 }
 
 /// A command that stopped (exit status 1), with help lines.
 pub fn stopped(message: impl Into<String>, help: &[&str]) -> anyhow::Error {
+    with_help(message.into(), help, STOPPED)
+}
+
+fn with_help(message: String, help: &[&str], exit: u8) -> anyhow::Error {
     anyhow::Error::new(Hinted {
-        message: message.into(),
+        message,
         details: Vec::new(),
         help: help.iter().map(|h| (*h).to_owned()).collect(),
-        exit: STOPPED,
+        exit,
     })
 }
 
