@@ -3,7 +3,7 @@
 
 use similar::TextDiff;
 
-use crate::style::paint;
+use crate::style::{Style, paint};
 
 /// A unified diff from `old` to `new` (three lines of context), labelled with `path`; an
 /// absent old file diffs from `/dev/null`. Empty when the texts are equal.
@@ -29,21 +29,20 @@ pub fn unified(path: &str, old: Option<&str>, new: &str, colour: bool) -> String
     }
     text.lines()
         .map(|l| {
-            let sgr = if l.starts_with("+++") || l.starts_with("---") {
-                "1"
+            let look = if l.starts_with("+++") || l.starts_with("---") {
+                Some(Style::BOLD)
             } else if l.starts_with('+') {
-                "32"
+                Some(Style::ADDED)
             } else if l.starts_with('-') {
-                "31"
+                Some(Style::REMOVED)
             } else if l.starts_with("@@") {
-                "36"
+                Some(Style::COMMAND)
             } else {
-                ""
+                None
             };
-            if sgr.is_empty() {
-                format!("{l}\n")
-            } else {
-                format!("{}\n", paint(true, sgr, l))
+            match look {
+                Some(look) => format!("{}\n", paint(true, look, l)),
+                None => format!("{l}\n"),
             }
         })
         .collect()
@@ -73,7 +72,11 @@ mod tests {
         );
         assert_eq!(unified("/u/x", Some("same\n"), "same\n", false), "");
         let coloured = unified("/u/x", Some("a\n"), "b\n", true);
-        assert!(coloured.contains("\x1b[31m-a\x1b[0m"), "{coloured:?}");
-        assert!(coloured.contains("\x1b[32m+b\x1b[0m"), "{coloured:?}");
+        let red = paint(true, Style::REMOVED, "-a");
+        let green = paint(true, Style::ADDED, "+b");
+        assert!(
+            coloured.contains(&format!("{red}\n{green}\n")),
+            "{coloured:?}"
+        );
     }
 }

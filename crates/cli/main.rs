@@ -4,7 +4,7 @@
 //! The binary is glue: argument parsing ([`cli`]), one module per subcommand under
 //! [`commands`], output styling ([`style`]). The logic lives in the library crates. Errors are
 //! reported once, here, as `error: …` with `help: …` lines; exit code 2 means usage or internal
-//! error (clap's own usage errors exit 2 as well).
+//! error (clap's own usage errors exit 2 as well), 1 a command that stopped (its error says why).
 
 mod atomic;
 mod cli;
@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             style::report_error(&style, &err);
-            ExitCode::from(2)
+            ExitCode::from(style::exit_status(&err))
         }
     }
 }

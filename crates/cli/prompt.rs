@@ -1,6 +1,7 @@
 //! Asking and showing progress, only on a terminal: a yes/no question (dialoguer) and a
-//! spinner (indicatif) on standard error. Without a terminal nothing prompts and nothing
-//! animates; `--yes` answers every question.
+//! spinner (indicatif) on standard error. Every command that asks (install, uninstall,
+//! `fix --apply`) asks here. Without a terminal nothing prompts and nothing animates; `--yes`
+//! answers every question, and what must not run unasked needs it.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -35,18 +36,38 @@ impl Answer {
         }
     }
 
-    /// Asks `question`; `Yes` answers yes, `NoTerminal` answers `unattended`.
+    /// Asks `question` (enter means yes); `Yes` answers yes, `NoTerminal` answers
+    /// `unattended`.
     pub fn confirm(self, question: &str, unattended: bool) -> anyhow::Result<bool> {
         match self {
             Answer::Yes => Ok(true),
             Answer::NoTerminal => Ok(unattended),
-            Answer::Ask => Ok(dialoguer::Confirm::new()
-                .with_prompt(question)
-                .default(true)
-                .interact_opt()?
-                .unwrap_or(false)),
+            Answer::Ask => ask(question, true),
         }
     }
+
+    /// Asks `question` (enter means no) before something that must not happen unasked;
+    /// `Yes` answers yes, `NoTerminal` is the error `no_terminal`.
+    pub fn require(
+        self,
+        question: &str,
+        no_terminal: impl FnOnce() -> anyhow::Error,
+    ) -> anyhow::Result<bool> {
+        match self {
+            Answer::Yes => Ok(true),
+            Answer::NoTerminal => Err(no_terminal()),
+            Answer::Ask => ask(question, false),
+        }
+    }
+}
+
+/// Asks on the terminal; escape or `q` is no.
+fn ask(question: &str, default: bool) -> anyhow::Result<bool> {
+    Ok(dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(default)
+        .interact_opt()?
+        .unwrap_or(false))
 }
 
 /// A spinner with a message on standard error when it is a terminal; a no-op otherwise.
@@ -82,5 +103,27 @@ impl Spinner {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yes_answers_and_no_terminal_falls_back_or_refuses() {
+        assert!(Answer::Yes.confirm("q?", false).unwrap());
+        assert!(Answer::Yes.require("q?", || anyhow::anyhow!("no")).unwrap());
+        assert!(Answer::NoTerminal.confirm("q?", true).unwrap());
+        assert!(!Answer::NoTerminal.confirm("q?", false).unwrap());
+        let err = Answer::NoTerminal
+            .require("q?", || anyhow::anyhow!("no terminal"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "no terminal");
+    }
+
+    #[test]
+    fn detect_with_yes_never_asks() {
+        assert_eq!(Answer::detect(true), Answer::Yes);
     }
 }

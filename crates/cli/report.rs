@@ -11,7 +11,7 @@ use rootless_setup_core::report::Counts;
 use rootless_setup_core::{Finding, Report, Status};
 use serde::Serialize;
 
-use crate::style::{paint, status_label};
+use crate::style::{Style, paint, status_label};
 
 /// The JSON document: the report plus the verdict.
 #[derive(Serialize)]
@@ -73,7 +73,7 @@ pub fn to_human(report: &Report, strict: bool, color: bool) -> String {
     let _ = writeln!(
         out,
         "{} {} for {who} on {}",
-        paint(color, "1", "rootless-setup check:"),
+        paint(color, Style::BOLD, "rootless-setup check:"),
         report.engine.as_str(),
         shown(&report.distribution)
     );
@@ -87,7 +87,7 @@ pub fn to_human(report: &Report, strict: bool, color: bool) -> String {
     for finding in &report.findings {
         if finding.id.group() != group {
             group = finding.id.group();
-            let _ = writeln!(out, "\n{}", paint(color, "1", group));
+            let _ = writeln!(out, "\n{}", paint(color, Style::BOLD, group));
         }
         write_finding(&mut out, finding, width, color);
     }
@@ -103,13 +103,13 @@ pub fn to_human(report: &Report, strict: bool, color: bool) -> String {
         } else {
             "ready"
         };
-        let _ = writeln!(out, "{tally}: {}", paint(color, "1;32", verdict));
+        let _ = writeln!(out, "{tally}: {}", paint(color, Style::SUCCESS, verdict));
     } else {
         let blocking: Vec<&str> = report.blocking(strict).map(|f| f.id.as_str()).collect();
         let _ = writeln!(
             out,
             "{tally}: {} ({} blocking: {})",
-            paint(color, "1;31", "not ready"),
+            paint(color, Style::FAIL, "not ready"),
             blocking.len(),
             blocking.join(", ")
         );
@@ -134,7 +134,7 @@ fn write_finding(out: &mut String, f: &Finding, width: usize, color: bool) {
         return;
     }
     let indent = " ".repeat(8);
-    let key = |k: &str| paint(color, "2", &format!("{k:<5}"));
+    let key = |k: &str| paint(color, Style::DIM, &format!("{k:<5}"));
     for o in &f.observed {
         let _ = writeln!(
             out,
@@ -158,7 +158,7 @@ fn write_finding(out: &mut String, f: &Finding, width: usize, color: bool) {
                 let _ = writeln!(
                     out,
                     "{indent}      {}",
-                    paint(color, "36", &format!("{prompt}{line}"))
+                    paint(color, Style::COMMAND, &format!("{prompt}{line}"))
                 );
             }
         }
@@ -250,7 +250,8 @@ mod tests {
     #[test]
     fn colour_only_when_asked() {
         assert!(!to_human(&sample(), false, false).contains('\x1b'));
-        assert!(to_human(&sample(), false, true).contains("\x1b[1;31mfail\x1b[0m"));
+        let fail = paint(true, Style::FAIL, "fail");
+        assert!(to_human(&sample(), false, true).contains(&fail));
     }
 
     #[test]

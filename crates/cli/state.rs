@@ -175,7 +175,30 @@ pub struct RecordError {
     /// The record.
     pub path: PathBuf,
     /// What is wrong.
-    pub problem: String,
+    pub problem: Problem,
+}
+
+/// What is wrong with a record; shown after `the install record PATH`.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    #[error("cannot be read: {0}")]
+    Unreadable(std::io::Error),
+    #[error("belongs to uid {owner}, not to you (uid {uid}); it was not written by your install")]
+    NotYours { owner: u32, uid: u32 },
+    #[error("has mode {0:04o}; install writes it 0600, so someone else may have changed it")]
+    Mode(u32),
+    #[error("is not UTF-8 text")]
+    NotText,
+    #[error("is not a rootless-setup record: {0}")]
+    NotARecord(serde_json::Error),
+    #[error("is malformed (layout 1): {0}")]
+    MalformedV1(serde_json::Error),
+    #[error("is malformed: {0}")]
+    Malformed(serde_json::Error),
+    #[error(
+        "has layout version {0}, this rootless-setup reads 1 to {STATE_VERSION}; use the rootless-setup that wrote it"
+    )]
+    Newer(u32),
 }
 
 impl fmt::Display for RecordError {
@@ -231,49 +254,43 @@ impl State {
     /// not a regular file, owned by someone else, group or other bits set in its mode, larger
     /// than [`Limit::CONFIG`], or not a record.
     pub fn load(path: &Path, uid: u32) -> Result<Option<State>, RecordError> {
-        let refuse = |problem: String| RecordError {
+        let refuse = |problem: Problem| RecordError {
             path: path.to_path_buf(),
             problem,
         };
         let (mut file, meta) = match read::open_regular(path) {
             Ok(Some(opened)) => opened,
             Ok(None) => return Ok(None),
-            Err(e) => return Err(refuse(format!("cannot be read: {e}"))),
+            Err(e) => return Err(refuse(Problem::Unreadable(e))),
         };
         if meta.uid() != uid {
-            return Err(refuse(format!(
-                "belongs to uid {}, not to you (uid {uid}); it was not written by your install",
-                meta.uid()
-            )));
+            return Err(refuse(Problem::NotYours {
+                owner: meta.uid(),
+                uid,
+            }));
         }
         if meta.mode() & 0o077 != 0 {
-            return Err(refuse(format!(
-                "has mode {:04o}; install writes it 0600, so someone else may have changed it",
-                meta.mode() & 0o7777
-            )));
+            return Err(refuse(Problem::Mode(meta.mode() & 0o7777)));
         }
         let bytes = read::read_from(&mut file, Limit::CONFIG)
-            .map_err(|e| refuse(format!("cannot be read: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|_| refuse("is not UTF-8 text".into()))?;
+            .map_err(|e| refuse(Problem::Unreadable(e)))?;
+        let text = String::from_utf8(bytes).map_err(|_| refuse(Problem::NotText))?;
         Self::parse(&text).map(Some).map_err(refuse)
     }
 
     /// Parses a record of layout 1 or 2, refusing one from a newer layout.
-    pub fn parse(text: &str) -> Result<State, String> {
+    pub fn parse(text: &str) -> Result<State, Problem> {
         #[derive(Deserialize)]
         struct Version {
             version: u32,
         }
-        let v: Version = serde_json::from_str(text)
-            .map_err(|e| format!("is not a rootless-setup record: {e}"))?;
+        let v: Version = serde_json::from_str(text).map_err(Problem::NotARecord)?;
         match v.version {
             1 => serde_json::from_str::<v1::State>(text)
                 .map(v1::State::migrate)
-                .map_err(|e| format!("is malformed (layout 1): {e}")),
-            STATE_VERSION => serde_json::from_str(text).map_err(|e| format!("is malformed: {e}")),
-            n => Err(format!(
-                "has layout version {n}, this rootless-setup reads 1 to {STATE_VERSION}; use the rootless-setup that wrote it"
-            )),
+                .map_err(Problem::MalformedV1),
+            STATE_VERSION => serde_json::from_str(text).map_err(Problem::Malformed),
+            n => Err(Problem::Newer(n)),
         }
     }
 

@@ -101,22 +101,25 @@ fn xdg_state_home_is_used_when_absolute() {
 fn newer_or_broken_records_are_refused_naming_the_file() {
     let err = State::parse(r#"{"version": 99}"#).unwrap_err();
     assert_eq!(
-        err,
+        err.to_string(),
         "has layout version 99, this rootless-setup reads 1 to 2; use the rootless-setup that wrote it"
     );
     assert!(
         State::parse("garbage")
             .unwrap_err()
+            .to_string()
             .starts_with("is not a rootless-setup record")
     );
     assert!(
         State::parse(r#"{"version": 2}"#)
             .unwrap_err()
+            .to_string()
             .starts_with("is malformed: ")
     );
     assert!(
         State::parse(r#"{"version": 1}"#)
             .unwrap_err()
+            .to_string()
             .starts_with("is malformed (layout 1): ")
     );
     let dir = tempfile::tempdir().unwrap();
@@ -170,12 +173,21 @@ fn a_fifo_directory_or_huge_record_is_refused_without_hanging() {
     let fifo = dir.path().join("fifo.json");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     let err = State::load(&fifo, me()).unwrap_err();
-    assert!(err.problem.starts_with("cannot be read: "), "{err}");
+    assert!(
+        err.problem.to_string().starts_with("cannot be read: "),
+        "{err}"
+    );
     let err = State::load(dir.path(), me()).unwrap_err();
-    assert!(err.problem.starts_with("cannot be read: "), "{err}");
+    assert!(
+        err.problem.to_string().starts_with("cannot be read: "),
+        "{err}"
+    );
     let big = write_record(dir.path(), &" ".repeat((1 << 20) + 1), 0o600);
     let err = State::load(&big, me()).unwrap_err();
-    assert!(err.problem.starts_with("cannot be read: "), "{err}");
+    assert!(
+        err.problem.to_string().starts_with("cannot be read: "),
+        "{err}"
+    );
 }
 
 /// A record of layout 1, as rootless-setup 0.1 wrote it.

@@ -1,19 +1,27 @@
-//! Terminal styling and the one place errors are reported. Colour only on a terminal, never
-//! when `NO_COLOR` is set (unless `--color always`), never on a dumb terminal.
+//! The one output style: colour decisions, the named looks (on `anstyle`, never raw escape
+//! codes), the `error: …` / `warning: …` / `help: …` lines, and the one place errors are
+//! reported. Colour only on a terminal, never when `NO_COLOR` is set (unless `--color always`),
+//! never on a dumb terminal.
 
 use std::io::IsTerminal;
 
+use anstyle::{AnsiColor, Effects};
 use rootless_setup_core::Status;
 
 use crate::cli::ColorChoice;
 
-/// An error with remedies: printed as `error: …` followed by one `help: …` line per hint.
+/// An error the program ends with: printed as `error: …`, then its `details` as they are,
+/// then one `help: …` line per hint; the program exits with `exit`.
 #[derive(Debug)]
 pub struct Hinted {
     /// The error message (lowercase, no trailing period).
     pub message: String,
+    /// Lines that say more (a unit's state, a journal tail, what a rollback did).
+    pub details: Vec<String>,
     /// What to do about it.
     pub help: Vec<String>,
+    /// The exit status.
+    pub exit: u8,
 }
 
 impl std::fmt::Display for Hinted {
@@ -24,12 +32,35 @@ impl std::fmt::Display for Hinted {
 
 impl std::error::Error for Hinted {}
 
-/// Builds an [`anyhow::Error`] with help lines.
+/// Exit status of a usage or internal error.
+pub const INTERNAL: u8 = 2;
+
+/// Exit status of a command that stopped for a reason that is not a usage or internal error
+/// (a failing prerequisite, a file it will not clobber, a failed step).
+pub const STOPPED: u8 = 1;
+
+/// A usage or internal error with help lines (exit status 2).
 pub fn hinted(message: impl Into<String>, help: &[&str]) -> anyhow::Error {
+    with_help(message.into(), help, INTERNAL)
+}
+
+/// A command that stopped (exit status 1), with help lines.
+pub fn stopped(message: impl Into<String>, help: &[&str]) -> anyhow::Error {
+    with_help(message.into(), help, STOPPED)
+}
+
+fn with_help(message: String, help: &[&str], exit: u8) -> anyhow::Error {
     anyhow::Error::new(Hinted {
-        message: message.into(),
+        message,
+        details: Vec::new(),
         help: help.iter().map(|h| (*h).to_owned()).collect(),
+        exit,
     })
+}
+
+/// The exit status `err` ends the program with: its own when it has one, else 2.
+pub fn exit_status(err: &anyhow::Error) -> u8 {
+    err.downcast_ref::<Hinted>().map_or(INTERNAL, |h| h.exit)
 }
 
 /// Whether stdout and stderr get colour.
@@ -41,7 +72,43 @@ pub struct Style {
     pub err: bool,
 }
 
+const fn look(effects: Effects, colour: Option<AnsiColor>) -> anstyle::Style {
+    let style = anstyle::Style::new().effects(effects);
+    match colour {
+        Some(c) => style.fg_color(Some(anstyle::Color::Ansi(c))),
+        None => style,
+    }
+}
+
+/// The named looks: one per meaning, so the same meaning always looks the same.
 impl Style {
+    /// The `error:` prefix.
+    pub const ERROR: anstyle::Style = look(Effects::BOLD, Some(AnsiColor::Red));
+    /// The `warning:` prefix and `left alone:`.
+    pub const WARNING: anstyle::Style = look(Effects::BOLD, Some(AnsiColor::Yellow));
+    /// The `help:` prefix.
+    pub const HELP: anstyle::Style = look(Effects::BOLD, Some(AnsiColor::Cyan));
+    /// A check that passes, a step done.
+    pub const PASS: anstyle::Style = look(Effects::new(), Some(AnsiColor::Green));
+    /// A check that warns.
+    pub const WARN: anstyle::Style = look(Effects::new(), Some(AnsiColor::Yellow));
+    /// A check that fails, a failed step, a bad verdict (`not ready`, `unhealthy`).
+    pub const FAIL: anstyle::Style = look(Effects::BOLD, Some(AnsiColor::Red));
+    /// A check that was skipped.
+    pub const SKIP: anstyle::Style = look(Effects::DIMMED, None);
+    /// Labels and bullets that step back.
+    pub const DIM: anstyle::Style = look(Effects::DIMMED, None);
+    /// Headings.
+    pub const BOLD: anstyle::Style = look(Effects::BOLD, None);
+    /// A good verdict (`ready`, `healthy`, `installed`, `uninstalled`).
+    pub const SUCCESS: anstyle::Style = look(Effects::BOLD, Some(AnsiColor::Green));
+    /// A command to run, a diff's hunk header.
+    pub const COMMAND: anstyle::Style = look(Effects::new(), Some(AnsiColor::Cyan));
+    /// A diff's removed line.
+    pub const REMOVED: anstyle::Style = look(Effects::new(), Some(AnsiColor::Red));
+    /// A diff's added line.
+    pub const ADDED: anstyle::Style = look(Effects::new(), Some(AnsiColor::Green));
+
     /// Decides from `--color`, `NO_COLOR`, `TERM` and whether each stream is a terminal.
     pub fn detect(choice: ColorChoice) -> Style {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -62,26 +129,62 @@ impl Style {
             },
         }
     }
+
+    /// Prints `error: TEXT` to standard error.
+    pub fn error(&self, text: &str) {
+        eprintln!("{}", line(self.err, Prefix::Error, text));
+    }
+
+    /// Prints `warning: TEXT` to standard error.
+    pub fn warning(&self, text: &str) {
+        eprintln!("{}", line(self.err, Prefix::Warning, text));
+    }
+
+    /// Prints `help: TEXT` to standard error.
+    pub fn help(&self, text: &str) {
+        eprintln!("{}", line(self.err, Prefix::Help, text));
+    }
 }
 
-/// Wraps `text` in an SGR sequence when `on`.
-pub fn paint(on: bool, sgr: &str, text: &str) -> String {
+/// `text` in `look` when `on`.
+pub fn paint(on: bool, look: anstyle::Style, text: &str) -> String {
     if on {
-        format!("\x1b[{sgr}m{text}\x1b[0m")
+        format!("{}{text}{}", look.render(), look.render_reset())
     } else {
         text.to_owned()
     }
 }
 
-/// The coloured status label, padded to four columns.
-pub fn status_label(on: bool, status: Status) -> String {
-    let sgr = match status {
-        Status::Pass => "32",
-        Status::Warn => "33",
-        Status::Fail => "1;31",
-        Status::Skip => "2",
+/// The prefix of a line that is an error, a warning or a hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefix {
+    /// `error:`
+    Error,
+    /// `warning:`
+    Warning,
+    /// `help:`
+    Help,
+}
+
+/// `error: TEXT`, `warning: TEXT` or `help: TEXT`, the prefix in its look when `on`.
+pub fn line(on: bool, prefix: Prefix, text: &str) -> String {
+    let (word, look) = match prefix {
+        Prefix::Error => ("error:", Style::ERROR),
+        Prefix::Warning => ("warning:", Style::WARNING),
+        Prefix::Help => ("help:", Style::HELP),
     };
-    paint(on, sgr, status.as_str())
+    format!("{} {text}", paint(on, look, word))
+}
+
+/// The coloured status label.
+pub fn status_label(on: bool, status: Status) -> String {
+    let look = match status {
+        Status::Pass => Style::PASS,
+        Status::Warn => Style::WARN,
+        Status::Fail => Style::FAIL,
+        Status::Skip => Style::SKIP,
+    };
+    paint(on, look, status.as_str())
 }
 
 /// Writes `text` to standard output. A closed pipe (`rootless-setup … | head`) is not an
@@ -114,15 +217,18 @@ fn causes(err: &anyhow::Error) -> Vec<String> {
     lines
 }
 
-/// Prints an error once, with its causes and help lines, to stderr.
+/// Prints an error once to stderr: `error: …`, its causes, its details, its help lines.
 pub fn report_error(style: &Style, err: &anyhow::Error) {
-    eprintln!("{} {err}", paint(style.err, "1;31", "error:"));
+    style.error(&err.to_string());
     for line in causes(err) {
         eprintln!("  caused by: {line}");
     }
     if let Some(hinted) = err.downcast_ref::<Hinted>() {
+        for line in &hinted.details {
+            eprintln!("{line}");
+        }
         for help in &hinted.help {
-            eprintln!("{} {help}", paint(style.err, "1;36", "help:"));
+            style.help(help);
         }
     }
 }
@@ -153,6 +259,41 @@ mod tests {
         let mut buf = Vec::new();
         write_to(&mut buf, "text").unwrap();
         assert_eq!(buf, b"text");
+    }
+
+    #[test]
+    fn looks_render_as_sgr_sequences_only_when_on() {
+        assert_eq!(paint(false, Style::FAIL, "fail"), "fail");
+        assert_eq!(
+            paint(true, Style::FAIL, "fail"),
+            "\u{1b}[1m\u{1b}[31mfail\u{1b}[0m"
+        );
+        assert_eq!(paint(true, Style::PASS, "pass"), "\u{1b}[32mpass\u{1b}[0m");
+        assert_eq!(paint(true, Style::SKIP, "skip"), "\u{1b}[2mskip\u{1b}[0m");
+        assert_eq!(
+            status_label(true, Status::Warn),
+            paint(true, Style::WARN, "warn")
+        );
+    }
+
+    #[test]
+    fn error_warning_and_help_lines() {
+        assert_eq!(line(false, Prefix::Error, "no"), "error: no");
+        assert_eq!(line(false, Prefix::Warning, "hm"), "warning: hm");
+        assert_eq!(line(false, Prefix::Help, "do"), "help: do");
+        assert_eq!(
+            line(true, Prefix::Help, "do"),
+            format!("{} do", paint(true, Style::HELP, "help:"))
+        );
+    }
+
+    #[test]
+    fn a_stopped_command_exits_1_and_anything_else_2() {
+        assert_eq!(exit_status(&stopped("install stopped", &[])), 1);
+        assert_eq!(exit_status(&hinted("bad", &["help"])), 2);
+        assert_eq!(exit_status(&anyhow::anyhow!("plain")), 2);
+        let wrapped = stopped("x", &[]).context("outer");
+        assert_eq!(exit_status(&wrapped), 1);
     }
 
     #[test]

@@ -77,8 +77,8 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     };
     out(&format!(
         "{} {}\n\n{text}\n{}",
-        paint(style.out, "1", id.as_str()),
-        paint(style.out, "2", id.title()),
+        paint(style.out, Style::BOLD, id.as_str()),
+        paint(style.out, Style::DIM, id.title()),
         fix_per_family(id, style.out)?
     ))?;
     Ok(ExitCode::SUCCESS)
@@ -95,7 +95,7 @@ pub fn fix_per_family(id: CheckId, colour: bool) -> anyhow::Result<String> {
         "\n{}\n",
         paint(
             colour,
-            "1",
+            Style::BOLD,
             "The block `rootless-setup fix` writes for it, per family\n(example: user alice, uid \
              1000, bob holding ids 100000-165535; the real script uses your host's values):"
         )
@@ -103,7 +103,7 @@ pub fn fix_per_family(id: CheckId, colour: bool) -> anyhow::Result<String> {
     for (family, block) in families {
         text.push_str(&format!(
             "\n{}\n",
-            paint(colour, "1", &format!("fix on {family}:"))
+            paint(colour, Style::BOLD, &format!("fix on {family}:"))
         ));
         match block {
             Some(block) => {

@@ -204,7 +204,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let found = discover(&host, &caller, super::system_for(&host), &settings);
     let plan = plan(&settings, &found)?;
     for warning in &plan.warnings {
-        eprintln!("{} {warning}", paint(style.err, "1;33", "warning:"));
+        style.warning(warning);
     }
     let dir = match &args.output {
         Some(dir) => dir.clone(),
@@ -230,7 +230,11 @@ pub fn show(files: &[RenderedFile], colour: bool) -> String {
         .map(|f| {
             format!(
                 "{}\n{}",
-                paint(colour, "1", &format!("==> {} <==", f.path.display())),
+                paint(
+                    colour,
+                    Style::BOLD,
+                    &format!("==> {} <==", f.path.display())
+                ),
                 f.contents
             )
         })

@@ -17,7 +17,7 @@ use crate::docker_context::{self, DockerCli};
 use crate::engine_api::{self, ServerInfo};
 use crate::paths::Paths;
 use crate::state::State;
-use crate::style::{Style, out, paint};
+use crate::style::{Prefix, Style, line, out, paint};
 
 /// Show the installed rootless engine: unit, socket, server, context, environment, linger.
 ///
@@ -272,40 +272,8 @@ pub fn judge(r: &mut StatusReport, endpoint: &str) {
     if let Some(e) = &r.record_error {
         problems.push(e.clone());
     }
-    match &r.unit {
-        None => problems.push(format!(
-            "the user manager could not be asked: {}",
-            r.unit_error.as_deref().unwrap_or("unknown error")
-        )),
-        Some(u) if !u.exists() => {
-            problems.push(format!("{DOCKER_UNIT} is not found by the user manager"))
-        }
-        Some(u) if !u.is_active() => {
-            let mut p = format!("{DOCKER_UNIT} is {}/{}", u.active, u.sub);
-            if let Some(res) = u.result.as_deref().filter(|r| *r != "success") {
-                let _ = write!(p, " (result {res})");
-            }
-            problems.push(p);
-        }
-        Some(_) => {}
-    }
-    if let Some(u) = &r.unit {
-        if u.need_daemon_reload {
-            r.warnings.push(format!(
-                "a file of {DOCKER_UNIT} changed since the manager last read it (`systemctl --user daemon-reload`, or run install again)"
-            ));
-        }
-        if u.exists() && u.unit_file_state != "enabled" {
-            r.warnings.push(format!(
-                "{DOCKER_UNIT} is {}: it will not start at login or boot",
-                if u.unit_file_state.is_empty() {
-                    "not enabled"
-                } else {
-                    u.unit_file_state.as_str()
-                }
-            ));
-        }
-    }
+    problems.extend(unit_problem(r));
+    r.warnings.extend(unit_warnings(r));
     if !r.socket.answers {
         problems.push(format!(
             "{} does not answer: {}",
@@ -326,25 +294,7 @@ pub fn judge(r: &mut StatusReport, endpoint: &str) {
             ));
         }
     }
-    match (r.context.exists, r.context.endpoint.as_deref()) {
-        (Some(false), _) => r.warnings.push(format!(
-            "there is no docker context {}",
-            docker_context::NAME
-        )),
-        (Some(true), Some(e)) if e != endpoint => r.warnings.push(format!(
-            "the docker context {} points at {e}, not {endpoint}",
-            docker_context::NAME
-        )),
-        _ => {}
-    }
-    if r.context.exists == Some(true) && r.context.current != docker_context::NAME {
-        r.warnings.push(format!(
-            "the current docker context is {}, not {} (`docker context use {}`)",
-            r.context.current,
-            docker_context::NAME,
-            docker_context::NAME
-        ));
-    }
+    r.warnings.extend(context_warnings(&r.context, endpoint));
     r.warnings.extend(r.environment.conflicts.iter().cloned());
     if r.linger == Some(false) {
         r.warnings.push(format!(
@@ -360,130 +310,193 @@ pub fn judge(r: &mut StatusReport, endpoint: &str) {
     r.problems = problems;
 }
 
+/// What is wrong with the unit: not reachable, not found, not active.
+fn unit_problem(r: &StatusReport) -> Option<String> {
+    match &r.unit {
+        None => Some(format!(
+            "the user manager could not be asked: {}",
+            r.unit_error.as_deref().unwrap_or("unknown error")
+        )),
+        Some(u) if !u.exists() => Some(format!("{DOCKER_UNIT} is not found by the user manager")),
+        Some(u) if !u.is_active() => {
+            let mut p = format!("{DOCKER_UNIT} is {}/{}", u.active, u.sub);
+            if let Some(res) = u.result.as_deref().filter(|r| *r != "success") {
+                let _ = write!(p, " (result {res})");
+            }
+            Some(p)
+        }
+        Some(_) => None,
+    }
+}
+
+/// What is odd about the unit: files changed since the last reload, not enabled.
+fn unit_warnings(r: &StatusReport) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let Some(u) = &r.unit else {
+        return warnings;
+    };
+    if u.need_daemon_reload {
+        warnings.push(format!(
+            "a file of {DOCKER_UNIT} changed since the manager last read it (`systemctl --user daemon-reload`, or run install again)"
+        ));
+    }
+    if u.exists() && u.unit_file_state != "enabled" {
+        warnings.push(format!(
+            "{DOCKER_UNIT} is {}: it will not start at login or boot",
+            if u.unit_file_state.is_empty() {
+                "not enabled"
+            } else {
+                u.unit_file_state.as_str()
+            }
+        ));
+    }
+    warnings
+}
+
+/// What is odd about the CLI context: missing, pointing elsewhere, not current.
+fn context_warnings(c: &ContextStatus, endpoint: &str) -> Vec<String> {
+    let name = docker_context::NAME;
+    let mut warnings = Vec::new();
+    match (c.exists, c.endpoint.as_deref()) {
+        (Some(false), _) => warnings.push(format!("there is no docker context {name}")),
+        (Some(true), Some(e)) if e != endpoint => warnings.push(format!(
+            "the docker context {name} points at {e}, not {endpoint}"
+        )),
+        _ => {}
+    }
+    if c.exists == Some(true) && c.current != name {
+        warnings.push(format!(
+            "the current docker context is {}, not {name} (`docker context use {name}`)",
+            c.current
+        ));
+    }
+    warnings
+}
+
 /// The report for people.
 pub fn to_human(r: &StatusReport, paths: &Paths, colour: bool) -> String {
     let mut s = String::new();
     let verdict = match r.health {
-        Health::Healthy => paint(colour, "1;32", "healthy"),
-        Health::Unhealthy => paint(colour, "1;31", "unhealthy"),
-        Health::NotInstalled => paint(colour, "1", "not installed"),
+        Health::Healthy => paint(colour, Style::SUCCESS, "healthy"),
+        Health::Unhealthy => paint(colour, Style::FAIL, "unhealthy"),
+        Health::NotInstalled => paint(colour, Style::BOLD, "not installed"),
     };
     let _ = writeln!(s, "rootless Docker for {}: {verdict}", r.user);
-    let row = |s: &mut String, k: &str, v: String| {
-        let _ = writeln!(s, "  {:<9} {v}", paint(colour, "2", k));
-    };
-    match &r.unit {
-        Some(u) => {
-            let mut v = format!("{DOCKER_UNIT}: {} {}/{}", u.load, u.active, u.sub);
-            if !u.unit_file_state.is_empty() {
-                let _ = write!(v, ", {}", u.unit_file_state);
-            }
-            if let Some(pid) = u.main_pid {
-                let _ = write!(v, ", main PID {pid}");
-            }
-            row(&mut s, "unit", v);
-        }
-        None => row(
-            &mut s,
-            "unit",
-            format!("unknown: {}", r.unit_error.as_deref().unwrap_or("")),
-        ),
+    for (k, v) in rows(r, paths) {
+        let _ = writeln!(s, "  {:<9} {v}", paint(colour, Style::DIM, k));
     }
+    for p in &r.problems {
+        let _ = writeln!(s, "{} {p}", paint(colour, Style::FAIL, "problem:"));
+    }
+    for w in &r.warnings {
+        let _ = writeln!(s, "{}", line(colour, Prefix::Warning, w));
+    }
+    if r.health == Health::NotInstalled {
+        let _ = writeln!(s, "install it with `rootless-setup install`");
+    }
+    s
+}
+
+/// The labelled rows under the verdict: unit, files, engine, context, env, linger, record.
+fn rows(r: &StatusReport, paths: &Paths) -> Vec<(&'static str, String)> {
+    let mut rows = vec![("unit", unit_row(r))];
     for f in &r.files {
-        row(
-            &mut s,
-            "file",
-            format!("{} ({})", paths.short(&f.path), f.origin),
-        );
+        rows.push(("file", format!("{} ({})", paths.short(&f.path), f.origin)));
     }
-    let engine = if r.socket.answers {
-        let mut v = format!("{} answers", r.socket.path.display());
-        if let Some(sv) = &r.server {
-            let _ = write!(
-                v,
-                ": Docker {} (API {}), {}, cgroup driver {}",
-                sv.version.as_deref().unwrap_or("?"),
-                sv.api_version.as_deref().unwrap_or("?"),
-                match sv.rootless {
-                    Some(true) => "rootless",
-                    Some(false) => "NOT rootless",
-                    None => "rootless unknown",
-                },
-                sv.cgroup_driver.as_deref().unwrap_or("?")
-            );
-            if let Some(cv) = &sv.cgroup_version {
-                let _ = write!(v, " (cgroup v{cv})");
-            }
-        }
-        v
-    } else {
-        format!("{} does not answer", r.socket.path.display())
-    };
-    row(&mut s, "engine", engine);
-    let ctx = match (r.context.exists, &r.context.endpoint) {
-        (None, _) => format!("no docker client found; current {}", r.context.current),
-        (Some(false), _) => format!(
-            "no {} context; current {}",
-            r.context.name, r.context.current
-        ),
-        (Some(true), e) => format!(
-            "{} ({}){}",
-            r.context.name,
-            e.as_deref().unwrap_or("?"),
-            if r.context.current == r.context.name {
-                ", current".to_owned()
-            } else {
-                format!("; current is {}", r.context.current)
-            }
-        ),
-    };
-    row(&mut s, "context", ctx);
-    row(
-        &mut s,
+    rows.push(("engine", engine_row(r)));
+    rows.push(("context", context_row(&r.context)));
+    rows.push((
         "env",
         format!(
             "DOCKER_HOST {}, DOCKER_CONTEXT {}",
             r.environment.docker_host.as_deref().unwrap_or("unset"),
             r.environment.docker_context.as_deref().unwrap_or("unset")
         ),
-    );
-    row(
-        &mut s,
+    ));
+    rows.push((
         "linger",
         match r.linger {
             Some(true) => "on".into(),
             Some(false) => "off".into(),
             None => "unknown (logind could not be asked)".into(),
         },
-    );
+    ));
     if r.record_error.is_some() {
-        row(
-            &mut s,
+        rows.push((
             "record",
             format!("{} (unusable: see below)", paths.short(&paths.state)),
-        );
+        ));
     }
     if let Some(p) = &r.record {
-        row(
-            &mut s,
+        rows.push((
             "record",
             format!(
                 "{} (installed {})",
                 paths.short(p),
                 r.installed_at.as_deref().unwrap_or("?")
             ),
+        ));
+    }
+    rows
+}
+
+/// `docker.service: loaded active/running, enabled, main PID 42`.
+fn unit_row(r: &StatusReport) -> String {
+    let Some(u) = &r.unit else {
+        return format!("unknown: {}", r.unit_error.as_deref().unwrap_or(""));
+    };
+    let mut v = format!("{DOCKER_UNIT}: {} {}/{}", u.load, u.active, u.sub);
+    if !u.unit_file_state.is_empty() {
+        let _ = write!(v, ", {}", u.unit_file_state);
+    }
+    if let Some(pid) = u.main_pid {
+        let _ = write!(v, ", main PID {pid}");
+    }
+    v
+}
+
+/// Whether the socket answers and what the engine says about itself.
+fn engine_row(r: &StatusReport) -> String {
+    if !r.socket.answers {
+        return format!("{} does not answer", r.socket.path.display());
+    }
+    let mut v = format!("{} answers", r.socket.path.display());
+    if let Some(sv) = &r.server {
+        let _ = write!(
+            v,
+            ": Docker {} (API {}), {}, cgroup driver {}",
+            sv.version.as_deref().unwrap_or("?"),
+            sv.api_version.as_deref().unwrap_or("?"),
+            match sv.rootless {
+                Some(true) => "rootless",
+                Some(false) => "NOT rootless",
+                None => "rootless unknown",
+            },
+            sv.cgroup_driver.as_deref().unwrap_or("?")
         );
+        if let Some(cv) = &sv.cgroup_version {
+            let _ = write!(v, " (cgroup v{cv})");
+        }
     }
-    for p in &r.problems {
-        let _ = writeln!(s, "{} {p}", paint(colour, "1;31", "problem:"));
+    v
+}
+
+/// The `rootless` context, its endpoint and the current one.
+fn context_row(c: &ContextStatus) -> String {
+    match (c.exists, &c.endpoint) {
+        (None, _) => format!("no docker client found; current {}", c.current),
+        (Some(false), _) => format!("no {} context; current {}", c.name, c.current),
+        (Some(true), e) => format!(
+            "{} ({}){}",
+            c.name,
+            e.as_deref().unwrap_or("?"),
+            if c.current == c.name {
+                ", current".to_owned()
+            } else {
+                format!("; current is {}", c.current)
+            }
+        ),
     }
-    for w in &r.warnings {
-        let _ = writeln!(s, "{} {w}", paint(colour, "33", "warning:"));
-    }
-    if r.health == Health::NotInstalled {
-        let _ = writeln!(s, "install it with `rootless-setup install`");
-    }
-    s
 }
 
 /// Prints the status and exits 0, 1 or 3.

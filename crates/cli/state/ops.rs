@@ -10,7 +10,7 @@ use std::time::Duration;
 use rootless_setup_systemd::{Error as BusError, JobOutcome, Login, UnitState, UserManager};
 
 use crate::docker_context::{ContextInfo, DockerCli};
-use crate::engine_api;
+use crate::engine_api::{self, ApiError};
 
 /// The systemd user manager.
 pub trait Manager {
@@ -116,9 +116,9 @@ impl Contexts for DockerCli {
 /// The engine's API socket.
 pub trait Engine {
     /// Whether it answers `GET /_ping` within `timeout`.
-    fn ping(&self, socket: &Path, timeout: Duration) -> Result<(), String>;
+    fn ping(&self, socket: &Path, timeout: Duration) -> Result<(), ApiError>;
     /// Polls `/_ping` until it answers or `deadline` passes.
-    fn wait_ready(&self, socket: &Path, deadline: Duration) -> Result<engine_api::Ready, String>;
+    fn wait_ready(&self, socket: &Path, deadline: Duration) -> Result<engine_api::Ready, ApiError>;
 }
 
 /// The real socket.
@@ -126,11 +126,11 @@ pub trait Engine {
 pub struct Socket;
 
 impl Engine for Socket {
-    fn ping(&self, socket: &Path, timeout: Duration) -> Result<(), String> {
-        engine_api::ping(socket, timeout).map_err(|e| e.to_string())
+    fn ping(&self, socket: &Path, timeout: Duration) -> Result<(), ApiError> {
+        engine_api::ping(socket, timeout)
     }
-    fn wait_ready(&self, socket: &Path, deadline: Duration) -> Result<engine_api::Ready, String> {
-        engine_api::wait_ready(socket, deadline, || {}).map_err(|e| e.to_string())
+    fn wait_ready(&self, socket: &Path, deadline: Duration) -> Result<engine_api::Ready, ApiError> {
+        engine_api::wait_ready(socket, deadline, || {})
     }
 }
 

@@ -11,7 +11,7 @@ use rootless_setup_systemd::{ActiveState, Error, JobOutcome, JobResult, LoadStat
 
 use super::ops::{Contexts, Engine, Linger, Manager, World};
 use crate::docker_context::{ContextInfo, DESCRIPTION};
-use crate::engine_api::Ready;
+use crate::engine_api::{ApiError, Ready};
 
 /// What the fake world looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,15 +230,20 @@ impl Contexts for Fake {
 }
 
 impl Engine for Fake {
-    fn ping(&self, _: &Path, _: Duration) -> Result<(), String> {
-        self.call("ping", "").map_err(|e| e.to_string())?;
+    fn ping(&self, socket: &Path, _: Duration) -> Result<(), ApiError> {
+        let refused = |source| ApiError::Io {
+            path: socket.display().to_string(),
+            source,
+        };
+        self.call("ping", "")
+            .map_err(|e| refused(std::io::Error::other(e)))?;
         if self.seen.borrow().active {
             Ok(())
         } else {
-            Err("connection refused".into())
+            Err(refused(std::io::ErrorKind::ConnectionRefused.into()))
         }
     }
-    fn wait_ready(&self, socket: &Path, deadline: Duration) -> Result<Ready, String> {
+    fn wait_ready(&self, socket: &Path, deadline: Duration) -> Result<Ready, ApiError> {
         self.ping(socket, deadline).map(|()| Ready {
             elapsed: Duration::from_millis(1),
             attempts: 1,

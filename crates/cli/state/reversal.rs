@@ -100,10 +100,11 @@ impl Replayer<'_, '_> {
         self.out.lines.push(line);
     }
 
-    fn result(&mut self, done: String, r: Result<(), String>) {
+    /// `done …` or `failed …: the error and its causes`.
+    fn result(&mut self, done: String, r: anyhow::Result<()>) {
         self.push(match r {
             Ok(()) => Line::Done(done),
-            Err(e) => Line::Failed(format!("{done}: {e}")),
+            Err(e) => Line::Failed(format!("{done}: {e:#}")),
         });
     }
 
@@ -134,8 +135,7 @@ impl Replayer<'_, '_> {
             }
             Step::DataRoot { path, created } => {
                 if self.goal == Goal::Rollback {
-                    let r = guard::unmark_data_root(path, *created, self.paths.uid)
-                        .map_err(|e| format!("{e:#}"));
+                    let r = guard::unmark_data_root(path, *created, self.paths.uid);
                     if r.is_err() {
                         self.result(format!("unmark {}", self.paths.short(path)), r);
                     }
@@ -159,8 +159,8 @@ impl Replayer<'_, '_> {
         let r = match self.world.login {
             Some(l) => l
                 .set_linger(self.paths.uid, false, crate::prompt::interactive())
-                .map_err(|e| format!("{e} (run `sudo loginctl disable-linger {user}`)")),
-            None => Err(format!(
+                .map_err(|e| anyhow::anyhow!("{e} (run `sudo loginctl disable-linger {user}`)")),
+            None => Err(anyhow::anyhow!(
                 "logind could not be reached (run `sudo loginctl disable-linger {user}`)"
             )),
         };
@@ -183,7 +183,7 @@ impl Replayer<'_, '_> {
         }
         let exists = |n: &str| docker.inspect(n).ok().flatten().is_some();
         let target = docker_context::restore_target(Some(from), exists);
-        let r = docker.use_context(&target).map_err(|e| format!("{e:#}"));
+        let r = docker.use_context(&target);
         self.result(format!("made {target} the current docker context again"), r);
     }
 
@@ -204,7 +204,7 @@ impl Replayer<'_, '_> {
         match docker.inspect(name) {
             Ok(None) => {}
             Ok(Some(c)) if c.looks_ours() || c.endpoint == endpoint => {
-                let r = docker.remove(name).map_err(|e| format!("{e:#}"));
+                let r = docker.remove(name);
                 self.result(format!("removed docker context {name}"), r);
             }
             Ok(Some(c)) => self.push(Line::LeftAlone(format!(
@@ -251,15 +251,13 @@ impl Replayer<'_, '_> {
             Some(m) => match m.disable(unit) {
                 Ok(true) => Ok(true),
                 Ok(false) | Err(BusError::NoSuchUnit { .. }) => Ok(false),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(anyhow::Error::msg(e)),
             },
             // Without the manager: the link itself.
             None => {
                 let link = self.paths.unit_dir.join("default.target.wants").join(unit);
                 match std::fs::symlink_metadata(&link) {
-                    Ok(m) if m.file_type().is_symlink() => {
-                        atomic::remove(&link).map_err(|e| format!("{e:#}"))
-                    }
+                    Ok(m) if m.file_type().is_symlink() => atomic::remove(&link),
                     _ => Ok(false),
                 }
             }
@@ -267,7 +265,7 @@ impl Replayer<'_, '_> {
         match r {
             Ok(true) => self.push(Line::Done(format!("disabled {unit}"))),
             Ok(false) => {}
-            Err(e) => self.push(Line::Failed(format!("disable {unit}: {e}"))),
+            Err(e) => self.push(Line::Failed(format!("disable {unit}: {e:#}"))),
         }
     }
 
@@ -280,7 +278,7 @@ impl Replayer<'_, '_> {
                 return;
             }
             FileAction::Unreadable(e) => {
-                self.push(Line::Failed(format!("restore {shown}: {e}")));
+                self.push(Line::Failed(format!("restore {shown}: {e:#}")));
                 return;
             }
             FileAction::Restore { aside, text } => (aside, Some(text)),
@@ -303,13 +301,11 @@ impl Replayer<'_, '_> {
         }
         match restore {
             Some(text) => {
-                let r = atomic::write(path, text.as_bytes()).map_err(|e| format!("{e:#}"));
+                let r = atomic::write(path, text.as_bytes());
                 self.result(format!("restored the earlier {shown}"), r);
             }
             None if !aside => {
-                let r = atomic::remove(path)
-                    .map(|_| ())
-                    .map_err(|e| format!("{e:#}"));
+                let r = atomic::remove(path).map(|_| ());
                 self.result(format!("removed {shown}"), r);
             }
             None => {}
@@ -321,18 +317,22 @@ impl Replayer<'_, '_> {
             return;
         };
         if self.reload {
-            let r = m.reload().map_err(|e| e.to_string());
+            // A bus error's text already carries its cause.
+            let r = m.reload().map_err(anyhow::Error::msg);
             self.result("reloaded the systemd user manager".into(), r);
         }
         if self.start_again {
             let r = m
                 .start(DOCKER_UNIT, RESTART_PREVIOUS_TIMEOUT)
-                .map_err(|e| e.to_string())
+                .map_err(anyhow::Error::msg)
                 .and_then(|o| {
                     if o.result.is_done() {
                         Ok(())
                     } else {
-                        Err(format!("the start job ended `{}`", o.result.as_str()))
+                        Err(anyhow::anyhow!(
+                            "the start job ended `{}`",
+                            o.result.as_str()
+                        ))
                     }
                 });
             self.result(format!("started the previous {DOCKER_UNIT} again"), r);
@@ -379,7 +379,7 @@ pub fn preview(entries: &[Entry], goal: Goal, paths: &Paths) -> Vec<String> {
                 match decide_file(path, sha256, previous.as_ref(), goal, paths) {
                     FileAction::Nothing => continue,
                     FileAction::LeftAlone(why) => format!("left alone: {shown} because {why}"),
-                    FileAction::Unreadable(e) => format!("cannot read {shown}: {e}"),
+                    FileAction::Unreadable(e) => format!("cannot read {shown}: {e:#}"),
                     FileAction::Restore { aside: false, .. } => {
                         format!("restore the earlier {shown}")
                     }
@@ -406,14 +406,14 @@ pub fn preview(entries: &[Entry], goal: Goal, paths: &Paths) -> Vec<String> {
 }
 
 /// What reversing one file entry does, decided from what is there now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum FileAction {
     /// It already is as before (absent, or the earlier text).
     Nothing,
     /// Outside [`guard`]'s rules: untouched, because of this.
     LeftAlone(String),
     /// It could not be read.
-    Unreadable(String),
+    Unreadable(anyhow::Error),
     /// Put the earlier text back, first moving the current file aside when edited since.
     Restore {
         /// Edited since install: moved aside first.
@@ -440,7 +440,7 @@ pub fn decide_file(
     }
     let current = match atomic::read_optional(path) {
         Ok(c) => c,
-        Err(e) => return FileAction::Unreadable(format!("{e:#}")),
+        Err(e) => return FileAction::Unreadable(e),
     };
     let restore: Option<&str> = match previous {
         None => None,
@@ -488,17 +488,17 @@ pub fn edited_name(path: &Path, secs: u64) -> std::path::PathBuf {
 
 /// Renders lines for a summary: `done …`, `failed …`, `left alone: …`.
 pub fn render(lines: &[Line], style: &crate::style::Style, indent: &str) -> String {
-    use crate::style::paint;
+    use crate::style::{Style, paint};
     let mut s = String::new();
     for l in lines {
-        let (label, code, text) = match l {
-            Line::Done(t) => ("done", "32", t),
-            Line::Failed(t) => ("failed", "1;31", t),
-            Line::LeftAlone(t) => ("left alone:", "1;33", t),
+        let (label, look, text) = match l {
+            Line::Done(t) => ("done", Style::PASS, t),
+            Line::Failed(t) => ("failed", Style::FAIL, t),
+            Line::LeftAlone(t) => ("left alone:", Style::WARNING, t),
         };
         s.push_str(&format!(
             "{indent}{} {text}\n",
-            paint(style.out, code, label)
+            paint(style.out, look, label)
         ));
     }
     s

@@ -3,35 +3,28 @@
 //! and print the checks whose status changed. The run holds the user's install lock
 //! (`crate::state::lock`), so it never overlaps an install or uninstall.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::{Command, ExitCode, Stdio};
 
 use rootless_setup_core::{CheckId, Report, Status};
 use rootless_setup_fix::{Plan, Step};
 
 use super::Run;
+use crate::prompt::Answer;
 use crate::report::shown;
 use crate::style::{Style, hinted, out, paint, status_label};
 
 /// Asks whether to run the script; `--yes` answers yes, no terminal is an error.
 fn confirm(yes: bool) -> anyhow::Result<bool> {
-    if yes {
-        return Ok(true);
-    }
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(hinted(
+    Answer::detect(yes).require("Run this script as root (sudo -- sh -s)?", || {
+        hinted(
             "fix --apply asks before running anything as root, and there is no terminal to ask on",
             &[
                 "review the script, then pass --yes to run it without asking",
                 "or save it (rootless-setup fix > fix.sh) and run it yourself: sudo sh fix.sh",
             ],
-        ));
-    }
-    Ok(dialoguer::Confirm::new()
-        .with_prompt("Run this script as root (sudo -- sh -s)?")
-        .default(false)
-        .interact_opt()?
-        .unwrap_or(false))
+        )
+    })
 }
 
 /// Runs `script` as root: `sudo -- sh -s`, or `sh -s` when this already is root.
@@ -107,7 +100,7 @@ pub(super) fn table(before: &Report, after: &Report, colour: bool) -> String {
         })
         .collect();
     if open.is_empty() {
-        text.push_str(&paint(colour, "32", "every check passes now\n"));
+        text.push_str(&paint(colour, Style::PASS, "every check passes now\n"));
     } else {
         text.push_str("still open (`rootless-setup check` explains):\n");
         text.extend(open);

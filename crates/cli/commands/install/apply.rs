@@ -19,7 +19,7 @@ use crate::state::guard;
 use crate::state::ops::{Contexts, Manager, World};
 use crate::state::reversal::{self, Goal};
 use crate::state::{Previous, State, Step};
-use crate::style::{Style, paint};
+use crate::style::{Prefix, Style, line, paint};
 
 /// Everything one run needs.
 pub struct Apply<'a> {
@@ -52,12 +52,29 @@ pub struct Failure {
     pub details: Vec<String>,
 }
 
+/// A step's error: its message and causes on one line.
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::new(format!("{e:#}"))
+    }
+}
+
 impl Failure {
     fn new(message: String) -> Failure {
         Failure {
             message,
             details: Vec::new(),
         }
+    }
+
+    /// The error install ends with: `error: MESSAGE`, the details, exit status 1.
+    pub fn into_error(self) -> anyhow::Error {
+        anyhow::Error::new(crate::style::Hinted {
+            message: self.message,
+            details: self.details,
+            help: Vec::new(),
+            exit: crate::style::STOPPED,
+        })
     }
 }
 
@@ -70,10 +87,7 @@ struct Run {
 impl Apply<'_> {
     /// Runs the plan; on failure rolls back and says what happened.
     pub fn run(self) -> Result<String, Failure> {
-        let before = match atomic::read_optional(&self.paths.state) {
-            Ok(text) => text,
-            Err(e) => return Err(Failure::new(format!("{e:#}"))),
-        };
+        let before = atomic::read_optional(&self.paths.state)?;
         let mut record = match self.old_state {
             Some(s) => s.clone(),
             None => State::new(self.data_root.clone(), self.plan.socket.clone()),
@@ -91,8 +105,8 @@ impl Apply<'_> {
         match self.steps(&mut run) {
             Ok(timing) => {
                 run.record.compact();
-                self.save(&mut run.record).map_err(Failure::new)?;
-                Ok(self.summary(&run.done, timing.0.as_ref(), timing.1.as_deref()))
+                self.save(&mut run.record)?;
+                Ok(self.summary(&run.done, timing.0.as_ref(), timing.1.as_ref()))
             }
             Err(mut failure) => {
                 let outcome = reversal::replay(
@@ -113,7 +127,7 @@ impl Apply<'_> {
                 };
                 failure.details.push(format!(
                     "{} everything this run did was undone:",
-                    paint(self.style.err, "1", "rollback:")
+                    paint(self.style.err, Style::BOLD, "rollback:")
                 ));
                 failure
                     .details
@@ -130,35 +144,35 @@ impl Apply<'_> {
     fn note(&self, done: &mut Vec<String>, line: String) {
         // With --verbose, progress as it happens (stderr); the summary lists it anyway.
         if self.verbose {
-            eprintln!("{} {line}", paint(self.style.err, "2", "-"));
+            eprintln!("{} {line}", paint(self.style.err, Style::DIM, "-"));
         }
         done.push(line);
     }
 
-    fn save(&self, record: &mut State) -> Result<(), String> {
-        record.save(&self.paths.state).map_err(|e| format!("{e:#}"))
+    fn save(&self, record: &mut State) -> anyhow::Result<()> {
+        record.save(&self.paths.state)
     }
 
     /// Journals `step` as pending and saves the record: call right before the effect.
     fn begin(&self, run: &mut Run, step: Step) -> Result<usize, Failure> {
         let index = run.record.begin(step);
-        self.save(&mut run.record).map_err(Failure::new)?;
+        self.save(&mut run.record)?;
         Ok(index)
     }
 
     /// Marks `index` done and saves.
     fn finish(&self, run: &mut Run, index: usize) -> Result<(), Failure> {
         run.record.finish(index);
-        self.save(&mut run.record).map_err(Failure::new)
+        Ok(self.save(&mut run.record)?)
     }
 
     /// Drops the pending last entry (the step turned out to change nothing) and saves.
     fn forget(&self, run: &mut Run) -> Result<(), Failure> {
         run.record.journal.pop();
-        self.save(&mut run.record).map_err(Failure::new)
+        Ok(self.save(&mut run.record)?)
     }
 
-    fn steps(&self, run: &mut Run) -> Result<(Option<wait::Started>, Option<String>), Failure> {
+    fn steps(&self, run: &mut Run) -> Result<(Option<wait::Started>, Option<LingerOff>), Failure> {
         let plan = self.plan;
         for f in &plan.files {
             self.file(run, f)?;
@@ -234,11 +248,11 @@ impl Apply<'_> {
                 previous,
             },
         )?);
-        atomic::write(&f.path, f.new.as_bytes()).map_err(|e| Failure::new(format!("{e:#}")))?;
+        atomic::write(&f.path, f.new.as_bytes())?;
         for i in pending {
             run.record.finish(i);
         }
-        self.save(&mut run.record).map_err(Failure::new)?;
+        self.save(&mut run.record)?;
         self.note(
             &mut run.done,
             format!("wrote {}", self.paths.short(&f.path)),
@@ -265,11 +279,11 @@ impl Apply<'_> {
                 created,
             },
         )?);
-        guard::mark_data_root(&path, self.paths.uid).map_err(|e| Failure::new(format!("{e:#}")))?;
+        guard::mark_data_root(&path, self.paths.uid)?;
         for i in pending {
             run.record.finish(i);
         }
-        self.save(&mut run.record).map_err(Failure::new)
+        Ok(self.save(&mut run.record)?)
     }
 
     /// Enable, reload, reset: the service action to take.
@@ -369,7 +383,6 @@ impl Apply<'_> {
         current: &str,
     ) -> Result<(), Failure> {
         let name = docker_context::NAME;
-        let fail = |e: anyhow::Error| Failure::new(format!("{e:#}"));
         let step = Step::Context {
             name: name.to_owned(),
             endpoint: endpoint.to_owned(),
@@ -377,7 +390,7 @@ impl Apply<'_> {
         match action {
             ContextAction::Create => {
                 let i = self.begin(run, step)?;
-                docker.create(name, endpoint).map_err(fail)?;
+                docker.create(name, endpoint)?;
                 self.finish(run, i)?;
                 self.note(
                     &mut run.done,
@@ -386,8 +399,8 @@ impl Apply<'_> {
             }
             ContextAction::Recreate | ContextAction::Replace => {
                 let i = self.begin(run, step)?;
-                docker.remove(name).map_err(fail)?;
-                docker.create(name, endpoint).map_err(fail)?;
+                docker.remove(name)?;
+                docker.create(name, endpoint)?;
                 self.finish(run, i)?;
                 self.note(
                     &mut run.done,
@@ -409,7 +422,7 @@ impl Apply<'_> {
                     to: name.to_owned(),
                 },
             )?;
-            docker.use_context(name).map_err(fail)?;
+            docker.use_context(name)?;
             self.finish(run, i)?;
             self.note(
                 &mut run.done,
@@ -420,7 +433,7 @@ impl Apply<'_> {
     }
 
     /// Linger: not being allowed is not a failure; returns why it is off then.
-    fn linger(&self, run: &mut Run) -> Result<Option<String>, Failure> {
+    fn linger(&self, run: &mut Run) -> Result<Option<LingerOff>, Failure> {
         if !matches!(
             self.plan.linger,
             LingerPlan::Enable | LingerPlan::Unknown(_)
@@ -448,7 +461,7 @@ impl Apply<'_> {
         &self,
         done: &[String],
         timing: Option<&wait::Started>,
-        linger: Option<&str>,
+        linger: Option<&LingerOff>,
     ) -> String {
         let c = self.style.out;
         let mut s = String::new();
@@ -458,12 +471,16 @@ impl Apply<'_> {
                 "{}",
                 paint(
                     c,
-                    "1;32",
+                    Style::SUCCESS,
                     "nothing changed: the engine was already installed and answers"
                 )
             );
         } else {
-            let _ = writeln!(s, "{}", paint(c, "1;32", "installed rootless Docker"));
+            let _ = writeln!(
+                s,
+                "{}",
+                paint(c, Style::SUCCESS, "installed rootless Docker")
+            );
             for line in done {
                 let _ = writeln!(s, "  changed: {line}");
             }
@@ -482,8 +499,14 @@ impl Apply<'_> {
         if let Some(why) = linger {
             let _ = writeln!(
                 s,
-                "  {} linger is off, so the engine stops when your last session ends: {why}\n    run: sudo loginctl enable-linger {}",
-                paint(c, "1;33", "warning:"),
+                "  {}\n    run: sudo loginctl enable-linger {}",
+                line(
+                    c,
+                    Prefix::Warning,
+                    &format!(
+                        "linger is off, so the engine stops when your last session ends: {why}"
+                    )
+                ),
                 self.paths.user
             );
         }
@@ -500,17 +523,30 @@ impl Apply<'_> {
     }
 }
 
-/// Turns linger on through logind and reads it back; `Err` says why it is not on.
-fn enable_linger(login: Option<&dyn crate::state::ops::Linger>, uid: u32) -> Result<(), String> {
-    let login = login.ok_or_else(|| "logind could not be reached".to_owned())?;
+/// Why linger is not on after install asked for it.
+#[derive(Debug, thiserror::Error)]
+enum LingerOff {
+    #[error("logind could not be reached")]
+    NoLogind,
+    #[error("{0}")]
+    Refused(rootless_setup_systemd::Error),
+    #[error("logind accepted the request but linger is still off")]
+    StillOff,
+    #[error("could not read linger back: {0}")]
+    Unread(rootless_setup_systemd::Error),
+}
+
+/// Turns linger on through logind and reads it back.
+fn enable_linger(login: Option<&dyn crate::state::ops::Linger>, uid: u32) -> Result<(), LingerOff> {
+    let login = login.ok_or(LingerOff::NoLogind)?;
     let interactive = crate::prompt::interactive();
-    match login.set_linger(uid, true, interactive) {
-        Ok(()) => match login.linger(uid) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("logind accepted the request but linger is still off".into()),
-            Err(e) => Err(format!("could not read linger back: {e}")),
-        },
-        Err(e) => Err(e.to_string()),
+    login
+        .set_linger(uid, true, interactive)
+        .map_err(LingerOff::Refused)?;
+    match login.linger(uid) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(LingerOff::StillOff),
+        Err(e) => Err(LingerOff::Unread(e)),
     }
 }
 

@@ -32,7 +32,7 @@ use crate::prompt::{Answer, Spinner};
 use crate::state::State;
 use crate::state::lock;
 use crate::state::ops::{Contexts, Linger, Socket, World};
-use crate::style::{Style, hinted, out, paint};
+use crate::style::{STOPPED, Style, hinted, out, paint, stopped};
 use plan::{
     ContextPlan, FilePlan, InstallPlan, LingerPlan, ServiceAction, file_change, service_plan,
 };
@@ -93,10 +93,7 @@ pub struct Args {
     pub verbose: bool,
 }
 
-/// Exit status when installing failed for a reason that is not a usage or internal error.
-const FAILED: u8 = 1;
-
-/// Runs the install.
+/// Runs the install: gate, render, gather, show, ask, act.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let caller = Caller::from_process();
     if caller.uid == 0 {
@@ -117,10 +114,63 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             crate::atomic::sweep(&dir);
         }
     }
+    let pre = gate(args, &caller, &settings, style)?;
+    let unit_plan = rootless_setup_unit::plan(&settings, &pre.discovered)?;
+    for warning in &unit_plan.warnings {
+        style.warning(warning);
+    }
+    let now = gather(args, &caller, &paths, &pre, &unit_plan, style)?;
+    if args.dry_run {
+        return show_dry_run(&now, &paths, style);
+    }
+    refuse_clobbering(&now.plan, &paths, style)?;
+    let manager = now.manager.map_err(|e| {
+        let hint = e
+            .hint()
+            .unwrap_or("log in as the user through ssh or `machinectl shell USER@`");
+        hinted(
+            format!("cannot reach the systemd user manager: {e}"),
+            &[hint],
+        )
+    })?;
+    let plan = now.plan;
+    // Nothing to do? Then only prove the engine answers.
+    if plan.changes_nothing() && engine_api::ping(&plan.socket, Duration::from_secs(5)).is_ok() {
+        out(&format!(
+            "nothing changed: {DOCKER_UNIT} is running with the same files and answers on {}\n  status: rootless-setup status\n",
+            plan.socket.display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    out(&format!("plan:\n{}", plan.render(&paths, false, style.out)))?;
+    if !Answer::detect(args.yes).confirm("install?", true)? {
+        eprintln!("nothing was changed");
+        return Ok(ExitCode::from(STOPPED));
+    }
+    let summary = act(
+        args,
+        &paths,
+        &plan,
+        &manager,
+        now.old_state.as_ref(),
+        &unit_plan,
+        style,
+    )
+    .map_err(apply::Failure::into_error)?;
+    out(&summary)?;
+    Ok(ExitCode::SUCCESS)
+}
 
-    // 1. The prerequisite gate.
+/// The prerequisite gate: runs the checks, prints the tally and the failing and warning ones;
+/// failures stop the install unless `--force`.
+fn gate(
+    args: &Args,
+    caller: &Caller,
+    settings: &rootless_setup_unit::Settings,
+    style: &Style,
+) -> anyhow::Result<prereq::Prereqs> {
     let spinner = Spinner::start("checking prerequisites", style.err);
-    let pre = prereq::run(&caller, &settings);
+    let pre = prereq::run(caller, settings);
     spinner.finish();
     let counts = pre.report.counts();
     let (failing, problems) = prereq::describe(&pre.report, style.out);
@@ -132,49 +182,54 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         counts.fail,
         counts.skip
     ))?;
-    if !failing.is_empty() {
-        if args.force {
-            eprintln!(
-                "{} installing although {} fail (--force)",
-                paint(style.err, "1;33", "warning:"),
-                failing.join(", ")
-            );
-        } else {
-            eprintln!(
-                "{} install stopped: {} prerequisite{} fail{}: {}",
-                paint(style.err, "1;31", "error:"),
-                failing.len(),
-                if failing.len() == 1 { "" } else { "s" },
-                if failing.len() == 1 { "s" } else { "" },
-                failing.join(", ")
-            );
-            eprintln!(
-                "{} `rootless-setup check` explains each; `rootless-setup fix` prints the root commands that fix them; --force installs anyway",
-                paint(style.err, "1;36", "help:")
-            );
-            return Ok(ExitCode::from(FAILED));
-        }
+    if failing.is_empty() {
+        return Ok(pre);
     }
-
-    // 2. Render.
-    let unit_plan = rootless_setup_unit::plan(&settings, &pre.discovered)?;
-    for warning in &unit_plan.warnings {
-        eprintln!("{} {warning}", paint(style.err, "1;33", "warning:"));
+    if args.force {
+        style.warning(&format!(
+            "installing although {} fail (--force)",
+            failing.join(", ")
+        ));
+        return Ok(pre);
     }
-    let rendered = render(&unit_plan, &paths.unit_dir)?;
-    let data_root = unit_plan
-        .data_root
-        .clone()
-        .unwrap_or_else(|| paths.default_data_root());
+    Err(stopped(
+        format!(
+            "install stopped: {} prerequisite{} fail{}: {}",
+            failing.len(),
+            if failing.len() == 1 { "" } else { "s" },
+            if failing.len() == 1 { "s" } else { "" },
+            failing.join(", ")
+        ),
+        &[
+            "`rootless-setup check` explains each; `rootless-setup fix` prints the root commands that fix them; --force installs anyway",
+        ],
+    ))
+}
 
-    // 3. What is there now.
+/// What is there now and what install would do about it.
+struct Gathered {
+    plan: InstallPlan,
+    old_state: Option<State>,
+    manager: Result<UserManager, rootless_setup_systemd::Error>,
+}
+
+/// Renders the files and reads the record, the files on disk, the unit, the context and
+/// linger into the plan.
+fn gather(
+    args: &Args,
+    caller: &Caller,
+    paths: &Paths,
+    pre: &prereq::Prereqs,
+    unit_plan: &rootless_setup_unit::Plan,
+    style: &Style,
+) -> anyhow::Result<Gathered> {
+    let rendered = render(unit_plan, &paths.unit_dir)?;
     let old_state = match State::load(&paths.state, paths.uid) {
         Ok(s) => s,
         Err(e) if args.force => {
-            eprintln!(
-                "{} {e}; it is replaced (--force; uninstall then only knows this install)",
-                paint(style.err, "1;33", "warning:")
-            );
+            style.warning(&format!(
+                "{e}; it is replaced (--force; uninstall then only knows this install)"
+            ));
             None
         }
         Err(e) => return Err(hinted(e.to_string(), &[&e.help()])),
@@ -199,8 +254,8 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let socket = paths.socket();
     let context = context_plan(
         args,
-        &caller,
-        &paths,
+        caller,
+        paths,
         pre.docker.as_deref(),
         old_state.as_ref(),
         &socket,
@@ -214,28 +269,40 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             Err(e) => LingerPlan::Unknown(e.to_string()),
         }
     };
-    let plan = InstallPlan {
-        files,
-        service,
-        context,
-        linger,
-        socket: socket.clone(),
-    };
+    Ok(Gathered {
+        plan: InstallPlan {
+            files,
+            service,
+            context,
+            linger,
+            socket,
+        },
+        old_state,
+        manager,
+    })
+}
 
-    // 4. Show it; stop on a dry run or a refusal.
-    if args.dry_run {
+/// `--dry-run`: the plan with every diff, and nothing changed.
+fn show_dry_run(now: &Gathered, paths: &Paths, style: &Style) -> anyhow::Result<ExitCode> {
+    out(&format!(
+        "{}\n{}",
+        paint(
+            style.out,
+            Style::BOLD,
+            "install would (dry run, nothing changed):"
+        ),
+        now.plan.render(paths, true, style.out)
+    ))?;
+    if let Err(e) = &now.manager {
         out(&format!(
-            "{}\n{}",
-            paint(style.out, "1", "install would (dry run, nothing changed):"),
-            plan.render(&paths, true, style.out)
+            "  note: the user manager could not be asked: {e}\n"
         ))?;
-        if let Err(e) = &manager {
-            out(&format!(
-                "  note: the user manager could not be asked: {e}\n"
-            ))?;
-        }
-        return Ok(ExitCode::SUCCESS);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stops (after showing the plan and the diffs) when a file or the context would be clobbered.
+fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow::Result<()> {
     let refused = plan.refused();
     let context_refused = matches!(
         &plan.context,
@@ -244,62 +311,48 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             ..
         }
     );
-    if !refused.is_empty() || context_refused {
-        out(&format!("plan:\n{}", plan.render(&paths, false, style.out)))?;
-        for (f, _) in &refused {
-            out(&crate::diff::unified(
-                &f.path.display().to_string(),
-                f.old.as_deref(),
-                &f.new,
-                style.out,
-            ))?;
-        }
-        let what = if refused.is_empty() {
-            "a docker context named rootless that rootless-setup did not create exists".to_owned()
-        } else {
-            format!(
-                "{} not written by rootless-setup or edited by hand (the diff above shows what install would write)",
-                refused
-                    .iter()
-                    .map(|(f, _)| paths.short(&f.path))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            )
-        };
-        eprintln!(
-            "{} install stopped: {what}",
-            paint(style.err, "1;31", "error:")
-        );
-        eprintln!(
-            "{} keep your changes in an override (`systemctl --user edit docker`), remove the old install (`rootless-setup uninstall`), or pass --force to replace it (a file rootless-setup did not write is kept in the install record and put back by uninstall)",
-            paint(style.err, "1;36", "help:")
-        );
-        return Ok(ExitCode::from(FAILED));
+    if refused.is_empty() && !context_refused {
+        return Ok(());
     }
-    let manager = manager.map_err(|e| {
-        let hint = e
-            .hint()
-            .unwrap_or("log in as the user through ssh or `machinectl shell USER@`");
-        hinted(
-            format!("cannot reach the systemd user manager: {e}"),
-            &[hint],
-        )
-    })?;
-
-    // 5. Nothing to do? Then only prove the engine answers.
-    if plan.changes_nothing() && engine_api::ping(&socket, Duration::from_secs(5)).is_ok() {
-        out(&format!(
-            "nothing changed: {DOCKER_UNIT} is running with the same files and answers on {}\n  status: rootless-setup status\n",
-            socket.display()
+    out(&format!("plan:\n{}", plan.render(paths, false, style.out)))?;
+    for (f, _) in &refused {
+        out(&crate::diff::unified(
+            &f.path.display().to_string(),
+            f.old.as_deref(),
+            &f.new,
+            style.out,
         ))?;
-        return Ok(ExitCode::SUCCESS);
     }
-    out(&format!("plan:\n{}", plan.render(&paths, false, style.out)))?;
-    if !Answer::detect(args.yes).confirm("install?", true)? {
-        eprintln!("nothing was changed");
-        return Ok(ExitCode::from(FAILED));
-    }
+    let what = if refused.is_empty() {
+        "a docker context named rootless that rootless-setup did not create exists".to_owned()
+    } else {
+        format!(
+            "{} not written by rootless-setup or edited by hand (the diff above shows what install would write)",
+            refused
+                .iter()
+                .map(|(f, _)| paths.short(&f.path))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    };
+    Err(stopped(
+        format!("install stopped: {what}"),
+        &[
+            "keep your changes in an override (`systemctl --user edit docker`), remove the old install (`rootless-setup uninstall`), or pass --force to replace it (a file rootless-setup did not write is kept in the install record and put back by uninstall)",
+        ],
+    ))
+}
 
+/// Carries the plan out; on failure everything this run did is already rolled back.
+fn act(
+    args: &Args,
+    paths: &Paths,
+    plan: &InstallPlan,
+    manager: &UserManager,
+    old_state: Option<&State>,
+    unit_plan: &rootless_setup_unit::Plan,
+    style: &Style,
+) -> Result<String, apply::Failure> {
     let docker = match &plan.context {
         ContextPlan::Act { docker, .. } => Some(DockerCli {
             path: docker.clone(),
@@ -307,38 +360,27 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         }),
         _ => None,
     };
-    let job_timeout = Duration::from_secs(u64::from(unit_plan.start_timeout) + 15);
     let login = Login::connect_system().ok();
-    let applied = apply::Apply {
+    apply::Apply {
         world: World {
-            manager: Some(&manager),
+            manager: Some(manager),
             login: login.as_ref().map(|l| l as &dyn Linger),
             docker: docker.as_ref().map(|d| d as &dyn Contexts),
             engine: &Socket,
         },
-        paths: &paths,
-        plan: &plan,
-        old_state: old_state.as_ref(),
-        data_root,
-        job_timeout,
+        paths,
+        plan,
+        old_state,
+        data_root: unit_plan
+            .data_root
+            .clone()
+            .unwrap_or_else(|| paths.default_data_root()),
+        job_timeout: Duration::from_secs(u64::from(unit_plan.start_timeout) + 15),
         ping_timeout: Duration::from_secs(args.timeout.max(1)),
         style,
         verbose: args.verbose,
     }
-    .run();
-    match applied {
-        Ok(summary) => {
-            out(&summary)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(failure) => {
-            eprintln!("{} {}", paint(style.err, "1;31", "error:"), failure.message);
-            for line in &failure.details {
-                eprintln!("{line}");
-            }
-            Ok(ExitCode::from(FAILED))
-        }
-    }
+    .run()
 }
 
 /// Decides the context part of the plan.

@@ -12,7 +12,7 @@ use rootless_setup_unit::{FileOrigin, classify};
 use crate::diff;
 use crate::docker_context::{self, ContextAction};
 use crate::paths::Paths;
-use crate::style::paint;
+use crate::style::{Style, paint};
 
 /// Who wrote a file we would replace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,20 +234,10 @@ impl InstallPlan {
     pub fn render(&self, paths: &Paths, diffs: bool, colour: bool) -> String {
         let mut s = String::new();
         let bullet = |s: &mut String, text: &str| {
-            let _ = writeln!(s, "  {} {text}", paint(colour, "2", "-"));
+            let _ = writeln!(s, "  {} {text}", paint(colour, Style::DIM, "-"));
         };
         for f in &self.files {
-            let shown = paths.short(&f.path);
-            let line = match f.change {
-                FileChange::Create => format!("create {shown}"),
-                FileChange::Unchanged => format!("keep {shown} (unchanged)"),
-                FileChange::Update => format!("update {shown}"),
-                FileChange::Overwrite(a) => {
-                    format!("overwrite {shown} ({}; --force)", a.describe())
-                }
-                FileChange::Refuse(a) => format!("refuse to replace {shown}: {}", a.describe()),
-            };
-            bullet(&mut s, &line);
+            bullet(&mut s, &file_line(f, paths));
             if diffs && f.change != FileChange::Unchanged {
                 let d = diff::unified(
                     &f.path.display().to_string(),
@@ -260,105 +250,116 @@ impl InstallPlan {
                 }
             }
         }
+        for line in self.service_lines() {
+            bullet(&mut s, &line);
+        }
+        bullet(&mut s, &self.context_line());
+        bullet(&mut s, &self.linger_line(paths));
+        s
+    }
+
+    /// Enable, reload, reset, start or restart or keep the unit.
+    fn service_lines(&self) -> Vec<String> {
         let sv = &self.service;
+        let mut lines = Vec::new();
         if sv.enabled {
-            bullet(&mut s, &format!("keep {} enabled", sv.unit));
+            lines.push(format!("keep {} enabled", sv.unit));
         } else {
-            bullet(&mut s, &format!("enable {} (EnableUnitFiles)", sv.unit));
+            lines.push(format!("enable {} (EnableUnitFiles)", sv.unit));
         }
         if sv.reload {
-            bullet(&mut s, "reload the systemd user manager (Reload)");
+            lines.push("reload the systemd user manager (Reload)".to_owned());
         }
         if sv.reset_failed {
-            bullet(
-                &mut s,
-                &format!("reset the failed state of {} (ResetFailedUnit)", sv.unit),
-            );
+            lines.push(format!(
+                "reset the failed state of {} (ResetFailedUnit)",
+                sv.unit
+            ));
         }
         let wait = format!("wait for {} to answer GET /_ping", self.socket.display());
-        match sv.action {
-            ServiceAction::Start => {
-                bullet(&mut s, &format!("start {} (StartUnit), {wait}", sv.unit));
-            }
-            ServiceAction::Restart => bullet(
-                &mut s,
-                &format!(
-                    "restart {} (RestartUnit; now {}), {wait}",
-                    sv.unit, sv.observed
-                ),
+        lines.push(match sv.action {
+            ServiceAction::Start => format!("start {} (StartUnit), {wait}", sv.unit),
+            ServiceAction::Restart => format!(
+                "restart {} (RestartUnit; now {}), {wait}",
+                sv.unit, sv.observed
             ),
-            ServiceAction::Keep => bullet(
-                &mut s,
-                &format!(
-                    "keep {} running ({}), check that it answers GET /_ping",
-                    sv.unit, sv.observed
-                ),
+            ServiceAction::Keep => format!(
+                "keep {} running ({}), check that it answers GET /_ping",
+                sv.unit, sv.observed
             ),
-        }
+        });
+        lines
+    }
+
+    /// What happens to the `rootless` docker CLI context.
+    fn context_line(&self) -> String {
         let name = docker_context::NAME;
-        match &self.context {
+        let (action, endpoint, current) = match &self.context {
             ContextPlan::Skipped => {
-                bullet(&mut s, "leave the docker CLI contexts alone (--no-context)")
+                return "leave the docker CLI contexts alone (--no-context)".to_owned();
             }
-            ContextPlan::NoClient => bullet(
-                &mut s,
-                "no docker client on PATH: no CLI context (use DOCKER_HOST, printed at the end)",
-            ),
+            ContextPlan::NoClient => {
+                return "no docker client on PATH: no CLI context (use DOCKER_HOST, printed at the end)"
+                    .to_owned();
+            }
             ContextPlan::Act {
                 action,
                 endpoint,
                 current,
                 ..
-            } => {
-                let what = match action {
-                    ContextAction::Create => format!("create docker context {name} ({endpoint})"),
-                    ContextAction::Keep => format!("keep docker context {name} ({endpoint})"),
-                    ContextAction::Recreate => {
-                        format!("re-create docker context {name} to point at {endpoint}")
-                    }
-                    ContextAction::Adopt => format!(
-                        "use the existing docker context {name} (already {endpoint}; not ours, never removed)"
-                    ),
-                    ContextAction::Replace => format!(
-                        "replace the docker context {name} that rootless-setup did not create (--force) with {endpoint}"
-                    ),
-                    ContextAction::Refuse { endpoint: theirs } => format!(
-                        "refuse: a docker context {name} that rootless-setup did not create points at {theirs}"
-                    ),
-                };
-                let current_note = if current == name {
-                    " (already current)".to_owned()
-                } else {
-                    format!(" and make it current (now {current}, restored by uninstall)")
-                };
-                if matches!(action, ContextAction::Refuse { .. }) {
-                    bullet(&mut s, &what);
-                } else {
-                    bullet(&mut s, &format!("{what}{current_note}"));
-                }
+            } => (action, endpoint, current),
+        };
+        let what = match action {
+            ContextAction::Create => format!("create docker context {name} ({endpoint})"),
+            ContextAction::Keep => format!("keep docker context {name} ({endpoint})"),
+            ContextAction::Recreate => {
+                format!("re-create docker context {name} to point at {endpoint}")
             }
+            ContextAction::Adopt => format!(
+                "use the existing docker context {name} (already {endpoint}; not ours, never removed)"
+            ),
+            ContextAction::Replace => format!(
+                "replace the docker context {name} that rootless-setup did not create (--force) with {endpoint}"
+            ),
+            ContextAction::Refuse { endpoint: theirs } => {
+                return format!(
+                    "refuse: a docker context {name} that rootless-setup did not create points at {theirs}"
+                );
+            }
+        };
+        if current == name {
+            format!("{what} (already current)")
+        } else {
+            format!("{what} and make it current (now {current}, restored by uninstall)")
         }
+    }
+
+    /// What happens to linger.
+    fn linger_line(&self, paths: &Paths) -> String {
         match &self.linger {
-            LingerPlan::Skipped => bullet(&mut s, "leave linger alone (--no-linger)"),
-            LingerPlan::AlreadyOn => {
-                bullet(&mut s, &format!("linger for {}: already on", paths.user))
-            }
-            LingerPlan::Enable => bullet(
-                &mut s,
-                &format!(
-                    "enable linger for {} (login1 SetUserLinger), so the engine outlives the session",
-                    paths.user
-                ),
+            LingerPlan::Skipped => "leave linger alone (--no-linger)".to_owned(),
+            LingerPlan::AlreadyOn => format!("linger for {}: already on", paths.user),
+            LingerPlan::Enable => format!(
+                "enable linger for {} (login1 SetUserLinger), so the engine outlives the session",
+                paths.user
             ),
-            LingerPlan::Unknown(why) => bullet(
-                &mut s,
-                &format!(
-                    "enable linger for {} (could not read it: {why})",
-                    paths.user
-                ),
+            LingerPlan::Unknown(why) => format!(
+                "enable linger for {} (could not read it: {why})",
+                paths.user
             ),
         }
-        s
+    }
+}
+
+/// `create F`, `keep F (unchanged)`, `update F`, `overwrite F (…; --force)`, `refuse to replace F: …`.
+fn file_line(f: &FilePlan, paths: &Paths) -> String {
+    let shown = paths.short(&f.path);
+    match f.change {
+        FileChange::Create => format!("create {shown}"),
+        FileChange::Unchanged => format!("keep {shown} (unchanged)"),
+        FileChange::Update => format!("update {shown}"),
+        FileChange::Overwrite(a) => format!("overwrite {shown} ({}; --force)", a.describe()),
+        FileChange::Refuse(a) => format!("refuse to replace {shown}: {}", a.describe()),
     }
 }
 

@@ -12,7 +12,7 @@ use rootless_setup_unit::config::Settings;
 
 use crate::commands::render;
 use crate::report::shown;
-use crate::style::paint;
+use crate::style::status_label;
 
 /// What the checks found.
 #[derive(Debug)]
@@ -42,14 +42,12 @@ pub fn describe(report: &Report, colour: bool) -> (Vec<String>, String) {
     let mut failing = Vec::new();
     let mut text = String::new();
     for f in &report.findings {
-        let label = match f.status {
-            Status::Fail => {
-                failing.push(f.id.to_string());
-                paint(colour, "1;31", "fail")
-            }
-            Status::Warn => paint(colour, "33", "warn"),
+        match f.status {
+            Status::Fail => failing.push(f.id.to_string()),
+            Status::Warn => {}
             _ => continue,
-        };
+        }
+        let label = status_label(colour, f.status);
         let _ = writeln!(text, "  {label} {}: {}", f.id, shown(&f.summary));
     }
     (failing, text)

@@ -114,7 +114,7 @@ fn explain(manager: &dyn Manager, unit: &str, message: String, style: &Style) ->
         Ok(text) => {
             details.push(format!(
                 "{} (journalctl --user -u {unit}):",
-                paint(style.err, "1", "journal")
+                paint(style.err, Style::BOLD, "journal")
             ));
             details.extend(text.lines().map(|l| format!("  {l}")));
         }

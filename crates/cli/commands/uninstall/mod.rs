@@ -27,7 +27,7 @@ use crate::state::lock;
 use crate::state::ops::{Contexts, Linger, Manager, Socket, World};
 use crate::state::reversal::{self, Goal, Line};
 use crate::state::{Entry, State, Step};
-use crate::style::{Style, hinted, out, paint};
+use crate::style::{STOPPED, Style, hinted, out, paint, stopped};
 
 /// Remove the rootless engine that `install` set up, exactly as recorded.
 ///
@@ -272,7 +272,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     });
     out(&format!(
         "{}\n{}",
-        paint(style.out, "1", header),
+        paint(style.out, Style::BOLD, header),
         describe(&plan, &paths, bus_error.as_deref())
     ))?;
     if args.dry_run {
@@ -280,7 +280,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     }
     if !Answer::detect(args.yes).confirm("uninstall?", true)? {
         eprintln!("nothing was changed");
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(STOPPED));
     }
     let lines = execute(&plan, &caller, &paths, &world);
     drop(lock);
@@ -290,15 +290,19 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         .filter(|l| matches!(l, Line::Failed(_)))
         .count();
     if failures == 0 {
-        out(&format!("{}\n", paint(style.out, "1;32", "uninstalled")))?;
+        out(&format!(
+            "{}\n",
+            paint(style.out, Style::SUCCESS, "uninstalled")
+        ))?;
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
-            "{} {failures} step{} failed (see above); the others were done",
-            paint(style.err, "1;31", "error:"),
-            if failures == 1 { "" } else { "s" }
-        );
-        Ok(ExitCode::from(1))
+        Err(stopped(
+            format!(
+                "{failures} step{} failed (see above); the others were done",
+                if failures == 1 { "" } else { "s" }
+            ),
+            &[],
+        ))
     }
 }
 
@@ -334,36 +338,52 @@ fn purge_refusal(dir: &std::path::Path, paths: &Paths) -> Option<String> {
     purge::refuse_reason(dir, &paths.home).or_else(|| guard::data_root_refusal(dir, paths.uid))
 }
 
+/// Why the data directory was not purged.
+#[derive(Debug, thiserror::Error)]
+enum PurgeError {
+    #[error("the engine may still be running; not removing its data under it")]
+    StillRunning,
+    #[error("{dir} is left alone: {why}")]
+    Refused { dir: String, why: String },
+    #[error(
+        "rootlesskit not found; remove it with `rootlesskit rm -rf {}` once it is installed",
+        .0.display()
+    )]
+    NoRootlesskit(std::path::PathBuf),
+    #[error("{0:#}")]
+    Failed(anyhow::Error),
+}
+
 fn purge_dir(
     dir: &std::path::Path,
     caller: &Caller,
     paths: &Paths,
     stopped: bool,
-) -> Result<String, String> {
+) -> Result<String, PurgeError> {
     if !stopped {
-        return Err("the engine may still be running; not removing its data under it".into());
+        return Err(PurgeError::StillRunning);
     }
     // Decided again at the moment of removal: the plan was made before the question.
     if let Some(why) = purge_refusal(dir, paths) {
-        return Err(format!("{} is left alone: {why}", paths.short(dir)));
+        return Err(PurgeError::Refused {
+            dir: paths.short(dir),
+            why,
+        });
     }
     let Some(rootlesskit) = purge::find_rootlesskit(caller) else {
-        return Err(format!(
-            "rootlesskit not found; remove it with `rootlesskit rm -rf {}` once it is installed",
-            dir.display()
-        ));
+        return Err(PurgeError::NoRootlesskit(dir.to_owned()));
     };
-    match purge::purge(&rootlesskit, dir) {
-        Ok(freed) => Ok(format!(
-            "removed {} (freed {})",
-            paths.short(dir),
-            freed
-                .bytes
-                .map(purge::human_bytes)
-                .unwrap_or_else(|| "an unknown amount".into())
-        )),
-        Err(e) => Err(format!("{e:#}")),
-    }
+    let freed = purge::purge(&rootlesskit, dir).map_err(PurgeError::Failed)?;
+    Ok(removed(&paths.short(dir), freed.bytes))
+}
+
+/// `removed DIR (freed 1.50 GiB)`: what a purge says it did.
+fn removed(dir: &str, bytes: Option<u64>) -> String {
+    let freed = bytes.map_or_else(
+        || "an unknown amount".to_owned(),
+        |b| indicatif::HumanBytes(b).to_string(),
+    );
+    format!("removed {dir} (freed {freed})")
 }
 
 #[cfg(test)]

@@ -89,24 +89,6 @@ pub fn parse_kib(stdout: &str) -> Option<u64> {
         .checked_mul(1024)
 }
 
-/// `1.5 GiB`, `12.0 MiB`, `512 B`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = UNITS[0];
-    for next in &UNITS[1..] {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = next;
-    }
-    format!("{value:.1} {unit}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,9 +118,6 @@ mod tests {
         assert_eq!(parse_kib(""), None);
         assert_eq!(parse_kib("du: cannot access\n"), None);
         assert_eq!(parse_kib("99999999999999999999\n"), None);
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(2_097_152), "2.0 MiB");
-        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024 / 2), "1.5 GiB");
     }
 
     #[test]

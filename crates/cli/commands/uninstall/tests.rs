@@ -211,8 +211,10 @@ fn purge_needs_a_stopped_engine_and_rootlesskit() {
     mark_data_root(&data, p.uid).unwrap();
     let caller = Caller::new(1, 1).with_var("PATH", "/nonexistent");
     assert_eq!(
-        purge_dir(&data, &caller, &p, false),
-        Err("the engine may still be running; not removing its data under it".into())
+        purge_dir(&data, &caller, &p, false)
+            .unwrap_err()
+            .to_string(),
+        "the engine may still be running; not removing its data under it"
     );
     if purge::find_rootlesskit(&caller).is_none() {
         let plan = Plan {
@@ -259,10 +261,27 @@ fn purge_decides_again_at_the_moment_of_removal() {
     assert_eq!(purge_refusal(&data, &p), None);
     std::fs::remove_file(data.join(DATA_ROOT_MARKER)).unwrap();
     let caller = Caller::new(p.uid, p.uid);
-    let err = purge_dir(&data, &caller, &p, true).unwrap_err();
+    let err = purge_dir(&data, &caller, &p, true).unwrap_err().to_string();
     assert!(
         err.starts_with("~/.local/share/docker is left alone: it does not carry the marker"),
         "{err}"
     );
     assert!(data.join("keep").exists());
+}
+
+#[test]
+fn a_purge_says_how_much_it_freed() {
+    assert_eq!(removed("~/d", Some(512)), "removed ~/d (freed 512 B)");
+    assert_eq!(
+        removed("~/d", Some(2_097_152)),
+        "removed ~/d (freed 2.00 MiB)"
+    );
+    assert_eq!(
+        removed("~/d", Some(3 * 1024 * 1024 * 1024 / 2)),
+        "removed ~/d (freed 1.50 GiB)"
+    );
+    assert_eq!(
+        removed("~/d", None),
+        "removed ~/d (freed an unknown amount)"
+    );
 }
