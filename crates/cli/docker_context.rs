@@ -3,7 +3,8 @@
 //! the current context before switching, and on uninstall restore it (or `default` if it has
 //! gone) — DESIGN.md defect 7.
 //!
-//! The `docker` client is the one found on `PATH` (or where the checker found it), run with
+//! The `docker` client is the one found on `PATH` (or where the checker found it, or in the
+//! system directories: [`process::find`]), run with
 //! `DOCKER_HOST` and `DOCKER_CONTEXT` cleared so the caller's environment cannot redirect it.
 //! The current context is read from `config.json` (`$DOCKER_CONFIG` or `~/.docker`), which is
 //! what `docker context use` writes; Docker 20.10 has no `docker context show`.
@@ -11,8 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rootless_setup_checks::system::{Invocation, ProbeOutput};
-use rootless_setup_checks::{Caller, LiveSystem, System};
+use rootless_setup_checks::Caller;
+use rootless_setup_core::Host;
+use rootless_setup_core::process::{self, Invocation, Output};
 use rootless_setup_core::read::Limit;
 
 /// The context's name.
@@ -117,20 +119,14 @@ pub fn current_context(config_dir: &Path) -> String {
         .unwrap_or_else(|| DEFAULT.to_owned())
 }
 
-/// Finds `docker`: the first on the caller's `PATH`, then `hint` (where the checker found it),
-/// then `/usr/bin/docker`.
+/// Finds `docker` ([`process::find`]); `hint` is where the checker found it.
 pub fn find_docker(caller: &Caller, hint: Option<&Path>) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    caller
-        .path_dirs()
-        .into_iter()
-        .map(|d| d.join("docker"))
-        .chain(hint.map(Path::to_path_buf))
-        .chain(std::iter::once(PathBuf::from("/usr/bin/docker")))
-        .find(|p| p.is_absolute() && executable(p))
+    process::find(
+        &Host::real(),
+        "docker",
+        caller.path_dirs(),
+        hint.and_then(Path::parent),
+    )
 }
 
 /// The docker client.
@@ -143,13 +139,13 @@ pub struct DockerCli {
 }
 
 impl DockerCli {
-    fn run(&self, args: &[&str]) -> anyhow::Result<ProbeOutput> {
+    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
         let invocation = Invocation::new(&self.path)
             .args(args.iter().copied())
             .env("DOCKER_HOST", "")
             .env("DOCKER_CONTEXT", "")
             .timeout(Duration::from_secs(20));
-        Ok(LiveSystem.run(&invocation)?)
+        Ok(process::run(&invocation)?)
     }
 
     fn must(&self, args: &[&str]) -> anyhow::Result<()> {

@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use rootless_setup_checks::system::Invocation;
-use rootless_setup_checks::{LiveSystem, System};
+use rootless_setup_core::process::{self, Invocation};
 
 /// Up to `lines` lines of `unit`'s user journal, or why they could not be read.
 pub fn tail(unit: &str, lines: u32) -> Result<String, String> {
@@ -24,7 +23,7 @@ pub fn tail(unit: &str, lines: u32) -> Result<String, String> {
         .env("SYSTEMD_COLORS", "0")
         .env("SYSTEMD_PAGER", "")
         .timeout(Duration::from_secs(10));
-    match LiveSystem.run(&invocation) {
+    match process::run(&invocation) {
         Ok(out) if out.success() && !out.stdout.trim().is_empty() => Ok(out.stdout),
         Ok(out) if out.success() => Err(format!(
             "the journal has no entries for {unit} that this user may read (journald may keep a single system journal; members of the systemd-journal group can read it)"

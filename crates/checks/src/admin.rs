@@ -7,11 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
+use rootless_setup_core::process::{Invocation, Namespace, Output, ProcessError};
 use rootless_setup_core::{CheckId, Host, passwd};
 
-use crate::system::{
-    BusAnswer, Invocation, ManagerInfo, ProbeError, ProbeOutput, UsernsMapOutcome, UsernsMapRequest,
-};
+use crate::system::{BusAnswer, ManagerInfo, UsernsMapOutcome, UsernsMapRequest};
 use crate::{Caller, Selection, System};
 
 /// `/etc/passwd` names no such user.
@@ -98,8 +97,8 @@ impl<'a> AdminSystem<'a> {
         true
     }
 
-    fn refuse(program: &Path, why: &str) -> ProbeError {
-        ProbeError {
+    fn refuse(program: &Path, why: &str) -> ProcessError {
+        ProcessError {
             program: program.to_owned(),
             source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, why.to_owned()),
         }
@@ -110,7 +109,7 @@ impl<'a> AdminSystem<'a> {
 const ANOTHER_USER: &str = "not run: the checks run on another user's behalf (--user)";
 
 impl System for AdminSystem<'_> {
-    fn run(&self, invocation: &Invocation) -> Result<ProbeOutput, ProbeError> {
+    fn run(&self, invocation: &Invocation) -> Result<Output, ProcessError> {
         let version_query = matches!(
             invocation
                 .args
@@ -120,7 +119,7 @@ impl System for AdminSystem<'_> {
                 .as_slice(),
             [a] if a == "--version" || a == "-V"
         );
-        if invocation.in_userns || !version_query {
+        if invocation.namespace != Namespace::Host || !version_query {
             return Err(Self::refuse(&invocation.program, ANOTHER_USER));
         }
         if !self.trusted(&invocation.program) {
@@ -132,7 +131,7 @@ impl System for AdminSystem<'_> {
         self.inner.run(invocation)
     }
 
-    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProbeError> {
+    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProcessError> {
         Err(Self::refuse(&request.newuidmap, ANOTHER_USER))
     }
 

@@ -1,55 +1,13 @@
-//! The two namespace probes behind [`crate::system::LiveSystem`]: running a program as mapped
-//! root in a throwaway user+network namespace, and mapping the caller's full subordinate ranges
-//! into a fresh user namespace through `newuidmap`/`newgidmap`. Both only affect the child.
+//! The full-range probe behind [`crate::system::LiveSystem::map_userns`]: mapping the caller's
+//! subordinate ranges into a fresh user namespace through `newuidmap`/`newgidmap`, as rootlesskit
+//! does. It only affects the child; the programs run through [`rootless_setup_core::process`],
+//! which also starts them in their namespaces.
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use nix::libc;
-use nix::sched::{CloneFlags, unshare};
+use rootless_setup_core::process::{self, Invocation, ProcessError};
 
-use crate::system::{
-    Invocation, LiveSystem, ProbeError, System, UsernsMapOutcome, UsernsMapRequest, release,
-};
-
-/// Writes `data` to the proc file `path` using only async-signal-safe calls (no allocation),
-/// as required between `fork` and `exec`.
-fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> std::io::Result<()> {
-    // SAFETY: `path` is a valid NUL-terminated string; the fd is closed before returning.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: `data` is a valid buffer of `data.len()` bytes and `fd` is open.
-    let written = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
-    // SAFETY: `fd` was opened above and is closed exactly once.
-    unsafe { libc::close(fd) };
-    if written < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
-/// Makes `command` start in a new user and network namespace where the caller is root (its own
-/// uid and gid mapped to 0, nothing else), as an unprivileged process may do without helpers.
-pub(crate) fn enter_userns_as_root(command: &mut Command) {
-    let uid_map = format!("0 {} 1", nix::unistd::getuid().as_raw()).into_bytes();
-    let gid_map = format!("0 {} 1", nix::unistd::getgid().as_raw()).into_bytes();
-    let hook = move || -> std::io::Result<()> {
-        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)
-            .map_err(std::io::Error::from)?;
-        write_proc(c"/proc/self/setgroups", b"deny")?;
-        write_proc(c"/proc/self/uid_map", &uid_map)?;
-        write_proc(c"/proc/self/gid_map", &gid_map)?;
-        Ok(())
-    };
-    // SAFETY: the hook only calls unshare, open, write and close, which are async-signal-safe,
-    // and touches no memory shared with other threads (the maps were formatted before fork).
-    unsafe { command.pre_exec(hook) };
-}
+use crate::system::{UsernsMapOutcome, UsernsMapRequest};
 
 /// Builds the helper arguments `PID 0 OWN 1 1 START COUNT [NEXT START COUNT …]`.
 pub(crate) fn helper_args(pid: u32, own: u32, ranges: &[(u64, u64)]) -> Vec<String> {
@@ -62,69 +20,56 @@ pub(crate) fn helper_args(pid: u32, own: u32, ranges: &[(u64, u64)]) -> Vec<Stri
     args
 }
 
+/// The deadline of each helper; the child in the namespace waits for both and gets one more.
+const HELPER_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Creates a user namespace in a child, maps the caller and the full subordinate ranges into it
 /// with the setuid helpers (exactly what rootlesskit does), and reads the maps back from inside.
-pub(crate) fn map_full_ranges(request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProbeError> {
-    let shell = std::path::PathBuf::from("/bin/sh");
-    let mut command = Command::new(&shell);
-    command
+pub(crate) fn map_full_ranges(
+    request: &UsernsMapRequest,
+) -> Result<UsernsMapOutcome, ProcessError> {
+    let shell = Invocation::new("/bin/sh")
         .args([
             "-c",
             "read _ && cat /proc/self/uid_map && echo -- && cat /proc/self/gid_map",
         ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let hook = || unshare(CloneFlags::CLONE_NEWUSER).map_err(std::io::Error::from);
-    // SAFETY: unshare is async-signal-safe and the hook touches no shared memory.
-    unsafe { command.pre_exec(hook) };
-    let mut child = match command.spawn() {
+        .in_unmapped_userns()
+        .timeout(HELPER_TIMEOUT * 3);
+    let child = match process::start(&shell) {
         Ok(child) => child,
-        Err(e) if e.raw_os_error().is_some() && e.kind() != std::io::ErrorKind::NotFound => {
-            return Ok(UsernsMapOutcome::UnshareFailed(e.to_string()));
+        Err(e)
+            if e.source.raw_os_error().is_some()
+                && e.source.kind() != std::io::ErrorKind::NotFound =>
+        {
+            return Ok(UsernsMapOutcome::UnshareFailed(e.source.to_string()));
         }
-        Err(source) => {
-            return Err(ProbeError {
-                program: shell,
-                source,
-            });
-        }
+        Err(e) => return Err(e),
     };
-    let pid = child.id();
     let helpers = [
         (&request.newuidmap, request.uid, &request.subuids),
         (&request.newgidmap, request.gid, &request.subgids),
     ];
     for (helper, own, ranges) in helpers {
         let invocation = Invocation::new(helper.as_path())
-            .args(helper_args(pid, own, ranges))
-            .timeout(Duration::from_secs(5));
-        let output = LiveSystem.run(&invocation);
-        let failed = match output {
-            Ok(out) if out.success() => None,
-            Ok(out) => Some(Ok(UsernsMapOutcome::HelperFailed {
-                helper: helper.clone(),
-                output: out,
-            })),
-            Err(e) => Some(Err(e)),
-        };
-        if let Some(result) = failed {
-            let _ = child.kill();
-            let _ = child.wait();
-            return result;
+            .args(helper_args(child.pid(), own, ranges))
+            .timeout(HELPER_TIMEOUT);
+        match process::run(&invocation) {
+            Ok(out) if out.success() => {}
+            // Dropping the child kills it.
+            Ok(out) => {
+                return Ok(UsernsMapOutcome::HelperFailed {
+                    helper: helper.clone(),
+                    output: out,
+                });
+            }
+            Err(e) => return Err(e),
         }
     }
-    let err = |source| ProbeError {
-        program: shell.clone(),
-        source,
-    };
-    release(&mut child, b"go\n").map_err(err)?;
-    let mut stdout = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        out.read_to_string(&mut stdout).map_err(err)?;
-    }
-    let _ = child.wait();
-    let (uid_map, gid_map) = stdout.split_once("--\n").unwrap_or((stdout.as_str(), ""));
+    let out = child.finish(b"go\n")?;
+    let (uid_map, gid_map) = out
+        .stdout
+        .split_once("--\n")
+        .unwrap_or((out.stdout.as_str(), ""));
     Ok(UsernsMapOutcome::Mapped {
         uid_map: uid_map.to_owned(),
         gid_map: gid_map.to_owned(),

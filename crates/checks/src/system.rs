@@ -1,114 +1,17 @@
 //! Live probes: everything the checker learns by running something rather than reading a file.
-//! [`System`] is the seam: [`LiveSystem`] really runs programs, creates namespaces and asks
-//! D-Bus (through `rootless-setup-systemd`, read-only); tests substitute a scripted one.
+//! [`System`] is the seam: [`LiveSystem`] really runs programs (through
+//! [`rootless_setup_core::process`]), creates namespaces and asks D-Bus (through
+//! `rootless-setup-systemd`, read-only); tests substitute a scripted one.
 //!
-//! Nothing here changes the host: probes run as the calling user, in throwaway namespaces.
+//! Only read-only probes go through it: they run as the calling user, in throwaway namespaces,
+//! and change nothing. What the binary changes (the docker context, the purge) it runs through
+//! `process` itself.
 
-use std::ffi::OsString;
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// A program to run as a probe.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
-    /// Absolute path of the program.
-    pub program: PathBuf,
-    /// Arguments.
-    pub args: Vec<OsString>,
-    /// Extra environment variables (the rest is inherited).
-    pub env: Vec<(OsString, OsString)>,
-    /// Run as mapped root in a fresh user and network namespace (one id mapped, no helpers),
-    /// the way rootlesskit runs the engine's iptables.
-    pub in_userns: bool,
-    /// Killed after this long.
-    pub timeout: Duration,
-}
-
-impl Invocation {
-    /// A program with a 10 s deadline.
-    pub fn new(program: impl Into<PathBuf>) -> Self {
-        Invocation {
-            program: program.into(),
-            args: Vec::new(),
-            env: Vec::new(),
-            in_userns: false,
-            timeout: Duration::from_secs(10),
-        }
-    }
-
-    /// Appends arguments.
-    #[must_use]
-    pub fn args<I, S>(mut self, args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<OsString>,
-    {
-        self.args.extend(args.into_iter().map(Into::into));
-        self
-    }
-
-    /// Sets an environment variable.
-    #[must_use]
-    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    /// Runs inside a fresh user and network namespace as mapped root.
-    #[must_use]
-    pub fn in_userns(mut self) -> Self {
-        self.in_userns = true;
-        self
-    }
-
-    /// Sets the deadline.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The command line, for observations and messages.
-    pub fn display(&self) -> String {
-        std::iter::once(self.program.to_string_lossy())
-            .chain(self.args.iter().map(|a| a.to_string_lossy()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-/// What a finished (or killed) probe produced.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ProbeOutput {
-    /// Exit code; `None` when killed by a signal or the deadline.
-    pub code: Option<i32>,
-    /// Standard output, lossily decoded.
-    pub stdout: String,
-    /// Standard error, lossily decoded.
-    pub stderr: String,
-    /// Killed because the deadline passed.
-    pub timed_out: bool,
-    /// How long it ran.
-    pub elapsed: Duration,
-}
-
-impl ProbeOutput {
-    /// Exit code 0.
-    pub fn success(&self) -> bool {
-        self.code == Some(0)
-    }
-
-    /// The last non-empty line of stderr (or stdout), for one-line summaries.
-    pub fn last_line(&self) -> &str {
-        [&self.stderr, &self.stdout]
-            .iter()
-            .find_map(|s| s.lines().rev().map(str::trim).find(|l| !l.is_empty()))
-            .unwrap_or("")
-    }
-}
+use rootless_setup_core::process::{self, Invocation, Output, ProcessError};
 
 /// The full mapping the decisive user-namespace probe asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,19 +47,8 @@ pub enum UsernsMapOutcome {
         /// Which helper.
         helper: PathBuf,
         /// Its exit code and stderr.
-        output: ProbeOutput,
+        output: Output,
     },
-}
-
-/// Could not run the probe at all.
-#[derive(Debug, thiserror::Error)]
-#[error("could not run {program}: {source}")]
-pub struct ProbeError {
-    /// The program.
-    pub program: PathBuf,
-    /// Why.
-    #[source]
-    pub source: io::Error,
 }
 
 /// What the session's D-Bus said.
@@ -177,15 +69,15 @@ pub struct ManagerInfo {
     pub state: String,
 }
 
-/// Live probes, injectable so tests can script them.
+/// Read-only live probes, injectable so tests can script them.
 pub trait System: fmt::Debug + Sync {
-    /// Runs a program to completion or its deadline.
-    fn run(&self, invocation: &Invocation) -> Result<ProbeOutput, ProbeError>;
+    /// Runs a probe program to completion or its deadline.
+    fn run(&self, invocation: &Invocation) -> Result<Output, ProcessError>;
 
     /// Creates a user namespace in a child and maps the full ranges with the helpers.
-    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProbeError>;
+    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProcessError>;
 
-    /// Pings the bus at `address` (`org.freedesktop.DBus.Peer.Ping`).
+    /// Pings the bus at `address` (asks the bus driver for its id, `org.freedesktop.DBus.GetId`).
     fn ping_user_bus(&self, address: &str) -> BusAnswer<()>;
 
     /// Asks the user manager on the bus at `address` for its version and state.
@@ -200,26 +92,11 @@ pub trait System: fmt::Debug + Sync {
 pub struct LiveSystem;
 
 impl System for LiveSystem {
-    fn run(&self, invocation: &Invocation) -> Result<ProbeOutput, ProbeError> {
-        let err = |source| ProbeError {
-            program: invocation.program.clone(),
-            source,
-        };
-        let mut command = Command::new(&invocation.program);
-        command
-            .args(&invocation.args)
-            .envs(invocation.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if invocation.in_userns {
-            crate::namespace::enter_userns_as_root(&mut command);
-        }
-        let child = command.spawn().map_err(err)?;
-        wait_with_deadline(child, invocation.timeout).map_err(err)
+    fn run(&self, invocation: &Invocation) -> Result<Output, ProcessError> {
+        process::run(invocation)
     }
 
-    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProbeError> {
+    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProcessError> {
         crate::namespace::map_full_ranges(request)
     }
 
@@ -259,15 +136,15 @@ impl Offline {
 }
 
 impl System for Offline {
-    fn run(&self, invocation: &Invocation) -> Result<ProbeOutput, ProbeError> {
-        Err(ProbeError {
+    fn run(&self, invocation: &Invocation) -> Result<Output, ProcessError> {
+        Err(ProcessError {
             program: invocation.program.clone(),
             source: io::Error::new(io::ErrorKind::Unsupported, Offline::WHY),
         })
     }
 
-    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProbeError> {
-        Err(ProbeError {
+    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProcessError> {
+        Err(ProcessError {
             program: request.newuidmap.clone(),
             source: io::Error::new(io::ErrorKind::Unsupported, Offline::WHY),
         })
@@ -283,103 +160,5 @@ impl System for Offline {
 
     fn linger(&self, _uid: u32) -> BusAnswer<bool> {
         BusAnswer::Unreachable(Offline::WHY.to_owned())
-    }
-}
-
-/// Waits for `child` to exit, killing it when `timeout` passes; collects its output.
-pub(crate) fn wait_with_deadline(mut child: Child, timeout: Duration) -> io::Result<ProbeOutput> {
-    let start = Instant::now();
-    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
-    let stdout = child.stdout.take().map(|mut s| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = s.read_to_end(&mut buf);
-            buf
-        })
-    });
-    let stderr = child.stderr.take().map(|mut s| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = s.read_to_end(&mut buf);
-            buf
-        })
-    });
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
-        }
-        if start.elapsed() >= timeout {
-            timed_out = true;
-            let _ = child.kill();
-            break child.wait().ok();
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let collect = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        h.and_then(|h| h.join().ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    };
-    Ok(ProbeOutput {
-        code: if timed_out {
-            None
-        } else {
-            status.and_then(|s| s.code())
-        },
-        stdout: collect(stdout),
-        stderr: collect(stderr),
-        timed_out,
-        elapsed: start.elapsed(),
-    })
-}
-
-/// Writes `line` to a child's stdin and closes it.
-pub(crate) fn release(child: &mut Child, line: &[u8]) -> io::Result<()> {
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(line)?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadline_kills_a_hanging_program() {
-        let out = LiveSystem
-            .run(
-                &Invocation::new("/bin/sleep")
-                    .args(["5"])
-                    .timeout(Duration::from_millis(100)),
-            )
-            .unwrap();
-        assert!(out.timed_out);
-        assert_eq!(out.code, None);
-        assert!(out.elapsed < Duration::from_secs(2));
-    }
-
-    #[test]
-    fn output_and_exit_code_are_collected() {
-        let out = LiveSystem
-            .run(&Invocation::new("/bin/sh").args(["-c", "echo out; echo err >&2; exit 3"]))
-            .unwrap();
-        assert_eq!(
-            (out.code, out.stdout.as_str(), out.stderr.as_str()),
-            (Some(3), "out\n", "err\n")
-        );
-        assert_eq!(out.last_line(), "err");
-    }
-
-    #[test]
-    fn a_missing_program_is_a_probe_error() {
-        let err = LiveSystem
-            .run(&Invocation::new("/nonexistent/program"))
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("could not run /nonexistent/program")
-        );
     }
 }

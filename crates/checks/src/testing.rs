@@ -11,13 +11,11 @@ use std::time::Duration;
 
 use crate::caller::Caller;
 use crate::context::{Context, Options};
-use crate::system::{
-    BusAnswer, Invocation, ManagerInfo, ProbeError, ProbeOutput, System, UsernsMapOutcome,
-    UsernsMapRequest,
-};
+use crate::system::{BusAnswer, ManagerInfo, System, UsernsMapOutcome, UsernsMapRequest};
 use rootless_setup_core::distro::Distro;
 use rootless_setup_core::host::Host;
 use rootless_setup_core::model::Engine;
+use rootless_setup_core::process::{Invocation, Namespace, Output, ProcessError};
 use rootless_setup_core::testing::Fixture;
 
 /// One scripted answer: for a program whose file name is `program` and whose arguments
@@ -26,7 +24,7 @@ use rootless_setup_core::testing::Fixture;
 struct Script {
     program: String,
     args_contain: String,
-    answer: Result<ProbeOutput, io::ErrorKind>,
+    answer: Result<Output, io::ErrorKind>,
 }
 
 /// A [`System`] with scripted answers. Unscripted programs fail to start (`NotFound`); the buses
@@ -62,36 +60,36 @@ impl ScriptedSystem {
     }
 
     /// A successful output with `stdout`.
-    pub fn ok(stdout: &str) -> ProbeOutput {
-        ProbeOutput {
+    pub fn ok(stdout: &str) -> Output {
+        Output {
             code: Some(0),
             stdout: stdout.to_owned(),
-            ..ProbeOutput::default()
+            ..Output::default()
         }
     }
 
     /// A failed output with exit code `code` and `stderr`.
-    pub fn failed(code: i32, stderr: &str) -> ProbeOutput {
-        ProbeOutput {
+    pub fn failed(code: i32, stderr: &str) -> Output {
+        Output {
             code: Some(code),
             stderr: stderr.to_owned(),
-            ..ProbeOutput::default()
+            ..Output::default()
         }
     }
 
     /// An output killed at its deadline.
-    pub fn timed_out() -> ProbeOutput {
-        ProbeOutput {
+    pub fn timed_out() -> Output {
+        Output {
             timed_out: true,
             elapsed: Duration::from_secs(10),
-            ..ProbeOutput::default()
+            ..Output::default()
         }
     }
 
     /// Answers runs of `program` (file name) whose joined arguments contain `args_contain`.
     /// Later scripts win over earlier ones.
     #[must_use]
-    pub fn on(mut self, program: &str, args_contain: &str, answer: ProbeOutput) -> Self {
+    pub fn on(mut self, program: &str, args_contain: &str, answer: Output) -> Self {
         self.scripts.push(Script {
             program: program.to_owned(),
             args_contain: args_contain.to_owned(),
@@ -152,8 +150,8 @@ impl ScriptedSystem {
 }
 
 impl System for ScriptedSystem {
-    fn run(&self, invocation: &Invocation) -> Result<ProbeOutput, ProbeError> {
-        let ns = if invocation.in_userns {
+    fn run(&self, invocation: &Invocation) -> Result<Output, ProcessError> {
+        let ns = if invocation.namespace != Namespace::Host {
             " [userns]"
         } else {
             ""
@@ -174,20 +172,20 @@ impl System for ScriptedSystem {
         });
         match script.map(|s| &s.answer) {
             Some(Ok(out)) => Ok(out.clone()),
-            Some(Err(kind)) => Err(ProbeError {
+            Some(Err(kind)) => Err(ProcessError {
                 program: invocation.program.clone(),
                 source: io::Error::from(*kind),
             }),
-            None => Err(ProbeError {
+            None => Err(ProcessError {
                 program: invocation.program.clone(),
                 source: io::Error::from(io::ErrorKind::NotFound),
             }),
         }
     }
 
-    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProbeError> {
+    fn map_userns(&self, request: &UsernsMapRequest) -> Result<UsernsMapOutcome, ProcessError> {
         self.record("map_userns".to_owned());
-        self.userns.clone().ok_or_else(|| ProbeError {
+        self.userns.clone().ok_or_else(|| ProcessError {
             program: request.newuidmap.clone(),
             source: io::Error::from(io::ErrorKind::NotFound),
         })

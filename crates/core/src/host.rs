@@ -242,7 +242,8 @@ impl Host {
         Some(Path::new("/").join(inner))
     }
 
-    /// Finds an executable named `name` in the host directories `dirs`, in order.
+    /// Finds an executable regular file named `name` in the host directories `dirs`, in order.
+    /// Which directories, for a program the tool runs, is [`crate::process::find`]'s rule.
     pub fn find_executable<'a, I>(&self, name: &str, dirs: I) -> Option<PathBuf>
     where
         I: IntoIterator<Item = &'a Path>,

@@ -1,9 +1,10 @@
 //! The facts every rootless-setup crate shares, and nothing that talks to the system beyond
-//! reading a file: check ids ([`catalogue`]) and their results ([`finding`], [`report`]); the
-//! data the crates hand each other ([`model`]); the rules that both judge a host and shape a unit
-//! ([`network`], [`version`]); distributions and their packages ([`distro`]); accounts and the
-//! rule for whom a root script may act ([`passwd`], [`accounts`], [`subid`]); shell quoting
-//! ([`shell`]); and the one bounded reader of files ([`read`], [`host`]).
+//! reading a file and running a program: check ids ([`catalogue`]) and their results
+//! ([`finding`], [`report`]); the data the crates hand each other ([`model`]); the rules that both
+//! judge a host and shape a unit ([`network`], [`version`]); distributions and their packages
+//! ([`distro`]); accounts and the rule for whom a root script may act ([`passwd`], [`accounts`],
+//! [`subid`]); shell quoting ([`shell`]); the one bounded reader of files ([`read`], [`host`]);
+//! and the one way to find and run a program ([`process`]).
 //!
 //! The checker (`rootless-setup-checks`) adds the probes; the unit generator and the fix script
 //! depend on this crate only, never on the checker or D-Bus.
@@ -18,6 +19,7 @@ pub mod hostile;
 pub mod model;
 pub mod network;
 pub mod passwd;
+pub mod process;
 pub mod read;
 pub mod report;
 pub mod shell;

@@ -28,6 +28,9 @@ impl Limit {
     /// Files the user writes for the tool or other tools write for the user:
     /// `config.toml`, the install record, the docker CLI's `config.json`, unit files.
     pub const CONFIG: Limit = Limit(1 << 20);
+    /// What a program run by [`crate::process`] prints, per stream: versions, JSON of a
+    /// `docker context inspect`, a journal's tail.
+    pub const OUTPUT: Limit = Limit(1 << 20);
 }
 
 impl fmt::Display for Limit {

@@ -7,18 +7,7 @@ use crate::caller::Caller;
 use crate::context::Context;
 use rootless_setup_core::distro::{Distro, Package};
 use rootless_setup_core::model::Facts;
-
-/// `dirs` in order, without relative entries (they would depend on the working directory) and
-/// without repeats: the directories a program is looked for in.
-pub(crate) fn search_dirs(dirs: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = Vec::new();
-    for dir in dirs {
-        if dir.is_absolute() && !out.contains(&dir) {
-            out.push(dir);
-        }
-    }
-    out
-}
+pub(crate) use rootless_setup_core::process::search_dirs;
 
 /// The caller's `PATH` followed by `standard`, as [`search_dirs`].
 pub(crate) fn path_then(caller: &Caller, standard: &[&str]) -> Vec<PathBuf> {

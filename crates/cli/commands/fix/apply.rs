@@ -3,10 +3,10 @@
 //! and print the checks whose status changed. The run holds the user's install lock
 //! (`crate::state::lock`), so it never overlaps an install or uninstall.
 
-use std::io::Write;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
-use rootless_setup_core::{CheckId, Report, Status};
+use rootless_setup_core::process::{self, Invocation};
+use rootless_setup_core::{CheckId, Host, Report, Status};
 use rootless_setup_fix::{Plan, Step};
 
 use super::Run;
@@ -27,7 +27,8 @@ fn confirm(yes: bool) -> anyhow::Result<bool> {
     })
 }
 
-/// Runs `script` as root: `sudo -- sh -s`, or `sh -s` when this already is root.
+/// Runs `script` as root: `sudo -- sh -s`, or `sh -s` when this already is root; the program is
+/// found by [`process::find`].
 fn run_as_root(script: &str) -> anyhow::Result<std::process::ExitStatus> {
     let root = nix::unistd::geteuid().is_root();
     let (program, args): (&str, &[&str]) = if root {
@@ -35,24 +36,20 @@ fn run_as_root(script: &str) -> anyhow::Result<std::process::ExitStatus> {
     } else {
         ("sudo", &["--", "sh", "-s"])
     };
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            hinted(
-                format!("could not start {program}: {e}"),
-                &["save the script (rootless-setup fix > fix.sh) and run it as root: su -c 'sh fix.sh'"],
-            )
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A script that stops early (a preflight guard) closes the pipe: not our error.
-        match stdin.write_all(script.as_bytes()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-            _ => {}
-        }
-    }
-    Ok(child.wait()?)
+    let cannot = |why: &dyn std::fmt::Display| {
+        hinted(
+            format!("could not start {program}: {why}"),
+            &[
+                "save the script (rootless-setup fix > fix.sh) and run it as root: su -c 'sh fix.sh'",
+            ],
+        )
+    };
+    let on_path = rootless_setup_checks::Caller::from_process().path_dirs();
+    let Some(path) = process::find(&Host::real(), program, on_path, None) else {
+        return Err(cannot(&"not found"));
+    };
+    process::run_attached(&Invocation::new(path).args(args), script.as_bytes())
+        .map_err(|e| cannot(&e.source))
 }
 
 /// The checks whose status differs between the two runs, in catalogue order.

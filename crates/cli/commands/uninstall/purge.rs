@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rootless_setup_checks::system::Invocation;
-use rootless_setup_checks::{Caller, LiveSystem, System};
+use rootless_setup_checks::Caller;
+use rootless_setup_core::Host;
+use rootless_setup_core::process::{self, Invocation};
 
 /// Why a directory may not be purged: not absolute, `/`, the home directory or one of its
 /// parents, or a path with `..`.
@@ -31,14 +32,9 @@ pub fn refuse_reason(dir: &Path, home: &Path) -> Option<String> {
     None
 }
 
-/// Finds `rootlesskit` on the caller's `PATH` or in `/usr/bin`.
+/// Finds `rootlesskit` ([`process::find`]).
 pub fn find_rootlesskit(caller: &Caller) -> Option<PathBuf> {
-    caller
-        .path_dirs()
-        .into_iter()
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/local/bin")])
-        .map(|d| d.join("rootlesskit"))
-        .find(|p| p.is_absolute() && p.is_file())
+    process::find(&Host::real(), "rootlesskit", caller.path_dirs(), None)
 }
 
 /// What was freed.
@@ -57,7 +53,7 @@ pub fn purge(rootlesskit: &Path, dir: &Path) -> anyhow::Result<Freed> {
         .args(["--net=host", "/bin/sh", "-c", SCRIPT, "sh"])
         .args([dir.as_os_str()])
         .timeout(Duration::from_secs(600));
-    let out = LiveSystem.run(&invocation)?;
+    let out = process::run(&invocation)?;
     if !out.success() {
         anyhow::bail!(
             "`{}` failed: {}",
@@ -127,13 +123,14 @@ mod tests {
         let target = dir.path().join("docker");
         std::fs::create_dir_all(target.join("overlay2/x")).unwrap();
         std::fs::write(target.join("overlay2/x/file"), vec![0u8; 64 * 1024]).unwrap();
-        let out = std::process::Command::new("/bin/sh")
-            .args(["-c", SCRIPT, "sh"])
-            .arg(&target)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let bytes = parse_kib(&String::from_utf8_lossy(&out.stdout)).unwrap();
+        let out = process::run(
+            &Invocation::new("/bin/sh")
+                .args(["-c", SCRIPT, "sh"])
+                .args([target.as_os_str()]),
+        )
+        .unwrap();
+        assert!(out.success());
+        let bytes = parse_kib(&out.stdout).unwrap();
         assert!(bytes >= 64 * 1024, "{bytes}");
         assert!(!target.exists());
     }

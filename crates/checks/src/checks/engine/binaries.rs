@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::context::Context;
-use crate::system::Invocation;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Distro, Family, Package};
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Binary, Engine, Facts};
+use rootless_setup_core::process::Invocation;
 
 use super::super::common::{self, install_with};
 use rootless_setup_core::version::{parse_version, version_at_least};

@@ -4,6 +4,7 @@ use super::*;
 use crate::caller::Caller;
 use crate::system::System;
 use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::process::{Output, ProcessError};
 use rootless_setup_core::testing::Fixture;
 
 const DEBIAN_12: &str = "ID=debian\nVERSION_ID=\"12\"\n";
@@ -446,10 +447,7 @@ struct Slow {
 }
 
 impl System for Slow {
-    fn run(
-        &self,
-        invocation: &Invocation,
-    ) -> Result<crate::system::ProbeOutput, crate::system::ProbeError> {
+    fn run(&self, invocation: &Invocation) -> Result<Output, ProcessError> {
         // dockerd is asked first and answers last.
         let first = invocation.program.ends_with("dockerd");
         std::thread::sleep(if first { self.delay * 2 } else { self.delay });
@@ -458,7 +456,7 @@ impl System for Slow {
     fn map_userns(
         &self,
         request: &crate::system::UsernsMapRequest,
-    ) -> Result<crate::system::UsernsMapOutcome, crate::system::ProbeError> {
+    ) -> Result<crate::system::UsernsMapOutcome, ProcessError> {
         System::map_userns(&self.inner, request)
     }
     fn ping_user_bus(&self, address: &str) -> crate::system::BusAnswer<()> {

@@ -13,10 +13,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::context::Context;
-use crate::system::{Invocation, ProbeOutput};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Facts, NetworkPlan};
+use rootless_setup_core::process::{Invocation, Output};
 
 use super::super::common;
 use super::rootlesskit_output::{
@@ -224,7 +224,7 @@ fn failed_run(
     facts: &Facts,
     plan: &NetworkPlan,
     finding: Finding,
-    out: &ProbeOutput,
+    out: &Output,
     by_hand: &str,
     cleanup: Option<&str>,
 ) -> Finding {
@@ -316,7 +316,7 @@ fn failed_run(
 fn verify_output(
     facts: &Facts,
     mut finding: Finding,
-    out: &ProbeOutput,
+    out: &Output,
     plan: &NetworkPlan,
     uid: u32,
     cleanup: Option<String>,

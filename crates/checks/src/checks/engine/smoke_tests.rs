@@ -64,8 +64,8 @@ fn facts(driver: &str, mtu: u32) -> Facts {
 const READY_LINE: &str = "rootlesskit ready, child pid 4242\n";
 
 /// A good run: the ready line, then `stdout`.
-fn ok_run(stdout: &str) -> ProbeOutput {
-    ProbeOutput {
+fn ok_run(stdout: &str) -> Output {
+    Output {
         elapsed: Duration::from_millis(412),
         ..ScriptedSystem::ok(&format!("{READY_LINE}{stdout}"))
     }
@@ -82,7 +82,7 @@ fn run_with(
     (finding, h.system.calls())
 }
 
-fn run(fx: &Fixture, answer: ProbeOutput) -> Finding {
+fn run(fx: &Fixture, answer: Output) -> Finding {
     let system = ScriptedSystem::new().on("rootlesskit", "--net=", answer);
     run_with(fx, caller(), system, &mut facts("slirp4netns", 65520)).0
 }
@@ -431,7 +431,7 @@ fn an_empty_child_pid_is_not_ready() {
 
 #[test]
 fn a_run_without_the_ready_line_fails() {
-    let output = ProbeOutput {
+    let output = Output {
         elapsed: Duration::from_millis(412),
         ..ScriptedSystem::ok(&format!("{MAP}{IP_LINKS}"))
     };

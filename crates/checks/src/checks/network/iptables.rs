@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::context::Context;
-use crate::system::{Invocation, ProbeOutput};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::process::{Invocation, Output};
 
 use super::super::common;
 use rootless_setup_core::version;
@@ -135,10 +135,10 @@ fn in_namespace(invocation: Invocation) -> Invocation {
 struct Failure {
     what: String,
     detail: String,
-    output: Option<ProbeOutput>,
+    output: Option<Output>,
 }
 
-fn failure(what: String, result: Result<ProbeOutput, String>) -> Option<Failure> {
+fn failure(what: String, result: Result<Output, String>) -> Option<Failure> {
     match result {
         Ok(out) if out.success() => None,
         Ok(out) if out.timed_out => Some(Failure {

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use crate::context::Context;
 
-use crate::system::Invocation;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED};
 use rootless_setup_core::model::{Account, Facts, IdRange};
+use rootless_setup_core::process::Invocation;
 
 use super::check::{Kind, Mine, describe, self_overlaps, total};
 use super::program_dirs;

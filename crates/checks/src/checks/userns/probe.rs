@@ -231,9 +231,9 @@ mod tests {
 
     use super::*;
     use crate::caller::Caller;
-    use crate::system::ProbeOutput;
     use crate::testing::{Harness, ScriptedSystem};
     use rootless_setup_core::finding::Status;
+    use rootless_setup_core::process::Output;
     use rootless_setup_core::testing::Fixture;
 
     fn facts() -> Facts {
@@ -335,11 +335,11 @@ mod tests {
     fn helper_failure_reports_its_last_line() {
         let system = ScriptedSystem::new().userns(UsernsMapOutcome::HelperFailed {
             helper: PathBuf::from("/usr/bin/newuidmap"),
-            output: ProbeOutput {
+            output: Output {
                 code: Some(1),
                 stderr: "usage junk\nnewuidmap: write to uid_map failed: Operation not permitted\n"
                     .into(),
-                ..ProbeOutput::default()
+                ..Output::default()
             },
         });
         let (f, _) = run(&fixture(), system, facts());

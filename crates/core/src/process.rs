@@ -1,0 +1,543 @@
+//! The one way the tool runs a program, whether a read-only probe of the checker or a change the
+//! binary makes (`docker context`, the purge, `journalctl`, `sudo` for `fix --apply`), and the
+//! one rule for where it finds one.
+//!
+//! An [`Invocation`] names the program by path, its arguments, extra environment, the namespace
+//! it starts in, a deadline and how much of each output stream to keep. [`run`] waits for it up to
+//! the deadline and kills it after; the output is drained on threads (a chatty child never blocks
+//! on a full pipe) and kept up to the limit. [`start`] does the same in two steps, for a probe
+//! that must act on the child (its pid) before letting it go on; [`run_attached`] hands the
+//! terminal to the child.
+
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::libc;
+use nix::sched::{CloneFlags, unshare};
+
+use crate::SYSTEM_PATH;
+use crate::host::Host;
+use crate::read::Limit;
+
+/// Where the program starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Namespace {
+    /// The caller's own namespaces.
+    #[default]
+    Host,
+    /// As root in a fresh user and network namespace with only the caller's own uid and gid
+    /// mapped (to 0), as an unprivileged process may do without helpers; the way rootlesskit
+    /// runs the engine's iptables.
+    MappedRoot,
+    /// In a fresh user namespace with nothing mapped yet, for `newuidmap`/`newgidmap` to map
+    /// from outside (see [`start`]).
+    Unmapped,
+}
+
+/// A program to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// Absolute path of the program.
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    /// Extra environment variables (the rest is inherited).
+    pub env: Vec<(OsString, OsString)>,
+    pub namespace: Namespace,
+    /// Killed after this long.
+    pub timeout: Duration,
+    /// How much of each of standard output and standard error is kept; the rest is read and
+    /// dropped.
+    pub output_limit: Limit,
+}
+
+impl Invocation {
+    /// A program with a 10 s deadline, keeping up to [`Limit::OUTPUT`] of each stream.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Invocation {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            namespace: Namespace::Host,
+            timeout: Duration::from_secs(10),
+            output_limit: Limit::OUTPUT,
+        }
+    }
+
+    /// Appends arguments.
+    #[must_use]
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable.
+    #[must_use]
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs as root in a fresh user and network namespace ([`Namespace::MappedRoot`]).
+    #[must_use]
+    pub fn in_userns(mut self) -> Self {
+        self.namespace = Namespace::MappedRoot;
+        self
+    }
+
+    /// Starts in a fresh user namespace with nothing mapped ([`Namespace::Unmapped`]).
+    #[must_use]
+    pub fn in_unmapped_userns(mut self) -> Self {
+        self.namespace = Namespace::Unmapped;
+        self
+    }
+
+    /// Sets the deadline.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The command line, for observations and messages.
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.to_string_lossy())
+            .chain(self.args.iter().map(|a| a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// What a finished (or killed) program produced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Exit code; `None` when killed by a signal or the deadline.
+    pub code: Option<i32>,
+    /// Standard output up to the limit, lossily decoded.
+    pub stdout: String,
+    /// Standard error up to the limit, lossily decoded.
+    pub stderr: String,
+    /// Killed because the deadline passed.
+    pub timed_out: bool,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+impl Output {
+    /// Exit code 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The last non-empty line of stderr (or stdout), for one-line summaries.
+    pub fn last_line(&self) -> &str {
+        [&self.stderr, &self.stdout]
+            .iter()
+            .find_map(|s| s.lines().rev().map(str::trim).find(|l| !l.is_empty()))
+            .unwrap_or("")
+    }
+}
+
+/// Could not run the program, or lost track of it.
+#[derive(Debug, thiserror::Error)]
+#[error("could not run {program}: {source}")]
+pub struct ProcessError {
+    pub program: PathBuf,
+    /// Why: from starting it (a missing program, a namespace the kernel refused), feeding its
+    /// input or waiting for it; or why a stand-in refused to run it.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Runs `invocation` to completion or its deadline, with no input, and collects its output.
+pub fn run(invocation: &Invocation) -> Result<Output, ProcessError> {
+    spawn(invocation, Stdio::null())?.finish(b"")
+}
+
+/// Starts `invocation` with its standard input open, for [`Running::finish`] to feed.
+pub fn start(invocation: &Invocation) -> Result<Running, ProcessError> {
+    spawn(invocation, Stdio::piped())
+}
+
+/// Runs `invocation` on this terminal: its output goes to ours, `input` is written to its
+/// standard input. No deadline and nothing captured: a person watches it (and may be answering
+/// `sudo`'s password prompt).
+pub fn run_attached(invocation: &Invocation, input: &[u8]) -> Result<ExitStatus, ProcessError> {
+    let err = error(&invocation.program);
+    let mut child = command(invocation)
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(err)?;
+    feed(&mut child, input).map_err(err)?;
+    child.wait().map_err(err)
+}
+
+/// A started program. Dropping it kills the program (if it still runs) and reaps it.
+#[derive(Debug)]
+pub struct Running {
+    program: PathBuf,
+    child: Child,
+    started: Instant,
+    timeout: Duration,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Writes `input` to its standard input (if open) and closes it, then waits up to the
+    /// deadline (counted from the start) and collects the output. A program that exits without
+    /// reading its input is not an error: its exit code says how it went.
+    pub fn finish(mut self, input: &[u8]) -> Result<Output, ProcessError> {
+        let err = error(&self.program);
+        feed(&mut self.child, input).map_err(err)?;
+        let mut timed_out = false;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().map_err(err)? {
+                break Some(status);
+            }
+            if self.started.elapsed() >= self.timeout {
+                timed_out = true;
+                let _ = self.child.kill();
+                break self.child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        Ok(Output {
+            code: if timed_out {
+                None
+            } else {
+                status.and_then(|s| s.code())
+            },
+            stdout: collect(self.stdout.take()),
+            stderr: collect(self.stderr.take()),
+            timed_out,
+            elapsed: self.started.elapsed(),
+        })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn error(program: &Path) -> impl Fn(io::Error) -> ProcessError + Copy + '_ {
+    move |source| ProcessError {
+        program: program.to_owned(),
+        source,
+    }
+}
+
+/// The command for `invocation`, its namespace entered between fork and exec.
+fn command(invocation: &Invocation) -> Command {
+    let mut command = Command::new(&invocation.program);
+    command
+        .args(&invocation.args)
+        .envs(invocation.env.iter().map(|(k, v)| (k, v)));
+    match invocation.namespace {
+        Namespace::Host => {}
+        Namespace::MappedRoot => enter_userns_as_root(&mut command),
+        Namespace::Unmapped => {
+            let hook = || unshare(CloneFlags::CLONE_NEWUSER).map_err(io::Error::from);
+            // SAFETY: unshare is async-signal-safe and the hook touches no shared memory.
+            unsafe { command.pre_exec(hook) };
+        }
+    }
+    command
+}
+
+fn spawn(invocation: &Invocation, stdin: Stdio) -> Result<Running, ProcessError> {
+    let mut child = command(invocation)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(error(&invocation.program))?;
+    let started = Instant::now();
+    let limit = invocation.output_limit.0;
+    Ok(Running {
+        program: invocation.program.clone(),
+        stdout: child.stdout.take().map(|s| drain::<ChildStdout>(s, limit)),
+        stderr: child.stderr.take().map(|s| drain::<ChildStderr>(s, limit)),
+        child,
+        started,
+        timeout: invocation.timeout,
+    })
+}
+
+/// Reads `stream` to its end on a thread, keeping the first `limit` bytes.
+fn drain<R: Read + Send + 'static>(mut stream: R, limit: u64) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let _ = (&mut stream).take(limit).read_to_end(&mut kept);
+        let _ = io::copy(&mut stream, &mut io::sink());
+        kept
+    })
+}
+
+fn collect(handle: Option<JoinHandle<Vec<u8>>>) -> String {
+    handle
+        .and_then(|h| h.join().ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// Writes `input` to the child's standard input, if it has one, and closes it.
+fn feed(child: &mut Child, input: &[u8]) -> io::Result<()> {
+    let Some(mut stdin) = child.stdin.take() else {
+        return Ok(());
+    };
+    match stdin.write_all(input) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `data` to the proc file `path` using only async-signal-safe calls (no allocation),
+/// as required between `fork` and `exec`.
+fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
+    // SAFETY: `path` is a valid NUL-terminated string; the fd is closed before returning.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `data` is a valid buffer of `data.len()` bytes and `fd` is open.
+    let written = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+    // SAFETY: `fd` was opened above and is closed exactly once.
+    unsafe { libc::close(fd) };
+    if written < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Makes `command` start in a new user and network namespace where the caller is root (its own
+/// uid and gid mapped to 0, nothing else).
+fn enter_userns_as_root(command: &mut Command) {
+    let uid_map = format!("0 {} 1", nix::unistd::getuid().as_raw()).into_bytes();
+    let gid_map = format!("0 {} 1", nix::unistd::getgid().as_raw()).into_bytes();
+    let hook = move || -> io::Result<()> {
+        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        write_proc(c"/proc/self/setgroups", b"deny")?;
+        write_proc(c"/proc/self/uid_map", &uid_map)?;
+        write_proc(c"/proc/self/gid_map", &gid_map)?;
+        Ok(())
+    };
+    // SAFETY: the hook only calls unshare, open, write and close, which are async-signal-safe,
+    // and touches no memory shared with other threads (the maps were formatted before fork).
+    unsafe { command.pre_exec(hook) };
+}
+
+/// `dirs` in order, without relative entries (they would depend on the working directory) and
+/// without repeats: the directories a program is looked for in.
+pub fn search_dirs(dirs: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        if dir.is_absolute() && !out.contains(&dir) {
+            out.push(dir);
+        }
+    }
+    out
+}
+
+/// Finds the program `name` the tool is about to run, by the one rule: the caller's `PATH`
+/// directories (`on_path`, in order), then `hint` (the directory where the checker found it),
+/// then [`SYSTEM_PATH`]. The first executable regular file wins ([`Host::find_executable`]).
+pub fn find(
+    host: &Host,
+    name: &str,
+    on_path: impl IntoIterator<Item = PathBuf>,
+    hint: Option<&Path>,
+) -> Option<PathBuf> {
+    let dirs = search_dirs(
+        on_path
+            .into_iter()
+            .chain(hint.map(Path::to_path_buf))
+            .chain(SYSTEM_PATH.iter().map(PathBuf::from)),
+    );
+    host.find_executable(name, dirs.iter().map(PathBuf::as_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Fixture;
+
+    #[test]
+    fn deadline_kills_a_hanging_program() {
+        let out = run(&Invocation::new("/bin/sleep")
+            .args(["5"])
+            .timeout(Duration::from_millis(100)))
+        .unwrap();
+        assert!(out.timed_out);
+        assert_eq!(out.code, None);
+        assert!(out.elapsed < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn output_and_exit_code_are_collected() {
+        let out = run(&Invocation::new("/bin/sh").args(["-c", "echo out; echo err >&2; exit 3"]))
+            .unwrap();
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (Some(3), "out\n", "err\n")
+        );
+        assert_eq!(out.last_line(), "err");
+        assert!(!out.success() && !out.timed_out);
+    }
+
+    #[test]
+    fn environment_is_added_and_input_is_empty() {
+        let out = run(&Invocation::new("/bin/sh")
+            .args(["-c", "echo \"$A\"; cat; echo done"])
+            .env("A", "x y"))
+        .unwrap();
+        assert_eq!(out.stdout, "x y\ndone\n");
+        assert!(out.success());
+    }
+
+    #[test]
+    fn output_is_kept_up_to_the_limit_and_the_rest_is_drained() {
+        let mut inv = Invocation::new("/bin/sh").args(["-c", "head -c 100000 /dev/zero; exit 4"]);
+        inv.output_limit = Limit(10);
+        let out = run(&inv).unwrap();
+        assert_eq!(out.stdout, "\0".repeat(10));
+        assert_eq!(
+            out.code,
+            Some(4),
+            "the child finished: its pipe was drained"
+        );
+    }
+
+    #[test]
+    fn a_missing_program_is_an_error_naming_it() {
+        let err = run(&Invocation::new("/nonexistent/program")).unwrap_err();
+        assert_eq!(err.program, PathBuf::from("/nonexistent/program"));
+        assert_eq!(err.source.kind(), io::ErrorKind::NotFound);
+        assert!(
+            err.to_string()
+                .starts_with("could not run /nonexistent/program: ")
+        );
+    }
+
+    #[test]
+    fn a_started_program_gets_its_input_when_finished() {
+        let running =
+            start(&Invocation::new("/bin/sh").args(["-c", "read l && echo \"<$l>\""])).unwrap();
+        assert!(running.pid() > 0);
+        let out = running.finish(b"go\n").unwrap();
+        assert_eq!((out.code, out.stdout.as_str()), (Some(0), "<go>\n"));
+        // One that ignores its input and exits first is no error.
+        let quick = start(&Invocation::new("/bin/true")).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(quick.finish(&vec![b'x'; 1 << 20]).unwrap().success());
+    }
+
+    #[test]
+    fn dropping_a_started_program_kills_it() {
+        let running = start(&Invocation::new("/bin/sleep").args(["30"])).unwrap();
+        let proc_dir = PathBuf::from(format!("/proc/{}", running.pid()));
+        assert!(proc_dir.exists());
+        drop(running);
+        assert!(!proc_dir.exists(), "killed and reaped");
+    }
+
+    #[test]
+    fn an_attached_program_reads_its_input_and_reports_its_status() {
+        let status = run_attached(
+            &Invocation::new("/bin/sh").args(["-c", "read l; test \"$l\" = go && exit 7"]),
+            b"go\n",
+        )
+        .unwrap();
+        assert_eq!(status.code(), Some(7));
+        let err = run_attached(&Invocation::new("/nonexistent/sudo"), b"").unwrap_err();
+        assert_eq!(err.program, PathBuf::from("/nonexistent/sudo"));
+    }
+
+    #[test]
+    fn mapped_root_runs_as_root_of_its_own_namespace() {
+        let inv = Invocation::new("/bin/sh")
+            .args(["-c", "id -u; cat /proc/self/uid_map"])
+            .in_userns();
+        assert_eq!(inv.namespace, Namespace::MappedRoot);
+        match run(&inv) {
+            // Where unprivileged user namespaces are allowed: root inside, one id mapped.
+            Ok(out) if out.success() => {
+                let uid = nix::unistd::getuid().as_raw();
+                let mut lines = out.stdout.lines();
+                assert_eq!(lines.next(), Some("0"));
+                let map: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+                assert_eq!(map, ["0", &uid.to_string(), "1"]);
+            }
+            // Where they are not, starting it fails with the kernel's reason.
+            other => assert!(other.is_err(), "{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unmapped_userns_starts_with_nothing_mapped() {
+        let inv = Invocation::new("/bin/cat")
+            .args(["/proc/self/uid_map"])
+            .in_unmapped_userns();
+        assert_eq!(inv.namespace, Namespace::Unmapped);
+        match run(&inv) {
+            Ok(out) => assert_eq!((out.code, out.stdout.as_str()), (Some(0), "")),
+            Err(e) => assert_eq!(e.program, PathBuf::from("/bin/cat")),
+        }
+    }
+
+    #[test]
+    fn search_dirs_drop_relative_entries_and_repeats() {
+        let dirs = ["/opt/bin", "bin", "/usr/bin", "/opt/bin"].map(PathBuf::from);
+        assert_eq!(
+            search_dirs(dirs),
+            [PathBuf::from("/opt/bin"), PathBuf::from("/usr/bin")]
+        );
+    }
+
+    #[test]
+    fn programs_are_found_on_path_then_at_the_hint_then_in_the_system_dirs() {
+        let fx = Fixture::new();
+        fx.exe("/opt/a/docker")
+            .exe("/opt/hint/docker")
+            .exe("/usr/bin/docker")
+            .exe("/usr/bin/rootlesskit")
+            .file("/opt/b/docker", "not executable");
+        let host = fx.host();
+        let path = |dirs: &[&str]| dirs.iter().map(PathBuf::from).collect::<Vec<_>>();
+        let hint = Some(Path::new("/opt/hint"));
+        assert_eq!(
+            find(&host, "docker", path(&["rel", "/opt/a"]), hint),
+            Some(PathBuf::from("/opt/a/docker"))
+        );
+        assert_eq!(
+            find(&host, "docker", path(&["/opt/b"]), hint),
+            Some(PathBuf::from("/opt/hint/docker")),
+            "not executable: skipped"
+        );
+        assert_eq!(
+            find(&host, "docker", path(&["/opt/b"]), None),
+            Some(PathBuf::from("/usr/bin/docker"))
+        );
+        assert_eq!(
+            find(&host, "rootlesskit", Vec::new(), None),
+            Some(PathBuf::from("/usr/bin/rootlesskit"))
+        );
+        assert_eq!(find(&host, "sudo", path(&["/opt/a"]), hint), None);
+    }
+}
