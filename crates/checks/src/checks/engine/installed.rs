@@ -9,6 +9,7 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Engine, Facts};
+use rootless_setup_core::shell;
 
 const ID: CheckId = CheckId::EngineInstalled;
 
@@ -114,7 +115,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             return Finding::warn(ID, format!("could not read {}: {}", unit.display(), e.source))
                 .observe("unit", unit.display())
                 .why("the state of an existing install is unknown, so install cannot tell whether it would replace someone's unit")
-                .fix(Fix::user(ID, "make the unit readable by its owner").cmd(format!("ls -l {}", super::shell_quote(&unit.display().to_string()))));
+                .fix(Fix::user(ID, "make the unit readable by its owner").cmd(format!("ls -l {}", shell::quote_path(&unit))));
         }
     };
     let enabled = cx
@@ -157,7 +158,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 ..finding
             }
             .why("install would start a second daemon on the same socket, and it would fail")
-            .fix(Fix::user(ID, "stop the daemon started by hand (or remove the stale socket) before installing").cmd(format!("ls -l {}", super::shell_quote(&marker))));
+            .fix(Fix::user(ID, "stop the daemon started by hand (or remove the stale socket) before installing").cmd(format!("ls -l {}", shell::quote(&marker))));
         }
         finding.summary = format!("not installed (no {})", unit.display());
         return finding;
@@ -236,7 +237,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 Fix::user(ID, "back the unit up, then let rootless-setup write its own")
                     .cmd(format!(
                         "cp {0} {0}.bak",
-                        super::shell_quote(&unit.display().to_string())
+                        shell::quote_path(&unit)
                     ))
                     .cmd("rootless-setup install"),
             )
