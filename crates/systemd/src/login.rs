@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use zbus::proxy::CacheProperties;
 
+use crate::address::system_bus_of_this_process;
 use crate::call::{self, CALL_TIMEOUT};
 use crate::error::{BusKind, CallContext, Error, names, remote_error};
-use crate::probe::system_bus_address;
 use crate::proxies::{LoginManagerProxy, LoginUserProxy};
 
 /// How long `SetUserLinger` may take when `interactive` is set: a person may be typing a
@@ -28,8 +28,7 @@ pub struct Login {
 impl Login {
     /// Connects to the system bus (`DBUS_SYSTEM_BUS_ADDRESS`, else the well-known socket).
     pub fn connect_system() -> Result<Login, Error> {
-        let env = std::env::var("DBUS_SYSTEM_BUS_ADDRESS").ok();
-        Login::connect(&system_bus_address(env.as_deref()))
+        Login::connect(&system_bus_of_this_process())
     }
 
     /// Connects to the bus at `address`, where logind is expected.

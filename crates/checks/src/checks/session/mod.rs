@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rootless_setup_systemd::probe::{unix_address, unix_socket_path};
+use rootless_setup_systemd::address::{unix_socket_path, user_bus_address};
 
 use super::user::caller_account;
 use crate::context::Context;
@@ -212,15 +212,13 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     ))
 }
 
-/// The user bus address: `DBUS_SESSION_BUS_ADDRESS`, else `unix:path=$XDG_RUNTIME_DIR/bus`;
-/// with the variable it came from.
+/// The user bus address install will connect to, with the variable it came from.
 fn bus_address(cx: &Context<'_>) -> Option<(String, &'static str)> {
-    if let Some(a) = cx.caller.var("DBUS_SESSION_BUS_ADDRESS") {
-        return Some((a.to_owned(), "DBUS_SESSION_BUS_ADDRESS"));
-    }
-    cx.caller
-        .var("XDG_RUNTIME_DIR")
-        .map(|dir| (unix_address(&Path::new(dir).join("bus")), "XDG_RUNTIME_DIR"))
+    user_bus_address(
+        cx.caller.var("DBUS_SESSION_BUS_ADDRESS"),
+        cx.caller.var("XDG_RUNTIME_DIR"),
+    )
+    .map(|bus| (bus.address, bus.from))
 }
 
 /// The fix for an unreachable user bus: on Debian-family hosts without `dbus-user-session`,
@@ -408,10 +406,8 @@ pub(crate) fn systemd(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                          dockerd-rootless.sh",
                     ));
             }
-            let runtime_bus = cx
-                .caller
-                .var("XDG_RUNTIME_DIR")
-                .map(|d| unix_address(&Path::new(d).join("bus")));
+            let runtime_bus =
+                user_bus_address(None, cx.caller.var("XDG_RUNTIME_DIR")).map(|bus| bus.address);
             if source == "DBUS_SESSION_BUS_ADDRESS" && runtime_bus.as_deref() != Some(&*address) {
                 return f
                     .why(
