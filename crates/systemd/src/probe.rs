@@ -16,7 +16,7 @@ use zbus::proxy::CacheProperties;
 
 use crate::address::system_bus_of_this_process;
 use crate::call::{Timer, until};
-use crate::error::names::NO_SUCH_USER;
+use crate::login::{LingerStep, read_linger};
 
 /// How long one query may take in total.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
@@ -59,12 +59,6 @@ pub enum ProbeError {
         address: String,
         /// The limit that passed.
         timeout: Duration,
-    },
-    /// logind does not track `uid`: it has no session and does not linger.
-    #[error("{LOGIN1} knows no user with uid {uid} (no session, not lingering)")]
-    NoSuchUser {
-        /// The uid asked about.
-        uid: u32,
     },
     /// The timer thread that bounds the query could not be started.
     #[error("could not start the timer for a query of the bus at {address}: {source}")]
@@ -135,55 +129,23 @@ pub fn manager_state(address: &str) -> Result<ManagerState, ProbeError> {
 /// Reads logind's `Linger` property of `uid` from the system bus
 /// (`DBUS_SYSTEM_BUS_ADDRESS`, else [`crate::address::DEFAULT_SYSTEM_BUS`]).
 ///
-/// Returns [`ProbeError::NoSuchUser`] when logind does not track the uid (no session and no
-/// linger); callers may then fall back to `/var/lib/systemd/linger/NAME`.
+/// A uid logind does not track (no session and no linger) does not linger: `Ok(false)`, as
+/// [`crate::Login::linger`] answers.
 pub fn linger(uid: u32) -> Result<bool, ProbeError> {
-    linger_on(&system_bus_of_this_process(), uid)
-}
-
-/// [`linger`] over the bus at `address`.
-pub fn linger_on(address: &str, uid: u32) -> Result<bool, ProbeError> {
+    let address = &system_bus_of_this_process();
     bounded(address, TIMEOUT, async {
         let conn = connect(address).await?;
-        let reply = conn
-            .call_method(
-                Some(LOGIN1),
-                "/org/freedesktop/login1",
-                Some("org.freedesktop.login1.Manager"),
-                "GetUser",
-                &(uid,),
-            )
+        read_linger(&conn, uid)
             .await
-            .map_err(|source| match &source {
-                zbus::Error::MethodError(name, _, _) if name.as_str() == NO_SUCH_USER => {
-                    ProbeError::NoSuchUser { uid }
-                }
-                _ => ProbeError::Call {
-                    service: LOGIN1,
-                    address: address.to_owned(),
-                    member: format!("Manager.GetUser({uid})"),
-                    source: Box::new(source),
+            .map_err(|(step, source)| ProbeError::Call {
+                service: LOGIN1,
+                address: address.to_owned(),
+                member: match step {
+                    LingerStep::GetUser => format!("Manager.GetUser({uid})"),
+                    LingerStep::GetLinger => "Properties.Get Linger".to_owned(),
                 },
-            })?;
-        let path: zbus::OwnedObjectPath =
-            reply
-                .body()
-                .deserialize()
-                .map_err(|source| ProbeError::Call {
-                    service: LOGIN1,
-                    address: address.to_owned(),
-                    member: format!("Manager.GetUser({uid})"),
-                    source: Box::new(source),
-                })?;
-        let proxy = properties_of(
-            &conn,
-            address,
-            LOGIN1,
-            path.as_str(),
-            "org.freedesktop.login1.User",
-        )
-        .await?;
-        read_property::<bool>(&proxy, address, LOGIN1, "Linger").await
+                source: Box::new(source),
+            })
     })
 }
 
@@ -272,10 +234,6 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "no answer from the bus at unix:path=/run/user/1000/bus within 2000 ms"
-        );
-        assert_eq!(
-            ProbeError::NoSuchUser { uid: 1000 }.to_string(),
-            "org.freedesktop.login1 knows no user with uid 1000 (no session, not lingering)"
         );
     }
 
