@@ -3,7 +3,8 @@
 //! data the crates hand each other ([`model`]); the rules that both judge a host and shape a unit
 //! ([`network`], [`version`]); distributions and their packages ([`distro`]); accounts and the
 //! rule for whom a root script may act ([`passwd`], [`accounts`], [`subid`]); shell quoting
-//! ([`shell`]); and the one bounded reader of files ([`read`], [`host`]).
+//! ([`shell`]); template rendering ([`template`]); and the one bounded reader of files ([`read`],
+//! [`host`]).
 //!
 //! The checker (`rootless-setup-checks`) adds the probes; the unit generator and the fix script
 //! depend on this crate only, never on the checker or D-Bus.
@@ -22,6 +23,7 @@ pub mod read;
 pub mod report;
 pub mod shell;
 pub mod subid;
+pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod version;
