@@ -3,8 +3,8 @@
 //! data the crates hand each other ([`model`]); the rules that both judge a host and shape a unit
 //! ([`network`], [`version`]); distributions and their packages ([`distro`]); accounts and the
 //! rule for whom a root script may act ([`passwd`], [`accounts`], [`subid`]); shell quoting
-//! ([`shell`]); template rendering ([`template`]); and the one bounded reader of files ([`read`],
-//! [`host`]).
+//! ([`shell`]); the user's XDG directories ([`paths`]); template rendering ([`template`]); and the
+//! one bounded reader of files ([`read`], [`host`]).
 //!
 //! The checker (`rootless-setup-checks`) adds the probes; the unit generator and the fix script
 //! depend on this crate only, never on the checker or D-Bus.
@@ -19,6 +19,7 @@ pub mod hostile;
 pub mod model;
 pub mod network;
 pub mod passwd;
+pub mod paths;
 pub mod read;
 pub mod report;
 pub mod shell;

@@ -62,11 +62,6 @@ pub enum RenderError {
     Template(#[from] TemplateError),
 }
 
-/// The user unit directory: `$XDG_CONFIG_HOME/systemd/user` (or `~/.config/systemd/user`).
-pub fn unit_dir(xdg_config_home: Option<&str>, home: &Path) -> PathBuf {
-    crate::config::config_home(xdg_config_home, home).join("systemd/user")
-}
-
 fn value<T>(what: impl Into<String>, r: Result<T, EscapeError>) -> Result<T, RenderError> {
     r.map_err(|source| RenderError::Value {
         what: what.into(),

@@ -9,6 +9,7 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Engine, Facts};
+use rootless_setup_core::paths;
 use rootless_setup_core::shell;
 
 const ID: CheckId = CheckId::EngineInstalled;
@@ -75,16 +76,6 @@ fn unit_value<'t>(text: &'t str, key: &str) -> Option<&'t str> {
     })
 }
 
-/// Where the user's units live: `$XDG_CONFIG_HOME/systemd/user`, else `~/.config/systemd/user`.
-fn unit_dir(cx: &Context<'_>, home: &Path) -> PathBuf {
-    cx.caller
-        .var("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home.join(".config"))
-        .join("systemd/user")
-}
-
 /// What shows that the daemon runs: its API socket (Docker) or rootlesskit's child pid file
 /// (containerd, whose socket lives inside rootlesskit's mount namespace).
 fn running_marker(engine: Engine, runtime: &Path) -> PathBuf {
@@ -103,7 +94,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         );
     };
     let unit_name = cx.engine.unit_name();
-    let dir = unit_dir(cx, &home);
+    let dir = paths::unit_dir(cx.caller.var("XDG_CONFIG_HOME"), &home);
     let unit = dir.join(unit_name);
     let dropin_dir = dir.join(format!("{unit_name}.d"));
     let wants = dir.join("default.target.wants");
