@@ -275,8 +275,14 @@ garbage line
         }
 
         #[test]
-        fn unescape_survives_any_text(text in "(\\\\[0-9]{0,3}|\\PC)*") {
-            let _ = unescape(&text);
+        fn unescape_never_lengthens_and_leaves_text_without_backslashes(
+            text in "(\\\\[0-9]{0,3}|\\PC)*"
+        ) {
+            let out = unescape(&text);
+            proptest::prop_assert!(out.len() <= text.len(), "{text:?} became {out:?}");
+            if !text.contains('\\') {
+                proptest::prop_assert_eq!(out, text);
+            }
         }
     }
 }
