@@ -28,6 +28,7 @@ pub enum Origin {
 impl Origin {
     /// The origin of byte `offset` of `text`, the contents of `path`. For many offsets of one
     /// file, build [`Positions`] once instead.
+    #[cfg(test)]
     pub fn in_file(path: &std::path::Path, text: &str, offset: usize) -> Origin {
         Positions::new(path, text).origin(offset)
     }
