@@ -12,7 +12,6 @@ pub use minijinja::{Value, context};
 #[derive(Debug, thiserror::Error)]
 #[error("template {name}: {source}")]
 pub struct TemplateError {
-    /// The template.
     pub name: &'static str,
     /// What minijinja said.
     #[source]

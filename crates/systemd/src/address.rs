@@ -21,7 +21,6 @@ pub const RUNTIME_DIR_VARIABLE: &str = "XDG_RUNTIME_DIR";
 /// The user bus and where its address came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserBus {
-    /// The D-Bus address.
     pub address: String,
     /// The variable it came from: [`SESSION_BUS_VARIABLE`] or [`RUNTIME_DIR_VARIABLE`].
     pub from: &'static str,
