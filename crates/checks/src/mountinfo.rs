@@ -270,8 +270,12 @@ garbage line
         #[test]
         fn any_text_parses(text in "\\PC*") {
             let mounts = parse(&text);
-            let _ = mount_of(&mounts, Path::new("/home/alice"));
-            let _ = mount_at(&mounts, Path::new("/sys/fs/cgroup"));
+            if let Some(m) = mount_of(&mounts, Path::new("/home/alice")) {
+                proptest::prop_assert!(Path::new("/home/alice").starts_with(&m.mount_point));
+            }
+            if let Some(m) = mount_at(&mounts, Path::new("/sys/fs/cgroup")) {
+                proptest::prop_assert_eq!(&m.mount_point, Path::new("/sys/fs/cgroup"));
+            }
         }
 
         #[test]
