@@ -318,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn parsing_survives_arbitrary_bytes() {
+    fn garbage_is_refused_and_a_cut_response_never_parses_short() {
         let samples: [&[u8]; 8] = [
             b"",
             b"\r\n\r\n",
@@ -330,12 +330,15 @@ mod tests {
             &[0xff, 0xfe, b'\r', b'\n', b'\r', b'\n', 0],
         ];
         for s in samples {
-            let _ = parse_response(s);
+            assert!(parse_response(s).is_err(), "{s:?}");
         }
-        // Every prefix of a valid chunked response.
+        // A cut chunked response is refused or, once its last chunk is in, complete: never a
+        // shorter body.
         let full = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nOK\r\n0\r\n\r\n";
         for n in 0..full.len() {
-            let _ = parse_response(&full[..n]);
+            if let Ok(r) = parse_response(&full[..n]) {
+                assert_eq!((r.status, &r.body[..]), (200, &b"OK"[..]), "cut at {n}");
+            }
         }
     }
 

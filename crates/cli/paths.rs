@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use rootless_setup_checks::Caller;
-use rootless_setup_unit::{DOCKER_DROPIN, DOCKER_UNIT, unit_dir};
+use rootless_setup_core::model::Engine;
+use rootless_setup_core::paths::{self, unit_dir};
+use rootless_setup_unit::{DOCKER_DROPIN, DOCKER_UNIT};
 
 use crate::style::hinted;
 use crate::{docker_context, state};
@@ -62,11 +64,7 @@ impl Paths {
             unit_dir: unit_dir(caller.var("XDG_CONFIG_HOME"), &home),
             state: state::path(caller.var("XDG_STATE_HOME"), &home),
             docker_config: docker_context::config_dir(caller, &home),
-            data_home: caller
-                .var("XDG_DATA_HOME")
-                .filter(|d| d.starts_with('/'))
-                .map(PathBuf::from)
-                .unwrap_or_else(|| home.join(".local/share")),
+            data_home: paths::data_home(caller.var("XDG_DATA_HOME"), &home),
             runtime_dir,
             home,
         })
@@ -90,7 +88,7 @@ impl Paths {
     /// The engine's default data directory, `$XDG_DATA_HOME/docker` or
     /// `~/.local/share/docker` (what dockerd uses in rootless mode without `--data-root`).
     pub fn default_data_root(&self) -> PathBuf {
-        self.data_home.join("docker")
+        paths::default_data_root(Engine::Docker, &self.data_home)
     }
 
     /// The directories install writes files into: the unit directory, our drop-in's and the
@@ -124,10 +122,10 @@ impl Paths {
             user: "dev".into(),
             home: home.to_path_buf(),
             runtime_dir: "/run/user/1000".into(),
-            unit_dir: home.join(".config/systemd/user"),
-            state: home.join(".local/state/rootless-setup/state.json"),
+            unit_dir: unit_dir(None, home),
+            state: state::path(None, home),
             docker_config: home.join(".docker"),
-            data_home: home.join(".local/share"),
+            data_home: paths::data_home(None, home),
         }
     }
 }

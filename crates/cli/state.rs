@@ -227,11 +227,7 @@ impl RecordError {
 /// Where the record lives: `$XDG_STATE_HOME/rootless-setup/state.json`, or
 /// `~/.local/state/rootless-setup/state.json`.
 pub fn path(xdg_state_home: Option<&str>, home: &Path) -> PathBuf {
-    let base = xdg_state_home
-        .filter(|d| d.starts_with('/'))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".local/state"));
-    base.join("rootless-setup/state.json")
+    rootless_setup_core::paths::state_home(xdg_state_home, home).join("rootless-setup/state.json")
 }
 
 impl State {

@@ -270,13 +270,23 @@ garbage line
         #[test]
         fn any_text_parses(text in "\\PC*") {
             let mounts = parse(&text);
-            let _ = mount_of(&mounts, Path::new("/home/alice"));
-            let _ = mount_at(&mounts, Path::new("/sys/fs/cgroup"));
+            if let Some(m) = mount_of(&mounts, Path::new("/home/alice")) {
+                proptest::prop_assert!(Path::new("/home/alice").starts_with(&m.mount_point));
+            }
+            if let Some(m) = mount_at(&mounts, Path::new("/sys/fs/cgroup")) {
+                proptest::prop_assert_eq!(&m.mount_point, Path::new("/sys/fs/cgroup"));
+            }
         }
 
         #[test]
-        fn unescape_survives_any_text(text in "(\\\\[0-9]{0,3}|\\PC)*") {
-            let _ = unescape(&text);
+        fn unescape_never_lengthens_and_leaves_text_without_backslashes(
+            text in "(\\\\[0-9]{0,3}|\\PC)*"
+        ) {
+            let out = unescape(&text);
+            proptest::prop_assert!(out.len() <= text.len(), "{text:?} became {out:?}");
+            if !text.contains('\\') {
+                proptest::prop_assert_eq!(out, text);
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ use rootless_setup_core::model::Account;
 use rootless_setup_core::network::{self as plan, PastaAge};
 use rootless_setup_core::passwd;
 use rootless_setup_core::{Distro, Host};
-use rootless_setup_systemd::probe::{unix_address, unix_socket_path};
+use rootless_setup_systemd::address::{unix_address, unix_socket_path};
 
 const PASSWD: &[&str] = &[
     "root:x:0:0:root:/root:/bin/bash",

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use rootless_setup_checks::{Caller, Options, Selection, System};
 
+use rootless_setup_core::paths::unit_dir;
 use rootless_setup_core::{CheckId, Distro, Facts, Host, Report};
 use rootless_setup_unit::config::{ConfigSource, Overrides, Settings, default_config_path};
-use rootless_setup_unit::{Discovered, RenderedFile, plan, render, unit_dir};
+use rootless_setup_unit::{Discovered, RenderedFile, plan, render};
 
 use crate::style::{Style, hinted, out, paint};
 

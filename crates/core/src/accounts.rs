@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::host::Host;
 use crate::model::Account;
-use crate::shell::quote as sh_quote;
+use crate::shell;
 
 /// `UID_MIN` when `/etc/login.defs` does not set a usable one.
 pub const UID_MIN_DEFAULT: u32 = 1000;
@@ -366,9 +366,9 @@ fn new_home_commands(rules: &Rules, account: &Account, symlink: Option<&Path>) -
     let Some(base) = rules.home_bases.first() else {
         return Vec::new();
     };
-    let name = sh_quote(&account.name);
+    let name = shell::quote(&account.name);
     let new_home = base.join(&account.name);
-    let quoted = sh_quote(&new_home.to_string_lossy());
+    let quoted = shell::quote_path(&new_home);
     let create = format!(
         "sudo install -d -o {} -g {} -m 0700 {quoted}",
         account.uid, account.gid
@@ -377,7 +377,7 @@ fn new_home_commands(rules: &Rules, account: &Account, symlink: Option<&Path>) -
         Some(link) if link == new_home && account.home == new_home => vec![
             format!(
                 "sudo mv {quoted} {}",
-                sh_quote(&format!("{}.link", new_home.display()))
+                shell::quote(&format!("{}.link", new_home.display()))
             ),
             create,
         ],
@@ -688,7 +688,7 @@ mod tests {
         #[test]
         fn names_never_panic_and_portable_ones_are_plain_words(name in "\\PC{0,40}") {
             if portable_name(&name).is_ok() {
-                let quoted = sh_quote(&name);
+                let quoted = shell::quote(&name);
                 proptest::prop_assert_eq!(quoted.trim_matches('\''), name.as_str());
                 proptest::prop_assert!(name.len() <= NAME_MAX && !name.starts_with('-'));
             }

@@ -219,28 +219,12 @@ impl FromStr for CheckId {
                 given: s.to_owned(),
                 suggestion: CheckId::ALL
                     .into_iter()
-                    .map(|id| (edit_distance(s, id.as_str()), id.as_str()))
+                    .map(|id| (strsim::levenshtein(s, id.as_str()), id.as_str()))
                     .filter(|(d, _)| *d <= 3)
                     .min()
                     .map(|(_, id)| id),
             })
     }
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! ([`finding`], [`report`]); the data the crates hand each other ([`model`]); the rules that both
 //! judge a host and shape a unit ([`network`], [`version`]); distributions and their packages
 //! ([`distro`]); accounts and the rule for whom a root script may act ([`passwd`], [`accounts`],
-//! [`subid`]); shell quoting ([`shell`]); the one bounded reader of files ([`read`], [`host`]);
-//! and the one way to find and run a program ([`process`]).
+//! [`subid`]); shell quoting ([`shell`]); the user's XDG directories ([`paths`]); template
+//! rendering ([`template`]); the one bounded reader of files ([`read`], [`host`]); and the one way
+//! to find and run a program ([`process`]).
 //!
 //! The checker (`rootless-setup-checks`) adds the probes; the unit generator and the fix script
 //! depend on this crate only, never on the checker or D-Bus.
@@ -19,11 +20,13 @@ pub mod hostile;
 pub mod model;
 pub mod network;
 pub mod passwd;
+pub mod paths;
 pub mod process;
 pub mod read;
 pub mod report;
 pub mod shell;
 pub mod subid;
+pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod version;

@@ -82,6 +82,7 @@ mod tests {
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
         assert_eq!(quote("$(id)"), "'$(id)'");
+        assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
         assert_eq!(quote("`id`"), "'`id`'");
         assert_eq!(quote("é"), "'é'");
         assert_eq!(quote_path(Path::new("/home/a b")), "'/home/a b'");

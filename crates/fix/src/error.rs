@@ -3,6 +3,7 @@
 
 use rootless_setup_core::accounts::Refusal;
 use rootless_setup_core::shell::UnsafeValue;
+use rootless_setup_core::template::TemplateError;
 
 /// Why `rootless-setup fix` could not produce a script.
 #[derive(Debug, thiserror::Error)]
@@ -19,14 +20,8 @@ pub enum FixError {
         delimiter: &'static str,
     },
     /// A template failed to render (a bug).
-    #[error("could not render template {name}: {source}")]
-    Template {
-        /// The template.
-        name: &'static str,
-        /// What minijinja said.
-        #[source]
-        source: minijinja::Error,
-    },
+    #[error("could not render {0}")]
+    Template(#[from] TemplateError),
     /// An account root must not prepare: a system account, one that cannot log in, or a name
     /// that is not portable.
     #[error(transparent)]

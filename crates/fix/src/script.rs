@@ -150,17 +150,8 @@ pub(crate) fn comment(out: &mut String, indent: &str, prefix: &str, text: &str) 
     }
 }
 
-fn quote(value: &str) -> Result<String, FixError> {
-    Ok(quote_checked("value in the script", value)?)
-}
-
-fn words(values: &[String]) -> Result<String, FixError> {
-    Ok(values
-        .iter()
-        .map(|v| quote(v))
-        .collect::<Result<Vec<_>, _>>()?
-        .join(" "))
-}
+/// How an unsafe value is named in [`FixError::Unsafe`].
+const VALUE: &str = "value in the script";
 
 /// The install command of `family`, `None` when the family has no known package manager.
 fn install_words(family: Family, reinstall: bool) -> Option<&'static str> {
@@ -202,15 +193,16 @@ impl Renderer {
     }
 
     fn words(&mut self, values: &[String]) -> Result<String, FixError> {
-        for value in values {
-            self.note_quoted(value);
-        }
-        words(values)
+        Ok(values
+            .iter()
+            .map(|v| self.quote_checked(v))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(" "))
     }
 
-    fn quote(&mut self, value: &str) -> Result<String, FixError> {
+    fn quote_checked(&mut self, value: &str) -> Result<String, FixError> {
         self.note_quoted(value);
-        quote(value)
+        Ok(quote_checked(VALUE, value)?)
     }
 
     fn note_quoted(&mut self, value: &str) {
@@ -244,7 +236,7 @@ impl Renderer {
             Command::Run { argv, append_to } => {
                 let _ = write!(out, "{indent}{}", self.words(argv)?);
                 if let Some(path) = append_to {
-                    let _ = write!(out, " >>{}", self.quote(path)?);
+                    let _ = write!(out, " >>{}", self.quote_checked(path)?);
                 }
                 out.push('\n');
             }
@@ -259,7 +251,7 @@ impl Renderer {
                         delimiter: DELIMITER,
                     });
                 }
-                let quoted = self.quote(path)?;
+                let quoted = self.quote_checked(path)?;
                 let _ = writeln!(out, "{indent}cat >{quoted} <<'{DELIMITER}'");
                 out.push_str(text);
                 if !text.ends_with('\n') {

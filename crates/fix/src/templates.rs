@@ -3,7 +3,7 @@
 //! modules-load list. The callers pass only values they validated; the templates add no
 //! quoting because the script writes the text through a quoted here-document.
 
-use minijinja::{Environment, UndefinedBehavior, context};
+use rootless_setup_core::template::{self, Value, context};
 
 use crate::error::FixError;
 
@@ -12,27 +12,8 @@ const SYSCTL: &str = include_str!("../../../templates/fix/sysctl-rootless.conf.j
 const DELEGATE: &str = include_str!("../../../templates/fix/delegate.conf.j2");
 const MODULES: &str = include_str!("../../../templates/fix/modules-load.conf.j2");
 
-fn render(
-    name: &'static str,
-    source: &'static str,
-    ctx: minijinja::Value,
-) -> Result<String, FixError> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-    {
-        env.set_syntax(syntax);
-    }
-    let err = |source| FixError::Template { name, source };
-    env.template_from_str(source)
-        .map_err(err)?
-        .render(ctx)
-        .map_err(err)
+fn render(name: &'static str, source: &'static str, values: Value) -> Result<String, FixError> {
+    Ok(template::render(name, source, values)?)
 }
 
 /// The AppArmor profile `name` attached to `path` that grants `userns`.
@@ -46,7 +27,7 @@ pub fn apparmor_profile(name: &str, path: &str) -> Result<String, FixError> {
 
 /// The sysctl drop-in with these `key = value` lines.
 pub fn sysctl_dropin(settings: &[(String, String)]) -> Result<String, FixError> {
-    let settings: Vec<minijinja::Value> = settings
+    let settings: Vec<Value> = settings
         .iter()
         .map(|(key, value)| context! { key => key, value => value })
         .collect();

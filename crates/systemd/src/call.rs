@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn a_missing_socket_is_no_user_bus() {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let address = crate::probe::unix_address(&dir.path().join("bus"));
+        let address = crate::address::unix_address(&dir.path().join("bus"));
         let err = connect(BusKind::User, &address).expect_err("no bus there");
         assert!(
             matches!(&err, Error::NoUserBus { address: a, .. } if *a == address),

@@ -1,5 +1,6 @@
 //! The D-Bus layer: the only crate of rootless-setup that speaks D-Bus.
 //!
+//! - [`address`]: which bus to use, and the socket path of a D-Bus address.
 //! - [`probe`]: the read-only queries the checker uses (ping a bus, the user manager's state,
 //!   logind's linger flag).
 //! - [`UserManager`]: the calls `install`, `uninstall` and `status` make to the user's systemd
@@ -13,6 +14,7 @@
 //! an async task. Failures are [`Error`]s naming the unit, uid or bus address, with the D-Bus
 //! error name and message; `docs/dbus.md` describes the calls and the mapping.
 
+pub mod address;
 mod call;
 mod error;
 mod job;
@@ -27,4 +29,4 @@ pub use error::{Error, names as error_names};
 pub use job::{JobOutcome, JobResult};
 pub use login::{INTERACTIVE_TIMEOUT, Login};
 pub use state::{ActiveState, Enabled, LoadState, UnitFileChange, UnitState};
-pub use user::{UserManager, user_bus_address};
+pub use user::UserManager;

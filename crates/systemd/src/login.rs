@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use zbus::proxy::CacheProperties;
 
+use crate::address::system_bus_of_this_process;
 use crate::call::{self, CALL_TIMEOUT};
 use crate::error::{BusKind, CallContext, Error, names, remote_error};
-use crate::probe::system_bus_address;
 use crate::proxies::{LoginManagerProxy, LoginUserProxy};
 
 /// How long `SetUserLinger` may take when `interactive` is set: a person may be typing a
@@ -28,8 +28,7 @@ pub struct Login {
 impl Login {
     /// Connects to the system bus (`DBUS_SYSTEM_BUS_ADDRESS`, else the well-known socket).
     pub fn connect_system() -> Result<Login, Error> {
-        let env = std::env::var("DBUS_SYSTEM_BUS_ADDRESS").ok();
-        Login::connect(&system_bus_address(env.as_deref()))
+        Login::connect(&system_bus_of_this_process())
     }
 
     /// Connects to the bus at `address`, where logind is expected.
@@ -72,32 +71,18 @@ impl Login {
         })
     }
 
-    /// Whether `uid` lingers, as logind sees it now. A uid logind does not track (no session,
-    /// no linger) does not linger: `Ok(false)`.
+    /// Whether `uid` lingers, as logind sees it now ([`read_linger`]).
     pub fn linger(&self, uid: u32) -> Result<bool, Error> {
         let target = format!("uid {uid}");
         let cx = self.cx(&target, "GetUser", CALL_TIMEOUT);
         let get = self.cx(&target, "Properties.Get Linger", CALL_TIMEOUT);
         call::block(&cx, async {
-            let manager = LoginManagerProxy::new(&self.conn)
+            read_linger(&self.conn, uid)
                 .await
-                .map_err(|e| Error::from_zbus(&cx, e))?;
-            let path = match manager.get_user(uid).await {
-                Ok(path) => path,
-                Err(e) => {
-                    return match remote_error(&e) {
-                        Some((name, _)) if name == names::NO_SUCH_USER => Ok(false),
-                        _ => Err(Error::from_zbus(&cx, e)),
-                    };
-                }
-            };
-            let user = LoginUserProxy::builder(&self.conn)
-                .path(path)
-                .cache_properties(CacheProperties::No)
-                .build()
-                .await
-                .map_err(|e| Error::from_zbus(&get, e))?;
-            user.linger().await.map_err(|e| Error::from_zbus(&get, e))
+                .map_err(|(step, e)| match step {
+                    LingerStep::GetUser => Error::from_zbus(&cx, e),
+                    LingerStep::GetLinger => Error::from_zbus(&get, e),
+                })
         })
     }
 
@@ -114,6 +99,50 @@ impl Login {
             operation,
             timeout,
         }
+    }
+}
+
+/// The call of [`read_linger`] that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LingerStep {
+    /// `Manager.GetUser(uid)`.
+    GetUser,
+    /// `Properties.Get Linger` of the user object.
+    GetLinger,
+}
+
+/// logind's `Linger` flag of `uid`, over `conn` (the system bus). The one reading of linger,
+/// for [`Login::linger`] and the checker's probe: a uid logind does not track
+/// ([`known_user`]) does not linger, `Ok(false)`.
+pub(crate) async fn read_linger(
+    conn: &zbus::Connection,
+    uid: u32,
+) -> Result<bool, (LingerStep, zbus::Error)> {
+    let get_user = |e| (LingerStep::GetUser, e);
+    let get_linger = |e| (LingerStep::GetLinger, e);
+    let manager = LoginManagerProxy::builder(conn)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await
+        .map_err(get_user)?;
+    let Some(path) = known_user(manager.get_user(uid).await).map_err(get_user)? else {
+        return Ok(false);
+    };
+    let user = LoginUserProxy::builder(conn)
+        .path(path)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await
+        .map_err(get_linger)?;
+    user.linger().await.map_err(get_linger)
+}
+
+/// `GetUser`'s answer, with logind's `NoSuchUser` (no session and no linger) as `None`.
+fn known_user<T>(answer: zbus::Result<T>) -> zbus::Result<Option<T>> {
+    match answer {
+        Ok(user) => Ok(Some(user)),
+        Err(e) if remote_error(&e).is_some_and(|(name, _)| name == names::NO_SUCH_USER) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -219,6 +248,20 @@ mod tests {
         assert!(matches!(e, Error::Call { .. }), "{e:?}");
         let e = linger_error(&cx(), 1000, true, reply(names::SERVICE_UNKNOWN, "x"), dev);
         assert!(matches!(e, Error::NoLogind { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_user_logind_does_not_know_is_none_and_other_errors_stay() {
+        assert_eq!(known_user(Ok(7)).ok(), Some(Some(7)));
+        let unknown = reply(names::NO_SUCH_USER, "No user 1000 known");
+        assert_eq!(known_user::<u8>(Err(unknown)).ok(), Some(None));
+        let denied = known_user::<u8>(Err(reply(names::ACCESS_DENIED, "no")));
+        assert!(
+            denied
+                .as_ref()
+                .is_err_and(|e| remote_error(e).is_some_and(|(n, _)| n == names::ACCESS_DENIED)),
+            "{denied:?}"
+        );
     }
 
     #[test]

@@ -10,14 +10,13 @@
 //! must therefore not be called from inside an async task.
 
 use std::future::Future;
-use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use zbus::proxy::CacheProperties;
 
+use crate::address::system_bus_of_this_process;
 use crate::call::{Timer, until};
-use crate::error::names::NO_SUCH_USER;
+use crate::login::{LingerStep, read_linger};
 
 /// How long one query may take in total.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
@@ -28,9 +27,6 @@ const LOGIN1: &str = "org.freedesktop.login1";
 const SYSTEMD1: &str = "org.freedesktop.systemd1";
 /// The bus driver's name.
 const BUS_DRIVER: &str = "org.freedesktop.DBus";
-/// Where the system bus listens when `DBUS_SYSTEM_BUS_ADDRESS` is unset.
-pub const DEFAULT_SYSTEM_BUS: &str = "unix:path=/var/run/dbus/system_bus_socket";
-
 /// Why a query could not be answered. Every variant names the bus address or the service.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -63,12 +59,6 @@ pub enum ProbeError {
         address: String,
         /// The limit that passed.
         timeout: Duration,
-    },
-    /// logind does not track `uid`: it has no session and does not linger.
-    #[error("{LOGIN1} knows no user with uid {uid} (no session, not lingering)")]
-    NoSuchUser {
-        /// The uid asked about.
-        uid: u32,
     },
     /// The timer thread that bounds the query could not be started.
     #[error("could not start the timer for a query of the bus at {address}: {source}")]
@@ -137,123 +127,26 @@ pub fn manager_state(address: &str) -> Result<ManagerState, ProbeError> {
 }
 
 /// Reads logind's `Linger` property of `uid` from the system bus
-/// (`DBUS_SYSTEM_BUS_ADDRESS`, else [`DEFAULT_SYSTEM_BUS`]).
+/// (`DBUS_SYSTEM_BUS_ADDRESS`, else [`crate::address::DEFAULT_SYSTEM_BUS`]).
 ///
-/// Returns [`ProbeError::NoSuchUser`] when logind does not track the uid (no session and no
-/// linger); callers may then fall back to `/var/lib/systemd/linger/NAME`.
+/// A uid logind does not track (no session and no linger) does not linger: `Ok(false)`, as
+/// [`crate::Login::linger`] answers.
 pub fn linger(uid: u32) -> Result<bool, ProbeError> {
-    let address = system_bus_address(std::env::var("DBUS_SYSTEM_BUS_ADDRESS").ok().as_deref());
-    linger_on(&address, uid)
-}
-
-/// [`linger`] over the bus at `address`.
-pub fn linger_on(address: &str, uid: u32) -> Result<bool, ProbeError> {
+    let address = &system_bus_of_this_process();
     bounded(address, TIMEOUT, async {
         let conn = connect(address).await?;
-        let reply = conn
-            .call_method(
-                Some(LOGIN1),
-                "/org/freedesktop/login1",
-                Some("org.freedesktop.login1.Manager"),
-                "GetUser",
-                &(uid,),
-            )
+        read_linger(&conn, uid)
             .await
-            .map_err(|source| match &source {
-                zbus::Error::MethodError(name, _, _) if name.as_str() == NO_SUCH_USER => {
-                    ProbeError::NoSuchUser { uid }
-                }
-                _ => ProbeError::Call {
-                    service: LOGIN1,
-                    address: address.to_owned(),
-                    member: format!("Manager.GetUser({uid})"),
-                    source: Box::new(source),
+            .map_err(|(step, source)| ProbeError::Call {
+                service: LOGIN1,
+                address: address.to_owned(),
+                member: match step {
+                    LingerStep::GetUser => format!("Manager.GetUser({uid})"),
+                    LingerStep::GetLinger => "Properties.Get Linger".to_owned(),
                 },
-            })?;
-        let path: zbus::OwnedObjectPath =
-            reply
-                .body()
-                .deserialize()
-                .map_err(|source| ProbeError::Call {
-                    service: LOGIN1,
-                    address: address.to_owned(),
-                    member: format!("Manager.GetUser({uid})"),
-                    source: Box::new(source),
-                })?;
-        let proxy = properties_of(
-            &conn,
-            address,
-            LOGIN1,
-            path.as_str(),
-            "org.freedesktop.login1.User",
-        )
-        .await?;
-        read_property::<bool>(&proxy, address, LOGIN1, "Linger").await
+                source: Box::new(source),
+            })
     })
-}
-
-/// The system bus address: the value of `DBUS_SYSTEM_BUS_ADDRESS` when set and not empty, else
-/// [`DEFAULT_SYSTEM_BUS`].
-pub fn system_bus_address(env_value: Option<&str>) -> String {
-    env_value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or(DEFAULT_SYSTEM_BUS)
-        .to_owned()
-}
-
-/// The socket path of the first `unix:path=…` entry of a D-Bus address (entries are separated
-/// by `;`, values are percent-escaped). `None` when there is none (`unix:abstract=…`, `tcp:…`)
-/// or the address is malformed.
-pub fn unix_socket_path(address: &str) -> Option<PathBuf> {
-    address.split(';').find_map(|entry| {
-        let (transport, params) = entry.trim().split_once(':')?;
-        if transport != "unix" {
-            return None;
-        }
-        params.split(',').find_map(|param| {
-            let (key, value) = param.split_once('=')?;
-            if key != "path" || value.is_empty() {
-                return None;
-            }
-            let bytes = unescape(value)?;
-            Some(PathBuf::from(
-                <std::ffi::OsString as OsStringExt>::from_vec(bytes),
-            ))
-        })
-    })
-}
-
-/// The D-Bus address of a socket path, escaping what the address syntax requires.
-pub fn unix_address(path: &std::path::Path) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    let mut out = String::from("unix:path=");
-    for &b in path.as_os_str().as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-_/.*".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02x}"));
-        }
-    }
-    out
-}
-
-/// Decodes `%XX` escapes; `None` on a broken escape.
-fn unescape(value: &str) -> Option<Vec<u8>> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = value.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 async fn connect(address: &str) -> Result<zbus::Connection, ProbeError> {
@@ -330,67 +223,7 @@ fn bounded<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    #[test]
-    fn unix_paths_are_found_and_unescaped() {
-        assert_eq!(
-            unix_socket_path("unix:path=/run/user/1000/bus"),
-            Some(PathBuf::from("/run/user/1000/bus"))
-        );
-        assert_eq!(
-            unix_socket_path("unix:guid=0123,path=/tmp/a%20b%2cc"),
-            Some(PathBuf::from("/tmp/a b,c"))
-        );
-        assert_eq!(
-            unix_socket_path("tcp:host=localhost,port=1;unix:path=/run/bus"),
-            Some(PathBuf::from("/run/bus"))
-        );
-        assert_eq!(unix_socket_path("unix:abstract=/tmp/dbus-x"), None);
-        assert_eq!(unix_socket_path("unix:path="), None);
-        assert_eq!(unix_socket_path("unix:path=/bad%zz"), None);
-        assert_eq!(unix_socket_path("unix:path=/cut%2"), None);
-        assert_eq!(unix_socket_path("garbage"), None);
-        assert_eq!(unix_socket_path(""), None);
-    }
-
-    #[test]
-    fn addresses_round_trip_through_escaping() {
-        for path in ["/run/user/1000/bus", "/tmp/a b,c;d=e%f", "/x/ü"] {
-            let address = unix_address(Path::new(path));
-            assert!(!address[5..].contains([',', ';', ' ']), "{address}");
-            assert_eq!(unix_socket_path(&address), Some(PathBuf::from(path)));
-        }
-        assert_eq!(
-            unix_address(Path::new("/run/user/1000/bus")),
-            "unix:path=/run/user/1000/bus"
-        );
-    }
-
-    #[test]
-    fn the_system_bus_defaults_to_the_well_known_socket() {
-        assert_eq!(system_bus_address(None), DEFAULT_SYSTEM_BUS);
-        assert_eq!(system_bus_address(Some(" ")), DEFAULT_SYSTEM_BUS);
-        assert_eq!(
-            system_bus_address(Some("unix:path=/run/dbus/other")),
-            "unix:path=/run/dbus/other"
-        );
-    }
-
-    #[test]
-    fn parsing_survives_arbitrary_input() {
-        for s in [
-            "%",
-            "unix:",
-            "unix:path",
-            "unix:path=%",
-            ";;;",
-            "unix:,,,=",
-            "é:path=é%c3",
-        ] {
-            let _ = unix_socket_path(s);
-        }
-    }
+    use crate::address::unix_address;
 
     #[test]
     fn errors_name_the_address_or_service() {
@@ -401,10 +234,6 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "no answer from the bus at unix:path=/run/user/1000/bus within 2000 ms"
-        );
-        assert_eq!(
-            ProbeError::NoSuchUser { uid: 1000 }.to_string(),
-            "org.freedesktop.login1 knows no user with uid 1000 (no session, not lingering)"
         );
     }
 

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use futures_core::Stream;
 use zbus::proxy::CacheProperties;
 
+use crate::address::{RUNTIME_DIR_VARIABLE, SESSION_BUS_VARIABLE, user_bus_address};
 use crate::call::{self, CALL_TIMEOUT};
 use crate::error::{BusKind, CallContext, Error, NO_ADDRESS, names, remote_error};
 use crate::job::{JobOutcome, JobRemovedEvent, JobResult, WaitError, await_job};
-use crate::probe::unix_address;
 use crate::proxies::{
     JobRemovedStream, SystemdManagerProxy, SystemdServiceProxy, SystemdUnitProxy,
 };
@@ -25,22 +25,6 @@ use crate::state::{ActiveState, Enabled, LoadState, UnitFileChange, UnitState, n
 
 /// The job mode of every start, stop and restart: replace a conflicting queued job.
 const JOB_MODE: &str = "replace";
-
-/// The user bus address: `DBUS_SESSION_BUS_ADDRESS` when set and not empty, else
-/// `unix:path=$XDG_RUNTIME_DIR/bus`; `None` when neither is available.
-pub fn user_bus_address(
-    dbus_session_bus_address: Option<&str>,
-    xdg_runtime_dir: Option<&str>,
-) -> Option<String> {
-    if let Some(a) = dbus_session_bus_address
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-    {
-        return Some(a.to_owned());
-    }
-    let dir = xdg_runtime_dir.map(str::trim).filter(|d| !d.is_empty())?;
-    Some(unix_address(&PathBuf::from(dir).join("bus")))
-}
 
 /// Which job a unit call queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,15 +81,15 @@ impl UserManager {
     /// `DBUS_SESSION_BUS_ADDRESS` and `XDG_RUNTIME_DIR`.
     pub fn connect_session() -> Result<UserManager, Error> {
         let env = |k| std::env::var(k).ok();
-        let address = user_bus_address(
-            env("DBUS_SESSION_BUS_ADDRESS").as_deref(),
-            env("XDG_RUNTIME_DIR").as_deref(),
+        let bus = user_bus_address(
+            env(SESSION_BUS_VARIABLE).as_deref(),
+            env(RUNTIME_DIR_VARIABLE).as_deref(),
         )
         .ok_or_else(|| Error::NoUserBus {
             address: "(none)".to_owned(),
             reason: NO_ADDRESS.to_owned(),
         })?;
-        UserManager::connect(&address)
+        UserManager::connect(&bus.address)
     }
 
     /// The bus address this manager was reached at.
@@ -342,24 +326,7 @@ impl Stream for Events {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_user_bus_address_prefers_the_environment() {
-        assert_eq!(
-            user_bus_address(Some("unix:path=/run/user/1000/bus"), Some("/other")),
-            Some("unix:path=/run/user/1000/bus".to_owned())
-        );
-        assert_eq!(
-            user_bus_address(Some("  "), Some("/run/user/1000")),
-            Some("unix:path=/run/user/1000/bus".to_owned())
-        );
-        assert_eq!(
-            user_bus_address(None, Some("/run/user/a b")),
-            Some("unix:path=/run/user/a%20b/bus".to_owned())
-        );
-        assert_eq!(user_bus_address(None, Some("")), None);
-        assert_eq!(user_bus_address(None, None), None);
-    }
+    use crate::address::unix_address;
 
     #[test]
     fn job_methods_are_named_after_the_manager_calls() {

@@ -136,8 +136,13 @@ mod tests {
         }
 
         #[test]
-        fn classify_survives_anything(text in any::<String>()) {
-            let _ = classify(&text);
+        fn only_text_starting_with_the_marker_is_ours(
+            ours in any::<bool>(),
+            rest in any::<String>(),
+        ) {
+            let text = if ours { format!("{MARKER}{rest}") } else { rest };
+            let foreign = classify(&text) == FileOrigin::Foreign;
+            prop_assert_eq!(foreign, !text.starts_with(MARKER));
         }
     }
 }

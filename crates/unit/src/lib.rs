@@ -29,5 +29,5 @@ pub use header::{FileOrigin, classify};
 pub use plan::{Discovered, Plan, SYSTEM_PATH, plan};
 pub use render::{
     DOCKER_DROPIN, DOCKER_UNIT, FileKind, RenderError, RenderedFile, drop_in_environment,
-    exec_start, render, unit_dir,
+    exec_start, render,
 };

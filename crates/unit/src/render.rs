@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use minijinja::{Environment, UndefinedBehavior, context};
+use rootless_setup_core::template::{self, TemplateError, context};
 
 use crate::escape::{self, EscapeError};
 use crate::header;
@@ -58,19 +58,8 @@ pub enum RenderError {
         source: EscapeError,
     },
     /// The template engine failed.
-    #[error("template {name}: {source}")]
-    Template {
-        /// Which template.
-        name: &'static str,
-        /// Why.
-        #[source]
-        source: minijinja::Error,
-    },
-}
-
-/// The user unit directory: `$XDG_CONFIG_HOME/systemd/user` (or `~/.config/systemd/user`).
-pub fn unit_dir(xdg_config_home: Option<&str>, home: &Path) -> PathBuf {
-    crate::config::config_home(xdg_config_home, home).join("systemd/user")
+    #[error(transparent)]
+    Template(#[from] TemplateError),
 }
 
 fn value<T>(what: impl Into<String>, r: Result<T, EscapeError>) -> Result<T, RenderError> {
@@ -128,45 +117,14 @@ pub fn drop_in_environment(plan: &Plan) -> Vec<(String, String)> {
     vars
 }
 
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    // One statement per line in the templates, without leaving blank lines behind.
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-    {
-        env.set_syntax(syntax);
-    }
-    env
-}
-
-fn template(
-    env: &Environment<'static>,
-    name: &'static str,
-    source: &'static str,
-    ctx: minijinja::Value,
-) -> Result<String, RenderError> {
-    let err = |source| RenderError::Template { name, source };
-    env.template_from_str(source)
-        .map_err(err)?
-        .render(ctx)
-        .map_err(err)
-}
-
 /// The files for `plan`, with their paths under `unit_dir`: the unit, then its drop-in.
 pub fn render(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, RenderError> {
-    let env = environment();
     let path: Vec<&str> = plan
         .path
         .iter()
         .map(|d| value(format!("PATH entry {}", d.display()), escape::path_entry(d)))
         .collect::<Result<_, _>>()?;
-    let unit = template(
-        &env,
+    let unit = template::render(
         "docker.service",
         DOCKER_UNIT_TEMPLATE,
         context! {
@@ -184,8 +142,7 @@ pub fn render(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, RenderE
             )
         })
         .collect::<Result<_, _>>()?;
-    let drop_in = template(
-        &env,
+    let drop_in = template::render(
         "10-rootless-setup.conf",
         DOCKER_DROPIN_TEMPLATE,
         context! { environment => assignments },

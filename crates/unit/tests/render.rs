@@ -18,7 +18,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{CASES, Flavour, fake_exe, host, plan, show, snapshot_host, write};
-use rootless_setup_unit::{FileKind, FileOrigin, classify, render, unit_dir};
+use rootless_setup_core::paths::unit_dir;
+use rootless_setup_unit::{FileKind, FileOrigin, classify, render};
 
 #[test]
 fn snapshots_of_the_matrix() {

@@ -19,7 +19,8 @@ use std::process::Command;
 
 use common::{Flavour, fake_exe, host, write};
 use proptest::prelude::*;
-use rootless_setup_unit::{Overrides, Settings, drop_in_environment, plan, render, unit_dir};
+use rootless_setup_core::paths::unit_dir;
+use rootless_setup_unit::{Overrides, Settings, drop_in_environment, plan, render};
 
 fn systemd_binary() -> PathBuf {
     ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]

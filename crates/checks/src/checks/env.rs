@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::user::sh_quote;
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Engine, Facts};
+use rootless_setup_core::shell;
 
 const ID: CheckId = CheckId::EnvClient;
 
@@ -172,7 +172,7 @@ fn fix(overrides: &[Override]) -> Fix {
     if places.is_empty() {
         fix = fix.cmd(format!(
             "grep -n {} ~/.bashrc ~/.profile ~/.bash_profile ~/.zshrc ~/.config/environment.d/*.conf /etc/environment /etc/profile.d/*.sh 2>/dev/null",
-            sh_quote(&names.join("\\|"))
+            shell::quote(&names.join("\\|"))
         ));
     }
     fix

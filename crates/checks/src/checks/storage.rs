@@ -12,6 +12,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Engine, Facts};
+use rootless_setup_core::paths;
 
 use super::common;
 use rootless_setup_core::version::version_numbers;
@@ -58,19 +59,14 @@ fn data_root(cx: &Context<'_>, facts: &Facts) -> Option<(PathBuf, &'static str)>
     if let Some(p) = &cx.options.data_root {
         return Some((p.clone(), "option"));
     }
-    let name = match cx.engine {
-        Engine::Docker => "docker",
-        Engine::Containerd => "containerd",
+    let (data_home, from) = match paths::xdg_dir(cx.caller.var("XDG_DATA_HOME")) {
+        Some(xdg) => (xdg, "XDG_DATA_HOME"),
+        None => (
+            paths::data_home(None, &common::home_dir(cx, facts)?),
+            "home",
+        ),
     };
-    if let Some(xdg) = cx
-        .caller
-        .var("XDG_DATA_HOME")
-        .filter(|x| x.starts_with('/'))
-    {
-        return Some((Path::new(xdg).join(name), "XDG_DATA_HOME"));
-    }
-    let home = common::home_dir(cx, facts)?;
-    Some((home.join(".local/share").join(name), "home"))
+    Some((paths::default_data_root(cx.engine, &data_home), from))
 }
 
 /// Checks the data-root's filesystem and picks the storage driver.

@@ -1,9 +1,8 @@
 //! The `user` check: the caller is an ordinary user (not root) with a passwd entry and a home
 //! directory they own and can write. Establishes [`Facts::account`].
 //!
-//! Also holds helpers later checks share: the passwd lookup ([`lookup_account`], and
-//! [`caller_account`] for checks that run after `user`) and shell quoting for fix commands
-//! ([`sh_quote`]).
+//! Also holds the passwd lookup later checks share ([`lookup_account`], and [`caller_account`]
+//! for checks that run after `user`).
 
 use std::path::Path;
 
@@ -12,6 +11,7 @@ use rootless_setup_core::accounts::{self, Refusal, Rules};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Account, Facts};
+use rootless_setup_core::shell;
 
 const ID: CheckId = CheckId::User;
 const PASSWD: &str = "/etc/passwd";
@@ -77,10 +77,6 @@ pub(super) fn caller_account(cx: &Context<'_>, facts: &Facts) -> Option<Account>
         .map(|(account, _)| account)
 }
 
-pub(super) use rootless_setup_core::shell::quote as sh_quote;
-
-pub(super) use rootless_setup_core::shell::quote_path as sh_quote_path;
-
 /// `user`: not root, a passwd entry, a home directory owned and writable by the user.
 pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let uid = cx.caller.uid;
@@ -93,7 +89,7 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     };
     facts.account = Some(account.clone());
     let home = &account.home;
-    let quoted_home = sh_quote_path(home);
+    let quoted_home = shell::quote_path(home);
     // Root creates or hands over the home only when the one rule allows it; otherwise the
     // advice is what an admin should do instead.
     let rules = Rules::read(cx.host);
@@ -179,7 +175,7 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             Fix::root(ID, "move the file away and create the home directory")
                 .cmd(format!(
                     "sudo mv {quoted_home} {}",
-                    sh_quote(&format!("{}.bak", home.display()))
+                    shell::quote(&format!("{}.bak", home.display()))
                 ))
                 .cmd(create),
         ));
@@ -248,7 +244,7 @@ fn refused(refusal: &Refusal) -> Fix {
 
 fn running_as_root(cx: &Context<'_>) -> Finding {
     let sudo_user = cx.caller.var("SUDO_USER").filter(|u| *u != "root");
-    let target = sudo_user.map_or_else(|| "USER".to_owned(), sh_quote);
+    let target = sudo_user.map_or_else(|| "USER".to_owned(), shell::quote);
     let mut finding = Finding::fail(ID, "running as root (uid 0)").observe("uid", 0);
     if let Some(u) = sudo_user {
         finding = finding.observe("sudo_user", u);
@@ -474,7 +470,7 @@ mod tests {
         let fix = f.fix.as_ref().expect("a fix");
         for command in &fix.commands {
             let words: Vec<&str> = command.split(' ').collect();
-            let touches = words.iter().any(|w| *w == path || *w == sh_quote(path))
+            let touches = words.iter().any(|w| *w == path || *w == shell::quote(path))
                 && words
                     .iter()
                     .any(|w| ["chown", "install", "mkdir", "mv"].contains(w));
@@ -654,14 +650,5 @@ mod tests {
                 "{text:?}"
             );
         }
-    }
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(sh_quote("alice"), "alice");
-        assert_eq!(sh_quote("/home/a b"), "'/home/a b'");
-        assert_eq!(sh_quote("it's"), r"'it'\''s'");
-        assert_eq!(sh_quote(""), "''");
-        assert_eq!(sh_quote("$(rm -rf /)"), "'$(rm -rf /)'");
     }
 }

@@ -225,6 +225,7 @@ pub struct SubidFile {
 
 impl SubidFile {
     /// The entries without their line numbers.
+    #[cfg(any(test, feature = "testing"))]
     pub fn plain_entries(&self) -> Vec<SubidEntry> {
         self.entries.iter().map(|l| l.entry.clone()).collect()
     }
@@ -266,6 +267,7 @@ pub fn parse(path: impl Into<PathBuf>, text: &str) -> SubidFile {
 }
 
 /// Parses raw bytes, decoding them lossily (invalid UTF-8 becomes U+FFFD).
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_bytes(path: impl Into<PathBuf>, bytes: &[u8]) -> SubidFile {
     parse(path, &String::from_utf8_lossy(bytes))
 }

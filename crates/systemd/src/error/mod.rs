@@ -328,6 +328,7 @@ impl Error {
     }
 
     /// The D-Bus error name when this error is a reply from a service.
+    #[cfg(test)]
     pub fn dbus_name(&self) -> Option<&str> {
         match self {
             Error::NoUserManager { name, .. }

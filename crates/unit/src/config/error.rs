@@ -5,8 +5,6 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use rootless_setup_core::catalogue::edit_distance;
-
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -30,6 +28,7 @@ pub enum Origin {
 impl Origin {
     /// The origin of byte `offset` of `text`, the contents of `path`. For many offsets of one
     /// file, build [`Positions`] once instead.
+    #[cfg(test)]
     pub fn in_file(path: &std::path::Path, text: &str, offset: usize) -> Origin {
         Positions::new(path, text).origin(offset)
     }
@@ -225,7 +224,7 @@ pub fn closest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -
     let limit = (given.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&given.to_lowercase(), c), c))
+        .map(|c| (strsim::levenshtein(&given.to_lowercase(), c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

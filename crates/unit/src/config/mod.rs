@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rootless_setup_core::Engine;
+use rootless_setup_core::paths;
 use rootless_setup_core::read::{self, Limit};
 
 pub use error::{ConfigError, ConfigErrors, Origin, Positions, Sourced, closest, one_of};
@@ -100,15 +101,7 @@ pub enum ConfigSource {
 /// `$XDG_CONFIG_HOME/rootless-setup/config.toml`, or `~/.config/rootless-setup/config.toml`
 /// when `XDG_CONFIG_HOME` is unset, empty or relative (as the XDG spec says).
 pub fn default_config_path(xdg_config_home: Option<&str>, home: &Path) -> PathBuf {
-    config_home(xdg_config_home, home).join("rootless-setup/config.toml")
-}
-
-/// `$XDG_CONFIG_HOME`, or `~/.config`.
-pub fn config_home(xdg_config_home: Option<&str>, home: &Path) -> PathBuf {
-    match xdg_config_home {
-        Some(dir) if dir.starts_with('/') => PathBuf::from(dir),
-        _ => home.join(".config"),
-    }
+    paths::config_home(xdg_config_home, home).join("rootless-setup/config.toml")
 }
 
 /// A configuration file that could not be read.

@@ -9,6 +9,8 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Engine, Facts};
+use rootless_setup_core::paths;
+use rootless_setup_core::shell;
 
 const ID: CheckId = CheckId::EngineInstalled;
 
@@ -74,16 +76,6 @@ fn unit_value<'t>(text: &'t str, key: &str) -> Option<&'t str> {
     })
 }
 
-/// Where the user's units live: `$XDG_CONFIG_HOME/systemd/user`, else `~/.config/systemd/user`.
-fn unit_dir(cx: &Context<'_>, home: &Path) -> PathBuf {
-    cx.caller
-        .var("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home.join(".config"))
-        .join("systemd/user")
-}
-
 /// What shows that the daemon runs: its API socket (Docker) or rootlesskit's child pid file
 /// (containerd, whose socket lives inside rootlesskit's mount namespace).
 fn running_marker(engine: Engine, runtime: &Path) -> PathBuf {
@@ -102,7 +94,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         );
     };
     let unit_name = cx.engine.unit_name();
-    let dir = unit_dir(cx, &home);
+    let dir = paths::unit_dir(cx.caller.var("XDG_CONFIG_HOME"), &home);
     let unit = dir.join(unit_name);
     let dropin_dir = dir.join(format!("{unit_name}.d"));
     let wants = dir.join("default.target.wants");
@@ -114,7 +106,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             return Finding::warn(ID, format!("could not read {}: {}", unit.display(), e.source))
                 .observe("unit", unit.display())
                 .why("the state of an existing install is unknown, so install cannot tell whether it would replace someone's unit")
-                .fix(Fix::user(ID, "make the unit readable by its owner").cmd(format!("ls -l {}", super::shell_quote(&unit.display().to_string()))));
+                .fix(Fix::user(ID, "make the unit readable by its owner").cmd(format!("ls -l {}", shell::quote_path(&unit))));
         }
     };
     let enabled = cx
@@ -157,7 +149,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 ..finding
             }
             .why("install would start a second daemon on the same socket, and it would fail")
-            .fix(Fix::user(ID, "stop the daemon started by hand (or remove the stale socket) before installing").cmd(format!("ls -l {}", super::shell_quote(&marker))));
+            .fix(Fix::user(ID, "stop the daemon started by hand (or remove the stale socket) before installing").cmd(format!("ls -l {}", shell::quote(&marker))));
         }
         finding.summary = format!("not installed (no {})", unit.display());
         return finding;
@@ -236,7 +228,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 Fix::user(ID, "back the unit up, then let rootless-setup write its own")
                     .cmd(format!(
                         "cp {0} {0}.bak",
-                        super::shell_quote(&unit.display().to_string())
+                        shell::quote_path(&unit)
                     ))
                     .cmd("rootless-setup install"),
             )

@@ -14,7 +14,6 @@ mod smoke;
 use std::path::PathBuf;
 
 use crate::context::Context;
-use rootless_setup_core::shell::quote as shell_quote;
 
 use super::common::home_dir;
 

@@ -7,6 +7,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::host::FileInfo;
 use rootless_setup_core::model::{Engine, Facts};
+use rootless_setup_core::shell;
 
 const ID: CheckId = CheckId::EngineRootful;
 
@@ -170,8 +171,8 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 if let Some(user) = &name {
                     fix = fix.cmd(format!(
                         "sudo gpasswd -d {} {}",
-                        super::shell_quote(user),
-                        super::shell_quote(&group_name)
+                        shell::quote(user),
+                        shell::quote(&group_name)
                     ));
                 }
             }

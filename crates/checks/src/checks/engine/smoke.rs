@@ -17,13 +17,13 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Facts, NetworkPlan};
 use rootless_setup_core::process::{Invocation, Output};
+use rootless_setup_core::shell;
 
 use super::super::common;
 use super::rootlesskit_output::{
     Cause, NOT_READY, classify, elide_go_structs, error_line, parse_links, parse_ready,
     parse_uid_map,
 };
-use super::shell_quote;
 
 const ID: CheckId = CheckId::EngineSmoke;
 
@@ -118,13 +118,13 @@ pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     }
     let by_hand = format!(
         "PATH={} {} --debug {} /bin/sh -c {}",
-        shell_quote(&path_env),
-        shell_quote(&rootlesskit.display().to_string()),
+        shell::quote(&path_env),
+        shell::quote_path(&rootlesskit),
         args.iter()
-            .map(|a| shell_quote(a))
+            .map(|a| shell::quote(a))
             .collect::<Vec<_>>()
             .join(" "),
-        shell_quote(SCRIPT)
+        shell::quote(SCRIPT)
     );
     args.extend(["/bin/sh".to_owned(), "-c".to_owned(), SCRIPT.to_owned()]);
     let invocation = Invocation::new(&rootlesskit)
@@ -145,10 +145,7 @@ pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             "state_dir_left_behind",
             if left_behind { "yes" } else { "no" },
         );
-    let cleanup = format!(
-        "rm -rf -- {}",
-        shell_quote(&state_dir.display().to_string())
-    );
+    let cleanup = format!("rm -rf -- {}", shell::quote_path(&state_dir));
 
     let out = match result {
         Ok(out) => out,
@@ -157,10 +154,8 @@ pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 finding,
                 format!("could not run {}: {}", rootlesskit.display(), e.source),
                 "rootlesskit is installed but cannot be started, so the engine cannot start either",
-                Fix::user(ID, "check that rootlesskit runs at all").cmd(format!(
-                    "{} --version",
-                    shell_quote(&rootlesskit.display().to_string())
-                )),
+                Fix::user(ID, "check that rootlesskit runs at all")
+                    .cmd(format!("{} --version", shell::quote_path(&rootlesskit))),
             );
         }
     };

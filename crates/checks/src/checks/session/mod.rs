@@ -9,15 +9,16 @@
 
 use std::path::{Path, PathBuf};
 
-use rootless_setup_systemd::probe::{unix_address, unix_socket_path};
+use rootless_setup_systemd::address::{unix_socket_path, user_bus_address};
 
-use super::user::{caller_account, sh_quote, sh_quote_path};
+use super::user::caller_account;
 use crate::context::Context;
 use crate::system::BusAnswer;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::shell;
 
 /// Exists on hosts booted with systemd.
 const SYSTEMD_BOOTED: &str = "/run/systemd/system";
@@ -32,7 +33,7 @@ const SU_STORY: &str = "`su` and `sudo -iu` switch the user id but open no login
 /// The caller's login name for fix commands, shell-quoted: the account `user` found, else a
 /// passwd lookup, else `$USER` for the shell to expand.
 fn name_for_commands(cx: &Context<'_>, facts: &Facts) -> String {
-    account_name(cx, facts).map_or_else(|| "\"$USER\"".to_owned(), |n| sh_quote(&n))
+    account_name(cx, facts).map_or_else(|| "\"$USER\"".to_owned(), |n| shell::quote(&n))
 }
 
 fn account_name(cx: &Context<'_>, facts: &Facts) -> Option<String> {
@@ -159,7 +160,7 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         )
         .fix(
             Fix::user(ID, "restrict the directory to its owner")
-                .cmd(format!("chmod 0700 {}", sh_quote(dir))),
+                .cmd(format!("chmod 0700 {}", shell::quote(dir))),
         );
     }
     let canonical = cx.host.canonicalize(path);
@@ -201,7 +202,7 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             )
             .cmd(format!(
                 "export XDG_RUNTIME_DIR={}",
-                sh_quote_path(&expected)
+                shell::quote_path(&expected)
             )),
         );
     }
@@ -211,15 +212,13 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     ))
 }
 
-/// The user bus address: `DBUS_SESSION_BUS_ADDRESS`, else `unix:path=$XDG_RUNTIME_DIR/bus`;
-/// with the variable it came from.
+/// The user bus address install will connect to, with the variable it came from.
 fn bus_address(cx: &Context<'_>) -> Option<(String, &'static str)> {
-    if let Some(a) = cx.caller.var("DBUS_SESSION_BUS_ADDRESS") {
-        return Some((a.to_owned(), "DBUS_SESSION_BUS_ADDRESS"));
-    }
-    cx.caller
-        .var("XDG_RUNTIME_DIR")
-        .map(|dir| (unix_address(&Path::new(dir).join("bus")), "XDG_RUNTIME_DIR"))
+    user_bus_address(
+        cx.caller.var("DBUS_SESSION_BUS_ADDRESS"),
+        cx.caller.var("XDG_RUNTIME_DIR"),
+    )
+    .map(|bus| (bus.address, bus.from))
 }
 
 /// The fix for an unreachable user bus: on Debian-family hosts without `dbus-user-session`,
@@ -407,10 +406,8 @@ pub(crate) fn systemd(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                          dockerd-rootless.sh",
                     ));
             }
-            let runtime_bus = cx
-                .caller
-                .var("XDG_RUNTIME_DIR")
-                .map(|d| unix_address(&Path::new(d).join("bus")));
+            let runtime_bus =
+                user_bus_address(None, cx.caller.var("XDG_RUNTIME_DIR")).map(|bus| bus.address);
             if source == "DBUS_SESSION_BUS_ADDRESS" && runtime_bus.as_deref() != Some(&*address) {
                 return f
                     .why(
@@ -514,7 +511,7 @@ pub(crate) fn linger(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     if on {
         return observed(Finding::pass(ID, format!("linger is on for {name}")));
     }
-    let quoted = sh_quote(&name);
+    let quoted = shell::quote(&name);
     observed(Finding::warn(ID, format!("linger is off for {name}")))
         .why(
             "without linger systemd stops the user manager, and with it the engine and every \

@@ -216,6 +216,21 @@ fn bus_prefers_dbus_session_bus_address() {
     assert_eq!(calls, vec!["ping unix:abstract=/tmp/dbus-XYZ".to_owned()]);
 }
 
+/// The check reads the variables as install does (`rootless_setup_systemd::address`): trimmed,
+/// a blank one unset.
+#[test]
+fn bus_ignores_a_blank_dbus_session_bus_address_as_install_does() {
+    let fx = host();
+    let _socket = with_socket(&fx, 1000);
+    let system = ScriptedSystem::new().bus(BusAnswer::Ok(()));
+    let caller = alice().with_var("DBUS_SESSION_BUS_ADDRESS", " \n");
+    let (f, calls) = run(bus, &fx, caller, system);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.observed("address"), Some(BUS));
+    assert_eq!(f.observed("address_from"), Some("XDG_RUNTIME_DIR"));
+    assert_eq!(calls, vec![format!("ping {BUS}")]);
+}
+
 #[test]
 fn bus_without_socket_fails_before_pinging_and_suggests_dbus_user_session() {
     let fx = host();

@@ -10,8 +10,8 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED, list};
 use rootless_setup_core::model::{Account, Facts, IdRange};
+use rootless_setup_core::shell;
 
-use super::sh_quote;
 use rootless_setup_core::subid::alloc::BLOCK;
 use rootless_setup_core::subid::parse::{
     self, IdDatabase, Located, Malformed, SubidFile, owner_matches,
@@ -618,7 +618,7 @@ fn unreadable(
 
 /// `usermod --add-subuids` for a local account, else appending the line.
 fn add_command(kind: Kind, account: &Account, files: &Files<'_>, block: &IdRange) -> String {
-    let name = sh_quote(&account.name);
+    let name = shell::quote(&account.name);
     let last = block.end().saturating_sub(1);
     if files.passwd.id_of(&account.name).is_some() {
         format!(
@@ -631,7 +631,7 @@ fn add_command(kind: Kind, account: &Account, files: &Files<'_>, block: &IdRange
         let line = format!("{}:{}:{}", account.name, block.start, block.count);
         format!(
             "echo {} | sudo tee -a {} >/dev/null",
-            sh_quote(&line),
+            shell::quote(&line),
             kind.path()
         )
     }

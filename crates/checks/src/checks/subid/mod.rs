@@ -27,8 +27,6 @@ pub(crate) fn program_dirs(caller: &Caller) -> Vec<PathBuf> {
     super::common::path_then(caller, &["/usr/bin", "/usr/sbin", "/bin", "/sbin"])
 }
 
-pub(crate) use rootless_setup_core::shell::quote as sh_quote;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,14 +39,5 @@ mod tests {
             .map(|d| d.display().to_string())
             .collect();
         assert_eq!(dirs, ["/opt/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"]);
-    }
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(sh_quote("alice"), "alice");
-        assert_eq!(sh_quote("/usr/bin/x"), "/usr/bin/x");
-        assert_eq!(sh_quote("a b"), "'a b'");
-        assert_eq!(sh_quote("it's"), r"'it'\''s'");
-        assert_eq!(sh_quote(""), "''");
     }
 }

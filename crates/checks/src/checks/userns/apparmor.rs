@@ -8,8 +8,7 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
-
-use super::super::subid::sh_quote;
+use rootless_setup_core::shell;
 
 const ID: CheckId = CheckId::UsernsApparmor;
 const SYSCTL: &str = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns";
@@ -281,7 +280,7 @@ pub(crate) fn apparmor(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let target = format!("{PROFILES}/{}", file_name_for(&real_s));
     let write = format!(
         "sudo tee {} >/dev/null <<'EOF'\n{}EOF",
-        sh_quote(&target),
+        shell::quote(&target),
         profile_text(&name, &real_s)
     );
     let mut finding = base(Finding::fail(

@@ -106,7 +106,7 @@ fn scanner_survives_junk() {
         "/x { userns, ",
         "@{",
     ] {
-        let _ = parse_profiles(text);
+        assert_eq!(parse_profiles(text), vec![], "{text:?}");
     }
     assert_eq!(
         parse_profiles("/x {\n userns,\n"),

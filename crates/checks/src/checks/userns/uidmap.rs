@@ -11,9 +11,10 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::shell;
 
 use super::super::common;
-use super::super::subid::{program_dirs, sh_quote};
+use super::super::subid::program_dirs;
 
 const ID: CheckId = CheckId::Uidmap;
 /// The capabilities the helpers need, by name, for observations.
@@ -148,7 +149,7 @@ pub(super) fn reinstall(cx: &Context<'_>) -> String {
 
 /// Root commands that give the helper its bits back (owner first: chown clears both).
 fn bit_commands(cx: &Context<'_>, helper: Helper, seen: &Seen) -> Vec<String> {
-    let path = sh_quote(&seen.real.to_string_lossy());
+    let path = shell::quote_path(&seen.real);
     let mut cmds = Vec::new();
     if seen
         .defects
@@ -200,7 +201,7 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
     let mut nosuid_mounts: Vec<String> = Vec::new();
     for (helper, seen, alternative) in broken {
         if let Some(alt) = alternative {
-            let path = sh_quote(&seen.path.to_string_lossy());
+            let path = shell::quote_path(&seen.path);
             if seen.uid == cx.caller.uid {
                 cmds.push(format!("rm {path}"));
             } else {
@@ -227,7 +228,7 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
                 .any(|s| d == Path::new(s))
         });
         if seen.uid != 0 && !system_dir {
-            let path = sh_quote(&seen.path.to_string_lossy());
+            let path = shell::quote_path(&seen.path);
             text.push(format!(
                 "{} is neither root's nor in a system directory, so it must not be made setuid                  (its owner could replace it and get root): remove it and install the package",
                 seen.path.display()
@@ -257,7 +258,7 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
             "{m} is mounted nosuid: remount it with suid and drop nosuid from its /etc/fstab \
              entry, or use the helpers the package installs under /usr/bin"
         ));
-        cmds.push(format!("sudo mount -o remount,suid {}", sh_quote(m)));
+        cmds.push(format!("sudo mount -o remount,suid {}", shell::quote(m)));
     }
     let text = text.join("; ");
     let fix = if root {
