@@ -11,6 +11,7 @@ use rootless_setup_systemd::{Error as BusError, JobOutcome, Login, UnitState, Us
 
 use crate::docker_context::{ContextInfo, DockerCli};
 use crate::engine_api::{self, ApiError};
+use crate::journal::JournalError;
 
 /// The systemd user manager.
 pub trait Manager {
@@ -31,7 +32,7 @@ pub trait Manager {
     /// `unit`'s state.
     fn unit_state(&self, unit: &str) -> Result<UnitState, BusError>;
     /// The tail of `unit`'s journal, or why it could not be read.
-    fn journal_tail(&self, unit: &str, lines: u32) -> Result<String, String>;
+    fn journal_tail(&self, unit: &str, lines: u32) -> Result<String, JournalError>;
 }
 
 impl Manager for UserManager {
@@ -59,7 +60,7 @@ impl Manager for UserManager {
     fn unit_state(&self, unit: &str) -> Result<UnitState, BusError> {
         UserManager::unit_state(self, unit)
     }
-    fn journal_tail(&self, unit: &str, lines: u32) -> Result<String, String> {
+    fn journal_tail(&self, unit: &str, lines: u32) -> Result<String, JournalError> {
         crate::journal::tail(unit, lines)
     }
 }

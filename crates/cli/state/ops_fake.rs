@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use rootless_setup_systemd::{ActiveState, Error, JobOutcome, JobResult, LoadState, UnitState};
 
+use crate::journal::JournalError;
+
 use super::ops::{Contexts, Engine, Linger, Manager, World};
 use crate::docker_context::{ContextInfo, DESCRIPTION};
 use crate::engine_api::{ApiError, Ready};
@@ -182,7 +184,7 @@ impl Manager for Fake {
             result: Some("exit-code".into()),
         })
     }
-    fn journal_tail(&self, unit: &str, _: u32) -> Result<String, String> {
+    fn journal_tail(&self, unit: &str, _: u32) -> Result<String, JournalError> {
         Ok(format!("{unit}: unknown flag: --no-such-flag\n"))
     }
 }
