@@ -1,7 +1,8 @@
 //! The facts every rootless-setup crate shares, and nothing that talks to the system beyond
 //! reading a file: check ids ([`catalogue`]) and their results ([`finding`], [`report`]); the
 //! data the crates hand each other ([`model`]); the rules that both judge a host and shape a unit
-//! ([`network`], [`version`]); distributions and their packages ([`distro`]); accounts and the
+//! ([`network`], [`version`]); distributions and their packages ([`distro`]); what a fix does, as data, and the files it
+//! writes ([`remedy`]); accounts and the
 //! rule for whom a root script may act ([`passwd`], [`accounts`], [`subid`]); shell quoting
 //! ([`shell`]); and the one bounded reader of files ([`read`], [`host`]).
 //!
@@ -19,6 +20,7 @@ pub mod model;
 pub mod network;
 pub mod passwd;
 pub mod read;
+pub mod remedy;
 pub mod report;
 pub mod shell;
 pub mod subid;
@@ -31,6 +33,7 @@ pub use distro::Distro;
 pub use finding::{Finding, Fix, Observation, Status};
 pub use host::Host;
 pub use model::{Account, Binary, Engine, Facts, IdRange, NetworkPlan};
+pub use remedy::Remedy;
 pub use report::{Report, SCHEMA_VERSION};
 
 /// The directories every `PATH` the tool builds ends with: the unit's (after the discovered
