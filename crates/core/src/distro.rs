@@ -48,6 +48,8 @@ pub enum Package {
     DockerRootlessExtras,
     /// nerdctl, which ships `containerd-rootless.sh`.
     Nerdctl,
+    /// `getsubids`, which asks the name service for subordinate ids.
+    Getsubids,
 }
 
 /// One family's package manager: the words before the package names, as advice for a person
@@ -124,6 +126,8 @@ impl Family {
             (Lxc, _) => "lxc",
             (DockerRootlessExtras, _) => "docker-rootless-extras",
             (Nerdctl, _) => "nerdctl",
+            (Getsubids, Fedora) => "shadow-utils-subid",
+            (Getsubids, _) => self.package(Uidmap),
         }
     }
 
@@ -298,5 +302,7 @@ mod tests {
             Some("DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall")
         );
         assert_eq!(Family::Unknown.package_manager(), None);
+        assert_eq!(Family::Fedora.package(Package::Getsubids), "shadow-utils-subid");
+        assert_eq!(Family::Suse.package(Package::Getsubids), "shadow");
     }
 }

@@ -150,22 +150,6 @@ impl Modules {
     }
 }
 
-/// Which subordinate-id file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubidFile {
-    Uid,
-    Gid,
-}
-
-/// Why the subordinate ids are left to a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubidByHand {
-    /// The ranges come from a name service, not from the file.
-    NameService,
-    /// The lines at fault are other users'.
-    OthersLines,
-}
-
 /// One of the id-mapping helpers as the check found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdmapHelper {
@@ -226,12 +210,12 @@ pub enum Remedy {
         uid: u32,
         gid: u32,
     },
-    /// Remove the user's bad lines from a subordinate-id file and add a free block when too few
-    /// ids are left; the advice is in [`Remedy::Manual`] commands beside it, `fix` works it out
-    /// again from the files it reads.
-    RepairSubids(SubidFile),
-    /// The subordinate ids need a person (no commands).
-    SubidsByHand(SubidByHand),
+    /// Remove the user's own bad lines from the finding's subordinate-id file and add a free
+    /// block when too few ids are left. The advice is in [`Remedy::Manual`] commands beside it;
+    /// `fix` works the lines and the block out again from the files it reads (no commands).
+    RepairSubids,
+    /// The lines at fault in the subordinate-id file are other users' (no commands).
+    OthersSubidLines,
     /// Both id-mapping helpers as found, so `fix` can install, restore or reinstall them (no
     /// commands: the advice is beside it).
     IdmapHelpers(Vec<IdmapHelper>),
@@ -293,7 +277,7 @@ impl Remedy {
             Remedy::GiveHome { home, uid, gid, .. } => {
                 vec![format!("sudo chown {uid}:{gid} {}", quote_path(home))]
             }
-            Remedy::RepairSubids(_) | Remedy::SubidsByHand(_) | Remedy::IdmapHelpers(_) => {
+            Remedy::RepairSubids | Remedy::OthersSubidLines | Remedy::IdmapHelpers(_) => {
                 Vec::new()
             }
         }

@@ -12,6 +12,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Engine, Facts};
+use rootless_setup_core::remedy::{Modules, Remedy};
 
 use super::common;
 use rootless_setup_core::version::version_numbers;
@@ -234,12 +235,10 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             );
         } else {
             if fuse_binary.is_none() {
-                fix = fix.cmd(cx.distro.install_command(&[Package::FuseOverlayfs]));
+                fix = fix.remedy(Remedy::install(cx.distro.family, &[Package::FuseOverlayfs]));
             }
             if !dev_fuse {
-                fix = fix
-                    .cmd("sudo modprobe fuse")
-                    .cmd("echo fuse | sudo tee /etc/modules-load.d/fuse.conf");
+                fix = fix.remedy(Remedy::LoadModules(Modules::Fuse));
             }
         }
         return observe(

@@ -12,6 +12,7 @@ use rootless_setup_core::accounts::{self, Refusal, Rules};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Account, Facts};
+use rootless_setup_core::remedy::Remedy;
 
 const ID: CheckId = CheckId::User;
 const PASSWD: &str = "/etc/passwd";
@@ -132,10 +133,11 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             "give the account a home directory and create it",
         )));
     }
-    let create = format!(
-        "sudo install -d -o {uid} -g {} -m 0700 {quoted_home}",
-        account.gid
-    );
+    let create = Remedy::CreateHome {
+        home: home.to_path_buf(),
+        uid,
+        gid: account.gid,
+    };
     let info = match cx.host.stat(home) {
         Ok(Some(info)) => info,
         Ok(None) => {
@@ -148,7 +150,7 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                  ~/.config and its systemd user unit under ~/.config/systemd/user",
             )
             .fix(root_fix(
-                Fix::root(ID, "create the home directory, owned by the user").cmd(create),
+                Fix::root(ID, "create the home directory, owned by the user").remedy(create),
             ));
         }
         Err(e) => {
@@ -181,7 +183,7 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                     "sudo mv {quoted_home} {}",
                     sh_quote(&format!("{}.bak", home.display()))
                 ))
-                .cmd(create),
+                .remedy(create),
         ));
     }
     if info.uid != uid {
@@ -201,7 +203,12 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         )
         .fix(root_fix(
             Fix::root(ID, "give the home directory to the user")
-                .cmd(format!("sudo chown {uid}:{} {quoted_home}", account.gid)),
+                .remedy(Remedy::GiveHome {
+                    home: home.to_path_buf(),
+                    owner: info.uid,
+                    uid,
+                    gid: account.gid,
+                }),
         ));
     }
     if info.perms() & 0o200 == 0 {

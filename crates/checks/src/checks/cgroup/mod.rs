@@ -12,13 +12,13 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Family;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::remedy::Remedy;
 
 mod layout;
 
 use layout::{CGROUP_ROOT, Manager, SELF_CGROUP, UNIFIED_DIR, Version, find_manager, sysfs};
 
 const ID: CheckId = CheckId::Cgroup;
-const DELEGATE_CONF: &str = "/etc/systemd/system/user@.service.d/delegate.conf";
 
 /// Controllers rootless containers need, with what is lost without each.
 const REQUIRED: [(&str, &str); 3] = [
@@ -56,11 +56,7 @@ fn delegate_fix(uid: u32) -> Fix {
             "delegate the controllers to every user manager, then log out and back in (with linger on: sudo systemctl restart user@{uid}.service)"
         ),
     )
-    .cmd("sudo mkdir -p /etc/systemd/system/user@.service.d")
-    .cmd(format!(
-        "printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee {DELEGATE_CONF}"
-    ))
-    .cmd("sudo systemctl daemon-reload")
+    .remedy(Remedy::DelegateControllers)
 }
 
 fn words(text: &str) -> Vec<String> {

@@ -17,6 +17,7 @@ use crate::system::{Invocation, ProbeOutput};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Facts, NetworkPlan};
+use rootless_setup_core::remedy::{Modules, Remedy};
 
 use super::super::common;
 use super::rootlesskit_output::{
@@ -247,10 +248,9 @@ fn failed_run(
                     ID,
                     "make /dev/net/tun usable by everyone, as udev normally does (in a container, pass the device through with that mode)",
                 )
-                .cmd("sudo chmod 0666 /dev/net/tun"),
+                .remedy(Remedy::OpenTun { mode: info.perms() }),
                 _ => Fix::root(ID, "load the tun module now and at every boot")
-                    .cmd("sudo modprobe tun")
-                    .cmd("echo tun | sudo tee /etc/modules-load.d/tun.conf"),
+                    .remedy(Remedy::LoadModules(Modules::Tun)),
             };
             (
                 "slirp4netns needs /dev/net/tun to create the namespace's tap0 device; without it containers have no network".to_owned(),

@@ -10,6 +10,7 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED, list};
 use rootless_setup_core::model::{Account, Facts, IdRange};
+use rootless_setup_core::remedy::Remedy;
 
 use super::sh_quote;
 use rootless_setup_core::subid::alloc::BLOCK;
@@ -473,7 +474,8 @@ fn files_check(
             .fix(Fix::root(
                 id,
                 format!("correct or remove line(s) {lines} of {path} (as root, with an editor)"),
-            )),
+            )
+            .remedy(Remedy::OthersSubidLines)),
         );
     }
     observe(Finding::pass(
@@ -536,7 +538,9 @@ fn repair(
                 .to_owned(),
         );
     }
-    Fix::root(id, steps.join("; ")).cmds(commands)
+    Fix::root(id, steps.join("; "))
+        .cmds(commands)
+        .remedy(Remedy::RepairSubids)
 }
 
 /// Runs of consecutive line numbers as `(first, last)`, so deleting 20,000 adjacent lines is one

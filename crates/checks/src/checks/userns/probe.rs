@@ -122,7 +122,7 @@ pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                      /etc/subuid and /etc/subgid with the maps observed here, then reinstall the \
                      helpers",
                     )
-                    .cmd(reinstall(cx)),
+                    .remedy(reinstall(cx)),
                 )
             } else {
                 f(Finding::warn(
@@ -134,7 +134,7 @@ pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 ))
                 .why("the helpers mapped ids the subordinate files do not give the user")
                 .fix(
-                    Fix::root(ID, "reinstall the helpers from the distribution").cmd(reinstall(cx)),
+                    Fix::root(ID, "reinstall the helpers from the distribution").remedy(reinstall(cx)),
                 )
             }
         }
@@ -204,7 +204,7 @@ pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             };
             let mut fix = Fix::root(ID, hint);
             if reinstall_helps {
-                fix = fix.cmd(reinstall(cx));
+                fix = fix.remedy(reinstall(cx));
             }
             base(Finding::fail(
                 ID,

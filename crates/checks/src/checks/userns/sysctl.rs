@@ -5,6 +5,7 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::remedy::{Remedy, Sysctl, USERNS_SYSCTL_DROPIN as DROP_IN};
 
 const ID: CheckId = CheckId::UsernsSysctl;
 const CLONE: &str = "/proc/sys/kernel/unprivileged_userns_clone";
@@ -12,7 +13,6 @@ const MAX: &str = "/proc/sys/user/max_user_namespaces";
 use rootless_setup_core::{
     MAX_USER_NAMESPACES_FIX as MAX_FIX, MAX_USER_NAMESPACES_WARN_BELOW as MAX_WARN_BELOW,
 };
-const DROP_IN: &str = "/etc/sysctl.d/99-rootless-setup-userns.conf";
 
 /// A sysctl as read: absent, a number, or something else.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,14 +38,6 @@ impl Value {
             Value::Other(s) => s.clone(),
         }
     }
-}
-
-/// `sudo sysctl -w` now and a drop-in for the next boot.
-fn set(key: &str, value: impl std::fmt::Display) -> [String; 2] {
-    [
-        format!("sudo sysctl -w {key}={value}"),
-        format!("echo '{key} = {value}' | sudo tee -a {DROP_IN} >/dev/null"),
-    ]
 }
 
 /// Runs the check.
@@ -77,7 +69,7 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
                     ID,
                     format!("allow unprivileged user namespaces now and in {DROP_IN}"),
                 )
-                .cmds(set("kernel.unprivileged_userns_clone", 1)),
+                .remedy(Remedy::SetSysctl(Sysctl::UnprivilegedUsernsClone)),
             );
     }
     match &max {
@@ -89,7 +81,7 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
                         ID,
                         format!("allow {MAX_FIX} user namespaces now and in {DROP_IN}"),
                     )
-                    .cmds(set("user.max_user_namespaces", MAX_FIX)),
+                    .remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces)),
                 );
         }
         Value::Absent if !has_userns => {
@@ -115,7 +107,7 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
             )
             .fix(
                 Fix::root(ID, format!("allow {MAX_FIX} user namespaces now and in {DROP_IN}"))
-                    .cmds(set("user.max_user_namespaces", MAX_FIX)),
+                    .remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces)),
             );
         }
         _ => {}
