@@ -192,6 +192,13 @@ pub enum Remedy {
     EnableLinger { user: String },
     /// Delegate [`DELEGATED`] to every user manager in [`DELEGATE_CONF`].
     DelegateControllers,
+    /// Boot with every controller on the unified cgroup hierarchy (the boot loader's kernel
+    /// command line), then reboot.
+    UnifiedCgroupBoot {
+        family: Family,
+        /// Controllers the cgroup v2 root does not offer; empty on a cgroup v1 boot.
+        absent: Vec<String>,
+    },
     /// Write an AppArmor profile that allows `userns` to rootlesskit, and reload AppArmor.
     AllowUserns {
         /// rootlesskit's real path.
@@ -201,6 +208,8 @@ pub enum Remedy {
         /// The profile text the advice writes.
         profile: String,
     },
+    /// Look at a home directory the check could not examine.
+    InspectHome { home: PathBuf },
     /// Create the missing home directory, owned by the user, mode 0700.
     CreateHome { home: PathBuf, uid: u32, gid: u32 },
     /// Give the home directory, now owned by `owner`, to the user.
@@ -266,10 +275,26 @@ impl Remedy {
                     "sudo systemctl daemon-reload".to_owned(),
                 ]
             }
+            Remedy::UnifiedCgroupBoot { family, .. } => {
+                let arg = "systemd.unified_cgroup_hierarchy=1";
+                let sed =
+                    format!("sudo sed -i 's/^GRUB_CMDLINE_LINUX=\"/&{arg} /' /etc/default/grub");
+                match family {
+                    Family::Debian => vec![sed, "sudo update-grub".to_owned()],
+                    Family::Fedora => {
+                        vec![format!("sudo grubby --update-kernel=ALL --args={arg}")]
+                    }
+                    Family::Suse => vec![sed, "sudo grub2-mkconfig -o /boot/grub2/grub.cfg".to_owned()],
+                    Family::Arch | Family::Unknown => {
+                        vec![sed, "sudo grub-mkconfig -o /boot/grub/grub.cfg".to_owned()]
+                    }
+                }
+            }
             Remedy::AllowUserns { file, profile, .. } => vec![
                 format!("sudo tee {} >/dev/null <<'EOF'\n{profile}EOF", quote(file)),
                 "sudo systemctl restart apparmor.service".to_owned(),
             ],
+            Remedy::InspectHome { home } => vec![format!("sudo ls -ld {}", quote_path(home))],
             Remedy::CreateHome { home, uid, gid } => vec![format!(
                 "sudo install -d -o {uid} -g {gid} -m 0700 {}",
                 quote_path(home)
@@ -391,7 +416,34 @@ mod tests {
                 "sudo systemctl restart apparmor.service"
             ]
         );
+        assert_eq!(
+            Remedy::InspectHome {
+                home: "/home/it's".into()
+            }
+            .commands(),
+            [r"sudo ls -ld '/home/it'\''s'"]
+        );
         assert_eq!(Remedy::OpenTun { mode: 0o600 }.commands(), ["sudo chmod 0666 /dev/net/tun"]);
+        assert_eq!(
+            Remedy::UnifiedCgroupBoot {
+                family: Family::Fedora,
+                absent: Vec::new()
+            }
+            .commands(),
+            ["sudo grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1"]
+        );
+        assert_eq!(
+            Remedy::UnifiedCgroupBoot {
+                family: Family::Suse,
+                absent: vec!["cpu".into()]
+            }
+            .commands(),
+            [
+                "sudo sed -i 's/^GRUB_CMDLINE_LINUX=\"/&systemd.unified_cgroup_hierarchy=1 /' \
+                 /etc/default/grub",
+                "sudo grub2-mkconfig -o /boot/grub2/grub.cfg"
+            ]
+        );
         assert!(Remedy::IdmapHelpers(Vec::new()).commands().is_empty());
     }
 }

@@ -162,7 +162,9 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .why("the engine keeps its data, configuration and user units under the home directory")
             .fix(
                 Fix::root(ID, "make the home directory reachable by the user")
-                    .cmd(format!("sudo ls -ld {quoted_home}")),
+                    .remedy(Remedy::InspectHome {
+                        home: home.to_path_buf(),
+                    }),
             );
         }
     };

@@ -9,7 +9,6 @@ use std::path::Path;
 use crate::context::Context;
 use crate::mountinfo;
 use rootless_setup_core::catalogue::CheckId;
-use rootless_setup_core::distro::Family;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
 use rootless_setup_core::remedy::Remedy;
@@ -32,21 +31,13 @@ const OPTIONAL: [(&str, &str); 2] = [
     ("cpuset", "docker run --cpuset-cpus"),
 ];
 
-/// The kernel command line change that switches to the unified hierarchy, per family.
-fn unified_boot_fix(cx: &Context<'_>, summary: &str) -> Fix {
-    let arg = "systemd.unified_cgroup_hierarchy=1";
-    let sed = format!("sudo sed -i 's/^GRUB_CMDLINE_LINUX=\"/&{arg} /' /etc/default/grub");
-    let fix = Fix::root(ID, format!("{summary}, then reboot"));
-    match cx.distro.family {
-        Family::Debian => fix.cmd(sed).cmd("sudo update-grub"),
-        Family::Fedora => fix.cmd(format!("sudo grubby --update-kernel=ALL --args={arg}")),
-        Family::Suse => fix
-            .cmd(sed)
-            .cmd("sudo grub2-mkconfig -o /boot/grub2/grub.cfg"),
-        Family::Arch | Family::Unknown => fix
-            .cmd(sed)
-            .cmd("sudo grub-mkconfig -o /boot/grub/grub.cfg"),
-    }
+/// The kernel command line change that switches to the unified hierarchy; `absent`: the
+/// controllers the v2 root lacks (none on a v1 boot).
+fn unified_boot_fix(cx: &Context<'_>, summary: &str, absent: &[&str]) -> Fix {
+    Fix::root(ID, format!("{summary}, then reboot")).remedy(Remedy::UnifiedCgroupBoot {
+        family: cx.distro.family,
+        absent: absent.iter().map(|c| (*c).to_owned()).collect(),
+    })
 }
 
 fn delegate_fix(uid: u32) -> Fix {
@@ -125,7 +116,7 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .observe("path", SELF_CGROUP)
             .observe("v1_hierarchies", if v1.is_empty() { "none".to_owned() } else { v1.join(" ") })
             .why("on cgroup v1 an unprivileged engine cannot create cgroups, so `docker run --memory/--cpus/--pids-limit` do not work and `docker stats` shows no usage; rootless resource control needs cgroup v2")
-            .fix(unified_boot_fix(cx, "boot with the unified cgroup v2 hierarchy"));
+            .fix(unified_boot_fix(cx, "boot with the unified cgroup v2 hierarchy", &[]));
     }
     let Some(path) = layout::unified_path(&text).map(str::to_owned) else {
         return layout_seen(Finding::warn(ID, format!("cgroup v2 is mounted at {CGROUP_ROOT}, but {SELF_CGROUP} has no 0:: line: own cgroup unknown")))
@@ -252,6 +243,7 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .fix(unified_boot_fix(
             cx,
             "boot with every controller on the unified hierarchy",
+            &absent_at_root,
         ));
     }
     finding(Finding::warn(ID, summary))
