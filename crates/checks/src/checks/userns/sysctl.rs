@@ -59,18 +59,24 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
         }
     };
     if clone == Value::Number(0) {
+        // Too few namespaces as well: both in one fix, so one round of fixing is enough.
+        let few = matches!(max, Value::Number(n) if n < MAX_WARN_BELOW);
+        let summary = if few {
+            format!("allow unprivileged user namespaces, and {MAX_FIX} of them, now and in {DROP_IN}")
+        } else {
+            format!("allow unprivileged user namespaces now and in {DROP_IN}")
+        };
+        let mut fix =
+            Fix::root(ID, summary).remedy(Remedy::SetSysctl(Sysctl::UnprivilegedUsernsClone));
+        if few {
+            fix = fix.remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces));
+        }
         return observe(Finding::fail(ID, "kernel.unprivileged_userns_clone is 0"))
             .why(
                 "this kernel lets only root create user namespaces, so rootlesskit cannot \
                  create the engine's namespace",
             )
-            .fix(
-                Fix::root(
-                    ID,
-                    format!("allow unprivileged user namespaces now and in {DROP_IN}"),
-                )
-                .remedy(Remedy::SetSysctl(Sysctl::UnprivilegedUsernsClone)),
-            );
+            .fix(fix);
     }
     match &max {
         Value::Number(0) => {
@@ -193,6 +199,27 @@ mod tests {
             ]
         );
         assert!(f.fix.as_ref().is_some_and(|x| x.root));
+    }
+
+    #[test]
+    fn clone_disabled_with_few_namespaces_fixes_both() {
+        let f = check(&[(CLONE, "0\n"), (MAX, "100\n")]);
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(
+            f.fix.as_ref().map(|x| x.summary.as_str()),
+            Some(
+                "allow unprivileged user namespaces, and 15000 of them, now and in \
+                 /etc/sysctl.d/99-rootless-setup-userns.conf"
+            )
+        );
+        assert_eq!(
+            commands(&f)[2..],
+            [
+                "sudo sysctl -w user.max_user_namespaces=15000",
+                "echo 'user.max_user_namespaces = 15000' | sudo tee -a \
+                 /etc/sysctl.d/99-rootless-setup-userns.conf >/dev/null"
+            ]
+        );
     }
 
     #[test]
