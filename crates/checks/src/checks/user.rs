@@ -161,10 +161,11 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .observe("error", &e)
             .why("the engine keeps its data, configuration and user units under the home directory")
             .fix(
-                Fix::root(ID, "make the home directory reachable by the user")
-                    .remedy(Remedy::InspectHome {
+                Fix::root(ID, "make the home directory reachable by the user").remedy(
+                    Remedy::InspectHome {
                         home: home.to_path_buf(),
-                    }),
+                    },
+                ),
             );
         }
     };
@@ -204,13 +205,12 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
              files the user cannot manage",
         )
         .fix(root_fix(
-            Fix::root(ID, "give the home directory to the user")
-                .remedy(Remedy::GiveHome {
-                    home: home.to_path_buf(),
-                    owner: info.uid,
-                    uid,
-                    gid: account.gid,
-                }),
+            Fix::root(ID, "give the home directory to the user").remedy(Remedy::GiveHome {
+                home: home.to_path_buf(),
+                owner: info.uid,
+                uid,
+                gid: account.gid,
+            }),
         ));
     }
     if info.perms() & 0o200 == 0 {

@@ -11,8 +11,8 @@ use crate::system::Invocation;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Distro, Family, Package};
 use rootless_setup_core::finding::{Finding, Fix, Status};
-use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::model::{Binary, Engine, Facts};
+use rootless_setup_core::remedy::Remedy;
 
 use super::super::common;
 use rootless_setup_core::version::{parse_version, version_at_least};

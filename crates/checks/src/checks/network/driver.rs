@@ -7,8 +7,8 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
-use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::model::{Binary, Facts, NetworkPlan};
+use rootless_setup_core::remedy::Remedy;
 
 use rootless_setup_core::network::{
     self as plan, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PastaAge, PlanError,

@@ -232,7 +232,10 @@ fn bus_fix(cx: &Context<'_>, id: CheckId, name: &str) -> Fix {
             "install dbus-user-session, which makes the systemd user manager start the user bus, \
              then log out and back in",
         )
-        .remedy(Remedy::install(cx.distro.family, &[Package::DbusUserSession]))
+        .remedy(Remedy::install(
+            cx.distro.family,
+            &[Package::DbusUserSession],
+        ))
     } else {
         login_fix(id, name)
     }

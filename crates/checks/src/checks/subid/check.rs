@@ -471,11 +471,15 @@ fn files_check(
                  no ids from them, and an allocator may hand their ids out again",
                 kind.helper()
             ))
-            .fix(Fix::root(
-                id,
-                format!("correct or remove line(s) {lines} of {path} (as root, with an editor)"),
-            )
-            .remedy(Remedy::OthersSubidLines)),
+            .fix(
+                Fix::root(
+                    id,
+                    format!(
+                        "correct or remove line(s) {lines} of {path} (as root, with an editor)"
+                    ),
+                )
+                .remedy(Remedy::OthersSubidLines),
+            ),
         );
     }
     observe(Finding::pass(

@@ -10,8 +10,8 @@ use crate::context::Context;
 use crate::system::Invocation;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED};
-use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::model::{Account, Facts, IdRange};
+use rootless_setup_core::remedy::Remedy;
 
 use super::check::{Kind, Mine, describe, self_overlaps, total};
 use super::program_dirs;

@@ -10,7 +10,6 @@ use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
 use rootless_setup_core::remedy::{APPARMOR_DIR as PROFILES, Remedy};
 
-
 const ID: CheckId = CheckId::UsernsApparmor;
 const SYSCTL: &str = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns";
 

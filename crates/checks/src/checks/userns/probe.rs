@@ -134,7 +134,8 @@ pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 ))
                 .why("the helpers mapped ids the subordinate files do not give the user")
                 .fix(
-                    Fix::root(ID, "reinstall the helpers from the distribution").remedy(reinstall(cx)),
+                    Fix::root(ID, "reinstall the helpers from the distribution")
+                        .remedy(reinstall(cx)),
                 )
             }
         }

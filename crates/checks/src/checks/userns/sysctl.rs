@@ -62,7 +62,9 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
         // Too few namespaces as well: both in one fix, so one round of fixing is enough.
         let few = matches!(max, Value::Number(n) if n < MAX_WARN_BELOW);
         let summary = if few {
-            format!("allow unprivileged user namespaces, and {MAX_FIX} of them, now and in {DROP_IN}")
+            format!(
+                "allow unprivileged user namespaces, and {MAX_FIX} of them, now and in {DROP_IN}"
+            )
         } else {
             format!("allow unprivileged user namespaces now and in {DROP_IN}")
         };
