@@ -298,11 +298,16 @@ mod tests {
             "reinstall shadow-utils with your package manager"
         );
         assert_eq!(
-            Family::Debian.package_manager().map(|pm| pm.script_reinstall),
+            Family::Debian
+                .package_manager()
+                .map(|pm| pm.script_reinstall),
             Some("DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall")
         );
         assert_eq!(Family::Unknown.package_manager(), None);
-        assert_eq!(Family::Fedora.package(Package::Getsubids), "shadow-utils-subid");
+        assert_eq!(
+            Family::Fedora.package(Package::Getsubids),
+            "shadow-utils-subid"
+        );
         assert_eq!(Family::Suse.package(Package::Getsubids), "shadow");
     }
 }

@@ -336,7 +336,7 @@ mod tests {
         );
         let exactly = "y".repeat(MAX_COMMAND);
         let kept = Fix::user(CheckId::SubidUid, "s").cmds([exactly.as_str()]);
-        assert_eq!(kept.commands, [exactly.clone()]);
+        assert_eq!(kept.commands, std::slice::from_ref(&exactly));
         // The remedy keeps the whole command: the script writes it.
         assert_eq!(kept.remedies, [Remedy::manual(exactly)]);
     }
@@ -348,7 +348,10 @@ mod tests {
             .remedy(Remedy::install(Family::Debian, &[Package::Uidmap]))
             .cmd("echo done")
             .remedy(Remedy::IdmapHelpers(Vec::new()));
-        assert_eq!(fix.commands, ["sudo apt-get install -y uidmap", "echo done"]);
+        assert_eq!(
+            fix.commands,
+            ["sudo apt-get install -y uidmap", "echo done"]
+        );
         assert_eq!(fix.remedies.len(), 3);
     }
 

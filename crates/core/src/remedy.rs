@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
+use crate::MAX_USER_NAMESPACES_FIX;
 use crate::distro::{Family, Package};
 use crate::shell::{quote, quote_path};
-use crate::MAX_USER_NAMESPACES_FIX;
 
 /// The sysctl drop-in `fix` writes, and `check` names for the network sysctls.
 pub const SYSCTL_DROPIN: &str = "/etc/sysctl.d/99-rootless.conf";
@@ -24,6 +24,10 @@ pub const DELEGATED: [&str; 5] = ["cpu", "cpuset", "io", "memory", "pids"];
 
 /// AppArmor's profile directory.
 pub const APPARMOR_DIR: &str = "/etc/apparmor.d";
+
+/// Where distributions install the id-mapping helpers: only a helper there is ever given its
+/// privilege back.
+pub const HELPER_DIRS: [&str; 4] = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"];
 
 /// Where `modules-load.d` files live.
 pub const MODULES_LOAD_DIR: &str = "/etc/modules-load.d";
@@ -177,7 +181,9 @@ pub struct HelperFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remedy {
     /// A command for a person to run as written; `fix` shows it in a block by hand.
-    Manual { command: String },
+    Manual {
+        command: String,
+    },
     /// Install (or reinstall) packages with the family's package manager.
     InstallPackages {
         family: Family,
@@ -187,9 +193,13 @@ pub enum Remedy {
     SetSysctl(Sysctl),
     LoadModules(Modules),
     /// Make `/dev/net/tun` (now of mode `mode`) usable by everyone.
-    OpenTun { mode: u32 },
+    OpenTun {
+        mode: u32,
+    },
     /// Turn linger on for the user.
-    EnableLinger { user: String },
+    EnableLinger {
+        user: String,
+    },
     /// Delegate [`DELEGATED`] to every user manager in [`DELEGATE_CONF`].
     DelegateControllers,
     /// Boot with every controller on the unified cgroup hierarchy (the boot loader's kernel
@@ -209,9 +219,15 @@ pub enum Remedy {
         profile: String,
     },
     /// Look at a home directory the check could not examine.
-    InspectHome { home: PathBuf },
+    InspectHome {
+        home: PathBuf,
+    },
     /// Create the missing home directory, owned by the user, mode 0700.
-    CreateHome { home: PathBuf, uid: u32, gid: u32 },
+    CreateHome {
+        home: PathBuf,
+        uid: u32,
+        gid: u32,
+    },
     /// Give the home directory, now owned by `owner`, to the user.
     GiveHome {
         home: PathBuf,
@@ -284,7 +300,10 @@ impl Remedy {
                     Family::Fedora => {
                         vec![format!("sudo grubby --update-kernel=ALL --args={arg}")]
                     }
-                    Family::Suse => vec![sed, "sudo grub2-mkconfig -o /boot/grub2/grub.cfg".to_owned()],
+                    Family::Suse => vec![
+                        sed,
+                        "sudo grub2-mkconfig -o /boot/grub2/grub.cfg".to_owned(),
+                    ],
                     Family::Arch | Family::Unknown => {
                         vec![sed, "sudo grub-mkconfig -o /boot/grub/grub.cfg".to_owned()]
                     }
@@ -302,9 +321,7 @@ impl Remedy {
             Remedy::GiveHome { home, uid, gid, .. } => {
                 vec![format!("sudo chown {uid}:{gid} {}", quote_path(home))]
             }
-            Remedy::RepairSubids | Remedy::OthersSubidLines | Remedy::IdmapHelpers(_) => {
-                Vec::new()
-            }
+            Remedy::RepairSubids | Remedy::OthersSubidLines | Remedy::IdmapHelpers(_) => Vec::new(),
         }
     }
 }
@@ -360,7 +377,10 @@ mod tests {
             ]
         );
         assert_eq!(Modules::Fuse.modules(), ["fuse"]);
-        assert_eq!(Modules::Fuse.load_file(), "/etc/modules-load.d/rootless-fuse.conf");
+        assert_eq!(
+            Modules::Fuse.load_file(),
+            "/etc/modules-load.d/rootless-fuse.conf"
+        );
     }
 
     #[test]
@@ -370,10 +390,7 @@ mod tests {
             ["sudo dnf install -y shadow-utils nerdctl"]
         );
         assert_eq!(
-            Remedy::EnableLinger {
-                user: "a b".into()
-            }
-            .commands(),
+            Remedy::EnableLinger { user: "a b".into() }.commands(),
             ["sudo loginctl enable-linger 'a b'"]
         );
         assert_eq!(
@@ -423,7 +440,10 @@ mod tests {
             .commands(),
             [r"sudo ls -ld '/home/it'\''s'"]
         );
-        assert_eq!(Remedy::OpenTun { mode: 0o600 }.commands(), ["sudo chmod 0666 /dev/net/tun"]);
+        assert_eq!(
+            Remedy::OpenTun { mode: 0o600 }.commands(),
+            ["sudo chmod 0666 /dev/net/tun"]
+        );
         assert_eq!(
             Remedy::UnifiedCgroupBoot {
                 family: Family::Fedora,

@@ -18,7 +18,6 @@ use rootless_setup_core::{Distro, Host};
 
 use crate::error::FixError;
 
-
 /// The host files the blocks depend on, as they were when the script was made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostFiles {

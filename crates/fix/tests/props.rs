@@ -9,9 +9,7 @@
 use proptest::prelude::*;
 use rootless_setup_core::model::{Account, IdRange};
 use rootless_setup_core::subid::parse::parse;
-use rootless_setup_core::{
-    CheckId, Distro, Engine, Finding, Fix, Remedy, Report, SCHEMA_VERSION,
-};
+use rootless_setup_core::{CheckId, Distro, Engine, Finding, Fix, Remedy, Report, SCHEMA_VERSION};
 use rootless_setup_fix::{Command, HostFiles, Target, plan};
 
 /// A line of a subordinate id file: alice's, another owner's, or a malformed one.

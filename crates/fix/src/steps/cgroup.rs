@@ -18,9 +18,9 @@ pub(crate) fn cgroup(
     target: &Target,
     after: &mut Vec<String>,
 ) -> Result<Step, FixError> {
-    let absent = remedies(finding).iter().any(
-        |r| matches!(r, Remedy::UnifiedCgroupBoot { absent, .. } if !absent.is_empty()),
-    );
+    let absent = remedies(finding)
+        .iter()
+        .any(|r| matches!(r, Remedy::UnifiedCgroupBoot { absent, .. } if !absent.is_empty()));
     if absent {
         return Ok(manual(
             finding,

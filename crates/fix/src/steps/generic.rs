@@ -82,7 +82,10 @@ mod tests {
             })
         );
         assert_eq!(
-            install(&Remedy::manual("sudo apt-get install -y uidmap"), Family::Debian),
+            install(
+                &Remedy::manual("sudo apt-get install -y uidmap"),
+                Family::Debian
+            ),
             None
         );
         assert_eq!(install(&Remedy::OpenTun { mode: 0 }, Family::Debian), None);

@@ -6,11 +6,11 @@
 //! out changed since it was generated. Other users' lines are never touched.
 
 use rootless_setup_core::model::IdRange;
+use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell::check_printable;
 use rootless_setup_core::subid::{
     BLOCK, IdDatabase, free_block_in, lines_to_remove, parse::parse, remaining_ids,
 };
-use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::{CheckId, Finding};
 
 use super::{base, expect_user, manual, remedies};

@@ -57,7 +57,10 @@ pub(crate) fn step(
         commands: Vec::new(),
         by_hand: Vec::new(),
     };
-    let wanted: Vec<Sysctl> = findings.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+    let wanted: Vec<Sysctl> = findings
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .collect();
     // With several checks in the block, each line says which one it is about.
     let label = |id: CheckId| {
         if findings.len() > 1 {

@@ -8,15 +8,12 @@ use std::path::Path;
 
 use rootless_setup_core::Finding;
 use rootless_setup_core::distro::{Family, Package};
-use rootless_setup_core::remedy::{IdmapHelper, Remedy};
+use rootless_setup_core::remedy::{HELPER_DIRS, IdmapHelper, Remedy};
 
 use super::{base, manual, remedies};
 use crate::error::FixError;
 use crate::model::{Command, Step};
 use crate::target::Target;
-
-/// Where distributions install the helpers.
-const SYSTEM_DIRS: [&str; 4] = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"];
 
 /// What one helper needs.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,7 +33,7 @@ fn need(helper: &IdmapHelper) -> Need {
     let path = found.path.clone();
     let in_system_dir = Path::new(&path)
         .parent()
-        .is_some_and(|d| SYSTEM_DIRS.iter().any(|s| Path::new(s) == d));
+        .is_some_and(|d| HELPER_DIRS.iter().any(|s| Path::new(s) == d));
     if found.nosuid {
         return Need::ByHand(format!(
             "{path} is on a nosuid mount: remounting it with suid changes it for every program \

@@ -33,8 +33,7 @@ pub(crate) fn home(finding: &Finding, target: &Target) -> Result<Step, FixError>
     let account = &target.account;
     let files = &target.files;
     let remedies = remedies(finding);
-    let may =
-        accounts::home_root_may_prepare(&files.rules, account, files.home_symlink.as_deref());
+    let may = accounts::home_root_may_prepare(&files.rules, account, files.home_symlink.as_deref());
     let Some(home) = named_home(remedies) else {
         return Ok(match may {
             Err(refusal) => refused(finding, &refusal),
@@ -100,8 +99,8 @@ fn refused(finding: &Finding, refusal: &accounts::Refusal) -> Step {
 mod tests {
     use super::*;
     use crate::target::HostFiles;
-    use rootless_setup_core::model::Account;
     use rootless_setup_core::finding::Fix;
+    use rootless_setup_core::model::Account;
     use rootless_setup_core::{CheckId, Distro};
 
     fn target_with(home: &str, files: HostFiles) -> Target {
@@ -149,7 +148,10 @@ mod tests {
     }
 
     fn root_owned(home: &str) -> Finding {
-        finding(&format!("home {home} is owned by uid 0"), vec![give(home, 0)])
+        finding(
+            &format!("home {home} is owned by uid 0"),
+            vec![give(home, 0)],
+        )
     }
 
     #[test]

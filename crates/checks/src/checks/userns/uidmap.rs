@@ -11,7 +11,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
-use rootless_setup_core::remedy::{HelperFile, IdmapHelper, Remedy};
+use rootless_setup_core::remedy::{HELPER_DIRS, HelperFile, IdmapHelper, Remedy};
 
 use super::super::common;
 use super::super::subid::{program_dirs, sh_quote};
@@ -223,11 +223,10 @@ fn repair(
         root = true;
         // Making a file setuid root that its owner can rewrite hands root to that owner: only
         // the distribution's own helper (root-owned, or in a system directory) gets its bits back.
-        let system_dir = seen.real.parent().is_some_and(|d| {
-            ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
-                .iter()
-                .any(|s| d == Path::new(s))
-        });
+        let system_dir = seen
+            .real
+            .parent()
+            .is_some_and(|d| HELPER_DIRS.iter().any(|s| d == Path::new(s)));
         if seen.uid != 0 && !system_dir {
             let path = sh_quote(&seen.path.to_string_lossy());
             text.push(format!(
