@@ -154,4 +154,39 @@ mod tests {
         assert_eq!(modules(&finding), Some(&Modules::Tun));
         assert_eq!(modules(&Finding::warn(CheckId::EngineSmoke, "s")), None);
     }
+
+    #[test]
+    fn tun_is_loaded_only_when_the_remedy_says_so() {
+        let target = Target::new(
+            rootless_setup_core::Distro::parse("ID=debian"),
+            rootless_setup_core::model::Account {
+                name: "alice".into(),
+                uid: 1000,
+                gid: 1000,
+                home: "/home/alice".into(),
+                shell: "/bin/sh".into(),
+            },
+            crate::target::HostFiles::default(),
+        )
+        .unwrap();
+        let with = |fix: Fix| Finding::fail(CheckId::EngineSmoke, "s").fix(fix);
+        let load =
+            with(Fix::root(CheckId::EngineSmoke, "f").remedy(Remedy::LoadModules(Modules::Tun)));
+        let step = smoke(&load, &target).unwrap();
+        assert_eq!(
+            step.commands.last(),
+            Some(&Command::run(["modprobe", "-a", "tun"]))
+        );
+        // The same advice as text only: by hand.
+        let advice = with(
+            Fix::root(CheckId::EngineSmoke, "f").cmds(Remedy::LoadModules(Modules::Tun).commands()),
+        );
+        assert!(smoke(&advice, &target).unwrap().is_manual());
+        let open =
+            with(Fix::root(CheckId::EngineSmoke, "f").remedy(Remedy::OpenTun { mode: 0o600 }));
+        assert_eq!(
+            smoke(&open, &target).unwrap().commands,
+            [Command::run(["chmod", "0666", "/dev/net/tun"])]
+        );
+    }
 }

@@ -249,8 +249,12 @@ fn failed_run(
                     "make /dev/net/tun usable by everyone, as udev normally does (in a container, pass the device through with that mode)",
                 )
                 .remedy(Remedy::OpenTun { mode: info.perms() }),
-                _ => Fix::root(ID, "load the tun module now and at every boot")
+                None => Fix::root(ID, "load the tun module now and at every boot")
                     .remedy(Remedy::LoadModules(Modules::Tun)),
+                // The device is there and usable: loading the module is only advice, for a
+                // person to judge; the script leaves it by hand.
+                Some(_) => Fix::root(ID, "load the tun module now and at every boot")
+                    .cmds(Remedy::LoadModules(Modules::Tun).commands()),
             };
             (
                 "slirp4netns needs /dev/net/tun to create the namespace's tap0 device; without it containers have no network".to_owned(),
