@@ -10,7 +10,7 @@ use std::process::Command as Process;
 use crate::common::{ROOT_CHECKS, healthy, lint, plan_for, system};
 use rootless_setup_core::distro::Family;
 use rootless_setup_core::model::Account;
-use rootless_setup_core::{CheckId, Distro, Finding, Fix, Report, SCHEMA_VERSION};
+use rootless_setup_core::{CheckId, Distro, Finding, Fix, Remedy, Report, SCHEMA_VERSION};
 use rootless_setup_fix::script::command_text;
 use rootless_setup_fix::{Command, HostFiles, Target, plan};
 
@@ -165,8 +165,7 @@ fn a_directory_user_gets_a_quoted_appended_line() {
     )
     .unwrap();
     let finding = Finding::fail(CheckId::SubidUid, "no subordinate uids")
-        .observe("source", "files")
-        .fix(Fix::root(CheckId::SubidUid, "add a block"));
+        .fix(Fix::root(CheckId::SubidUid, "add a block").remedy(Remedy::RepairSubids));
     let report = Report {
         schema_version: SCHEMA_VERSION,
         engine: rootless_setup_core::Engine::Docker,

@@ -13,6 +13,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::host::Host;
 use crate::model::Account;
+use crate::remedy::Remedy;
 use crate::shell;
 
 /// `UID_MIN` when `/etc/login.defs` does not set a usable one.
@@ -369,20 +370,27 @@ fn new_home_commands(rules: &Rules, account: &Account, symlink: Option<&Path>) -
     let name = shell::quote(&account.name);
     let new_home = base.join(&account.name);
     let quoted = shell::quote_path(&new_home);
-    let create = format!(
-        "sudo install -d -o {} -g {} -m 0700 {quoted}",
-        account.uid, account.gid
-    );
+    let create = Remedy::CreateHome {
+        home: new_home.clone(),
+        uid: account.uid,
+        gid: account.gid,
+    }
+    .commands();
     match symlink {
-        Some(link) if link == new_home && account.home == new_home => vec![
-            format!(
+        Some(link) if link == new_home && account.home == new_home => {
+            let mut commands = vec![format!(
                 "sudo mv {quoted} {}",
                 shell::quote(&format!("{}.link", new_home.display()))
-            ),
-            create,
-        ],
+            )];
+            commands.extend(create);
+            commands
+        }
         Some(link) if new_home.starts_with(link) => Vec::new(),
-        _ => vec![format!("sudo usermod -d {quoted} {name}"), create],
+        _ => {
+            let mut commands = vec![format!("sudo usermod -d {quoted} {name}")];
+            commands.extend(create);
+            commands
+        }
     }
 }
 

@@ -44,6 +44,106 @@ pub enum Package {
     Containerd,
     /// LXC (for `lxc-user-nic`).
     Lxc,
+    /// openSUSE's rootless scripts for Docker.
+    DockerRootlessExtras,
+    /// nerdctl, which ships `containerd-rootless.sh`.
+    Nerdctl,
+    /// `getsubids`, which asks the name service for subordinate ids.
+    Getsubids,
+}
+
+/// One family's package manager: the words before the package names, as advice for a person
+/// (with `sudo`) and inside the root script (as root, never asking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackageManager {
+    pub install: &'static str,
+    pub reinstall: &'static str,
+    pub script_install: &'static str,
+    pub script_reinstall: &'static str,
+}
+
+impl Family {
+    /// The package manager; `None` for a family rootless-setup does not know.
+    pub fn package_manager(self) -> Option<PackageManager> {
+        let (install, reinstall, script_install, script_reinstall) = match self {
+            Family::Debian => (
+                "sudo apt-get install -y",
+                "sudo apt-get install --reinstall -y",
+                "DEBIAN_FRONTEND=noninteractive apt-get install -y",
+                "DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall",
+            ),
+            Family::Fedora => (
+                "sudo dnf install -y",
+                "sudo dnf reinstall -y",
+                "dnf install -y",
+                "dnf reinstall -y",
+            ),
+            Family::Suse => (
+                "sudo zypper install -y",
+                "sudo zypper install -f -y",
+                "zypper --non-interactive install",
+                "zypper --non-interactive install --force",
+            ),
+            Family::Arch => (
+                "sudo pacman -S --needed",
+                "sudo pacman -S",
+                "pacman -S --needed --noconfirm",
+                "pacman -S --noconfirm",
+            ),
+            Family::Unknown => return None,
+        };
+        Some(PackageManager {
+            install,
+            reinstall,
+            script_install,
+            script_reinstall,
+        })
+    }
+
+    /// The package name for this family.
+    pub fn package(self, package: Package) -> &'static str {
+        use Family::*;
+        use Package::*;
+        match (package, self) {
+            (Uidmap, Debian) => "uidmap",
+            (Uidmap, Fedora | Unknown) => "shadow-utils",
+            (Uidmap, Suse | Arch) => "shadow",
+            (DbusUserSession, Debian) => "dbus-user-session",
+            (DbusUserSession, Fedora) => "dbus-broker",
+            (DbusUserSession, Suse) => "dbus-1",
+            (DbusUserSession, Arch | Unknown) => "dbus",
+            (Slirp4netns, _) => "slirp4netns",
+            (Passt, _) => "passt",
+            (FuseOverlayfs, _) => "fuse-overlayfs",
+            (Iptables, _) => "iptables",
+            (Rootlesskit, _) => "rootlesskit",
+            (DockerEngine, Debian) => "docker.io",
+            (DockerEngine, Fedora) => "moby-engine",
+            (DockerEngine, Suse | Arch | Unknown) => "docker",
+            (DockerCli, Debian | Fedora) => "docker-cli",
+            (DockerCli, Suse | Arch | Unknown) => "docker",
+            (Containerd, _) => "containerd",
+            (Lxc, _) => "lxc",
+            (DockerRootlessExtras, _) => "docker-rootless-extras",
+            (Nerdctl, _) => "nerdctl",
+            (Getsubids, Fedora) => "shadow-utils-subid",
+            (Getsubids, _) => self.package(Uidmap),
+        }
+    }
+
+    /// The advice that installs (or reinstalls) `packages`, for a person to run.
+    pub fn install_command(self, packages: &[Package], reinstall: bool) -> String {
+        let names: Vec<&str> = packages.iter().map(|p| self.package(*p)).collect();
+        let names = names.join(" ");
+        match (self.package_manager(), reinstall) {
+            (Some(pm), false) => format!("{} {names}", pm.install).trim_end().to_owned(),
+            (Some(pm), true) => format!("{} {names}", pm.reinstall).trim_end().to_owned(),
+            (None, false) => format!("install with your package manager: {names}")
+                .trim_end()
+                .to_owned(),
+            (None, true) => format!("reinstall {names} with your package manager"),
+        }
+    }
 }
 
 /// What `/etc/os-release` says.
@@ -125,46 +225,12 @@ impl Distro {
 
     /// The package name for this family.
     pub fn package(&self, package: Package) -> &'static str {
-        use Family::*;
-        use Package::*;
-        match (package, self.family) {
-            (Uidmap, Debian) => "uidmap",
-            (Uidmap, Fedora | Unknown) => "shadow-utils",
-            (Uidmap, Suse | Arch) => "shadow",
-            (DbusUserSession, Debian) => "dbus-user-session",
-            (DbusUserSession, Fedora) => "dbus-broker",
-            (DbusUserSession, Suse) => "dbus-1",
-            (DbusUserSession, Arch | Unknown) => "dbus",
-            (Slirp4netns, _) => "slirp4netns",
-            (Passt, _) => "passt",
-            (FuseOverlayfs, _) => "fuse-overlayfs",
-            (Iptables, _) => "iptables",
-            (Rootlesskit, Debian) => "rootlesskit",
-            (Rootlesskit, Fedora | Suse | Unknown) => "rootlesskit",
-            (Rootlesskit, Arch) => "rootlesskit",
-            (DockerEngine, Debian) => "docker.io",
-            (DockerEngine, Fedora) => "moby-engine",
-            (DockerEngine, Suse | Arch | Unknown) => "docker",
-            (DockerCli, Debian) => "docker-cli",
-            (DockerCli, Fedora) => "docker-cli",
-            (DockerCli, Suse | Arch | Unknown) => "docker",
-            (Containerd, Debian) => "containerd",
-            (Containerd, _) => "containerd",
-            (Lxc, _) => "lxc",
-        }
+        self.family.package(package)
     }
 
     /// The command that installs `packages` as root.
     pub fn install_command(&self, packages: &[Package]) -> String {
-        let names: Vec<&str> = packages.iter().map(|p| self.package(*p)).collect();
-        let names = names.join(" ");
-        match self.family {
-            Family::Debian => format!("sudo apt-get install -y {names}"),
-            Family::Fedora => format!("sudo dnf install -y {names}"),
-            Family::Suse => format!("sudo zypper install -y {names}"),
-            Family::Arch => format!("sudo pacman -S --needed {names}"),
-            Family::Unknown => format!("install with your package manager: {names}"),
-        }
+        self.family.install_command(packages, false)
     }
 }
 
@@ -215,5 +281,33 @@ mod tests {
             d.install_command(&[Package::Uidmap, Package::DbusUserSession]),
             "sudo apt-get install -y uidmap dbus-user-session"
         );
+        assert_eq!(
+            Family::Suse.install_command(&[Package::Uidmap], true),
+            "sudo zypper install -f -y shadow"
+        );
+        assert_eq!(
+            Family::Arch.install_command(&[Package::Uidmap], true),
+            "sudo pacman -S shadow"
+        );
+        assert_eq!(
+            Family::Unknown.install_command(&[Package::Nerdctl], false),
+            "install with your package manager: nerdctl"
+        );
+        assert_eq!(
+            Family::Unknown.install_command(&[Package::Uidmap], true),
+            "reinstall shadow-utils with your package manager"
+        );
+        assert_eq!(
+            Family::Debian
+                .package_manager()
+                .map(|pm| pm.script_reinstall),
+            Some("DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall")
+        );
+        assert_eq!(Family::Unknown.package_manager(), None);
+        assert_eq!(
+            Family::Fedora.package(Package::Getsubids),
+            "shadow-utils-subid"
+        );
+        assert_eq!(Family::Suse.package(Package::Getsubids), "shadow");
     }
 }

@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use crate::catalogue::CheckId;
+use crate::remedy::Remedy;
 
 /// Longest summary, `why` or fix summary kept, in characters; the rest is cut with "…".
 pub const MAX_TEXT: usize = 1_000;
@@ -102,13 +103,18 @@ pub struct Observation {
     pub value: String,
 }
 
-/// How to fix a failing or warning check.
+/// How to fix a failing or warning check: what to do as [`Remedy`] data, and the shell
+/// commands rendered from it for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fix {
     /// One sentence: what to do.
     pub summary: String,
-    /// Shell commands for this distribution, in order. Empty when the fix is not a command.
+    /// Shell commands for this distribution, in order, rendered from `remedies` (and bounded).
+    /// Empty when the fix is not a command.
     pub commands: Vec<String>,
+    /// What the fix does, as data: what `rootless-setup fix` builds its script from.
+    #[serde(skip)]
+    pub remedies: Vec<Remedy>,
     /// Whether the commands need root (`sudo`).
     pub root: bool,
     /// Anchor into the documentation, such as `docs/checks.md#subid-uid`.
@@ -121,6 +127,7 @@ impl Fix {
         Fix {
             summary: cut(summary, MAX_TEXT),
             commands: Vec::new(),
+            remedies: Vec::new(),
             root: false,
             docs: id.docs_anchor(),
         }
@@ -134,23 +141,29 @@ impl Fix {
         }
     }
 
-    /// Appends a shell command.
+    /// Appends a remedy and the commands it renders.
     #[must_use]
-    pub fn cmd(mut self, command: impl Into<String>) -> Self {
-        self.commands.push(bounded_command(command.into()));
+    pub fn remedy(mut self, remedy: Remedy) -> Self {
+        self.commands
+            .extend(remedy.commands().into_iter().map(bounded_command));
+        self.remedies.push(remedy);
         self
     }
 
-    /// Appends several shell commands.
+    /// Appends a command for a person to run as written ([`Remedy::Manual`]).
     #[must_use]
-    pub fn cmds<I, S>(mut self, commands: I) -> Self
+    pub fn cmd(self, command: impl Into<String>) -> Self {
+        self.remedy(Remedy::manual(command))
+    }
+
+    /// Appends several commands for a person ([`Remedy::Manual`]).
+    #[must_use]
+    pub fn cmds<I, S>(self, commands: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.commands
-            .extend(commands.into_iter().map(|c| bounded_command(c.into())));
-        self
+        commands.into_iter().fold(self, |fix, c| fix.cmd(c))
     }
 
     /// This fix within the caps: summary cut, at most [`MAX_COMMANDS`] commands, none longer
@@ -323,7 +336,23 @@ mod tests {
         );
         let exactly = "y".repeat(MAX_COMMAND);
         let kept = Fix::user(CheckId::SubidUid, "s").cmds([exactly.as_str()]);
-        assert_eq!(kept.commands, [exactly]);
+        assert_eq!(kept.commands, std::slice::from_ref(&exactly));
+        // The remedy keeps the whole command: the script writes it.
+        assert_eq!(kept.remedies, [Remedy::manual(exactly)]);
+    }
+
+    #[test]
+    fn commands_are_rendered_from_the_remedies() {
+        use crate::distro::{Family, Package};
+        let fix = Fix::root(CheckId::Uidmap, "s")
+            .remedy(Remedy::install(Family::Debian, &[Package::Uidmap]))
+            .cmd("echo done")
+            .remedy(Remedy::IdmapHelpers(Vec::new()));
+        assert_eq!(
+            fix.commands,
+            ["sudo apt-get install -y uidmap", "echo done"]
+        );
+        assert_eq!(fix.remedies.len(), 3);
     }
 
     #[test]

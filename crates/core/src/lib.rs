@@ -2,10 +2,11 @@
 //! reading a file and running a program: check ids ([`catalogue`]) and their results
 //! ([`finding`], [`report`]); the data the crates hand each other ([`model`]); the rules that both
 //! judge a host and shape a unit ([`network`], [`version`]); distributions and their packages
-//! ([`distro`]); accounts and the rule for whom a root script may act ([`passwd`], [`accounts`],
-//! [`subid`]); shell quoting ([`shell`]); the user's XDG directories ([`paths`]); template
-//! rendering ([`template`]); the one bounded reader of files ([`read`], [`host`]); and the one way
-//! to find and run a program ([`process`]).
+//! ([`distro`]); what a fix does, as data, and the files it writes ([`remedy`]); accounts and the
+//! rule for whom a root script may act ([`passwd`], [`accounts`], [`subid`]); shell quoting
+//! ([`shell`]); the user's XDG directories ([`paths`]); template rendering ([`template`]); the one
+//! bounded reader of files ([`read`], [`host`]); and the one way to find and run a program
+//! ([`process`]).
 //!
 //! The checker (`rootless-setup-checks`) adds the probes; the unit generator and the fix script
 //! depend on this crate only, never on the checker or D-Bus.
@@ -23,6 +24,7 @@ pub mod passwd;
 pub mod paths;
 pub mod process;
 pub mod read;
+pub mod remedy;
 pub mod report;
 pub mod shell;
 pub mod subid;
@@ -36,6 +38,7 @@ pub use distro::Distro;
 pub use finding::{Finding, Fix, Observation, Status};
 pub use host::Host;
 pub use model::{Account, Binary, Engine, Facts, IdRange, NetworkPlan};
+pub use remedy::Remedy;
 pub use report::{Report, SCHEMA_VERSION};
 
 /// The directories every `PATH` the tool builds ends with: the unit's (after the discovered

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::model::Account;
+use rootless_setup_core::remedy::{HelperFile, IdmapHelper, Modules, Remedy, Sysctl};
 use rootless_setup_core::{CheckId, Distro, Finding, Fix};
 
 use crate::error::FixError;
@@ -55,20 +56,38 @@ fn target(distro: Distro) -> Result<Target, FixError> {
     )
 }
 
-/// A typical failing finding of `id` on `distro`, with the observations the script reads;
+/// A typical failing finding of `id` on `distro`, with the remedies the script is built from;
 /// `None` when the check has no root fix there.
 fn example(id: CheckId, distro: &Distro) -> Option<Finding> {
     let root = |summary: &str| Fix::root(id, summary);
+    let family = distro.family;
+    let install = |package: Package| Remedy::install(family, &[package]);
+    let helper = |name, cap, privileged| IdmapHelper {
+        name,
+        cap,
+        found: Some(HelperFile {
+            path: format!("/usr/bin/{name}"),
+            owner: 0,
+            privileged,
+            nosuid: false,
+        }),
+    };
     let f = match id {
-        CheckId::User => Finding::fail(id, "home directory /home/alice does not exist")
-            .observe("home", "/home/alice")
-            .fix(root("create the home directory, owned by the user")),
-        CheckId::SessionLinger => Finding::warn(id, "linger is off for alice")
-            .observe("user", "alice")
-            .fix(root("enable linger")),
-        CheckId::SessionBus if distro.family == Family::Debian => {
+        CheckId::User => Finding::fail(id, "home directory /home/alice does not exist").fix(
+            root("create the home directory, owned by the user").remedy(Remedy::CreateHome {
+                home: PathBuf::from("/home/alice"),
+                uid: 1000,
+                gid: 1000,
+            }),
+        ),
+        CheckId::SessionLinger => Finding::warn(id, "linger is off for alice").fix(
+            root("enable linger").remedy(Remedy::EnableLinger {
+                user: "alice".to_owned(),
+            }),
+        ),
+        CheckId::SessionBus if family == Family::Debian => {
             Finding::fail(id, "no user bus socket at /run/user/1000/bus")
-                .fix(root("install dbus-user-session").cmd(distro.install_command(&[Package::DbusUserSession])))
+                .fix(root("install dbus-user-session").remedy(install(Package::DbusUserSession)))
         }
         CheckId::SubidUid | CheckId::SubidGid => {
             let (noun, path) = if id == CheckId::SubidUid {
@@ -80,52 +99,45 @@ fn example(id: CheckId, distro: &Distro) -> Option<Finding> {
                 id,
                 format!("alice (uid 1000) has no subordinate {noun}s in {path}"),
             )
-            .observe("source", "files")
-            .fix(root("give alice a free block"))
+            .fix(root("give alice a free block").remedy(Remedy::RepairSubids))
         }
         CheckId::Uidmap => Finding::fail(id, "/usr/bin/newuidmap is neither setuid root nor carries cap_setuid (mode 0755)")
-            .observe("newuidmap", "/usr/bin/newuidmap")
-            .observe("newuidmap_owner", "0")
-            .observe("newuidmap_privilege", "none")
-            .observe("newgidmap", "/usr/bin/newgidmap")
-            .observe("newgidmap_owner", "0")
-            .observe("newgidmap_privilege", "setuid root")
-            .fix(root("restore the helper's privilege")),
+            .fix(root("restore the helper's privilege").remedy(Remedy::IdmapHelpers(vec![
+                helper("newuidmap", "cap_setuid", false),
+                helper("newgidmap", "cap_setgid", true),
+            ]))),
         CheckId::UsernsSysctl => Finding::fail(id, "user.max_user_namespaces is 0")
-            .observe("kernel.unprivileged_userns_clone", "absent")
-            .observe("user.max_user_namespaces", "0")
-            .fix(root("allow user namespaces")),
-        CheckId::UsernsApparmor if distro.family == Family::Debian => Finding::fail(
+            .fix(root("allow user namespaces").remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces))),
+        CheckId::UsernsApparmor if family == Family::Debian => Finding::fail(
             id,
             "AppArmor restricts unprivileged user namespaces and no profile in /etc/apparmor.d grants `userns` to /usr/local/bin/rootlesskit",
         )
-        .observe("kernel.apparmor_restrict_unprivileged_userns", "1")
-        .observe("rootlesskit", "/usr/local/bin/rootlesskit")
-        .fix(root("write a profile")),
+        .fix(root("write a profile").remedy(Remedy::AllowUserns {
+            rootlesskit: "/usr/local/bin/rootlesskit".to_owned(),
+            file: "/etc/apparmor.d/usr.local.bin.rootlesskit".to_owned(),
+            profile: String::new(),
+        })),
         CheckId::Cgroup => Finding::warn(id, "cgroup v2, but cpu not delegated to user@1000.service")
-            .observe("version", "v2")
-            .observe("delegated", "memory pids")
-            .observe("kernel_controllers", "cpuset cpu io memory pids")
-            .fix(root("delegate the controllers")),
+            .fix(root("delegate the controllers").remedy(Remedy::DelegateControllers)),
         CheckId::NetworkPorts => Finding::warn(id, "ports below 1024 cannot be published: ip_unprivileged_port_start = 1024 and rootlesskit lacks cap_net_bind_service")
-            .observe("ip_unprivileged_port_start", "1024")
-            .fix(root("let unprivileged users bind every port")),
+            .fix(root("let unprivileged users bind every port").remedy(Remedy::SetSysctl(Sysctl::UnprivilegedPortStart))),
         CheckId::NetworkPing => Finding::warn(id, "ping sockets are disabled for every group (ping_group_range = 1 0): ping inside containers fails")
-            .observe("ping_group_range", "1 0")
-            .fix(root("allow ping sockets for every group")),
+            .fix(root("allow ping sockets for every group").remedy(Remedy::SetSysctl(Sysctl::PingGroupRange))),
         CheckId::NetworkIptables => Finding::fail(id, "iptables 1.8.10 (nf_tables) fails in a user namespace: iptables -t nat -n -L (exit 3)")
-            .observe("modules_needed", "nf_tables nft_chain_nat nft_compat nf_nat xt_conntrack xt_addrtype xt_MASQUERADE")
-            .fix(root("load the modules")),
+            .fix(root("load the modules").remedy(Remedy::LoadModules(Modules::Iptables(
+                "nf_tables nft_chain_nat nft_compat nf_nat xt_conntrack xt_addrtype xt_MASQUERADE"
+                    .split(' ')
+                    .map(str::to_owned)
+                    .collect(),
+            )))),
         CheckId::NetworkDriver => Finding::fail(id, "no network driver installed: none of slirp4netns, vpnkit, lxc-user-nic found")
-            .fix(root("install slirp4netns").cmd(distro.install_command(&[Package::Slirp4netns]))),
+            .fix(root("install slirp4netns").remedy(install(Package::Slirp4netns))),
         CheckId::Storage => Finding::warn(id, "storage driver vfs: Linux 5.4 cannot mount overlayfs in a user namespace, and fuse-overlayfs is not usable (binary missing, /dev/fuse present)")
-            .observe("dev_fuse", "present")
-            .fix(root("install fuse-overlayfs").cmd(distro.install_command(&[Package::FuseOverlayfs]))),
+            .fix(root("install fuse-overlayfs").remedy(install(Package::FuseOverlayfs))),
         CheckId::EngineBinaries => Finding::fail(id, "rootlesskit not found")
-            .fix(root("install the engine's rootless programs").cmd(distro.install_command(&[Package::Rootlesskit]))),
+            .fix(root("install the engine's rootless programs").remedy(install(Package::Rootlesskit))),
         CheckId::EngineSmoke => Finding::fail(id, "rootlesskit exited with 1: failed to open /dev/net/tun")
-            .observe("tun_mode", "absent")
-            .fix(root("load the tun module")),
+            .fix(root("load the tun module").remedy(Remedy::LoadModules(Modules::Tun))),
         _ => return None,
     };
     Some(f)

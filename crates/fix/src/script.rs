@@ -153,21 +153,6 @@ pub(crate) fn comment(out: &mut String, indent: &str, prefix: &str, text: &str) 
 /// How an unsafe value is named in [`FixError::Unsafe`].
 const VALUE: &str = "value in the script";
 
-/// The install command of `family`, `None` when the family has no known package manager.
-fn install_words(family: Family, reinstall: bool) -> Option<&'static str> {
-    Some(match (family, reinstall) {
-        (Family::Debian, false) => "DEBIAN_FRONTEND=noninteractive apt-get install -y",
-        (Family::Debian, true) => "DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall",
-        (Family::Fedora, false) => "dnf install -y",
-        (Family::Fedora, true) => "dnf reinstall -y",
-        (Family::Suse, false) => "zypper --non-interactive install",
-        (Family::Suse, true) => "zypper --non-interactive install --force",
-        (Family::Arch, false) => "pacman -S --needed --noconfirm",
-        (Family::Arch, true) => "pacman -S --noconfirm",
-        (Family::Unknown, _) => return None,
-    })
-}
-
 /// State carried through rendering.
 struct Renderer {
     family: Family,
@@ -269,7 +254,7 @@ impl Renderer {
                 packages,
                 reinstall,
             } => {
-                let Some(install) = install_words(self.family, *reinstall) else {
+                let Some(pm) = self.family.package_manager() else {
                     let _ = writeln!(
                         out,
                         "{indent}echo 'rootless-setup: install with your package manager:' {} >&2",
@@ -282,6 +267,11 @@ impl Renderer {
                     let _ = writeln!(out, "{indent}apt-get update");
                     self.package_index_fresh = true;
                 }
+                let install = if *reinstall {
+                    pm.script_reinstall
+                } else {
+                    pm.script_install
+                };
                 let _ = writeln!(out, "{indent}{install} {}", self.words(packages)?);
             }
         }

@@ -12,17 +12,11 @@ use std::path::{Path, PathBuf};
 
 use rootless_setup_core::accounts::{self, Rules};
 use rootless_setup_core::model::Account;
+use rootless_setup_core::remedy::{APPARMOR_DIR, DELEGATE_CONF, SYSCTL_DROPIN};
 use rootless_setup_core::shell::check_printable;
 use rootless_setup_core::{Distro, Host};
 
 use crate::error::FixError;
-
-/// The AppArmor policy directory.
-pub const APPARMOR_DIR: &str = "/etc/apparmor.d";
-/// The sysctl drop-in the script writes.
-pub const SYSCTL_DROPIN: &str = "/etc/sysctl.d/99-rootless.conf";
-/// The cgroup delegation drop-in the script writes.
-pub const DELEGATE_CONF: &str = "/etc/systemd/system/user@.service.d/delegate.conf";
 
 /// The host files the blocks depend on, as they were when the script was made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use rootless_setup_core::model::{Account, IdRange};
 use rootless_setup_core::subid::parse::parse;
-use rootless_setup_core::{CheckId, Distro, Engine, Finding, Fix, Report, SCHEMA_VERSION};
+use rootless_setup_core::{CheckId, Distro, Engine, Finding, Fix, Remedy, Report, SCHEMA_VERSION};
 use rootless_setup_fix::{Command, HostFiles, Target, plan};
 
 /// A line of a subordinate id file: alice's, another owner's, or a malformed one.
@@ -38,8 +38,7 @@ fn file() -> impl Strategy<Value = String> {
 
 fn finding(id: CheckId) -> Finding {
     Finding::fail(id, "alice's ranges are not usable")
-        .observe("source", "files")
-        .fix(Fix::root(id, "repair"))
+        .fix(Fix::root(id, "repair").remedy(Remedy::RepairSubids))
 }
 
 /// Checks the plan for these files; returns how many blocks it hands out.

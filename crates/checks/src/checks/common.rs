@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use crate::caller::Caller;
 use crate::context::Context;
-use rootless_setup_core::distro::{Distro, Package};
 use rootless_setup_core::model::Facts;
 pub(crate) use rootless_setup_core::process::search_dirs;
 
@@ -25,18 +24,6 @@ pub(crate) fn joined(dirs: &[PathBuf]) -> String {
         .map(|d| d.display().to_string())
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// The install command for `packages` plus package names [`Package`] does not name (their
-/// name is the same on every family).
-pub(crate) fn install_with(distro: &Distro, packages: &[Package], extra: &[&str]) -> String {
-    let base = distro.install_command(packages);
-    let base = base.trim_end();
-    if extra.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base} {}", extra.join(" "))
-    }
 }
 
 /// The caller's home: the passwd entry `user` found, else `HOME`; only an absolute path.
@@ -104,22 +91,5 @@ mod tests {
             ScriptedSystem::new(),
         );
         assert_eq!(home_dir(&h.context(), &Facts::default()), None);
-    }
-
-    #[test]
-    fn names_outside_the_package_list_join_the_family_command() {
-        let debian = Distro::parse("ID=debian\n");
-        assert_eq!(
-            install_with(&debian, &[], &["lxc"]),
-            "sudo apt-get install -y lxc"
-        );
-        assert_eq!(
-            install_with(&Distro::parse("ID=arch\n"), &[Package::Rootlesskit], &[]),
-            Distro::parse("ID=arch\n").install_command(&[Package::Rootlesskit])
-        );
-        assert_eq!(
-            install_with(&Distro::parse("ID=plan9\n"), &[], &["nerdctl"]),
-            "install with your package manager: nerdctl"
-        );
     }
 }

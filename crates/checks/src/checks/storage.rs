@@ -13,6 +13,7 @@ use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Engine, Facts};
 use rootless_setup_core::paths;
+use rootless_setup_core::remedy::{Modules, Remedy};
 
 use super::common;
 use rootless_setup_core::version::version_numbers;
@@ -150,57 +151,116 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         );
     }
 
-    let release = cx
-        .host
-        .read_value(OSRELEASE)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let kernel = kernel_version(&release);
-    seen.push((
-        "kernel",
-        if release.is_empty() {
-            "unknown".to_owned()
-        } else {
-            release.clone()
-        },
-    ));
-    let ubuntu_kernel = cx.distro.id == "ubuntu"
-        || cx
+    let support = Support::gather(cx, facts);
+    seen.extend(support.observations());
+    verdict(cx, &root, fstype, &support, &seen)
+}
+
+/// What the kernel and the host offer besides the data-root's filesystem.
+struct Support {
+    /// `uname -r`, empty when unknown.
+    release: String,
+    kernel: Option<(u64, u64)>,
+    /// Ubuntu's kernel mounts overlayfs in a user namespace before 5.11.
+    ubuntu_kernel: bool,
+    dev_fuse: bool,
+    fuse_binary: Option<PathBuf>,
+}
+
+impl Support {
+    fn gather(cx: &Context<'_>, facts: &Facts) -> Support {
+        let release = cx
             .host
-            .read("/proc/version")
+            .read_value(OSRELEASE)
             .ok()
             .flatten()
-            .is_some_and(|v| v.contains("Ubuntu"));
-    let dev_fuse = cx.host.exists("/dev/fuse");
-    let fuse_binary = facts
-        .binary("fuse-overlayfs")
-        .map(|b| b.path.clone())
-        .or_else(|| {
-            let dirs = common::path_then(cx.caller, &["/usr/local/bin", "/usr/bin", "/bin"]);
-            cx.host
-                .find_executable("fuse-overlayfs", dirs.iter().map(PathBuf::as_path))
-        });
-    seen.push((
-        "dev_fuse",
-        if dev_fuse { "present" } else { "missing" }.to_owned(),
-    ));
-    seen.push((
-        "fuse_overlayfs",
-        fuse_binary
-            .as_ref()
-            .map_or_else(|| "not found".to_owned(), |p| p.display().to_string()),
-    ));
+            .unwrap_or_default();
+        let ubuntu_kernel = cx.distro.id == "ubuntu"
+            || cx
+                .host
+                .read("/proc/version")
+                .ok()
+                .flatten()
+                .is_some_and(|v| v.contains("Ubuntu"));
+        let fuse_binary = facts
+            .binary("fuse-overlayfs")
+            .map(|b| b.path.clone())
+            .or_else(|| {
+                let dirs = common::path_then(cx.caller, &["/usr/local/bin", "/usr/bin", "/bin"]);
+                cx.host
+                    .find_executable("fuse-overlayfs", dirs.iter().map(PathBuf::as_path))
+            });
+        Support {
+            kernel: kernel_version(&release),
+            release,
+            ubuntu_kernel,
+            dev_fuse: cx.host.exists("/dev/fuse"),
+            fuse_binary,
+        }
+    }
 
-    let overlay_in_userns = kernel.is_some_and(|k| k >= (5, 11)) || ubuntu_kernel;
-    let fuse_in_userns = kernel.is_some_and(|k| k >= (4, 18));
-    let driver = if fstype != "overlay" && overlay_in_userns {
-        Driver::Overlay2
-    } else if fuse_binary.is_some() && dev_fuse && fuse_in_userns {
-        Driver::FuseOverlayfs
-    } else {
-        Driver::Vfs
+    fn observations(&self) -> [(&'static str, String); 3] {
+        [
+            (
+                "kernel",
+                if self.release.is_empty() {
+                    "unknown".to_owned()
+                } else {
+                    self.release.clone()
+                },
+            ),
+            (
+                "dev_fuse",
+                if self.dev_fuse { "present" } else { "missing" }.to_owned(),
+            ),
+            (
+                "fuse_overlayfs",
+                self.fuse_binary
+                    .as_ref()
+                    .map_or_else(|| "not found".to_owned(), |p| p.display().to_string()),
+            ),
+        ]
+    }
+
+    /// FUSE works in a user namespace (4.18).
+    fn fuse_in_userns(&self) -> bool {
+        self.kernel.is_some_and(|k| k >= (4, 18))
+    }
+
+    /// The driver the engine would use on a data-root of `fstype`.
+    fn driver(&self, fstype: &str) -> Driver {
+        let overlay_in_userns = self.kernel.is_some_and(|k| k >= (5, 11)) || self.ubuntu_kernel;
+        if fstype != "overlay" && overlay_in_userns {
+            Driver::Overlay2
+        } else if self.fuse_binary.is_some() && self.dev_fuse && self.fuse_in_userns() {
+            Driver::FuseOverlayfs
+        } else {
+            Driver::Vfs
+        }
+    }
+}
+
+/// The storage driver on a local data-root `root` of `fstype`, and what it costs.
+fn verdict(
+    cx: &Context<'_>,
+    root: &Path,
+    fstype: &str,
+    support: &Support,
+    seen: &[(&'static str, String)],
+) -> Finding {
+    let mut seen = seen.to_vec();
+    let observe = |f: Finding, seen: &[(&'static str, String)]| {
+        seen.iter().fold(f, |f, (k, v)| f.observe(*k, v))
     };
+    let Support {
+        kernel,
+        dev_fuse,
+        fuse_binary,
+        ..
+    } = support;
+    let (kernel, dev_fuse) = (*kernel, *dev_fuse);
+    let fuse_in_userns = support.fuse_in_userns();
+    let driver = support.driver(fstype);
     let name = driver.name(cx.engine);
     seen.push(("driver", name.to_owned()));
     let kernel_text = kernel.map_or_else(
@@ -230,12 +290,10 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             );
         } else {
             if fuse_binary.is_none() {
-                fix = fix.cmd(cx.distro.install_command(&[Package::FuseOverlayfs]));
+                fix = fix.remedy(Remedy::install(cx.distro.family, &[Package::FuseOverlayfs]));
             }
             if !dev_fuse {
-                fix = fix
-                    .cmd("sudo modprobe fuse")
-                    .cmd("echo fuse | sudo tee /etc/modules-load.d/fuse.conf");
+                fix = fix.remedy(Remedy::LoadModules(Modules::Fuse));
             }
         }
         return observe(

@@ -11,6 +11,7 @@ use rootless_setup_core::accounts::{self, Refusal, Rules};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Account, Facts};
+use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell;
 
 const ID: CheckId = CheckId::User;
@@ -128,10 +129,11 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             "give the account a home directory and create it",
         )));
     }
-    let create = format!(
-        "sudo install -d -o {uid} -g {} -m 0700 {quoted_home}",
-        account.gid
-    );
+    let create = Remedy::CreateHome {
+        home: home.to_path_buf(),
+        uid,
+        gid: account.gid,
+    };
     let info = match cx.host.stat(home) {
         Ok(Some(info)) => info,
         Ok(None) => {
@@ -144,7 +146,7 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                  ~/.config and its systemd user unit under ~/.config/systemd/user",
             )
             .fix(root_fix(
-                Fix::root(ID, "create the home directory, owned by the user").cmd(create),
+                Fix::root(ID, "create the home directory, owned by the user").remedy(create),
             ));
         }
         Err(e) => {
@@ -155,8 +157,11 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .observe("error", &e)
             .why("the engine keeps its data, configuration and user units under the home directory")
             .fix(
-                Fix::root(ID, "make the home directory reachable by the user")
-                    .cmd(format!("sudo ls -ld {quoted_home}")),
+                Fix::root(ID, "make the home directory reachable by the user").remedy(
+                    Remedy::InspectHome {
+                        home: home.to_path_buf(),
+                    },
+                ),
             );
         }
     };
@@ -177,7 +182,7 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                     "sudo mv {quoted_home} {}",
                     shell::quote(&format!("{}.bak", home.display()))
                 ))
-                .cmd(create),
+                .remedy(create),
         ));
     }
     if info.uid != uid {
@@ -196,8 +201,12 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
              files the user cannot manage",
         )
         .fix(root_fix(
-            Fix::root(ID, "give the home directory to the user")
-                .cmd(format!("sudo chown {uid}:{} {quoted_home}", account.gid)),
+            Fix::root(ID, "give the home directory to the user").remedy(Remedy::GiveHome {
+                home: home.to_path_buf(),
+                owner: info.uid,
+                uid,
+                gid: account.gid,
+            }),
         ));
     }
     if info.perms() & 0o200 == 0 {

@@ -4,17 +4,13 @@
 //! command line and the boot loader) is left to the admin, with the check's commands to read.
 
 use rootless_setup_core::Finding;
+use rootless_setup_core::remedy::{DELEGATE_CONF, DELEGATED, Remedy};
 
-use super::{base, manual};
+use super::{base, manual, remedies};
 use crate::error::FixError;
 use crate::model::{Command, Helper, Step};
-use crate::target::{DELEGATE_CONF, Target};
+use crate::target::Target;
 use crate::templates;
-
-/// Controllers the engine needs delegated (as `cgroup` requires them).
-const REQUIRED: [&str; 3] = ["cpu", "memory", "pids"];
-/// What the drop-in delegates.
-pub(crate) const DELEGATED: [&str; 5] = ["cpu", "cpuset", "io", "memory", "pids"];
 
 /// The block.
 pub(crate) fn cgroup(
@@ -22,37 +18,21 @@ pub(crate) fn cgroup(
     target: &Target,
     after: &mut Vec<String>,
 ) -> Result<Step, FixError> {
-    let words = |key: &str| -> Option<Vec<&str>> {
-        finding
-            .observed(key)
-            .map(|v| v.split_whitespace().collect())
-    };
-    let (Some("v2"), Some(delegated), Some(kernel)) = (
-        finding.observed("version"),
-        words("delegated"),
-        words("kernel_controllers"),
-    ) else {
-        return Ok(manual(
-            finding,
-            "this needs the boot configuration (the unified cgroup hierarchy) or a running user \
-             manager, not a file the script can write; a reboot follows",
-        ));
-    };
-    let missing: Vec<&str> = REQUIRED
-        .into_iter()
-        .filter(|c| !delegated.contains(c))
-        .collect();
-    let unknown_kernel = kernel == ["unknown"];
-    let absent: Vec<&str> = missing
+    let absent = remedies(finding)
         .iter()
-        .copied()
-        .filter(|c| !unknown_kernel && !kernel.contains(c))
-        .collect();
-    if missing.is_empty() || !absent.is_empty() {
+        .any(|r| matches!(r, Remedy::UnifiedCgroupBoot { absent, .. } if !absent.is_empty()));
+    if absent {
         return Ok(manual(
             finding,
             "the kernel's cgroup v2 root does not offer these controllers, so delegating them \
              cannot help; the boot configuration has to change",
+        ));
+    }
+    if !remedies(finding).contains(&Remedy::DelegateControllers) {
+        return Ok(manual(
+            finding,
+            "this needs the boot configuration (the unified cgroup hierarchy) or a running user \
+             manager, not a file the script can write; a reboot follows",
         ));
     }
     let uid = target.account.uid;

@@ -1,11 +1,12 @@
 //! From findings to blocks. Every failing or warning finding whose fix needs root gets one
-//! block, built from what the check observed and from the host files in the [`Target`] (never
-//! from the check's fix text, which is written for a person to paste with `sudo`), except:
+//! block, built from the fix's typed [`Remedy`] data and from the host files in the [`Target`].
+//! A finding's text (its summary, observations and the advice commands written for a person to
+//! paste with `sudo`) is never read to recover data; the summary is only shown as a comment.
+//! Besides:
 //!
 //! - the sysctls of `userns.sysctl`, `network.ports` and `network.ping` share one block, as they
 //!   share one drop-in file;
-//! - a fix whose only commands are package installs of this distribution is turned into a typed
-//!   install ([`generic`]), whatever check it came from;
+//! - a fix's package installs become a typed install ([`generic`]), whatever check it came from;
 //! - what cannot be done safely by a script (another user's lines, a system-wide daemon, the
 //!   boot loader) becomes a block "by hand" that says why and what to run.
 //!
@@ -20,13 +21,12 @@ mod uidmap;
 mod user;
 mod userns;
 
+use rootless_setup_core::remedy::{Remedy, Sysctl};
 use rootless_setup_core::{CheckId, Finding, Status};
 
 use crate::error::FixError;
 use crate::model::{Command, Helper, Step};
 use crate::target::Target;
-
-pub(crate) use sysctl::Setting;
 
 /// What building the blocks collects besides the blocks.
 #[derive(Debug, Default)]
@@ -48,8 +48,14 @@ pub(crate) fn base(finding: &Finding) -> Step {
     step
 }
 
+/// The remedies of the finding's fix (none without a fix).
+pub(crate) fn remedies(finding: &Finding) -> &[Remedy] {
+    finding.fix.as_ref().map_or(&[], |f| f.remedies.as_slice())
+}
+
 /// A block the script does not carry out: what was seen, why it matters, why the script does
-/// not do it, and the check's own advice to follow by hand.
+/// not do it, and the check's own advice to follow by hand (shown as the check shows it, never
+/// read for data).
 pub(crate) fn manual(finding: &Finding, reason: impl Into<String>) -> Step {
     let mut step = base(finding).note("by hand", reason);
     if let Some(fix) = &finding.fix {
@@ -72,7 +78,7 @@ pub(crate) fn build(findings: &[Finding], target: &Target) -> Result<Collected, 
     let mut out = Collected::default();
     let mut ordered: Vec<&Finding> = findings.iter().collect();
     ordered.sort_by_key(|f| f.id);
-    let mut sysctls: Vec<(&Finding, Vec<Setting>)> = Vec::new();
+    let mut sysctls: Vec<(&Finding, Vec<Sysctl>)> = Vec::new();
     let mut sysctl_at: Option<usize> = None;
     for finding in ordered {
         if !matches!(finding.status, Status::Fail | Status::Warn) {

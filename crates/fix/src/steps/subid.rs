@@ -6,13 +6,14 @@
 //! out changed since it was generated. Other users' lines are never touched.
 
 use rootless_setup_core::model::IdRange;
+use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell::check_printable;
 use rootless_setup_core::subid::{
     BLOCK, IdDatabase, free_block_in, lines_to_remove, parse::parse, remaining_ids,
 };
-use rootless_setup_core::{CheckId, Finding, Status};
+use rootless_setup_core::{CheckId, Finding};
 
-use super::{base, expect_user, manual};
+use super::{base, expect_user, manual, remedies};
 use crate::error::FixError;
 use crate::model::{Command, Helper, Step};
 use crate::target::Target;
@@ -39,20 +40,21 @@ pub(crate) fn subid(
     } else {
         ("/etc/subgid", "gid", target.account.gid)
     };
-    if finding.observed("source") != Some("files") {
+    let remedies = remedies(finding);
+    if remedies.contains(&Remedy::OthersSubidLines) {
+        return Ok(manual(
+            finding,
+            "the lines at fault belong to other users, and this script never edits another \
+             user's lines",
+        ));
+    }
+    if !remedies.contains(&Remedy::RepairSubids) {
         return Ok(manual(
             finding,
             format!(
                 "the ranges come from a name service (the `subid:` line of /etc/nsswitch.conf), \
                  not from {path}: change them where that service keeps them"
             ),
-        ));
-    }
-    if finding.status != Status::Fail {
-        return Ok(manual(
-            finding,
-            "the lines at fault belong to other users, and this script never edits another \
-             user's lines",
         ));
     }
     let name = &target.account.name;

@@ -4,60 +4,24 @@
 //! `sysctl --system`, then read back, so a file that sorts later and overrides one of them is
 //! reported instead of silently winning at every boot.
 
+use rootless_setup_core::remedy::{Remedy, SYSCTL_DROPIN, Sysctl};
 use rootless_setup_core::{CheckId, Finding};
 
+use super::remedies;
 use crate::error::FixError;
 use crate::model::{Command, Helper, Step};
-use crate::target::{SYSCTL_DROPIN, Target};
+use crate::target::Target;
 use crate::templates;
 
-use rootless_setup_core::{
-    MAX_USER_NAMESPACES_FIX as MAX_USER_NAMESPACES, MAX_USER_NAMESPACES_WARN_BELOW,
-};
-
-/// One `key = value` the script sets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Setting {
-    /// The sysctl, dotted.
-    pub(crate) key: &'static str,
-    /// Its value, words separated by one space.
-    pub(crate) value: &'static str,
-}
-
-/// The settings a finding asks for; `None` when its observations name none the script knows.
-pub(crate) fn wanted(finding: &Finding) -> Option<Vec<Setting>> {
-    let number = |key: &str| finding.observed(key).and_then(|v| v.parse::<u64>().ok());
-    let settings: Vec<Setting> = match finding.id {
-        CheckId::UsernsSysctl => {
-            let mut s = Vec::new();
-            if number("kernel.unprivileged_userns_clone") == Some(0) {
-                s.push(Setting {
-                    key: "kernel.unprivileged_userns_clone",
-                    value: "1",
-                });
-            }
-            if number("user.max_user_namespaces")
-                .is_some_and(|n| n < MAX_USER_NAMESPACES_WARN_BELOW)
-            {
-                s.push(Setting {
-                    key: "user.max_user_namespaces",
-                    value: MAX_USER_NAMESPACES,
-                });
-            }
-            s
-        }
-        CheckId::NetworkPorts if number("ip_unprivileged_port_start").is_some_and(|n| n > 0) => {
-            vec![Setting {
-                key: "net.ipv4.ip_unprivileged_port_start",
-                value: "0",
-            }]
-        }
-        CheckId::NetworkPing if finding.observed("ping_group_range").is_some() => vec![Setting {
-            key: "net.ipv4.ping_group_range",
-            value: "0 2147483647",
-        }],
-        _ => Vec::new(),
-    };
+/// The sysctls the finding's fix sets; `None` when it sets none.
+pub(crate) fn wanted(finding: &Finding) -> Option<Vec<Sysctl>> {
+    let settings: Vec<Sysctl> = remedies(finding)
+        .iter()
+        .filter_map(|r| match r {
+            Remedy::SetSysctl(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
     (!settings.is_empty()).then_some(settings)
 }
 
@@ -83,7 +47,7 @@ fn existing(text: &str) -> Vec<(String, String)> {
 
 /// The one block for every sysctl finding.
 pub(crate) fn step(
-    findings: &[(&Finding, Vec<Setting>)],
+    findings: &[(&Finding, Vec<Sysctl>)],
     target: &Target,
 ) -> Result<Step, FixError> {
     let mut step = Step {
@@ -93,7 +57,10 @@ pub(crate) fn step(
         commands: Vec::new(),
         by_hand: Vec::new(),
     };
-    let wanted: Vec<&Setting> = findings.iter().flat_map(|(_, s)| s).collect();
+    let wanted: Vec<Sysctl> = findings
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .collect();
     // With several checks in the block, each line says which one it is about.
     let label = |id: CheckId| {
         if findings.len() > 1 {
@@ -111,17 +78,17 @@ pub(crate) fn step(
     let mut lines: Vec<(String, String)> =
         existing(target.files.sysctl_dropin.as_deref().unwrap_or(""))
             .into_iter()
-            .filter(|(k, _)| !wanted.iter().any(|w| w.key == k))
+            .filter(|(k, _)| !wanted.iter().any(|w| w.key() == k))
             .collect();
     let kept = lines.len();
     lines.extend(
         wanted
             .iter()
-            .map(|w| (w.key.to_owned(), w.value.to_owned())),
+            .map(|w| (w.key().to_owned(), w.value().to_owned())),
     );
     let shown: Vec<String> = wanted
         .iter()
-        .map(|w| format!("{} = {}", w.key, w.value))
+        .map(|w| format!("{} = {}", w.key(), w.value()))
         .collect();
     let mut does = format!(
         "sets {} in {SYSCTL_DROPIN} (for every boot) and now, then reads the values back",
@@ -144,7 +111,7 @@ pub(crate) fn step(
     for w in wanted {
         step = step.command(Command::call(
             Helper::CheckSysctl,
-            [w.key, w.value, SYSCTL_DROPIN],
+            [w.key(), w.value(), SYSCTL_DROPIN],
         ));
     }
     Ok(step)

@@ -8,14 +8,12 @@ use std::path::Path;
 
 use rootless_setup_core::Finding;
 use rootless_setup_core::distro::{Family, Package};
+use rootless_setup_core::remedy::{HELPER_DIRS, IdmapHelper, Remedy};
 
-use super::{base, manual};
+use super::{base, manual, remedies};
 use crate::error::FixError;
 use crate::model::{Command, Step};
 use crate::target::Target;
-
-/// Where distributions install the helpers.
-const SYSTEM_DIRS: [&str; 4] = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"];
 
 /// What one helper needs.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,44 +25,31 @@ enum Need {
     ByHand(String),
 }
 
-fn need(finding: &Finding, helper: &str, cap: &str) -> Need {
-    let Some(found) = finding.observed(helper) else {
-        return Need::Nothing;
-    };
-    if found == "not found" {
+fn need(helper: &IdmapHelper) -> Need {
+    let (name, cap) = (helper.name, helper.cap);
+    let Some(found) = &helper.found else {
         return Need::Install;
-    }
-    let path = finding
-        .observed(&format!("{helper}_real"))
-        .unwrap_or(found)
-        .to_owned();
-    let owner = finding.observed(&format!("{helper}_owner"));
-    let privileged = finding
-        .observed(&format!("{helper}_privilege"))
-        .is_some_and(|p| !p.starts_with("none"));
-    let nosuid = finding
-        .observed(&format!("{helper}_mount"))
-        .and_then(|m| m.rsplit_once('('))
-        .is_some_and(|(_, opts)| opts.trim_end_matches(')').split(',').any(|o| o == "nosuid"));
+    };
+    let path = found.path.clone();
     let in_system_dir = Path::new(&path)
         .parent()
-        .is_some_and(|d| SYSTEM_DIRS.iter().any(|s| Path::new(s) == d));
-    if nosuid {
+        .is_some_and(|d| HELPER_DIRS.iter().any(|s| Path::new(s) == d));
+    if found.nosuid {
         return Need::ByHand(format!(
             "{path} is on a nosuid mount: remounting it with suid changes it for every program \
              on it, so decide that by hand (or use the helpers the package installs under /usr/bin)"
         ));
     }
-    if owner == Some("0") && privileged {
+    if found.owner == 0 && found.privileged {
         return Need::Nothing;
     }
     if !in_system_dir {
         return Need::ByHand(format!(
-            "{path} is not the distribution's {helper} (that lives in /usr/bin): remove it or put \
+            "{path} is not the distribution's {name} (that lives in /usr/bin): remove it or put \
              /usr/bin first on PATH; making it {cap} would give root to whoever can write it"
         ));
     }
-    if owner != Some("0") {
+    if found.owner != 0 {
         return Need::Reinstall(path);
     }
     Need::Bit(path)
@@ -85,8 +70,16 @@ pub(crate) fn uidmap(finding: &Finding, target: &Target) -> Result<Step, FixErro
     let mut does = Vec::new();
     let mut install = false;
     let mut reinstall = false;
-    for (helper, cap) in [("newuidmap", "cap_setuid"), ("newgidmap", "cap_setgid")] {
-        match need(finding, helper, cap) {
+    let helpers = remedies(finding)
+        .iter()
+        .find_map(|r| match r {
+            Remedy::IdmapHelpers(h) => Some(h.as_slice()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    for helper in helpers {
+        let cap = helper.cap;
+        match need(helper) {
             Need::Nothing => {}
             Need::Install => install = true,
             Need::Reinstall(path) => {

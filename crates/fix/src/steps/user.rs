@@ -7,37 +7,51 @@
 //! belongs to another account, is not a directory or is not absolute is left to the admin too:
 //! fixing it means deciding whose it is.
 
+use std::path::Path;
+
 use rootless_setup_core::Finding;
 use rootless_setup_core::accounts;
+use rootless_setup_core::remedy::Remedy;
 
-use super::{base, expect_user, manual};
+use super::{base, expect_user, manual, remedies};
 use crate::error::FixError;
 use crate::model::{Command, Helper, Step};
 use crate::target::Target;
 
+/// The home directory the fix's remedies name, if any.
+fn named_home(remedies: &[Remedy]) -> Option<&Path> {
+    remedies.iter().find_map(|r| match r {
+        Remedy::InspectHome { home }
+        | Remedy::CreateHome { home, .. }
+        | Remedy::GiveHome { home, .. } => Some(home.as_path()),
+        _ => None,
+    })
+}
+
 /// The block.
 pub(crate) fn home(finding: &Finding, target: &Target) -> Result<Step, FixError> {
     let account = &target.account;
-    let Some(home) = finding.observed("home") else {
-        return Ok(manual(finding, "the check names no home directory"));
+    let files = &target.files;
+    let remedies = remedies(finding);
+    let may = accounts::home_root_may_prepare(&files.rules, account, files.home_symlink.as_deref());
+    let Some(home) = named_home(remedies) else {
+        return Ok(match may {
+            Err(refusal) => refused(finding, &refusal),
+            Ok(_) => manual(finding, "the check names no home directory"),
+        });
     };
-    if home != account.home.to_string_lossy() {
+    if home != account.home {
         return Ok(manual(
             finding,
             "the check saw a different home than the account has: run rootless-setup fix again",
         ));
     }
-    let files = &target.files;
-    let home_base =
-        match accounts::home_root_may_prepare(&files.rules, account, files.home_symlink.as_deref())
-        {
-            Ok(home_base) => home_base.to_string_lossy().into_owned(),
-            Err(refusal) => {
-                let mut step = base(finding).note("by hand", refusal.to_string());
-                step.by_hand = refusal.help();
-                return Ok(step);
-            }
-        };
+    let home_base = match may {
+        Ok(home_base) => home_base.to_string_lossy().into_owned(),
+        Err(refusal) => return Ok(refused(finding, &refusal)),
+    };
+    let home = home.to_string_lossy();
+    let home = home.as_ref();
     let (uid, gid) = (account.uid.to_string(), account.gid.to_string());
     let step = base(finding)
         .guard(expect_user(target))
@@ -45,8 +59,8 @@ pub(crate) fn home(finding: &Finding, target: &Target) -> Result<Step, FixError>
             Helper::ExpectHome,
             [home_base, home.to_owned()],
         ));
-    match finding.observed("home_owner") {
-        None if finding.observed("error").is_none() => Ok(step
+    match remedies {
+        [Remedy::CreateHome { .. }] => Ok(step
             .note(
                 "does",
                 format!("creates {home}, owned by {} with mode 0700", account.name),
@@ -54,18 +68,13 @@ pub(crate) fn home(finding: &Finding, target: &Target) -> Result<Step, FixError>
             .command(Command::run([
                 "install", "-d", "-o", &uid, "-g", &gid, "-m", "0700", home,
             ]))),
-        Some("0")
-            if finding.observed("home_mode").is_some()
-                && !finding.summary.contains("not a directory") =>
-        {
-            Ok(step
-                .note(
-                    "does",
-                    format!("gives {home} (owned by root) to {}", account.name),
-                )
-                .command(Command::run(["chown", &format!("{uid}:{gid}"), home])))
-        }
-        Some(owner) if owner != uid && owner != "0" => Ok(manual(
+        [Remedy::GiveHome { owner: 0, .. }] => Ok(step
+            .note(
+                "does",
+                format!("gives {home} (owned by root) to {}", account.name),
+            )
+            .command(Command::run(["chown", &format!("{uid}:{gid}"), home]))),
+        [Remedy::GiveHome { owner, .. }] if *owner != account.uid => Ok(manual(
             finding,
             format!(
                 "{home} belongs to uid {owner}: giving it to {} would take it from that account",
@@ -79,10 +88,18 @@ pub(crate) fn home(finding: &Finding, target: &Target) -> Result<Step, FixError>
     }
 }
 
+/// Root may not prepare this home: why, and what an admin does instead.
+fn refused(finding: &Finding, refusal: &accounts::Refusal) -> Step {
+    let mut step = base(finding).note("by hand", refusal.to_string());
+    step.by_hand = refusal.help();
+    step
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::target::HostFiles;
+    use rootless_setup_core::finding::Fix;
     use rootless_setup_core::model::Account;
     use rootless_setup_core::{CheckId, Distro};
 
@@ -105,17 +122,44 @@ mod tests {
         target_with("/home/a b", HostFiles::default())
     }
 
+    /// A `user` finding whose root fix is `remedies`.
+    fn finding(summary: &str, remedies: Vec<Remedy>) -> Finding {
+        let fix = remedies
+            .into_iter()
+            .fold(Fix::root(CheckId::User, "f"), Fix::remedy);
+        Finding::fail(CheckId::User, summary).fix(fix)
+    }
+
+    fn give(home: &str, owner: u32) -> Remedy {
+        Remedy::GiveHome {
+            home: home.into(),
+            owner,
+            uid: 1000,
+            gid: 1000,
+        }
+    }
+
+    fn create(home: &str) -> Remedy {
+        Remedy::CreateHome {
+            home: home.into(),
+            uid: 1000,
+            gid: 1000,
+        }
+    }
+
     fn root_owned(home: &str) -> Finding {
-        Finding::fail(CheckId::User, format!("home {home} is owned by uid 0"))
-            .observe("home", home)
-            .observe("home_owner", "0")
-            .observe("home_mode", "0755")
+        finding(
+            &format!("home {home} is owned by uid 0"),
+            vec![give(home, 0)],
+        )
     }
 
     #[test]
     fn a_missing_home_is_created_and_a_foreign_one_left_alone() {
-        let missing = Finding::fail(CheckId::User, "home directory /home/a b does not exist")
-            .observe("home", "/home/a b");
+        let missing = finding(
+            "home directory /home/a b does not exist",
+            vec![create("/home/a b")],
+        );
         let step = home(&missing, &target()).unwrap();
         assert_eq!(
             step.commands,
@@ -138,10 +182,10 @@ mod tests {
                 Command::call(Helper::ExpectHome, ["/home", "/home/a b"])
             ]
         );
-        let foreign = Finding::fail(CheckId::User, "home /home/a b is owned by uid 1001")
-            .observe("home", "/home/a b")
-            .observe("home_owner", "1001")
-            .observe("home_mode", "0755");
+        let foreign = finding(
+            "home /home/a b is owned by uid 1001",
+            vec![give("/home/a b", 1001)],
+        );
         assert!(home(&foreign, &target()).unwrap().is_manual());
         let step = home(&root_owned("/home/a b"), &target()).unwrap();
         assert_eq!(
@@ -235,30 +279,32 @@ mod tests {
     fn what_the_check_could_not_judge_is_by_hand() {
         let look = "the home directory needs a look (it is not a directory or cannot be read)";
         // Could not stat the home: not "missing", so nothing is created.
-        let unreadable = Finding::fail(CheckId::User, "could not look at home directory /home/a b")
-            .observe("home", "/home/a b")
-            .observe("error", "permission denied");
+        let unreadable = finding(
+            "could not look at home directory /home/a b",
+            vec![Remedy::InspectHome {
+                home: "/home/a b".into(),
+            }],
+        );
         assert_eq!(by_hand(&home(&unreadable, &target()).unwrap()), look);
-        // Root-owned but a file, or without a mode: not handed over.
-        let file = Finding::fail(CheckId::User, "home /home/a b is not a directory")
-            .observe("home", "/home/a b")
-            .observe("home_owner", "0")
-            .observe("home_mode", "0644");
+        // A file in its place: moved aside by hand, never by the script.
+        let file = finding(
+            "home /home/a b is not a directory",
+            vec![
+                Remedy::manual("sudo mv '/home/a b' '/home/a b.bak'"),
+                create("/home/a b"),
+            ],
+        );
         assert_eq!(by_hand(&home(&file, &target()).unwrap()), look);
-        let modeless = Finding::fail(CheckId::User, "home /home/a b is owned by uid 0")
-            .observe("home", "/home/a b")
-            .observe("home_owner", "0");
-        assert_eq!(by_hand(&home(&modeless, &target()).unwrap()), look);
-        // Owned by the user already (not writable, say): nothing for root to hand over.
-        let own = Finding::fail(CheckId::User, "home /home/a b is not writable by its owner")
-            .observe("home", "/home/a b")
-            .observe("home_owner", "1000")
-            .observe("home_mode", "0555");
+        // Owned by the user already: nothing for root to hand over.
+        let own = finding(
+            "home /home/a b is owned by uid 1000",
+            vec![give("/home/a b", 1000)],
+        );
         assert_eq!(by_hand(&home(&own, &target()).unwrap()), look);
-        let foreign = Finding::fail(CheckId::User, "home /home/a b is owned by uid 1001")
-            .observe("home", "/home/a b")
-            .observe("home_owner", "1001")
-            .observe("home_mode", "0755");
+        let foreign = finding(
+            "home /home/a b is owned by uid 1001",
+            vec![give("/home/a b", 1001)],
+        );
         assert_eq!(
             by_hand(&home(&foreign, &target()).unwrap()),
             "/home/a b belongs to uid 1001: giving it to alice would take it from that account"

@@ -3,11 +3,12 @@
 //! only when the restriction is on and this AppArmor has `abi/4.0` (which knows `userns`).
 
 use rootless_setup_core::Finding;
+use rootless_setup_core::remedy::{APPARMOR_DIR, Remedy};
 
-use super::{base, manual};
+use super::{base, manual, remedies};
 use crate::error::FixError;
 use crate::model::{Command, Step};
-use crate::target::{APPARMOR_DIR, Target};
+use crate::target::Target;
 use crate::templates;
 
 /// Whether `path` can be an AppArmor attachment as it is: absolute, and none of the characters
@@ -23,14 +24,15 @@ fn plain_attachment(path: &str) -> bool {
 
 /// The block.
 pub(crate) fn apparmor(finding: &Finding, target: &Target) -> Result<Step, FixError> {
-    if finding.observed("kernel.apparmor_restrict_unprivileged_userns") != Some("1") {
+    // The check asks for a profile only while the restriction is on.
+    let Some(path) = remedies(finding).iter().find_map(|r| match r {
+        Remedy::AllowUserns { rootlesskit, .. } => Some(rootlesskit.as_str()),
+        _ => None,
+    }) else {
         return Ok(manual(
             finding,
             "the restriction is not reported as on, so the script writes no profile",
         ));
-    }
-    let Some(path) = finding.observed("rootlesskit") else {
-        return Ok(manual(finding, "the check did not name rootlesskit's path"));
     };
     if !target.files.apparmor_abi4 {
         return Ok(manual(

@@ -4,21 +4,20 @@
 //! rather than assuming a path. Without delegated controllers rootless containers run, but
 //! without resource limits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::context::Context;
 use crate::mountinfo;
 use rootless_setup_core::catalogue::CheckId;
-use rootless_setup_core::distro::Family;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::remedy::Remedy;
 
 mod layout;
 
 use layout::{CGROUP_ROOT, Manager, SELF_CGROUP, UNIFIED_DIR, Version, find_manager, sysfs};
 
 const ID: CheckId = CheckId::Cgroup;
-const DELEGATE_CONF: &str = "/etc/systemd/system/user@.service.d/delegate.conf";
 
 /// Controllers rootless containers need, with what is lost without each.
 const REQUIRED: [(&str, &str); 3] = [
@@ -32,21 +31,13 @@ const OPTIONAL: [(&str, &str); 2] = [
     ("cpuset", "docker run --cpuset-cpus"),
 ];
 
-/// The kernel command line change that switches to the unified hierarchy, per family.
-fn unified_boot_fix(cx: &Context<'_>, summary: &str) -> Fix {
-    let arg = "systemd.unified_cgroup_hierarchy=1";
-    let sed = format!("sudo sed -i 's/^GRUB_CMDLINE_LINUX=\"/&{arg} /' /etc/default/grub");
-    let fix = Fix::root(ID, format!("{summary}, then reboot"));
-    match cx.distro.family {
-        Family::Debian => fix.cmd(sed).cmd("sudo update-grub"),
-        Family::Fedora => fix.cmd(format!("sudo grubby --update-kernel=ALL --args={arg}")),
-        Family::Suse => fix
-            .cmd(sed)
-            .cmd("sudo grub2-mkconfig -o /boot/grub2/grub.cfg"),
-        Family::Arch | Family::Unknown => fix
-            .cmd(sed)
-            .cmd("sudo grub-mkconfig -o /boot/grub/grub.cfg"),
-    }
+/// The kernel command line change that switches to the unified hierarchy; `absent`: the
+/// controllers the v2 root lacks (none on a v1 boot).
+fn unified_boot_fix(cx: &Context<'_>, summary: &str, absent: &[&str]) -> Fix {
+    Fix::root(ID, format!("{summary}, then reboot")).remedy(Remedy::UnifiedCgroupBoot {
+        family: cx.distro.family,
+        absent: absent.iter().map(|c| (*c).to_owned()).collect(),
+    })
 }
 
 fn delegate_fix(uid: u32) -> Fix {
@@ -56,11 +47,7 @@ fn delegate_fix(uid: u32) -> Fix {
             "delegate the controllers to every user manager, then log out and back in (with linger on: sudo systemctl restart user@{uid}.service)"
         ),
     )
-    .cmd("sudo mkdir -p /etc/systemd/system/user@.service.d")
-    .cmd(format!(
-        "printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee {DELEGATE_CONF}"
-    ))
-    .cmd("sudo systemctl daemon-reload")
+    .remedy(Remedy::DelegateControllers)
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -86,42 +73,14 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 .why("without it the cgroup version and delegation are unknown; resource limits may not work");
         }
     };
-    // Decided like the engine: by the filesystem at /sys/fs/cgroup. Only without a readable
-    // mountinfo by the lines of /proc/self/cgroup, which in a container can list the host's.
-    let mounts = Some(mountinfo::read(cx.host)).filter(|m| !m.is_empty());
-    let (version, cgroup_fs, decided_by) = match &mounts {
-        Some(mounts) => match layout::from_mounts(mounts) {
-            Some((version, fstype)) => (version, fstype.to_owned(), mountinfo::PATH),
-            None => {
-                return Finding::warn(ID, format!("nothing is mounted at {CGROUP_ROOT}: the engine finds no cgroups"))
-                    .observe("path", mountinfo::PATH)
-                    .observe("cgroup_fs", "not mounted")
-                    .why("the engine creates its containers' cgroups under /sys/fs/cgroup; without a cgroup filesystem there it cannot start containers with resource limits, or at all")
-                    .fix(Fix::root(ID, "mount the unified cgroup hierarchy (systemd does this at boot; inside a container, give it /sys/fs/cgroup)").cmd(format!("sudo mount -t cgroup2 none {CGROUP_ROOT}")));
-            }
-        },
-        None => match layout::from_self_cgroup(&text, cx.host.exists(UNIFIED_DIR)) {
-            Some(version) => (
-                version,
-                "unknown (mountinfo unreadable)".to_owned(),
-                SELF_CGROUP,
-            ),
-            None => {
-                return Finding::warn(ID, format!("{SELF_CGROUP} lists no cgroup hierarchy"))
-                    .observe("path", SELF_CGROUP)
-                    .observe("contents", text.trim())
-                    .why("without cgroups the engine cannot apply resource limits to containers");
-            }
-        },
+    let layout = match Layout::decide(cx, &text) {
+        Ok(layout) => layout,
+        Err(finding) => return *finding,
     };
-    let layout_seen = |f: Finding| {
-        f.observe("version", version.name())
-            .observe("cgroup_fs", &cgroup_fs)
-            .observe("decided_by", decided_by)
-    };
-    if version != Version::V2 {
+    let layout_seen = |f: Finding| layout.observe(f);
+    if layout.version != Version::V2 {
         let v1 = layout::v1_hierarchies(&text);
-        let name = match version {
+        let name = match layout.version {
             Version::Hybrid => "hybrid (v1 controllers, v2 for systemd)",
             _ => "v1",
         };
@@ -129,7 +88,7 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .observe("path", SELF_CGROUP)
             .observe("v1_hierarchies", if v1.is_empty() { "none".to_owned() } else { v1.join(" ") })
             .why("on cgroup v1 an unprivileged engine cannot create cgroups, so `docker run --memory/--cpus/--pids-limit` do not work and `docker stats` shows no usage; rootless resource control needs cgroup v2")
-            .fix(unified_boot_fix(cx, "boot with the unified cgroup v2 hierarchy"));
+            .fix(unified_boot_fix(cx, "boot with the unified cgroup v2 hierarchy", &[]));
     }
     let Some(path) = layout::unified_path(&text).map(str::to_owned) else {
         return layout_seen(Finding::warn(ID, format!("cgroup v2 is mounted at {CGROUP_ROOT}, but {SELF_CGROUP} has no 0:: line: own cgroup unknown")))
@@ -138,6 +97,73 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .why("without the caller's own cgroup the user manager's cgroup, and so the delegated controllers, cannot be found; resource limits may not work");
     };
     let base = |f: Finding| layout_seen(f).observe("own_cgroup", &path);
+    let manager = match user_manager(cx, &path, uid, &base) {
+        Ok(manager) => manager,
+        Err(finding) => return *finding,
+    };
+    delegation(cx, uid, &manager, &base)
+}
+
+/// How the cgroup version was decided, and from what.
+struct Layout {
+    version: Version,
+    cgroup_fs: String,
+    decided_by: &'static str,
+}
+
+impl Layout {
+    /// Decided like the engine: by the filesystem at /sys/fs/cgroup. Only without a readable
+    /// mountinfo by the lines of /proc/self/cgroup (`text`), which in a container can list the
+    /// host's. `Err`: the finding when there is no cgroup to decide by.
+    fn decide(cx: &Context<'_>, text: &str) -> Result<Layout, Box<Finding>> {
+        let mounts = Some(mountinfo::read(cx.host)).filter(|m| !m.is_empty());
+        let (version, cgroup_fs, decided_by) = match &mounts {
+            Some(mounts) => match layout::from_mounts(mounts) {
+                Some((version, fstype)) => (version, fstype.to_owned(), mountinfo::PATH),
+                None => {
+                    return Err(Box::new(Finding::warn(ID, format!("nothing is mounted at {CGROUP_ROOT}: the engine finds no cgroups"))
+                    .observe("path", mountinfo::PATH)
+                    .observe("cgroup_fs", "not mounted")
+                    .why("the engine creates its containers' cgroups under /sys/fs/cgroup; without a cgroup filesystem there it cannot start containers with resource limits, or at all")
+                    .fix(Fix::root(ID, "mount the unified cgroup hierarchy (systemd does this at boot; inside a container, give it /sys/fs/cgroup)").cmd(format!("sudo mount -t cgroup2 none {CGROUP_ROOT}")))));
+                }
+            },
+            None => match layout::from_self_cgroup(text, cx.host.exists(UNIFIED_DIR)) {
+                Some(version) => (
+                    version,
+                    "unknown (mountinfo unreadable)".to_owned(),
+                    SELF_CGROUP,
+                ),
+                None => {
+                    return Err(Box::new(Finding::warn(ID, format!("{SELF_CGROUP} lists no cgroup hierarchy"))
+                    .observe("path", SELF_CGROUP)
+                    .observe("contents", text.trim())
+                    .why("without cgroups the engine cannot apply resource limits to containers")));
+                }
+            },
+        };
+        Ok(Layout {
+            version,
+            cgroup_fs,
+            decided_by,
+        })
+    }
+
+    fn observe(&self, f: Finding) -> Finding {
+        f.observe("version", self.version.name())
+            .observe("cgroup_fs", &self.cgroup_fs)
+            .observe("decided_by", self.decided_by)
+    }
+}
+
+/// The cgroup of `user@UID.service` the caller's cgroup `path` belongs to; `Err`: the finding
+/// when there is none to check (`base` adds what was seen so far).
+fn user_manager(
+    cx: &Context<'_>,
+    path: &str,
+    uid: u32,
+    base: &dyn Fn(Finding) -> Finding,
+) -> Result<PathBuf, Box<Finding>> {
     let not_in_session = "delegation is granted to user@UID.service; from this session (su, sudo, a container, a cron job) it cannot be checked, and an engine started here would get no controllers";
     let log_in = || {
         Fix::user(
@@ -145,32 +171,44 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             "log in as the user directly (ssh, console or desktop; or `machinectl shell USER@`) and run the check again",
         )
     };
-    let manager = match find_manager(&path, uid) {
+    let manager = match find_manager(path, uid) {
         Manager::Ancestor(p) => p,
         Manager::Sibling(p) if cx.host.exists(sysfs(&p).join("cgroup.controllers")) => p,
         Manager::Sibling(p) => {
-            return base(Finding::warn(ID, format!("the systemd user manager's cgroup {} does not exist: user@{uid}.service is not running", p.display())))
+            return Err(Box::new(base(Finding::warn(ID, format!("the systemd user manager's cgroup {} does not exist: user@{uid}.service is not running", p.display())))
                 .observe("manager_cgroup", p.display())
                 .why("the engine runs as a service of the user manager and gets its controllers from it; without a running manager there is nothing to delegate to")
-                .fix(Fix::root(ID, "start the user manager by logging in through a PAM session (ssh, console, desktop) or enable linger").cmd(format!("sudo loginctl enable-linger {uid}")));
+                .fix(Fix::root(ID, "start the user manager by logging in through a PAM session (ssh, console, desktop) or enable linger").cmd(format!("sudo loginctl enable-linger {uid}")))));
         }
         Manager::NotFound => {
-            return base(Finding::warn(
-                ID,
-                format!(
-                    "not in a systemd user session: cgroup {path} is not under user-{uid}.slice"
-                ),
-            ))
-            .why(not_in_session)
-            .fix(log_in());
+            return Err(Box::new(
+                base(Finding::warn(
+                    ID,
+                    format!(
+                        "not in a systemd user session: cgroup {path} is not under user-{uid}.slice"
+                    ),
+                ))
+                .why(not_in_session)
+                .fix(log_in()),
+            ));
         }
         Manager::Outside => {
-            return base(Finding::warn(ID, format!("not in a systemd user session: cgroup {path} lies outside this cgroup namespace (entered from outside, as with nsenter)")))
+            return Err(Box::new(base(Finding::warn(ID, format!("not in a systemd user session: cgroup {path} lies outside this cgroup namespace (entered from outside, as with nsenter)")))
                 .why(not_in_session)
-                .fix(log_in());
+                .fix(log_in())));
         }
     };
-    let controllers_path = sysfs(&manager).join("cgroup.controllers");
+    Ok(manager)
+}
+
+/// The controllers delegated to the user manager's cgroup `manager`, against those required.
+fn delegation(
+    cx: &Context<'_>,
+    uid: u32,
+    manager: &Path,
+    base: &dyn Fn(Finding) -> Finding,
+) -> Finding {
+    let controllers_path = sysfs(manager).join("cgroup.controllers");
     let root_path = sysfs(Path::new("/")).join("cgroup.controllers");
     let delegated = match cx.host.read_value(&controllers_path) {
         Ok(Some(text)) => words(&text),
@@ -256,6 +294,7 @@ pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .fix(unified_boot_fix(
             cx,
             "boot with every controller on the unified hierarchy",
+            &absent_at_root,
         ));
     }
     finding(Finding::warn(ID, summary))

@@ -12,8 +12,9 @@ use rootless_setup_core::distro::{Distro, Family, Package};
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Binary, Engine, Facts};
 use rootless_setup_core::process::Invocation;
+use rootless_setup_core::remedy::Remedy;
 
-use super::super::common::{self, install_with};
+use super::super::common;
 use rootless_setup_core::version::{parse_version, version_at_least};
 
 const ID: CheckId = CheckId::EngineBinaries;
@@ -438,7 +439,7 @@ fn fail_missing(
                     Family::Debian => notes.push(
                         "Debian's docker.io ships dockerd-rootless.sh in /usr/share/docker.io/contrib, which is searched, so nothing has to be copied onto PATH",
                     ),
-                    Family::Suse => extra.push("docker-rootless-extras"),
+                    Family::Suse => extra.push(Package::DockerRootlessExtras),
                     Family::Arch => notes.push(
                         "Arch's docker package has no rootless scripts: install docker-rootless-extras from the AUR",
                     ),
@@ -461,7 +462,7 @@ fn fail_missing(
                 packages.push(Package::Rootlesskit);
             }
             if needs(&["containerd-rootless.sh"]) {
-                extra.push("nerdctl");
+                extra.push(Package::Nerdctl);
                 notes.push("containerd-rootless.sh ships with nerdctl (its full release bundles it in extras/rootless)");
             }
         }
@@ -476,7 +477,8 @@ fn fail_missing(
     }
     let mut fix = Fix::root(ID, summary);
     if !packages.is_empty() || !extra.is_empty() {
-        fix = fix.cmd(install_with(distro, &packages, &extra));
+        packages.extend(extra);
+        fix = fix.remedy(Remedy::install(distro.family, &packages));
     }
     let mut finding = Finding {
         status: Status::Fail,
@@ -528,11 +530,11 @@ fn warn_client(
             }
             finding
                 .why("without the docker client the `rootless` CLI context cannot be created and nothing talks to the daemon from the command line")
-                .fix(Fix::root(ID, note).cmd(cx.distro.install_command(&[package])))
+                .fix(Fix::root(ID, note).remedy(Remedy::install(cx.distro.family, &[package])))
         }
         Engine::Containerd => finding
             .why("without nerdctl nothing talks to rootless containerd from the command line (nerdctl enters rootlesskit's namespaces for you)")
-            .fix(Fix::root(ID, "install nerdctl, from the distribution or nerdctl's release bundle").cmd(install_with(cx.distro, &[], &["nerdctl"]))),
+            .fix(Fix::root(ID, "install nerdctl, from the distribution or nerdctl's release bundle").remedy(Remedy::install(cx.distro.family, &[Package::Nerdctl]))),
     }
 }
 

@@ -17,6 +17,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Facts, NetworkPlan};
 use rootless_setup_core::process::{Invocation, Output};
+use rootless_setup_core::remedy::{Modules, Remedy};
 use rootless_setup_core::shell;
 
 use super::super::common;
@@ -242,10 +243,13 @@ fn failed_run(
                     ID,
                     "make /dev/net/tun usable by everyone, as udev normally does (in a container, pass the device through with that mode)",
                 )
-                .cmd("sudo chmod 0666 /dev/net/tun"),
-                _ => Fix::root(ID, "load the tun module now and at every boot")
-                    .cmd("sudo modprobe tun")
-                    .cmd("echo tun | sudo tee /etc/modules-load.d/tun.conf"),
+                .remedy(Remedy::OpenTun { mode: info.perms() }),
+                None => Fix::root(ID, "load the tun module now and at every boot")
+                    .remedy(Remedy::LoadModules(Modules::Tun)),
+                // The device is there and usable: loading the module is only advice, for a
+                // person to judge; the script leaves it by hand.
+                Some(_) => Fix::root(ID, "load the tun module now and at every boot")
+                    .cmds(Remedy::LoadModules(Modules::Tun).commands()),
             };
             (
                 "slirp4netns needs /dev/net/tun to create the namespace's tap0 device; without it containers have no network".to_owned(),

@@ -8,8 +8,8 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Binary, Facts, NetworkPlan};
+use rootless_setup_core::remedy::Remedy;
 
-use super::super::common::install_with;
 use rootless_setup_core::network::{
     self as plan, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PastaAge, PlanError,
     PortDriver, show_date,
@@ -117,7 +117,7 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 Finding::fail(ID, format!("slirp4netns {version} is older than {}", slirp_min()))
                     .why(format!("rootlesskit needs slirp4netns {} or later (network namespace by path, sandboxing); with an older one the engine cannot start its network", slirp_min()))
                     .fix(Fix::root(ID, format!("upgrade slirp4netns to {} or later", slirp_min()))
-                        .cmd(cx.distro.install_command(&[Package::Slirp4netns]))),
+                        .remedy(Remedy::install(cx.distro.family, &[Package::Slirp4netns]))),
             );
         }
     }
@@ -129,14 +129,14 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                     Finding::fail(ID, format!("pasta {version} is older than {min}"))
                         .why(format!("rootlesskit's pasta driver needs pasta {min} or later; an older pasta makes the engine's network fail at start-up"))
                         .fix(Fix::root(ID, "upgrade passt (pasta) or use slirp4netns as the network driver")
-                            .cmd(cx.distro.install_command(&[Package::Passt]))),
+                            .remedy(Remedy::install(cx.distro.family, &[Package::Passt]))),
                 );
             }
             Some(PastaAge::BelowRecommended) => warnings.push((
                 format!("pasta {version} is older than the recommended {recommended}"),
                 format!("rootlesskit recommends pasta {recommended} or later; older builds are known to drop connections of published ports"),
                 Fix::root(ID, "upgrade passt (pasta)")
-                    .cmd(cx.distro.install_command(&[Package::Passt])),
+                    .remedy(Remedy::install(cx.distro.family, &[Package::Passt])),
             )),
             Some(PastaAge::Recommended) | None => {}
         }
@@ -169,7 +169,7 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                     Finding::fail(ID, format!("network driver {driver} needs rootlesskit {need_text} or later, and rootlesskit was not found"))
                         .why(format!("the {driver} driver is part of rootlesskit {need_text} and later; without rootlesskit the engine cannot start"))
                         .fix(Fix::root(ID, format!("install rootlesskit {need_text} or later"))
-                            .cmd(cx.distro.install_command(&[Package::Rootlesskit]))),
+                            .remedy(Remedy::install(cx.distro.family, &[Package::Rootlesskit]))),
                 );
             }
             None => warnings.push((
@@ -271,7 +271,7 @@ fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
             .why("rootless containers reach the network through a user-mode driver; without one the engine cannot start")
             .fix(
                 Fix::root(ID, format!("install slirp4netns{pasta_hint}"))
-                    .cmd(cx.distro.install_command(&[Package::Slirp4netns])),
+                    .remedy(Remedy::install(cx.distro.family, &[Package::Slirp4netns])),
             ),
     ))
 }
@@ -287,9 +287,9 @@ fn missing_program(cx: &Context<'_>, facts: &Facts, driver: NetDriver, program: 
     ));
     let fix = match driver {
         NetDriver::Slirp4netns => Fix::root(ID, "install slirp4netns")
-            .cmd(cx.distro.install_command(&[Package::Slirp4netns])),
+            .remedy(Remedy::install(cx.distro.family, &[Package::Slirp4netns])),
         NetDriver::Pasta => Fix::root(ID, "install passt, which provides pasta")
-            .cmd(cx.distro.install_command(&[Package::Passt])),
+            .remedy(Remedy::install(cx.distro.family, &[Package::Passt])),
         NetDriver::LxcUserNic => {
             let user = facts
                 .account
@@ -301,7 +301,7 @@ fn missing_program(cx: &Context<'_>, facts: &Facts, driver: NetDriver, program: 
                 ID,
                 "install lxc (which ships lxc-user-nic) and allow the user one veth on lxcbr0",
             )
-            .cmd(install_with(cx.distro, &[], &["lxc"]))
+            .remedy(Remedy::install(cx.distro.family, &[Package::Lxc]))
             .cmd(format!(
                 "echo \"{user} veth lxcbr0 1\" | sudo tee -a /etc/lxc/lxc-usernet"
             ))
@@ -321,7 +321,7 @@ fn invalid(cx: &Context<'_>, driver: NetDriver, err: &PlanError) -> Finding {
         PlanError::RootlesskitTooOld { need, .. } => finding
             .why(format!("rootlesskit before {}.{} has no {driver} driver, so the engine would fail at start-up", need[0], need[1]))
             .fix(Fix::root(ID, format!("upgrade rootlesskit to {}.{} or later, or use slirp4netns as the network driver", need[0], need[1]))
-                .cmd(cx.distro.install_command(&[Package::Rootlesskit]))),
+                .remedy(Remedy::install(cx.distro.family, &[Package::Rootlesskit]))),
         _ => {
             let fitting: Vec<&str> = PortDriver::fitting(driver)
                 .into_iter()

@@ -14,6 +14,7 @@ use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
 use rootless_setup_core::process::{Invocation, Output};
+use rootless_setup_core::remedy::{Modules, Remedy};
 
 use super::super::common;
 use rootless_setup_core::version;
@@ -57,9 +58,6 @@ const NFT_MODULES: [&str; 7] = [
     "xt_addrtype",
     "xt_MASQUERADE",
 ];
-
-/// The file the fix writes so the modules load at every boot.
-const MODULES_LOAD: &str = "/etc/modules-load.d/rootless-iptables.conf";
 
 /// The rules probe: the kinds of rule dockerd adds for its default bridge, in a namespace that
 /// disappears with the probe. `$0` is the iptables binary.
@@ -175,7 +173,7 @@ pub(crate) fn iptables(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
         return Finding::fail(ID, "iptables not found")
             .observe("searched", searched)
             .why("the engine sets up NAT and port forwarding for containers with iptables; without it the engine cannot start (or, with --iptables=false, containers lose outbound connectivity)")
-            .fix(Fix::root(ID, "install iptables").cmd(cx.distro.install_command(&[Package::Iptables])));
+            .fix(Fix::root(ID, "install iptables").remedy(Remedy::install(cx.distro.family, &[Package::Iptables])));
     };
     let real = cx.host.canonicalize(&path).unwrap_or_else(|| path.clone());
     let loaded = loaded_modules(cx);
@@ -273,8 +271,9 @@ fn failed_finding(backend: Backend, version: &str, failed: Failure, probes: &[St
                     backend.as_str()
                 ),
             )
-            .cmd(format!("sudo modprobe -a {module_list}"))
-            .cmd(format!("printf '%s\\n' {module_list} | sudo tee {MODULES_LOAD}")),
+            .remedy(Remedy::LoadModules(Modules::Iptables(
+                backend.modules().iter().map(|m| (*m).to_owned()).collect(),
+            ))),
         )
 }
 

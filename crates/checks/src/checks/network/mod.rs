@@ -13,19 +13,6 @@ pub(crate) use driver::driver;
 pub(crate) use iptables::iptables;
 pub(crate) use sysctl::{ping, ports};
 
-// For `driver` and `plan`.
-
-/// The sysctl drop-in every network fix appends to (appends, so fixes of several checks combine).
-pub(super) const SYSCTL_DROPIN: &str = "/etc/sysctl.d/99-rootless.conf";
-
-/// The commands that set `line` (`key=value`) persistently and apply it now.
-pub(super) fn sysctl_commands(line: &str) -> [String; 2] {
-    [
-        format!("echo '{line}' | sudo tee -a {SYSCTL_DROPIN}"),
-        "sudo sysctl --system".to_owned(),
-    ]
-}
-
 #[cfg(test)]
 pub(super) mod testutil {
     //! Shared fixture helpers for the network tests.
@@ -60,21 +47,5 @@ pub(super) mod testutil {
                 version: version.map(str::to_owned),
             },
         );
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sysctl_fixes_append_and_reload() {
-        let [persist, apply] = sysctl_commands("net.ipv4.ip_unprivileged_port_start=0");
-        assert_eq!(
-            persist,
-            "echo 'net.ipv4.ip_unprivileged_port_start=0' | sudo tee -a /etc/sysctl.d/99-rootless.conf"
-        );
-        assert_eq!(apply, "sudo sysctl --system");
     }
 }

@@ -6,9 +6,8 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
-
-use super::sysctl_commands;
 use rootless_setup_core::network::{NetDriver, PortDriver};
+use rootless_setup_core::remedy::{Remedy, Sysctl};
 
 const PORT_START: &str = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
 const PING_RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
@@ -108,7 +107,6 @@ pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         ));
     }
 
-    let [persist, apply] = sysctl_commands("net.ipv4.ip_unprivileged_port_start=0");
     let setcap = binary.as_ref().map(|p| {
         format!(
             "; or, for {listener} alone: sudo setcap cap_net_bind_service=ep {} (lost when a package upgrade replaces it)",
@@ -134,7 +132,7 @@ pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                         setcap.unwrap_or_default()
                     ),
                 )
-                .cmds([persist, apply]),
+                .remedy(Remedy::SetSysctl(Sysctl::UnprivilegedPortStart)),
             ),
     )
 }
@@ -182,8 +180,8 @@ pub(crate) fn ping(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 .why("without the value it is unknown whether ping works inside containers");
         }
     };
-    let [persist, apply] = sysctl_commands("net.ipv4.ping_group_range = 0 2147483647");
-    let fix = Fix::root(ID, "allow ping sockets for every group").cmds([persist, apply]);
+    let fix = Fix::root(ID, "allow ping sockets for every group")
+        .remedy(Remedy::SetSysctl(Sysctl::PingGroupRange));
     let why = "the network driver answers a container's ping through an unprivileged ICMP socket opened as you on the host; outside the range, `ping` inside containers fails";
     let base = |f: Finding| {
         f.observe("path", PING_RANGE)

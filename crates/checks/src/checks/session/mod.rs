@@ -18,6 +18,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell;
 
 /// Exists on hosts booted with systemd.
@@ -230,7 +231,10 @@ fn bus_fix(cx: &Context<'_>, id: CheckId, name: &str) -> Fix {
             "install dbus-user-session, which makes the systemd user manager start the user bus, \
              then log out and back in",
         )
-        .cmd(cx.distro.install_command(&[Package::DbusUserSession]))
+        .remedy(Remedy::install(
+            cx.distro.family,
+            &[Package::DbusUserSession],
+        ))
     } else {
         login_fix(id, name)
     }
@@ -511,7 +515,6 @@ pub(crate) fn linger(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     if on {
         return observed(Finding::pass(ID, format!("linger is on for {name}")));
     }
-    let quoted = shell::quote(&name);
     observed(Finding::warn(ID, format!("linger is off for {name}")))
         .why(
             "without linger systemd stops the user manager, and with it the engine and every \
@@ -523,7 +526,7 @@ pub(crate) fn linger(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 "enable linger: `rootless-setup install` does it through logind, or run the command \
                  yourself",
             )
-            .cmd(format!("sudo loginctl enable-linger {quoted}")),
+            .remedy(Remedy::EnableLinger { user: name }),
         )
 }
 

@@ -10,6 +10,7 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED, list};
 use rootless_setup_core::model::{Account, Facts, IdRange};
+use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell;
 
 use rootless_setup_core::subid::alloc::BLOCK;
@@ -470,10 +471,15 @@ fn files_check(
                  no ids from them, and an allocator may hand their ids out again",
                 kind.helper()
             ))
-            .fix(Fix::root(
-                id,
-                format!("correct or remove line(s) {lines} of {path} (as root, with an editor)"),
-            )),
+            .fix(
+                Fix::root(
+                    id,
+                    format!(
+                        "correct or remove line(s) {lines} of {path} (as root, with an editor)"
+                    ),
+                )
+                .remedy(Remedy::OthersSubidLines),
+            ),
         );
     }
     observe(Finding::pass(
@@ -536,7 +542,9 @@ fn repair(
                 .to_owned(),
         );
     }
-    Fix::root(id, steps.join("; ")).cmds(commands)
+    Fix::root(id, steps.join("; "))
+        .cmds(commands)
+        .remedy(Remedy::RepairSubids)
 }
 
 /// Runs of consecutive line numbers as `(first, last)`, so deleting 20,000 adjacent lines is one

@@ -24,7 +24,7 @@ pub(crate) fn subgid(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 /// Where programs are looked for: the caller's `PATH` (absolute entries only), then `/usr/bin`,
 /// `/usr/sbin`, `/bin` and `/sbin`, without duplicates.
 pub(crate) fn program_dirs(caller: &Caller) -> Vec<PathBuf> {
-    super::common::path_then(caller, &["/usr/bin", "/usr/sbin", "/bin", "/sbin"])
+    super::common::path_then(caller, &rootless_setup_core::remedy::HELPER_DIRS)
 }
 
 #[cfg(test)]

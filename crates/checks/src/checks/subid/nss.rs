@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use crate::context::Context;
 
-use rootless_setup_core::distro::{Family, Package};
+use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED};
 use rootless_setup_core::model::{Account, Facts, IdRange};
 use rootless_setup_core::process::Invocation;
+use rootless_setup_core::remedy::Remedy;
 
 use super::check::{Kind, Mine, describe, self_overlaps, total};
 use super::program_dirs;
@@ -45,13 +46,6 @@ pub(super) fn parse_getsubids(stdout: &str) -> Vec<IdRange> {
             (range.count > 0 && range.end() <= parse::ID_LIMIT).then_some(range)
         })
         .collect()
-}
-
-fn getsubids_install(cx: &Context<'_>) -> String {
-    match cx.distro.family {
-        Family::Fedora => "sudo dnf install -y shadow-utils-subid".to_owned(),
-        _ => cx.distro.install_command(&[Package::Uidmap]),
-    }
 }
 
 pub(super) fn check(
@@ -91,7 +85,7 @@ pub(super) fn check(
         ))
         .fix(
             Fix::root(id, "install getsubids so the ranges can be checked")
-                .cmd(getsubids_install(cx)),
+                .remedy(Remedy::install(cx.distro.family, &[Package::Getsubids])),
         );
     };
     let mut args: Vec<String> = Vec::new();

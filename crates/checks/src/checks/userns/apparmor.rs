@@ -8,11 +8,10 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
-use rootless_setup_core::shell;
+use rootless_setup_core::remedy::{APPARMOR_DIR as PROFILES, Remedy};
 
 const ID: CheckId = CheckId::UsernsApparmor;
 const SYSCTL: &str = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns";
-const PROFILES: &str = "/etc/apparmor.d";
 
 /// A top-level profile as far as this check cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,11 +277,6 @@ pub(crate) fn apparmor(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         "rootlesskit".to_owned()
     };
     let target = format!("{PROFILES}/{}", file_name_for(&real_s));
-    let write = format!(
-        "sudo tee {} >/dev/null <<'EOF'\n{}EOF",
-        shell::quote(&target),
-        profile_text(&name, &real_s)
-    );
     let mut finding = base(Finding::fail(
         ID,
         format!(
@@ -316,8 +310,11 @@ pub(crate) fn apparmor(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                      but removes the protection for every program)"
                 ),
             )
-            .cmd(write)
-            .cmd("sudo systemctl restart apparmor.service"),
+            .remedy(Remedy::AllowUserns {
+                rootlesskit: real_s.clone(),
+                file: target,
+                profile: profile_text(&name, &real_s),
+            }),
         )
 }
 

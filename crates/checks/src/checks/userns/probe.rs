@@ -2,12 +2,15 @@
 //! caller's full subordinate ranges are mapped into it with `newuidmap`/`newgidmap`, exactly as
 //! rootlesskit will do; the maps read back from inside must hold every id.
 
+use std::path::Path;
+
 use crate::context::Context;
 use crate::namespace::mapped_count;
 use crate::system::{UsernsMapOutcome, UsernsMapRequest};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::{Facts, IdRange};
+use rootless_setup_core::process::Output;
 
 use super::uidmap::reinstall;
 
@@ -85,144 +88,172 @@ pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 ID,
                 "run `rootless-setup check --only userns.probe` again",
             )),
-        Ok(UsernsMapOutcome::Mapped { uid_map, gid_map }) => {
-            let (uids, gids) = (mapped_count(&uid_map), mapped_count(&gid_map));
-            let f = |f: Finding| {
-                base(f)
-                    .observe("uid_map", compact(&uid_map))
-                    .observe("gid_map", compact(&gid_map))
-                    .observe("mapped_uids", uids)
-                    .observe("mapped_gids", gids)
-            };
-            if uids == want_uids && gids == want_gids {
-                f(Finding::pass(
-                    ID,
-                    format!(
-                        "a user namespace maps all {uids} uids and {gids} gids through {} and {}",
-                        newuidmap.display(),
-                        newgidmap.display()
-                    ),
-                ))
-            } else if uids < want_uids || gids < want_gids {
-                f(Finding::fail(
-                    ID,
-                    format!(
-                        "the user namespace maps only {uids} of {want_uids} uids and {gids} of \
-                         {want_gids} gids"
-                    ),
-                ))
-                .why(
-                    "files in container images owned by an unmapped id cannot be extracted, so \
-                     pulls and builds fail with \"lchown: invalid argument\"",
-                )
-                .fix(
-                    Fix::root(
-                        ID,
-                        "the helpers mapped less than the files allow: compare the ranges in \
-                     /etc/subuid and /etc/subgid with the maps observed here, then reinstall the \
-                     helpers",
-                    )
-                    .cmd(reinstall(cx)),
-                )
-            } else {
-                f(Finding::warn(
-                    ID,
-                    format!(
-                        "the user namespace maps {uids} uids and {gids} gids, more than the \
-                         {want_uids} and {want_gids} asked for"
-                    ),
-                ))
-                .why("the helpers mapped ids the subordinate files do not give the user")
-                .fix(
-                    Fix::root(ID, "reinstall the helpers from the distribution").cmd(reinstall(cx)),
-                )
-            }
-        }
-        Ok(UsernsMapOutcome::UnshareFailed(message)) => {
-            let container = ["/.dockerenv", "/run/.containerenv"]
-                .into_iter()
-                .find(|p| cx.host.exists(p));
-            let mut finding = base(Finding::fail(
-                ID,
-                format!("creating a user namespace failed: {message}"),
-            ))
-            .observe("error", &message);
-            if let Some(marker) = container {
-                finding = finding.observe("container_marker", marker);
-            }
-            finding
-                .why(
-                    "rootlesskit starts the engine inside a new user namespace; when the kernel \
-                     refuses one, the engine cannot start at all",
-                )
-                .fix(Fix::root(
-                    ID,
-                    "see `userns.sysctl` (kernel.unprivileged_userns_clone, \
-                     user.max_user_namespaces) and `userns.apparmor`; inside a container, its \
-                     seccomp profile or missing privileges block unshare(CLONE_NEWUSER): run it \
-                     with `--security-opt seccomp=unconfined` (and `--security-opt \
-                     apparmor=unconfined`) or use a VM",
-                ))
-        }
+        Ok(UsernsMapOutcome::Mapped { uid_map, gid_map }) => mapped(
+            cx,
+            &base,
+            &request,
+            (want_uids, want_gids),
+            &uid_map,
+            &gid_map,
+        ),
+        Ok(UsernsMapOutcome::UnshareFailed(message)) => unshare_failed(cx, &base, &message),
         Ok(UsernsMapOutcome::HelperFailed { helper, output }) => {
-            let line = output.last_line().to_owned();
-            let shown = if line.is_empty() {
-                format!(
-                    "exit code {}",
-                    output.code.map_or("none".into(), |c| c.to_string())
-                )
-            } else {
-                line.clone()
-            };
-            let lower = line.to_lowercase();
-            // The three messages seen from shadow's helpers, and what causes each.
-            let (hint, reinstall_helps) = if lower.contains("operation not permitted") {
-                (
-                    "the helper ran without privilege: its setuid bit or file capability was lost, \
-                 or it sits on a nosuid mount (see `uidmap`); reinstall the helpers",
-                    true,
-                )
-            } else if lower.contains("not allowed") {
-                (
-                    "the helper does not find these ranges for the user: /etc/subuid and \
-                 /etc/subgid (or the `subid:` name service the helper asks) disagree with what \
-                 `subid.uid` and `subid.gid` read; compare them",
-                    false,
-                )
-            } else if lower.contains("invalid argument") {
-                (
-                    "the kernel rejected the map: the ranges overlap each other or contain the \
-                 user's own id (see `subid.uid` and `subid.gid`)",
-                    false,
-                )
-            } else {
-                (
-                    "read the helper's message: it names the range or file it rejected; \
-                 reinstalling the helpers restores their bits",
-                    true,
-                )
-            };
-            let mut fix = Fix::root(ID, hint);
-            if reinstall_helps {
-                fix = fix.cmd(reinstall(cx));
-            }
-            base(Finding::fail(
-                ID,
-                format!("{} failed: {shown}", helper.display()),
-            ))
-            .observe("helper", helper.display())
-            .observe("stderr", &line)
-            .observe(
-                "exit_code",
-                output.code.map_or("none".into(), |c| c.to_string()),
-            )
-            .why(
-                "rootlesskit maps the engine's ids with the same helper and would fail the \
-                 same way",
-            )
-            .fix(fix)
+            helper_failed(cx, &base, &helper, &output)
         }
     }
+}
+
+/// The maps read back from inside the namespace, against the ids the files give.
+fn mapped(
+    cx: &Context<'_>,
+    base: &dyn Fn(Finding) -> Finding,
+    request: &UsernsMapRequest,
+    (want_uids, want_gids): (u64, u64),
+    uid_map: &str,
+    gid_map: &str,
+) -> Finding {
+    let (uids, gids) = (mapped_count(uid_map), mapped_count(gid_map));
+    let f = |f: Finding| {
+        base(f)
+            .observe("uid_map", compact(uid_map))
+            .observe("gid_map", compact(gid_map))
+            .observe("mapped_uids", uids)
+            .observe("mapped_gids", gids)
+    };
+    if uids == want_uids && gids == want_gids {
+        f(Finding::pass(
+            ID,
+            format!(
+                "a user namespace maps all {uids} uids and {gids} gids through {} and {}",
+                request.newuidmap.display(),
+                request.newgidmap.display()
+            ),
+        ))
+    } else if uids < want_uids || gids < want_gids {
+        f(Finding::fail(
+            ID,
+            format!(
+                "the user namespace maps only {uids} of {want_uids} uids and {gids} of \
+                     {want_gids} gids"
+            ),
+        ))
+        .why(
+            "files in container images owned by an unmapped id cannot be extracted, so \
+                 pulls and builds fail with \"lchown: invalid argument\"",
+        )
+        .fix(
+            Fix::root(
+                ID,
+                "the helpers mapped less than the files allow: compare the ranges in \
+                 /etc/subuid and /etc/subgid with the maps observed here, then reinstall the \
+                 helpers",
+            )
+            .remedy(reinstall(cx)),
+        )
+    } else {
+        f(Finding::warn(
+            ID,
+            format!(
+                "the user namespace maps {uids} uids and {gids} gids, more than the \
+                     {want_uids} and {want_gids} asked for"
+            ),
+        ))
+        .why("the helpers mapped ids the subordinate files do not give the user")
+        .fix(Fix::root(ID, "reinstall the helpers from the distribution").remedy(reinstall(cx)))
+    }
+}
+
+/// The kernel refused the user namespace itself.
+fn unshare_failed(cx: &Context<'_>, base: &dyn Fn(Finding) -> Finding, message: &str) -> Finding {
+    let container = ["/.dockerenv", "/run/.containerenv"]
+        .into_iter()
+        .find(|p| cx.host.exists(p));
+    let mut finding = base(Finding::fail(
+        ID,
+        format!("creating a user namespace failed: {message}"),
+    ))
+    .observe("error", message);
+    if let Some(marker) = container {
+        finding = finding.observe("container_marker", marker);
+    }
+    finding
+        .why(
+            "rootlesskit starts the engine inside a new user namespace; when the kernel \
+                 refuses one, the engine cannot start at all",
+        )
+        .fix(Fix::root(
+            ID,
+            "see `userns.sysctl` (kernel.unprivileged_userns_clone, \
+                 user.max_user_namespaces) and `userns.apparmor`; inside a container, its \
+                 seccomp profile or missing privileges block unshare(CLONE_NEWUSER): run it \
+                 with `--security-opt seccomp=unconfined` (and `--security-opt \
+                 apparmor=unconfined`) or use a VM",
+        ))
+}
+
+/// A mapping helper failed: its message says why.
+fn helper_failed(
+    cx: &Context<'_>,
+    base: &dyn Fn(Finding) -> Finding,
+    helper: &Path,
+    output: &Output,
+) -> Finding {
+    let line = output.last_line().to_owned();
+    let shown = if line.is_empty() {
+        format!(
+            "exit code {}",
+            output.code.map_or("none".into(), |c| c.to_string())
+        )
+    } else {
+        line.clone()
+    };
+    let lower = line.to_lowercase();
+    // The three messages seen from shadow's helpers, and what causes each.
+    let (hint, reinstall_helps) = if lower.contains("operation not permitted") {
+        (
+            "the helper ran without privilege: its setuid bit or file capability was lost, \
+             or it sits on a nosuid mount (see `uidmap`); reinstall the helpers",
+            true,
+        )
+    } else if lower.contains("not allowed") {
+        (
+            "the helper does not find these ranges for the user: /etc/subuid and \
+             /etc/subgid (or the `subid:` name service the helper asks) disagree with what \
+             `subid.uid` and `subid.gid` read; compare them",
+            false,
+        )
+    } else if lower.contains("invalid argument") {
+        (
+            "the kernel rejected the map: the ranges overlap each other or contain the \
+             user's own id (see `subid.uid` and `subid.gid`)",
+            false,
+        )
+    } else {
+        (
+            "read the helper's message: it names the range or file it rejected; \
+             reinstalling the helpers restores their bits",
+            true,
+        )
+    };
+    let mut fix = Fix::root(ID, hint);
+    if reinstall_helps {
+        fix = fix.remedy(reinstall(cx));
+    }
+    base(Finding::fail(
+        ID,
+        format!("{} failed: {shown}", helper.display()),
+    ))
+    .observe("helper", helper.display())
+    .observe("stderr", &line)
+    .observe(
+        "exit_code",
+        output.code.map_or("none".into(), |c| c.to_string()),
+    )
+    .why(
+        "rootlesskit maps the engine's ids with the same helper and would fail the \
+             same way",
+    )
+    .fix(fix)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::remedy::{Remedy, Sysctl, USERNS_SYSCTL_DROPIN as DROP_IN};
 
 const ID: CheckId = CheckId::UsernsSysctl;
 const CLONE: &str = "/proc/sys/kernel/unprivileged_userns_clone";
@@ -12,7 +13,6 @@ const MAX: &str = "/proc/sys/user/max_user_namespaces";
 use rootless_setup_core::{
     MAX_USER_NAMESPACES_FIX as MAX_FIX, MAX_USER_NAMESPACES_WARN_BELOW as MAX_WARN_BELOW,
 };
-const DROP_IN: &str = "/etc/sysctl.d/99-rootless-setup-userns.conf";
 
 /// A sysctl as read: absent, a number, or something else.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +40,6 @@ impl Value {
     }
 }
 
-/// `sudo sysctl -w` now and a drop-in for the next boot.
-fn set(key: &str, value: impl std::fmt::Display) -> [String; 2] {
-    [
-        format!("sudo sysctl -w {key}={value}"),
-        format!("echo '{key} = {value}' | sudo tee -a {DROP_IN} >/dev/null"),
-    ]
-}
-
 /// Runs the check.
 pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
     let clone = Value::read(cx, CLONE);
@@ -67,18 +59,26 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
         }
     };
     if clone == Value::Number(0) {
+        // Too few namespaces as well: both in one fix, so one round of fixing is enough.
+        let few = matches!(max, Value::Number(n) if n < MAX_WARN_BELOW);
+        let summary = if few {
+            format!(
+                "allow unprivileged user namespaces, and {MAX_FIX} of them, now and in {DROP_IN}"
+            )
+        } else {
+            format!("allow unprivileged user namespaces now and in {DROP_IN}")
+        };
+        let mut fix =
+            Fix::root(ID, summary).remedy(Remedy::SetSysctl(Sysctl::UnprivilegedUsernsClone));
+        if few {
+            fix = fix.remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces));
+        }
         return observe(Finding::fail(ID, "kernel.unprivileged_userns_clone is 0"))
             .why(
                 "this kernel lets only root create user namespaces, so rootlesskit cannot \
                  create the engine's namespace",
             )
-            .fix(
-                Fix::root(
-                    ID,
-                    format!("allow unprivileged user namespaces now and in {DROP_IN}"),
-                )
-                .cmds(set("kernel.unprivileged_userns_clone", 1)),
-            );
+            .fix(fix);
     }
     match &max {
         Value::Number(0) => {
@@ -89,7 +89,7 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
                         ID,
                         format!("allow {MAX_FIX} user namespaces now and in {DROP_IN}"),
                     )
-                    .cmds(set("user.max_user_namespaces", MAX_FIX)),
+                    .remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces)),
                 );
         }
         Value::Absent if !has_userns => {
@@ -115,7 +115,7 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
             )
             .fix(
                 Fix::root(ID, format!("allow {MAX_FIX} user namespaces now and in {DROP_IN}"))
-                    .cmds(set("user.max_user_namespaces", MAX_FIX)),
+                    .remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces)),
             );
         }
         _ => {}
@@ -201,6 +201,27 @@ mod tests {
             ]
         );
         assert!(f.fix.as_ref().is_some_and(|x| x.root));
+    }
+
+    #[test]
+    fn clone_disabled_with_few_namespaces_fixes_both() {
+        let f = check(&[(CLONE, "0\n"), (MAX, "100\n")]);
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(
+            f.fix.as_ref().map(|x| x.summary.as_str()),
+            Some(
+                "allow unprivileged user namespaces, and 15000 of them, now and in \
+                 /etc/sysctl.d/99-rootless-setup-userns.conf"
+            )
+        );
+        assert_eq!(
+            commands(&f)[2..],
+            [
+                "sudo sysctl -w user.max_user_namespaces=15000",
+                "echo 'user.max_user_namespaces = 15000' | sudo tee -a \
+                 /etc/sysctl.d/99-rootless-setup-userns.conf >/dev/null"
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
+use rootless_setup_core::remedy::{HELPER_DIRS, HelperFile, IdmapHelper, Remedy};
 use rootless_setup_core::shell;
 
 use super::super::common;
@@ -135,15 +136,12 @@ fn candidates(cx: &Context<'_>, dirs: &[PathBuf], name: &str) -> Vec<PathBuf> {
     out
 }
 
-/// The command that reinstalls the helpers' package, which restores owner and bits.
-pub(super) fn reinstall(cx: &Context<'_>) -> String {
-    let package = cx.distro.package(Package::Uidmap);
-    match cx.distro.family {
-        Family::Debian => format!("sudo apt-get install --reinstall -y {package}"),
-        Family::Fedora => format!("sudo dnf reinstall -y {package}"),
-        Family::Suse => format!("sudo zypper install -f -y {package}"),
-        Family::Arch => format!("sudo pacman -S {package}"),
-        Family::Unknown => format!("reinstall {package} with your package manager"),
+/// Reinstalling the helpers' package, which restores owner and bits.
+pub(super) fn reinstall(cx: &Context<'_>) -> Remedy {
+    Remedy::InstallPackages {
+        family: cx.distro.family,
+        packages: vec![Package::Uidmap],
+        reinstall: true,
     }
 }
 
@@ -193,7 +191,11 @@ fn describe_defect(helper: Helper, seen: &Seen, defect: &Defect) -> String {
 
 /// The fix for every broken helper: remove a copy that shadows a working one, else restore
 /// owner and bits (and remount a nosuid mount).
-fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
+fn repair(
+    cx: &Context<'_>,
+    broken: &[(Helper, Seen, Option<PathBuf>)],
+    helpers: Vec<IdmapHelper>,
+) -> Fix {
     let mut text: Vec<String> = Vec::new();
     let mut cmds: Vec<String> = Vec::new();
     let mut root = false;
@@ -222,11 +224,10 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
         root = true;
         // Making a file setuid root that its owner can rewrite hands root to that owner: only
         // the distribution's own helper (root-owned, or in a system directory) gets its bits back.
-        let system_dir = seen.real.parent().is_some_and(|d| {
-            ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
-                .iter()
-                .any(|s| d == Path::new(s))
-        });
+        let system_dir = seen
+            .real
+            .parent()
+            .is_some_and(|d| HELPER_DIRS.iter().any(|s| d == Path::new(s)));
         if seen.uid != 0 && !system_dir {
             let path = shell::quote_path(&seen.path);
             text.push(format!(
@@ -250,7 +251,7 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
     if restore {
         text.push(format!(
             "reinstalling the package is the clean fix (`{}`); or restore owner and bits by hand",
-            reinstall(cx)
+            cx.distro.family.install_command(&[Package::Uidmap], true)
         ));
     }
     for m in &nosuid_mounts {
@@ -266,7 +267,7 @@ fn repair(cx: &Context<'_>, broken: &[(Helper, Seen, Option<PathBuf>)]) -> Fix {
     } else {
         Fix::user(ID, text)
     };
-    fix.cmds(cmds)
+    fix.cmds(cmds).remedy(Remedy::IdmapHelpers(helpers))
 }
 
 /// Runs the check.
@@ -278,15 +279,34 @@ pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let mut missing: Vec<&str> = Vec::new();
     let mut broken: Vec<(Helper, Seen, Option<PathBuf>)> = Vec::new();
     let mut good: Vec<String> = Vec::new();
+    let mut helpers: Vec<IdmapHelper> = Vec::new();
     for helper in [Helper::Uid, Helper::Gid] {
         let name = helper.name();
         let found = candidates(cx, &dirs, name);
         let Some(first) = found.first() else {
             missing.push(name);
             observed.push((name.to_owned(), "not found".to_owned()));
+            helpers.push(IdmapHelper {
+                name,
+                cap: helper.cap_name(),
+                found: None,
+            });
             continue;
         };
         let seen = inspect(cx, &mounts, helper, first);
+        helpers.push(IdmapHelper {
+            name,
+            cap: helper.cap_name(),
+            found: Some(HelperFile {
+                path: seen.real.to_string_lossy().into_owned(),
+                owner: seen.uid,
+                privileged: !seen.privilege(helper).starts_with("none"),
+                nosuid: seen
+                    .mount
+                    .as_ref()
+                    .is_some_and(|m| m.options.iter().any(|o| o == "nosuid")),
+            }),
+        });
         observed.push((name.to_owned(), seen.path.display().to_string()));
         if seen.real != seen.path {
             observed.push((format!("{name}_real"), seen.real.display().to_string()));
@@ -350,7 +370,8 @@ pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 ID,
                 format!("install the {} package", cx.distro.package(Package::Uidmap)),
             )
-            .cmd(cx.distro.install_command(&[Package::Uidmap])),
+            .remedy(Remedy::install(cx.distro.family, &[Package::Uidmap]))
+            .remedy(Remedy::IdmapHelpers(helpers)),
         );
     }
 
@@ -373,7 +394,7 @@ pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         };
         return with_obs(Finding::fail(ID, problems.join("; ")))
             .why(why)
-            .fix(repair(cx, &broken));
+            .fix(repair(cx, &broken, helpers));
     }
 
     with_obs(Finding::pass(
