@@ -132,7 +132,6 @@ pub fn find_docker(caller: &Caller, hint: Option<&Path>) -> Option<PathBuf> {
 /// The docker client.
 #[derive(Debug, Clone)]
 pub struct DockerCli {
-    /// Its path.
     pub path: PathBuf,
     /// Its configuration directory ([`config_dir`]), where the current context is read.
     pub config_dir: PathBuf,

@@ -15,7 +15,6 @@ use crate::{docker_context, state};
 /// The caller's paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
-    /// The uid.
     pub uid: u32,
     /// The login name (passwd, else `$USER`, else the uid).
     pub user: String,

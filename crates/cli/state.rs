@@ -87,21 +87,17 @@ pub enum Step {
     },
     /// The unit enabled (it was not before).
     Enable {
-        /// The unit.
         unit: String,
     },
     /// The unit started or restarted.
     Start {
-        /// The unit.
         unit: String,
         /// Whether it ran before (reversal starts it again).
         was_active: bool,
     },
     /// The CLI context created (or replaced) by install.
     Context {
-        /// Its name.
         name: String,
-        /// Its endpoint.
         endpoint: String,
     },
     /// The current CLI context switched.
@@ -128,7 +124,6 @@ pub enum Step {
 pub enum Previous {
     /// Not ours (the old setup tool's unit, or hand-edited): kept whole, put back on reversal.
     Content {
-        /// The text.
         text: String,
     },
     /// An earlier rendering of ours: a rollback puts its text back, uninstall removes it.

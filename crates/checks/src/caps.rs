@@ -6,11 +6,8 @@
 /// The extended attribute that holds file capabilities.
 pub(crate) const XATTR: &str = "security.capability";
 
-/// `CAP_SETGID`.
 pub(crate) const CAP_SETGID: u32 = 6;
-/// `CAP_SETUID`.
 pub(crate) const CAP_SETUID: u32 = 7;
-/// `CAP_NET_BIND_SERVICE`.
 pub(crate) const CAP_NET_BIND_SERVICE: u32 = 10;
 
 /// `VFS_CAP_FLAGS_EFFECTIVE`.

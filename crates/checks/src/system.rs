@@ -16,9 +16,7 @@ use rootless_setup_core::process::{self, Invocation, Output, ProcessError};
 /// The full mapping the decisive user-namespace probe asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsernsMapRequest {
-    /// `newuidmap`.
     pub newuidmap: PathBuf,
-    /// `newgidmap`.
     pub newgidmap: PathBuf,
     /// The caller's uid (mapped to 0).
     pub uid: u32,
@@ -44,7 +42,6 @@ pub enum UsernsMapOutcome {
     UnshareFailed(String),
     /// A mapping helper failed; `helper` is its path.
     HelperFailed {
-        /// Which helper.
         helper: PathBuf,
         /// Its exit code and stderr.
         output: Output,

@@ -212,15 +212,12 @@ impl System for ScriptedSystem {
 pub struct Harness {
     /// The host tree.
     pub host: Host,
-    /// The caller.
     pub caller: Caller,
     /// Scripted probes.
     pub system: ScriptedSystem,
     /// The distribution (parsed from the tree's os-release).
     pub distro: Distro,
-    /// The engine.
     pub engine: Engine,
-    /// Options.
     pub options: Options,
 }
 

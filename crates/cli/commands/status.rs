@@ -67,10 +67,8 @@ pub struct FileStatus {
     pub origin: &'static str,
 }
 
-/// The socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SocketStatus {
-    /// Its path.
     pub path: PathBuf,
     /// Whether `GET /_ping` answered `OK`.
     pub answers: bool,
@@ -113,9 +111,7 @@ pub struct StatusReport {
     pub problems: Vec<String>,
     /// Worth knowing, but healthy.
     pub warnings: Vec<String>,
-    /// The user.
     pub user: String,
-    /// The uid.
     pub uid: u32,
     /// The unit as the user manager reports it.
     pub unit: Option<UnitState>,
@@ -130,13 +126,11 @@ pub struct StatusReport {
     pub record_error: Option<String>,
     /// When the record says it was installed.
     pub installed_at: Option<String>,
-    /// The socket.
     pub socket: SocketStatus,
     /// The server, when it answered.
     pub server: Option<ServerInfo>,
     /// The CLI context.
     pub context: ContextStatus,
-    /// The environment.
     pub environment: EnvStatus,
     /// Linger (`None`: logind could not be asked).
     pub linger: Option<bool>,

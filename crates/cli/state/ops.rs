@@ -146,6 +146,5 @@ pub struct World<'a> {
     pub login: Option<&'a dyn Linger>,
     /// The docker CLI.
     pub docker: Option<&'a dyn Contexts>,
-    /// The engine.
     pub engine: &'a dyn Engine,
 }

@@ -28,11 +28,9 @@ pub struct Seen {
     pub contexts: BTreeMap<String, ContextInfo>,
     /// The current context.
     pub current: String,
-    /// Linger.
     pub linger: bool,
 }
 
-/// The fake.
 #[derive(Debug)]
 pub struct Fake {
     /// Its state.

@@ -47,7 +47,6 @@ pub enum Goal {
 /// What one reversal did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
-    /// Done.
     Done(String),
     /// Tried and failed (what, why).
     Failed(String),

@@ -191,7 +191,6 @@ pub enum Refusal {
     SystemUid {
         /// The account.
         name: String,
-        /// Its uid.
         uid: u32,
         /// The host's `UID_MIN`.
         uid_min: u32,
@@ -204,7 +203,6 @@ pub enum Refusal {
     NoLogin {
         /// The account.
         name: String,
-        /// Its shell.
         shell: String,
     },
     /// A home root must not create or give away.

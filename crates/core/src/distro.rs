@@ -32,15 +32,12 @@ pub enum Package {
     Passt,
     /// fuse-overlayfs storage.
     FuseOverlayfs,
-    /// iptables.
     Iptables,
-    /// rootlesskit.
     Rootlesskit,
     /// The Docker engine with its rootless extras.
     DockerEngine,
     /// The docker command-line client.
     DockerCli,
-    /// containerd.
     Containerd,
     /// LXC (for `lxc-user-nic`).
     Lxc,

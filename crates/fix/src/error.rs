@@ -16,7 +16,6 @@ pub enum FixError {
     Delimiter {
         /// The file.
         path: String,
-        /// The delimiter.
         delimiter: &'static str,
     },
     /// A template failed to render (a bug).

@@ -62,7 +62,6 @@ pub enum Command {
     },
     /// A call of one of the script's [`Helper`] functions.
     Call {
-        /// Which helper.
         helper: Helper,
         /// Its arguments, each quoted.
         args: Vec<String>,
@@ -115,7 +114,6 @@ impl Command {
 /// A labelled comment line of a block: `seen`, `why`, `does`, `note`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
-    /// The label.
     pub label: &'static str,
     /// The text (any characters; the renderer keeps it inside the comment).
     pub text: String,

@@ -78,7 +78,6 @@ pub struct Target {
     pub distro: Distro,
     /// The user the host is prepared for.
     pub account: Account,
-    /// The host files.
     pub files: HostFiles,
 }
 

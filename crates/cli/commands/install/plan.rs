@@ -95,7 +95,6 @@ pub struct FilePlan {
 /// What is done to the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceAction {
-    /// Start it.
     Start,
     /// Restart it (it runs with older files, or is stuck restarting).
     Restart,
@@ -106,7 +105,6 @@ pub enum ServiceAction {
 /// The D-Bus side of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServicePlan {
-    /// The unit.
     pub unit: String,
     /// `Reload` the manager (files changed, or it says it needs one).
     pub reload: bool,
@@ -171,7 +169,6 @@ pub enum ContextPlan {
 pub enum LingerPlan {
     /// `--no-linger`.
     Skipped,
-    /// It is on already.
     AlreadyOn,
     /// Turn it on through logind.
     Enable,
@@ -182,13 +179,10 @@ pub enum LingerPlan {
 /// Everything install will do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallPlan {
-    /// The files.
     pub files: Vec<FilePlan>,
-    /// The service.
     pub service: ServicePlan,
     /// The CLI context.
     pub context: ContextPlan,
-    /// Linger.
     pub linger: LingerPlan,
     /// The engine's API socket.
     pub socket: PathBuf,

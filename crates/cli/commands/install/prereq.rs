@@ -17,7 +17,6 @@ use crate::style::status_label;
 /// What the checks found.
 #[derive(Debug)]
 pub struct Prereqs {
-    /// The report.
     pub report: Report,
     /// The facts, for the unit generator.
     pub discovered: Discovered,

@@ -118,7 +118,6 @@ pub enum Problem {
     /// A number field holds something other than decimal digits.
     #[error("the {field} `{value}` is not a decimal number")]
     NotNumeric {
-        /// Which field.
         field: Field,
         /// The text found.
         value: String,
@@ -128,7 +127,6 @@ pub enum Problem {
         "the {field} `{value}` has a leading zero (shadow reads it as octal, rootlesskit as decimal)"
     )]
     LeadingZero {
-        /// Which field.
         field: Field,
         /// The text found.
         value: String,
@@ -136,7 +134,6 @@ pub enum Problem {
     /// A number above 4294967295.
     #[error("the {field} `{value}` does not fit in 32 bits")]
     TooLarge {
-        /// Which field.
         field: Field,
         /// The text found.
         value: String,
@@ -208,7 +205,6 @@ impl fmt::Display for Malformed {
 pub struct Located {
     /// 1-based line number.
     pub line: usize,
-    /// The entry.
     pub entry: SubidEntry,
 }
 

@@ -87,7 +87,6 @@ pub enum Error {
     /// The unit is not loaded, or no unit file of that name exists.
     #[error("unit {unit} not found: {message}")]
     NoSuchUnit {
-        /// The unit.
         unit: String,
         /// The D-Bus error name (`org.freedesktop.systemd1.NoSuchUnit`, …).
         name: String,
@@ -97,7 +96,6 @@ pub enum Error {
     /// The unit is masked (linked to `/dev/null`).
     #[error("unit {unit} is masked: {message}")]
     UnitMasked {
-        /// The unit.
         unit: String,
         /// The message of the error.
         message: String,
@@ -105,7 +103,6 @@ pub enum Error {
     /// The unit file could not be loaded (a syntax error or a bad setting).
     #[error("unit {unit} failed to load: {message}")]
     BadUnit {
-        /// The unit.
         unit: String,
         /// The D-Bus error name.
         name: String,
@@ -119,7 +116,6 @@ pub enum Error {
         action: &'static str,
         /// The user's name, or `uid N` when the uid has no passwd entry.
         user: String,
-        /// The uid.
         uid: u32,
         /// The D-Bus error name (`org.freedesktop.DBus.Error.AccessDenied`,
         /// `org.freedesktop.PolicyKit1.Error.NotAuthorized`, …).
@@ -146,7 +142,6 @@ pub enum Error {
     Disconnected {
         /// The bus address.
         address: String,
-        /// The unit.
         unit: String,
         /// The call, such as `StartUnit`.
         operation: &'static str,
@@ -218,7 +213,6 @@ pub(crate) enum BusKind {
 /// What a failing call was about, for the error message.
 #[derive(Debug, Clone)]
 pub(crate) struct CallContext<'a> {
-    /// Which bus.
     pub bus: BusKind,
     /// The bus address.
     pub address: &'a str,
