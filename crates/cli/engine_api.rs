@@ -19,7 +19,6 @@ const MAX_RESPONSE: u64 = 4 << 20;
 /// A parsed HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    /// The status code.
     pub status: u16,
     /// The body, de-chunked.
     pub body: Vec<u8>,
@@ -33,7 +32,6 @@ pub enum ApiError {
     Io {
         /// The socket.
         path: String,
-        /// Why.
         #[source]
         source: std::io::Error,
     },

@@ -58,7 +58,6 @@ pub struct State {
 /// One step of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
-    /// What.
     #[serde(flatten)]
     pub step: Step,
     /// `false` from just before the effect until it is known to have happened; a pending entry
@@ -73,12 +72,10 @@ pub struct Entry {
 pub enum Step {
     /// A directory created for a file (removed on reversal when empty).
     Dir {
-        /// Where.
         path: PathBuf,
     },
     /// A file written.
     File {
-        /// Where.
         path: PathBuf,
         /// SHA-256 of the whole file as written.
         sha256: String,
@@ -111,7 +108,6 @@ pub enum Step {
     Linger,
     /// The data directory marked as the engine's (purge removes only a marked one).
     DataRoot {
-        /// Where.
         path: PathBuf,
         /// Whether install created the directory.
         created: bool,

@@ -33,9 +33,7 @@ pub struct UsernsMapRequest {
 pub enum UsernsMapOutcome {
     /// The child's `/proc/self/uid_map` and `gid_map` as read inside the namespace.
     Mapped {
-        /// Contents of uid_map.
         uid_map: String,
-        /// Contents of gid_map.
         gid_map: String,
     },
     /// `unshare(CLONE_NEWUSER)` itself failed.

@@ -210,10 +210,8 @@ impl System for ScriptedSystem {
 /// Everything a check needs, owned, so a test can borrow a [`Context`] from it.
 #[derive(Debug)]
 pub struct Harness {
-    /// The host tree.
     pub host: Host,
     pub caller: Caller,
-    /// Scripted probes.
     pub system: ScriptedSystem,
     /// The distribution (parsed from the tree's os-release).
     pub distro: Distro,

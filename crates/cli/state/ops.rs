@@ -140,11 +140,8 @@ impl Engine for Socket {
 /// there is no client or the context is not ours to touch.
 #[derive(Clone, Copy)]
 pub struct World<'a> {
-    /// The user manager.
     pub manager: Option<&'a dyn Manager>,
-    /// logind.
     pub login: Option<&'a dyn Linger>,
-    /// The docker CLI.
     pub docker: Option<&'a dyn Contexts>,
     pub engine: &'a dyn Engine,
 }

@@ -18,22 +18,18 @@ use crate::engine_api::{ApiError, Ready};
 /// What the fake world looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
-    /// The unit is enabled.
     pub enabled: bool,
     /// The engine runs.
     pub active: bool,
     /// The manager knows the unit (a unit file exists).
     pub loaded: bool,
-    /// Contexts by name.
     pub contexts: BTreeMap<String, ContextInfo>,
-    /// The current context.
     pub current: String,
     pub linger: bool,
 }
 
 #[derive(Debug)]
 pub struct Fake {
-    /// Its state.
     pub seen: RefCell<Seen>,
     /// The operation to fail once (`start`, `enable`, `create`, …).
     pub fail: RefCell<Option<&'static str>>,

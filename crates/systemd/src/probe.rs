@@ -33,7 +33,6 @@ pub enum ProbeError {
     /// Connecting, authenticating or saying `Hello` to the bus failed.
     #[error("could not connect to the bus at {address}: {source}")]
     Connect {
-        /// The bus address.
         address: String,
         /// What zbus reported.
         #[source]
@@ -44,7 +43,6 @@ pub enum ProbeError {
     Call {
         /// The service asked (`org.freedesktop.systemd1`, …).
         service: &'static str,
-        /// The bus address.
         address: String,
         /// The method or property (`Properties.Get SystemState`, …).
         member: String,
@@ -55,7 +53,6 @@ pub enum ProbeError {
     /// The whole query did not finish in time.
     #[error("no answer from the bus at {address} within {} ms", timeout.as_millis())]
     TimedOut {
-        /// The bus address.
         address: String,
         /// The limit that passed.
         timeout: Duration,
@@ -63,7 +60,6 @@ pub enum ProbeError {
     /// The timer thread that bounds the query could not be started.
     #[error("could not start the timer for a query of the bus at {address}: {source}")]
     Timer {
-        /// The bus address.
         address: String,
         /// Why the thread could not start.
         #[source]

@@ -58,7 +58,6 @@ pub enum Error {
     /// The system bus is not there (no `dbus-daemon`/`dbus-broker` running).
     #[error("no system bus at {address}: {reason}")]
     NoSystemBus {
-        /// The address tried.
         address: String,
         /// What was wrong.
         reason: String,
@@ -67,21 +66,17 @@ pub enum Error {
     /// was started by `dbus-launch` or a desktop session, not by `systemd --user`.
     #[error("no systemd user manager on the bus at {address} ({name}: {message})")]
     NoUserManager {
-        /// The bus address.
         address: String,
         /// The D-Bus error name (`org.freedesktop.DBus.Error.ServiceUnknown`).
         name: String,
-        /// The message of the error.
         message: String,
     },
     /// logind (`org.freedesktop.login1`) is not on the system bus.
     #[error("no systemd-logind on the bus at {address} ({name}: {message})")]
     NoLogind {
-        /// The bus address.
         address: String,
         /// The D-Bus error name.
         name: String,
-        /// The message of the error.
         message: String,
     },
     /// The unit is not loaded, or no unit file of that name exists.
@@ -90,14 +85,12 @@ pub enum Error {
         unit: String,
         /// The D-Bus error name (`org.freedesktop.systemd1.NoSuchUnit`, …).
         name: String,
-        /// The message of the error.
         message: String,
     },
     /// The unit is masked (linked to `/dev/null`).
     #[error("unit {unit} is masked: {message}")]
     UnitMasked {
         unit: String,
-        /// The message of the error.
         message: String,
     },
     /// The unit file could not be loaded (a syntax error or a bad setting).
@@ -106,7 +99,6 @@ pub enum Error {
         unit: String,
         /// The D-Bus error name.
         name: String,
-        /// The message of the error.
         message: String,
     },
     /// logind (through polkit) refused to change the linger flag.
@@ -120,13 +112,11 @@ pub enum Error {
         /// The D-Bus error name (`org.freedesktop.DBus.Error.AccessDenied`,
         /// `org.freedesktop.PolicyKit1.Error.NotAuthorized`, …).
         name: String,
-        /// The message of the error.
         message: String,
     },
     /// A call (or the job it started) did not finish before its deadline.
     #[error("{operation} of {target} did not finish within {} ms{}", timeout.as_millis(), job_note(job.as_deref()))]
     TimedOut {
-        /// The bus address.
         address: String,
         /// What the call was about: a unit, `uid N`, or `the manager`.
         target: String,
@@ -140,7 +130,6 @@ pub enum Error {
     /// The connection closed while a job was awaited.
     #[error("the bus at {address} closed while waiting for {operation} of {unit}{}", job_note(job.as_deref()))]
     Disconnected {
-        /// The bus address.
         address: String,
         unit: String,
         /// The call, such as `StartUnit`.
@@ -151,7 +140,6 @@ pub enum Error {
     /// Connecting failed for another reason than a missing bus (see [`Error::NoUserBus`]).
     #[error("could not connect to the bus at {address}: {source}")]
     Connect {
-        /// The bus address.
         address: String,
         /// What zbus reported.
         #[source]
@@ -160,7 +148,6 @@ pub enum Error {
     /// Any other D-Bus error reply.
     #[error("{operation} of {target} on the bus at {address} failed: {message} ({name})")]
     Call {
-        /// The bus address.
         address: String,
         /// What the call was about: a unit, `uid N`, or `the manager`.
         target: String,
@@ -168,13 +155,11 @@ pub enum Error {
         operation: &'static str,
         /// The D-Bus error name.
         name: String,
-        /// The message of the error.
         message: String,
     },
     /// A call failed below D-Bus (I/O, a malformed reply).
     #[error("{operation} of {target} on the bus at {address} failed: {source}")]
     Bus {
-        /// The bus address.
         address: String,
         /// What the call was about.
         target: String,
