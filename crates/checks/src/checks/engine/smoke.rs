@@ -9,7 +9,7 @@
 //! fails before taking the directory's lock (a driver binary not found) or is killed at the
 //! deadline; the check looks afterwards and reports a directory left behind.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::context::Context;
@@ -22,7 +22,7 @@ use rootless_setup_core::shell;
 
 use super::super::common;
 use super::rootlesskit_output::{
-    Cause, NOT_READY, classify, elide_go_structs, error_line, parse_links, parse_ready,
+    Cause, Link, NOT_READY, classify, elide_go_structs, error_line, parse_links, parse_ready,
     parse_uid_map,
 };
 
@@ -78,31 +78,44 @@ fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: 
     common::joined(&common::search_dirs(dirs))
 }
 
-/// Runs rootlesskit with the planned network and checks what the shell inside saw.
-pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+/// What the run needs: an existing runtime directory, rootlesskit and a chosen network; else
+/// the skip that says which is missing.
+fn prerequisites(
+    cx: &Context<'_>,
+    facts: &Facts,
+) -> Result<(PathBuf, PathBuf, NetworkPlan), Finding> {
     let Some(runtime) = super::runtime_dir(cx) else {
-        return Finding::skip(
+        return Err(Finding::skip(
             ID,
             "XDG_RUNTIME_DIR is not set; rootlesskit keeps its state there (see session.runtime-dir)",
-        );
+        ));
     };
     if !cx.host.exists(&runtime) {
-        return Finding::skip(
+        return Err(Finding::skip(
             ID,
             format!(
                 "XDG_RUNTIME_DIR {} does not exist (see session.runtime-dir)",
                 runtime.display()
             ),
-        );
+        ));
     }
     let Some(rootlesskit) = facts.binary("rootlesskit").map(|b| b.path.clone()) else {
-        return Finding::skip(ID, "rootlesskit was not found (see engine.binaries)");
+        return Err(Finding::skip(
+            ID,
+            "rootlesskit was not found (see engine.binaries)",
+        ));
     };
     let Some(plan) = facts.network.clone() else {
-        return Finding::skip(ID, "no network driver was chosen (see network.driver)");
+        return Err(Finding::skip(
+            ID,
+            "no network driver was chosen (see network.driver)",
+        ));
     };
-    let state_dir = runtime.join(format!("rootless-setup-smoke-{}", std::process::id()));
-    let path_env = probe_path(cx, facts, &plan, &rootlesskit);
+    Ok((runtime, rootlesskit, plan))
+}
+
+/// rootlesskit's options as install runs it, with its state in `state_dir`.
+fn rootlesskit_args(plan: &NetworkPlan, state_dir: &Path) -> Vec<String> {
     let mut args = vec![
         format!("--net={}", plan.driver),
         format!("--mtu={}", plan.mtu),
@@ -117,6 +130,18 @@ pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             args.push(format!("--lxc-user-nic-binary={}", binary.display()));
         }
     }
+    args
+}
+
+/// Runs rootlesskit with the planned network and checks what the shell inside saw.
+pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let (runtime, rootlesskit, plan) = match prerequisites(cx, facts) {
+        Ok(ready) => ready,
+        Err(skip) => return skip,
+    };
+    let state_dir = runtime.join(format!("rootless-setup-smoke-{}", std::process::id()));
+    let path_env = probe_path(cx, facts, &plan, &rootlesskit);
+    let mut args = rootlesskit_args(&plan, &state_dir);
     let by_hand = format!(
         "PATH={} {} --debug {} /bin/sh -c {}",
         shell::quote(&path_env),
@@ -384,6 +409,19 @@ fn verify_output(
             ),
         );
     }
+    verify_network(finding, out, plan, &links, mapped, cleanup)
+}
+
+/// With the ids mapped: the driver's interface is up with the planned MTU, and rootlesskit
+/// left no state directory behind.
+fn verify_network(
+    mut finding: Finding,
+    out: &Output,
+    plan: &NetworkPlan,
+    links: &[Link],
+    mapped: u64,
+    cleanup: Option<String>,
+) -> Finding {
     let interface = expected_interface(&plan.driver);
     let link = interface.and_then(|i| links.iter().find(|l| l.name == i));
     if let Some(i) = interface {
