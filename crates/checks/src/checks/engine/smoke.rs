@@ -194,20 +194,7 @@ pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         );
 
     if out.timed_out {
-        let mut fix = Fix::user(ID, "run it by hand with --debug to see where it hangs, then remove the state directory it left")
-            .cmd(&by_hand);
-        if left_behind {
-            fix = fix.cmd(&cleanup);
-        }
-        return fail(
-            finding,
-            format!(
-                "rootlesskit hung for {} s and was killed",
-                DEADLINE.as_secs()
-            ),
-            "the engine's unit would hang the same way at start",
-            fix,
-        );
+        return hung(finding, &by_hand, left_behind.then_some(cleanup.as_str()));
     }
     if !out.success() {
         return failed_run(
@@ -240,6 +227,27 @@ fn fail(finding: Finding, summary: String, why: &str, fix: Fix) -> Finding {
     .fix(fix)
 }
 
+/// rootlesskit ran past the deadline and was killed.
+fn hung(finding: Finding, by_hand: &str, cleanup: Option<&str>) -> Finding {
+    let mut fix = Fix::user(
+        ID,
+        "run it by hand with --debug to see where it hangs, then remove the state directory it left",
+    )
+    .cmd(by_hand);
+    if let Some(cleanup) = cleanup {
+        fix = fix.cmd(cleanup);
+    }
+    fail(
+        finding,
+        format!(
+            "rootlesskit hung for {} s and was killed",
+            DEADLINE.as_secs()
+        ),
+        "the engine's unit would hang the same way at start",
+        fix,
+    )
+}
+
 fn failed_run(
     cx: &Context<'_>,
     facts: &Facts,
@@ -250,9 +258,34 @@ fn failed_run(
     cleanup: Option<&str>,
 ) -> Finding {
     let last = out.last_line();
-    let mut finding = finding.observe("stderr_last_line", last);
+    let finding = finding.observe("stderr_last_line", last);
     let cause = classify(&out.stderr);
-    let (why, mut fix) = match &cause {
+    let (finding, why, fix) = advice(cx, facts, plan, &cause, finding);
+    let mut fix = fix.cmd(by_hand);
+    if let Some(cleanup) = cleanup {
+        fix = fix.cmd(cleanup);
+    }
+    let error = match cause {
+        Cause::NotReady => NOT_READY.to_owned(),
+        _ => elide_go_structs(error_line(&out.stderr).unwrap_or(last)),
+    };
+    let summary = match out.code {
+        Some(code) => format!("rootlesskit exited with {code}: {error}"),
+        None => format!("rootlesskit was killed: {error}"),
+    };
+    fail(finding, summary, &why, fix)
+}
+
+/// Why rootlesskit's failure of `cause` matters and what fixes it; a missing tun device also
+/// observes the device's mode.
+fn advice(
+    cx: &Context<'_>,
+    facts: &Facts,
+    plan: &NetworkPlan,
+    cause: &Cause,
+    mut finding: Finding,
+) -> (Finding, String, Fix) {
+    let (why, fix) = match cause {
         Cause::IdMap => (
             "rootlesskit could not map the subordinate ids with newuidmap/newgidmap, so no rootless engine can start".to_owned(),
             Fix::root(ID, "fix the subordinate id ranges and the mapping helpers; `rootless-setup explain subid.uid` and `rootless-setup explain uidmap` show how"),
@@ -322,19 +355,7 @@ fn failed_run(
             Fix::user(ID, "run it by hand with --debug to see the whole error"),
         ),
     };
-    fix = fix.cmd(by_hand);
-    if let Some(cleanup) = cleanup {
-        fix = fix.cmd(cleanup);
-    }
-    let error = match cause {
-        Cause::NotReady => NOT_READY.to_owned(),
-        _ => elide_go_structs(error_line(&out.stderr).unwrap_or(last)),
-    };
-    let summary = match out.code {
-        Some(code) => format!("rootlesskit exited with {code}: {error}"),
-        None => format!("rootlesskit was killed: {error}"),
-    };
-    fail(finding, summary, &why, fix)
+    (finding, why, fix)
 }
 
 fn verify_output(

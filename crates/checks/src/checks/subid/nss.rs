@@ -157,6 +157,22 @@ impl Asked<'_> {
         ))
     }
 
+    /// The fix when the name service's ranges are wrong: only its administrator can change them.
+    fn ask_admin(&self, own_id: u32) -> Fix {
+        let Self { kind, source, .. } = *self;
+        let noun = kind.noun();
+        Fix::root(
+            kind.id(),
+            format!(
+                "subordinate ids come from `{source}`, not {}: ask its administrator to allocate \
+                 {BLOCK} subordinate {noun}s to {} that overlap no other user and not {noun} \
+                 {own_id}",
+                kind.path(),
+                self.account.name
+            ),
+        )
+    }
+
     /// Decides whether the ranges `getsubids` gave are enough and clear of the user's own id.
     fn judge(&self, own_id: u32, shown: &str, out: &Output, ranges: &[IdRange]) -> Finding {
         let Self { kind, source, .. } = *self;
@@ -184,15 +200,7 @@ impl Asked<'_> {
             }
             f.observe("total", sum).observe("required", BLOCK)
         };
-        let ask_admin = Fix::root(
-            id,
-            format!(
-                "subordinate ids come from `{source}`, not {}: ask its administrator to allocate \
-                 {BLOCK} subordinate {noun}s to {name} that overlap no other user and not {noun} \
-                 {own_id}",
-                kind.path()
-            ),
-        );
+        let ask_admin = self.ask_admin(own_id);
         let fail = |summary: String, why: String| {
             observe(Finding::fail(id, summary))
                 .why(why)
