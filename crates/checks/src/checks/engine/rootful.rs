@@ -84,7 +84,7 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     };
     let (path, info) = match find_socket(cx.host, cx.engine, daemon) {
         Ok(found) => found,
-        Err(none) => return none,
+        Err(none) => return *none,
     };
     let text = cx
         .host
@@ -172,7 +172,7 @@ fn find_socket(
     host: &Host,
     engine: Engine,
     daemon: &str,
-) -> Result<(&'static str, FileInfo), Finding> {
+) -> Result<(&'static str, FileInfo), Box<Finding>> {
     let mut seen = Vec::new();
     let mut unreadable = Vec::new();
     for &path in sockets(engine) {
@@ -202,7 +202,7 @@ fn find_socket(
     for s in seen {
         f = f.observe("checked", s);
     }
-    Err(f)
+    Err(Box::new(f))
 }
 
 /// The caller's name (when known) and the groups they are in: the process's group, the

@@ -83,33 +83,33 @@ fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: 
 fn prerequisites(
     cx: &Context<'_>,
     facts: &Facts,
-) -> Result<(PathBuf, PathBuf, NetworkPlan), Finding> {
+) -> Result<(PathBuf, PathBuf, NetworkPlan), Box<Finding>> {
     let Some(runtime) = super::runtime_dir(cx) else {
-        return Err(Finding::skip(
+        return Err(Box::new(Finding::skip(
             ID,
             "XDG_RUNTIME_DIR is not set; rootlesskit keeps its state there (see session.runtime-dir)",
-        ));
+        )));
     };
     if !cx.host.exists(&runtime) {
-        return Err(Finding::skip(
+        return Err(Box::new(Finding::skip(
             ID,
             format!(
                 "XDG_RUNTIME_DIR {} does not exist (see session.runtime-dir)",
                 runtime.display()
             ),
-        ));
+        )));
     }
     let Some(rootlesskit) = facts.binary("rootlesskit").map(|b| b.path.clone()) else {
-        return Err(Finding::skip(
+        return Err(Box::new(Finding::skip(
             ID,
             "rootlesskit was not found (see engine.binaries)",
-        ));
+        )));
     };
     let Some(plan) = facts.network.clone() else {
-        return Err(Finding::skip(
+        return Err(Box::new(Finding::skip(
             ID,
             "no network driver was chosen (see network.driver)",
-        ));
+        )));
     };
     Ok((runtime, rootlesskit, plan))
 }
@@ -137,7 +137,7 @@ fn rootlesskit_args(plan: &NetworkPlan, state_dir: &Path) -> Vec<String> {
 pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let (runtime, rootlesskit, plan) = match prerequisites(cx, facts) {
         Ok(ready) => ready,
-        Err(skip) => return skip,
+        Err(skip) => return *skip,
     };
     let state_dir = runtime.join(format!("rootless-setup-smoke-{}", std::process::id()));
     let path_env = probe_path(cx, facts, &plan, &rootlesskit);
