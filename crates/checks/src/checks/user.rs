@@ -4,12 +4,13 @@
 //! Also holds the passwd lookup later checks share ([`lookup_account`], and [`caller_account`]
 //! for checks that run after `user`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::context::Context;
 use rootless_setup_core::accounts::{self, Refusal, Rules};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::host::{FileInfo, HostError};
 use rootless_setup_core::model::{Account, Facts};
 use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell;
@@ -89,156 +90,205 @@ pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         return no_passwd_entry(cx, uid, read_error);
     };
     facts.account = Some(account.clone());
-    let home = &account.home;
-    let quoted_home = shell::quote_path(home);
-    // Root creates or hands over the home only when the one rule allows it; otherwise the
-    // advice is what an admin should do instead.
-    let rules = Rules::read(cx.host);
-    let link = accounts::first_symlink(cx.host, home);
-    let may = accounts::home_root_may_prepare(&rules, &account, link.as_deref()).map(|_| ());
-    let root_fix = |fix: Fix| match &may {
-        Ok(()) => fix,
-        Err(refusal) => refused(refusal),
-    };
-    let base = |f: Finding| {
+    let home = Home::new(cx, uid, &account, source);
+    if !account.home.is_absolute() {
+        return home.not_absolute();
+    }
+    match cx.host.stat(&account.home) {
+        Ok(Some(info)) => home.judge(cx, &info),
+        Ok(None) => home.missing(),
+        Err(e) => home.unreachable(&e),
+    }
+}
+
+/// The caller's home directory and whether root may prepare it for them.
+struct Home<'a> {
+    uid: u32,
+    account: &'a Account,
+    source: AccountSource,
+    link: Option<PathBuf>,
+    /// Root creates or hands over the home only when the one rule allows it; otherwise the
+    /// advice is what an admin should do instead.
+    may: Result<(), Refusal>,
+}
+
+impl<'a> Home<'a> {
+    fn new(cx: &Context<'_>, uid: u32, account: &'a Account, source: AccountSource) -> Self {
+        let rules = Rules::read(cx.host);
+        let link = accounts::first_symlink(cx.host, &account.home);
+        let may = accounts::home_root_may_prepare(&rules, account, link.as_deref()).map(|_| ());
+        Self {
+            uid,
+            account,
+            source,
+            link,
+            may,
+        }
+    }
+
+    fn root_fix(&self, fix: Fix) -> Fix {
+        match &self.may {
+            Ok(()) => fix,
+            Err(refusal) => refused(refusal),
+        }
+    }
+
+    /// The observations every finding about the home carries.
+    fn base(&self, f: Finding) -> Finding {
         let f = f
-            .observe("uid", uid)
-            .observe("user", &account.name)
-            .observe("passwd_source", source.as_str())
-            .observe("home", home.display());
-        match &link {
+            .observe("uid", self.uid)
+            .observe("user", &self.account.name)
+            .observe("passwd_source", self.source.as_str())
+            .observe("home", self.account.home.display());
+        match &self.link {
             Some(link) => f.observe("home_symlink", link.display()),
             None => f,
         }
-    };
-    if !home.is_absolute() {
-        return base(Finding::fail(
+    }
+
+    fn create(&self) -> Remedy {
+        Remedy::CreateHome {
+            home: self.account.home.clone(),
+            uid: self.uid,
+            gid: self.account.gid,
+        }
+    }
+
+    fn not_absolute(&self) -> Finding {
+        let account = self.account;
+        self.base(Finding::fail(
             ID,
             format!(
                 "the passwd entry of {} has no absolute home directory (`{}`)",
                 account.name,
-                home.display()
+                account.home.display()
             ),
         ))
         .why(
             "the engine keeps its data, configuration and systemd user units under the home \
              directory; without one there is nowhere to install it",
         )
-        .fix(root_fix(Fix::root(
+        .fix(self.root_fix(Fix::root(
             ID,
             "give the account a home directory and create it",
-        )));
+        )))
     }
-    let create = Remedy::CreateHome {
-        home: home.to_path_buf(),
-        uid,
-        gid: account.gid,
-    };
-    let info = match cx.host.stat(home) {
-        Ok(Some(info)) => info,
-        Ok(None) => {
+
+    fn missing(&self) -> Finding {
+        let home = &self.account.home;
+        self.base(Finding::fail(
+            ID,
+            format!("home directory {} does not exist", home.display()),
+        ))
+        .why(
+            "the engine keeps its data under ~/.local/share, its configuration under \
+             ~/.config and its systemd user unit under ~/.config/systemd/user",
+        )
+        .fix(self.root_fix(
+            Fix::root(ID, "create the home directory, owned by the user").remedy(self.create()),
+        ))
+    }
+
+    fn unreachable(&self, e: &HostError) -> Finding {
+        let home = &self.account.home;
+        self.base(Finding::fail(
+            ID,
+            format!("could not look at home directory {}", home.display()),
+        ))
+        .observe("error", e)
+        .why("the engine keeps its data, configuration and user units under the home directory")
+        .fix(
+            Fix::root(ID, "make the home directory reachable by the user").remedy(
+                Remedy::InspectHome {
+                    home: home.to_path_buf(),
+                },
+            ),
+        )
+    }
+
+    /// Decides whether the existing home is a directory the user owns and can write.
+    fn judge(&self, cx: &Context<'_>, info: &FileInfo) -> Finding {
+        let account = self.account;
+        let uid = self.uid;
+        let home = &account.home;
+        let quoted_home = shell::quote_path(home);
+        let base = |f: Finding| {
+            self.base(f)
+                .observe("home_owner", info.uid)
+                .observe("home_mode", format!("{:04o}", info.perms()))
+        };
+        if !info.is_dir {
             return base(Finding::fail(
                 ID,
-                format!("home directory {} does not exist", home.display()),
+                format!("home {} is not a directory", home.display()),
             ))
-            .why(
-                "the engine keeps its data under ~/.local/share, its configuration under \
-                 ~/.config and its systemd user unit under ~/.config/systemd/user",
-            )
-            .fix(root_fix(
-                Fix::root(ID, "create the home directory, owned by the user").remedy(create),
-            ));
-        }
-        Err(e) => {
-            return base(Finding::fail(
-                ID,
-                format!("could not look at home directory {}", home.display()),
-            ))
-            .observe("error", &e)
             .why("the engine keeps its data, configuration and user units under the home directory")
             .fix(
-                Fix::root(ID, "make the home directory reachable by the user").remedy(
-                    Remedy::InspectHome {
-                        home: home.to_path_buf(),
-                    },
+                self.root_fix(
+                    Fix::root(ID, "move the file away and create the home directory")
+                        .cmd(format!(
+                            "sudo mv {quoted_home} {}",
+                            shell::quote(&format!("{}.bak", home.display()))
+                        ))
+                        .remedy(self.create()),
                 ),
             );
         }
-    };
-    let base = |f: Finding| {
-        base(f)
-            .observe("home_owner", info.uid)
-            .observe("home_mode", format!("{:04o}", info.perms()))
-    };
-    if !info.is_dir {
-        return base(Finding::fail(
-            ID,
-            format!("home {} is not a directory", home.display()),
-        ))
-        .why("the engine keeps its data, configuration and user units under the home directory")
-        .fix(root_fix(
-            Fix::root(ID, "move the file away and create the home directory")
-                .cmd(format!(
-                    "sudo mv {quoted_home} {}",
-                    shell::quote(&format!("{}.bak", home.display()))
-                ))
-                .remedy(create),
-        ));
-    }
-    if info.uid != uid {
-        return base(Finding::fail(
-            ID,
-            format!(
-                "home {} is owned by uid {}, not by {} (uid {uid})",
-                home.display(),
-                info.uid,
-                account.name
-            ),
-        ))
-        .why(
-            "the engine, its data directory and the systemd user manager write below the home \
-             directory as the user; a home owned by someone else makes install fail or leaves \
-             files the user cannot manage",
-        )
-        .fix(root_fix(
-            Fix::root(ID, "give the home directory to the user").remedy(Remedy::GiveHome {
-                home: home.to_path_buf(),
-                owner: info.uid,
-                uid,
-                gid: account.gid,
-            }),
-        ));
-    }
-    if info.perms() & 0o200 == 0 {
-        return base(Finding::fail(
-            ID,
-            format!(
-                "home {} is not writable by its owner (mode {:04o})",
-                home.display(),
-                info.perms()
-            ),
-        ))
-        .why(
-            "install writes the systemd user unit under ~/.config and the engine keeps its data \
-             under ~/.local/share",
-        )
-        .fix(
-            Fix::user(ID, "make the home directory writable by its owner")
-                .cmd(format!("chmod u+w {quoted_home}")),
-        );
-    }
-    let mut finding = base(Finding::pass(
-        ID,
-        format!("{} (uid {uid}) with home {}", account.name, home.display()),
-    ))
-    .observe("gid", account.gid)
-    .observe("shell", &account.shell);
-    if let Some(env_home) = cx.caller.var("HOME") {
-        if Path::new(env_home) != home {
-            finding = finding.observe("home_env", env_home);
+        if info.uid != uid {
+            return base(Finding::fail(
+                ID,
+                format!(
+                    "home {} is owned by uid {}, not by {} (uid {uid})",
+                    home.display(),
+                    info.uid,
+                    account.name
+                ),
+            ))
+            .why(
+                "the engine, its data directory and the systemd user manager write below the home \
+                 directory as the user; a home owned by someone else makes install fail or leaves \
+                 files the user cannot manage",
+            )
+            .fix(self.root_fix(
+                Fix::root(ID, "give the home directory to the user").remedy(Remedy::GiveHome {
+                    home: home.to_path_buf(),
+                    owner: info.uid,
+                    uid,
+                    gid: account.gid,
+                }),
+            ));
         }
+        if info.perms() & 0o200 == 0 {
+            return base(Finding::fail(
+                ID,
+                format!(
+                    "home {} is not writable by its owner (mode {:04o})",
+                    home.display(),
+                    info.perms()
+                ),
+            ))
+            .why(
+                "install writes the systemd user unit under ~/.config and the engine keeps its data \
+                 under ~/.local/share",
+            )
+            .fix(
+                Fix::user(ID, "make the home directory writable by its owner")
+                    .cmd(format!("chmod u+w {quoted_home}")),
+            );
+        }
+        let mut finding = base(Finding::pass(
+            ID,
+            format!("{} (uid {uid}) with home {}", account.name, home.display()),
+        ))
+        .observe("gid", account.gid)
+        .observe("shell", &account.shell);
+        if let Some(env_home) = cx.caller.var("HOME") {
+            if Path::new(env_home) != home {
+                finding = finding.observe("home_env", env_home);
+            }
+        }
+        finding
     }
-    finding
 }
 
 /// The advice when root must not prepare the home: why, and what an admin does instead.

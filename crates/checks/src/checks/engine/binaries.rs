@@ -216,27 +216,7 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         Engine::Docker => DOCKER,
         Engine::Containerd => CONTAINERD,
     };
-    let mut located: Vec<(&Wanted, PathBuf)> = Vec::new();
-    let mut missing: Vec<&Wanted> = Vec::new();
-    for wanted in engine_list.iter().chain(HELPERS) {
-        match cx
-            .host
-            .find_executable(wanted.name, dirs.iter().map(PathBuf::as_path))
-        {
-            Some(path) => located.push((wanted, path)),
-            None => missing.push(wanted),
-        }
-    }
-    let answers = ask_versions(cx, &located);
-    let found: Vec<Found<'_>> = located
-        .into_iter()
-        .zip(answers)
-        .map(|((wanted, path), answer)| Found {
-            wanted,
-            path,
-            answer,
-        })
-        .collect();
+    let (found, missing) = locate(cx, engine_list, &dirs);
     for f in &found {
         facts.binaries.insert(
             f.wanted.name.to_owned(),
@@ -247,49 +227,13 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             },
         );
     }
-    let get = |name: &str| found.iter().find(|f| f.wanted.name == name);
-
-    // Docker before 28 refuses to start under rootlesskit without rootlesskit-docker-proxy.
-    let proxy_needed = cx.engine == Engine::Docker
-        && get("rootlesskit-docker-proxy").is_none()
-        && get("dockerd").is_some_and(|d| {
-            d.version()
-                .and_then(|v| version_at_least(v, &[DOCKER_WITHOUT_PROXY]))
-                != Some(true)
-        });
-
-    let mut finding = Finding::pass(ID, "");
-    for f in &found {
-        finding = finding.observe(key(f.wanted.name), f.path.display());
-        match &f.answer {
-            Answer::NotAsked => {}
-            Answer::Version(v) => {
-                finding = finding.observe(
-                    format!("{}_version", key(f.wanted.name)),
-                    v.as_deref().unwrap_or("unknown"),
-                );
-            }
-            Answer::TimedOut => {
-                finding = finding.observe(format!("{}_version", key(f.wanted.name)), "timed out");
-            }
-            Answer::Broken(line) => {
-                finding = finding.observe(format!("{}_error", key(f.wanted.name)), line);
-            }
-        }
-    }
+    let proxy_needed = cx.engine == Engine::Docker && proxy_needed(&found);
     let outside: Vec<String> = found
         .iter()
         .filter(|f| f.wanted.role != Role::Optional && !on_path.contains(f.dir()))
         .map(|f| format!("{} in {}", f.wanted.name, f.dir().display()))
         .collect();
-    if !outside.is_empty() {
-        finding = finding.observe("outside_path", outside.join(", "));
-    }
-    if !missing.is_empty() {
-        let names: Vec<&str> = missing.iter().map(|w| w.name).collect();
-        finding = finding.observe("not_found", names.join(", "));
-    }
-    finding = finding.observe("searched", common::joined(&dirs));
+    let finding = observed(&found, &missing, &outside, &dirs);
 
     let missing_required: Vec<&str> = missing
         .iter()
@@ -310,11 +254,104 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             proxy_needed,
         );
     }
+    warn_or_pass(cx, engine_list, &found, &missing, &outside, finding)
+}
 
+/// Looks for each wanted program and asks the ones found for their versions; the rest are
+/// missing.
+fn locate<'w>(
+    cx: &Context<'_>,
+    engine_list: &'w [Wanted],
+    dirs: &[PathBuf],
+) -> (Vec<Found<'w>>, Vec<&'w Wanted>) {
+    let mut located: Vec<(&Wanted, PathBuf)> = Vec::new();
+    let mut missing: Vec<&Wanted> = Vec::new();
+    for wanted in engine_list.iter().chain(HELPERS) {
+        match cx
+            .host
+            .find_executable(wanted.name, dirs.iter().map(PathBuf::as_path))
+        {
+            Some(path) => located.push((wanted, path)),
+            None => missing.push(wanted),
+        }
+    }
+    let answers = ask_versions(cx, &located);
+    let found = located
+        .into_iter()
+        .zip(answers)
+        .map(|((wanted, path), answer)| Found {
+            wanted,
+            path,
+            answer,
+        })
+        .collect();
+    (found, missing)
+}
+
+fn get<'f, 'w>(found: &'f [Found<'w>], name: &str) -> Option<&'f Found<'w>> {
+    found.iter().find(|f| f.wanted.name == name)
+}
+
+/// Docker before 28 refuses to start under rootlesskit without rootlesskit-docker-proxy.
+fn proxy_needed(found: &[Found<'_>]) -> bool {
+    get(found, "rootlesskit-docker-proxy").is_none()
+        && get(found, "dockerd").is_some_and(|d| {
+            d.version()
+                .and_then(|v| version_at_least(v, &[DOCKER_WITHOUT_PROXY]))
+                != Some(true)
+        })
+}
+
+/// A passing finding that observes where each program is, what it answered, and what is missing.
+fn observed(
+    found: &[Found<'_>],
+    missing: &[&Wanted],
+    outside: &[String],
+    dirs: &[PathBuf],
+) -> Finding {
+    let mut finding = Finding::pass(ID, "");
+    for f in found {
+        finding = finding.observe(key(f.wanted.name), f.path.display());
+        match &f.answer {
+            Answer::NotAsked => {}
+            Answer::Version(v) => {
+                finding = finding.observe(
+                    format!("{}_version", key(f.wanted.name)),
+                    v.as_deref().unwrap_or("unknown"),
+                );
+            }
+            Answer::TimedOut => {
+                finding = finding.observe(format!("{}_version", key(f.wanted.name)), "timed out");
+            }
+            Answer::Broken(line) => {
+                finding = finding.observe(format!("{}_error", key(f.wanted.name)), line);
+            }
+        }
+    }
+    if !outside.is_empty() {
+        finding = finding.observe("outside_path", outside.join(", "));
+    }
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|w| w.name).collect();
+        finding = finding.observe("not_found", names.join(", "));
+    }
+    finding.observe("searched", common::joined(dirs))
+}
+
+/// With every required program running: a warning for a missing or broken client or a slow
+/// program, else the pass listing what was found.
+fn warn_or_pass(
+    cx: &Context<'_>,
+    engine_list: &[Wanted],
+    found: &[Found<'_>],
+    missing: &[&Wanted],
+    outside: &[String],
+    mut finding: Finding,
+) -> Finding {
     let client = engine_list.iter().find(|w| w.role == Role::Client);
     let client_missing = client.filter(|c| missing.iter().any(|m| m.name == c.name));
     let client_broken = client
-        .and_then(|c| get(c.name))
+        .and_then(|c| get(found, c.name))
         .filter(|f| matches!(f.answer, Answer::Broken(_)));
     let slow: Vec<&str> = found
         .iter()
@@ -347,7 +384,7 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let mut parts: Vec<String> = engine_list
         .iter()
         .filter(|w| w.role != Role::Optional)
-        .filter_map(|w| get(w.name))
+        .filter_map(|w| get(found, w.name))
         .map(|f| match f.version() {
             Some(v) => format!("{} {v}", f.wanted.name),
             None => f.wanted.name.to_owned(),
@@ -418,6 +455,39 @@ fn fail_missing(
         .copied()
         .chain(broken.iter().map(|f| f.wanted.name))
         .collect();
+    let (packages, notes) = install_advice(cx, &affected, proxy_needed, !broken.is_empty());
+    let engine = cx.engine.as_str();
+    let mut summary = format!("install the {engine} engine's rootless programs");
+    if !notes.is_empty() {
+        summary = format!("{summary}; {}", notes.join("; "));
+    }
+    let mut fix = Fix::root(ID, summary);
+    if !packages.is_empty() {
+        fix = fix.remedy(Remedy::install(cx.distro.family, &packages));
+    }
+    let mut finding = Finding {
+        status: Status::Fail,
+        summary: problems.join("; "),
+        ..finding
+    };
+    if let Some(release) = debian_release(cx.distro) {
+        finding = finding.observe("debian_release", release);
+    }
+    finding
+        .why(format!(
+            "install runs the {engine} daemon through its rootless script under rootlesskit; without these programs the daemon cannot start"
+        ))
+        .fix(fix)
+}
+
+/// What to install for the missing or broken programs (`affected`), and the notes the fix
+/// carries: the packages the distribution has, then the ones it ships apart.
+fn install_advice(
+    cx: &Context<'_>,
+    affected: &[&str],
+    proxy_needed: bool,
+    any_broken: bool,
+) -> (Vec<Package>, Vec<&'static str>) {
     let needs = |names: &[&str]| affected.iter().any(|a| names.contains(a));
     let mut packages = Vec::new();
     let mut extra = Vec::new();
@@ -467,32 +537,11 @@ fn fail_missing(
             }
         }
     }
-    if !broken.is_empty() {
+    if any_broken {
         notes.push("reinstall the packages of the programs that do not run");
     }
-    let engine = cx.engine.as_str();
-    let mut summary = format!("install the {engine} engine's rootless programs");
-    if !notes.is_empty() {
-        summary = format!("{summary}; {}", notes.join("; "));
-    }
-    let mut fix = Fix::root(ID, summary);
-    if !packages.is_empty() || !extra.is_empty() {
-        packages.extend(extra);
-        fix = fix.remedy(Remedy::install(distro.family, &packages));
-    }
-    let mut finding = Finding {
-        status: Status::Fail,
-        summary: problems.join("; "),
-        ..finding
-    };
-    if let Some(release) = debian_release(distro) {
-        finding = finding.observe("debian_release", release);
-    }
-    finding
-        .why(format!(
-            "install runs the {engine} daemon through its rootless script under rootlesskit; without these programs the daemon cannot start"
-        ))
-        .fix(fix)
+    packages.extend(extra);
+    (packages, notes)
 }
 
 fn warn_client(

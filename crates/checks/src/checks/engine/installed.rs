@@ -134,25 +134,9 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         }
         None => finding = finding.observe("running", "unknown (XDG_RUNTIME_DIR is not set)"),
     }
-    let is_running = running.as_ref().is_some_and(|(_, e)| *e);
 
     let Some(text) = text else {
-        if is_running {
-            let marker = running
-                .map(|(m, _)| m.display().to_string())
-                .unwrap_or_default();
-            return Finding {
-                status: Status::Warn,
-                summary: format!(
-                    "no {unit_name} unit, but {marker} exists: a rootless daemon seems to run outside systemd (or left a stale socket)"
-                ),
-                ..finding
-            }
-            .why("install would start a second daemon on the same socket, and it would fail")
-            .fix(Fix::user(ID, "stop the daemon started by hand (or remove the stale socket) before installing").cmd(format!("ls -l {}", shell::quote(&marker))));
-        }
-        finding.summary = format!("not installed (no {})", unit.display());
-        return finding;
+        return not_installed(finding, unit_name, &unit, running);
     };
 
     finding = finding.observe("enabled", if enabled { "yes" } else { "no" });
@@ -176,7 +160,45 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             format!(", drop-ins: {}", dropins.join(", "))
         }
     );
-    let origin = classify(&text, cx.engine);
+    by_origin(cx, finding, &text, &unit, &state)
+}
+
+/// No unit: not installed, unless a daemon seems to run without one.
+fn not_installed(
+    mut finding: Finding,
+    unit_name: &str,
+    unit: &Path,
+    running: Option<(PathBuf, bool)>,
+) -> Finding {
+    let is_running = running.as_ref().is_some_and(|(_, e)| *e);
+    if is_running {
+        let marker = running
+            .map(|(m, _)| m.display().to_string())
+            .unwrap_or_default();
+        return Finding {
+            status: Status::Warn,
+            summary: format!(
+                "no {unit_name} unit, but {marker} exists: a rootless daemon seems to run outside systemd (or left a stale socket)"
+            ),
+            ..finding
+        }
+        .why("install would start a second daemon on the same socket, and it would fail")
+        .fix(Fix::user(ID, "stop the daemon started by hand (or remove the stale socket) before installing").cmd(format!("ls -l {}", shell::quote(&marker))));
+    }
+    finding.summary = format!("not installed (no {})", unit.display());
+    finding
+}
+
+/// Judges the unit by who wrote it: rootless-setup's passes, anyone else's is a warning.
+fn by_origin(
+    cx: &Context<'_>,
+    mut finding: Finding,
+    text: &str,
+    unit: &Path,
+    state: &str,
+) -> Finding {
+    let unit_name = cx.engine.unit_name();
+    let origin = classify(text, cx.engine);
     match origin {
         Origin::RootlessSetup { recorded_sha256 } => {
             finding = finding.observe("origin", "rootless-setup");
@@ -197,8 +219,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             let tool = old_setuptool(cx.engine);
             finding = finding.observe("origin", tool);
             let mut summary = format!("{unit_name} was installed by {tool} ({state})");
-            if let Some(path) = unit_value(&text, "Environment").filter(|v| v.starts_with("PATH="))
-            {
+            if let Some(path) = unit_value(text, "Environment").filter(|v| v.starts_with("PATH=")) {
                 finding = finding.observe("baked_path", path.trim_start_matches("PATH="));
             }
             let no_iptables = text.contains("--iptables=false");
@@ -228,7 +249,7 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 Fix::user(ID, "back the unit up, then let rootless-setup write its own")
                     .cmd(format!(
                         "cp {0} {0}.bak",
-                        shell::quote_path(&unit)
+                        shell::quote_path(unit)
                     ))
                     .cmd("rootless-setup install"),
             )

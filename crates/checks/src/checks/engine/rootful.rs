@@ -5,7 +5,7 @@
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
-use rootless_setup_core::host::FileInfo;
+use rootless_setup_core::host::{FileInfo, Host};
 use rootless_setup_core::model::{Engine, Facts};
 use rootless_setup_core::shell;
 
@@ -78,38 +78,14 @@ fn write_access(info: &FileInfo, uid: u32, gids: &[u32], groups: &[Group]) -> Op
 
 /// Reports a rootful daemon whose socket exists, failing when the caller can reach it.
 pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
-    let mut seen = Vec::new();
-    let mut found: Option<(&str, FileInfo)> = None;
-    let mut unreadable = Vec::new();
-    for path in sockets(cx.engine) {
-        match cx.host.stat(path) {
-            Ok(Some(info)) if info.mode & S_IFMT == S_IFSOCK => {
-                found = Some((path, info));
-                break;
-            }
-            Ok(Some(info)) => seen.push(format!("{path} is not a socket (mode {:o})", info.mode)),
-            Ok(None) => seen.push(format!("{path} absent")),
-            Err(e) => unreadable.push(e.to_string()),
-        }
-    }
     let daemon = match cx.engine {
         Engine::Docker => "docker",
         Engine::Containerd => "containerd",
     };
-    let Some((path, info)) = found else {
-        let mut f = if unreadable.is_empty() {
-            Finding::pass(ID, format!("no rootful {daemon} daemon socket"))
-        } else {
-            Finding::warn(ID, format!("could not look at the rootful {daemon} socket: {}", unreadable.join("; ")))
-                .why("a rootful daemon next to the rootless one cannot be ruled out")
-                .fix(Fix::user(ID, "re-run the check as a user who can see /run, or look with `ls -l /run/docker.sock`"))
-        };
-        for s in seen {
-            f = f.observe("checked", s);
-        }
-        return f;
+    let (path, info) = match find_socket(cx.host, cx.engine, daemon) {
+        Ok(found) => found,
+        Err(none) => return *none,
     };
-
     let text = cx
         .host
         .read("/etc/group")
@@ -117,21 +93,7 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .flatten()
         .unwrap_or_default();
     let groups = parse_groups(&text);
-    let account = super::super::user::caller_account(cx, facts);
-    let (name, primary) = (
-        account.as_ref().map(|a| a.name.clone()),
-        account.map(|a| a.gid),
-    );
-    let mut gids: Vec<u32> = vec![cx.caller.gid];
-    gids.extend(primary);
-    if let Some(name) = &name {
-        gids.extend(
-            groups
-                .iter()
-                .filter(|g| g.members.contains(name))
-                .map(|g| g.gid),
-        );
-    }
+    let (name, gids) = caller_groups(cx, facts, &groups);
     let group_name = groups
         .iter()
         .find(|g| g.gid == info.gid)
@@ -202,6 +164,66 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 .fix(Fix::root(ID, note).cmd(disable))
         }
     }
+}
+
+/// The first of the engine's rootful sockets that exists; else the finding that there is none
+/// (or that they could not be looked at).
+fn find_socket(
+    host: &Host,
+    engine: Engine,
+    daemon: &str,
+) -> Result<(&'static str, FileInfo), Box<Finding>> {
+    let mut seen = Vec::new();
+    let mut unreadable = Vec::new();
+    for &path in sockets(engine) {
+        match host.stat(path) {
+            Ok(Some(info)) if info.mode & S_IFMT == S_IFSOCK => return Ok((path, info)),
+            Ok(Some(info)) => seen.push(format!("{path} is not a socket (mode {:o})", info.mode)),
+            Ok(None) => seen.push(format!("{path} absent")),
+            Err(e) => unreadable.push(e.to_string()),
+        }
+    }
+    let mut f = if unreadable.is_empty() {
+        Finding::pass(ID, format!("no rootful {daemon} daemon socket"))
+    } else {
+        Finding::warn(
+            ID,
+            format!(
+                "could not look at the rootful {daemon} socket: {}",
+                unreadable.join("; ")
+            ),
+        )
+        .why("a rootful daemon next to the rootless one cannot be ruled out")
+        .fix(Fix::user(
+            ID,
+            "re-run the check as a user who can see /run, or look with `ls -l /run/docker.sock`",
+        ))
+    };
+    for s in seen {
+        f = f.observe("checked", s);
+    }
+    Err(Box::new(f))
+}
+
+/// The caller's name (when known) and the groups they are in: the process's group, the
+/// account's primary group and every group of `/etc/group` that lists them.
+fn caller_groups(cx: &Context<'_>, facts: &Facts, groups: &[Group]) -> (Option<String>, Vec<u32>) {
+    let account = super::super::user::caller_account(cx, facts);
+    let (name, primary) = (
+        account.as_ref().map(|a| a.name.clone()),
+        account.map(|a| a.gid),
+    );
+    let mut gids: Vec<u32> = vec![cx.caller.gid];
+    gids.extend(primary);
+    if let Some(name) = &name {
+        gids.extend(
+            groups
+                .iter()
+                .filter(|g| g.members.contains(name))
+                .map(|g| g.gid),
+        );
+    }
+    (name, gids)
 }
 
 #[cfg(test)]

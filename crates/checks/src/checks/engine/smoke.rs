@@ -9,7 +9,7 @@
 //! fails before taking the directory's lock (a driver binary not found) or is killed at the
 //! deadline; the check looks afterwards and reports a directory left behind.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::context::Context;
@@ -22,7 +22,7 @@ use rootless_setup_core::shell;
 
 use super::super::common;
 use super::rootlesskit_output::{
-    Cause, NOT_READY, classify, elide_go_structs, error_line, parse_links, parse_ready,
+    Cause, Link, NOT_READY, classify, elide_go_structs, error_line, parse_links, parse_ready,
     parse_uid_map,
 };
 
@@ -78,31 +78,44 @@ fn probe_path(cx: &Context<'_>, facts: &Facts, plan: &NetworkPlan, rootlesskit: 
     common::joined(&common::search_dirs(dirs))
 }
 
-/// Runs rootlesskit with the planned network and checks what the shell inside saw.
-pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+/// What the run needs: an existing runtime directory, rootlesskit and a chosen network; else
+/// the skip that says which is missing.
+fn prerequisites(
+    cx: &Context<'_>,
+    facts: &Facts,
+) -> Result<(PathBuf, PathBuf, NetworkPlan), Box<Finding>> {
     let Some(runtime) = super::runtime_dir(cx) else {
-        return Finding::skip(
+        return Err(Box::new(Finding::skip(
             ID,
             "XDG_RUNTIME_DIR is not set; rootlesskit keeps its state there (see session.runtime-dir)",
-        );
+        )));
     };
     if !cx.host.exists(&runtime) {
-        return Finding::skip(
+        return Err(Box::new(Finding::skip(
             ID,
             format!(
                 "XDG_RUNTIME_DIR {} does not exist (see session.runtime-dir)",
                 runtime.display()
             ),
-        );
+        )));
     }
     let Some(rootlesskit) = facts.binary("rootlesskit").map(|b| b.path.clone()) else {
-        return Finding::skip(ID, "rootlesskit was not found (see engine.binaries)");
+        return Err(Box::new(Finding::skip(
+            ID,
+            "rootlesskit was not found (see engine.binaries)",
+        )));
     };
     let Some(plan) = facts.network.clone() else {
-        return Finding::skip(ID, "no network driver was chosen (see network.driver)");
+        return Err(Box::new(Finding::skip(
+            ID,
+            "no network driver was chosen (see network.driver)",
+        )));
     };
-    let state_dir = runtime.join(format!("rootless-setup-smoke-{}", std::process::id()));
-    let path_env = probe_path(cx, facts, &plan, &rootlesskit);
+    Ok((runtime, rootlesskit, plan))
+}
+
+/// rootlesskit's options as install runs it, with its state in `state_dir`.
+fn rootlesskit_args(plan: &NetworkPlan, state_dir: &Path) -> Vec<String> {
     let mut args = vec![
         format!("--net={}", plan.driver),
         format!("--mtu={}", plan.mtu),
@@ -117,6 +130,18 @@ pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             args.push(format!("--lxc-user-nic-binary={}", binary.display()));
         }
     }
+    args
+}
+
+/// Runs rootlesskit with the planned network and checks what the shell inside saw.
+pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let (runtime, rootlesskit, plan) = match prerequisites(cx, facts) {
+        Ok(ready) => ready,
+        Err(skip) => return *skip,
+    };
+    let state_dir = runtime.join(format!("rootless-setup-smoke-{}", std::process::id()));
+    let path_env = probe_path(cx, facts, &plan, &rootlesskit);
+    let mut args = rootlesskit_args(&plan, &state_dir);
     let by_hand = format!(
         "PATH={} {} --debug {} /bin/sh -c {}",
         shell::quote(&path_env),
@@ -169,20 +194,7 @@ pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         );
 
     if out.timed_out {
-        let mut fix = Fix::user(ID, "run it by hand with --debug to see where it hangs, then remove the state directory it left")
-            .cmd(&by_hand);
-        if left_behind {
-            fix = fix.cmd(&cleanup);
-        }
-        return fail(
-            finding,
-            format!(
-                "rootlesskit hung for {} s and was killed",
-                DEADLINE.as_secs()
-            ),
-            "the engine's unit would hang the same way at start",
-            fix,
-        );
+        return hung(finding, &by_hand, left_behind.then_some(cleanup.as_str()));
     }
     if !out.success() {
         return failed_run(
@@ -215,6 +227,27 @@ fn fail(finding: Finding, summary: String, why: &str, fix: Fix) -> Finding {
     .fix(fix)
 }
 
+/// rootlesskit ran past the deadline and was killed.
+fn hung(finding: Finding, by_hand: &str, cleanup: Option<&str>) -> Finding {
+    let mut fix = Fix::user(
+        ID,
+        "run it by hand with --debug to see where it hangs, then remove the state directory it left",
+    )
+    .cmd(by_hand);
+    if let Some(cleanup) = cleanup {
+        fix = fix.cmd(cleanup);
+    }
+    fail(
+        finding,
+        format!(
+            "rootlesskit hung for {} s and was killed",
+            DEADLINE.as_secs()
+        ),
+        "the engine's unit would hang the same way at start",
+        fix,
+    )
+}
+
 fn failed_run(
     cx: &Context<'_>,
     facts: &Facts,
@@ -225,9 +258,34 @@ fn failed_run(
     cleanup: Option<&str>,
 ) -> Finding {
     let last = out.last_line();
-    let mut finding = finding.observe("stderr_last_line", last);
+    let finding = finding.observe("stderr_last_line", last);
     let cause = classify(&out.stderr);
-    let (why, mut fix) = match &cause {
+    let (finding, why, fix) = advice(cx, facts, plan, &cause, finding);
+    let mut fix = fix.cmd(by_hand);
+    if let Some(cleanup) = cleanup {
+        fix = fix.cmd(cleanup);
+    }
+    let error = match cause {
+        Cause::NotReady => NOT_READY.to_owned(),
+        _ => elide_go_structs(error_line(&out.stderr).unwrap_or(last)),
+    };
+    let summary = match out.code {
+        Some(code) => format!("rootlesskit exited with {code}: {error}"),
+        None => format!("rootlesskit was killed: {error}"),
+    };
+    fail(finding, summary, &why, fix)
+}
+
+/// Why rootlesskit's failure of `cause` matters and what fixes it; a missing tun device also
+/// observes the device's mode.
+fn advice(
+    cx: &Context<'_>,
+    facts: &Facts,
+    plan: &NetworkPlan,
+    cause: &Cause,
+    mut finding: Finding,
+) -> (Finding, String, Fix) {
+    let (why, fix) = match cause {
         Cause::IdMap => (
             "rootlesskit could not map the subordinate ids with newuidmap/newgidmap, so no rootless engine can start".to_owned(),
             Fix::root(ID, "fix the subordinate id ranges and the mapping helpers; `rootless-setup explain subid.uid` and `rootless-setup explain uidmap` show how"),
@@ -297,19 +355,7 @@ fn failed_run(
             Fix::user(ID, "run it by hand with --debug to see the whole error"),
         ),
     };
-    fix = fix.cmd(by_hand);
-    if let Some(cleanup) = cleanup {
-        fix = fix.cmd(cleanup);
-    }
-    let error = match cause {
-        Cause::NotReady => NOT_READY.to_owned(),
-        _ => elide_go_structs(error_line(&out.stderr).unwrap_or(last)),
-    };
-    let summary = match out.code {
-        Some(code) => format!("rootlesskit exited with {code}: {error}"),
-        None => format!("rootlesskit was killed: {error}"),
-    };
-    fail(finding, summary, &why, fix)
+    (finding, why, fix)
 }
 
 fn verify_output(
@@ -384,6 +430,19 @@ fn verify_output(
             ),
         );
     }
+    verify_network(finding, out, plan, &links, mapped, cleanup)
+}
+
+/// With the ids mapped: the driver's interface is up with the planned MTU, and rootlesskit
+/// left no state directory behind.
+fn verify_network(
+    mut finding: Finding,
+    out: &Output,
+    plan: &NetworkPlan,
+    links: &[Link],
+    mapped: u64,
+    cleanup: Option<String>,
+) -> Finding {
     let interface = expected_interface(&plan.driver);
     let link = interface.and_then(|i| links.iter().find(|l| l.name == i));
     if let Some(i) = interface {
