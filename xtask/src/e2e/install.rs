@@ -228,8 +228,16 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
     let dev = cx.dev.clone();
     cx.check_json(&dev, Session::Login, 0)?;
     make_previous_context(cx)?;
+    first_install(cx)?;
+    let pid = healthy(cx)?;
+    install_again(cx, &pid)?;
+    uninstall_twice(cx)?;
+    five_cycles(cx)
+}
 
-    // Dry run: a plan, nothing written.
+/// A dry run shows a plan and writes nothing; install makes a working engine, current through
+/// the context.
+fn first_install(cx: &mut Ctx<'_>) -> Result<()> {
     let dry = cx.dev_tool(&["install", "--dry-run"], 0)?;
     ensure!(
         dry.stdout.contains("+[Service]"),
@@ -275,8 +283,11 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
         "docker run printed {:?}",
         run.stdout
     );
+    Ok(())
+}
 
-    // Status says healthy.
+/// Status says healthy: the engine's main pid.
+fn healthy(cx: &mut Ctx<'_>) -> Result<serde_json::Value> {
     let st = status(cx, 0)?;
     ensure!(st["health"] == "healthy", "status: {st:#}");
     ensure!(st["server"]["rootless"] == true, "not rootless: {st:#}");
@@ -295,8 +306,12 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
         text(&st["server"]["cgroup_driver"]),
         text(&st["server"]["cgroup_version"])
     ));
+    Ok(pid)
+}
 
-    // Install again: nothing changes, no restart.
+/// Install again: nothing changes, no restart (the engine keeps `pid`).
+fn install_again(cx: &mut Ctx<'_>, pid: &serde_json::Value) -> Result<()> {
+    let dev = cx.dev.clone();
     let mtime = |cx: &Ctx<'_>| -> Result<String> {
         let unit = format!("{}/.config/systemd/user/docker.service", dev.home);
         Ok(as_dev(cx, &["stat", "-c", "%Y.%N", &unit])?.stdout)
@@ -311,11 +326,15 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
     ensure!(mtime(cx)? == before, "the second install rewrote the unit");
     let st = status(cx, 0)?;
     ensure!(
-        st["unit"]["main_pid"] == pid,
+        st["unit"]["main_pid"] == *pid,
         "the second install restarted the engine"
     );
+    Ok(())
+}
 
-    // Uninstall leaves nothing; twice is a no-op.
+/// Uninstall leaves nothing; twice is a no-op.
+fn uninstall_twice(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
     cx.dev_tool(&["uninstall", "--yes"], 0)?;
     require_nothing_left(cx, &dev, PREVIOUS_CONTEXT)?;
     let twice = cx.dev_tool(&["uninstall", "--yes"], 0)?;
@@ -325,8 +344,12 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
         twice.stdout
     );
     status(cx, 3)?;
+    Ok(())
+}
 
-    // Five cycles back to back.
+/// Five install/uninstall cycles back to back, the last with `--purge`.
+fn five_cycles(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
     let mut installs = Vec::new();
     let mut uninstalls = Vec::new();
     for round in 1..=5 {

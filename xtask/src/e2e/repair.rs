@@ -107,7 +107,14 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
         before.require_status(id, status)?;
     }
 
-    // The script, printed for review: a block per broken check, and it parses.
+    printed_script(cx)?;
+    fix_as_root(cx)?;
+    applied(cx)?;
+    repaired(cx)
+}
+
+/// The script, printed for review: a block per broken check, and it parses.
+fn printed_script(cx: &mut Ctx<'_>) -> Result<()> {
     let printed = cx.dev_tool(&["fix"], 0)?;
     let script = printed.stdout.clone();
     for block in [
@@ -148,9 +155,12 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
         "fix printed {} lines, {blocks} blocks",
         script.lines().count()
     ));
+    Ok(())
+}
 
-    // As root for another user (not applied): the file-based blocks, and the session checks
-    // listed as not covered.
+/// As root for another user (not applied): the file-based blocks, and the session checks
+/// listed as not covered.
+fn fix_as_root(cx: &mut Ctx<'_>) -> Result<()> {
     let admin = cx
         .bx
         .root(&[super::r#box::BINARY_IN_BOX, "fix", "--user", "nosub"])
@@ -188,8 +198,11 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
         indent(&daemon.stderr)
     );
     cx.note("fix --user daemon as root: exit 2, no script, refused as a system account");
+    Ok(())
+}
 
-    // Applied as dev, through sudo: the checks that changed are shown and the host is ready.
+/// Applied as dev, through sudo: the checks that changed are shown and the host is ready.
+fn applied(cx: &mut Ctx<'_>) -> Result<()> {
     let started = Instant::now();
     let applied = cx.dev_tool(&["fix", "--apply", "--yes"], 0)?;
     let table = applied
@@ -246,8 +259,12 @@ fn repair(cx: &mut Ctx<'_>) -> Result<()> {
         subuid.stdout.trim(),
         mode.stdout.trim()
     ));
+    Ok(())
+}
 
-    // check passes, and another fix has nothing left to run.
+/// After the repair: check passes, another fix has nothing left to run, and the engine installs.
+fn repaired(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
     let after = cx.check_json(&dev, Session::Login, 0)?;
     ensure!(after.ready, "check is not ready after the repair");
     for id in [

@@ -1,7 +1,9 @@
 //! `network.ports` and `network.ping`: the two sysctls that decide whether published ports below
 //! 1024 and `ping` inside containers work. Both are warnings: the engine runs without them.
 
-use crate::caps::{self, CAP_NET_BIND_SERVICE};
+use std::path::Path;
+
+use crate::caps::{self, CAP_NET_BIND_SERVICE, FileCaps};
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
@@ -16,25 +18,9 @@ const PING_RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
 /// `cap_net_bind_service` on the program that listens for published ports.
 pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     const ID: CheckId = CheckId::NetworkPorts;
-    let start = match cx.host.read_value(PORT_START) {
-        Err(e) => {
-            return Finding::warn(ID, format!("could not read {PORT_START}: {}", e.source))
-                .observe("path", PORT_START)
-                .why("without the value it is unknown whether ports below 1024 can be published");
-        }
-        // The sysctl exists since Linux 4.11; before, ports below 1024 were always privileged.
-        Ok(None) => None,
-        Ok(Some(text)) => match text.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                return Finding::warn(ID, format!("unexpected value in {PORT_START}: {text:?}"))
-                    .observe("path", PORT_START)
-                    .observe("value", text)
-                    .why(
-                        "without the value it is unknown whether ports below 1024 can be published",
-                    );
-            }
-        },
+    let start = match port_start(cx) {
+        Ok(start) => start,
+        Err(f) => return *f,
     };
     let value = start.map_or_else(
         || "absent (kernel before 4.11)".to_owned(),
@@ -50,14 +36,7 @@ pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .observe("ip_unprivileged_port_start", value);
     }
 
-    // The program that listens on the host for published ports.
-    let (listener, driver_known) = match facts.network.as_ref().and_then(|n| {
-        let driver = NetDriver::parse(&n.driver)?;
-        PortDriver::parse(&n.port_driver)?.listener(driver)
-    }) {
-        Some(name) => (name, true),
-        None => ("rootlesskit", false),
-    };
+    let (listener, driver_known) = listener(facts);
     let binary = facts.binary(listener).map(|b| {
         cx.host
             .canonicalize(&b.path)
@@ -67,16 +46,9 @@ pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .as_ref()
         .and_then(|p| cx.host.xattr(p, caps::XATTR))
         .map(|bytes| (caps::decode(&bytes), bytes));
-    let caps_text = match &caps {
-        None => "none".to_owned(),
-        Some((Some(c), _)) => format!(
-            "revision {} permitted {:#x}{}",
-            c.revision,
-            c.permitted,
-            if c.effective { " effective" } else { "" }
-        ),
-        Some((None, bytes)) => format!("unparsable ({} bytes)", bytes.len()),
-    };
+    let caps_text = caps
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), describe_caps);
     let observe = |f: Finding| {
         let f = f
             .observe("path", PORT_START)
@@ -107,13 +79,71 @@ pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         ));
     }
 
-    let setcap = binary.as_ref().map(|p| {
+    observe(low_ports_privileged(start, listener, binary.as_deref()))
+}
+
+/// `net.ipv4.ip_unprivileged_port_start`, `None` on kernels before 4.11; the warning when it
+/// cannot be read.
+fn port_start(cx: &Context<'_>) -> Result<Option<u32>, Box<Finding>> {
+    const ID: CheckId = CheckId::NetworkPorts;
+    match cx.host.read_value(PORT_START) {
+        Err(e) => Err(Box::new(
+            Finding::warn(ID, format!("could not read {PORT_START}: {}", e.source))
+                .observe("path", PORT_START)
+                .why("without the value it is unknown whether ports below 1024 can be published"),
+        )),
+        // The sysctl exists since Linux 4.11; before, ports below 1024 were always privileged.
+        Ok(None) => Ok(None),
+        Ok(Some(text)) => match text.parse::<u32>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(Box::new(
+                Finding::warn(ID, format!("unexpected value in {PORT_START}: {text:?}"))
+                    .observe("path", PORT_START)
+                    .observe("value", text)
+                    .why(
+                        "without the value it is unknown whether ports below 1024 can be published",
+                    ),
+            )),
+        },
+    }
+}
+
+/// The program that listens on the host for published ports, and whether the network plan
+/// named it (else the builtin port driver's `rootlesskit`).
+fn listener(facts: &Facts) -> (&'static str, bool) {
+    match facts.network.as_ref().and_then(|n| {
+        let driver = NetDriver::parse(&n.driver)?;
+        PortDriver::parse(&n.port_driver)?.listener(driver)
+    }) {
+        Some(name) => (name, true),
+        None => ("rootlesskit", false),
+    }
+}
+
+/// A `security.capability` attribute as decoded, for the observation.
+fn describe_caps(caps: &(Option<FileCaps>, Vec<u8>)) -> String {
+    match caps {
+        (Some(c), _) => format!(
+            "revision {} permitted {:#x}{}",
+            c.revision,
+            c.permitted,
+            if c.effective { " effective" } else { "" }
+        ),
+        (None, bytes) => format!("unparsable ({} bytes)", bytes.len()),
+    }
+}
+
+/// The warning when ports below `start` are privileged and `listener` (at `binary`, when found)
+/// lacks `cap_net_bind_service`.
+fn low_ports_privileged(start: u32, listener: &str, binary: Option<&Path>) -> Finding {
+    const ID: CheckId = CheckId::NetworkPorts;
+    let setcap = binary.map(|p| {
         format!(
             "; or, for {listener} alone: sudo setcap cap_net_bind_service=ep {} (lost when a package upgrade replaces it)",
             p.display()
         )
     });
-    let summary = match &binary {
+    let summary = match binary {
         Some(_) => format!(
             "ports below {start} cannot be published: ip_unprivileged_port_start = {start} and {listener} lacks cap_net_bind_service"
         ),
@@ -121,20 +151,18 @@ pub(crate) fn ports(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             "ports below {start} cannot be published: ip_unprivileged_port_start = {start} ({listener} not found to check its capabilities)"
         ),
     };
-    observe(
-        Finding::warn(ID, summary)
-            .why(format!("`docker run -p 80:80` and any other published port below {start} fail with \"permission denied\"; higher ports work"))
-            .fix(
-                Fix::root(
-                    ID,
-                    format!(
-                        "let unprivileged users bind every port{}",
-                        setcap.unwrap_or_default()
-                    ),
-                )
-                .remedy(Remedy::SetSysctl(Sysctl::UnprivilegedPortStart)),
-            ),
-    )
+    Finding::warn(ID, summary)
+        .why(format!("`docker run -p 80:80` and any other published port below {start} fail with \"permission denied\"; higher ports work"))
+        .fix(
+            Fix::root(
+                ID,
+                format!(
+                    "let unprivileged users bind every port{}",
+                    setcap.unwrap_or_default()
+                ),
+            )
+            .remedy(Remedy::SetSysctl(Sysctl::UnprivilegedPortStart)),
+        )
 }
 
 /// Checks `net.ipv4.ping_group_range` against the user's group: the network driver relays a

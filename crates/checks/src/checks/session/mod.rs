@@ -17,6 +17,7 @@ use crate::system::BusAnswer;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::host::FileInfo;
 use rootless_setup_core::model::Facts;
 use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell;
@@ -67,10 +68,9 @@ fn login_fix(id: CheckId, name: &str) -> Fix {
 /// 0700, not under `/tmp`, and `/run/user/$UID` on systemd hosts.
 pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     const ID: CheckId = CheckId::SessionRuntimeDir;
-    let uid = cx.caller.uid;
     let name = name_for_commands(cx, facts);
     let systemd = systemd_booted(cx);
-    let expected = PathBuf::from(format!("/run/user/{uid}"));
+    let expected = PathBuf::from(format!("/run/user/{}", cx.caller.uid));
     let Some(dir) = cx.caller.var("XDG_RUNTIME_DIR") else {
         return Finding::fail(ID, "XDG_RUNTIME_DIR is not set")
             .observe("xdg_runtime_dir", "unset")
@@ -125,45 +125,75 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .observe("owner", info.uid)
             .observe("mode", format!("{:04o}", info.perms()))
     };
+    if let Some(f) = runtime_dir_access(cx, dir, &info, &name) {
+        return observed(f);
+    }
+    runtime_dir_place(cx, dir, &expected, systemd, &name, observed)
+}
+
+/// The runtime directory's kind, owner and mode: the failure when the caller's engine could not
+/// keep its socket there safely, else `None`.
+fn runtime_dir_access(cx: &Context<'_>, dir: &str, info: &FileInfo, name: &str) -> Option<Finding> {
+    const ID: CheckId = CheckId::SessionRuntimeDir;
+    let uid = cx.caller.uid;
     if !info.is_dir {
-        return observed(Finding::fail(
-            ID,
-            format!("XDG_RUNTIME_DIR {dir} is not a directory"),
-        ))
-        .why("the engine keeps its API socket, pid files and network namespace in this directory")
-        .fix(login_fix(ID, &name));
-    }
-    if info.uid != uid {
-        return observed(Finding::fail(
-            ID,
-            format!(
-                "XDG_RUNTIME_DIR {dir} is owned by uid {}, not by the caller (uid {uid})",
-                info.uid
-            ),
-        ))
-        .why(format!(
-            "the variable was inherited from another user's session and the engine cannot \
-             create its socket there; {SU_STORY}"
-        ))
-        .fix(login_fix(ID, &name));
-    }
-    if info.perms() != 0o700 {
-        return observed(Finding::fail(
-            ID,
-            format!(
-                "XDG_RUNTIME_DIR {dir} has mode {:04o}, not 0700",
-                info.perms()
-            ),
-        ))
-        .why(
-            "the directory holds the engine's API socket, which grants control of every \
-             container; other users must not reach it, and the XDG specification requires 0700",
-        )
-        .fix(
-            Fix::user(ID, "restrict the directory to its owner")
-                .cmd(format!("chmod 0700 {}", shell::quote(dir))),
+        return Some(
+            Finding::fail(ID, format!("XDG_RUNTIME_DIR {dir} is not a directory"))
+                .why("the engine keeps its API socket, pid files and network namespace in this directory")
+                .fix(login_fix(ID, name)),
         );
     }
+    if info.uid != uid {
+        return Some(
+            Finding::fail(
+                ID,
+                format!(
+                    "XDG_RUNTIME_DIR {dir} is owned by uid {}, not by the caller (uid {uid})",
+                    info.uid
+                ),
+            )
+            .why(format!(
+                "the variable was inherited from another user's session and the engine cannot \
+                 create its socket there; {SU_STORY}"
+            ))
+            .fix(login_fix(ID, name)),
+        );
+    }
+    if info.perms() != 0o700 {
+        return Some(
+            Finding::fail(
+                ID,
+                format!(
+                    "XDG_RUNTIME_DIR {dir} has mode {:04o}, not 0700",
+                    info.perms()
+                ),
+            )
+            .why(
+                "the directory holds the engine's API socket, which grants control of every \
+                 container; other users must not reach it, and the XDG specification requires \
+                 0700",
+            )
+            .fix(
+                Fix::user(ID, "restrict the directory to its owner")
+                    .cmd(format!("chmod 0700 {}", shell::quote(dir))),
+            ),
+        );
+    }
+    None
+}
+
+/// Where the runtime directory lies: not under a temporary directory, and where logind puts it
+/// on systemd hosts.
+fn runtime_dir_place(
+    cx: &Context<'_>,
+    dir: &str,
+    expected: &Path,
+    systemd: bool,
+    name: &str,
+    observed: impl Fn(Finding) -> Finding,
+) -> Finding {
+    const ID: CheckId = CheckId::SessionRuntimeDir;
+    let path = Path::new(dir);
     let canonical = cx.host.canonicalize(path);
     let in_tmp = |p: &Path| p.starts_with("/tmp") || p.starts_with("/var/tmp");
     if in_tmp(path) || canonical.as_deref().is_some_and(in_tmp) {
@@ -180,7 +210,7 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                  socket and pid files with them; the runtime directory belongs to logind \
                  (/run/user/UID)",
             )
-            .fix(login_fix(ID, &name).cmd("unset XDG_RUNTIME_DIR"));
+            .fix(login_fix(ID, name).cmd("unset XDG_RUNTIME_DIR"));
     }
     if systemd && path != expected {
         return observed(Finding::warn(
@@ -203,13 +233,16 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             )
             .cmd(format!(
                 "export XDG_RUNTIME_DIR={}",
-                shell::quote_path(&expected)
+                shell::quote_path(expected)
             )),
         );
     }
     observed(Finding::pass(
         ID,
-        format!("XDG_RUNTIME_DIR {dir} (mode 0700, owned by uid {uid})"),
+        format!(
+            "XDG_RUNTIME_DIR {dir} (mode 0700, owned by uid {})",
+            cx.caller.uid
+        ),
     ))
 }
 
@@ -278,78 +311,88 @@ pub(crate) fn bus(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .observe("address", &address)
             .observe("address_from", source)
     };
-    if let Some(socket) = unix_socket_path(&address) {
-        let observed = |f: Finding| observed(f).observe("socket", socket.display());
-        match cx.host.stat(&socket) {
-            Ok(None) => {
+    match unix_socket_path(&address) {
+        Some(socket) => bus_socket(cx, &address, &socket, &name, observed),
+        None => ping(cx, ID, &address, &name, observed),
+    }
+}
+
+/// The user bus's unix socket: there, a socket, and the caller's; then the bus answers a ping.
+fn bus_socket(
+    cx: &Context<'_>,
+    address: &str,
+    socket: &Path,
+    name: &str,
+    observed: impl Fn(Finding) -> Finding,
+) -> Finding {
+    const ID: CheckId = CheckId::SessionBus;
+    let observed = |f: Finding| observed(f).observe("socket", socket.display());
+    match cx.host.stat(socket) {
+        Ok(None) => observed(Finding::fail(
+            ID,
+            format!("no user bus socket at {}", socket.display()),
+        ))
+        .why(format!(
+            "the user manager creates the socket when dbus-user-session (or dbus-broker) \
+             is installed and the user has a session; {SU_STORY}"
+        ))
+        .fix(bus_fix(cx, ID, name)),
+        Err(e) if e.source.kind() == std::io::ErrorKind::PermissionDenied => {
+            observed(Finding::fail(
+                ID,
+                format!(
+                    "the user bus {} is out of reach of uid {} (permission denied)",
+                    socket.display(),
+                    cx.caller.uid
+                ),
+            ))
+            .observe("error", &e)
+            .why(format!(
+                "the address was inherited from another user's session, whose runtime \
+                 directory this user cannot enter; {SU_STORY}"
+            ))
+            .fix(login_fix(ID, name))
+        }
+        Err(e) => observed(Finding::fail(
+            ID,
+            format!("could not look at {}", socket.display()),
+        ))
+        .observe("error", &e)
+        .why(format!(
+            "without the user bus install cannot reach the user manager; {SU_STORY}"
+        ))
+        .fix(login_fix(ID, name)),
+        Ok(Some(info)) => {
+            let observed = |f: Finding| observed(f).observe("socket_owner", info.uid);
+            if info.mode & 0o170_000 != 0o140_000 {
                 return observed(Finding::fail(
                     ID,
-                    format!("no user bus socket at {}", socket.display()),
+                    format!("{} is not a socket", socket.display()),
                 ))
-                .why(format!(
-                    "the user manager creates the socket when dbus-user-session (or dbus-broker) \
-                     is installed and the user has a session; {SU_STORY}"
-                ))
-                .fix(bus_fix(cx, ID, &name));
+                .why(
+                    "the user bus listens on a unix socket; something else sits where it should be",
+                )
+                .fix(login_fix(ID, name));
             }
-            Err(e) if e.source.kind() == std::io::ErrorKind::PermissionDenied => {
+            if info.uid != cx.caller.uid {
                 return observed(Finding::fail(
                     ID,
                     format!(
-                        "the user bus {} is out of reach of uid {} (permission denied)",
+                        "the user bus {} belongs to uid {}, not to the caller (uid {})",
                         socket.display(),
+                        info.uid,
                         cx.caller.uid
                     ),
                 ))
-                .observe("error", &e)
                 .why(format!(
-                    "the address was inherited from another user's session, whose runtime \
-                     directory this user cannot enter; {SU_STORY}"
+                    "the address was inherited from another user's session, whose bus refuses \
+                     this user; {SU_STORY}"
                 ))
-                .fix(login_fix(ID, &name));
+                .fix(login_fix(ID, name));
             }
-            Err(e) => {
-                return observed(Finding::fail(
-                    ID,
-                    format!("could not look at {}", socket.display()),
-                ))
-                .observe("error", &e)
-                .why(format!(
-                    "without the user bus install cannot reach the user manager; {SU_STORY}"
-                ))
-                .fix(login_fix(ID, &name));
-            }
-            Ok(Some(info)) => {
-                let observed = |f: Finding| observed(f).observe("socket_owner", info.uid);
-                if info.mode & 0o170_000 != 0o140_000 {
-                    return observed(Finding::fail(
-                        ID,
-                        format!("{} is not a socket", socket.display()),
-                    ))
-                    .why("the user bus listens on a unix socket; something else sits where it should be")
-                    .fix(login_fix(ID, &name));
-                }
-                if info.uid != cx.caller.uid {
-                    return observed(Finding::fail(
-                        ID,
-                        format!(
-                            "the user bus {} belongs to uid {}, not to the caller (uid {})",
-                            socket.display(),
-                            info.uid,
-                            cx.caller.uid
-                        ),
-                    ))
-                    .why(format!(
-                        "the address was inherited from another user's session, whose bus refuses \
-                         this user; {SU_STORY}"
-                    ))
-                    .fix(login_fix(ID, &name));
-                }
-                return ping(cx, ID, &address, &name, observed);
-            }
+            ping(cx, ID, address, name, observed)
         }
     }
-    ping(cx, ID, &address, &name, observed)
 }
 
 fn ping(
@@ -398,42 +441,7 @@ pub(crate) fn systemd(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 format!("no systemd user manager answers on the user bus at {address}"),
             ))
             .observe("error", error);
-            if !systemd {
-                return f
-                    .why(
-                        "this host was not booted with systemd (no /run/systemd/system); the \
-                         engine runs as a systemd user service, which needs systemd and logind",
-                    )
-                    .fix(Fix::user(
-                        ID,
-                        "use a host booted with systemd, or start the engine by hand with \
-                         dockerd-rootless.sh",
-                    ));
-            }
-            let runtime_bus =
-                user_bus_address(None, cx.caller.var("XDG_RUNTIME_DIR")).map(|bus| bus.address);
-            if source == "DBUS_SESSION_BUS_ADDRESS" && runtime_bus.as_deref() != Some(&*address) {
-                return f
-                    .why(
-                        "DBUS_SESSION_BUS_ADDRESS points at a bus the systemd user manager is not \
-                         on (one started by dbus-launch or an X session); install needs the user \
-                         manager to run the engine",
-                    )
-                    .fix(
-                        Fix::user(
-                            ID,
-                            "use the user manager's bus: unset the variable (and remove it from \
-                             your shell start-up files), then check again",
-                        )
-                        .cmds(["unset DBUS_SESSION_BUS_ADDRESS", "systemctl --user status"]),
-                    );
-            }
-            return f
-                .why(format!(
-                    "install creates, enables and starts the engine's unit through the user \
-                     manager; without it nothing runs or restarts the engine; {SU_STORY}"
-                ))
-                .fix(login_fix(ID, &name).cmd("systemctl --user status"));
+            return no_user_manager(cx, f, &address, source, systemd, &name);
         }
     };
     let observed = |f: Finding| {
@@ -477,6 +485,54 @@ pub(crate) fn systemd(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         ))
         .fix(login_fix(ID, &name).cmd("systemctl --user status")),
     }
+}
+
+/// Why no user manager answers on the bus: a host without systemd, a bus the manager is not on,
+/// or no login session.
+fn no_user_manager(
+    cx: &Context<'_>,
+    f: Finding,
+    address: &str,
+    source: &str,
+    systemd: bool,
+    name: &str,
+) -> Finding {
+    const ID: CheckId = CheckId::SessionSystemd;
+    if !systemd {
+        return f
+            .why(
+                "this host was not booted with systemd (no /run/systemd/system); the \
+                 engine runs as a systemd user service, which needs systemd and logind",
+            )
+            .fix(Fix::user(
+                ID,
+                "use a host booted with systemd, or start the engine by hand with \
+                 dockerd-rootless.sh",
+            ));
+    }
+    let runtime_bus =
+        user_bus_address(None, cx.caller.var("XDG_RUNTIME_DIR")).map(|bus| bus.address);
+    if source == "DBUS_SESSION_BUS_ADDRESS" && runtime_bus.as_deref() != Some(address) {
+        return f
+            .why(
+                "DBUS_SESSION_BUS_ADDRESS points at a bus the systemd user manager is not \
+                 on (one started by dbus-launch or an X session); install needs the user \
+                 manager to run the engine",
+            )
+            .fix(
+                Fix::user(
+                    ID,
+                    "use the user manager's bus: unset the variable (and remove it from \
+                     your shell start-up files), then check again",
+                )
+                .cmds(["unset DBUS_SESSION_BUS_ADDRESS", "systemctl --user status"]),
+            );
+    }
+    f.why(format!(
+        "install creates, enables and starts the engine's unit through the user \
+         manager; without it nothing runs or restarts the engine; {SU_STORY}"
+    ))
+    .fix(login_fix(ID, name).cmd("systemctl --user status"))
 }
 
 /// `session.linger`: logind keeps the user manager running without a session.

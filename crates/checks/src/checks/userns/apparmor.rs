@@ -2,7 +2,7 @@
 //! (Ubuntu 23.10 and later), rootlesskit needs an AppArmor profile attached to its real path
 //! that grants `userns`. This module also holds the small profile scanner that finds one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
@@ -234,49 +234,24 @@ pub(crate) fn apparmor(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .canonicalize(&binary.path)
         .unwrap_or_else(|| binary.path.clone());
     let real_s = real.to_string_lossy().into_owned();
-    let mut without_userns: Vec<String> = Vec::new();
-    let mut names_in_use: Vec<String> = Vec::new();
-    for file in cx.host.list_dir(PROFILES).unwrap_or_default() {
-        let path = Path::new(PROFILES).join(&file);
-        if !cx
-            .host
-            .stat(&path)
-            .ok()
-            .flatten()
-            .is_some_and(|i| i.is_file)
-        {
-            continue;
+    let (without_userns, names_in_use) = match scan_profiles(cx, &real_s) {
+        Profiles::Grants { name, file } => {
+            return base(Finding::pass(
+                ID,
+                format!(
+                    "profile `{name}` in {} grants user namespaces to {real_s}",
+                    file.display()
+                ),
+            ))
+            .observe("rootlesskit", &real_s)
+            .observe("profile", &name)
+            .observe("profile_file", file.display());
         }
-        let Ok(Some(text)) = cx.host.read(&path) else {
-            continue;
-        };
-        for profile in parse_profiles(&text) {
-            names_in_use.push(profile.name.clone());
-            if profile.attachment.as_deref() != Some(real_s.as_str()) {
-                continue;
-            }
-            if profile.grants_userns {
-                return base(Finding::pass(
-                    ID,
-                    format!(
-                        "profile `{}` in {} grants user namespaces to {real_s}",
-                        profile.name,
-                        path.display()
-                    ),
-                ))
-                .observe("rootlesskit", &real_s)
-                .observe("profile", &profile.name)
-                .observe("profile_file", path.display());
-            }
-            without_userns.push(format!("`{}` in {}", profile.name, path.display()));
-        }
-    }
-    let name = if names_in_use.iter().any(|n| n == "rootlesskit") {
-        file_name_for(&real_s)
-    } else {
-        "rootlesskit".to_owned()
+        Profiles::Missing {
+            without_userns,
+            names_in_use,
+        } => (without_userns, names_in_use),
     };
-    let target = format!("{PROFILES}/{}", file_name_for(&real_s));
     let mut finding = base(Finding::fail(
         ID,
         format!(
@@ -295,6 +270,69 @@ pub(crate) fn apparmor(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     for p in &without_userns {
         finding = finding.observe("profile_without_userns", p);
     }
+    with_profile_fix(finding, &real_s, &names_in_use)
+}
+
+/// What the profile directory holds for rootlesskit's real path.
+enum Profiles {
+    /// A profile attached to it grants `userns`.
+    Grants { name: String, file: PathBuf },
+    /// None does: the profiles attached to it without the grant (`name` in file), and every
+    /// profile name in use.
+    Missing {
+        without_userns: Vec<String>,
+        names_in_use: Vec<String>,
+    },
+}
+
+/// Reads every profile file in the AppArmor directory, up to the first profile attached to
+/// `real` that grants `userns`.
+fn scan_profiles(cx: &Context<'_>, real: &str) -> Profiles {
+    let mut without_userns: Vec<String> = Vec::new();
+    let mut names_in_use: Vec<String> = Vec::new();
+    for file in cx.host.list_dir(PROFILES).unwrap_or_default() {
+        let path = Path::new(PROFILES).join(&file);
+        if !cx
+            .host
+            .stat(&path)
+            .ok()
+            .flatten()
+            .is_some_and(|i| i.is_file)
+        {
+            continue;
+        }
+        let Ok(Some(text)) = cx.host.read(&path) else {
+            continue;
+        };
+        for profile in parse_profiles(&text) {
+            names_in_use.push(profile.name.clone());
+            if profile.attachment.as_deref() != Some(real) {
+                continue;
+            }
+            if profile.grants_userns {
+                return Profiles::Grants {
+                    name: profile.name,
+                    file: path,
+                };
+            }
+            without_userns.push(format!("`{}` in {}", profile.name, path.display()));
+        }
+    }
+    Profiles::Missing {
+        without_userns,
+        names_in_use,
+    }
+}
+
+/// The failure's why and fix: a profile for `real` that grants `userns`, named `rootlesskit`
+/// unless another profile already has that name.
+fn with_profile_fix(finding: Finding, real: &str, names_in_use: &[String]) -> Finding {
+    let name = if names_in_use.iter().any(|n| n == "rootlesskit") {
+        file_name_for(real)
+    } else {
+        "rootlesskit".to_owned()
+    };
+    let target = format!("{PROFILES}/{}", file_name_for(real));
     finding
         .why(
             "Ubuntu 23.10 and later block unprivileged user namespaces for programs that no \
@@ -305,15 +343,15 @@ pub(crate) fn apparmor(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             Fix::root(
                 ID,
                 format!(
-                    "write a profile for {real_s} that allows `userns` to {target} and reload \
+                    "write a profile for {real} that allows `userns` to {target} and reload \
                      AppArmor (setting kernel.apparmor_restrict_unprivileged_userns=0 also works, \
                      but removes the protection for every program)"
                 ),
             )
             .remedy(Remedy::AllowUserns {
-                rootlesskit: real_s.clone(),
+                rootlesskit: real.to_owned(),
                 file: target,
-                profile: profile_text(&name, &real_s),
+                profile: profile_text(&name, real),
             }),
         )
 }

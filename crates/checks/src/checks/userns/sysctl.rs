@@ -59,83 +59,10 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
         }
     };
     if clone == Value::Number(0) {
-        // Too few namespaces as well: both in one fix, so one round of fixing is enough.
-        let few = matches!(max, Value::Number(n) if n < MAX_WARN_BELOW);
-        let summary = if few {
-            format!(
-                "allow unprivileged user namespaces, and {MAX_FIX} of them, now and in {DROP_IN}"
-            )
-        } else {
-            format!("allow unprivileged user namespaces now and in {DROP_IN}")
-        };
-        let mut fix =
-            Fix::root(ID, summary).remedy(Remedy::SetSysctl(Sysctl::UnprivilegedUsernsClone));
-        if few {
-            fix = fix.remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces));
-        }
-        return observe(Finding::fail(ID, "kernel.unprivileged_userns_clone is 0"))
-            .why(
-                "this kernel lets only root create user namespaces, so rootlesskit cannot \
-                 create the engine's namespace",
-            )
-            .fix(fix);
+        return observe(clone_off(&max));
     }
-    match &max {
-        Value::Number(0) => {
-            return observe(Finding::fail(ID, "user.max_user_namespaces is 0"))
-                .why("the kernel refuses every new user namespace, root's included")
-                .fix(
-                    Fix::root(
-                        ID,
-                        format!("allow {MAX_FIX} user namespaces now and in {DROP_IN}"),
-                    )
-                    .remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces)),
-                );
-        }
-        Value::Absent if !has_userns => {
-            return observe(Finding::fail(
-                ID,
-                "this kernel has no user namespaces (no /proc/sys/user/max_user_namespaces, no \
-                 /proc/self/ns/user)",
-            ))
-            .why("rootless engines run entirely inside a user namespace")
-            .fix(Fix::root(
-                ID,
-                "boot a kernel built with CONFIG_USER_NS=y (every distribution kernel has it)",
-            ));
-        }
-        Value::Number(n) if *n < MAX_WARN_BELOW => {
-            return observe(Finding::warn(
-                ID,
-                format!("user.max_user_namespaces is {n}, below {MAX_WARN_BELOW}"),
-            ))
-            .why(
-                "every container and every nested build takes a user namespace; with so few the \
-                 engine starts but containers fail with \"no space left on device\" once they run out",
-            )
-            .fix(
-                Fix::root(ID, format!("allow {MAX_FIX} user namespaces now and in {DROP_IN}"))
-                    .remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces)),
-            );
-        }
-        _ => {}
-    }
-    if let Some((key, Value::Other(v))) = [
-        ("kernel.unprivileged_userns_clone", &clone),
-        ("user.max_user_namespaces", &max),
-    ]
-    .into_iter()
-    .find(|(_, v)| matches!(v, Value::Other(_)))
-    {
-        return observe(Finding::warn(
-            ID,
-            format!("{key} could not be read as a number: {v}"),
-        ))
-        .why("the checker cannot tell whether unprivileged user namespaces are allowed")
-        .fix(Fix::user(
-            ID,
-            format!("run `sysctl {key}` and check that it is at least 1"),
-        ));
+    if let Some(f) = too_few(&max, has_userns).or_else(|| unreadable(&clone, &max)) {
+        return observe(f);
     }
     let summary = match (&clone, &max) {
         (Value::Number(c), Value::Number(m)) => format!(
@@ -148,6 +75,94 @@ pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
         _ => "unprivileged user namespaces allowed".to_owned(),
     };
     observe(Finding::pass(ID, summary))
+}
+
+/// `kernel.unprivileged_userns_clone` is 0: one fix that allows unprivileged user namespaces,
+/// and enough of them when `max` is low too.
+fn clone_off(max: &Value) -> Finding {
+    // Too few namespaces as well: both in one fix, so one round of fixing is enough.
+    let few = matches!(max, Value::Number(n) if *n < MAX_WARN_BELOW);
+    let summary = if few {
+        format!("allow unprivileged user namespaces, and {MAX_FIX} of them, now and in {DROP_IN}")
+    } else {
+        format!("allow unprivileged user namespaces now and in {DROP_IN}")
+    };
+    let mut fix = Fix::root(ID, summary).remedy(Remedy::SetSysctl(Sysctl::UnprivilegedUsernsClone));
+    if few {
+        fix = fix.remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces));
+    }
+    Finding::fail(ID, "kernel.unprivileged_userns_clone is 0")
+        .why(
+            "this kernel lets only root create user namespaces, so rootlesskit cannot \
+             create the engine's namespace",
+        )
+        .fix(fix)
+}
+
+/// `user.max_user_namespaces` allows none or too few, or the kernel has no user namespaces at
+/// all.
+fn too_few(max: &Value, has_userns: bool) -> Option<Finding> {
+    match max {
+        Value::Number(0) => Some(
+            Finding::fail(ID, "user.max_user_namespaces is 0")
+                .why("the kernel refuses every new user namespace, root's included")
+                .fix(
+                    Fix::root(
+                        ID,
+                        format!("allow {MAX_FIX} user namespaces now and in {DROP_IN}"),
+                    )
+                    .remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces)),
+                ),
+        ),
+        Value::Absent if !has_userns => Some(
+            Finding::fail(
+                ID,
+                "this kernel has no user namespaces (no /proc/sys/user/max_user_namespaces, no \
+                 /proc/self/ns/user)",
+            )
+            .why("rootless engines run entirely inside a user namespace")
+            .fix(Fix::root(
+                ID,
+                "boot a kernel built with CONFIG_USER_NS=y (every distribution kernel has it)",
+            )),
+        ),
+        Value::Number(n) if *n < MAX_WARN_BELOW => Some(
+            Finding::warn(
+                ID,
+                format!("user.max_user_namespaces is {n}, below {MAX_WARN_BELOW}"),
+            )
+            .why(
+                "every container and every nested build takes a user namespace; with so few the \
+                 engine starts but containers fail with \"no space left on device\" once they run out",
+            )
+            .fix(
+                Fix::root(ID, format!("allow {MAX_FIX} user namespaces now and in {DROP_IN}"))
+                    .remedy(Remedy::SetSysctl(Sysctl::MaxUserNamespaces)),
+            ),
+        ),
+        _ => None,
+    }
+}
+
+/// The first of the two values that is not a number.
+fn unreadable(clone: &Value, max: &Value) -> Option<Finding> {
+    let (key, v) = [
+        ("kernel.unprivileged_userns_clone", clone),
+        ("user.max_user_namespaces", max),
+    ]
+    .into_iter()
+    .find_map(|(key, v)| match v {
+        Value::Other(v) => Some((key, v)),
+        _ => None,
+    })?;
+    Some(
+        Finding::warn(ID, format!("{key} could not be read as a number: {v}"))
+            .why("the checker cannot tell whether unprivileged user namespaces are allowed")
+            .fix(Fix::user(
+                ID,
+                format!("run `sysctl {key}` and check that it is at least 1"),
+            )),
+    )
 }
 
 #[cfg(test)]

@@ -73,6 +73,38 @@ struct Seen {
 }
 
 impl Seen {
+    /// The helper as the fix script's repair sees it.
+    fn helper_file(&self, helper: Helper) -> HelperFile {
+        HelperFile {
+            path: self.real.to_string_lossy().into_owned(),
+            owner: self.uid,
+            privileged: !self.privilege(helper).starts_with("none"),
+            nosuid: self
+                .mount
+                .as_ref()
+                .is_some_and(|m| m.options.iter().any(|o| o == "nosuid")),
+        }
+    }
+
+    /// The observations about this copy, keyed by the helper's name.
+    fn observations(&self, helper: Helper) -> Vec<(String, String)> {
+        let name = helper.name();
+        let mut out = vec![(name.to_owned(), self.path.display().to_string())];
+        if self.real != self.path {
+            out.push((format!("{name}_real"), self.real.display().to_string()));
+        }
+        out.push((format!("{name}_owner"), self.uid.to_string()));
+        out.push((format!("{name}_mode"), format!("{:04o}", self.perms)));
+        out.push((format!("{name}_privilege"), self.privilege(helper)));
+        if let Some(m) = &self.mount {
+            out.push((
+                format!("{name}_mount"),
+                format!("{} ({})", m.mount_point.display(), m.options.join(",")),
+            ));
+        }
+        out
+    }
+
     fn privilege(&self, helper: Helper) -> String {
         let setuid = self.perms & 0o4000 != 0 && self.uid == 0;
         match (&self.caps, setuid) {
@@ -270,62 +302,47 @@ fn repair(
     fix.cmds(cmds).remedy(Remedy::IdmapHelpers(helpers))
 }
 
-/// Runs the check.
-pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
-    let dirs = program_dirs(cx.caller);
-    let mounts = mountinfo::read(cx.host);
-    let searched = common::joined(&dirs);
-    let mut observed: Vec<(String, String)> = Vec::new();
-    let mut missing: Vec<&str> = Vec::new();
-    let mut broken: Vec<(Helper, Seen, Option<PathBuf>)> = Vec::new();
-    let mut good: Vec<String> = Vec::new();
-    let mut helpers: Vec<IdmapHelper> = Vec::new();
+/// The helpers as rootlesskit would find them: what to show, which are missing, which are
+/// broken (with a working copy shadowed by each) and which work.
+#[derive(Default)]
+struct Survey {
+    observed: Vec<(String, String)>,
+    missing: Vec<&'static str>,
+    broken: Vec<(Helper, Seen, Option<PathBuf>)>,
+    good: Vec<String>,
+    helpers: Vec<IdmapHelper>,
+}
+
+/// Looks at the first copy of each helper on the search path, and records the working ones in
+/// `facts`.
+fn survey(cx: &Context<'_>, facts: &mut Facts, dirs: &[PathBuf], mounts: &[Mount]) -> Survey {
+    let mut out = Survey::default();
     for helper in [Helper::Uid, Helper::Gid] {
         let name = helper.name();
-        let found = candidates(cx, &dirs, name);
+        let found = candidates(cx, dirs, name);
         let Some(first) = found.first() else {
-            missing.push(name);
-            observed.push((name.to_owned(), "not found".to_owned()));
-            helpers.push(IdmapHelper {
+            out.missing.push(name);
+            out.observed.push((name.to_owned(), "not found".to_owned()));
+            out.helpers.push(IdmapHelper {
                 name,
                 cap: helper.cap_name(),
                 found: None,
             });
             continue;
         };
-        let seen = inspect(cx, &mounts, helper, first);
-        helpers.push(IdmapHelper {
+        let seen = inspect(cx, mounts, helper, first);
+        out.helpers.push(IdmapHelper {
             name,
             cap: helper.cap_name(),
-            found: Some(HelperFile {
-                path: seen.real.to_string_lossy().into_owned(),
-                owner: seen.uid,
-                privileged: !seen.privilege(helper).starts_with("none"),
-                nosuid: seen
-                    .mount
-                    .as_ref()
-                    .is_some_and(|m| m.options.iter().any(|o| o == "nosuid")),
-            }),
+            found: Some(seen.helper_file(helper)),
         });
-        observed.push((name.to_owned(), seen.path.display().to_string()));
-        if seen.real != seen.path {
-            observed.push((format!("{name}_real"), seen.real.display().to_string()));
-        }
-        observed.push((format!("{name}_owner"), seen.uid.to_string()));
-        observed.push((format!("{name}_mode"), format!("{:04o}", seen.perms)));
-        observed.push((format!("{name}_privilege"), seen.privilege(helper)));
-        if let Some(m) = &seen.mount {
-            observed.push((
-                format!("{name}_mount"),
-                format!("{} ({})", m.mount_point.display(), m.options.join(",")),
-            ));
-        }
+        out.observed.extend(seen.observations(helper));
         if seen.defects.is_empty() {
             match helper {
                 Helper::Uid => facts.newuidmap = Some(seen.path.clone()),
                 Helper::Gid => facts.newgidmap = Some(seen.path.clone()),
             }
-            good.push(format!(
+            out.good.push(format!(
                 "{name} ({}, {})",
                 seen.path.display(),
                 seen.privilege(helper)
@@ -335,12 +352,27 @@ pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             let alternative = found
                 .iter()
                 .skip(1)
-                .map(|p| inspect(cx, &mounts, helper, p))
+                .map(|p| inspect(cx, mounts, helper, p))
                 .find(|s| s.defects.is_empty())
                 .map(|s| s.path);
-            broken.push((helper, seen, alternative));
+            out.broken.push((helper, seen, alternative));
         }
     }
+    out
+}
+
+/// Runs the check.
+pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let dirs = program_dirs(cx.caller);
+    let mounts = mountinfo::read(cx.host);
+    let searched = common::joined(&dirs);
+    let Survey {
+        mut observed,
+        missing,
+        broken,
+        good,
+        helpers,
+    } = survey(cx, facts, &dirs, &mounts);
     if mounts.is_empty() {
         observed.push(("mountinfo".to_owned(), "unavailable".to_owned()));
     }
