@@ -232,10 +232,7 @@ impl AutoOrder {
     /// Where the order comes from, for people: `the order of the engine's
     /// dockerd-rootless.sh`.
     pub fn origin(&self, engine: Engine) -> String {
-        let script = match engine {
-            Engine::Docker => "dockerd-rootless.sh",
-            Engine::Containerd => "containerd-rootless.sh",
-        };
+        let script = engine.rootless_script();
         match &self.source {
             OrderSource::Script => format!("the order of the engine's {script}"),
             OrderSource::Version(v) => {
