@@ -8,10 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use rootless_setup_core::Engine;
+use rootless_setup_core::network::NetDriver;
 
 use super::Settings;
 use super::error::{ConfigError, Origin, Sourced, one_of};
-use crate::drivers::{NetworkDriver, PortDriver};
+use crate::drivers::PortDriver;
 use crate::escape;
 
 /// One configuration key.
@@ -363,7 +364,7 @@ pub fn set(
         "network.driver" => {
             settings.network_driver = Some(sourced(
                 origin,
-                choice(key, raw, origin, &NetworkDriver::ALL, NetworkDriver::as_str)?,
+                choice(key, raw, origin, &NetDriver::ALL, NetDriver::as_str)?,
             ));
         }
         "network.port-driver" => {
