@@ -52,7 +52,7 @@ impl Seen {
 enum Choice {
     /// Configured with `network_driver`.
     Option(NetDriver),
-    /// Picked automatically (its `driver` is set).
+    /// Picked automatically: the driver, and how ([`AutoChoice::driver`] is the same).
     Auto(NetDriver, AutoChoice),
 }
 
@@ -84,19 +84,12 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             Err(finding) => return seen.onto(*finding),
         },
     };
-    let (driver, auto) = match choice {
-        Choice::Option(d) => (d, None),
-        Choice::Auto(d, auto) => (d, Some(auto)),
+    let (driver, chosen_by, auto) = match choice {
+        Choice::Option(d) => (d, "option", None),
+        Choice::Auto(d, auto) => (d, "automatic", Some(auto)),
     };
     seen.add("driver", driver);
-    seen.add(
-        "chosen_by",
-        if auto.is_some() {
-            "automatic"
-        } else {
-            "option"
-        },
-    );
+    seen.add("chosen_by", chosen_by);
     if let Some(auto) = &auto {
         if let Some(version) = auto.skipped_slirp() {
             seen.add(
