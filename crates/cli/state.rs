@@ -71,9 +71,7 @@ pub struct Entry {
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
     /// A directory created for a file (removed on reversal when empty).
-    Dir {
-        path: PathBuf,
-    },
+    Dir { path: PathBuf },
     /// A file written.
     File {
         path: PathBuf,
@@ -83,9 +81,7 @@ pub enum Step {
         previous: Option<Previous>,
     },
     /// The unit enabled (it was not before).
-    Enable {
-        unit: String,
-    },
+    Enable { unit: String },
     /// The unit started or restarted.
     Start {
         unit: String,
@@ -93,10 +89,7 @@ pub enum Step {
         was_active: bool,
     },
     /// The CLI context created (or replaced) by install.
-    Context {
-        name: String,
-        endpoint: String,
-    },
+    Context { name: String, endpoint: String },
     /// The current CLI context switched.
     Switch {
         /// The current one before.
@@ -119,9 +112,7 @@ pub enum Step {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Previous {
     /// Not ours (the old setup tool's unit, or hand-edited): kept whole, put back on reversal.
-    Content {
-        text: String,
-    },
+    Content { text: String },
     /// An earlier rendering of ours: a rollback puts its text back, uninstall removes it.
     Ours {
         /// SHA-256 of the whole file.

@@ -32,10 +32,7 @@ pub struct UsernsMapRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsernsMapOutcome {
     /// The child's `/proc/self/uid_map` and `gid_map` as read inside the namespace.
-    Mapped {
-        uid_map: String,
-        gid_map: String,
-    },
+    Mapped { uid_map: String, gid_map: String },
     /// `unshare(CLONE_NEWUSER)` itself failed.
     UnshareFailed(String),
     /// A mapping helper failed; `helper` is its path.

@@ -28,6 +28,14 @@ impl Engine {
         }
     }
 
+    /// The script that starts the engine under rootlesskit.
+    pub fn rootless_script(self) -> &'static str {
+        match self {
+            Engine::Docker => "dockerd-rootless.sh",
+            Engine::Containerd => "containerd-rootless.sh",
+        }
+    }
+
     /// The systemd user unit the rootless engine runs as.
     pub fn unit_name(self) -> &'static str {
         match self {

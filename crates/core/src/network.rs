@@ -26,10 +26,17 @@ use std::fmt;
 
 use crate::version::version_at_least;
 
-/// A rootlesskit network driver (`--net=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+mod auto;
+
+pub use auto::{
+    AutoChoice, AutoOrder, Installed, OrderSource, PassedOver, Tool, auto_choice, passed_over,
+    version_program,
+};
+
+/// A rootlesskit network driver (`--net=`, `DOCKERD_ROOTLESS_ROOTLESSKIT_NET`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NetDriver {
-    /// `slirp4netns` (≥ 0.4), the default when installed.
+    /// `slirp4netns` (≥ 0.4), every engine script's first choice.
     Slirp4netns,
     /// `vpnkit`.
     Vpnkit,
@@ -42,19 +49,13 @@ pub enum NetDriver {
 }
 
 impl NetDriver {
-    /// Every driver, in the order `dockerd-rootless.sh` would consider them.
+    /// Every driver, in the order they are listed to people: the user-mode stacks first
+    /// (slirp4netns, pasta, gvisor-tap-vsock), then vpnkit, then the setuid lxc-user-nic. The
+    /// automatic choice has its own order, the engine script's ([`auto_choice`]).
     pub const ALL: [NetDriver; 5] = [
         NetDriver::Slirp4netns,
-        NetDriver::Vpnkit,
-        NetDriver::LxcUserNic,
         NetDriver::Pasta,
         NetDriver::GvisorTapVsock,
-    ];
-
-    /// The drivers picked automatically when none is configured, in order of preference.
-    /// pasta and gvisor-tap-vsock are used only when asked for, as in `dockerd-rootless.sh`.
-    pub const AUTO: [NetDriver; 3] = [
-        NetDriver::Slirp4netns,
         NetDriver::Vpnkit,
         NetDriver::LxcUserNic,
     ];

@@ -1,6 +1,7 @@
 //! Property tests of what the unit crate reads from hostile input: `config.toml` (text, bytes
-//! through [`Settings::load`], flags), the generated files' header ([`classify`]) and version
-//! text ([`Version::find`]). Each survives any input, keeps its model (valid settings and their
+//! through [`Settings::load`], flags) and the generated files' header ([`classify`]). Versions
+//! are read by core's `version` module, whose own property tests cover them. Each survives any
+//! input, keeps its model (valid settings and their
 //! positions are read back, a header's hash matches its body) and reads a megabyte within
 //! [`hostile::BUDGET`].
 
@@ -9,7 +10,6 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use rootless_setup_core::hostile::{self, Large};
 use rootless_setup_unit::config::keys::{MANAGED_ENV, MTU_MAX, MTU_MIN, TIMEOUT_MAX, TIMEOUT_MIN};
-use rootless_setup_unit::drivers::Version;
 use rootless_setup_unit::header::{MARKER, with_header};
 use rootless_setup_unit::{
     ConfigErrors, ConfigSource, FileOrigin, LoadError, Origin, Overrides, Settings, classify,
@@ -196,22 +196,6 @@ proptest! {
             prop_assert_eq!(classify(&body), FileOrigin::Foreign);
         }
     }
-
-    #[test]
-    fn versions_are_found_in_program_output(
-        prefix in "[a-z :]{0,20}",
-        version in (0u64..100_000, 0u64..100_000, prop::option::of(0u64..100_000)),
-        text in hostile::small_text(VERSION_TEXT),
-    ) {
-        let (a, b, c) = version;
-        let printed = match c {
-            Some(c) => format!("{a}.{b}.{c}"),
-            None => format!("{a}.{b}"),
-        };
-        let out = format!("{prefix} {printed}\n{text}");
-        prop_assert_eq!(Version::find(&out), Some(Version(a, b, c.unwrap_or(0))));
-        let _ = Version::find(&text);
-    }
 }
 
 proptest! {
@@ -226,12 +210,11 @@ proptest! {
     }
 
     #[test]
-    fn a_megabyte_of_headers_and_versions_is_read_in_bounded_time(
+    fn a_megabyte_of_headers_is_read_in_bounded_time(
         text in hostile::large_text(VERSION_TEXT),
     ) {
         let file = Large(with_header(&text));
         hostile::within_budget("header::classify", file.len(), || classify(&file));
-        hostile::within_budget("Version::find", file.len(), || Version::find(&file));
     }
 }
 

@@ -89,10 +89,7 @@ pub enum Error {
     },
     /// The unit is masked (linked to `/dev/null`).
     #[error("unit {unit} is masked: {message}")]
-    UnitMasked {
-        unit: String,
-        message: String,
-    },
+    UnitMasked { unit: String, message: String },
     /// The unit file could not be loaded (a syntax error or a bad setting).
     #[error("unit {unit} failed to load: {message}")]
     BadUnit {

@@ -8,10 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use rootless_setup_core::Engine;
+use rootless_setup_core::network::NetDriver;
 
 use super::Settings;
 use super::error::{ConfigError, Origin, Sourced, one_of};
-use crate::drivers::{NetworkDriver, PortDriver};
+use crate::drivers::PortDriver;
 use crate::escape;
 
 /// One configuration key.
@@ -310,77 +311,18 @@ pub fn set(
                 .map_err(|e| ConfigError::new(origin, key, format!("`{key}` {e}")))?;
             settings.data_root = Some(sourced(origin, p));
         }
-        "daemon-flags" => {
-            let items = match raw {
-                Raw::List(items) => items.clone(),
-                Raw::Text(s) => vec![(s.clone(), origin.clone())],
-                _ => return Err(wrong_type(key, raw, origin, "a list of strings")),
-            };
-            let mut flags = Vec::new();
-            for (flag, at) in items {
-                if let Err(e) = escape::exec_arg(&flag) {
-                    return Err(ConfigError::new(
-                        &at,
-                        key,
-                        format!("daemon flag `{}` {e}", flag.escape_debug()),
-                    )
-                    .allowed(spec(key).map_or("", |s| s.allowed)));
-                }
-                if flag == "--data-root" || flag.starts_with("--data-root=") {
-                    return Err(ConfigError::new(
-                        &at,
-                        key,
-                        "the data directory is not a daemon flag here",
-                    )
-                    .allowed("set `data-root` (or `--data-root`) instead"));
-                }
-                flags.push(Sourced::new(flag, at));
-            }
-            settings.daemon_flags = flags;
-        }
+        "daemon-flags" => settings.daemon_flags = daemon_flags(key, raw, origin)?,
         "start-timeout" => {
-            if let Raw::Str(s) | Raw::Text(s) = raw
-                && s.trim() == "infinity"
-            {
-                return Err(ConfigError::new(
-                    origin,
-                    key,
-                    "`start-timeout` = infinity would let a start hang forever",
-                )
-                .allowed(spec(key).map_or("", |s| s.allowed)));
-            }
-            let v = integer(key, raw, origin)?;
-            let extra = if v == 0 {
-                " (0 would let a start hang forever)"
-            } else {
-                ""
-            };
-            settings.start_timeout = sourced(
-                origin,
-                range(key, v, origin, TIMEOUT_MIN, TIMEOUT_MAX, extra)?,
-            );
+            settings.start_timeout = sourced(origin, start_timeout(key, raw, origin)?);
         }
         "network.driver" => {
             settings.network_driver = Some(sourced(
                 origin,
-                choice(key, raw, origin, &NetworkDriver::ALL, NetworkDriver::as_str)?,
+                choice(key, raw, origin, &NetDriver::ALL, NetDriver::as_str)?,
             ));
         }
         "network.port-driver" => {
-            if let Raw::Str(s) | Raw::Text(s) = raw
-                && let Some(reason) = crate::drivers::port_driver_refusal(s.trim())
-            {
-                return Err(ConfigError::new(
-                    origin,
-                    key,
-                    format!("`{key}` cannot be `{}`: {reason}", s.trim()),
-                )
-                .allowed(spec(key).map_or("", |s| s.allowed)));
-            }
-            settings.port_driver = Some(sourced(
-                origin,
-                choice(key, raw, origin, &PortDriver::ALL, PortDriver::as_str)?,
-            ));
+            settings.port_driver = Some(sourced(origin, port_driver(key, raw, origin)?));
         }
         "network.mtu" => {
             let v = integer(key, raw, origin)?;
@@ -407,6 +349,75 @@ pub fn set(
 }
 
 /// Sets `[environment]` entry `name`.
+/// `daemon-flags`: each one a single argument systemd passes through, and not the data
+/// directory (which has its own key).
+fn daemon_flags(
+    key: &str,
+    raw: &Raw,
+    origin: &Origin,
+) -> Result<Vec<Sourced<String>>, ConfigError> {
+    let items = match raw {
+        Raw::List(items) => items.clone(),
+        Raw::Text(s) => vec![(s.clone(), origin.clone())],
+        _ => return Err(wrong_type(key, raw, origin, "a list of strings")),
+    };
+    let mut flags = Vec::new();
+    for (flag, at) in items {
+        if let Err(e) = escape::exec_arg(&flag) {
+            return Err(ConfigError::new(
+                &at,
+                key,
+                format!("daemon flag `{}` {e}", flag.escape_debug()),
+            )
+            .allowed(spec(key).map_or("", |s| s.allowed)));
+        }
+        if flag == "--data-root" || flag.starts_with("--data-root=") {
+            return Err(
+                ConfigError::new(&at, key, "the data directory is not a daemon flag here")
+                    .allowed("set `data-root` (or `--data-root`) instead"),
+            );
+        }
+        flags.push(Sourced::new(flag, at));
+    }
+    Ok(flags)
+}
+
+/// `start-timeout`: seconds in range; never infinity or 0, which would let a start hang.
+fn start_timeout(key: &str, raw: &Raw, origin: &Origin) -> Result<u32, ConfigError> {
+    if let Raw::Str(s) | Raw::Text(s) = raw
+        && s.trim() == "infinity"
+    {
+        return Err(ConfigError::new(
+            origin,
+            key,
+            "`start-timeout` = infinity would let a start hang forever",
+        )
+        .allowed(spec(key).map_or("", |s| s.allowed)));
+    }
+    let v = integer(key, raw, origin)?;
+    let extra = if v == 0 {
+        " (0 would let a start hang forever)"
+    } else {
+        ""
+    };
+    range(key, v, origin, TIMEOUT_MIN, TIMEOUT_MAX, extra)
+}
+
+/// `network.port-driver`: one the unit may use; `none` is refused with its reason.
+fn port_driver(key: &str, raw: &Raw, origin: &Origin) -> Result<PortDriver, ConfigError> {
+    if let Raw::Str(s) | Raw::Text(s) = raw
+        && let Some(reason) = crate::drivers::port_driver_refusal(s.trim())
+    {
+        return Err(ConfigError::new(
+            origin,
+            key,
+            format!("`{key}` cannot be `{}`: {reason}", s.trim()),
+        )
+        .allowed(spec(key).map_or("", |s| s.allowed)));
+    }
+    choice(key, raw, origin, &PortDriver::ALL, PortDriver::as_str)
+}
+
 pub fn set_environment(
     settings: &mut Settings,
     name: &str,

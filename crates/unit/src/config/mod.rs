@@ -11,13 +11,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rootless_setup_core::Engine;
+use rootless_setup_core::network::NetDriver;
 use rootless_setup_core::paths;
 use rootless_setup_core::read::{self, Limit};
 
 pub use error::{ConfigError, ConfigErrors, Origin, Positions, Sourced, closest, one_of};
 pub use keys::{KEYS, KeySpec};
 
-use crate::drivers::{NetworkDriver, PortDriver};
+use crate::drivers::PortDriver;
 
 /// The merged configuration, before it is checked against the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct Settings {
     /// The engine.
     pub engine: Sourced<Engine>,
     /// Network driver; `None` picks the best installed one.
-    pub network_driver: Option<Sourced<NetworkDriver>>,
+    pub network_driver: Option<Sourced<NetDriver>>,
     /// Port driver; `None` picks the one that fits the network driver.
     pub port_driver: Option<Sourced<PortDriver>>,
     /// MTU; `None` uses the network driver's default.

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use rootless_setup_core::Engine;
+use rootless_setup_core::network::NetDriver;
 
 use super::*;
-use crate::drivers::{NetworkDriver, PortDriver};
+use crate::drivers::PortDriver;
 
 const FILE: &str = "/home/u/.config/rootless-setup/config.toml";
 const HOME: &str = "/home/u";
@@ -79,7 +80,7 @@ dockerd-rootless = "/opt/docker/dockerd-rootless.sh"
     assert_eq!(s.start_timeout.value, 120);
     assert_eq!(
         s.network_driver.as_ref().map(|d| d.value),
-        Some(NetworkDriver::Pasta)
+        Some(NetDriver::Pasta)
     );
     assert_eq!(
         s.port_driver.as_ref().map(|d| d.value),

@@ -1,18 +1,19 @@
-//! Which network and port drivers the unit may use, and every reason a choice cannot work with
-//! the installed engine, rootlesskit and driver binaries.
+//! Which port drivers the unit may use, and every reason a network and port driver cannot
+//! work with the installed engine, rootlesskit and driver binaries.
 //!
-//! The rules themselves are not here: which port driver fits which network driver, the minimum
-//! versions (slirp4netns, pasta, rootlesskit per driver) and the MTU defaults come from the
-//! shared [`network`](rootless_setup_core::network) rules, the same code
-//! `network.driver` judges the host with. What this module adds is the unit's own:
+//! The rules themselves are not here: the network drivers ([`NetDriver`]), which port driver
+//! fits which, the minimum versions (slirp4netns, pasta, rootlesskit per driver), the MTU
+//! defaults and the driver picked when none is configured
+//! ([`auto_choice`](rootless_setup_core::network::auto_choice)) come from core's
+//! [`network`](rootless_setup_core::network) rules, the same code `network.driver` judges the
+//! host with. What this module adds is the unit's own:
 //!
 //! - the unit never writes port driver `none`: rootlesskit accepts it (and `network.driver` only
 //!   warns), but a unit whose `docker run -p` publishes nothing is a broken install, so
 //!   [`PortDriver`] has no such value and the configuration refuses it
 //!   ([`port_driver_refusal`]);
 //! - what the engine's own `dockerd-rootless.sh` understands, decided by reading the script
-//!   ([`Installed::script`]), not by guessing from a version;
-//! - the order in which [`best_available`] picks a driver when nothing chose one.
+//!   ([`Installed::script`]), not by guessing from a version.
 //!
 //! This is a pure table: it reads no file and runs nothing. The caller says what is installed
 //! ([`Installed`], from the checker's `engine.binaries` facts) and gets every problem with the
@@ -21,23 +22,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rootless_setup_core::network::{self as rules, NetDriver, PastaAge, PlanError};
-
-/// A rootlesskit network driver (`--net`, `DOCKERD_ROOTLESS_ROOTLESSKIT_NET`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum NetworkDriver {
-    /// User-mode networking with slirp4netns (≥ 0.4); the long-standing default.
-    Slirp4netns,
-    /// passt's `pasta`: faster, copies the host's addresses (rootlesskit ≥ 2.0); ports are
-    /// forwarded by pasta itself (`implicit`).
-    Pasta,
-    /// Docker for Mac's VPNKit.
-    Vpnkit,
-    /// LXC's setuid `lxc-user-nic` (kernel networking through a veth pair).
-    LxcUserNic,
-    /// gVisor's network stack, built into rootlesskit ≥ 3.0.
-    GvisorTapVsock,
-}
+use rootless_setup_core::network::{self as rules, Installed, NetDriver, PastaAge, PlanError};
 
 /// A port driver the unit may use (`--port-driver`, `DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER`):
 /// rootlesskit's port drivers except `none`, which the unit refuses (see the module docs).
@@ -53,80 +38,16 @@ pub enum PortDriver {
     GvisorTapVsock,
 }
 
-impl NetworkDriver {
-    /// Every network driver, in order of preference when choosing automatically.
-    pub const ALL: [NetworkDriver; 5] = [
-        NetworkDriver::Slirp4netns,
-        NetworkDriver::Pasta,
-        NetworkDriver::GvisorTapVsock,
-        NetworkDriver::Vpnkit,
-        NetworkDriver::LxcUserNic,
-    ];
-
-    /// The same driver in the checker's rules.
-    pub const fn rules(self) -> NetDriver {
-        match self {
-            NetworkDriver::Slirp4netns => NetDriver::Slirp4netns,
-            NetworkDriver::Pasta => NetDriver::Pasta,
-            NetworkDriver::Vpnkit => NetDriver::Vpnkit,
-            NetworkDriver::LxcUserNic => NetDriver::LxcUserNic,
-            NetworkDriver::GvisorTapVsock => NetDriver::GvisorTapVsock,
-        }
-    }
-
-    /// The checker's driver as the unit's (every one has a counterpart).
-    pub const fn from_rules(driver: NetDriver) -> NetworkDriver {
-        match driver {
-            NetDriver::Slirp4netns => NetworkDriver::Slirp4netns,
-            NetDriver::Pasta => NetworkDriver::Pasta,
-            NetDriver::Vpnkit => NetworkDriver::Vpnkit,
-            NetDriver::LxcUserNic => NetworkDriver::LxcUserNic,
-            NetDriver::GvisorTapVsock => NetworkDriver::GvisorTapVsock,
-        }
-    }
-
-    /// The name rootlesskit and `dockerd-rootless.sh` use.
-    pub fn as_str(self) -> &'static str {
-        self.rules().as_str()
-    }
-
-    /// The port drivers the unit may use with this network driver, the default first: those
-    /// rootlesskit accepts, without `none`.
-    pub fn port_drivers(self) -> Vec<PortDriver> {
-        let mut fitting: Vec<PortDriver> = rules::PortDriver::fitting(self.rules())
-            .into_iter()
-            .filter_map(PortDriver::from_rules)
-            .collect();
-        let default = self.default_port_driver();
-        fitting.sort_by_key(|p| *p != default);
-        fitting
-    }
-
-    /// The port driver used when none is chosen: `implicit` for pasta (pasta forwards ports
-    /// itself and keeps the source address), `builtin` (the fastest) otherwise.
-    pub fn default_port_driver(self) -> PortDriver {
-        // rootlesskit's default is never `none`; `builtin` only stands in for the impossible.
-        PortDriver::from_rules(self.rules().default_port_driver()).unwrap_or(PortDriver::Builtin)
-    }
-
-    /// The MTU used when none is chosen: 65520 for the user-mode stacks that support it, 1500
-    /// otherwise (the same as the checker's `network.driver`).
-    pub fn default_mtu(self) -> u32 {
-        self.rules().mtu()
-    }
-
-    /// The separate program this driver runs, if it has one.
-    pub fn binary(self) -> Option<&'static str> {
-        self.rules().program()
-    }
-
-    /// The oldest rootlesskit that has this driver; `None` when every one has it.
-    pub const fn min_rootlesskit(self) -> Option<Version> {
-        match self.rules().min_rootlesskit() {
-            Some(need) => Some(Version::minimum(need)),
-            None => None,
-        }
-    }
+/// The port drivers the unit may use with `network`, the default first: those rootlesskit
+/// accepts, without `none`.
+pub fn port_drivers(network: NetDriver) -> Vec<PortDriver> {
+    let mut fitting: Vec<PortDriver> = rules::PortDriver::fitting(network)
+        .into_iter()
+        .filter_map(PortDriver::from_rules)
+        .collect();
+    let default = PortDriver::default_for(network);
+    fitting.sort_by_key(|p| *p != default);
+    fitting
 }
 
 impl PortDriver {
@@ -163,6 +84,13 @@ impl PortDriver {
     pub fn as_str(self) -> &'static str {
         self.rules().as_str()
     }
+
+    /// The port driver used with `network` when none is chosen: `implicit` for pasta (pasta
+    /// forwards ports itself and keeps the source address), `builtin` (the fastest) otherwise.
+    pub fn default_for(network: NetDriver) -> PortDriver {
+        // rootlesskit's default is never `none`; `builtin` only stands in for the impossible.
+        PortDriver::from_rules(network.default_port_driver()).unwrap_or(PortDriver::Builtin)
+    }
 }
 
 /// Why the unit refuses `name` as a port driver although rootlesskit knows it (only `none`):
@@ -179,12 +107,6 @@ pub fn port_driver_refusal(name: &str) -> Option<&'static str> {
     }
 }
 
-impl fmt::Display for NetworkDriver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl fmt::Display for PortDriver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -195,16 +117,6 @@ impl fmt::Display for PortDriver {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown driver `{0}`")]
 pub struct UnknownDriver(pub String);
-
-impl FromStr for NetworkDriver {
-    type Err = UnknownDriver;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        NetDriver::parse(s)
-            .map(NetworkDriver::from_rules)
-            .ok_or_else(|| UnknownDriver(s.to_owned()))
-    }
-}
 
 impl FromStr for PortDriver {
     type Err = UnknownDriver;
@@ -217,125 +129,24 @@ impl FromStr for PortDriver {
     }
 }
 
-/// A `major.minor.patch` version, compared numerically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Version(pub u64, pub u64, pub u64);
-
-impl Version {
-    /// A `[major, minor]` minimum from the checker's rules, as `major.minor.0`.
-    pub const fn minimum(version: [u64; 2]) -> Version {
-        let [major, minor] = version;
-        Version(major, minor, 0)
-    }
-
-    /// The first `N.N` or `N.N.N` in `text` (`rootlesskit version 1.1.0`,
-    /// `slirp4netns version 1.2.0\ncommit: …`, `v2.3.1`); `None` when there is none.
-    pub fn find(text: &str) -> Option<Version> {
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            // A number starts after a non-alphanumeric (or a `v`, as in `v2.3.1`).
-            let starts_number = bytes[i].is_ascii_digit()
-                && (i == 0 || {
-                    let prev = bytes[i - 1];
-                    prev == b'v' || !(prev.is_ascii_alphanumeric() || prev == b'.')
-                });
-            if starts_number {
-                let rest = &text[i..];
-                let end = rest
-                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                    .unwrap_or(rest.len());
-                let parts: Vec<&str> = rest[..end].split('.').filter(|p| !p.is_empty()).collect();
-                if parts.len() >= 2 {
-                    let num = |k: usize| parts.get(k).and_then(|p| p.parse::<u64>().ok());
-                    if let (Some(a), Some(b)) = (num(0), num(1)) {
-                        return Some(Version(a, b, num(2).unwrap_or(0)));
-                    }
-                }
-                i += end.max(1);
-            } else {
-                i += 1;
-            }
-        }
-        None
-    }
+/// A `[major, minor]` minimum as the unit's messages spell it: `[2, 0]` → `2.0.0`.
+fn show_minimum(version: [u64; 2]) -> String {
+    format!("{}.0", rules::show_version(version))
 }
 
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.0, self.1, self.2)
-    }
-}
-
-/// The oldest slirp4netns the engine works with (`--netns-type`, sandboxing).
-pub const SLIRP4NETNS_MIN: Version = Version::minimum(rules::SLIRP4NETNS_MIN);
-/// The first rootlesskit with the pasta network driver and `--detach-netns`.
-pub const ROOTLESSKIT_PASTA_MIN: Version = match NetworkDriver::Pasta.min_rootlesskit() {
+/// The first rootlesskit with `--detach-netns`, which came with the pasta network driver.
+pub const ROOTLESSKIT_DETACH_NETNS_MIN: [u64; 2] = match NetDriver::Pasta.min_rootlesskit() {
     Some(v) => v,
-    None => Version(0, 0, 0),
+    None => [0, 0],
 };
 
-/// A program as far as the table cares: absent, or present with the version it reported
-/// (`None` when it could not be asked).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Tool {
-    /// Not found.
-    #[default]
-    Missing,
-    /// Found; the raw version text it printed, if any.
-    Found(Option<String>),
-}
-
-impl Tool {
-    /// The version in the text it printed, if any.
-    pub(crate) fn version(&self) -> Option<Version> {
-        match self {
-            Tool::Found(Some(text)) => Version::find(text),
-            _ => None,
-        }
-    }
-
-    fn text(&self) -> Option<&str> {
-        match self {
-            Tool::Found(Some(text)) => Some(text),
-            _ => None,
-        }
-    }
-}
-
-/// What is installed, as far as driver choice is concerned.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Installed {
-    /// `rootlesskit`.
-    pub rootlesskit: Tool,
-    /// `slirp4netns`.
-    pub slirp4netns: Tool,
-    /// `pasta` (from passt).
-    pub pasta: Tool,
-    /// `vpnkit`.
-    pub vpnkit: Tool,
-    /// `lxc-user-nic`.
-    pub lxc_user_nic: Tool,
-    /// The text of the engine's `dockerd-rootless.sh`, when it could be read: which variables
-    /// and drivers it understands is decided by reading it, not by guessing from a version.
-    pub script: Option<String>,
-}
-
-impl Installed {
-    fn tool(&self, driver: NetworkDriver) -> &Tool {
-        match driver {
-            NetworkDriver::Slirp4netns => &self.slirp4netns,
-            NetworkDriver::Pasta => &self.pasta,
-            NetworkDriver::Vpnkit => &self.vpnkit,
-            NetworkDriver::LxcUserNic => &self.lxc_user_nic,
-            NetworkDriver::GvisorTapVsock => &self.rootlesskit,
-        }
-    }
-
-    /// Whether the engine's script reads `variable` (`None` when the script is unknown).
-    pub fn script_reads(&self, variable: &str) -> Option<bool> {
-        self.script.as_deref().map(|s| s.contains(variable))
-    }
+/// The message for a rootlesskit older than `need` for `what`: `rootlesskit 1.1.0 has no
+/// --detach-netns (it needs 2.0.0 or newer)`.
+pub fn rootlesskit_lacks(found: &str, what: &str, need: [u64; 2]) -> String {
+    format!(
+        "rootlesskit {found} has no {what} (it needs {} or newer)",
+        show_minimum(need)
+    )
 }
 
 /// Which part of the choice a [`Problem`] is about.
@@ -382,50 +193,48 @@ impl Problem {
 }
 
 /// Every reason `network` with `port` cannot work (or works poorly) with what is installed;
-/// empty when it is fine. The fit and version rules are the checker's
+/// empty when it is fine. The fit and version rules are core's
 /// ([`rules::violations`], [`rules::slirp4netns_supported`], [`rules::pasta_age`]); what the
 /// engine's script reads is the unit's own.
 ///
 /// A version that could not be read is not held against the driver (the binary was found;
 /// `engine.smoke` runs the real thing), and neither is a script that could not be read.
 pub fn check_combination(
-    network: NetworkDriver,
+    network: NetDriver,
     port: PortDriver,
     installed: &Installed,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     let net = |message: String, fix: String| Problem::error(Subject::Network, message, fix);
-    if let Some(binary) = network.binary()
-        && *installed.tool(network) == Tool::Missing
+    if let Some(binary) = network.program()
+        && !installed.tool(network).is_found()
     {
         problems.push(net(
             format!("network driver `{network}` needs `{binary}`, which was not found"),
             format!("install {binary} or choose another network driver"),
         ));
     }
-    if network == NetworkDriver::Slirp4netns
+    if network == NetDriver::Slirp4netns
         && let Some(v) = installed.slirp4netns.version()
-        && rules::slirp4netns_supported(&v.to_string()) == Some(false)
+        && rules::slirp4netns_supported(v) == Some(false)
     {
+        let min = show_minimum(rules::SLIRP4NETNS_MIN);
         problems.push(net(
-            format!("slirp4netns {v} is older than {SLIRP4NETNS_MIN}, which the engine needs"),
-            format!("install slirp4netns {SLIRP4NETNS_MIN} or newer"),
+            format!("slirp4netns {v} is older than {min}, which the engine needs"),
+            format!("install slirp4netns {min} or newer"),
         ));
     }
-    let rootlesskit = installed.rootlesskit.version().map(|v| v.to_string());
     let mut mismatch = false;
-    for violation in rules::violations(network.rules(), port.rules(), rootlesskit.as_deref()) {
+    for violation in rules::violations(network, port.rules(), installed.rootlesskit.version()) {
         match violation {
             PlanError::Mismatch { .. } => mismatch = true,
-            PlanError::RootlesskitTooOld { need, found, .. } => {
-                let need = Version::minimum(need);
-                problems.push(net(
-                    format!(
-                        "rootlesskit {found} has no {network} driver (it needs {need} or newer)"
-                    ),
-                    format!("install rootlesskit {need} or newer, or use slirp4netns"),
-                ));
-            }
+            PlanError::RootlesskitTooOld { need, found, .. } => problems.push(net(
+                rootlesskit_lacks(&found, &format!("{network} driver"), need),
+                format!(
+                    "install rootlesskit {} or newer, or use slirp4netns",
+                    show_minimum(need)
+                ),
+            )),
             // Typed drivers are always known; reported as they are should that ever change.
             other => problems.push(net(
                 other.to_string(),
@@ -433,13 +242,13 @@ pub fn check_combination(
             )),
         }
     }
-    if network == NetworkDriver::Pasta
-        && let Some(text) = installed.pasta.text()
+    if network == NetDriver::Pasta
+        && let Some(text) = installed.pasta.version()
     {
         problems.extend(pasta_problem(text));
     }
     if mismatch {
-        let fits: Vec<&str> = network.port_drivers().iter().map(|p| p.as_str()).collect();
+        let fits: Vec<&str> = port_drivers(network).iter().map(|p| p.as_str()).collect();
         problems.push(Problem::error(
             Subject::Port,
             format!("port driver `{port}` does not work with network driver `{network}`"),
@@ -487,26 +296,6 @@ fn pasta_problem(text: &str) -> Option<Problem> {
         }),
         PastaAge::Recommended => None,
     }
-}
-
-/// The network driver to use among the installed ones when nothing chose one: the first of
-/// [`NetworkDriver::ALL`] that is there and has no error under its default port driver.
-pub fn best_available(installed: &Installed) -> Option<NetworkDriver> {
-    NetworkDriver::ALL.into_iter().find(|n| {
-        let usable = match n.binary() {
-            Some(_) => matches!(installed.tool(*n), Tool::Found(_)),
-            // gvisor-tap-vsock lives inside rootlesskit: only when its version says so.
-            None => installed
-                .rootlesskit
-                .version()
-                .zip(n.min_rootlesskit())
-                .is_some_and(|(have, need)| have >= need),
-        };
-        usable
-            && check_combination(*n, n.default_port_driver(), installed)
-                .iter()
-                .all(|p| p.severity == Severity::Warning)
-    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
-//! Driver table tests: the checker's rules seen through the unit's types, minimum versions,
-//! pasta's minimum and recommendation, port driver `none`, what the script reads, automatic
-//! choice.
+//! Driver table tests: core's rules seen through the unit's port drivers, minimum versions,
+//! pasta's minimum and recommendation, port driver `none`, what the script reads, the automatic
+//! choice on the hosts the unit used to decide alone.
 
 use std::path::Path;
+
+use rootless_setup_core::network::{Tool, auto_choice};
 
 use super::*;
 use crate::config::Settings;
@@ -16,38 +18,7 @@ fn messages(problems: &[Problem]) -> Vec<&str> {
 }
 
 #[test]
-fn versions_are_found_in_free_text() {
-    assert_eq!(
-        Version::find("rootlesskit version 1.1.0"),
-        Some(Version(1, 1, 0))
-    );
-    assert_eq!(
-        Version::find("slirp4netns version 1.2.0\ncommit: 656041d"),
-        Some(Version(1, 2, 0))
-    );
-    assert_eq!(Version::find("v2.3"), Some(Version(2, 3, 0)));
-    assert_eq!(
-        Version::find("Docker version 20.10.24+dfsg1, build 297e128"),
-        Some(Version(20, 10, 24))
-    );
-    assert_eq!(Version::find("no digits"), None);
-    assert_eq!(Version::find("7"), None);
-    assert_eq!(Version::find("x9.9.9999999999999999999999"), None);
-}
-
-#[test]
-fn the_types_mirror_the_checkers_rules() {
-    // Every network driver of the rules has exactly one counterpart, and back.
-    assert_eq!(NetworkDriver::ALL.len(), NetDriver::ALL.len());
-    for d in NetDriver::ALL {
-        let n = NetworkDriver::from_rules(d);
-        assert!(NetworkDriver::ALL.contains(&n));
-        assert_eq!(n.rules(), d);
-        assert_eq!(n.as_str(), d.as_str());
-        assert_eq!(n.default_mtu(), d.mtu(), "{n}");
-        assert_eq!(n.binary(), d.program(), "{n}");
-    }
-    // Every port driver but `none`.
+fn the_port_drivers_are_cores_but_none() {
     for p in rules::PortDriver::ALL {
         match PortDriver::from_rules(p) {
             Some(q) => {
@@ -62,27 +33,21 @@ fn the_types_mirror_the_checkers_rules() {
 
 #[test]
 fn port_drivers_are_the_fitting_ones_without_none() {
+    assert_eq!(port_drivers(NetDriver::Pasta), vec![PortDriver::Implicit]);
     assert_eq!(
-        NetworkDriver::Pasta.port_drivers(),
-        vec![PortDriver::Implicit]
-    );
-    assert_eq!(
-        NetworkDriver::Slirp4netns.port_drivers(),
+        port_drivers(NetDriver::Slirp4netns),
         vec![PortDriver::Builtin, PortDriver::Slirp4netns]
     );
     assert_eq!(
-        NetworkDriver::GvisorTapVsock.port_drivers(),
+        port_drivers(NetDriver::GvisorTapVsock),
         vec![PortDriver::Builtin, PortDriver::GvisorTapVsock]
     );
-    assert_eq!(
-        NetworkDriver::Vpnkit.port_drivers(),
-        vec![PortDriver::Builtin]
-    );
-    for n in NetworkDriver::ALL {
-        let fits = n.port_drivers();
-        assert_eq!(fits[0], n.default_port_driver(), "{n}");
+    assert_eq!(port_drivers(NetDriver::Vpnkit), vec![PortDriver::Builtin]);
+    for n in NetDriver::ALL {
+        let fits = port_drivers(n);
+        assert_eq!(fits[0], PortDriver::default_for(n), "{n}");
         for p in PortDriver::ALL {
-            assert_eq!(fits.contains(&p), p.rules().fits(n.rules()), "{n} {p}");
+            assert_eq!(fits.contains(&p), p.rules().fits(n), "{n} {p}");
         }
     }
 }
@@ -125,20 +90,15 @@ fn port_drivers_must_fit_the_network_driver() {
         pasta: found("pasta 2024_05_23.765eb0b"),
         ..Installed::default()
     };
-    assert!(check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &installed).is_empty());
+    assert!(check_combination(NetDriver::Pasta, PortDriver::Implicit, &installed).is_empty());
     assert!(
-        check_combination(
-            NetworkDriver::Slirp4netns,
-            PortDriver::Slirp4netns,
-            &installed
-        )
-        .is_empty()
+        check_combination(NetDriver::Slirp4netns, PortDriver::Slirp4netns, &installed).is_empty()
     );
     // rootlesskit refuses builtin with pasta.
-    let pasta_builtin = check_combination(NetworkDriver::Pasta, PortDriver::Builtin, &installed);
+    let pasta_builtin = check_combination(NetDriver::Pasta, PortDriver::Builtin, &installed);
     assert_eq!(pasta_builtin.len(), 1);
     assert_eq!(pasta_builtin[0].fix, "use port driver implicit");
-    let problems = check_combination(NetworkDriver::Slirp4netns, PortDriver::Implicit, &installed);
+    let problems = check_combination(NetDriver::Slirp4netns, PortDriver::Implicit, &installed);
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].subject, Subject::Port);
     assert_eq!(problems[0].severity, Severity::Error);
@@ -152,17 +112,17 @@ fn port_drivers_must_fit_the_network_driver() {
 #[test]
 fn minimum_versions_are_enforced() {
     let old = Installed {
-        rootlesskit: found("rootlesskit version 1.1.0"),
-        slirp4netns: found("slirp4netns version 0.3.0"),
+        rootlesskit: found("1.1.0"),
+        slirp4netns: found("0.3.0"),
         pasta: found("pasta 0.0~git20230309.7c7625d"),
         ..Installed::default()
     };
-    let slirp = check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &old);
+    let slirp = check_combination(NetDriver::Slirp4netns, PortDriver::Builtin, &old);
     assert_eq!(
         messages(&slirp),
         ["slirp4netns 0.3.0 is older than 0.4.0, which the engine needs"]
     );
-    let pasta = check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &old);
+    let pasta = check_combination(NetDriver::Pasta, PortDriver::Implicit, &old);
     assert_eq!(
         messages(&pasta),
         [
@@ -179,37 +139,27 @@ fn minimum_versions_are_enforced() {
 
 #[test]
 fn gvisor_tap_vsock_needs_rootlesskit_3() {
-    for kit in ["rootlesskit version 1.1.0", "rootlesskit version 2.3.6"] {
+    for kit in ["1.1.0", "2.3.6"] {
         let installed = Installed {
             rootlesskit: found(kit),
             ..Installed::default()
         };
-        let p = check_combination(
-            NetworkDriver::GvisorTapVsock,
-            PortDriver::Builtin,
-            &installed,
-        );
+        let p = check_combination(NetDriver::GvisorTapVsock, PortDriver::Builtin, &installed);
         assert_eq!(p.len(), 1, "{kit}");
         assert!(p[0].message.ends_with("(it needs 3.0.0 or newer)"), "{kit}");
     }
     let new = Installed {
-        rootlesskit: found("rootlesskit version 3.0.0"),
+        rootlesskit: found("3.0.0"),
         ..Installed::default()
     };
     assert!(
-        check_combination(
-            NetworkDriver::GvisorTapVsock,
-            PortDriver::GvisorTapVsock,
-            &new
-        )
-        .is_empty()
+        check_combination(NetDriver::GvisorTapVsock, PortDriver::GvisorTapVsock, &new).is_empty()
     );
+    assert_eq!(ROOTLESSKIT_DETACH_NETNS_MIN, [2, 0]);
     assert_eq!(
-        NetworkDriver::GvisorTapVsock.min_rootlesskit(),
-        Some(Version(3, 0, 0))
+        rootlesskit_lacks("1.1.0", "--detach-netns", ROOTLESSKIT_DETACH_NETNS_MIN),
+        "rootlesskit 1.1.0 has no --detach-netns (it needs 2.0.0 or newer)"
     );
-    assert_eq!(ROOTLESSKIT_PASTA_MIN, Version(2, 0, 0));
-    assert_eq!(SLIRP4NETNS_MIN, Version(0, 4, 0));
 }
 
 #[test]
@@ -220,7 +170,7 @@ fn pasta_below_the_recommendation_is_a_warning() {
         pasta: found("pasta 0.0~git20230627.289301b-1"),
         ..Installed::default()
     };
-    let p = check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &installed);
+    let p = check_combination(NetDriver::Pasta, PortDriver::Implicit, &installed);
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].severity, Severity::Warning);
     assert_eq!(p[0].subject, Subject::Network);
@@ -229,20 +179,24 @@ fn pasta_below_the_recommendation_is_a_warning() {
         "pasta from 2023_06_27 is older than the recommended 2023_12_04 (published ports may drop connections)"
     );
     assert_eq!(p[0].fix, "install passt 2023_12_04 or newer");
-    // A warning does not stop the automatic choice.
-    assert_eq!(best_available(&installed), Some(NetworkDriver::Pasta));
+    // A warning does not stop the automatic choice of an engine whose script tries pasta.
+    let docker_29 = Installed {
+        engine_version: Some("29.1.3".to_owned()),
+        ..installed.clone()
+    };
+    assert_eq!(auto_choice(&docker_29).driver, Some(NetDriver::Pasta));
     // An undated pasta is not held against it.
     let undated = Installed {
         pasta: found("pasta unknown version"),
         ..installed
     };
-    assert!(check_combination(NetworkDriver::Pasta, PortDriver::Implicit, &undated).is_empty());
+    assert!(check_combination(NetDriver::Pasta, PortDriver::Implicit, &undated).is_empty());
 }
 
 #[test]
 fn missing_binaries_and_unknown_versions() {
     let none = Installed::default();
-    let p = check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &none);
+    let p = check_combination(NetDriver::Slirp4netns, PortDriver::Builtin, &none);
     assert_eq!(
         p[0].message,
         "network driver `slirp4netns` needs `slirp4netns`, which was not found"
@@ -252,9 +206,7 @@ fn missing_binaries_and_unknown_versions() {
         slirp4netns: Tool::Found(None),
         ..Installed::default()
     };
-    assert!(
-        check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &unknown).is_empty()
-    );
+    assert!(check_combination(NetDriver::Slirp4netns, PortDriver::Builtin, &unknown).is_empty());
 }
 
 #[test]
@@ -265,16 +217,10 @@ fn the_script_decides_what_the_engine_understands() {
         script: Some("--port-driver=builtin".to_owned()),
         ..Installed::default()
     };
-    let p = check_combination(
-        NetworkDriver::Slirp4netns,
-        PortDriver::Slirp4netns,
-        &ancient,
-    );
+    let p = check_combination(NetDriver::Slirp4netns, PortDriver::Slirp4netns, &ancient);
     assert_eq!(p.len(), 1);
     assert!(p[0].message.contains("always uses the builtin port driver"));
-    assert!(
-        check_combination(NetworkDriver::Slirp4netns, PortDriver::Builtin, &ancient).is_empty()
-    );
+    assert!(check_combination(NetDriver::Slirp4netns, PortDriver::Builtin, &ancient).is_empty());
     assert_eq!(
         ancient.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS"),
         Some(false)
@@ -283,46 +229,52 @@ fn the_script_decides_what_the_engine_understands() {
 }
 
 #[test]
-fn best_available_prefers_slirp4netns_then_pasta() {
-    let mut installed = Installed {
+fn the_automatic_choice_follows_the_engines_script() {
+    // What the unit used to pick by itself (slirp4netns, pasta, gvisor-tap-vsock, vpnkit,
+    // lxc-user-nic), now core's single answer: the order of the engine's script.
+    let docker = |version: &str| Installed {
+        engine_version: Some(version.to_owned()),
         rootlesskit: found("2.3.1"),
         pasta: found("pasta 2024_05_23.765eb0b"),
         ..Installed::default()
     };
-    assert_eq!(best_available(&installed), Some(NetworkDriver::Pasta));
+    let mut installed = docker("29.1.3");
+    assert_eq!(auto_choice(&installed).driver, Some(NetDriver::Pasta));
     installed.slirp4netns = found("1.2.0");
-    assert_eq!(best_available(&installed), Some(NetworkDriver::Slirp4netns));
-    assert_eq!(best_available(&Installed::default()), None);
-    // gvisor-tap-vsock only from rootlesskit 3.0 on.
+    assert_eq!(auto_choice(&installed).driver, Some(NetDriver::Slirp4netns));
+    assert_eq!(auto_choice(&Installed::default()).driver, None);
+    // Docker 27's script never tries pasta.
+    assert_eq!(auto_choice(&docker("27.3.1")).driver, None);
+    // gvisor-tap-vsock only from rootlesskit 3.0 on, and only from Docker 29.5 on.
     let kit = |v: &str| Installed {
+        engine_version: Some("29.5.0".to_owned()),
         rootlesskit: found(v),
         ..Installed::default()
     };
-    assert_eq!(best_available(&kit("2.3.6")), None);
+    assert_eq!(auto_choice(&kit("2.3.6")).driver, None);
     assert_eq!(
-        best_available(&kit("3.0.0")),
-        Some(NetworkDriver::GvisorTapVsock)
+        auto_choice(&kit("3.0.0")).driver,
+        Some(NetDriver::GvisorTapVsock)
     );
     // A pasta too old for rootlesskit is passed over.
     let old_pasta = Installed {
-        rootlesskit: found("3.0.0"),
         pasta: found("pasta 0.0~git20230309.7c7625d"),
-        ..Installed::default()
+        ..kit("3.0.0")
     };
     assert_eq!(
-        best_available(&old_pasta),
-        Some(NetworkDriver::GvisorTapVsock)
+        auto_choice(&old_pasta).driver,
+        Some(NetDriver::GvisorTapVsock)
     );
 }
 
 #[test]
 fn names_round_trip() {
-    for n in NetworkDriver::ALL {
-        assert_eq!(n.as_str().parse::<NetworkDriver>(), Ok(n));
-        assert_eq!(n.port_drivers()[0], n.default_port_driver());
-    }
     for p in PortDriver::ALL {
         assert_eq!(p.as_str().parse::<PortDriver>(), Ok(p));
     }
-    assert!("slirp".parse::<NetworkDriver>().is_err());
+    assert_eq!(
+        "none".parse::<PortDriver>(),
+        Err(UnknownDriver("none".to_owned()))
+    );
+    assert!("socat".parse::<PortDriver>().is_err());
 }

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use rootless_setup_core::Engine;
 use rootless_setup_core::model::{Binary, Facts, NetworkPlan};
+use rootless_setup_core::network::{Installed, NetDriver, Tool, auto_choice, version_program};
+use rootless_setup_core::version::version_at_least;
 
 use crate::config::keys::BINARIES;
 use crate::config::{ConfigError, ConfigErrors, Origin, Settings, Sourced, one_of};
-use crate::drivers::{self, Installed, NetworkDriver, PortDriver, Severity, Subject, Tool};
+use crate::drivers::{self, PortDriver, Severity, Subject};
 use crate::escape;
 
 /// The directories every unit's `PATH` ends with, after those of the discovered binaries.
@@ -57,7 +59,7 @@ pub struct Plan {
     /// `PATH` for the engine, in order.
     pub path: Vec<PathBuf>,
     /// Network driver.
-    pub network_driver: NetworkDriver,
+    pub network_driver: NetDriver,
     /// Port driver.
     pub port_driver: PortDriver,
     /// MTU.
@@ -113,167 +115,39 @@ fn locate(
     }
 }
 
+/// Problems found along the way: errors stop the unit, warnings are shown.
+#[derive(Default)]
+struct Problems {
+    errors: Vec<ConfigError>,
+    warnings: Vec<String>,
+}
+
 /// Resolves and checks everything; all problems at once.
 pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigErrors> {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    if settings.engine.value != Engine::Docker {
-        errors.push(
-            ConfigError::new(
-                &settings.engine.origin,
-                "engine",
-                "units are generated for docker only so far",
-            )
-            .allowed("`docker`"),
-        );
-    }
-    let located: BTreeMap<&str, Located> = BINARIES
-        .iter()
-        .filter_map(|(key, program)| locate(settings, found, key, program).map(|l| (*key, l)))
-        .collect();
-    for (key, l) in &located {
-        if !l.probed {
-            warnings.push(format!(
-                "`binaries.{key}` = {} was not probed on this host; its version is not checked",
-                l.path.display()
-            ));
-        }
-    }
-    let tool = |key: &str| match located.get(key) {
-        Some(l) => Tool::Found(l.version.clone()),
-        None => Tool::Missing,
-    };
-    let installed = Installed {
-        rootlesskit: tool("rootlesskit"),
-        slirp4netns: tool("slirp4netns"),
-        pasta: tool("pasta"),
-        vpnkit: tool("vpnkit"),
-        lxc_user_nic: tool("lxc-user-nic"),
-        script: found.script.clone(),
-    };
-
-    let program = match located.get("dockerd-rootless") {
-        Some(l) => match escape::exec_path(&l.path) {
-            Ok(_) => Some(l.path.clone()),
-            Err(e) => {
-                errors.push(
-                    ConfigError::new(
-                        &l.origin,
-                        "binaries.dockerd-rootless",
-                        format!("`{}` {e}", l.path.display()),
-                    )
-                    .help("move the engine to a plain path, or set `binaries.dockerd-rootless`"),
-                );
-                None
-            }
-        },
-        None => {
-            errors.push(
-                ConfigError::new(&Origin::Discovered, "binaries.dockerd-rootless", "dockerd-rootless.sh was not found")
-                    .help("install the engine's rootless extras (Debian ships the script in /usr/share/docker.io/contrib/), or set `binaries.dockerd-rootless`"),
-            );
-            None
-        }
-    };
-
-    // The network driver: chosen, or the checker's choice, or the best installed.
-    let checker = found.network.as_ref();
-    let network: Option<Sourced<NetworkDriver>> = settings
-        .network_driver
-        .clone()
-        .or_else(|| {
-            checker
-                .and_then(|n| n.driver.parse().ok())
-                .map(|d| Sourced::new(d, Origin::Discovered))
-        })
-        .or_else(|| {
-            drivers::best_available(&installed).map(|d| Sourced::new(d, Origin::Discovered))
-        });
-    let Some(network) = network else {
-        errors.push(
+    let mut p = Problems::default();
+    check_engine(settings, &mut p);
+    let located = locate_all(settings, found, &mut p);
+    let installed = installed(settings, found, &located);
+    let program = program(&located, &mut p);
+    let Some(network) = network_driver(settings, found, &installed) else {
+        p.errors.push(
             ConfigError::new(
                 &Origin::Discovered,
                 "network.driver",
                 "no usable network driver is installed",
             )
-            .allowed(one_of(NetworkDriver::ALL.map(NetworkDriver::as_str)))
+            .allowed(one_of(NetDriver::ALL.map(NetDriver::as_str)))
             .help("install slirp4netns (0.4 or newer) or passt (pasta), or set `network.driver`"),
         );
-        return Err(ConfigErrors(errors));
+        return Err(ConfigErrors(p.errors));
     };
-    let port: Sourced<PortDriver> = settings.port_driver.clone().unwrap_or_else(|| {
-        let from_checker = checker
-            .filter(|n| n.driver == network.value.as_str())
-            .and_then(|n| n.port_driver.parse().ok())
-            .filter(|p| network.value.port_drivers().contains(p));
-        Sourced::new(
-            from_checker.unwrap_or(network.value.default_port_driver()),
-            Origin::Default,
-        )
-    });
-    for problem in drivers::check_combination(network.value, port.value, &installed) {
-        if problem.severity == Severity::Warning {
-            warnings.push(format!("{}: {}", problem.message, problem.fix));
-            continue;
-        }
-        let (origin, key, allowed) = match problem.subject {
-            Subject::Network => (&network.origin, "network.driver", None),
-            Subject::Port => (
-                &port.origin,
-                "network.port-driver",
-                Some(one_of(
-                    network.value.port_drivers().iter().map(|p| p.as_str()),
-                )),
-            ),
-        };
-        let mut e = ConfigError::new(origin, key, problem.message).help(problem.fix);
-        e.allowed = allowed;
-        errors.push(e);
-    }
-
-    let host_loopback = &settings.host_loopback;
-    let disable_host_loopback = match installed
-        .script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK")
-    {
-        Some(false) if host_loopback.value => {
-            errors.push(
-                ConfigError::new(&host_loopback.origin, "network.host-loopback", "the engine's dockerd-rootless.sh always disables host loopback")
-                    .allowed("`false`")
-                    .help("upgrade the engine to one whose dockerd-rootless.sh reads DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK"),
-            );
-            None
-        }
-        Some(false) => None,
-        _ => Some(!host_loopback.value),
-    };
-
-    let detach_netns = settings.detach_netns.as_ref().and_then(|d| {
-        if d.value {
-            let kit = installed.rootlesskit.version();
-            if let Some(v) = kit.filter(|v| *v < drivers::ROOTLESSKIT_PASTA_MIN) {
-                errors.push(
-                    ConfigError::new(&d.origin, "network.detach-netns", format!("rootlesskit {v} has no --detach-netns (it needs {} or newer)", drivers::ROOTLESSKIT_PASTA_MIN))
-                        .allowed("`false`, or leave it unset"),
-                );
-            }
-        }
-        if installed.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS") == Some(false) {
-            // Such a script never detaches: `false` is what it does anyway.
-            if d.value {
-                errors.push(
-                    ConfigError::new(&d.origin, "network.detach-netns", "the engine's dockerd-rootless.sh does not read DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS")
-                        .allowed("`false`, or leave it unset")
-                        .help("upgrade the engine to use --detach-netns"),
-                );
-            }
-            return None;
-        }
-        Some(d.value)
-    });
-
-    let path = build_path(&located, network.value, found, &mut errors);
-    if !errors.is_empty() {
-        return Err(ConfigErrors(errors));
+    let port = port_driver(settings, found, network.value);
+    check_drivers(&network, &port, &installed, &mut p);
+    let disable_host_loopback = disable_host_loopback(settings, &installed, &mut p);
+    let detach_netns = detach_netns(settings, &installed, &mut p);
+    let path = build_path(&located, network.value, found, &mut p.errors);
+    if !p.errors.is_empty() {
+        return Err(ConfigErrors(p.errors));
     }
     Ok(Plan {
         engine: settings.engine.value,
@@ -285,7 +159,7 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         mtu: settings
             .mtu
             .as_ref()
-            .map_or(network.value.default_mtu(), |m| m.value),
+            .map_or(network.value.mtu(), |m| m.value),
         disable_host_loopback,
         detach_netns,
         data_root: settings.data_root.as_ref().map(|d| d.value.clone()),
@@ -300,20 +174,228 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
             .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect(),
         start_timeout: settings.start_timeout.value,
-        warnings,
+        warnings: p.warnings,
     })
+}
+
+fn check_engine(settings: &Settings, p: &mut Problems) {
+    if settings.engine.value != Engine::Docker {
+        p.errors.push(
+            ConfigError::new(
+                &settings.engine.origin,
+                "engine",
+                "units are generated for docker only so far",
+            )
+            .allowed("`docker`"),
+        );
+    }
+}
+
+/// Every program of [`BINARIES`] that is configured or was discovered, by configuration key;
+/// a warning for each configured one the checker did not probe.
+fn locate_all<'a>(
+    settings: &Settings,
+    found: &Discovered,
+    p: &mut Problems,
+) -> BTreeMap<&'a str, Located> {
+    let located: BTreeMap<&str, Located> = BINARIES
+        .iter()
+        .filter_map(|(key, program)| locate(settings, found, key, program).map(|l| (*key, l)))
+        .collect();
+    for (key, l) in &located {
+        if !l.probed {
+            p.warnings.push(format!(
+                "`binaries.{key}` = {} was not probed on this host; its version is not checked",
+                l.path.display()
+            ));
+        }
+    }
+    located
+}
+
+/// What is installed, for the driver rules: the located programs with their versions and the
+/// engine's script.
+fn installed(
+    settings: &Settings,
+    found: &Discovered,
+    located: &BTreeMap<&str, Located>,
+) -> Installed {
+    let tool = |key: &str| match located.get(key) {
+        Some(l) => Tool::Found(l.version.clone()),
+        None => Tool::Missing,
+    };
+    let engine = settings.engine.value;
+    Installed {
+        engine,
+        engine_version: tool(version_program(engine)).version().map(str::to_owned),
+        script: found.script.clone(),
+        rootlesskit: tool("rootlesskit"),
+        slirp4netns: tool("slirp4netns"),
+        pasta: tool("pasta"),
+        vpnkit: tool("vpnkit"),
+        lxc_user_nic: tool("lxc-user-nic"),
+    }
+}
+
+/// The program `ExecStart=` runs, if found and usable as a systemd program path.
+fn program(located: &BTreeMap<&str, Located>, p: &mut Problems) -> Option<PathBuf> {
+    let Some(l) = located.get("dockerd-rootless") else {
+        p.errors.push(
+            ConfigError::new(&Origin::Discovered, "binaries.dockerd-rootless", "dockerd-rootless.sh was not found")
+                .help("install the engine's rootless extras (Debian ships the script in /usr/share/docker.io/contrib/), or set `binaries.dockerd-rootless`"),
+        );
+        return None;
+    };
+    match escape::exec_path(&l.path) {
+        Ok(_) => Some(l.path.clone()),
+        Err(e) => {
+            p.errors.push(
+                ConfigError::new(
+                    &l.origin,
+                    "binaries.dockerd-rootless",
+                    format!("`{}` {e}", l.path.display()),
+                )
+                .help("move the engine to a plain path, or set `binaries.dockerd-rootless`"),
+            );
+            None
+        }
+    }
+}
+
+/// The network driver: configured, or the one `network.driver` settled on, or core's
+/// automatic choice on what is installed here (the rule `network.driver` follows too).
+fn network_driver(
+    settings: &Settings,
+    found: &Discovered,
+    installed: &Installed,
+) -> Option<Sourced<NetDriver>> {
+    let discovered = |d| Sourced::new(d, Origin::Discovered);
+    settings
+        .network_driver
+        .clone()
+        .or_else(|| {
+            found
+                .network
+                .as_ref()
+                .and_then(|n| NetDriver::parse(&n.driver))
+                .map(discovered)
+        })
+        .or_else(|| auto_choice(installed).driver.map(discovered))
+}
+
+/// The port driver: configured, or the checker's when it judged the same network driver, or the
+/// network driver's default.
+fn port_driver(settings: &Settings, found: &Discovered, network: NetDriver) -> Sourced<PortDriver> {
+    settings.port_driver.clone().unwrap_or_else(|| {
+        let from_checker = found
+            .network
+            .as_ref()
+            .filter(|n| n.driver == network.as_str())
+            .and_then(|n| n.port_driver.parse().ok())
+            .filter(|p| drivers::port_drivers(network).contains(p));
+        Sourced::new(
+            from_checker.unwrap_or(PortDriver::default_for(network)),
+            Origin::Default,
+        )
+    })
+}
+
+/// The problems of the combination, each pointing at what chose the driver it is about.
+fn check_drivers(
+    network: &Sourced<NetDriver>,
+    port: &Sourced<PortDriver>,
+    installed: &Installed,
+    p: &mut Problems,
+) {
+    for problem in drivers::check_combination(network.value, port.value, installed) {
+        if problem.severity == Severity::Warning {
+            p.warnings
+                .push(format!("{}: {}", problem.message, problem.fix));
+            continue;
+        }
+        let (origin, key, allowed) = match problem.subject {
+            Subject::Network => (&network.origin, "network.driver", None),
+            Subject::Port => (
+                &port.origin,
+                "network.port-driver",
+                Some(one_of(
+                    drivers::port_drivers(network.value)
+                        .iter()
+                        .map(|p| p.as_str()),
+                )),
+            ),
+        };
+        let mut e = ConfigError::new(origin, key, problem.message).help(problem.fix);
+        e.allowed = allowed;
+        p.errors.push(e);
+    }
+}
+
+/// `DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK`, when the engine's script reads it.
+fn disable_host_loopback(
+    settings: &Settings,
+    installed: &Installed,
+    p: &mut Problems,
+) -> Option<bool> {
+    let host_loopback = &settings.host_loopback;
+    match installed.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK") {
+        Some(false) if host_loopback.value => {
+            p.errors.push(
+                ConfigError::new(&host_loopback.origin, "network.host-loopback", "the engine's dockerd-rootless.sh always disables host loopback")
+                    .allowed("`false`")
+                    .help("upgrade the engine to one whose dockerd-rootless.sh reads DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK"),
+            );
+            None
+        }
+        Some(false) => None,
+        _ => Some(!host_loopback.value),
+    }
+}
+
+/// `DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS`, when chosen and the engine can take it.
+fn detach_netns(settings: &Settings, installed: &Installed, p: &mut Problems) -> Option<bool> {
+    let d = settings.detach_netns.as_ref()?;
+    if d.value
+        && let Some(v) = installed.rootlesskit.version()
+        && version_at_least(v, &drivers::ROOTLESSKIT_DETACH_NETNS_MIN) == Some(false)
+    {
+        p.errors.push(
+            ConfigError::new(
+                &d.origin,
+                "network.detach-netns",
+                drivers::rootlesskit_lacks(
+                    v,
+                    "--detach-netns",
+                    drivers::ROOTLESSKIT_DETACH_NETNS_MIN,
+                ),
+            )
+            .allowed("`false`, or leave it unset"),
+        );
+    }
+    if installed.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS") == Some(false) {
+        // Such a script never detaches: `false` is what it does anyway.
+        if d.value {
+            p.errors.push(
+                ConfigError::new(&d.origin, "network.detach-netns", "the engine's dockerd-rootless.sh does not read DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS")
+                    .allowed("`false`, or leave it unset")
+                    .help("upgrade the engine to use --detach-netns"),
+            );
+        }
+        return None;
+    }
+    Some(d.value)
 }
 
 /// The directories of the programs the engine runs by name, then [`SYSTEM_PATH`]; never the
 /// caller's `PATH`.
 fn build_path(
     located: &BTreeMap<&str, Located>,
-    network: NetworkDriver,
+    network: NetDriver,
     found: &Discovered,
     errors: &mut Vec<ConfigError>,
 ) -> Vec<PathBuf> {
     let mut wanted: Vec<(&Path, &Origin)> = Vec::new();
-    let network_key = network.binary().unwrap_or("rootlesskit");
+    let network_key = network.program().unwrap_or("rootlesskit");
     for key in ["dockerd-rootless", "dockerd", "rootlesskit", network_key] {
         if let Some(l) = located.get(key) {
             wanted.push((&l.path, &l.origin));

@@ -36,21 +36,9 @@ fn debian() -> Discovered {
                 "/usr/share/docker.io/contrib/dockerd-rootless.sh",
                 None,
             ),
-            bin(
-                "dockerd",
-                "/usr/bin/dockerd",
-                Some("Docker version 20.10.24+dfsg1"),
-            ),
-            bin(
-                "rootlesskit",
-                "/usr/bin/rootlesskit",
-                Some("rootlesskit version 1.1.0"),
-            ),
-            bin(
-                "slirp4netns",
-                "/usr/bin/slirp4netns",
-                Some("slirp4netns version 1.2.0"),
-            ),
+            bin("dockerd", "/usr/bin/dockerd", Some("20.10.24+dfsg1")),
+            bin("rootlesskit", "/usr/bin/rootlesskit", Some("1.1.0")),
+            bin("slirp4netns", "/usr/bin/slirp4netns", Some("1.2.0")),
         ]
         .into_iter()
         .collect(),
@@ -61,6 +49,8 @@ fn debian() -> Discovered {
     }
 }
 
+/// Docker 29.1 from Docker's tarball in ~/bin, with pasta and no slirp4netns: its script tries
+/// pasta when slirp4netns is missing (moby 28.5.2 and later).
 fn modern() -> Discovered {
     Discovered {
         binaries: [
@@ -69,17 +59,9 @@ fn modern() -> Discovered {
                 "/home/u/bin/dockerd-rootless.sh",
                 None,
             ),
-            bin(
-                "dockerd",
-                "/home/u/bin/dockerd",
-                Some("Docker version 27.3.1"),
-            ),
-            bin(
-                "rootlesskit",
-                "/home/u/bin/rootlesskit",
-                Some("rootlesskit version 2.3.1"),
-            ),
-            bin("pasta", "/usr/bin/pasta", Some("pasta 2024_05_23.765eb0b")),
+            bin("dockerd", "/home/u/bin/dockerd", Some("29.1.3")),
+            bin("rootlesskit", "/home/u/bin/rootlesskit", Some("2.3.1")),
+            bin("pasta", "/usr/bin/pasta", Some("2024_05_23.765eb0b")),
         ]
         .into_iter()
         .collect(),
@@ -114,7 +96,7 @@ fn debian_defaults() {
     );
     assert_eq!(
         (p.network_driver, p.port_driver, p.mtu),
-        (NetworkDriver::Slirp4netns, PortDriver::Builtin, 65520)
+        (NetDriver::Slirp4netns, PortDriver::Builtin, 65520)
     );
     // The script does not read the variable and always disables host loopback.
     assert_eq!(p.disable_host_loopback, None);
@@ -142,7 +124,7 @@ fn modern_host_prefers_its_own_binaries_then_the_system() {
     // No slirp4netns installed: pasta, with its own port forwarding.
     assert_eq!(
         (p.network_driver, p.port_driver, p.mtu),
-        (NetworkDriver::Pasta, PortDriver::Implicit, 65520)
+        (NetDriver::Pasta, PortDriver::Implicit, 65520)
     );
     assert_eq!(p.disable_host_loopback, Some(true));
     assert_eq!(p.path[0], PathBuf::from("/home/u/bin"));
@@ -165,7 +147,7 @@ fn the_checkers_choice_is_used_when_nothing_is_configured() {
     let p = plan(&Settings::default(), &found).unwrap();
     assert_eq!(
         (p.network_driver, p.port_driver),
-        (NetworkDriver::Slirp4netns, PortDriver::Slirp4netns)
+        (NetDriver::Slirp4netns, PortDriver::Slirp4netns)
     );
     // A configured network driver wins, and the checker's port driver is not carried over to it.
     let p = plan(
@@ -175,8 +157,44 @@ fn the_checkers_choice_is_used_when_nothing_is_configured() {
     .unwrap();
     assert_eq!(
         (p.network_driver, p.port_driver),
-        (NetworkDriver::Pasta, PortDriver::Implicit)
+        (NetDriver::Pasta, PortDriver::Implicit)
     );
+}
+
+#[test]
+fn the_automatic_choice_follows_the_engines_script() {
+    // Docker 27's script never tries pasta: the unit used to pick it anyway, the checker did
+    // not; now neither does.
+    let mut old = modern();
+    old.binaries
+        .extend([bin("dockerd", "/home/u/bin/dockerd", Some("27.3.1"))]);
+    let err = problems(&Settings::default(), &old);
+    assert!(
+        err.contains("this host: no usable network driver is installed"),
+        "{err}"
+    );
+    // Configured, it is used.
+    let p = plan(
+        &with("[network]\ndriver = \"pasta\"\n", Overrides::default()),
+        &old,
+    )
+    .unwrap();
+    assert_eq!(p.network_driver, NetDriver::Pasta);
+    // Docker 29.5 with rootlesskit 3 and no driver program: the built-in gvisor-tap-vsock.
+    let mut gvisor = modern();
+    gvisor.binaries.remove("pasta");
+    gvisor.binaries.extend([
+        bin("dockerd", "/home/u/bin/dockerd", Some("29.5.0")),
+        bin("rootlesskit", "/home/u/bin/rootlesskit", Some("3.0.0")),
+    ]);
+    let p = plan(&Settings::default(), &gvisor).unwrap();
+    assert_eq!(
+        (p.network_driver, p.port_driver, p.mtu),
+        (NetDriver::GvisorTapVsock, PortDriver::Builtin, 65520)
+    );
+    // The script read decides over the version: Debian's 20.10 script with Docker 29.5's version.
+    gvisor.script = Some("\t\t\tnet=slirp4netns\n\t\t\tnet=vpnkit\n".to_owned());
+    assert!(problems(&Settings::default(), &gvisor).contains("no usable network driver"));
 }
 
 #[test]

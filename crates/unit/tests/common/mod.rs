@@ -92,41 +92,17 @@ pub fn host(flavour: Flavour, script_dir: &Path, bin_dir: &Path) -> Discovered {
             script_dir.join("dockerd-rootless.sh"),
             None,
         ),
-        bin(
-            "slirp4netns",
-            bin_dir.join("slirp4netns"),
-            Some("slirp4netns version 1.2.0"),
-        ),
+        bin("slirp4netns", bin_dir.join("slirp4netns"), Some("1.2.0")),
     ];
     match flavour {
         Flavour::Debian => binaries.extend([
-            bin(
-                "dockerd",
-                bin_dir.join("dockerd"),
-                Some("Docker version 20.10.24+dfsg1, build 297e128"),
-            ),
-            bin(
-                "rootlesskit",
-                bin_dir.join("rootlesskit"),
-                Some("rootlesskit version 1.1.0"),
-            ),
+            bin("dockerd", bin_dir.join("dockerd"), Some("20.10.24+dfsg1")),
+            bin("rootlesskit", bin_dir.join("rootlesskit"), Some("1.1.0")),
         ]),
         Flavour::Modern => binaries.extend([
-            bin(
-                "dockerd",
-                bin_dir.join("dockerd"),
-                Some("Docker version 27.3.1, build ce12230"),
-            ),
-            bin(
-                "rootlesskit",
-                bin_dir.join("rootlesskit"),
-                Some("rootlesskit version 2.3.1"),
-            ),
-            bin(
-                "pasta",
-                bin_dir.join("pasta"),
-                Some("pasta 2024_05_23.765eb0b"),
-            ),
+            bin("dockerd", bin_dir.join("dockerd"), Some("27.3.1")),
+            bin("rootlesskit", bin_dir.join("rootlesskit"), Some("2.3.1")),
+            bin("pasta", bin_dir.join("pasta"), Some("2024_05_23.765eb0b")),
         ]),
     }
     Discovered {

@@ -1,7 +1,9 @@
-//! `network.driver`: the network driver and port driver install would hand to rootlesskit, chosen
-//! like `dockerd-rootless.sh` does (slirp4netns ≥ 0.4, then vpnkit, then lxc-user-nic; pasta and
-//! gvisor-tap-vsock only when asked for), checked against the binaries `engine.binaries` found
-//! and against what rootlesskit accepts. Records the result as `Facts::network`.
+//! `network.driver`: the network driver and port driver install would hand to rootlesskit,
+//! checked against the binaries `engine.binaries` found and against what rootlesskit accepts.
+//! Records the result as `Facts::network`. When none is configured the driver is core's
+//! automatic choice ([`auto_choice`]: the order of the engine's own rootless script, read from
+//! the script, else from the engine's version), the same call the unit generator makes, so the
+//! driver checked here is the one install writes.
 
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
@@ -11,8 +13,8 @@ use rootless_setup_core::model::{Binary, Facts, NetworkPlan};
 use rootless_setup_core::remedy::Remedy;
 
 use rootless_setup_core::network::{
-    self as plan, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE, PastaAge, PlanError,
-    PortDriver, show_date,
+    self as plan, AutoChoice, Installed, NetDriver, PASTA_MIN_DATE, PASTA_RECOMMENDED_DATE,
+    PassedOver, PastaAge, PlanError, PortDriver, auto_choice, passed_over, show_date,
 };
 use rootless_setup_core::version::version_at_least;
 
@@ -50,11 +52,8 @@ impl Seen {
 enum Choice {
     /// Configured with `network_driver`.
     Option(NetDriver),
-    /// Picked automatically; `skipped_slirp` is the version of a too old slirp4netns passed over.
-    Auto {
-        driver: NetDriver,
-        skipped_slirp: Option<String>,
-    },
+    /// Picked automatically: the driver, and how ([`AutoChoice::driver`] is the same).
+    Auto(NetDriver, AutoChoice),
 }
 
 /// Checks the configured (or best available) network and port driver.
@@ -85,20 +84,20 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             Err(finding) => return seen.onto(*finding),
         },
     };
-    let (driver, chosen_by, skipped_slirp) = match choice {
+    let (driver, chosen_by, auto) = match choice {
         Choice::Option(d) => (d, "option", None),
-        Choice::Auto {
-            driver,
-            skipped_slirp,
-        } => (driver, "automatic", skipped_slirp),
+        Choice::Auto(d, auto) => (d, "automatic", Some(auto)),
     };
     seen.add("driver", driver);
     seen.add("chosen_by", chosen_by);
-    if let Some(version) = skipped_slirp {
-        seen.add(
-            "slirp4netns_skipped",
-            format!("{version} is older than {}", slirp_min()),
-        );
+    if let Some(auto) = &auto {
+        if let Some(version) = auto.skipped_slirp() {
+            seen.add(
+                "slirp4netns_skipped",
+                format!("{version} is older than {}", slirp_min()),
+            );
+        }
+        seen.add("order", order_seen(cx, auto));
     }
 
     // The driver's own program.
@@ -222,58 +221,61 @@ fn slirp_min() -> String {
     plan::show_version(plan::SLIRP4NETNS_MIN)
 }
 
-/// Picks the first installed of slirp4netns (≥ 0.4), vpnkit and lxc-user-nic.
+/// The engine script's order and where it comes from, as observed.
+fn order_seen(cx: &Context<'_>, auto: &AutoChoice) -> String {
+    format!("{} ({})", auto.order.list(), auto.order.origin(cx.engine))
+}
+
+/// The automatic choice, on what `engine.binaries` found and the engine's rootless script
+/// (read when it can be); a failing finding when no driver of the script's order is usable.
 fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
-    let mut skipped_slirp = None;
-    for driver in NetDriver::AUTO {
-        let Some(binary) = driver.program().and_then(|p| facts.binary(p)) else {
-            continue;
-        };
-        if driver == NetDriver::Slirp4netns {
-            if let Some(version) = binary.version.as_deref() {
-                if plan::slirp4netns_supported(version) == Some(false) {
-                    skipped_slirp = Some(version.to_owned());
-                    continue;
-                }
-            }
-        }
-        return Ok(Choice::Auto {
-            driver,
-            skipped_slirp,
-        });
+    let script = facts
+        .binary(cx.engine.rootless_script())
+        .and_then(|b| cx.host.read(&b.path).ok().flatten());
+    let installed = Installed::from_binaries(cx.engine, &facts.binaries, script);
+    let auto = auto_choice(&installed);
+    if let Some(driver) = auto.driver {
+        return Ok(Choice::Auto(driver, auto));
     }
-    let pasta_hint = match (facts.binary("pasta"), facts.binary("rootlesskit")) {
-        (Some(_), Some(rk))
-            if rk
-                .version
-                .as_deref()
-                .and_then(|v| version_at_least(v, &NetDriver::Pasta.min_rootlesskit()?))
-                == Some(true) =>
-        {
-            " (pasta is installed and works with this rootlesskit: choose network driver pasta to use it)"
-        }
-        _ => "",
-    };
-    let summary = match &skipped_slirp {
-        Some(version) => format!(
-            "slirp4netns {version} is older than {}, and neither vpnkit nor lxc-user-nic is installed",
-            slirp_min()
-        ),
-        None => "no network driver installed: none of slirp4netns, vpnkit, lxc-user-nic found"
-            .to_owned(),
+    let pasta_hint = if !auto.order.drivers.contains(&NetDriver::Pasta)
+        && installed.rootlesskit.version().is_some()
+        && passed_over(NetDriver::Pasta, &installed).is_none()
+    {
+        " (pasta is installed and works with this rootlesskit: choose network driver pasta to use it)"
+    } else {
+        ""
     };
     Err(Box::new(
-        Finding::fail(ID, summary)
-            .observe(
-                "looked_for",
-                format!("slirp4netns (>= {}), vpnkit, lxc-user-nic", slirp_min()),
-            )
+        Finding::fail(ID, nothing_usable(&auto))
+            .observe("looked_for", order_seen(cx, &auto))
             .why("rootless containers reach the network through a user-mode driver; without one the engine cannot start")
             .fix(
                 Fix::root(ID, format!("install slirp4netns{pasta_hint}"))
                     .remedy(Remedy::install(cx.distro.family, &[Package::Slirp4netns])),
             ),
     ))
+}
+
+/// Why no driver of the order can be used: none is installed, or the reasons each found one
+/// was passed over and the ones not installed.
+fn nothing_usable(auto: &AutoChoice) -> String {
+    if auto.nothing_installed() {
+        return format!(
+            "no network driver installed: none of {} found",
+            auto.order.list()
+        );
+    }
+    let (missing, unusable): (Vec<_>, Vec<_>) = auto
+        .passed_over
+        .iter()
+        .partition(|(_, why)| *why == PassedOver::Missing);
+    let reasons: Vec<String> = unusable.iter().map(|(d, why)| why.describe(*d)).collect();
+    let mut summary = format!("no usable network driver: {}", reasons.join("; "));
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|(d, _)| d.as_str()).collect();
+        summary.push_str(&format!("; not installed: {}", names.join(", ")));
+    }
+    summary
 }
 
 /// The configured driver's program is not installed.

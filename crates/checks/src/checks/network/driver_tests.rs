@@ -75,7 +75,9 @@ fn passes_over_an_old_slirp4netns_to_vpnkit() {
 }
 
 #[test]
-fn lxc_user_nic_is_the_last_automatic_choice() {
+fn lxc_user_nic_is_never_an_automatic_choice() {
+    // It used to be the checker's last automatic choice; no engine script picks it (core's
+    // `auto_choice`), so it must be configured.
     let h = with(None, None);
     let mut facts = Facts::default();
     binary(
@@ -86,9 +88,145 @@ fn lxc_user_nic_is_the_last_automatic_choice() {
     );
     binary(&mut facts, "pasta", "/usr/bin/pasta", Some("2024_01_01.x"));
     let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.summary,
+        "no network driver installed: none of slirp4netns, vpnkit found"
+    );
+    // Without rootlesskit's version pasta is not offered either.
+    assert_eq!(f.fix.unwrap().summary, "install slirp4netns");
+    assert!(facts.network.is_none());
+
+    let h = with(Some("lxc-user-nic"), None);
+    let f = run(&h, &mut facts);
     assert_eq!(f.status, Status::Pass);
-    assert_eq!(f.observed("driver"), Some("lxc-user-nic"));
     assert_eq!(f.observed("mtu"), Some("1500"));
+}
+
+/// A harness whose engine reports `docker`, with the engine's binaries in `facts`.
+fn docker(version: &str, rootlesskit: &str, facts: &mut Facts) -> Harness {
+    binary(facts, "dockerd", "/usr/bin/dockerd", Some(version));
+    binary(
+        facts,
+        "rootlesskit",
+        "/usr/bin/rootlesskit",
+        Some(rootlesskit),
+    );
+    with(None, None)
+}
+
+#[test]
+fn pasta_only_follows_the_engines_script() {
+    let mut facts = Facts::default();
+    binary(
+        &mut facts,
+        "pasta",
+        "/usr/bin/pasta",
+        Some("2024_05_23.765eb0b"),
+    );
+    // Docker 28.5.2 and later try pasta when there is no slirp4netns.
+    let h = docker("29.1.3", "2.3.1", &mut facts);
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.observed("driver"), Some("pasta"));
+    assert_eq!(
+        f.observed("order"),
+        Some(
+            "slirp4netns, pasta, vpnkit (the order of dockerd-rootless.sh as dockerd 29.1.3 ships it)"
+        )
+    );
+    let plan = facts.network.take().unwrap();
+    assert_eq!((plan.port_driver.as_str(), plan.mtu), ("implicit", 65520));
+    // Docker 27's script never picks it: a failure that points at it.
+    let h = docker("27.3.1", "2.3.1", &mut facts);
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.summary,
+        "no network driver installed: none of slirp4netns, vpnkit found"
+    );
+    assert!(
+        f.fix
+            .unwrap()
+            .summary
+            .contains("choose network driver pasta"),
+        "the hint names pasta"
+    );
+}
+
+#[test]
+fn gvisor_comes_from_rootlesskit_3_under_docker_29_5() {
+    let mut facts = Facts::default();
+    let h = docker("29.5.0", "3.0.0", &mut facts);
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.observed("driver"), Some("gvisor-tap-vsock"));
+    let plan = facts.network.take().unwrap();
+    assert_eq!(
+        (plan.port_driver.as_str(), plan.binary, plan.mtu),
+        ("builtin", None, 65520)
+    );
+    // rootlesskit 2.3 has no such driver: nothing usable, with the reason.
+    let h = docker("29.5.0", "2.3.6", &mut facts);
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.summary,
+        "no usable network driver: gvisor-tap-vsock needs rootlesskit 3.0 or later, found 2.3.6; not installed: slirp4netns, pasta, vpnkit"
+    );
+}
+
+#[test]
+fn docker_29_5_passes_over_an_old_slirp4netns() {
+    let mut facts = Facts::default();
+    binary(
+        &mut facts,
+        "slirp4netns",
+        "/usr/bin/slirp4netns",
+        Some("0.3.3"),
+    );
+    let h = docker("29.5.0", "3.0.1", &mut facts);
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.observed("driver"), Some("gvisor-tap-vsock"));
+    assert_eq!(
+        f.observed("slirp4netns_skipped"),
+        Some("0.3.3 is older than 0.4")
+    );
+}
+
+#[test]
+fn the_order_is_read_from_the_engines_script() {
+    // Debian 12's docker.io: dockerd 20.10 and its script, which tries slirp4netns then vpnkit.
+    let fx = debian();
+    fx.file(
+        "/usr/share/docker.io/contrib/dockerd-rootless.sh",
+        "net=$DOCKERD_ROOTLESS_ROOTLESSKIT_NET\nif [ -z \"$net\" ]; then\n\t\tnet=slirp4netns\n\t\tnet=vpnkit\nfi\n",
+    );
+    let h = harness(&fx, ScriptedSystem::new());
+    let mut facts = Facts::default();
+    // A version that would say otherwise: the script read wins.
+    binary(&mut facts, "dockerd", "/usr/bin/dockerd", Some("29.5.0"));
+    binary(
+        &mut facts,
+        "dockerd-rootless.sh",
+        "/usr/share/docker.io/contrib/dockerd-rootless.sh",
+        None,
+    );
+    binary(
+        &mut facts,
+        "rootlesskit",
+        "/usr/bin/rootlesskit",
+        Some("3.0.0"),
+    );
+    binary(&mut facts, "vpnkit", "/usr/bin/vpnkit", None);
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.observed("driver"), Some("vpnkit"));
+    assert_eq!(
+        f.observed("order"),
+        Some("slirp4netns, vpnkit (the order of the engine's dockerd-rootless.sh)")
+    );
 }
 
 #[test]
@@ -109,9 +247,15 @@ fn no_driver_fails_with_the_install_command() {
     );
     let f = run(&h, &mut facts);
     assert_eq!(f.status, Status::Fail);
-    assert!(
-        f.summary
-            .contains("none of slirp4netns, vpnkit, lxc-user-nic")
+    assert_eq!(
+        f.summary,
+        "no network driver installed: none of slirp4netns, vpnkit found"
+    );
+    assert_eq!(
+        f.observed("looked_for"),
+        Some(
+            "slirp4netns, vpnkit (the order every dockerd-rootless.sh starts with (its version is unknown))"
+        )
     );
     let fix = f.fix.as_ref().unwrap();
     assert!(fix.root);
@@ -136,7 +280,10 @@ fn only_an_old_slirp4netns_fails() {
     );
     let f = run(&h, &mut facts);
     assert_eq!(f.status, Status::Fail);
-    assert!(f.summary.contains("slirp4netns 0.3.3 is older than 0.4"));
+    assert_eq!(
+        f.summary,
+        "no usable network driver: slirp4netns 0.3.3 is older than 0.4; not installed: vpnkit"
+    );
     assert!(commands(&f)[0].contains("slirp4netns"));
     assert!(!f.fix.unwrap().summary.contains("pasta"));
 }
