@@ -130,7 +130,7 @@ fn example(id: CheckId, distro: &Distro) -> Option<Finding> {
                     .map(str::to_owned)
                     .collect(),
             )))),
-        CheckId::NetworkDriver => Finding::fail(id, "no network driver installed: none of slirp4netns, vpnkit, lxc-user-nic found")
+        CheckId::NetworkDriver => Finding::fail(id, "no network driver installed: none of slirp4netns, vpnkit found")
             .fix(root("install slirp4netns").remedy(install(Package::Slirp4netns))),
         CheckId::Storage => Finding::warn(id, "storage driver vfs: Linux 5.4 cannot mount overlayfs in a user namespace, and fuse-overlayfs is not usable (binary missing, /dev/fuse present)")
             .fix(root("install fuse-overlayfs").remedy(install(Package::FuseOverlayfs))),
