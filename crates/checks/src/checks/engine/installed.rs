@@ -29,13 +29,6 @@ enum Origin {
 }
 
 /// The rootless script the old setuptool's unit runs.
-fn rootless_script(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Docker => "dockerd-rootless.sh",
-        Engine::Containerd => "containerd-rootless.sh",
-    }
-}
-
 fn old_setuptool(engine: Engine) -> &'static str {
     match engine {
         Engine::Docker => "dockerd-rootless-setuptool.sh",
@@ -61,7 +54,7 @@ fn classify(text: &str, engine: Engine) -> Origin {
                     .then(|| value.to_ascii_lowercase())
             });
         Origin::RootlessSetup { recorded_sha256 }
-    } else if text.contains(rootless_script(engine)) {
+    } else if text.contains(engine.rootless_script()) {
         Origin::OldSetuptool
     } else {
         Origin::HandWritten
