@@ -56,6 +56,9 @@ enum Choice {
     Auto(NetDriver, AutoChoice),
 }
 
+/// A warning to report: summary, why it matters, and its fix.
+type Warning = (String, String, Fix);
+
 /// Checks the configured (or best available) network and port driver.
 pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let mut seen = Seen::default();
@@ -65,40 +68,10 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         rootlesskit.as_ref(),
     );
     let rootlesskit_version = rootlesskit.as_ref().and_then(|b| b.version.clone());
-
-    let choice = match cx.options.network_driver.as_deref() {
-        Some(name) => match NetDriver::parse(name) {
-            Some(driver) => Choice::Option(driver),
-            None => {
-                seen.add("driver", name);
-                let err = PlanError::UnknownDriver(name.to_owned());
-                return seen.onto(
-                    Finding::fail(ID, err.to_string())
-                        .why("rootlesskit refuses to start with a network driver it does not know, so the engine would not start")
-                        .fix(Fix::user(ID, "choose slirp4netns, vpnkit, lxc-user-nic, pasta or gvisor-tap-vsock as the network driver, or leave it unset to pick the best installed one")),
-                );
-            }
-        },
-        None => match auto_pick(cx, facts) {
-            Ok(choice) => choice,
-            Err(finding) => return seen.onto(*finding),
-        },
+    let driver = match choose(cx, facts, &mut seen) {
+        Ok(driver) => driver,
+        Err(finding) => return seen.onto(*finding),
     };
-    let (driver, chosen_by, auto) = match choice {
-        Choice::Option(d) => (d, "option", None),
-        Choice::Auto(d, auto) => (d, "automatic", Some(auto)),
-    };
-    seen.add("driver", driver);
-    seen.add("chosen_by", chosen_by);
-    if let Some(auto) = &auto {
-        if let Some(version) = auto.skipped_slirp() {
-            seen.add(
-                "slirp4netns_skipped",
-                format!("{version} is older than {}", slirp_min()),
-            );
-        }
-        seen.add("order", order_seen(cx, auto));
-    }
 
     // The driver's own program.
     let program = driver.program().and_then(|p| facts.binary(p).cloned());
@@ -109,36 +82,9 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         }
     }
     let program_version = program.as_ref().and_then(|b| b.version.clone());
-    let mut warnings: Vec<(String, String, Fix)> = Vec::new();
-    if let (NetDriver::Slirp4netns, Some(version)) = (driver, program_version.as_deref()) {
-        if plan::slirp4netns_supported(version) == Some(false) {
-            return seen.onto(
-                Finding::fail(ID, format!("slirp4netns {version} is older than {}", slirp_min()))
-                    .why(format!("rootlesskit needs slirp4netns {} or later (network namespace by path, sandboxing); with an older one the engine cannot start its network", slirp_min()))
-                    .fix(Fix::root(ID, format!("upgrade slirp4netns to {} or later", slirp_min()))
-                        .remedy(Remedy::install(cx.distro.family, &[Package::Slirp4netns]))),
-            );
-        }
-    }
-    if let (NetDriver::Pasta, Some(version)) = (driver, program_version.as_deref()) {
-        let (min, recommended) = (show_date(PASTA_MIN_DATE), show_date(PASTA_RECOMMENDED_DATE));
-        match plan::pasta_age(version) {
-            Some(PastaAge::TooOld) => {
-                return seen.onto(
-                    Finding::fail(ID, format!("pasta {version} is older than {min}"))
-                        .why(format!("rootlesskit's pasta driver needs pasta {min} or later; an older pasta makes the engine's network fail at start-up"))
-                        .fix(Fix::root(ID, "upgrade passt (pasta) or use slirp4netns as the network driver")
-                            .remedy(Remedy::install(cx.distro.family, &[Package::Passt]))),
-                );
-            }
-            Some(PastaAge::BelowRecommended) => warnings.push((
-                format!("pasta {version} is older than the recommended {recommended}"),
-                format!("rootlesskit recommends pasta {recommended} or later; older builds are known to drop connections of published ports"),
-                Fix::root(ID, "upgrade passt (pasta)")
-                    .remedy(Remedy::install(cx.distro.family, &[Package::Passt])),
-            )),
-            Some(PastaAge::Recommended) | None => {}
-        }
+    let mut warnings: Vec<Warning> = Vec::new();
+    if let Err(finding) = judge_program(cx, driver, program_version.as_deref(), &mut warnings) {
+        return seen.onto(*finding);
     }
 
     // The combination, as rootlesskit would judge it.
@@ -155,28 +101,14 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         };
     seen.add("port_driver", combination.port_driver);
     seen.add("mtu", combination.mtu);
-
-    if let Some(need) = driver.min_rootlesskit() {
-        let need_text = plan::show_version(need);
-        match rootlesskit_version
-            .as_deref()
-            .and_then(|v| version_at_least(v, &need))
-        {
-            Some(_) => {} // validate() already refused a too old one.
-            None if rootlesskit.is_none() => {
-                return seen.onto(
-                    Finding::fail(ID, format!("network driver {driver} needs rootlesskit {need_text} or later, and rootlesskit was not found"))
-                        .why(format!("the {driver} driver is part of rootlesskit {need_text} and later; without rootlesskit the engine cannot start"))
-                        .fix(Fix::root(ID, format!("install rootlesskit {need_text} or later"))
-                            .remedy(Remedy::install(cx.distro.family, &[Package::Rootlesskit]))),
-                );
-            }
-            None => warnings.push((
-                format!("could not tell rootlesskit's version; network driver {driver} needs rootlesskit {need_text} or later"),
-                format!("rootlesskit older than {need_text} has no {driver} driver and the engine would fail at start-up"),
-                Fix::user(ID, format!("make sure `rootlesskit --version` reports {need_text} or later, or use slirp4netns as the network driver")),
-            )),
-        }
+    if let Err(finding) = judge_rootlesskit(
+        cx,
+        driver,
+        rootlesskit.is_some(),
+        rootlesskit_version.as_deref(),
+        &mut warnings,
+    ) {
+        return seen.onto(*finding);
     }
     if combination.port_driver == PortDriver::None {
         warnings.push((
@@ -195,9 +127,121 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         binary: program.map(|b| b.path),
         mtu: combination.mtu,
     });
+    seen.onto(verdict(driver, &combination, warnings))
+}
 
+/// The driver: the configured one, else core's automatic choice; how it was chosen is observed.
+fn choose(cx: &Context<'_>, facts: &Facts, seen: &mut Seen) -> Result<NetDriver, Box<Finding>> {
+    let choice = match cx.options.network_driver.as_deref() {
+        Some(name) => match NetDriver::parse(name) {
+            Some(driver) => Choice::Option(driver),
+            None => {
+                seen.add("driver", name);
+                let err = PlanError::UnknownDriver(name.to_owned());
+                return Err(Box::new(
+                    Finding::fail(ID, err.to_string())
+                        .why("rootlesskit refuses to start with a network driver it does not know, so the engine would not start")
+                        .fix(Fix::user(ID, "choose slirp4netns, vpnkit, lxc-user-nic, pasta or gvisor-tap-vsock as the network driver, or leave it unset to pick the best installed one")),
+                ));
+            }
+        },
+        None => auto_pick(cx, facts)?,
+    };
+    let (driver, chosen_by, auto) = match choice {
+        Choice::Option(d) => (d, "option", None),
+        Choice::Auto(d, auto) => (d, "automatic", Some(auto)),
+    };
+    seen.add("driver", driver);
+    seen.add("chosen_by", chosen_by);
+    if let Some(auto) = &auto {
+        if let Some(version) = auto.skipped_slirp() {
+            seen.add(
+                "slirp4netns_skipped",
+                format!("{version} is older than {}", slirp_min()),
+            );
+        }
+        seen.add("order", order_seen(cx, auto));
+    }
+    Ok(driver)
+}
+
+/// The driver program's version: too old a slirp4netns or pasta fails, a pasta below the
+/// recommended date warns.
+fn judge_program(
+    cx: &Context<'_>,
+    driver: NetDriver,
+    version: Option<&str>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), Box<Finding>> {
+    if let (NetDriver::Slirp4netns, Some(version)) = (driver, version) {
+        if plan::slirp4netns_supported(version) == Some(false) {
+            return Err(Box::new(
+                Finding::fail(ID, format!("slirp4netns {version} is older than {}", slirp_min()))
+                    .why(format!("rootlesskit needs slirp4netns {} or later (network namespace by path, sandboxing); with an older one the engine cannot start its network", slirp_min()))
+                    .fix(Fix::root(ID, format!("upgrade slirp4netns to {} or later", slirp_min()))
+                        .remedy(Remedy::install(cx.distro.family, &[Package::Slirp4netns]))),
+            ));
+        }
+    }
+    if let (NetDriver::Pasta, Some(version)) = (driver, version) {
+        let (min, recommended) = (show_date(PASTA_MIN_DATE), show_date(PASTA_RECOMMENDED_DATE));
+        match plan::pasta_age(version) {
+            Some(PastaAge::TooOld) => {
+                return Err(Box::new(
+                    Finding::fail(ID, format!("pasta {version} is older than {min}"))
+                        .why(format!("rootlesskit's pasta driver needs pasta {min} or later; an older pasta makes the engine's network fail at start-up"))
+                        .fix(Fix::root(ID, "upgrade passt (pasta) or use slirp4netns as the network driver")
+                            .remedy(Remedy::install(cx.distro.family, &[Package::Passt]))),
+                ));
+            }
+            Some(PastaAge::BelowRecommended) => warnings.push((
+                format!("pasta {version} is older than the recommended {recommended}"),
+                format!("rootlesskit recommends pasta {recommended} or later; older builds are known to drop connections of published ports"),
+                Fix::root(ID, "upgrade passt (pasta)")
+                    .remedy(Remedy::install(cx.distro.family, &[Package::Passt])),
+            )),
+            Some(PastaAge::Recommended) | None => {}
+        }
+    }
+    Ok(())
+}
+
+/// The rootlesskit a driver built into it needs: none at all fails, an unknown version warns
+/// (a known too old one was refused by `validate`).
+fn judge_rootlesskit(
+    cx: &Context<'_>,
+    driver: NetDriver,
+    found: bool,
+    version: Option<&str>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), Box<Finding>> {
+    let Some(need) = driver.min_rootlesskit() else {
+        return Ok(());
+    };
+    let need_text = plan::show_version(need);
+    match version.and_then(|v| version_at_least(v, &need)) {
+        Some(_) => {} // validate() already refused a too old one.
+        None if !found => {
+            return Err(Box::new(
+                Finding::fail(ID, format!("network driver {driver} needs rootlesskit {need_text} or later, and rootlesskit was not found"))
+                    .why(format!("the {driver} driver is part of rootlesskit {need_text} and later; without rootlesskit the engine cannot start"))
+                    .fix(Fix::root(ID, format!("install rootlesskit {need_text} or later"))
+                        .remedy(Remedy::install(cx.distro.family, &[Package::Rootlesskit]))),
+            ));
+        }
+        None => warnings.push((
+            format!("could not tell rootlesskit's version; network driver {driver} needs rootlesskit {need_text} or later"),
+            format!("rootlesskit older than {need_text} has no {driver} driver and the engine would fail at start-up"),
+            Fix::user(ID, format!("make sure `rootlesskit --version` reports {need_text} or later, or use slirp4netns as the network driver")),
+        )),
+    }
+    Ok(())
+}
+
+/// The first warning with the others as `also`, or a pass naming the plan.
+fn verdict(driver: NetDriver, combination: &plan::Combination, warnings: Vec<Warning>) -> Finding {
     let mut warnings = warnings.into_iter();
-    let finding = match warnings.next() {
+    match warnings.next() {
         Some((summary, why, fix)) => {
             let mut f = Finding::warn(ID, summary).why(why).fix(fix);
             for (summary, _, _) in warnings {
@@ -212,8 +256,7 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 combination.port_driver, combination.mtu
             ),
         ),
-    };
-    seen.onto(finding)
+    }
 }
 
 /// [`plan::SLIRP4NETNS_MIN`] for messages: `0.4`.
