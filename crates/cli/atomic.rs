@@ -15,7 +15,7 @@ pub fn write(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     write_mode(path, contents, 0o644)
 }
 
-/// [`write`] with the file mode given (the state file is `0600`).
+/// [`write()`] with the file mode given (the state file is `0600`).
 pub fn write_mode(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     let dir = path
         .parent()

@@ -29,8 +29,9 @@ pub fn main(args: &[String]) -> Result<()> {
     let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     let start = Instant::now();
     let mut results: Vec<(&str, Duration, Outcome)> = Vec::new();
-    let cargo_steps: [(&str, &[&str]); 3] = [
-        ("cargo fmt --check", &["fmt", "--all", "--check"]),
+    // Each step: its name, cargo's arguments, and RUSTDOCFLAGS (doc links are checked like lints).
+    let cargo_steps: [(&str, &[&str], &str); 4] = [
+        ("cargo fmt --check", &["fmt", "--all", "--check"], ""),
         (
             "cargo clippy",
             &[
@@ -41,13 +42,29 @@ pub fn main(args: &[String]) -> Result<()> {
                 "-D",
                 "warnings",
             ],
+            "",
         ),
-        ("cargo test", &["test", "--workspace"]),
+        (
+            "cargo doc",
+            &[
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--document-private-items",
+            ],
+            "-D warnings",
+        ),
+        ("cargo test", &["test", "--workspace"], ""),
     ];
-    for (name, args) in cargo_steps {
+    for (name, args, rustdocflags) in cargo_steps {
         banner_start(name);
         let step = Instant::now();
-        let outcome = match util::run(util::cargo().args(args)) {
+        let mut cargo = util::cargo();
+        cargo.args(args);
+        if !rustdocflags.is_empty() {
+            cargo.env("RUSTDOCFLAGS", rustdocflags);
+        }
+        let outcome = match util::run(&mut cargo) {
             Ok(()) => Outcome::Ok,
             Err(err) => Outcome::Failed(format!("{err:#}")),
         };

@@ -1,6 +1,7 @@
 //! Prerequisite checker for rootless container engines.
 //!
-//! [`check`] runs the selected checks of the [`catalogue`] against a [`Host`] (the real one or a
+//! [`check`] runs the selected checks of the
+//! [`catalogue`](rootless_setup_core::catalogue) against a [`Host`](rootless_setup_core::Host) (the real one or a
 //! fixture tree) for a [`Caller`], using a [`System`] for live probes, and returns a [`Report`]
 //! of [`Finding`]s. A failed prerequisite is a finding with status `fail`, never an `Err`.
 //!

@@ -1,4 +1,4 @@
-//! The full-range probe behind [`crate::system::LiveSystem::map_userns`]: mapping the caller's
+//! The full-range probe behind [`System::map_userns`](crate::system::System::map_userns) (live): mapping the caller's
 //! subordinate ranges into a fresh user namespace through `newuidmap`/`newgidmap`, as rootlesskit
 //! does. It only affects the child; the programs run through [`rootless_setup_core::process`],
 //! which also starts them in their namespaces.

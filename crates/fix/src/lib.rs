@@ -1,12 +1,14 @@
 //! `rootless-setup fix`: one reviewed, distribution-aware root script that repairs what the
 //! checks found, and nothing else.
 //!
-//! The script is built from the findings of [`rootless_setup_checks::check_with_facts`], not
-//! from their fix text: [`plan`] turns each failing or warning finding whose fix needs root into
-//! a typed [`Step`] (the check id, what was seen, why it matters, what the block does, and its
-//! commands), from the typed remedies of the check's fix ([`rootless_setup_core::Remedy`]; never
-//! from a finding's text) and the host files in the [`Target`]: a free block of subordinate ids,
-//! the sysctls that failed, the real path of rootlesskit, the distribution's package names. [`script::render`] writes it as a POSIX `sh` script with every value quoted;
+//! The script is built from the findings of the checker (`rootless_setup_checks`, which this
+//! crate does not depend on), not from their fix text: [`plan`] turns each failing or warning
+//! finding whose fix needs root into a typed [`Step`] (the check id, what was seen, why it
+//! matters, what the block does, and its commands), from the typed remedies of the check's fix
+//! ([`Remedy`](rootless_setup_core::remedy::Remedy); never from a finding's text) and the host
+//! files in the [`Target`]: a free block of subordinate ids, the sysctls that failed, the real
+//! path of rootlesskit, the distribution's package names. [`script::render`] writes it as a
+//! POSIX `sh` script with every value quoted;
 //! [`explain::per_family`] renders the same blocks for each distribution family for `explain`.
 //!
 //! Nothing here runs the script or `sudo`: the CLI does that, only with `fix --apply`.

@@ -71,7 +71,7 @@ impl Login {
         })
     }
 
-    /// Whether `uid` lingers, as logind sees it now ([`read_linger`]).
+    /// Whether `uid` lingers, as logind sees it now (`read_linger`).
     pub fn linger(&self, uid: u32) -> Result<bool, Error> {
         let target = format!("uid {uid}");
         let cx = self.cx(&target, "GetUser", CALL_TIMEOUT);

@@ -1,5 +1,5 @@
 //! `cargo xtask e2e`: the end-to-end suite. Each scenario gets a fresh box (a copy of the cached
-//! Debian tree booted under `systemd-nspawn` with systemd as PID 1, see [`r#box`]) and drives
+//! Debian tree booted under `systemd-nspawn` with systemd as PID 1, see the `box` module) and drives
 //! `rootless-setup` as an unprivileged user inside it ([`scenarios`]).
 
 pub mod r#box;

@@ -1,5 +1,5 @@
 //! The end-to-end scenarios. Each one runs in a fresh box prepared by
-//! [`NspawnBox::prepare`](super::r#box::NspawnBox::prepare) (users `dev` with subordinate ids and
+//! `NspawnBox::prepare` (module `box`) (users `dev` with subordinate ids and
 //! linger, `nosub` without subordinate ids; system Docker masked; the binary installed), after
 //! its optional `setup` hook changed the tree before boot.
 //!

@@ -38,7 +38,7 @@ const DEADLINE: Duration = Duration::from_secs(20);
 /// fails with `read: connection reset by peer`, or `connect: no such file or directory` when the
 /// socket is already gone (rootlesskit 1.1 to 3.0, see docs/checks.md). The
 /// wait polls every 10 ms, for at most 1000 polls, then says so on stderr
-/// ([`NOT_READY`](super::rootlesskit_output::NOT_READY)). Then it prints the
+/// ([`NOT_READY`]). Then it prints the
 /// [`READY`](super::rootlesskit_output::READY) line, the uid map and the links (`/proc/net/dev`
 /// where `ip` is missing).
 const SCRIPT: &str = concat!(

@@ -3,7 +3,8 @@
 //! containers (`network.ports`, `network.ping`), and whether iptables really works as mapped
 //! root in a user namespace (`network.iptables`).
 //!
-//! The pure driver/port-driver validation lives in [`plan`], so the unit generator can reuse it.
+//! The pure driver/port-driver rules and the automatic choice live in
+//! [`rootless_setup_core::network`], so the unit generator uses the same ones.
 
 mod driver;
 mod iptables;
