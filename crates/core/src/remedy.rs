@@ -116,7 +116,7 @@ impl Modules {
         }
     }
 
-    /// The `modules-load.d` file `fix` writes (and the advice names for iptables).
+    /// The `modules-load.d` file both the advice and `fix` write.
     pub fn load_file(&self) -> String {
         format!("{MODULES_LOAD_DIR}/rootless-{}.conf", self.name())
     }
@@ -142,12 +142,11 @@ impl Modules {
                     format!("printf '%s\\n' {list} | sudo tee {}", self.load_file()),
                 ]
             }
-            // The advice for a single module names a file of its own name.
             Modules::Tun | Modules::Fuse => {
                 let name = self.name();
                 vec![
                     format!("sudo modprobe {name}"),
-                    format!("echo {name} | sudo tee {MODULES_LOAD_DIR}/{name}.conf"),
+                    format!("echo {name} | sudo tee {}", self.load_file()),
                 ]
             }
         }
@@ -373,7 +372,7 @@ mod tests {
             Remedy::LoadModules(Modules::Tun).commands(),
             [
                 "sudo modprobe tun",
-                "echo tun | sudo tee /etc/modules-load.d/tun.conf"
+                "echo tun | sudo tee /etc/modules-load.d/rootless-tun.conf"
             ]
         );
         assert_eq!(Modules::Fuse.modules(), ["fuse"]);

@@ -470,7 +470,7 @@ mod tests {
             vec![
                 "sudo apt-get install -y fuse-overlayfs",
                 "sudo modprobe fuse",
-                "echo fuse | sudo tee /etc/modules-load.d/fuse.conf"
+                "echo fuse | sudo tee /etc/modules-load.d/rootless-fuse.conf"
             ]
         );
         // Found on PATH without engine.binaries having run.
