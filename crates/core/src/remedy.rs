@@ -330,6 +330,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_module_set_says_what_it_is_for() {
+        assert_eq!(
+            Modules::Tun.purpose(),
+            "tun, for slirp4netns and pasta (/dev/net/tun)"
+        );
+        assert_eq!(
+            Modules::Fuse.purpose(),
+            "fuse, for fuse-overlayfs (/dev/fuse)"
+        );
+        assert!(
+            Modules::Iptables(vec!["ip_tables".into()])
+                .purpose()
+                .starts_with("netfilter modules the rootless engine's iptables needs")
+        );
+    }
+
+    #[test]
     fn sysctls_render_their_drop_in_and_value() {
         assert_eq!(
             Remedy::SetSysctl(Sysctl::MaxUserNamespaces).commands(),

@@ -376,3 +376,32 @@ fn installed_is_read_from_the_binaries_found() {
     assert_eq!(c.engine_version.as_deref(), Some("2.3.0"));
     assert_eq!(c.script_reads("x"), None);
 }
+
+#[test]
+fn an_unreadable_rootlesskit_version_is_held_only_against_gvisor() {
+    let kit = |v: &str| Installed {
+        rootlesskit: found(v),
+        pasta: found("2024_05_10.abcdef0"),
+        ..docker("29.5.0")
+    };
+    // A version that is no version is as unknown as none at all for gvisor-tap-vsock …
+    assert_eq!(
+        passed_over(Gvisor, &kit("unknown")),
+        Some(PassedOver::RootlesskitUnknown)
+    );
+    // … but not for a driver with a program of its own that rootlesskit must be new enough
+    // for (pasta needs rootlesskit 2.0): the program was found, so it stays a candidate.
+    assert_eq!(Pasta.min_rootlesskit(), Some([2, 0]));
+    assert_eq!(passed_over(Pasta, &kit("unknown")), None);
+    assert_eq!(
+        passed_over(
+            Pasta,
+            &Installed {
+                rootlesskit: Tool::Found(None),
+                ..kit("unknown")
+            }
+        ),
+        None
+    );
+    assert_eq!(passed_over(Pasta, &kit("2.3.1")), None);
+}
