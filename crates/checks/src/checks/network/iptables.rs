@@ -13,7 +13,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::model::Facts;
-use rootless_setup_core::process::{Invocation, Output};
+use rootless_setup_core::process::{Invocation, Output, ProcessError};
 use rootless_setup_core::remedy::{Modules, Remedy};
 
 use super::super::common;
@@ -136,7 +136,7 @@ struct Failure {
     output: Option<Output>,
 }
 
-fn failure(what: String, result: Result<Output, String>) -> Option<Failure> {
+fn failure(what: String, result: Result<Output, ProcessError>) -> Option<Failure> {
     match result {
         Ok(out) if out.success() => None,
         Ok(out) if out.timed_out => Some(Failure {
@@ -156,7 +156,7 @@ fn failure(what: String, result: Result<Output, String>) -> Option<Failure> {
         }),
         Err(e) => Some(Failure {
             what,
-            detail: e,
+            detail: e.source.to_string(),
             output: None,
         }),
     }
@@ -210,7 +210,7 @@ pub(crate) fn iptables(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
     for table in ["nat", "filter"] {
         let inv = in_namespace(Invocation::new(&path).args(["-t", table, "-n", "-L"]));
         let what = format!("iptables -t {table} -n -L");
-        let result = cx.system.run(&inv).map_err(|e| e.source.to_string());
+        let result = cx.system.run(&inv);
         probes.push(what.clone());
         if let Some(failed) = failure(what, result) {
             return observe(failed_finding(backend, &version, failed, &probes));
@@ -223,7 +223,7 @@ pub(crate) fn iptables(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
     ]));
     let what = "adding MASQUERADE, addrtype and conntrack rules".to_owned();
     probes.push(what.clone());
-    let result = cx.system.run(&rules).map_err(|e| e.source.to_string());
+    let result = cx.system.run(&rules);
     if let Some(failed) = failure(what, result) {
         return observe(failed_finding(backend, &version, failed, &probes));
     }
