@@ -76,6 +76,9 @@ pub struct EngineSpec {
     /// The rootless API socket under `$XDG_RUNTIME_DIR`, when the host can reach it there
     /// (containerd's stays inside rootlesskit's mount namespace).
     pub api_socket: Option<&'static str>,
+    /// The docker CLI context install creates and selects for the engine, when the docker CLI
+    /// can talk to it.
+    pub docker_context: Option<&'static str>,
     /// What exists under `$XDG_RUNTIME_DIR` while the rootless engine runs.
     pub running_marker: &'static str,
     /// The data directory's name under `$XDG_DATA_HOME` without `--data-root`.
@@ -115,6 +118,7 @@ const DOCKER: EngineSpec = EngineSpec {
     address_variable: "DOCKER_HOST",
     client_variables: &["DOCKER_HOST", "DOCKER_CONTEXT"],
     api_socket: Some("docker.sock"),
+    docker_context: Some("rootless"),
     running_marker: "docker.sock",
     data_dir: "docker",
     overlay_driver: "overlay2",
@@ -145,6 +149,7 @@ const CONTAINERD: EngineSpec = EngineSpec {
     address_variable: "CONTAINERD_ADDRESS",
     client_variables: &["CONTAINERD_ADDRESS"],
     api_socket: None,
+    docker_context: None,
     running_marker: "containerd-rootless/child_pid",
     data_dir: "containerd",
     overlay_driver: "overlayfs",
@@ -228,6 +233,12 @@ mod tests {
             );
             assert!(s.rootful_sockets.iter().all(|p| p.starts_with('/')));
             assert!(!s.data_dir.contains('/') && !s.running_marker.starts_with('/'));
+            assert!(s.api_socket.is_none_or(|a| !a.starts_with('/')));
+            assert_eq!(
+                s.docker_context.is_some(),
+                s.api_socket.is_some(),
+                "a docker CLI context needs a socket on the host to point at"
+            );
             let names: BTreeSet<_> = s.programs.iter().map(|p| p.name).collect();
             assert_eq!(names.len(), s.programs.len(), "a program listed twice");
         }
@@ -242,10 +253,12 @@ mod tests {
         assert_eq!(s.old_setuptool, "dockerd-rootless-setuptool.sh");
         assert_eq!(s.unit, "docker.service");
         assert_eq!(s.api_socket, Some("docker.sock"));
+        assert_eq!(s.docker_context, Some("rootless"));
         assert_eq!(s.client(), Some("docker"));
         assert_eq!(s.script_version_program, "dockerd");
         assert_eq!(s.rootful_units, ["docker.service", "docker.socket"]);
         assert_eq!(Engine::Containerd.spec().client(), Some("nerdctl"));
         assert_eq!(Engine::Containerd.spec().api_socket, None);
+        assert_eq!(Engine::Containerd.spec().docker_context, None);
     }
 }
