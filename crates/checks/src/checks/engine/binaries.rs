@@ -447,18 +447,18 @@ fn install_advice(
     let mut extra = Vec::new();
     let mut notes = Vec::new();
     let distro = cx.distro;
+    let script = cx.engine.spec().rootless_script;
     match cx.engine {
         Engine::Docker => {
             // Fedora's moby-engine has no rootless scripts; installing it cannot help there.
-            let script_from_engine =
-                needs(&["dockerd-rootless.sh"]) && distro.family != Family::Fedora;
+            let script_from_engine = needs(&[script]) && distro.family != Family::Fedora;
             if needs(&["dockerd", "containerd", "runc"]) || script_from_engine {
                 packages.push(Package::DockerEngine);
             }
             if needs(&["rootlesskit"]) || proxy_needed {
                 packages.push(Package::Rootlesskit);
             }
-            if needs(&["dockerd-rootless.sh"]) {
+            if needs(&[script]) {
                 match distro.family {
                     Family::Debian => notes.push(
                         "Debian's docker.io ships dockerd-rootless.sh in /usr/share/docker.io/contrib, which is searched, so nothing has to be copied onto PATH",
@@ -485,7 +485,7 @@ fn install_advice(
             if needs(&["rootlesskit"]) {
                 packages.push(Package::Rootlesskit);
             }
-            if needs(&["containerd-rootless.sh"]) {
+            if needs(&[script]) {
                 extra.push(Package::Nerdctl);
                 notes.push("containerd-rootless.sh ships with nerdctl (its full release bundles it in extras/rootless)");
             }
