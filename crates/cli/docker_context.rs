@@ -13,12 +13,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rootless_setup_checks::Caller;
-use rootless_setup_core::Host;
 use rootless_setup_core::process::{self, Invocation, Output};
 use rootless_setup_core::read::Limit;
+use rootless_setup_core::{Engine, Host};
 
 /// The context's name.
-pub const NAME: &str = "rootless";
+pub const NAME: &str = match Engine::Docker.spec().docker_context {
+    Some(name) => name,
+    None => panic!("Docker's description names its CLI context"),
+};
 /// The description we give it, so it is recognisable as ours even without the install record.
 pub const DESCRIPTION: &str = "Rootless Docker (created by rootless-setup)";
 /// The built-in context.

@@ -12,6 +12,12 @@ use rootless_setup_unit::{DOCKER_DROPIN, DOCKER_UNIT};
 use crate::style::hinted;
 use crate::{docker_context, state};
 
+/// Docker's API socket under `$XDG_RUNTIME_DIR`.
+const DOCKER_SOCKET: &str = match Engine::Docker.spec().api_socket {
+    Some(socket) => socket,
+    None => panic!("Docker's description names its API socket"),
+};
+
 /// The caller's paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
@@ -71,7 +77,7 @@ impl Paths {
 
     /// The engine's API socket, `$XDG_RUNTIME_DIR/docker.sock`.
     pub fn socket(&self) -> PathBuf {
-        self.runtime_dir.join("docker.sock")
+        self.runtime_dir.join(DOCKER_SOCKET)
     }
 
     /// The standard unit file.

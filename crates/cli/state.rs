@@ -18,6 +18,7 @@ use std::fmt;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
+use rootless_setup_core::Engine;
 use rootless_setup_core::read::{self, Limit};
 use serde::{Deserialize, Serialize};
 
@@ -219,7 +220,7 @@ impl State {
         State {
             version: STATE_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-            engine: "docker".to_owned(),
+            engine: Engine::Docker.as_str().to_owned(),
             data_root,
             socket,
             installed_at: now.clone(),

@@ -1,9 +1,10 @@
 //! The facts every rootless-setup crate shares, and nothing that talks to the system beyond
 //! reading a file and running a program: check ids ([`catalogue`]) and their results
-//! ([`finding`], [`report`]); the data the crates hand each other ([`model`]); the rules that both
-//! judge a host and shape a unit ([`network`], [`version`]); distributions and their packages
-//! ([`distro`]); what a fix does, as data, and the files it writes ([`remedy`]); accounts and the
-//! rule for whom a root script may act ([`passwd`], [`accounts`], [`subid`]); shell quoting
+//! ([`finding`], [`report`]); the data the crates hand each other ([`model`]) and one
+//! description per engine ([`engine`]); the rules that both judge a host and shape a unit
+//! ([`network`], [`version`]); distributions and their packages ([`distro`]); what a fix does,
+//! as data, and the files it writes ([`remedy`]); accounts and the rule for whom a root script
+//! may act ([`passwd`], [`accounts`], [`subid`]); shell quoting
 //! ([`shell`]); the user's XDG directories ([`paths`]); template rendering ([`template`]); the one
 //! bounded reader of files ([`read`], [`host`]); and the one way to find and run a program
 //! ([`process`]).
@@ -14,6 +15,7 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod distro;
+pub mod engine;
 pub mod finding;
 pub mod host;
 #[cfg(any(test, feature = "testing"))]

@@ -1,6 +1,6 @@
-//! The data the crates hand each other: the [`Engine`] being prepared for, the caller's
-//! [`Account`], subordinate [`IdRange`]s, discovered [`Binary`]s, the [`NetworkPlan`] install
-//! would use, and the [`Facts`] the checks established (which `render` and `install` act on).
+//! The data the crates hand each other: the [`Engine`] being prepared for (its facts are in
+//! [`crate::engine`]), the caller's [`Account`], subordinate [`IdRange`]s, discovered
+//! [`Binary`]s, the [`NetworkPlan`] install would use, and the [`Facts`] the checks established (which `render` and `install` act on).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,26 +22,17 @@ pub enum Engine {
 impl Engine {
     /// Lowercase name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Docker => "docker",
-            Engine::Containerd => "containerd",
-        }
+        self.spec().name
     }
 
     /// The script that starts the engine under rootlesskit.
     pub fn rootless_script(self) -> &'static str {
-        match self {
-            Engine::Docker => "dockerd-rootless.sh",
-            Engine::Containerd => "containerd-rootless.sh",
-        }
+        self.spec().rootless_script
     }
 
     /// The systemd user unit the rootless engine runs as.
     pub fn unit_name(self) -> &'static str {
-        match self {
-            Engine::Docker => "docker.service",
-            Engine::Containerd => "containerd.service",
-        }
+        self.spec().unit
     }
 }
 

@@ -26,11 +26,11 @@ use std::fmt;
 
 use crate::version::version_at_least;
 
-mod auto;
+pub(crate) mod auto;
 
 pub use auto::{
-    AutoChoice, AutoOrder, Installed, OrderSource, PassedOver, Tool, auto_choice, passed_over,
-    version_program,
+    AutoChoice, AutoOrder, Installed, OrderSource, PassedOver, ScriptRelease, Tool, auto_choice,
+    passed_over, version_program,
 };
 
 /// A rootlesskit network driver (`--net=`, `DOCKERD_ROOTLESS_ROOTLESSKIT_NET`).

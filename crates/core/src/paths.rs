@@ -37,10 +37,7 @@ pub fn unit_dir(xdg_config_home: Option<&str>, home: &Path) -> PathBuf {
 /// Where `engine` keeps its data in rootless mode without `--data-root`: its directory under
 /// `data_home` ([`data_home`]).
 pub fn default_data_root(engine: Engine, data_home: &Path) -> PathBuf {
-    data_home.join(match engine {
-        Engine::Docker => "docker",
-        Engine::Containerd => "containerd",
-    })
+    data_home.join(engine.spec().data_dir)
 }
 
 #[cfg(test)]

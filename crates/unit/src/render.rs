@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rootless_setup_core::Engine;
 use rootless_setup_core::template::{self, TemplateError, context};
 
 use crate::escape::{self, EscapeError};
@@ -19,7 +20,7 @@ pub const DOCKER_DROPIN_TEMPLATE: &str =
     include_str!("../../../templates/docker/rootless-setup.conf.j2");
 
 /// The unit's file name.
-pub const DOCKER_UNIT: &str = "docker.service";
+pub const DOCKER_UNIT: &str = Engine::Docker.spec().unit;
 /// The drop-in's path relative to the unit directory. `10-` so that a hand-made
 /// `override.conf` (`systemctl --user edit`) sorts after it and wins.
 pub const DOCKER_DROPIN: &str = "docker.service.d/10-rootless-setup.conf";
@@ -125,7 +126,7 @@ pub fn render(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, RenderE
         .map(|d| value(format!("PATH entry {}", d.display()), escape::path_entry(d)))
         .collect::<Result<_, _>>()?;
     let unit = template::render(
-        "docker.service",
+        DOCKER_UNIT,
         DOCKER_UNIT_TEMPLATE,
         context! {
             path => value("PATH", escape::env_assignment("PATH", &path.join(":")))?,

@@ -53,13 +53,13 @@ pub(crate) fn client(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .caller
         .var("XDG_RUNTIME_DIR")
         .map_or_else(|| format!("/run/user/{}", cx.caller.uid), str::to_owned);
-    let expected_host = format!("unix://{runtime_dir}/docker.sock");
+    let spec = cx.engine.spec();
+    let expected_host = spec
+        .api_socket
+        .map(|socket| format!("unix://{runtime_dir}/{socket}"));
     let home = super::common::home_dir(cx, facts);
 
-    let vars: &[&'static str] = match cx.engine {
-        Engine::Docker => &["DOCKER_HOST", "DOCKER_CONTEXT"],
-        Engine::Containerd => &["CONTAINERD_ADDRESS"],
-    };
+    let vars = spec.client_variables;
     let mut observations = Vec::new();
     let mut overrides = Vec::new();
     let mut notes = Vec::new();
@@ -70,8 +70,8 @@ pub(crate) fn client(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             continue;
         };
         observations.push((key, value.to_owned()));
-        if var == "DOCKER_HOST" && value == expected_host {
-            notes.push(format!("DOCKER_HOST already points at {expected_host}"));
+        if var == spec.address_variable && expected_host.as_deref() == Some(value) {
+            notes.push(format!("{var} already points at {value}"));
             continue;
         }
         overrides.push(Override {
@@ -80,8 +80,9 @@ pub(crate) fn client(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             set_in: find_assignments(cx, home.as_deref(), var),
         });
     }
-    if cx.engine == Engine::Docker {
-        observations.push(("docker_host_expected".to_owned(), expected_host.clone()));
+    if let Some(expected) = expected_host {
+        let key = format!("{}_expected", spec.address_variable.to_lowercase());
+        observations.push((key, expected));
     }
     let mut finding = if overrides.is_empty() {
         let summary = if notes.is_empty() {

@@ -45,12 +45,10 @@ enum Driver {
 impl Driver {
     /// The name the engine uses: Docker's storage driver or containerd's snapshotter.
     fn name(self, engine: Engine) -> &'static str {
-        match (self, engine) {
-            (Driver::Overlay2, Engine::Docker) => "overlay2",
-            (Driver::Overlay2, Engine::Containerd) => "overlayfs",
-            (Driver::FuseOverlayfs, _) => "fuse-overlayfs",
-            (Driver::Vfs, Engine::Docker) => "vfs",
-            (Driver::Vfs, Engine::Containerd) => "native",
+        match self {
+            Driver::Overlay2 => engine.spec().overlay_driver,
+            Driver::FuseOverlayfs => "fuse-overlayfs",
+            Driver::Vfs => engine.spec().copy_driver,
         }
     }
 }

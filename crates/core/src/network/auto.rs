@@ -139,36 +139,30 @@ impl Installed {
 
 /// The program whose version says which release of the rootless script is installed.
 pub fn version_program(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Docker => "dockerd",
-        Engine::Containerd => "nerdctl",
-    }
+    engine.spec().script_version_program
 }
 
 /// What every release's script tries: slirp4netns, then vpnkit.
 const FIRST: &[NetDriver] = &[NetDriver::Slirp4netns, NetDriver::Vpnkit];
 /// moby v28.5.2 to v29.4.x.
-const WITH_PASTA: &[NetDriver] = &[NetDriver::Slirp4netns, NetDriver::Pasta, NetDriver::Vpnkit];
+pub(crate) const WITH_PASTA: &[NetDriver] =
+    &[NetDriver::Slirp4netns, NetDriver::Pasta, NetDriver::Vpnkit];
 /// moby v29.5.0 and later.
-const WITH_PASTA_AND_GVISOR: &[NetDriver] = &[
+pub(crate) const WITH_PASTA_AND_GVISOR: &[NetDriver] = &[
     NetDriver::Slirp4netns,
     NetDriver::Pasta,
     NetDriver::Vpnkit,
     NetDriver::GvisorTapVsock,
 ];
 /// nerdctl v2.3.0 and later.
-const WITH_GVISOR: &[NetDriver] = &[
+pub(crate) const WITH_GVISOR: &[NetDriver] = &[
     NetDriver::Slirp4netns,
     NetDriver::Vpnkit,
     NetDriver::GvisorTapVsock,
 ];
 
-/// Each engine's script releases, newest first: the first version with the order.
-const DOCKER_RELEASES: &[([u64; 3], &[NetDriver])] = &[
-    ([29, 5, 0], WITH_PASTA_AND_GVISOR),
-    ([28, 5, 2], WITH_PASTA),
-];
-const NERDCTL_RELEASES: &[([u64; 3], &[NetDriver])] = &[([2, 3, 0], WITH_GVISOR)];
+/// A release of an engine's rootless script: the first version with the order it tries.
+pub type ScriptRelease = ([u64; 3], &'static [NetDriver]);
 
 /// Where the order came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,10 +195,7 @@ impl AutoOrder {
                 source: OrderSource::Script,
             };
         }
-        let releases = match installed.engine {
-            Engine::Docker => DOCKER_RELEASES,
-            Engine::Containerd => NERDCTL_RELEASES,
-        };
+        let releases = installed.engine.spec().script_releases;
         match installed.engine_version.as_deref() {
             Some(v) if version_at_least(v, &[0]).is_some() => {
                 let drivers = releases

@@ -41,7 +41,7 @@ pub const TIMEOUT_DEFAULT: u32 = 90;
 
 /// The binaries that can be named in `[binaries]`: config key and the program's file name.
 pub const BINARIES: [(&str, &str); 7] = [
-    ("dockerd-rootless", "dockerd-rootless.sh"),
+    ("dockerd-rootless", Engine::Docker.spec().rootless_script),
     ("dockerd", "dockerd"),
     ("rootlesskit", "rootlesskit"),
     ("slirp4netns", "slirp4netns"),
@@ -296,13 +296,7 @@ pub fn set(
         "engine" => {
             settings.engine = sourced(
                 origin,
-                choice(
-                    key,
-                    raw,
-                    origin,
-                    &[Engine::Docker, Engine::Containerd],
-                    Engine::as_str,
-                )?,
+                choice(key, raw, origin, &Engine::ALL, Engine::as_str)?,
             );
         }
         "data-root" => {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Distro, Family, Package};
+use rootless_setup_core::engine::{Program, Role};
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Binary, Engine, Facts};
 use rootless_setup_core::process::Invocation;
@@ -41,60 +42,16 @@ const DISTRO_DIRS: &[&str] = &[
     "/usr/lib/lxc",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    /// The engine cannot start without it.
-    Required,
-    /// The command-line client.
-    Client,
-    /// A helper that only some setups need (`network.driver` and `storage` decide).
-    Optional,
-}
-
-#[derive(Debug)]
-struct Wanted {
-    name: &'static str,
-    role: Role,
-    /// Arguments that make it print its version; empty for scripts.
-    version_args: &'static [&'static str],
-}
-
-const fn want(name: &'static str, role: Role, version_args: &'static [&'static str]) -> Wanted {
-    Wanted {
-        name,
-        role,
-        version_args,
-    }
-}
-
 const V: &[&str] = &["--version"];
 
-const DOCKER: &[Wanted] = &[
-    want("dockerd", Role::Required, V),
-    want("dockerd-rootless.sh", Role::Required, &[]),
-    want("rootlesskit", Role::Required, V),
-    want("containerd", Role::Required, V),
-    want("runc", Role::Required, V),
-    want("docker", Role::Client, V),
-    want("rootlesskit-docker-proxy", Role::Optional, &[]),
-    want("dockerd-rootless-setuptool.sh", Role::Optional, &[]),
-];
-
-const CONTAINERD: &[Wanted] = &[
-    want("containerd", Role::Required, V),
-    want("containerd-rootless.sh", Role::Required, &[]),
-    want("rootlesskit", Role::Required, V),
-    want("runc", Role::Required, V),
-    want("nerdctl", Role::Client, V),
-    want("containerd-rootless-setuptool.sh", Role::Optional, &[]),
-];
-
-const HELPERS: &[Wanted] = &[
-    want("slirp4netns", Role::Optional, V),
-    want("pasta", Role::Optional, V),
-    want("vpnkit", Role::Optional, &[]),
-    want("lxc-user-nic", Role::Optional, &[]),
-    want("fuse-overlayfs", Role::Optional, V),
+/// The helpers any engine may need (network drivers, fuse-overlayfs), after its own programs
+/// ([`EngineSpec::programs`](rootless_setup_core::engine::EngineSpec::programs)).
+const HELPERS: &[Program] = &[
+    Program::new("slirp4netns", Role::Optional, V),
+    Program::new("pasta", Role::Optional, V),
+    Program::new("vpnkit", Role::Optional, &[]),
+    Program::new("lxc-user-nic", Role::Optional, &[]),
+    Program::new("fuse-overlayfs", Role::Optional, V),
 ];
 
 /// What asking a found program for its version gave.
@@ -112,7 +69,7 @@ enum Answer {
 
 #[derive(Debug)]
 struct Found<'w> {
-    wanted: &'w Wanted,
+    wanted: &'w Program,
     path: PathBuf,
     answer: Answer,
 }
@@ -147,7 +104,7 @@ fn search_dirs(cx: &Context<'_>, facts: &Facts) -> Vec<PathBuf> {
     common::search_dirs(dirs)
 }
 
-fn ask_version(cx: &Context<'_>, wanted: &Wanted, path: &Path) -> Answer {
+fn ask_version(cx: &Context<'_>, wanted: &Program, path: &Path) -> Answer {
     if wanted.version_args.is_empty() {
         return Answer::NotAsked;
     }
@@ -174,7 +131,7 @@ fn ask_version(cx: &Context<'_>, wanted: &Wanted, path: &Path) -> Answer {
 /// Asks every found program for its version at the same time: each answer is mostly a wait on
 /// a child process, so a dozen of them one after the other add up. The answers come back in the
 /// order of `located`, so the finding does not depend on which program answers first.
-fn ask_versions(cx: &Context<'_>, located: &[(&Wanted, PathBuf)]) -> Vec<Answer> {
+fn ask_versions(cx: &Context<'_>, located: &[(&Program, PathBuf)]) -> Vec<Answer> {
     std::thread::scope(|scope| {
         let pending: Vec<Pending<'_>> = located
             .iter()
@@ -212,10 +169,7 @@ enum Pending<'scope> {
 pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let dirs = search_dirs(cx, facts);
     let on_path: BTreeSet<PathBuf> = cx.caller.path_dirs().into_iter().collect();
-    let engine_list = match cx.engine {
-        Engine::Docker => DOCKER,
-        Engine::Containerd => CONTAINERD,
-    };
+    let engine_list = cx.engine.spec().programs;
     let (found, missing) = locate(cx, engine_list, &dirs);
     for f in &found {
         facts.binaries.insert(
@@ -261,11 +215,11 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 /// missing.
 fn locate<'w>(
     cx: &Context<'_>,
-    engine_list: &'w [Wanted],
+    engine_list: &'w [Program],
     dirs: &[PathBuf],
-) -> (Vec<Found<'w>>, Vec<&'w Wanted>) {
-    let mut located: Vec<(&Wanted, PathBuf)> = Vec::new();
-    let mut missing: Vec<&Wanted> = Vec::new();
+) -> (Vec<Found<'w>>, Vec<&'w Program>) {
+    let mut located: Vec<(&Program, PathBuf)> = Vec::new();
+    let mut missing: Vec<&Program> = Vec::new();
     for wanted in engine_list.iter().chain(HELPERS) {
         match cx
             .host
@@ -305,7 +259,7 @@ fn proxy_needed(found: &[Found<'_>]) -> bool {
 /// A passing finding that observes where each program is, what it answered, and what is missing.
 fn observed(
     found: &[Found<'_>],
-    missing: &[&Wanted],
+    missing: &[&Program],
     outside: &[String],
     dirs: &[PathBuf],
 ) -> Finding {
@@ -342,9 +296,9 @@ fn observed(
 /// program, else the pass listing what was found.
 fn warn_or_pass(
     cx: &Context<'_>,
-    engine_list: &[Wanted],
+    engine_list: &[Program],
     found: &[Found<'_>],
-    missing: &[&Wanted],
+    missing: &[&Program],
     outside: &[String],
     mut finding: Finding,
 ) -> Finding {
@@ -493,18 +447,18 @@ fn install_advice(
     let mut extra = Vec::new();
     let mut notes = Vec::new();
     let distro = cx.distro;
+    let script = cx.engine.spec().rootless_script;
     match cx.engine {
         Engine::Docker => {
             // Fedora's moby-engine has no rootless scripts; installing it cannot help there.
-            let script_from_engine =
-                needs(&["dockerd-rootless.sh"]) && distro.family != Family::Fedora;
+            let script_from_engine = needs(&[script]) && distro.family != Family::Fedora;
             if needs(&["dockerd", "containerd", "runc"]) || script_from_engine {
                 packages.push(Package::DockerEngine);
             }
             if needs(&["rootlesskit"]) || proxy_needed {
                 packages.push(Package::Rootlesskit);
             }
-            if needs(&["dockerd-rootless.sh"]) {
+            if needs(&[script]) {
                 match distro.family {
                     Family::Debian => notes.push(
                         "Debian's docker.io ships dockerd-rootless.sh in /usr/share/docker.io/contrib, which is searched, so nothing has to be copied onto PATH",
@@ -531,7 +485,7 @@ fn install_advice(
             if needs(&["rootlesskit"]) {
                 packages.push(Package::Rootlesskit);
             }
-            if needs(&["containerd-rootless.sh"]) {
+            if needs(&[script]) {
                 extra.push(Package::Nerdctl);
                 notes.push("containerd-rootless.sh ships with nerdctl (its full release bundles it in extras/rootless)");
             }

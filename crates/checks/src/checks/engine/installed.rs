@@ -28,14 +28,6 @@ enum Origin {
     HandWritten,
 }
 
-/// The rootless script the old setuptool's unit runs.
-fn old_setuptool(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Docker => "dockerd-rootless-setuptool.sh",
-        Engine::Containerd => "containerd-rootless-setuptool.sh",
-    }
-}
-
 /// Classifies a unit file's text.
 fn classify(text: &str, engine: Engine) -> Origin {
     let first = text.lines().next().unwrap_or("").trim();
@@ -72,10 +64,7 @@ fn unit_value<'t>(text: &'t str, key: &str) -> Option<&'t str> {
 /// What shows that the daemon runs: its API socket (Docker) or rootlesskit's child pid file
 /// (containerd, whose socket lives inside rootlesskit's mount namespace).
 fn running_marker(engine: Engine, runtime: &Path) -> PathBuf {
-    match engine {
-        Engine::Docker => runtime.join("docker.sock"),
-        Engine::Containerd => runtime.join("containerd-rootless/child_pid"),
-    }
+    runtime.join(engine.spec().running_marker)
 }
 
 /// Reports the existing rootless install, warning when rootless-setup did not write it.
@@ -209,7 +198,7 @@ fn by_origin(
             finding
         }
         Origin::OldSetuptool => {
-            let tool = old_setuptool(cx.engine);
+            let tool = cx.engine.spec().old_setuptool;
             finding = finding.observe("origin", tool);
             let mut summary = format!("{unit_name} was installed by {tool} ({state})");
             if let Some(path) = unit_value(text, "Environment").filter(|v| v.starts_with("PATH=")) {

@@ -15,17 +15,6 @@ const ID: CheckId = CheckId::EngineRootful;
 const S_IFMT: u32 = 0o170_000;
 const S_IFSOCK: u32 = 0o140_000;
 
-/// The rootful daemon's sockets, in the order they are looked at.
-fn sockets(engine: Engine) -> &'static [&'static str] {
-    match engine {
-        Engine::Docker => &["/run/docker.sock", "/var/run/docker.sock"],
-        Engine::Containerd => &[
-            "/run/containerd/containerd.sock",
-            "/var/run/containerd/containerd.sock",
-        ],
-    }
-}
-
 /// A group from `/etc/group`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Group {
@@ -78,10 +67,8 @@ fn write_access(info: &FileInfo, uid: u32, gids: &[u32], groups: &[Group]) -> Op
 
 /// Reports a rootful daemon whose socket exists, failing when the caller can reach it.
 pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
-    let daemon = match cx.engine {
-        Engine::Docker => "docker",
-        Engine::Containerd => "containerd",
-    };
+    let spec = cx.engine.spec();
+    let daemon = spec.name;
     let (path, info) = match find_socket(cx.host, cx.engine, daemon) {
         Ok(found) => found,
         Err(none) => return *none,
@@ -106,17 +93,14 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         .observe("group", &group_name)
         .observe("mode", format!("{:04o}", info.perms()))
         .observe("writable", access.as_deref().unwrap_or("no"));
-    let host_var = match cx.engine {
-        Engine::Docker => "DOCKER_HOST",
-        Engine::Containerd => "CONTAINERD_ADDRESS",
-    };
+    let host_var = spec.address_variable;
     if let Some(value) = cx.caller.var(host_var) {
         finding = finding.observe(host_var.to_lowercase(), value);
     }
-    let disable = match cx.engine {
-        Engine::Docker => "sudo systemctl disable --now docker.service docker.socket",
-        Engine::Containerd => "sudo systemctl disable --now containerd.service",
-    };
+    let disable = format!(
+        "sudo systemctl disable --now {}",
+        spec.rootful_units.join(" ")
+    );
 
     match access {
         Some(reason) => {
@@ -175,7 +159,7 @@ fn find_socket(
 ) -> Result<(&'static str, FileInfo), Box<Finding>> {
     let mut seen = Vec::new();
     let mut unreadable = Vec::new();
-    for &path in sockets(engine) {
+    for &path in engine.spec().rootful_sockets {
         match host.stat(path) {
             Ok(Some(info)) if info.mode & S_IFMT == S_IFSOCK => return Ok((path, info)),
             Ok(Some(info)) => seen.push(format!("{path} is not a socket (mode {:o})", info.mode)),
