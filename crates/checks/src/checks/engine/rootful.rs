@@ -180,7 +180,10 @@ fn find_socket(
         .why("a rootful daemon next to the rootless one cannot be ruled out")
         .fix(Fix::user(
             ID,
-            "re-run the check as a user who can see /run, or look with `ls -l /run/docker.sock`",
+            format!(
+                "re-run the check as a user who can see /run, or look with `ls -l {}`",
+                engine.spec().rootful_sockets.first().unwrap_or(&"/run")
+            ),
         ))
     };
     for s in seen {
@@ -256,6 +259,27 @@ mod tests {
                 .iter()
                 .any(|o| o.value == "/run/docker.sock absent")
         );
+    }
+
+    #[test]
+    fn sockets_that_cannot_be_looked_at_are_named_for_the_engine() {
+        for (engine, socket) in [
+            (Engine::Docker, "/run/docker.sock"),
+            (Engine::Containerd, "/run/containerd/containerd.sock"),
+        ] {
+            let fx = Fixture::new();
+            // A file where /run should be: looking below it fails (not a directory).
+            fx.file("/run", "");
+            let f = run(&fx, alice(), engine);
+            assert_eq!(f.status, Status::Warn, "{f:#?}");
+            let fix = f.fix.expect("a fix");
+            assert_eq!(
+                fix.summary,
+                format!(
+                    "re-run the check as a user who can see /run, or look with `ls -l {socket}`"
+                )
+            );
+        }
     }
 
     #[test]
