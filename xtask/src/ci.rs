@@ -28,9 +28,19 @@ pub fn main(args: &[String]) -> Result<()> {
     }
     let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     let start = Instant::now();
-    let mut results: Vec<(&str, Duration, Outcome)> = Vec::new();
+    let mut results = cargo_steps();
+    let (e2e, e2e_line) = e2e_step(in_ci);
+    results.push(e2e);
+    summary(start.elapsed(), &results, e2e_line)
+}
+
+/// One step's name, how long it took, and how it ended.
+type StepResult = (&'static str, Duration, Outcome);
+
+/// fmt, clippy, doc and test, each run whatever the one before it did.
+fn cargo_steps() -> Vec<StepResult> {
     // Each step: its name, cargo's arguments, and RUSTDOCFLAGS (doc links are checked like lints).
-    let cargo_steps: [(&str, &[&str], &str); 4] = [
+    let steps: [(&str, &[&str], &str); 4] = [
         ("cargo fmt --check", &["fmt", "--all", "--check"], ""),
         (
             "cargo clippy",
@@ -56,7 +66,8 @@ pub fn main(args: &[String]) -> Result<()> {
         ),
         ("cargo test", &["test", "--workspace"], ""),
     ];
-    for (name, args, rustdocflags) in cargo_steps {
+    let mut results = Vec::new();
+    for (name, args, rustdocflags) in steps {
         banner_start(name);
         let step = Instant::now();
         let mut cargo = util::cargo();
@@ -71,7 +82,11 @@ pub fn main(args: &[String]) -> Result<()> {
         banner_end(name, step.elapsed(), &outcome);
         results.push((name, step.elapsed(), outcome));
     }
+    results
+}
 
+/// The e2e suite (a failure in CI when it cannot run), and its count line.
+fn e2e_step(in_ci: bool) -> (StepResult, Option<String>) {
     let name = "e2e";
     banner_start(name);
     let step = Instant::now();
@@ -101,13 +116,13 @@ pub fn main(args: &[String]) -> Result<()> {
         },
     };
     banner_end(name, step.elapsed(), &outcome);
-    results.push((name, step.elapsed(), outcome));
+    ((name, step.elapsed(), outcome), e2e_line)
+}
 
-    println!(
-        "\n==== ci summary ({} in all)",
-        fmt_duration(start.elapsed())
-    );
-    for (name, took, outcome) in &results {
+/// The summary table, then the suite's own count as the last line; fails when a step failed.
+fn summary(took: Duration, results: &[StepResult], e2e_line: Option<String>) -> Result<()> {
+    println!("\n==== ci summary ({} in all)", fmt_duration(took));
+    for (name, took, outcome) in results {
         let status = match outcome {
             Outcome::Ok => "ok".to_owned(),
             Outcome::Failed(why) => format!("FAILED: {}", first_line(why)),
