@@ -196,6 +196,25 @@ mod tests {
     }
 
     #[test]
+    fn a_remedy_naming_another_path_than_the_accounts_home_touches_nothing() {
+        // The account's home comes from passwd (the target); a remedy that names any other
+        // path (/etc, another user's home) gets no command, whatever its kind.
+        for remedy in [
+            create("/etc"),
+            give("/home/bob", 0),
+            create("/home/a b/../bob"),
+        ] {
+            let f = finding("home needs work", vec![remedy]);
+            let step = home(&f, &target()).unwrap();
+            assert!(step.is_manual(), "{step:?}");
+            assert!(
+                step.commands.is_empty() && step.guards.is_empty(),
+                "{step:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_home_outside_the_bases_or_through_a_link_is_by_hand() {
         for h in [
             "/",
