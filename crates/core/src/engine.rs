@@ -169,16 +169,6 @@ impl Engine {
     }
 }
 
-impl EngineSpec {
-    /// The client, the one program with [`Role::Client`].
-    pub fn client(&self) -> Option<&'static str> {
-        self.programs
-            .iter()
-            .find(|p| p.role == Role::Client)
-            .map(|p| p.name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -244,6 +234,13 @@ mod tests {
         }
     }
 
+    fn client(spec: &EngineSpec) -> Option<&'static str> {
+        let mut clients = spec.programs.iter().filter(|p| p.role == Role::Client);
+        let client = clients.next().map(|p| p.name);
+        assert!(clients.next().is_none(), "one client");
+        client
+    }
+
     /// What Debian's docker.io ships: `/usr/share/docker.io/contrib/dockerd-rootless.sh`, the
     /// unit the setuptool writes, the API socket the docker CLI's rootless context points at.
     #[test]
@@ -254,10 +251,10 @@ mod tests {
         assert_eq!(s.unit, "docker.service");
         assert_eq!(s.api_socket, Some("docker.sock"));
         assert_eq!(s.docker_context, Some("rootless"));
-        assert_eq!(s.client(), Some("docker"));
+        assert_eq!(client(s), Some("docker"));
         assert_eq!(s.script_version_program, "dockerd");
         assert_eq!(s.rootful_units, ["docker.service", "docker.socket"]);
-        assert_eq!(Engine::Containerd.spec().client(), Some("nerdctl"));
+        assert_eq!(client(Engine::Containerd.spec()), Some("nerdctl"));
         assert_eq!(Engine::Containerd.spec().api_socket, None);
         assert_eq!(Engine::Containerd.spec().docker_context, None);
     }

@@ -16,6 +16,9 @@ pub const SYSCTL_DROPIN: &str = "/etc/sysctl.d/99-rootless.conf";
 /// sets in [`SYSCTL_DROPIN`]).
 pub const USERNS_SYSCTL_DROPIN: &str = "/etc/sysctl.d/99-rootless-setup-userns.conf";
 
+/// The directory of drop-ins for every user manager (`user@.service`).
+pub const DELEGATE_DIR: &str = "/etc/systemd/system/user@.service.d";
+
 /// The drop-in that delegates cgroup controllers to every user manager.
 pub const DELEGATE_CONF: &str = "/etc/systemd/system/user@.service.d/delegate.conf";
 
@@ -278,11 +281,8 @@ impl Remedy {
                 vec![format!("sudo loginctl enable-linger {}", quote(user))]
             }
             Remedy::DelegateControllers => {
-                let dir = DELEGATE_CONF
-                    .rsplit_once('/')
-                    .map_or(DELEGATE_CONF, |(d, _)| d);
                 vec![
-                    format!("sudo mkdir -p {dir}"),
+                    format!("sudo mkdir -p {DELEGATE_DIR}"),
                     format!(
                         "printf '[Service]\\nDelegate={}\\n' | sudo tee {DELEGATE_CONF}",
                         DELEGATED.join(" ")
@@ -328,6 +328,14 @@ impl Remedy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_delegation_drop_in_lies_in_the_user_manager_drop_in_directory() {
+        assert_eq!(
+            std::path::Path::new(DELEGATE_CONF).parent(),
+            Some(std::path::Path::new(DELEGATE_DIR))
+        );
+    }
 
     #[test]
     fn each_module_set_says_what_it_is_for() {

@@ -4,7 +4,7 @@
 //! command line and the boot loader) is left to the admin, with the check's commands to read.
 
 use rootless_setup_core::Finding;
-use rootless_setup_core::remedy::{DELEGATE_CONF, DELEGATED, Remedy};
+use rootless_setup_core::remedy::{DELEGATE_CONF, DELEGATE_DIR, DELEGATED, Remedy};
 
 use super::{base, manual, remedies};
 use crate::error::FixError;
@@ -53,9 +53,6 @@ pub(crate) fn cgroup(
             ),
         ));
     }
-    let dir = DELEGATE_CONF
-        .rsplit_once('/')
-        .map_or(DELEGATE_CONF, |(d, _)| d);
     let mut does = format!(
         "delegates {} to every user's systemd manager in {DELEGATE_CONF} and reloads systemd",
         DELEGATED.join(" ")
@@ -67,7 +64,7 @@ pub(crate) fn cgroup(
     }
     Ok(step
         .note("does", does)
-        .command(Command::run(["mkdir", "-p", dir]))
+        .command(Command::run(["mkdir", "-p", DELEGATE_DIR]))
         .command(Command::call(Helper::KeepOriginal, [DELEGATE_CONF]))
         .command(Command::Write {
             path: DELEGATE_CONF.to_owned(),

@@ -60,7 +60,8 @@ pub(crate) fn manual(finding: &Finding, reason: impl Into<String>) -> Step {
     let mut step = base(finding).note("by hand", reason);
     if let Some(fix) = &finding.fix {
         step = step.note("advice", &fix.summary);
-        step.by_hand = fix.commands.clone();
+        // From the remedies, not `fix.commands`: those are cut for the report, the script is not.
+        step.by_hand = fix.remedies.iter().flat_map(Remedy::commands).collect();
     }
     step
 }
