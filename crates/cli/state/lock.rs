@@ -41,6 +41,7 @@ pub fn path(state: &Path) -> PathBuf {
 /// holder.
 pub fn acquire(state: &Path, command: &str, wait: Duration) -> anyhow::Result<Lock> {
     let path = path(state);
+    refuse_foreign_tree(&path)?;
     let created = crate::state::missing_dirs(&path);
     let started = Instant::now();
     loop {
@@ -107,6 +108,33 @@ pub fn acquire(state: &Path, command: &str, wait: Duration) -> anyhow::Result<Lo
     }
 }
 
+/// Refuses root the lock below a directory another user owns: run as root with a user's `HOME`
+/// kept (`sudo -E`, `su` without `-`), the lock and its directories would land in that user's
+/// home owned by root, and their next install would fail on them. (An ordinary user cannot
+/// create anything in another user's directory anyway, and may in a shared one like `/tmp`.)
+fn refuse_foreign_tree(path: &Path) -> anyhow::Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    let existing = path
+        .ancestors()
+        .skip(1)
+        .find_map(|dir| std::fs::symlink_metadata(dir).ok().map(|m| (dir, m)));
+    match existing {
+        Some((dir, meta)) if me == 0 && meta.uid() != 0 => Err(hinted(
+            format!(
+                "{} belongs to uid {}, not to this user (uid {me}): the per-user lock is not \
+                 taken in another user's directory",
+                dir.display(),
+                meta.uid()
+            ),
+            &[
+                "run it as the user whose engine it is, with their own environment (`su - USER`, \
+               `machinectl shell USER@`)",
+            ],
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn same_file(held: &File, path: &Path) -> bool {
     match (held.metadata(), std::fs::symlink_metadata(path)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
@@ -133,6 +161,42 @@ impl Drop for Lock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_lock_is_made_in_a_directory_another_user_owns() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("alice");
+        std::fs::create_dir(&home).unwrap();
+        // Only root can hand a directory to another uid, and only root is refused: the tests
+        // run as root in CI.
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        std::os::unix::fs::chown(&home, Some(4242), Some(4242)).unwrap();
+        let state = home.join(".local/state/rootless-setup/state.json");
+        let err = acquire(&state, "uninstall", WAIT).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("belongs to uid 4242, not to this user (uid 0)"),
+            "{err}"
+        );
+        assert!(!home.join(".local").exists(), "nothing was created");
+    }
+
+    #[test]
+    fn a_symlink_in_place_of_the_lock_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("rootless-setup/state.json");
+        std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::os::unix::fs::symlink(&elsewhere, path(&state)).unwrap();
+        let err = acquire(&state, "install", Duration::ZERO).unwrap_err();
+        assert!(
+            err.to_string().starts_with("could not open the lock"),
+            "{err}"
+        );
+        assert!(!elsewhere.exists(), "the link's target was not created");
+    }
 
     #[test]
     fn a_second_run_waits_then_names_the_holder() {

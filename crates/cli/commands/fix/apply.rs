@@ -129,14 +129,18 @@ pub(super) fn apply(
         eprintln!("not run; nothing was changed");
         return Ok(verdict(before));
     }
-    // One install, uninstall or fix --apply of this user at a time.
-    let _lock = match crate::paths::Paths::of(&rootless_setup_checks::Caller::from_process()) {
-        Ok(paths) => Some(crate::state::lock::acquire(
+    // One install, uninstall or fix --apply of this user at a time. An admin's fix for another
+    // user takes no lock: it is not theirs to take, and root would leave its file behind.
+    let paths = (!run.admin)
+        .then(|| crate::paths::Paths::of(&rootless_setup_checks::Caller::from_process()).ok())
+        .flatten();
+    let _lock = match paths {
+        Some(paths) => Some(crate::state::lock::acquire(
             &paths.state,
             "fix --apply",
             crate::state::lock::WAIT,
         )?),
-        Err(_) => None,
+        None => None,
     };
     let status = run_as_root(script)?;
     let (after, _) = run.check();

@@ -68,7 +68,7 @@ pub(crate) struct Run {
     options: Options,
     engine: rootless_setup_core::Engine,
     /// `--user` for someone else: the admin's view.
-    admin: bool,
+    pub(super) admin: bool,
 }
 
 impl Run {

@@ -224,6 +224,12 @@ fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
 /// Runs the uninstall.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let caller = Caller::from_process();
+    if caller.uid == 0 {
+        return Err(hinted(
+            "uninstall removes a rootless engine of an ordinary user and must not run as root",
+            &["run it as the user who installed the engine (ssh or `machinectl shell USER@`)"],
+        ));
+    }
     let paths = Paths::of(&caller)?;
     let lock = if args.dry_run {
         None
