@@ -4,14 +4,15 @@
 //! on the bus.
 //!
 //! One rule for every variable: its value is trimmed of surrounding white space, and a value
-//! that is then empty counts as unset.
+//! that is then empty counts as unset. `XDG_RUNTIME_DIR` also counts only when absolute, as the
+//! XDG base directory specification says (and as `core::paths` reads the other XDG variables).
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// Where the system bus listens when `DBUS_SYSTEM_BUS_ADDRESS` is unset.
-pub const DEFAULT_SYSTEM_BUS: &str = "unix:path=/var/run/dbus/system_bus_socket";
+const DEFAULT_SYSTEM_BUS: &str = "unix:path=/var/run/dbus/system_bus_socket";
 
 /// The variable naming the user bus.
 pub const SESSION_BUS_VARIABLE: &str = "DBUS_SESSION_BUS_ADDRESS";
@@ -31,8 +32,8 @@ fn configured(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// The user bus: `DBUS_SESSION_BUS_ADDRESS` when set, else `unix:path=$XDG_RUNTIME_DIR/bus`;
-/// `None` when neither is set.
+/// The user bus: `DBUS_SESSION_BUS_ADDRESS` when set, else `unix:path=$XDG_RUNTIME_DIR/bus`
+/// (an absolute one); `None` when neither is set.
 pub fn user_bus_address(
     dbus_session_bus_address: Option<&str>,
     xdg_runtime_dir: Option<&str>,
@@ -43,14 +44,16 @@ pub fn user_bus_address(
             from: SESSION_BUS_VARIABLE,
         });
     }
-    configured(xdg_runtime_dir).map(|dir| UserBus {
-        address: unix_address(&Path::new(dir).join("bus")),
-        from: RUNTIME_DIR_VARIABLE,
-    })
+    configured(xdg_runtime_dir)
+        .filter(|dir| dir.starts_with('/'))
+        .map(|dir| UserBus {
+            address: unix_address(&Path::new(dir).join("bus")),
+            from: RUNTIME_DIR_VARIABLE,
+        })
 }
 
 /// The system bus address: `DBUS_SYSTEM_BUS_ADDRESS` when set, else [`DEFAULT_SYSTEM_BUS`].
-pub fn system_bus_address(dbus_system_bus_address: Option<&str>) -> String {
+fn system_bus_address(dbus_system_bus_address: Option<&str>) -> String {
     configured(dbus_system_bus_address)
         .unwrap_or(DEFAULT_SYSTEM_BUS)
         .to_owned()
@@ -151,6 +154,19 @@ mod tests {
         assert_eq!(
             system_bus_address(Some(" unix:path=/run/dbus/other ")),
             "unix:path=/run/dbus/other"
+        );
+    }
+
+    #[test]
+    fn a_relative_runtime_dir_names_no_bus() {
+        // A relative path would be looked up from wherever the tool runs.
+        assert_eq!(user_bus_address(None, Some("run/user/1000")), None);
+        assert_eq!(
+            user_bus_address(None, Some(" /run/user/1000 ")),
+            Some(UserBus {
+                address: "unix:path=/run/user/1000/bus".to_owned(),
+                from: RUNTIME_DIR_VARIABLE
+            })
         );
     }
 

@@ -123,7 +123,7 @@ pub fn manager_state(address: &str) -> Result<ManagerState, ProbeError> {
 }
 
 /// Reads logind's `Linger` property of `uid` from the system bus
-/// (`DBUS_SYSTEM_BUS_ADDRESS`, else [`crate::address::DEFAULT_SYSTEM_BUS`]).
+/// (`DBUS_SYSTEM_BUS_ADDRESS`, else its default).
 ///
 /// A uid logind does not track (no session and no linger) does not linger: `Ok(false)`, as
 /// [`crate::Login::linger`] answers.
