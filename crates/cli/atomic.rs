@@ -168,6 +168,20 @@ mod tests {
         }
         let own = format!(".state.json.rootless-setup-{}.tmp", std::process::id());
         fs::write(dir.path().join(&own), "").unwrap();
+        // Only regular files go, whatever their name: a symlink (to a file the user cares about),
+        // a directory and a FIFO of the temporary shape stay.
+        let kept = dir.path().join("kept");
+        fs::write(&kept, "precious").unwrap();
+        let link = ".unit.rootless-setup-2.tmp";
+        std::os::unix::fs::symlink(&kept, dir.path().join(link)).unwrap();
+        let directory = ".dir.rootless-setup-3.tmp";
+        fs::create_dir(dir.path().join(directory)).unwrap();
+        let fifo = ".fifo.rootless-setup-4.tmp";
+        nix::unistd::mkfifo(
+            &dir.path().join(fifo),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
         let mut swept = sweep(dir.path());
         swept.sort();
         assert_eq!(
@@ -180,14 +194,19 @@ mod tests {
         assert_eq!(
             names(dir.path()),
             [
+                directory,
+                fifo,
                 ".hidden.tmp",
                 ".rootless-setup-1.tmp",
                 own.as_str(),
+                link,
                 ".x.rootless-setup-edited.tmp",
                 "docker.service",
+                "kept",
                 "notes.rootless-setup-1.tmp",
             ]
         );
+        assert_eq!(fs::read_to_string(&kept).unwrap(), "precious");
         assert!(sweep(&dir.path().join("missing")).is_empty());
     }
 

@@ -156,6 +156,11 @@ fn only_a_marked_data_directory_may_be_purged() {
     // A marker of another uid, or a symlinked marker or directory, does not count.
     std::fs::write(documents.join(DATA_ROOT_MARKER), format!("{}\n", uid + 1)).unwrap();
     assert_eq!(data_root_refusal(&documents, uid), Some(unmarked.clone()));
+    // The marker's owner counts as much as its text: ours, naming uid + 1, is not uid + 1's.
+    assert_eq!(
+        data_root_refusal(&documents, uid + 1),
+        Some(unmarked.clone())
+    );
     std::fs::remove_file(documents.join(DATA_ROOT_MARKER)).unwrap();
     symlink(
         data.join(DATA_ROOT_MARKER),
