@@ -127,11 +127,15 @@ impl Replayer<'_, '_> {
                 sha256,
                 previous,
             } => self.file(path, sha256, previous.as_ref()),
-            Step::Dir { path } => {
-                if guard::dir_refusal(path, self.paths).is_none() {
+            Step::Dir { path } => match guard::dir_refusal(path, self.paths) {
+                None => {
                     atomic::remove_empty_dir(path);
                 }
-            }
+                Some(why) => self.push(Line::LeftAlone(format!(
+                    "{} because {why}",
+                    self.paths.short(path)
+                ))),
+            },
             Step::DataRoot { path, created } => {
                 if self.goal == Goal::Rollback {
                     let r = guard::unmark_data_root(path, *created, self.paths.uid);

@@ -111,6 +111,8 @@ fn a_hostile_record_touches_nothing_outside_the_rules() {
             ),
             Line::LeftAlone(format!("/etc/passwd {outside}")),
             Line::LeftAlone(format!("~/.bashrc {outside}")),
+            Line::LeftAlone("~/ because it is not a directory install creates".into()),
+            Line::LeftAlone("~/Documents because it is not a directory install creates".into()),
         ]
     );
     assert_eq!(
