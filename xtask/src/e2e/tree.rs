@@ -37,6 +37,11 @@ const BASE_PACKAGES: &[&str] = &[
     "busybox-static",
     // fix --apply runs the root script through sudo (the repair scenario).
     "sudo",
+    // The other engines (issue 10): Podman with crun (the runtime that runs without delegated
+    // controllers) and its init; containerd comes with docker.io.
+    "podman",
+    "crun",
+    "catatonit",
 ];
 
 /// Bumped whenever [`finish`] changes what it does to a fresh tree.
@@ -78,8 +83,9 @@ impl Release {
     pub fn packages(self) -> Vec<&'static str> {
         let mut packages = BASE_PACKAGES.to_vec();
         if self == Release::Trixie {
-            // Since trixie `docker.io` no longer ships the client.
-            packages.push("docker-cli");
+            // Since trixie `docker.io` no longer ships the client; Compose v2 and pasta (Podman
+            // 5's default network) are packaged since trixie.
+            packages.extend(["docker-cli", "docker-compose", "passt"]);
         }
         packages
     }
