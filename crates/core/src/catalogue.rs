@@ -162,6 +162,8 @@ impl CheckId {
             }
             CheckId::NetworkPorts => &[CheckId::EngineBinaries, CheckId::NetworkDriver],
             CheckId::NetworkPing => &[CheckId::NetworkDriver],
+            // Which OCI runtime an engine needs depends on the delegated controllers.
+            CheckId::EngineBinaries => &[CheckId::Cgroup],
             _ => &[],
         }
     }

@@ -47,6 +47,11 @@ pub enum Package {
     Nerdctl,
     /// `getsubids`, which asks the name service for subordinate ids.
     Getsubids,
+    Podman,
+    /// Podman's container monitor.
+    Conmon,
+    /// The OCI runtime that runs without delegated cgroup controllers.
+    Crun,
 }
 
 /// One family's package manager: the words before the package names, as advice for a person
@@ -123,6 +128,9 @@ impl Family {
             (Lxc, _) => "lxc",
             (DockerRootlessExtras, _) => "docker-rootless-extras",
             (Nerdctl, _) => "nerdctl",
+            (Podman, _) => "podman",
+            (Conmon, _) => "conmon",
+            (Crun, _) => "crun",
             (Getsubids, Fedora) => "shadow-utils-subid",
             (Getsubids, _) => self.package(Uidmap),
         }

@@ -5,6 +5,7 @@
 //! What is not a fact but behaviour that differs per engine (the advice for a missing package,
 //! the warning about an overriding variable) still matches on the engine where it is written.
 
+use crate::catalogue::CheckId;
 use crate::model::Engine;
 use crate::network::ScriptRelease;
 use crate::network::auto::{WITH_GVISOR, WITH_PASTA, WITH_PASTA_AND_GVISOR};
@@ -18,6 +19,8 @@ pub enum Role {
     Client,
     /// A helper that only some setups need (`network.driver` and `storage` decide).
     Optional,
+    /// An OCI runtime: one of the engine's runtimes is needed.
+    Runtime,
 }
 
 /// A program `engine.binaries` looks for.
@@ -46,25 +49,55 @@ impl Program {
     }
 }
 
+/// How the engine is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// A unit rootless-setup renders starts the engine under rootlesskit, the way the engine's
+    /// own rootless script does.
+    Rootlesskit(&'static RootlessScript),
+    /// The distribution ships a user socket unit; enabling and starting it is the install, and
+    /// the first request on the socket starts the engine ([`EngineSpec::unit`]).
+    SocketActivated {
+        /// The socket unit, such as `podman.socket`.
+        socket: &'static str,
+    },
+}
+
+/// The engine's rootless script and the facts read from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RootlessScript {
+    /// The script that starts the engine under rootlesskit.
+    pub name: &'static str,
+    /// The upstream tool that installed the rootless engine before rootless-setup.
+    pub old_setuptool: &'static str,
+    /// The program whose version says which release of the script is installed (and so the
+    /// order the automatic network choice follows).
+    pub version_program: &'static str,
+    /// The script's releases that changed the order of network drivers it tries, newest first
+    /// (by [`version_program`](Self::version_program)'s version).
+    pub releases: &'static [ScriptRelease],
+}
+
+/// Why the rootlesskit checks do not apply to an engine that runs without it.
+const NO_ROOTLESSKIT: &str = "the engine does not run under rootlesskit";
+
 /// Everything that differs between engines as plain data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineSpec {
     /// Lowercase name (`--engine`, the JSON, the rootful daemon's name in messages).
     pub name: &'static str,
-    /// The script that starts the engine under rootlesskit.
-    pub rootless_script: &'static str,
-    /// The upstream tool that installed the rootless engine before rootless-setup.
-    pub old_setuptool: &'static str,
+    /// How the engine runs: under rootlesskit in a unit rootless-setup writes, or activated by
+    /// the distribution's socket unit.
+    pub runs: Runs,
     /// The systemd user unit the rootless engine runs as.
     pub unit: &'static str,
+    /// The install record's file name under `$XDG_STATE_HOME/rootless-setup/` (one per engine,
+    /// so two engines can be installed side by side).
+    pub record: &'static str,
     /// The engine's own programs and scripts, in the order they are reported.
     pub programs: &'static [Program],
-    /// The program whose version says which release of the rootless script is installed (and
-    /// so the order the automatic network choice follows).
-    pub script_version_program: &'static str,
-    /// The script's releases that changed the order of network drivers it tries, newest first
-    /// (by [`script_version_program`](Self::script_version_program)'s version).
-    pub script_releases: &'static [ScriptRelease],
+    /// The checks that do not apply to this engine, with why (reported as skipped).
+    pub not_applicable: &'static [(CheckId, &'static str)],
     /// The rootful daemon's sockets, in the order `engine.rootful` looks at them.
     pub rootful_sockets: &'static [&'static str],
     /// The rootful daemon's system units, as `systemctl disable --now` takes them.
@@ -95,9 +128,17 @@ const V: &[&str] = &["--version"];
 /// Rootless Docker as Debian's `docker.io` and Docker's `docker-ce-rootless-extras` ship it.
 const DOCKER: EngineSpec = EngineSpec {
     name: "docker",
-    rootless_script: "dockerd-rootless.sh",
-    old_setuptool: "dockerd-rootless-setuptool.sh",
+    runs: Runs::Rootlesskit(&RootlessScript {
+        name: "dockerd-rootless.sh",
+        old_setuptool: "dockerd-rootless-setuptool.sh",
+        version_program: "dockerd",
+        releases: &[
+            ([29, 5, 0], WITH_PASTA_AND_GVISOR),
+            ([28, 5, 2], WITH_PASTA),
+        ],
+    }),
     unit: "docker.service",
+    record: "state.json",
     programs: &[
         Program::new("dockerd", Role::Required, V),
         Program::new("dockerd-rootless.sh", Role::Required, &[]),
@@ -108,11 +149,7 @@ const DOCKER: EngineSpec = EngineSpec {
         Program::new("rootlesskit-docker-proxy", Role::Optional, &[]),
         Program::new("dockerd-rootless-setuptool.sh", Role::Optional, &[]),
     ],
-    script_version_program: "dockerd",
-    script_releases: &[
-        ([29, 5, 0], WITH_PASTA_AND_GVISOR),
-        ([28, 5, 2], WITH_PASTA),
-    ],
+    not_applicable: &[],
     rootful_sockets: &["/run/docker.sock", "/var/run/docker.sock"],
     rootful_units: &["docker.service", "docker.socket"],
     address_variable: "DOCKER_HOST",
@@ -128,9 +165,14 @@ const DOCKER: EngineSpec = EngineSpec {
 /// Rootless containerd as nerdctl's `containerd-rootless.sh` runs it.
 const CONTAINERD: EngineSpec = EngineSpec {
     name: "containerd",
-    rootless_script: "containerd-rootless.sh",
-    old_setuptool: "containerd-rootless-setuptool.sh",
+    runs: Runs::Rootlesskit(&RootlessScript {
+        name: "containerd-rootless.sh",
+        old_setuptool: "containerd-rootless-setuptool.sh",
+        version_program: "nerdctl",
+        releases: &[([2, 3, 0], WITH_GVISOR)],
+    }),
     unit: "containerd.service",
+    record: "containerd.json",
     programs: &[
         Program::new("containerd", Role::Required, V),
         Program::new("containerd-rootless.sh", Role::Required, &[]),
@@ -139,8 +181,7 @@ const CONTAINERD: EngineSpec = EngineSpec {
         Program::new("nerdctl", Role::Client, V),
         Program::new("containerd-rootless-setuptool.sh", Role::Optional, &[]),
     ],
-    script_version_program: "nerdctl",
-    script_releases: &[([2, 3, 0], WITH_GVISOR)],
+    not_applicable: &[],
     rootful_sockets: &[
         "/run/containerd/containerd.sock",
         "/var/run/containerd/containerd.sock",
@@ -156,16 +197,90 @@ const CONTAINERD: EngineSpec = EngineSpec {
     copy_driver: "native",
 };
 
+/// Rootless Podman as Debian ships it: the user's `podman.socket` serves the Docker API (and
+/// Podman's own) on `$XDG_RUNTIME_DIR/podman/podman.sock`; each request that needs the engine
+/// runs `podman system service` through `podman.service`.
+const PODMAN: EngineSpec = EngineSpec {
+    name: "podman",
+    runs: Runs::SocketActivated {
+        socket: "podman.socket",
+    },
+    unit: "podman.service",
+    record: "podman.json",
+    programs: &[
+        Program::new("podman", Role::Required, V),
+        Program::new("conmon", Role::Required, V),
+        Program::new("crun", Role::Runtime, V),
+        Program::new("runc", Role::Runtime, V),
+        Program::new("docker", Role::Client, V),
+        Program::new("catatonit", Role::Optional, V),
+        Program::new("netavark", Role::Optional, V),
+    ],
+    not_applicable: &[
+        (CheckId::EngineSmoke, NO_ROOTLESSKIT),
+        (CheckId::EngineInstalled, "Podman has no older rootless set-up tool to take over"),
+        (
+            CheckId::NetworkIptables,
+            "Podman's default network needs no iptables in the user namespace",
+        ),
+    ],
+    rootful_sockets: &["/run/podman/podman.sock"],
+    rootful_units: &["podman.service", "podman.socket"],
+    address_variable: "DOCKER_HOST",
+    client_variables: &["DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST"],
+    api_socket: Some("podman/podman.sock"),
+    docker_context: Some("rootless-podman"),
+    running_marker: "podman/podman.sock",
+    data_dir: "containers",
+    overlay_driver: "overlay",
+    copy_driver: "vfs",
+};
+
 impl Engine {
     /// Every engine, in the order `--engine` lists them.
-    pub const ALL: [Engine; 2] = [Engine::Docker, Engine::Containerd];
+    pub const ALL: [Engine; 3] = [Engine::Docker, Engine::Podman, Engine::Containerd];
 
     /// This engine's description.
     pub const fn spec(self) -> &'static EngineSpec {
         match self {
             Engine::Docker => &DOCKER,
             Engine::Containerd => &CONTAINERD,
+            Engine::Podman => &PODMAN,
         }
+    }
+}
+
+impl EngineSpec {
+    /// The rootless script, for an engine that runs under rootlesskit.
+    pub const fn script(&self) -> Option<&'static RootlessScript> {
+        match self.runs {
+            Runs::Rootlesskit(script) => Some(script),
+            Runs::SocketActivated { .. } => None,
+        }
+    }
+
+    /// The unit install enables and starts: the engine's own, or its socket.
+    pub fn started_unit(&self) -> &'static str {
+        match self.runs {
+            Runs::Rootlesskit(_) => self.unit,
+            Runs::SocketActivated { socket } => socket,
+        }
+    }
+
+    /// Why `id` does not apply to this engine, if it does not.
+    pub fn not_applicable(&self, id: CheckId) -> Option<&'static str> {
+        self.not_applicable
+            .iter()
+            .find(|(c, _)| *c == id)
+            .map(|(_, why)| *why)
+    }
+
+    /// The client program, if the engine has one.
+    pub fn client(&self) -> Option<&'static str> {
+        self.programs
+            .iter()
+            .find(|p| p.role == Role::Client)
+            .map(|p| p.name)
     }
 }
 
@@ -180,15 +295,25 @@ mod tests {
         let mut seen: Vec<(Engine, &str)> = Vec::new();
         for engine in Engine::ALL {
             let s = engine.spec();
+            let script = s.script().map_or([None, None], |r| {
+                [Some(r.name), Some(r.old_setuptool)]
+            });
             let own = [
-                s.name,
-                s.rootless_script,
-                s.old_setuptool,
-                s.unit,
-                s.running_marker,
-                s.data_dir,
+                Some(s.name),
+                Some(s.unit),
+                Some(s.started_unit()),
+                Some(s.record),
+                Some(s.running_marker),
+                Some(s.data_dir),
+                s.docker_context,
+                s.api_socket,
             ];
-            for name in own.into_iter().chain(s.rootful_sockets.iter().copied()) {
+            let rootful = s.rootful_sockets.iter().copied().map(Some);
+            let mut mine = BTreeSet::new();
+            for name in own.into_iter().chain(script).chain(rootful).flatten() {
+                if !mine.insert(name) {
+                    continue;
+                }
                 if let Some((other, _)) = seen.iter().find(|(e, n)| *e != engine && *n == name) {
                     panic!("{name} is claimed by {other:?} and {engine:?}");
                 }
@@ -203,18 +328,25 @@ mod tests {
             let s = engine.spec();
             let find = |name: &str| s.programs.iter().find(|p| p.name == name);
             assert_eq!(s.name, engine.as_str());
-            assert_eq!(
-                find(s.rootless_script).map(|p| p.role),
-                Some(Role::Required),
-                "{} must need its rootless script",
-                s.name
-            );
-            assert!(find(s.rootless_script).is_some_and(|p| p.version_args.is_empty()));
-            assert_eq!(find(s.old_setuptool).map(|p| p.role), Some(Role::Optional));
-            assert_eq!(find("rootlesskit").map(|p| p.role), Some(Role::Required));
-            assert_eq!(
-                s.programs.iter().filter(|p| p.role == Role::Client).count(),
-                1
+            if let Some(script) = s.script() {
+                assert_eq!(
+                    find(script.name).map(|p| p.role),
+                    Some(Role::Required),
+                    "{} must need its rootless script",
+                    s.name
+                );
+                assert!(find(script.name).is_some_and(|p| p.version_args.is_empty()));
+                assert_eq!(find(script.old_setuptool).map(|p| p.role), Some(Role::Optional));
+                assert_eq!(find("rootlesskit").map(|p| p.role), Some(Role::Required));
+                assert!(find(script.version_program).is_some());
+                assert!(s.not_applicable.is_empty(), "every check applies under rootlesskit");
+            } else {
+                assert!(find("rootlesskit").is_none());
+                assert!(s.not_applicable(CheckId::EngineSmoke).is_some());
+            }
+            assert!(
+                s.programs.iter().filter(|p| p.role == Role::Client).count() <= 1,
+                "one client at most"
             );
             assert!(s.client_variables.contains(&s.address_variable));
             assert!(
@@ -224,6 +356,7 @@ mod tests {
             assert!(s.rootful_sockets.iter().all(|p| p.starts_with('/')));
             assert!(!s.data_dir.contains('/') && !s.running_marker.starts_with('/'));
             assert!(s.api_socket.is_none_or(|a| !a.starts_with('/')));
+            assert!(s.record.ends_with(".json") && !s.record.contains('/'));
             assert_eq!(
                 s.docker_context.is_some(),
                 s.api_socket.is_some(),
@@ -231,14 +364,9 @@ mod tests {
             );
             let names: BTreeSet<_> = s.programs.iter().map(|p| p.name).collect();
             assert_eq!(names.len(), s.programs.len(), "a program listed twice");
+            let skipped: BTreeSet<_> = s.not_applicable.iter().map(|(c, _)| c).collect();
+            assert_eq!(skipped.len(), s.not_applicable.len(), "a check listed twice");
         }
-    }
-
-    fn client(spec: &EngineSpec) -> Option<&'static str> {
-        let mut clients = spec.programs.iter().filter(|p| p.role == Role::Client);
-        let client = clients.next().map(|p| p.name);
-        assert!(clients.next().is_none(), "one client");
-        client
     }
 
     /// What Debian's docker.io ships: `/usr/share/docker.io/contrib/dockerd-rootless.sh`, the
@@ -246,16 +374,45 @@ mod tests {
     #[test]
     fn docker_is_what_debian_ships() {
         let s = Engine::Docker.spec();
-        assert_eq!(s.rootless_script, "dockerd-rootless.sh");
-        assert_eq!(s.old_setuptool, "dockerd-rootless-setuptool.sh");
+        let script = s.script().unwrap();
+        assert_eq!(script.name, "dockerd-rootless.sh");
+        assert_eq!(script.old_setuptool, "dockerd-rootless-setuptool.sh");
+        assert_eq!(script.version_program, "dockerd");
         assert_eq!(s.unit, "docker.service");
+        assert_eq!(s.started_unit(), "docker.service");
+        assert_eq!(s.record, "state.json");
         assert_eq!(s.api_socket, Some("docker.sock"));
         assert_eq!(s.docker_context, Some("rootless"));
-        assert_eq!(client(s), Some("docker"));
-        assert_eq!(s.script_version_program, "dockerd");
+        assert_eq!(s.client(), Some("docker"));
         assert_eq!(s.rootful_units, ["docker.service", "docker.socket"]);
-        assert_eq!(client(Engine::Containerd.spec()), Some("nerdctl"));
+        assert_eq!(s.not_applicable(CheckId::EngineSmoke), None);
+        assert_eq!(Engine::Containerd.spec().client(), Some("nerdctl"));
         assert_eq!(Engine::Containerd.spec().api_socket, None);
         assert_eq!(Engine::Containerd.spec().docker_context, None);
+    }
+
+    /// What Debian's podman ships: `/usr/lib/systemd/user/podman.socket` listening on
+    /// `%t/podman/podman.sock`, activating `podman.service`; its own context name so that it
+    /// can sit beside Docker's `rootless`.
+    #[test]
+    fn podman_is_socket_activated_beside_docker() {
+        let s = Engine::Podman.spec();
+        assert_eq!(s.script(), None);
+        assert_eq!(s.unit, "podman.service");
+        assert_eq!(s.started_unit(), "podman.socket");
+        assert_eq!(s.api_socket, Some("podman/podman.sock"));
+        assert_eq!(s.docker_context, Some("rootless-podman"));
+        assert_ne!(s.docker_context, Engine::Docker.spec().docker_context);
+        assert_ne!(s.record, Engine::Docker.spec().record);
+        assert_eq!(s.client(), Some("docker"));
+        assert!(s.not_applicable(CheckId::EngineSmoke).is_some());
+        assert_eq!(s.not_applicable(CheckId::Cgroup), None);
+        let runtimes: Vec<_> = s
+            .programs
+            .iter()
+            .filter(|p| p.role == Role::Runtime)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(runtimes, ["crun", "runc"], "crun first: it runs without delegation");
     }
 }

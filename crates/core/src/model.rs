@@ -15,6 +15,8 @@ pub enum Engine {
     /// Rootless Docker (`dockerd-rootless.sh`).
     #[default]
     Docker,
+    /// Rootless Podman (the user's `podman.socket`).
+    Podman,
     /// Rootless containerd (`containerd-rootless.sh`, nerdctl).
     Containerd,
 }
@@ -25,9 +27,10 @@ impl Engine {
         self.spec().name
     }
 
-    /// The script that starts the engine under rootlesskit.
-    pub fn rootless_script(self) -> &'static str {
-        self.spec().rootless_script
+    /// The script that starts the engine under rootlesskit (none for an engine that runs
+    /// without it).
+    pub fn rootless_script(self) -> Option<&'static str> {
+        self.spec().script().map(|s| s.name)
     }
 
     /// The systemd user unit the rootless engine runs as.
@@ -120,6 +123,9 @@ pub struct Facts {
     pub binaries: BTreeMap<String, Binary>,
     /// The network setup install would use (`network.driver`).
     pub network: Option<NetworkPlan>,
+    /// Whether the user manager has the cgroup controllers rootless containers need (`cgroup`:
+    /// cgroup v2 with them delegated); `Some(false)` on cgroup v1 or without delegation.
+    pub controllers_delegated: Option<bool>,
     /// The status each check that ran ended with.
     pub statuses: BTreeMap<CheckId, Status>,
 }

@@ -128,11 +128,12 @@ pub(crate) fn client(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 
 fn why(engine: Engine, overrides: &[Override]) -> String {
     match engine {
-        Engine::Docker => {
+        Engine::Docker | Engine::Podman => {
             let target = overrides
                 .iter()
                 .map(|o| match o.var {
                     "DOCKER_HOST" => format!("the daemon at {}", o.value),
+                    "CONTAINER_HOST" => format!("the Podman service at {}", o.value),
                     _ => format!("the context `{}`", o.value),
                 })
                 .collect::<Vec<_>>()

@@ -139,7 +139,7 @@ impl Installed {
 
 /// The program whose version says which release of the rootless script is installed.
 pub fn version_program(engine: Engine) -> &'static str {
-    engine.spec().script_version_program
+    engine.spec().script().map_or("", |s| s.version_program)
 }
 
 /// What every release's script tries: slirp4netns, then vpnkit.
@@ -195,7 +195,7 @@ impl AutoOrder {
                 source: OrderSource::Script,
             };
         }
-        let releases = installed.engine.spec().script_releases;
+        let releases = installed.engine.spec().script().map_or(&[][..], |s| s.releases);
         match installed.engine_version.as_deref() {
             Some(v) if version_at_least(v, &[0]).is_some() => {
                 let drivers = releases
@@ -223,7 +223,7 @@ impl AutoOrder {
     /// Where the order comes from, for people: `the order of the engine's
     /// dockerd-rootless.sh`.
     pub fn origin(&self, engine: Engine) -> String {
-        let script = engine.rootless_script();
+        let script = engine.rootless_script().unwrap_or("rootless script");
         match &self.source {
             OrderSource::Script => format!("the order of the engine's {script}"),
             OrderSource::Version(v) => {

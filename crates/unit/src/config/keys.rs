@@ -39,9 +39,15 @@ pub const TIMEOUT_MAX: u32 = 3600;
 /// Default start timeout, in seconds.
 pub const TIMEOUT_DEFAULT: u32 = 90;
 
+/// Docker's rootless script.
+const DOCKER_SCRIPT: &str = match Engine::Docker.spec().script() {
+    Some(script) => script.name,
+    None => panic!("Docker runs under rootlesskit"),
+};
+
 /// The binaries that can be named in `[binaries]`: config key and the program's file name.
 pub const BINARIES: [(&str, &str); 7] = [
-    ("dockerd-rootless", Engine::Docker.spec().rootless_script),
+    ("dockerd-rootless", DOCKER_SCRIPT),
     ("dockerd", "dockerd"),
     ("rootlesskit", "rootlesskit"),
     ("slirp4netns", "slirp4netns"),

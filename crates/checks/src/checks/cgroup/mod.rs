@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::context::Context;
 use crate::mountinfo;
 use rootless_setup_core::catalogue::CheckId;
-use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::Facts;
 use rootless_setup_core::remedy::Remedy;
 
@@ -54,8 +54,15 @@ fn words(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_owned).collect()
 }
 
-/// Checks the cgroup version and the controllers delegated to `user@UID.service`.
+/// Checks the cgroup version and the controllers delegated to `user@UID.service`, and records
+/// whether they are there (it passes only then) for `engine.binaries` and install.
 pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    let finding = judge(cx, facts);
+    facts.controllers_delegated = Some(finding.status == Status::Pass);
+    finding
+}
+
+fn judge(cx: &Context<'_>, facts: &Facts) -> Finding {
     let uid = facts.account.as_ref().map_or(cx.caller.uid, |a| a.uid);
     let text = match cx.host.read(SELF_CGROUP) {
         Ok(Some(text)) => text,

@@ -208,6 +208,9 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             proxy_needed,
         );
     }
+    if let Some(problem) = runtime_problem(engine_list, &found, facts.controllers_delegated) {
+        return fail_runtime(cx, finding, &problem);
+    }
     warn_or_pass(cx, engine_list, &found, &missing, &outside, finding)
 }
 
@@ -240,6 +243,75 @@ fn locate<'w>(
         })
         .collect();
     (found, missing)
+}
+
+/// Why the engine's OCI runtimes cannot run its containers, for an engine that names runtimes
+/// ([`Role::Runtime`], the one that runs without delegated controllers first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RuntimeProblem {
+    /// None of them is installed.
+    None { wanted: Vec<&'static str> },
+    /// No delegated controllers, and the runtime that copes with that is missing.
+    NeedsFirst {
+        first: &'static str,
+        found: Vec<&'static str>,
+    },
+}
+
+fn runtime_problem(
+    engine_list: &[Program],
+    found: &[Found<'_>],
+    delegated: Option<bool>,
+) -> Option<RuntimeProblem> {
+    let wanted: Vec<&'static str> = engine_list
+        .iter()
+        .filter(|p| p.role == Role::Runtime)
+        .map(|p| p.name)
+        .collect();
+    let first = *wanted.first()?;
+    let present: Vec<&'static str> = wanted
+        .iter()
+        .copied()
+        .filter(|w| get(found, w).is_some())
+        .collect();
+    if present.is_empty() {
+        return Some(RuntimeProblem::None { wanted });
+    }
+    if delegated == Some(false) && !present.contains(&first) {
+        return Some(RuntimeProblem::NeedsFirst {
+            first,
+            found: present,
+        });
+    }
+    None
+}
+
+fn fail_runtime(cx: &Context<'_>, finding: Finding, problem: &RuntimeProblem) -> Finding {
+    let engine = cx.engine.as_str();
+    let (summary, why) = match problem {
+        RuntimeProblem::None { wanted } => (
+            format!("no OCI runtime: none of {} found", wanted.join(", ")),
+            format!("{engine} starts every container through an OCI runtime"),
+        ),
+        RuntimeProblem::NeedsFirst { first, found } => (
+            format!(
+                "{} found, but without delegated cgroup controllers {engine} needs {first}",
+                found.join(", ")
+            ),
+            format!(
+                "without delegated controllers install turns {engine}'s cgroups off, and only {first} runs containers that way (runc refuses); see the `cgroup` check"
+            ),
+        ),
+    };
+    Finding {
+        status: Status::Fail,
+        summary,
+        ..finding
+    }
+    .why(why)
+    .fix(
+        Fix::root(ID, "install crun").remedy(Remedy::install(cx.distro.family, &[Package::Crun])),
+    )
 }
 
 fn get<'f, 'w>(found: &'f [Found<'w>], name: &str) -> Option<&'f Found<'w>> {
@@ -428,9 +500,12 @@ fn fail_missing(
         finding = finding.observe("debian_release", release);
     }
     finding
-        .why(format!(
-            "install runs the {engine} daemon through its rootless script under rootlesskit; without these programs the daemon cannot start"
-        ))
+        .why(match cx.engine.spec().script() {
+            Some(_) => format!(
+                "install runs the {engine} daemon through its rootless script under rootlesskit; without these programs the daemon cannot start"
+            ),
+            None => format!("without these programs {engine} cannot run containers"),
+        })
         .fix(fix)
 }
 
@@ -447,7 +522,7 @@ fn install_advice(
     let mut extra = Vec::new();
     let mut notes = Vec::new();
     let distro = cx.distro;
-    let script = cx.engine.spec().rootless_script;
+    let script = cx.engine.rootless_script().unwrap_or_default();
     match cx.engine {
         Engine::Docker => {
             // Fedora's moby-engine has no rootless scripts; installing it cannot help there.
@@ -476,6 +551,14 @@ fn install_advice(
             }
             if proxy_needed {
                 notes.push("rootlesskit-docker-proxy comes with rootlesskit (or docker-ce-rootless-extras); Docker 28 and later no longer need it");
+            }
+        }
+        Engine::Podman => {
+            if needs(&["podman"]) {
+                packages.push(Package::Podman);
+            }
+            if needs(&["conmon"]) {
+                packages.push(Package::Conmon);
             }
         }
         Engine::Containerd => {
@@ -535,6 +618,9 @@ fn warn_client(
                 .why("without the docker client the `rootless` CLI context cannot be created and nothing talks to the daemon from the command line")
                 .fix(Fix::root(ID, note).remedy(Remedy::install(cx.distro.family, &[package])))
         }
+        Engine::Podman => finding
+            .why("without the docker client the `rootless-podman` CLI context cannot be created, so `docker` and `docker compose` cannot talk to Podman; podman itself works")
+            .fix(Fix::root(ID, "install the docker client").remedy(Remedy::install(cx.distro.family, &[Package::DockerCli]))),
         Engine::Containerd => finding
             .why("without nerdctl nothing talks to rootless containerd from the command line (nerdctl enters rootlesskit's namespaces for you)")
             .fix(Fix::root(ID, "install nerdctl, from the distribution or nerdctl's release bundle").remedy(Remedy::install(cx.distro.family, &[Package::Nerdctl]))),

@@ -46,7 +46,7 @@ fn classify(text: &str, engine: Engine) -> Origin {
                     .then(|| value.to_ascii_lowercase())
             });
         Origin::RootlessSetup { recorded_sha256 }
-    } else if text.contains(engine.rootless_script()) {
+    } else if engine.rootless_script().is_some_and(|script| text.contains(script)) {
         Origin::OldSetuptool
     } else {
         Origin::HandWritten
@@ -198,7 +198,11 @@ fn by_origin(
             finding
         }
         Origin::OldSetuptool => {
-            let tool = cx.engine.spec().old_setuptool;
+            let tool = cx
+                .engine
+                .spec()
+                .script()
+                .map_or("the old setup tool", |s| s.old_setuptool);
             finding = finding.observe("origin", tool);
             let mut summary = format!("{unit_name} was installed by {tool} ({state})");
             if let Some(path) = unit_value(text, "Environment").filter(|v| v.starts_with("PATH=")) {

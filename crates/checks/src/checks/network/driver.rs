@@ -59,8 +59,12 @@ enum Choice {
 /// A warning to report: summary, why it matters, and its fix.
 type Warning = (String, String, Fix);
 
-/// Checks the configured (or best available) network and port driver.
+/// Checks the configured (or best available) network and port driver; an engine that runs
+/// without rootlesskit picks its own ([`super::podman`]).
 pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+    if cx.engine.spec().script().is_none() {
+        return super::podman::driver(cx, facts);
+    }
     let mut seen = Seen::default();
     let rootlesskit = facts.binary("rootlesskit").cloned();
     seen.binary(
@@ -273,7 +277,7 @@ fn order_seen(cx: &Context<'_>, auto: &AutoChoice) -> String {
 /// (read when it can be); a failing finding when no driver of the script's order is usable.
 fn auto_pick(cx: &Context<'_>, facts: &Facts) -> Result<Choice, Box<Finding>> {
     let script = facts
-        .binary(cx.engine.rootless_script())
+        .binary(cx.engine.rootless_script().unwrap_or_default())
         .and_then(|b| cx.host.read(&b.path).ok().flatten());
     let installed = Installed::from_binaries(cx.engine, &facts.binaries, script);
     let auto = auto_choice(&installed);

@@ -8,9 +8,11 @@
 
 mod driver;
 mod iptables;
-mod sysctl;
+mod podman;
 
 pub(crate) use driver::driver;
+mod sysctl;
+
 pub(crate) use iptables::iptables;
 pub(crate) use sysctl::{ping, ports};
 
