@@ -52,6 +52,8 @@ pub enum Format {
 pub enum EngineArg {
     /// Rootless Docker.
     Docker,
+    /// Rootless Podman (its user socket serves the Docker API).
+    Podman,
     /// Rootless containerd (nerdctl).
     Containerd,
 }

@@ -182,6 +182,11 @@ pub enum Problem {
         "has layout version {0}, this rootless-setup reads 1 to {STATE_VERSION}; use the rootless-setup that wrote it"
     )]
     Newer(u32),
+    #[error("is for the engine {found:?}, but this file holds the {expected} install")]
+    OtherEngine {
+        found: String,
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for RecordError {
@@ -207,20 +212,23 @@ impl RecordError {
     }
 }
 
-/// Where the record lives: `$XDG_STATE_HOME/rootless-setup/state.json`, or
-/// `~/.local/state/rootless-setup/state.json`.
-pub fn path(xdg_state_home: Option<&str>, home: &Path) -> PathBuf {
-    rootless_setup_core::paths::state_home(xdg_state_home, home).join("rootless-setup/state.json")
+/// Where `engine`'s record lives: `$XDG_STATE_HOME/rootless-setup/` (or
+/// `~/.local/state/rootless-setup/`) and the engine's record name (`state.json` for Docker,
+/// `podman.json`, …): one directory, so one lock, for every engine.
+pub fn path(xdg_state_home: Option<&str>, home: &Path, engine: Engine) -> PathBuf {
+    rootless_setup_core::paths::state_home(xdg_state_home, home)
+        .join("rootless-setup")
+        .join(engine.spec().record)
 }
 
 impl State {
-    /// A new, empty record.
-    pub fn new(data_root: PathBuf, socket: PathBuf) -> State {
+    /// A new, empty record for `engine`.
+    pub fn new(engine: Engine, data_root: PathBuf, socket: PathBuf) -> State {
         let now = now_rfc3339();
         State {
             version: STATE_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-            engine: Engine::Docker.as_str().to_owned(),
+            engine: engine.as_str().to_owned(),
             data_root,
             socket,
             installed_at: now.clone(),
@@ -229,10 +237,10 @@ impl State {
         }
     }
 
-    /// Reads the record at `path` for the caller `uid`: `Ok(None)` when there is none. Refused:
-    /// not a regular file, owned by someone else, group or other bits set in its mode, larger
-    /// than [`Limit::CONFIG`], or not a record.
-    pub fn load(path: &Path, uid: u32) -> Result<Option<State>, RecordError> {
+    /// Reads `engine`'s record at `path` for the caller `uid`: `Ok(None)` when there is none.
+    /// Refused: not a regular file, owned by someone else, group or other bits set in its mode,
+    /// larger than [`Limit::CONFIG`], not a record, or another engine's.
+    pub fn load(path: &Path, uid: u32, engine: Engine) -> Result<Option<State>, RecordError> {
         let refuse = |problem: Problem| RecordError {
             path: path.to_path_buf(),
             problem,
@@ -254,7 +262,14 @@ impl State {
         let bytes = read::read_from(&mut file, Limit::CONFIG)
             .map_err(|e| refuse(Problem::Unreadable(e)))?;
         let text = String::from_utf8(bytes).map_err(|_| refuse(Problem::NotText))?;
-        Self::parse(&text).map(Some).map_err(refuse)
+        let state = Self::parse(&text).map_err(refuse)?;
+        if state.engine != engine.as_str() {
+            return Err(refuse(Problem::OtherEngine {
+                found: rootless_setup_core::finding::cut(state.engine, 40),
+                expected: engine.as_str(),
+            }));
+        }
+        Ok(Some(state))
     }
 
     /// Parses a record of layout 1 or 2, refusing one from a newer layout.

@@ -13,7 +13,7 @@ fn me() -> u32 {
 }
 
 pub(crate) fn sample() -> State {
-    let mut s = State::new(
+    let mut s = State::new(rootless_setup_core::Engine::Docker, 
         "/home/dev/.local/share/docker".into(),
         "/run/user/1000/docker.sock".into(),
     );
@@ -68,16 +68,16 @@ fn write_record(dir: &Path, text: &str, mode: u32) -> PathBuf {
 #[test]
 fn round_trips_through_the_file_with_mode_0600() {
     let dir = tempfile::tempdir().unwrap();
-    let p = path(None, dir.path());
+    let p = path(None, dir.path(), rootless_setup_core::Engine::Docker);
     assert_eq!(p, dir.path().join(".local/state/rootless-setup/state.json"));
-    assert_eq!(State::load(&p, me()).unwrap(), None);
+    assert_eq!(State::load(&p, me(), rootless_setup_core::Engine::Docker).unwrap(), None);
     let mut s = sample();
     s.save(&p).unwrap();
     assert_eq!(
         std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert_eq!(State::load(&p, me()).unwrap(), Some(s));
+    assert_eq!(State::load(&p, me(), rootless_setup_core::Engine::Docker).unwrap(), Some(s));
     let text = std::fs::read_to_string(&p).unwrap();
     assert!(text.contains("\"step\": \"file\""), "{text}");
     assert!(text.contains("\"kind\": \"content\""), "{text}");
@@ -88,11 +88,11 @@ fn round_trips_through_the_file_with_mode_0600() {
 fn xdg_state_home_is_used_when_absolute() {
     let home = Path::new("/home/u");
     assert_eq!(
-        path(Some("/s"), home),
+        path(Some("/s"), home, rootless_setup_core::Engine::Docker),
         PathBuf::from("/s/rootless-setup/state.json")
     );
     assert_eq!(
-        path(Some("rel"), home),
+        path(Some("rel"), home, rootless_setup_core::Engine::Docker),
         PathBuf::from("/home/u/.local/state/rootless-setup/state.json")
     );
 }
@@ -124,7 +124,7 @@ fn newer_or_broken_records_are_refused_naming_the_file() {
     );
     let dir = tempfile::tempdir().unwrap();
     let p = write_record(dir.path(), "{", 0o600);
-    let err = State::load(&p, me()).unwrap_err();
+    let err = State::load(&p, me(), rootless_setup_core::Engine::Docker).unwrap_err();
     assert!(
         err.to_string().starts_with(&format!(
             "the install record {} is not a rootless-setup record",
@@ -146,7 +146,7 @@ fn a_record_others_may_write_or_of_another_user_is_refused() {
     let p = dir.path().join("state.json");
     s.save(&p).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let err = State::load(&p, me()).unwrap_err();
+    let err = State::load(&p, me(), rootless_setup_core::Engine::Docker).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -155,7 +155,7 @@ fn a_record_others_may_write_or_of_another_user_is_refused() {
         )
     );
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let err = State::load(&p, me() + 1).unwrap_err();
+    let err = State::load(&p, me() + 1, rootless_setup_core::Engine::Docker).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -172,18 +172,18 @@ fn a_fifo_directory_or_huge_record_is_refused_without_hanging() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo.json");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let err = State::load(&fifo, me()).unwrap_err();
+    let err = State::load(&fifo, me(), rootless_setup_core::Engine::Docker).unwrap_err();
     assert!(
         err.problem.to_string().starts_with("cannot be read: "),
         "{err}"
     );
-    let err = State::load(dir.path(), me()).unwrap_err();
+    let err = State::load(dir.path(), me(), rootless_setup_core::Engine::Docker).unwrap_err();
     assert!(
         err.problem.to_string().starts_with("cannot be read: "),
         "{err}"
     );
     let big = write_record(dir.path(), &" ".repeat((1 << 20) + 1), 0o600);
-    let err = State::load(&big, me()).unwrap_err();
+    let err = State::load(&big, me(), rootless_setup_core::Engine::Docker).unwrap_err();
     assert!(
         err.problem.to_string().starts_with("cannot be read: "),
         "{err}"
@@ -328,7 +328,7 @@ fn compaction_keeps_what_the_first_run_found_and_what_the_last_made() {
 
 #[test]
 fn a_pending_entry_is_done_once_any_run_finished_it() {
-    let mut s = State::new("/d".into(), "/s".into());
+    let mut s = State::new(rootless_setup_core::Engine::Docker, "/d".into(), "/s".into());
     s.begin(Step::Linger);
     assert!(!s.journal[0].done);
     let i = s.begin(Step::Linger);
@@ -390,7 +390,7 @@ fn saving_stamps_the_time_of_writing() {
     assert_eq!(s.updated_at.len(), "2025-01-01T00:00:00Z".len());
     assert!(s.updated_at >= rfc3339(before), "{}", s.updated_at);
     assert!(s.updated_at <= rfc3339(now_secs()), "{}", s.updated_at);
-    let fresh = State::new("/d".into(), "/s".into());
+    let fresh = State::new(rootless_setup_core::Engine::Docker, "/d".into(), "/s".into());
     assert_eq!(fresh.installed_at, fresh.updated_at);
     assert!(fresh.installed_at >= rfc3339(before));
 }

@@ -79,6 +79,7 @@ impl From<EngineArg> for Engine {
     fn from(engine: EngineArg) -> Engine {
         match engine {
             EngineArg::Docker => Engine::Docker,
+            EngineArg::Podman => Engine::Podman,
             EngineArg::Containerd => Engine::Containerd,
         }
     }

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use rootless_setup_checks::Caller;
 use rootless_setup_systemd::{Login, UnitState, UserManager};
-use rootless_setup_unit::{DOCKER_UNIT, FileOrigin, classify};
+use rootless_setup_core::engine::Runs;
+use rootless_setup_unit::{FileOrigin, classify};
 use serde::Serialize;
 
 use crate::cli::Format;
@@ -30,6 +31,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// The engine (default: the one installed; asked for when several are).
+    #[arg(long, value_enum)]
+    pub engine: Option<crate::cli::EngineArg>,
 }
 
 /// The version of the JSON layout.
@@ -105,6 +110,10 @@ pub struct EnvStatus {
 pub struct StatusReport {
     /// [`STATUS_SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// `docker`, `podman`, `containerd`.
+    pub engine: &'static str,
+    /// The unit install starts (`docker.service`, `podman.socket`).
+    pub unit_name: &'static str,
     /// The verdict.
     pub health: Health,
     /// Why it is not healthy.
@@ -138,16 +147,19 @@ pub struct StatusReport {
 
 /// Gathers the report.
 pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
-    let (record, record_error) = match State::load(&paths.state, paths.uid) {
+    let (record, record_error) = match State::load(&paths.state, paths.uid, paths.engine) {
         Ok(r) => (r, None),
         Err(e) => (None, Some(format!("{e}; {}", e.help()))),
     };
     let (unit, unit_error) =
-        match UserManager::connect_session().and_then(|m| m.unit_state(DOCKER_UNIT)) {
+        match UserManager::connect_session().and_then(|m| m.unit_state(paths.started_unit())) {
             Ok(s) => (Some(s), None),
             Err(e) => (None, Some(e.to_string())),
         };
-    let mut file_paths = vec![paths.unit_file(), paths.drop_in()];
+    let mut file_paths = match paths.spec().runs {
+        Runs::Rootlesskit(_) => vec![paths.unit_file(), paths.drop_in()],
+        Runs::SocketActivated { .. } => Vec::new(),
+    };
     if let Some(r) = &record {
         for f in r.files() {
             if !file_paths.iter().any(|p| p == f) {
@@ -183,11 +195,13 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
         path,
         config_dir: paths.docker_config.clone(),
     });
+    let name = paths.context().unwrap_or_default();
     let existing = docker
         .as_ref()
-        .map(|d| d.inspect(docker_context::NAME).ok().flatten());
+        .filter(|_| !name.is_empty())
+        .map(|d| d.inspect(name).ok().flatten());
     let context = ContextStatus {
-        name: docker_context::NAME,
+        name,
         exists: existing.as_ref().map(Option::is_some),
         endpoint: existing.flatten().map(|c| c.endpoint),
         current: docker_context::current_context(&paths.docker_config),
@@ -196,12 +210,15 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
         caller.var("DOCKER_HOST"),
         caller.var("DOCKER_CONTEXT"),
         &endpoint,
+        name,
     );
     let linger = Login::connect_system()
         .and_then(|l| l.linger(paths.uid))
         .ok();
     let mut report = StatusReport {
         schema_version: STATUS_SCHEMA_VERSION,
+        engine: paths.engine.as_str(),
+        unit_name: paths.started_unit(),
         health: Health::NotInstalled,
         problems: Vec::new(),
         warnings: Vec::new(),
@@ -227,18 +244,23 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
     report
 }
 
-/// `DOCKER_HOST` / `DOCKER_CONTEXT` that send the client elsewhere than `endpoint`.
-pub fn env_status(host: Option<&str>, context: Option<&str>, endpoint: &str) -> EnvStatus {
+/// `DOCKER_HOST` / `DOCKER_CONTEXT` that send the client elsewhere than `endpoint` and the
+/// engine's context `ours`.
+pub fn env_status(
+    host: Option<&str>,
+    context: Option<&str>,
+    endpoint: &str,
+    ours: &str,
+) -> EnvStatus {
     let mut conflicts = Vec::new();
     if let Some(h) = host.filter(|h| *h != endpoint) {
         conflicts.push(format!(
             "DOCKER_HOST={h} overrides every context: docker talks to {h}, not the rootless engine (unset it, or set it to {endpoint})"
         ));
     }
-    if let Some(c) = context.filter(|c| *c != docker_context::NAME) {
+    if let Some(c) = context.filter(|c| *c != ours) {
         conflicts.push(format!(
-            "DOCKER_CONTEXT={c} overrides the current context: docker uses {c}, not {}",
-            docker_context::NAME
+            "DOCKER_CONTEXT={c} overrides the current context: docker uses {c}, not {ours}"
         ));
     }
     EnvStatus {
@@ -311,9 +333,12 @@ fn unit_problem(r: &StatusReport) -> Option<String> {
             "the user manager could not be asked: {}",
             r.unit_error.as_deref().unwrap_or("unknown error")
         )),
-        Some(u) if !u.exists() => Some(format!("{DOCKER_UNIT} is not found by the user manager")),
+        Some(u) if !u.exists() => Some(format!(
+            "{} is not found by the user manager",
+            r.unit_name
+        )),
         Some(u) if !u.is_active() => {
-            let mut p = format!("{DOCKER_UNIT} is {}/{}", u.active, u.sub);
+            let mut p = format!("{} is {}/{}", r.unit_name, u.active, u.sub);
             if let Some(res) = u.result.as_deref().filter(|r| *r != "success") {
                 let _ = write!(p, " (result {res})");
             }
@@ -331,12 +356,14 @@ fn unit_warnings(r: &StatusReport) -> Vec<String> {
     };
     if u.need_daemon_reload {
         warnings.push(format!(
-            "a file of {DOCKER_UNIT} changed since the manager last read it (`systemctl --user daemon-reload`, or run install again)"
+            "a file of {} changed since the manager last read it (`systemctl --user daemon-reload`, or run install again)",
+            r.unit_name
         ));
     }
     if u.exists() && u.unit_file_state != "enabled" {
         warnings.push(format!(
-            "{DOCKER_UNIT} is {}: it will not start at login or boot",
+            "{} is {}: it will not start at login or boot",
+            r.unit_name,
             if u.unit_file_state.is_empty() {
                 "not enabled"
             } else {
@@ -349,7 +376,7 @@ fn unit_warnings(r: &StatusReport) -> Vec<String> {
 
 /// What is odd about the CLI context: missing, pointing elsewhere, not current.
 fn context_warnings(c: &ContextStatus, endpoint: &str) -> Vec<String> {
-    let name = docker_context::NAME;
+    let name = c.name;
     let mut warnings = Vec::new();
     match (c.exists, c.endpoint.as_deref()) {
         (Some(false), _) => warnings.push(format!("there is no docker context {name}")),
@@ -375,7 +402,7 @@ pub fn to_human(r: &StatusReport, paths: &Paths, colour: bool) -> String {
         Health::Unhealthy => paint(colour, Style::FAIL, "unhealthy"),
         Health::NotInstalled => paint(colour, Style::BOLD, "not installed"),
     };
-    let _ = writeln!(s, "rootless Docker for {}: {verdict}", r.user);
+    let _ = writeln!(s, "rootless {} for {}: {verdict}", r.engine, r.user);
     for (k, v) in rows(r, paths) {
         let _ = writeln!(s, "  {:<9} {v}", paint(colour, Style::DIM, k));
     }
@@ -439,7 +466,7 @@ fn unit_row(r: &StatusReport) -> String {
     let Some(u) = &r.unit else {
         return format!("unknown: {}", r.unit_error.as_deref().unwrap_or(""));
     };
-    let mut v = format!("{DOCKER_UNIT}: {} {}/{}", u.load, u.active, u.sub);
+    let mut v = format!("{}: {} {}/{}", r.unit_name, u.load, u.active, u.sub);
     if !u.unit_file_state.is_empty() {
         let _ = write!(v, ", {}", u.unit_file_state);
     }
@@ -496,7 +523,7 @@ fn context_row(c: &ContextStatus) -> String {
 /// Prints the status and exits 0, 1 or 3.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let caller = Caller::from_process();
-    let paths = Paths::of(&caller)?;
+    let paths = Paths::of_installed(&caller, args.engine.map(Into::into), "status")?;
     let report = gather(&caller, &paths);
     match args.format {
         Format::Json => out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,

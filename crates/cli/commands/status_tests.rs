@@ -8,6 +8,8 @@ const ENDPOINT: &str = "unix:///run/user/1000/docker.sock";
 
 fn paths() -> Paths {
     Paths {
+        engine: rootless_setup_core::Engine::Docker,
+        config_home: "/home/dev/.config".into(),
         uid: 1000,
         user: "dev".into(),
         home: "/home/dev".into(),
@@ -21,6 +23,8 @@ fn paths() -> Paths {
 
 fn healthy() -> StatusReport {
     StatusReport {
+        engine: "docker",
+        unit_name: "docker.service",
         schema_version: STATUS_SCHEMA_VERSION,
         health: Health::NotInstalled,
         problems: vec![],
@@ -74,7 +78,7 @@ fn healthy() -> StatusReport {
             endpoint: Some(ENDPOINT.into()),
             current: "rootless".into(),
         },
-        environment: env_status(None, None, ENDPOINT),
+        environment: env_status(None, None, ENDPOINT, "rootless"),
         linger: Some(true),
     }
 }
@@ -88,7 +92,7 @@ fn a_running_answering_rootless_engine_is_healthy() {
     assert_eq!(r.health.code(), 0);
     let text = to_human(&r, &paths(), false);
     assert!(
-        text.starts_with("rootless Docker for dev: healthy\n"),
+        text.starts_with("rootless docker for dev: healthy\n"),
         "{text}"
     );
     assert!(
@@ -174,12 +178,13 @@ fn environment_and_context_problems_are_warnings() {
         Some("unix:///var/run/docker.sock"),
         Some("default"),
         ENDPOINT,
+        "rootless",
     );
     assert_eq!(env.conflicts.len(), 2);
     assert!(env.conflicts[0].starts_with("DOCKER_HOST=unix:///var/run/docker.sock overrides"));
     assert!(env.conflicts[1].starts_with("DOCKER_CONTEXT=default overrides"));
     assert!(
-        env_status(Some(ENDPOINT), Some("rootless"), ENDPOINT)
+        env_status(Some(ENDPOINT), Some("rootless"), ENDPOINT, "rootless")
             .conflicts
             .is_empty()
     );

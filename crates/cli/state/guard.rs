@@ -1,6 +1,6 @@
 //! What a reversal may touch, decided from [`Paths`] and never from the record: files only
 //! strictly below the directories install writes (the user unit directory, with its drop-in
-//! directories, and the docker CLI's context store), directories only those or their ancestors
+//! directories, the docker CLI's context store and Podman's containers.conf.d), directories only those or their ancestors
 //! inside the home directory, never through a symlink below those roots; and a data directory
 //! only when it carries the marker install put there.
 
@@ -17,8 +17,12 @@ use crate::paths::Paths;
 pub const DATA_ROOT_MARKER: &str = ".rootless-setup-data-root";
 
 /// The directories install writes below.
-pub fn allowed_roots(paths: &Paths) -> [PathBuf; 2] {
-    [paths.unit_dir.clone(), paths.docker_config.join("contexts")]
+pub fn allowed_roots(paths: &Paths) -> [PathBuf; 3] {
+    [
+        paths.unit_dir.clone(),
+        paths.docker_config.join("contexts"),
+        paths.containers_conf_dir(),
+    ]
 }
 
 /// Why `path` may not be touched as a file install wrote, or `None` when it may: absolute,
@@ -31,9 +35,10 @@ pub fn file_refusal(path: &Path, paths: &Paths) -> Option<String> {
         .find(|r| path.starts_with(r) && path != r.as_path())
     else {
         return Some(format!(
-            "it is not below {} or {}, where install writes",
+            "it is not below {}, {} or {}, where install writes",
             paths.short(&roots[0]),
-            paths.short(&roots[1])
+            paths.short(&roots[1]),
+            paths.short(&roots[2])
         ));
     };
     if let Some(why) = not_plain(path) {

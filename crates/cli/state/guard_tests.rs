@@ -26,8 +26,13 @@ fn only_files_below_the_unit_directory_or_context_store_may_be_touched() {
         file_refusal(&p.docker_config.join("contexts/meta/x/meta.json"), &p),
         None
     );
+    assert_eq!(
+        file_refusal(&p.containers_conf_dir().join("50-rootless-setup.conf"), &p),
+        None,
+        "Podman's drop-in"
+    );
     let outside =
-        "it is not below ~/.config/systemd/user or ~/.docker/contexts, where install writes"
+        "it is not below ~/.config/systemd/user, ~/.docker/contexts or ~/.config/containers/containers.conf.d, where install writes"
             .to_owned();
     for hostile in [
         dir.path().join(".bashrc"),
@@ -35,6 +40,9 @@ fn only_files_below_the_unit_directory_or_context_store_may_be_touched() {
         unit_dir.clone(),
         dir.path().join(".config/systemd/user-other/x"),
         p.docker_config.join("config.json"),
+        p.config_home.join("containers/containers.conf"),
+        p.containers_conf_dir(),
+        p.config_home.join("containers/storage.conf"),
     ] {
         assert_eq!(
             file_refusal(&hostile, &p),

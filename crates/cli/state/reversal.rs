@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use rootless_setup_systemd::Error as BusError;
-use rootless_setup_unit::{DOCKER_UNIT, FileOrigin, classify, header::digest};
+use rootless_setup_unit::{FileOrigin, classify, header::digest};
 
 use crate::atomic;
 use crate::docker_context;
@@ -148,10 +148,11 @@ impl Replayer<'_, '_> {
     }
 
     fn our_unit(&mut self, unit: &str) -> bool {
-        let ours = unit == DOCKER_UNIT;
+        let managed = self.paths.started_unit();
+        let ours = unit == managed;
         if !ours {
             self.push(Line::LeftAlone(format!(
-                "unit {unit} because install only manages {DOCKER_UNIT}"
+                "unit {unit} because install only manages {managed}"
             )));
         }
         ours
@@ -171,10 +172,10 @@ impl Replayer<'_, '_> {
     }
 
     fn switch(&mut self, from: &str, to: &str) {
-        if to != docker_context::NAME {
+        if Some(to) != self.paths.context() {
             self.push(Line::LeftAlone(format!(
                 "docker context switch to {to} because install only makes {} current",
-                docker_context::NAME
+                self.paths.context().unwrap_or("no context")
             )));
             return;
         }
@@ -191,10 +192,10 @@ impl Replayer<'_, '_> {
     }
 
     fn context(&mut self, name: &str, endpoint: &str) {
-        if name != docker_context::NAME {
+        if Some(name) != self.paths.context() {
             self.push(Line::LeftAlone(format!(
                 "docker context {name} because install only creates {}",
-                docker_context::NAME
+                self.paths.context().unwrap_or("no context")
             )));
             return;
         }
@@ -220,8 +221,18 @@ impl Replayer<'_, '_> {
         }
     }
 
+    /// Stops the unit install started and, for a socket-activated engine, the service the
+    /// socket started (it would otherwise serve until its idle timeout).
     fn stop(&mut self, was_active: bool) {
-        let unit = DOCKER_UNIT;
+        let spec = self.paths.spec();
+        self.stop_unit(spec.started_unit());
+        if spec.unit != spec.started_unit() {
+            self.stop_unit(spec.unit);
+        }
+        self.start_again |= was_active;
+    }
+
+    fn stop_unit(&mut self, unit: &str) {
         let Some(m) = self.world.manager else {
             self.out.stopped = false;
             self.push(Line::Failed(format!(
@@ -244,11 +255,10 @@ impl Replayer<'_, '_> {
                 self.push(Line::Failed(format!("stop {unit}: {e}")));
             }
         }
-        self.start_again |= was_active;
     }
 
     fn disable(&mut self) {
-        let unit = DOCKER_UNIT;
+        let unit = self.paths.started_unit();
         self.reload = true;
         let r = match self.world.manager {
             Some(m) => match m.disable(unit) {
@@ -326,7 +336,7 @@ impl Replayer<'_, '_> {
         }
         if self.start_again {
             let r = m
-                .start(DOCKER_UNIT, RESTART_PREVIOUS_TIMEOUT)
+                .start(self.paths.started_unit(), RESTART_PREVIOUS_TIMEOUT)
                 .map_err(anyhow::Error::msg)
                 .and_then(|o| {
                     if o.result.is_done() {
@@ -338,7 +348,8 @@ impl Replayer<'_, '_> {
                         ))
                     }
                 });
-            self.result(format!("started the previous {DOCKER_UNIT} again"), r);
+            let unit = self.paths.started_unit();
+            self.result(format!("started the previous {unit} again"), r);
         }
     }
 }
@@ -348,30 +359,33 @@ impl Replayer<'_, '_> {
 pub fn preview(entries: &[Entry], goal: Goal, paths: &Paths) -> Vec<String> {
     let mut lines = Vec::new();
     let mut start_again = false;
+    let context = paths.context().unwrap_or("no context");
+    let unit_managed = paths.started_unit();
     for e in entries.iter().rev() {
         let line = match &e.step {
             Step::Linger => format!("turn linger off for {} (install turned it on)", paths.user),
-            Step::Switch { from, to } if to == docker_context::NAME => format!(
+            Step::Switch { from, to } if to == context => format!(
                 "make {from} the current docker context again (if {to} still is; default if {from} is gone)"
             ),
             Step::Switch { to, .. } => format!(
-                "left alone: docker context switch to {to} because install only makes {} current",
-                docker_context::NAME
+                "left alone: docker context switch to {to} because install only makes {context} current"
             ),
-            Step::Context { name, .. } if name == docker_context::NAME => {
+            Step::Context { name, .. } if name == context => {
                 format!("remove docker context {name} (if it still is the one install made)")
             }
             Step::Context { name, .. } => format!(
-                "left alone: docker context {name} because install only creates {}",
-                docker_context::NAME
+                "left alone: docker context {name} because install only creates {context}"
             ),
-            Step::Start { unit, was_active } if unit == DOCKER_UNIT => {
+            Step::Start { unit, was_active } if unit == unit_managed => {
                 start_again |= *was_active;
-                format!("stop {unit}")
+                match paths.spec().unit {
+                    service if service != unit => format!("stop {unit} and {service}"),
+                    _ => format!("stop {unit}"),
+                }
             }
-            Step::Enable { unit } if unit == DOCKER_UNIT => format!("disable {unit}"),
+            Step::Enable { unit } if unit == unit_managed => format!("disable {unit}"),
             Step::Start { unit, .. } | Step::Enable { unit } => {
-                format!("left alone: unit {unit} because install only manages {DOCKER_UNIT}")
+                format!("left alone: unit {unit} because install only manages {unit_managed}")
             }
             Step::File {
                 path,
@@ -402,7 +416,7 @@ pub fn preview(entries: &[Entry], goal: Goal, paths: &Paths) -> Vec<String> {
     lines.push("reload the systemd user manager".into());
     if start_again {
         lines.push(format!(
-            "start the previous {DOCKER_UNIT} again (it ran before install)"
+            "start the previous {unit_managed} again (it ran before install)"
         ));
     }
     lines

@@ -93,7 +93,7 @@ fn a_hostile_record_touches_nothing_outside_the_rules() {
     h.fake.seen.borrow_mut().current = "work".into();
     let preview = preview(&journal, Goal::Uninstall, &h.paths);
     let out = replay(&journal, Goal::Uninstall, &h.fake.world(), &h.paths);
-    let outside = "because it is not below ~/.config/systemd/user or ~/.docker/contexts, where install writes";
+    let outside = "because it is not below ~/.config/systemd/user, ~/.docker/contexts or ~/.config/containers/containers.conf.d, where install writes";
     assert_eq!(
         out.lines,
         [

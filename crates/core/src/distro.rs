@@ -52,6 +52,8 @@ pub enum Package {
     Conmon,
     /// The OCI runtime that runs without delegated cgroup controllers.
     Crun,
+    /// `nft`, netavark's firewall program from netavark 1.12 on.
+    Nftables,
 }
 
 /// One family's package manager: the words before the package names, as advice for a person
@@ -131,6 +133,7 @@ impl Family {
             (Podman, _) => "podman",
             (Conmon, _) => "conmon",
             (Crun, _) => "crun",
+            (Nftables, _) => "nftables",
             (Getsubids, Fedora) => "shadow-utils-subid",
             (Getsubids, _) => self.package(Uidmap),
         }

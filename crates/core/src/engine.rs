@@ -215,6 +215,8 @@ const PODMAN: EngineSpec = EngineSpec {
         Program::new("docker", Role::Client, V),
         Program::new("catatonit", Role::Optional, V),
         Program::new("netavark", Role::Optional, V),
+        Program::new("nft", Role::Optional, &[]),
+        Program::new("iptables", Role::Optional, &[]),
     ],
     not_applicable: &[
         (CheckId::EngineSmoke, NO_ROOTLESSKIT),

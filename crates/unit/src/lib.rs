@@ -18,12 +18,16 @@
 //! refused, what the engine's script reads, the automatic choice).
 
 pub mod config;
+mod containers_conf;
 pub mod drivers;
 pub mod escape;
 pub mod header;
 mod plan;
 mod render;
 
+pub use containers_conf::{
+    CONTAINERS_CONF_DIR, CONTAINERS_CONF_NAME, RUNTIME_WITHOUT_CGROUPS, containers_conf,
+};
 pub use config::{ConfigError, ConfigErrors, ConfigSource, LoadError, Origin, Overrides, Settings};
 pub use header::{FileOrigin, classify};
 pub use plan::{Discovered, Plan, SYSTEM_PATH, plan};

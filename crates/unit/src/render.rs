@@ -32,6 +32,8 @@ pub enum FileKind {
     Unit,
     /// A drop-in for a unit.
     DropIn,
+    /// An engine's own configuration (Podman's containers.conf drop-in).
+    Config,
 }
 
 /// One file install would write.

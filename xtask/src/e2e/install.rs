@@ -27,7 +27,7 @@ use super::tree::Release;
 use crate::util::{Captured, fmt_duration};
 
 /// Where the busybox image tarball is put in the box.
-const IMAGE_TAR: &str = "/opt/e2e/busybox.tar";
+pub(super) const IMAGE_TAR: &str = "/opt/e2e/busybox.tar";
 /// The context made current before install, which uninstall must restore.
 pub(super) const PREVIOUS_CONTEXT: &str = "work";
 
@@ -110,7 +110,7 @@ pub fn scenarios() -> Vec<Scenario> {
 }
 
 /// Runs a command as dev in a login environment.
-fn as_dev(cx: &Ctx<'_>, argv: &[&str]) -> Result<Captured> {
+pub(super) fn as_dev(cx: &Ctx<'_>, argv: &[&str]) -> Result<Captured> {
     let dev = cx.dev.clone();
     cx.bx
         .user(&dev, Session::Login, argv)
@@ -125,7 +125,7 @@ fn docker(cx: &Ctx<'_>, args: &[&str]) -> Result<Captured> {
 }
 
 /// The docker client's current context, from `~/.docker/config.json`.
-fn current_context(cx: &Ctx<'_>) -> Result<String> {
+pub(super) fn current_context(cx: &Ctx<'_>) -> Result<String> {
     let out = as_dev(
         cx,
         &["cat", &format!("{}/.docker/config.json", cx.dev.home)],

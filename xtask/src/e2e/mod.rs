@@ -6,6 +6,7 @@ pub mod r#box;
 pub mod cmd;
 mod faults;
 mod install;
+mod podman;
 mod prepare;
 mod repair;
 pub mod report;

@@ -86,8 +86,15 @@ impl Release {
         let mut packages = BASE_PACKAGES.to_vec();
         if self == Release::Trixie {
             // Since trixie `docker.io` no longer ships the client; Compose v2 and pasta (Podman
-            // 5's default network) are packaged since trixie.
-            packages.extend(["docker-cli", "docker-compose", "passt"]);
+            // 5's default network) are packaged since trixie, and netavark sets up bridge
+            // networks with nft (aardvark-dns answers container names on them).
+            packages.extend([
+                "docker-cli",
+                "docker-compose",
+                "passt",
+                "nftables",
+                "aardvark-dns",
+            ]);
         }
         packages
     }

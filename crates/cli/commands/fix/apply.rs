@@ -132,7 +132,10 @@ pub(super) fn apply(
     // One install, uninstall or fix --apply of this user at a time. An admin's fix for another
     // user takes no lock: it is not theirs to take, and root would leave its file behind.
     let paths = (!run.admin)
-        .then(|| crate::paths::Paths::of(&rootless_setup_checks::Caller::from_process()).ok())
+        .then(|| {
+            let caller = rootless_setup_checks::Caller::from_process();
+            crate::paths::Paths::of(&caller, rootless_setup_core::Engine::default()).ok()
+        })
         .flatten();
     let _lock = match paths {
         Some(paths) => Some(crate::state::lock::acquire(

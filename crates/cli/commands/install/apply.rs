@@ -31,8 +31,8 @@ pub struct Apply<'a> {
     pub plan: &'a InstallPlan,
     /// The record of an earlier install.
     pub old_state: Option<&'a State>,
-    /// The engine's data directory.
-    pub data_root: PathBuf,
+    /// The engine's data directory, marked as its own (none: the engine manages its own).
+    pub data_root: Option<PathBuf>,
     /// Deadline of the start job.
     pub job_timeout: Duration,
     /// Deadline for `/_ping` after the job.
@@ -90,10 +90,18 @@ impl Apply<'_> {
         let before = atomic::read_optional(&self.paths.state)?;
         let mut record = match self.old_state {
             Some(s) => s.clone(),
-            None => State::new(self.data_root.clone(), self.plan.socket.clone()),
+            None => State::new(
+                self.paths.engine,
+                self.data_root
+                    .clone()
+                    .unwrap_or_else(|| self.paths.default_data_root()),
+                self.plan.socket.clone(),
+            ),
         };
         record.tool_version = env!("CARGO_PKG_VERSION").to_owned();
-        record.data_root.clone_from(&self.data_root);
+        if let Some(data_root) = &self.data_root {
+            record.data_root.clone_from(data_root);
+        }
         record.socket.clone_from(&self.plan.socket);
         let start = record.journal.len();
         // The record's own missing directories, removed again if the run is undone.
@@ -191,6 +199,7 @@ impl Apply<'_> {
         if let (
             Some(docker),
             ContextPlan::Act {
+                name,
                 action,
                 endpoint,
                 current,
@@ -198,7 +207,7 @@ impl Apply<'_> {
             },
         ) = (self.world.docker, &plan.context)
         {
-            self.context(run, docker, action, endpoint, current)?;
+            self.context(run, docker, name, action, endpoint, current)?;
         }
         let linger = self.linger(run)?;
         Ok((timing, linger))
@@ -263,7 +272,9 @@ impl Apply<'_> {
     /// The data directory: created if missing (its missing parents journaled like a file's),
     /// marked as the engine's unless it is already.
     fn data_root(&self, run: &mut Run) -> Result<(), Failure> {
-        let path = self.data_root.clone();
+        let Some(path) = self.data_root.clone() else {
+            return Ok(());
+        };
         if guard::data_root_refusal(&path, self.paths.uid).is_none() {
             return Ok(());
         }
@@ -378,11 +389,11 @@ impl Apply<'_> {
         &self,
         run: &mut Run,
         docker: &dyn Contexts,
+        name: &str,
         action: &ContextAction,
         endpoint: &str,
         current: &str,
     ) -> Result<(), Failure> {
-        let name = docker_context::NAME;
         let step = Step::Context {
             name: name.to_owned(),
             endpoint: endpoint.to_owned(),
@@ -479,7 +490,11 @@ impl Apply<'_> {
             let _ = writeln!(
                 s,
                 "{}",
-                paint(c, Style::SUCCESS, "installed rootless Docker")
+                paint(
+                    c,
+                    Style::SUCCESS,
+                    &format!("installed rootless {}", self.engine_title())
+                )
             );
             for line in done {
                 let _ = writeln!(s, "  changed: {line}");
@@ -510,16 +525,28 @@ impl Apply<'_> {
                 self.paths.user
             );
         }
+        if self.paths.context().is_some() {
+            let _ = writeln!(
+                s,
+                "  for tools that ignore docker contexts: export DOCKER_HOST={}",
+                docker_context::endpoint(&self.plan.socket)
+            );
+        }
+        let flag = super::engine_flag(self.paths);
         let _ = writeln!(
             s,
-            "  for tools that ignore docker contexts: export DOCKER_HOST={}",
-            docker_context::endpoint(&self.plan.socket)
-        );
-        let _ = writeln!(
-            s,
-            "  status: rootless-setup status    remove: rootless-setup uninstall"
+            "  status: rootless-setup status{flag}    remove: rootless-setup uninstall{flag}"
         );
         s
+    }
+
+    /// The engine's name in the summary: `Docker`, `Podman`, `containerd`.
+    fn engine_title(&self) -> &'static str {
+        match self.paths.engine {
+            rootless_setup_core::Engine::Docker => "Docker",
+            rootless_setup_core::Engine::Podman => "Podman",
+            rootless_setup_core::Engine::Containerd => "containerd",
+        }
     }
 }
 

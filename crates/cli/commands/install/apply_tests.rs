@@ -91,12 +91,13 @@ impl Home {
         if !seen.active {
             state.active = rootless_setup_systemd::ActiveState::Inactive;
         }
-        let record = State::load(&self.paths.state, self.paths.uid).unwrap();
+        let record = State::load(&self.paths.state, self.paths.uid, rootless_setup_core::Engine::Docker).unwrap();
         let ours = record.is_some_and(|r| r.created_context(dc::NAME));
         InstallPlan {
             files,
             service: service_plan(DOCKER_UNIT, changes, Some(&state)),
             context: ContextPlan::Act {
+                name: "rootless",
                 docker: "/usr/bin/docker".into(),
                 action: dc::decide(seen.contexts.get(dc::NAME), &self.endpoint(), ours, force),
                 endpoint: self.endpoint(),
@@ -117,7 +118,7 @@ impl Home {
             paths: &self.paths,
             plan,
             old_state: old,
-            data_root: self.data_root(),
+            data_root: Some(self.data_root()),
             job_timeout: Duration::from_secs(1),
             ping_timeout: Duration::from_secs(1),
             style: &STYLE,
@@ -128,19 +129,19 @@ impl Home {
     /// `install --yes` (`--force`).
     pub(crate) fn install(&self, force: bool) -> Result<String, Failure> {
         let plan = self.plan(force);
-        let old = State::load(&self.paths.state, self.paths.uid).unwrap();
+        let old = State::load(&self.paths.state, self.paths.uid, rootless_setup_core::Engine::Docker).unwrap();
         self.apply(&plan, old.as_ref()).run()
     }
 
     /// Install killed right at the effect `op` of the fake: the record as saved then stays.
     fn killed_at(&self, op: &'static str) {
         let plan = self.plan(false);
-        let old = State::load(&self.paths.state, self.paths.uid).unwrap();
+        let old = State::load(&self.paths.state, self.paths.uid, rootless_setup_core::Engine::Docker).unwrap();
         let apply = self.apply(&plan, old.as_ref());
         let mut run = Run {
             record: old
                 .clone()
-                .unwrap_or_else(|| State::new(self.data_root(), self.paths.socket())),
+                .unwrap_or_else(|| State::new(rootless_setup_core::Engine::Docker, self.data_root(), self.paths.socket())),
             done: Vec::new(),
         };
         *self.fake.kill.borrow_mut() = Some(op);
@@ -152,7 +153,7 @@ impl Home {
 
     /// `uninstall --yes`: the record's journal replayed, the record removed.
     pub(crate) fn uninstall(&self) -> Vec<Line> {
-        let record = State::load(&self.paths.state, self.paths.uid)
+        let record = State::load(&self.paths.state, self.paths.uid, rootless_setup_core::Engine::Docker)
             .unwrap()
             .unwrap();
         let out = reversal::replay(
@@ -208,7 +209,7 @@ fn a_fresh_install_journals_every_step_in_order() {
         summary.contains("  changed: created docker context rootless"),
         "{summary}"
     );
-    let record = State::load(&h.paths.state, h.paths.uid).unwrap().unwrap();
+    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
     assert!(record.journal.iter().all(|e| e.done));
     let want = vec![
         Step::Dir {
@@ -281,7 +282,7 @@ fn a_fresh_install_journals_every_step_in_order() {
     h.fake.calls.borrow_mut().clear();
     let again = h.install(false).unwrap();
     assert!(again.contains("nothing changed"), "{again}");
-    let record2 = State::load(&h.paths.state, h.paths.uid).unwrap().unwrap();
+    let record2 = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
     assert_eq!(steps(&record2), want);
 }
 
@@ -415,7 +416,7 @@ fn an_own_enabled_unit_stays_enabled_and_is_restored_and_restarted() {
     let refused = h.plan(false);
     assert_eq!(refused.files[0].change, FileChange::Refuse(Author::Foreign));
     h.install(true).unwrap();
-    let record = State::load(&h.paths.state, h.paths.uid).unwrap().unwrap();
+    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
     assert!(
         !steps(&record)
             .iter()
@@ -461,7 +462,7 @@ fn a_run_killed_at_any_effect_converges() {
         let before = h.snapshot();
         h.killed_at(op);
         // The record on disk names the interrupted step.
-        let record = State::load(&h.paths.state, h.paths.uid).unwrap().unwrap();
+        let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
         assert!(
             record.journal.iter().any(|e: &Entry| !e.done) == (op != "reload"),
             "{op}: {:?}",
@@ -501,7 +502,7 @@ fn a_context_left_by_a_killed_run_is_recorded_by_the_next() {
         crate::state::ops_fake::ours(&h.endpoint()),
     );
     h.install(false).unwrap();
-    let record = State::load(&h.paths.state, h.paths.uid).unwrap().unwrap();
+    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
     assert!(record.created_context("rootless"));
     h.uninstall();
     assert!(h.fake.state().contexts.is_empty());
@@ -513,7 +514,7 @@ fn linger_not_permitted_is_not_journaled() {
     *h.fake.fail.borrow_mut() = Some("linger-on");
     let summary = h.install(false).unwrap();
     assert!(summary.contains("linger is off"), "{summary}");
-    let record = State::load(&h.paths.state, h.paths.uid).unwrap().unwrap();
+    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
     assert!(!steps(&record).contains(&Step::Linger));
     h.fake.seen.borrow_mut().linger = true;
     h.uninstall();
@@ -532,7 +533,7 @@ fn files_of_ours_found_without_a_record_are_recorded_and_a_rollback_keeps_them()
     h.install(false).unwrap_err();
     assert_eq!(h.snapshot().0, before.0);
     h.install(false).unwrap();
-    let record = State::load(&h.paths.state, h.paths.uid).unwrap().unwrap();
+    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
     let recorded = |path: PathBuf, text: &str| Step::File {
         path,
         sha256: digest(text),

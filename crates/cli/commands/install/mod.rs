@@ -21,8 +21,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rootless_setup_checks::Caller;
+use rootless_setup_core::engine::Runs;
 use rootless_setup_systemd::{Login, UserManager};
-use rootless_setup_unit::{DOCKER_UNIT, render};
+use rootless_setup_unit::{RenderedFile, Settings, containers_conf, render};
 
 use crate::commands::render::ConfigArgs;
 use crate::docker_context::{self, ContextAction, DockerCli};
@@ -102,8 +103,8 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             &["run it as the user who will use the engine (ssh or `machinectl shell USER@`)"],
         ));
     }
-    let paths = Paths::of(&caller)?;
     let (settings, _home) = args.config.load(&caller)?;
+    let paths = Paths::of(&caller, settings.engine.value)?;
     let _lock = if args.dry_run {
         None
     } else {
@@ -115,11 +116,11 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         }
     }
     let pre = gate(args, &caller, &settings, style)?;
-    let unit_plan = rootless_setup_unit::plan(&settings, &pre.discovered)?;
-    for warning in &unit_plan.warnings {
+    let files = engine_files(&settings, &pre, &paths)?;
+    for warning in &files.warnings {
         style.warning(warning);
     }
-    let now = gather(args, &caller, &paths, &pre, &unit_plan, style)?;
+    let now = gather(args, &caller, &paths, &pre, &files.rendered, style)?;
     if args.dry_run {
         return show_dry_run(&now, &paths, style);
     }
@@ -137,8 +138,10 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     // Nothing to do? Then only prove the engine answers.
     if plan.changes_nothing() && engine_api::ping(&plan.socket, Duration::from_secs(5)).is_ok() {
         out(&format!(
-            "nothing changed: {DOCKER_UNIT} is running with the same files and answers on {}\n  status: rootless-setup status\n",
-            plan.socket.display()
+            "nothing changed: {} is running with the same files and answers on {}\n  status: rootless-setup status{}\n",
+            paths.started_unit(),
+            plan.socket.display(),
+            engine_flag(&paths),
         ))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -153,7 +156,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         &plan,
         &manager,
         now.old_state.as_ref(),
-        &unit_plan,
+        &files,
         style,
     )
     .map_err(apply::Failure::into_error)?;
@@ -220,11 +223,10 @@ fn gather(
     caller: &Caller,
     paths: &Paths,
     pre: &prereq::Prereqs,
-    unit_plan: &rootless_setup_unit::Plan,
+    rendered: &[RenderedFile],
     style: &Style,
 ) -> anyhow::Result<Gathered> {
-    let rendered = render(unit_plan, &paths.unit_dir)?;
-    let old_state = match State::load(&paths.state, paths.uid) {
+    let old_state = match State::load(&paths.state, paths.uid, paths.engine) {
         Ok(s) => s,
         Err(e) if args.force => {
             style.warning(&format!(
@@ -236,11 +238,11 @@ fn gather(
     };
     let manager = UserManager::connect_session();
     let unit_state = match &manager {
-        Ok(m) => m.unit_state(DOCKER_UNIT).ok(),
+        Ok(m) => m.unit_state(paths.started_unit()).ok(),
         Err(_) => None,
     };
     let mut files = Vec::new();
-    for r in &rendered {
+    for r in rendered {
         let old = crate::atomic::read_optional(&r.path)?;
         files.push(FilePlan {
             change: file_change(old.as_deref(), &r.contents, args.force),
@@ -250,7 +252,7 @@ fn gather(
         });
     }
     let files_change = files.iter().any(|f| f.change.writes());
-    let service = service_plan(DOCKER_UNIT, files_change, unit_state.as_ref());
+    let service = service_plan(paths.started_unit(), files_change, unit_state.as_ref());
     let socket = paths.socket();
     let context = context_plan(
         args,
@@ -304,14 +306,15 @@ fn show_dry_run(now: &Gathered, paths: &Paths, style: &Style) -> anyhow::Result<
 /// Stops (after showing the plan and the diffs) when a file or the context would be clobbered.
 fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow::Result<()> {
     let refused = plan.refused();
-    let context_refused = matches!(
-        &plan.context,
+    let context_refused = match &plan.context {
         ContextPlan::Act {
             action: ContextAction::Refuse { .. },
+            name,
             ..
-        }
-    );
-    if refused.is_empty() && !context_refused {
+        } => Some(*name),
+        _ => None,
+    };
+    if refused.is_empty() && context_refused.is_none() {
         return Ok(());
     }
     out(&format!("plan:\n{}", plan.render(paths, false, style.out)))?;
@@ -323,8 +326,8 @@ fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow
             style.out,
         ))?;
     }
-    let what = if refused.is_empty() {
-        "a docker context named rootless that rootless-setup did not create exists".to_owned()
+    let what = if let (true, Some(name)) = (refused.is_empty(), context_refused) {
+        format!("a docker context named {name} that rootless-setup did not create exists")
     } else {
         format!(
             "{} not written by rootless-setup or edited by hand (the diff above shows what install would write)",
@@ -338,7 +341,7 @@ fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow
     Err(stopped(
         format!("install stopped: {what}"),
         &[
-            "keep your changes in an override (`systemctl --user edit docker`), remove the old install (`rootless-setup uninstall`), or pass --force to replace it (a file rootless-setup did not write is kept in the install record and put back by uninstall)",
+            &format!("keep your changes in an override (`systemctl --user edit {}`), remove the old install (`rootless-setup uninstall{}`), or pass --force to replace it (a file rootless-setup did not write is kept in the install record and put back by uninstall)", paths.spec().unit, engine_flag(paths)),
         ],
     ))
 }
@@ -350,7 +353,7 @@ fn act(
     plan: &InstallPlan,
     manager: &UserManager,
     old_state: Option<&State>,
-    unit_plan: &rootless_setup_unit::Plan,
+    files: &EngineFiles,
     style: &Style,
 ) -> Result<String, apply::Failure> {
     let docker = match &plan.context {
@@ -371,11 +374,8 @@ fn act(
         paths,
         plan,
         old_state,
-        data_root: unit_plan
-            .data_root
-            .clone()
-            .unwrap_or_else(|| paths.default_data_root()),
-        job_timeout: Duration::from_secs(u64::from(unit_plan.start_timeout) + 15),
+        data_root: files.data_root.clone(),
+        job_timeout: Duration::from_secs(u64::from(files.start_timeout) + 15),
         ping_timeout: Duration::from_secs(args.timeout.max(1)),
         style,
         verbose: args.verbose,
@@ -395,6 +395,9 @@ fn context_plan(
     if args.no_context {
         return Ok(ContextPlan::Skipped);
     }
+    let Some(name) = paths.context() else {
+        return Ok(ContextPlan::NoContext);
+    };
     let Some(path) = docker_context::find_docker(caller, found) else {
         return Ok(ContextPlan::NoClient);
     };
@@ -402,15 +405,70 @@ fn context_plan(
         path: path.clone(),
         config_dir: paths.docker_config.clone(),
     };
-    let existing = docker.inspect(docker_context::NAME)?;
-    let ours = old_state.is_some_and(|s| s.created_context(docker_context::NAME));
+    let existing = docker.inspect(name)?;
+    let ours = old_state.is_some_and(|s| s.created_context(name));
     let endpoint = docker_context::endpoint(socket);
     Ok(ContextPlan::Act {
         docker: path,
+        name,
         action: docker_context::decide(existing.as_ref(), &endpoint, ours, args.force),
         endpoint,
         current: docker_context::current_context(&paths.docker_config),
     })
+}
+
+/// The files install writes for the engine, and what they imply.
+struct EngineFiles {
+    rendered: Vec<RenderedFile>,
+    /// The unit generator's warnings.
+    warnings: Vec<String>,
+    /// The data directory install marks (none: the engine manages its own, like Podman).
+    data_root: Option<std::path::PathBuf>,
+    /// Seconds systemd gives the engine to start.
+    start_timeout: u32,
+}
+
+/// Renders what install writes: the unit and drop-in of an engine that runs under rootlesskit;
+/// for a socket-activated one (Podman) only its containers.conf drop-in, and that only where
+/// the user manager has no delegated controllers (`cgroup`).
+fn engine_files(
+    settings: &Settings,
+    pre: &prereq::Prereqs,
+    paths: &Paths,
+) -> anyhow::Result<EngineFiles> {
+    match paths.spec().runs {
+        Runs::Rootlesskit(_) => {
+            let unit_plan = rootless_setup_unit::plan(settings, &pre.discovered)?;
+            Ok(EngineFiles {
+                rendered: render(&unit_plan, &paths.unit_dir)?,
+                data_root: Some(
+                    unit_plan
+                        .data_root
+                        .clone()
+                        .unwrap_or_else(|| paths.default_data_root()),
+                ),
+                start_timeout: unit_plan.start_timeout,
+                warnings: unit_plan.warnings,
+            })
+        }
+        Runs::SocketActivated { .. } => Ok(EngineFiles {
+            rendered: match pre.controllers_delegated {
+                Some(true) => Vec::new(),
+                _ => vec![containers_conf(&paths.config_home)?],
+            },
+            warnings: Vec::new(),
+            data_root: None,
+            start_timeout: settings.start_timeout.value,
+        }),
+    }
+}
+
+/// ` --engine NAME` for commands shown to the user, when the engine is not the default.
+pub(crate) fn engine_flag(paths: &Paths) -> String {
+    match paths.engine {
+        rootless_setup_core::Engine::Docker => String::new(),
+        other => format!(" --engine {}", other.as_str()),
+    }
 }
 
 /// Whether the plan restarts or starts the service (for messages).

@@ -10,7 +10,7 @@ use rootless_setup_systemd::{ActiveState, UnitState};
 use rootless_setup_unit::{FileOrigin, classify};
 
 use crate::diff;
-use crate::docker_context::{self, ContextAction};
+use crate::docker_context::ContextAction;
 use crate::paths::Paths;
 use crate::style::{Style, paint};
 
@@ -151,11 +151,15 @@ pub enum ContextPlan {
     Skipped,
     /// No `docker` client found.
     NoClient,
+    /// The engine has no docker CLI context (the docker CLI cannot talk to it).
+    NoContext,
     /// Act on the context.
     Act {
         /// The client.
         docker: PathBuf,
-        /// What to do with the `rootless` context.
+        /// The engine's context (`rootless`, `rootless-podman`).
+        name: &'static str,
+        /// What to do with the context.
         action: ContextAction,
         /// Where it points.
         endpoint: String,
@@ -214,11 +218,11 @@ impl InstallPlan {
             && self.service.action == ServiceAction::Keep
             && match &self.context {
                 ContextPlan::Act {
-                    action, current, ..
-                } => {
-                    matches!(action, ContextAction::Keep | ContextAction::Adopt)
-                        && current == docker_context::NAME
-                }
+                    action,
+                    current,
+                    name,
+                    ..
+                } => matches!(action, ContextAction::Keep | ContextAction::Adopt) && current == name,
                 _ => true,
             }
             && matches!(self.linger, LingerPlan::Skipped | LingerPlan::AlreadyOn)
@@ -285,10 +289,9 @@ impl InstallPlan {
         lines
     }
 
-    /// What happens to the `rootless` docker CLI context.
+    /// What happens to the engine's docker CLI context.
     fn context_line(&self) -> String {
-        let name = docker_context::NAME;
-        let (action, endpoint, current) = match &self.context {
+        let (name, action, endpoint, current) = match &self.context {
             ContextPlan::Skipped => {
                 return "leave the docker CLI contexts alone (--no-context)".to_owned();
             }
@@ -296,12 +299,16 @@ impl InstallPlan {
                 return "no docker client on PATH: no CLI context (use DOCKER_HOST, printed at the end)"
                     .to_owned();
             }
+            ContextPlan::NoContext => {
+                return "the docker CLI cannot talk to this engine: no CLI context".to_owned();
+            }
             ContextPlan::Act {
+                name,
                 action,
                 endpoint,
                 current,
                 ..
-            } => (action, endpoint, current),
+            } => (name, action, endpoint, current),
         };
         let what = match action {
             ContextAction::Create => format!("create docker context {name} ({endpoint})"),

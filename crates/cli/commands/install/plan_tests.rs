@@ -9,6 +9,8 @@ use super::*;
 
 fn paths() -> Paths {
     Paths {
+        engine: rootless_setup_core::Engine::Docker,
+        config_home: "/home/dev/.config".into(),
         uid: 1000,
         user: "dev".into(),
         home: "/home/dev".into(),
@@ -144,6 +146,7 @@ fn fresh_plan() -> InstallPlan {
             Some(&unit(ActiveState::Inactive, "dead", "")),
         ),
         context: ContextPlan::Act {
+        name: "rootless",
             docker: "/usr/bin/docker".into(),
             action: ContextAction::Create,
             endpoint: "unix:///run/user/1000/docker.sock".into(),
@@ -172,6 +175,7 @@ fn plan_without_diffs_and_a_kept_install() {
         Some(&unit(ActiveState::Active, "running", "enabled")),
     );
     plan.context = ContextPlan::Act {
+        name: "rootless",
         docker: "/usr/bin/docker".into(),
         action: ContextAction::Keep,
         endpoint: "unix:///run/user/1000/docker.sock".into(),
@@ -197,6 +201,7 @@ fn refusals_are_listed_and_shown() {
     plan.files[0].old = Some("[Unit]\nDescription=old tool\n".into());
     plan.files[0].change = FileChange::Refuse(Author::Foreign);
     plan.context = ContextPlan::Act {
+        name: "rootless",
         docker: "/usr/bin/docker".into(),
         action: ContextAction::Refuse {
             endpoint: "ssh://me@server".into(),

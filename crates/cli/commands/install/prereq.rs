@@ -22,6 +22,8 @@ pub struct Prereqs {
     pub discovered: Discovered,
     /// Where the checker found `docker`, if it did.
     pub docker: Option<std::path::PathBuf>,
+    /// Whether the user manager has delegated controllers (`cgroup`).
+    pub controllers_delegated: Option<bool>,
 }
 
 /// Runs every check on the live host with the configured drivers and data-root.
@@ -31,6 +33,7 @@ pub fn run(caller: &Caller, settings: &Settings) -> Prereqs {
         render::check_configured(&host, caller, &LiveSystem, settings, &Selection::all());
     Prereqs {
         docker: facts.binary("docker").map(|b| b.path.clone()),
+        controllers_delegated: facts.controllers_delegated,
         discovered: render::discovered(&host, settings, &facts),
         report,
     }

@@ -16,7 +16,8 @@ use std::process::ExitCode;
 
 use rootless_setup_checks::Caller;
 use rootless_setup_systemd::{Login, UserManager};
-use rootless_setup_unit::{DOCKER_UNIT, FileOrigin, classify, header::digest};
+use rootless_setup_core::engine::Runs;
+use rootless_setup_unit::{FileOrigin, classify, header::digest};
 
 use crate::atomic;
 use crate::docker_context::{self, DockerCli};
@@ -61,6 +62,10 @@ pub struct Args {
     /// Do not ask for confirmation. Without a terminal nothing is asked anyway.
     #[arg(short = 'y', long)]
     pub yes: bool,
+
+    /// The engine to remove (default: the one installed; asked for when several are).
+    #[arg(long, value_enum)]
+    pub engine: Option<crate::cli::EngineArg>,
 }
 
 /// What uninstall will do.
@@ -111,6 +116,7 @@ fn gather(args: &Args, paths: &Paths, record: Option<State>, world: &World<'_>) 
             ));
             plan.record = true;
             plan.journal = r.journal.clone();
+            keep_linger_for_others(paths, &mut plan);
         }
         None => {
             plan.found.push(format!(
@@ -127,15 +133,76 @@ fn gather(args: &Args, paths: &Paths, record: Option<State>, world: &World<'_>) 
             .unwrap_or_else(|| paths.default_data_root());
         plan.purge = Some(match purge_refusal(&dir, paths) {
             None => Ok(dir),
+            // Podman's storage is removed by Podman itself (`podman system reset`), never by
+            // path: the directory named is only what the plan shows.
+            Some(_) if engine_owns_storage(paths) => Ok(paths.default_data_root()),
             Some(why) => Err((dir, why)),
         });
     }
     plan
 }
 
-/// Without a record: the standard unit and drop-in, the unit's enablement and engine, and a
-/// `rootless` context pointing at the rootless socket (or described as ours).
+/// Linger is shared by every engine of the user: while another engine's record exists, its
+/// engine still needs linger, so this uninstall leaves it on.
+fn keep_linger_for_others(paths: &Paths, plan: &mut Plan) {
+    let others: Vec<&str> = paths
+        .installed_engines()
+        .into_iter()
+        .filter(|e| *e != paths.engine)
+        .map(|e| e.as_str())
+        .collect();
+    if others.is_empty() || !plan.journal.iter().any(|e| e.step == Step::Linger) {
+        return;
+    }
+    plan.journal.retain(|e| e.step != Step::Linger);
+    plan.found.push(format!(
+        "linger stays on: {} is installed too and needs it",
+        others.join(" and ")
+    ));
+}
+
+/// Without a record: the standard unit and drop-in, the unit's enablement and engine, and the
+/// engine's context pointing at its socket (or described as ours). For an engine whose unit
+/// the distribution ships (Podman's socket) only the context: the unit may be the user's own.
 fn standard_journal(paths: &Paths, world: &World<'_>, found: &mut Vec<String>) -> Vec<Entry> {
+    let mut steps = Vec::new();
+    if let Runs::Rootlesskit(_) = paths.spec().runs {
+        steps.extend(standard_unit_steps(paths, world, found));
+    }
+    if let (Some(docker), Some(name)) = (world.docker, paths.context()) {
+        let endpoint = docker_context::endpoint(&paths.socket());
+        if let Some(c) = docker.inspect(name).ok().flatten() {
+            let ours = c.looks_ours() || c.endpoint == endpoint;
+            found.push(format!(
+                "docker context {name} ({}){}",
+                c.endpoint,
+                if ours {
+                    ""
+                } else {
+                    ": not pointing at the rootless socket, left alone"
+                }
+            ));
+            if ours {
+                steps.push(Step::Context {
+                    name: name.to_owned(),
+                    endpoint: c.endpoint,
+                });
+                steps.push(Step::Switch {
+                    from: docker_context::DEFAULT.to_owned(),
+                    to: name.to_owned(),
+                });
+            }
+        }
+    }
+    steps
+        .into_iter()
+        .map(|step| Entry { step, done: true })
+        .collect()
+}
+
+/// The standard unit file and drop-in, the unit's enablement and the engine.
+fn standard_unit_steps(paths: &Paths, world: &World<'_>, found: &mut Vec<String>) -> Vec<Step> {
+    let unit = paths.started_unit();
     let mut steps = Vec::new();
     for path in [paths.unit_file(), paths.drop_in()] {
         if let Ok(Some(text)) = atomic::read_optional(&path) {
@@ -149,49 +216,20 @@ fn standard_journal(paths: &Paths, world: &World<'_>, found: &mut Vec<String>) -
     }
     let loaded = world
         .manager
-        .and_then(|m| m.unit_state(DOCKER_UNIT).ok())
+        .and_then(|m| m.unit_state(unit).ok())
         .is_some_and(|s| {
             s.exists() || !matches!(s.active, rootless_setup_systemd::ActiveState::Inactive)
         });
     if loaded || !steps.is_empty() {
         steps.push(Step::Enable {
-            unit: DOCKER_UNIT.to_owned(),
+            unit: unit.to_owned(),
         });
         steps.push(Step::Start {
-            unit: DOCKER_UNIT.to_owned(),
+            unit: unit.to_owned(),
             was_active: false,
         });
     }
-    if let Some(docker) = world.docker {
-        let endpoint = docker_context::endpoint(&paths.socket());
-        if let Some(c) = docker.inspect(docker_context::NAME).ok().flatten() {
-            let ours = c.looks_ours() || c.endpoint == endpoint;
-            found.push(format!(
-                "docker context {} ({}){}",
-                docker_context::NAME,
-                c.endpoint,
-                if ours {
-                    ""
-                } else {
-                    ": not pointing at the rootless socket, left alone"
-                }
-            ));
-            if ours {
-                steps.push(Step::Context {
-                    name: docker_context::NAME.to_owned(),
-                    endpoint: c.endpoint,
-                });
-                steps.push(Step::Switch {
-                    from: docker_context::DEFAULT.to_owned(),
-                    to: docker_context::NAME.to_owned(),
-                });
-            }
-        }
-    }
     steps
-        .into_iter()
-        .map(|step| Entry { step, done: true })
-        .collect()
 }
 
 fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
@@ -202,6 +240,11 @@ fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
         ));
     }
     match &plan.purge {
+        Some(Ok(d)) if engine_owns_storage(paths) => lines.push(format!(
+            "remove every {} container, image and volume and its storage {} (`podman system reset --force`, --purge)",
+            paths.engine.as_str(),
+            paths.short(d)
+        )),
         Some(Ok(d)) => lines.push(format!(
             "remove the data directory {} (--purge)",
             paths.short(d)
@@ -230,7 +273,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             &["run it as the user who installed the engine (ssh or `machinectl shell USER@`)"],
         ));
     }
-    let paths = Paths::of(&caller)?;
+    let paths = Paths::of_installed(&caller, args.engine.map(Into::into), "uninstall")?;
     let lock = if args.dry_run {
         None
     } else {
@@ -241,8 +284,8 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             atomic::sweep(&dir);
         }
     }
-    let record =
-        State::load(&paths.state, paths.uid).map_err(|e| hinted(e.to_string(), &[&e.help()]))?;
+    let record = State::load(&paths.state, paths.uid, paths.engine)
+        .map_err(|e| hinted(e.to_string(), &[&e.help()]))?;
     let manager = UserManager::connect_session();
     let login = Login::connect_system().ok();
     let docker = docker_context::find_docker(&caller, None).map(|path| DockerCli {
@@ -260,9 +303,11 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         out(&format!("found: {f}\n"))?;
     }
     if plan.is_empty() {
-        out(
-            "nothing to uninstall: no install record, no docker.service unit, no rootless context\n",
-        )?;
+        out(&format!(
+            "nothing to uninstall: no install record, no {} unit, no {} context\n",
+            paths.started_unit(),
+            paths.context().unwrap_or("CLI")
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let header = if args.dry_run {
@@ -339,6 +384,12 @@ fn execute(plan: &Plan, caller: &Caller, paths: &Paths, world: &World<'_>) -> Ve
     lines
 }
 
+/// Whether the engine removes its own storage (`podman system reset`) rather than install's
+/// marked data directory being removed.
+fn engine_owns_storage(paths: &Paths) -> bool {
+    matches!(paths.spec().runs, Runs::SocketActivated { .. })
+}
+
 /// Why `dir` may not be purged: a dangerous path, or no marker of install's in it.
 fn purge_refusal(dir: &std::path::Path, paths: &Paths) -> Option<String> {
     purge::refuse_reason(dir, &paths.home).or_else(|| guard::data_root_refusal(dir, paths.uid))
@@ -356,6 +407,8 @@ enum PurgeError {
         .0.display()
     )]
     NoRootlesskit(std::path::PathBuf),
+    #[error("podman not found; its storage is left as it is")]
+    NoPodman,
     #[error("{0:#}")]
     Failed(anyhow::Error),
 }
@@ -368,6 +421,16 @@ fn purge_dir(
 ) -> Result<String, PurgeError> {
     if !stopped {
         return Err(PurgeError::StillRunning);
+    }
+    if engine_owns_storage(paths) {
+        let Some(podman) = purge::find_podman(caller) else {
+            return Err(PurgeError::NoPodman);
+        };
+        purge::reset_podman(&podman).map_err(PurgeError::Failed)?;
+        return Ok(format!(
+            "removed Podman's containers, images, volumes and storage ({})",
+            paths.short(dir)
+        ));
     }
     // Decided again at the moment of removal: the plan was made before the question.
     if let Some(why) = purge_refusal(dir, paths) {

@@ -37,6 +37,33 @@ pub fn find_rootlesskit(caller: &Caller) -> Option<PathBuf> {
     process::find(&Host::real(), "rootlesskit", caller.path_dirs(), None)
 }
 
+/// Finds `podman` ([`process::find`]).
+pub fn find_podman(caller: &Caller) -> Option<PathBuf> {
+    process::find(&Host::real(), "podman", caller.path_dirs(), None)
+}
+
+/// Removes Podman's storage the way Podman does it, as the user: `podman system reset --force`
+/// enters Podman's own user namespace and removes every container, pod, image, volume and
+/// network, then the storage directories. Nothing rootless-setup has to prove it wrote: it is
+/// what `--purge` asks for, done by the engine that owns the data.
+pub fn reset_podman(podman: &Path) -> anyhow::Result<()> {
+    let invocation = Invocation::new(podman)
+        .args(["system", "reset", "--force"])
+        .timeout(Duration::from_secs(600));
+    let out = process::run(&invocation)?;
+    if !out.success() {
+        anyhow::bail!(
+            "`{}` failed: {}",
+            invocation.display(),
+            match out.last_line() {
+                "" => format!("exit code {:?}", out.code),
+                line => line.to_owned(),
+            }
+        );
+    }
+    Ok(())
+}
+
 /// What was freed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Freed {

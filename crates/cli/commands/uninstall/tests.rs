@@ -10,6 +10,7 @@ fn paths(home: &std::path::Path) -> Paths {
 }
 
 const PURGE: Args = Args {
+    engine: None,
     purge: true,
     dry_run: true,
     yes: false,
@@ -22,7 +23,7 @@ fn a_hostile_record_plans_to_remove_nothing_of_the_users() {
     let p = paths(dir.path());
     std::fs::create_dir_all(dir.path().join("Documents")).unwrap();
     std::fs::write(dir.path().join(".bashrc"), "x\n").unwrap();
-    let mut record = State::new(
+    let mut record = State::new(rootless_setup_core::Engine::Docker, 
         dir.path().join("Documents"),
         "/run/user/1000/docker.sock".into(),
     );
@@ -38,7 +39,7 @@ fn a_hostile_record_plans_to_remove_nothing_of_the_users() {
     let plan = gather(&PURGE, &p, Some(record), &fake.world());
     assert!(!plan.is_empty(), "a record is something to uninstall");
     let text = describe(&plan, &p, None);
-    let outside = "because it is not below ~/.config/systemd/user or ~/.docker/contexts, where install writes";
+    let outside = "because it is not below ~/.config/systemd/user, ~/.docker/contexts or ~/.config/containers/containers.conf.d, where install writes";
     assert_eq!(
         text,
         format!(
@@ -62,7 +63,7 @@ fn a_marked_data_directory_is_planned_for_purge() {
     let p = paths(dir.path());
     let data = p.default_data_root();
     mark_data_root(&data, p.uid).unwrap();
-    let record = State::new(data, "/run/user/1000/docker.sock".into());
+    let record = State::new(rootless_setup_core::Engine::Docker, data, "/run/user/1000/docker.sock".into());
     let plan = gather(&PURGE, &p, Some(record), &Fake::new().world());
     assert_eq!(plan.purge, Some(Ok(p.default_data_root())));
     assert!(
@@ -71,7 +72,7 @@ fn a_marked_data_directory_is_planned_for_purge() {
     );
     // Never the home directory, even marked.
     mark_data_root(dir.path(), p.uid).unwrap();
-    let record = State::new(dir.path().to_path_buf(), "/s".into());
+    let record = State::new(rootless_setup_core::Engine::Docker, dir.path().to_path_buf(), "/s".into());
     let plan = gather(&PURGE, &p, Some(record), &Fake::new().world());
     assert!(
         matches!(plan.purge, Some(Err((_, ref why))) if why.contains("home directory or above")),
@@ -103,6 +104,7 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
     }
     let plan = gather(
         &Args {
+            engine: None,
             purge: false,
             dry_run: false,
             yes: true,
@@ -146,6 +148,7 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
     world.manager = None;
     let plan = gather(
         &Args {
+            engine: None,
             purge: false,
             dry_run: true,
             yes: false,
@@ -172,6 +175,7 @@ fn the_engine_is_reversed_without_a_record_only_when_the_manager_knows_it() {
     let p = paths(dir.path());
     let fake = Fake::new();
     let args = Args {
+        engine: None,
         purge: false,
         dry_run: true,
         yes: false,
@@ -191,10 +195,10 @@ fn the_engine_is_reversed_without_a_record_only_when_the_manager_knows_it() {
             steps,
             [
                 Step::Enable {
-                    unit: DOCKER_UNIT.into()
+                    unit: "docker.service".into()
                 },
                 Step::Start {
-                    unit: DOCKER_UNIT.into(),
+                    unit: "docker.service".into(),
                     was_active: false
                 }
             ],

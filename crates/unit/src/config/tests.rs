@@ -224,7 +224,7 @@ fn unknown_key_without_a_near_miss() {
 
 #[test]
 fn bad_values_all_reported_in_file_order() {
-    insta::assert_snapshot!(errors(r#"engine = "podman"
+    insta::assert_snapshot!(errors(r#"engine = "lxd"
 start-timeout = 0
 [network]
 driver = "slirp"
@@ -232,8 +232,8 @@ mtu = 70000
 host-loopback = "yes"
 port-driver = 3
 "#), @r"
-    /home/u/.config/rootless-setup/config.toml:1:10: `engine` cannot be `podman`
-      allowed: `docker` or `containerd`
+    /home/u/.config/rootless-setup/config.toml:1:10: `engine` cannot be `lxd`
+      allowed: `docker`, `podman` or `containerd`
     /home/u/.config/rootless-setup/config.toml:2:17: `start-timeout` = 0 is out of range (0 would let a start hang forever)
       allowed: whole seconds from 5 to 3600
     /home/u/.config/rootless-setup/config.toml:4:10: `network.driver` cannot be `slirp`

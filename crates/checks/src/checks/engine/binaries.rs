@@ -37,6 +37,9 @@ const DISTRO_DIRS: &[&str] = &[
     "/usr/share/docker-ce/contrib",
     "/usr/libexec/docker",
     "/usr/lib/docker",
+    // Podman's helper_binaries_dir (netavark, catatonit, rootlessport).
+    "/usr/libexec/podman",
+    "/usr/lib/podman",
     "/usr/libexec/lxc",
     "/usr/lib/x86_64-linux-gnu/lxc",
     "/usr/lib/lxc",

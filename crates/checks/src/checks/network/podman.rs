@@ -2,7 +2,10 @@
 //! rootless container's network through `pasta` (Podman 5 and later, containers.conf's
 //! `default_rootless_network_cmd`) or `slirp4netns` (before 5), and publishes ports itself. No
 //! driver is configured and no rootlesskit is involved; what matters is that the program
-//! Podman will use is installed.
+//! Podman will use is installed. Containers on a bridge network (the Docker API's default
+//! `bridge`, every Compose project's network) go through netavark, whose firewall program must
+//! be there too: `nft` when `netavark version` says its `default_fw_driver` is nftables (1.12
+//! and later, as Debian 13 builds it), else `iptables`.
 
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
@@ -54,6 +57,9 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 .remedy(Remedy::install(cx.distro.family, &[package])),
         );
     };
+    if let Some(missing) = missing_firewall(cx, facts) {
+        return missing;
+    }
     facts.network = Some(NetworkPlan {
         driver: driver.as_str().to_owned(),
         port_driver: "implicit".to_owned(),
@@ -82,6 +88,57 @@ pub(crate) fn driver(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     }
 }
 
+/// How long `netavark version` may take.
+const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// netavark's default firewall program, from `netavark version`'s JSON (`default_fw_driver`,
+/// printed from 1.12 on; earlier releases only have iptables).
+pub(crate) fn firewall_program(version_json: &str) -> &'static str {
+    let driver = || -> Option<&str> {
+        let after = version_json.split_once("\"default_fw_driver\"")?.1;
+        let value = after.trim_start().strip_prefix(':')?.trim_start();
+        value.strip_prefix('"')?.split('"').next()
+    };
+    match driver() {
+        Some("nftables") => "nft",
+        _ => "iptables",
+    }
+}
+
+/// A failing finding when netavark is there but its firewall program is not.
+fn missing_firewall(cx: &Context<'_>, facts: &Facts) -> Option<Finding> {
+    let netavark = facts.binary("netavark")?;
+    let invocation = rootless_setup_core::process::Invocation::new(&netavark.path)
+        .args(["version"])
+        .timeout(VERSION_TIMEOUT);
+    let answer = cx.system.run(&invocation).ok().filter(|o| o.success())?;
+    let program = firewall_program(&answer.stdout);
+    if facts.binary(program).is_some() {
+        return None;
+    }
+    let package = if program == "nft" {
+        Package::Nftables
+    } else {
+        Package::Iptables
+    };
+    Some(
+        Finding::fail(
+            ID,
+            format!(
+                "netavark {} sets up bridge networks with {program}, which was not found",
+                netavark.version.as_deref().unwrap_or("(version unknown)")
+            ),
+        )
+        .observe("netavark_path", netavark.path.display())
+        .observe("firewall", program)
+        .why("containers on a bridge network (docker run's default, every docker compose project) do not start: netavark fails with `unable to execute nft`")
+        .fix(
+            Fix::root(ID, format!("install {}", cx.distro.family.package(package)))
+                .remedy(Remedy::install(cx.distro.family, &[package])),
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{binary, debian, harness};
@@ -108,6 +165,46 @@ mod tests {
         }
         let f = driver(&h.context(), &mut facts);
         (f, facts)
+    }
+
+    #[test]
+    fn netavark_says_which_firewall_program_it_runs() {
+        let debian13 = r#"{"version": "1.14.0", "commit": "", "default_fw_driver": "nftables"}"#;
+        assert_eq!(firewall_program(debian13), "nft");
+        let iptables = r#"{"version": "1.12.0", "default_fw_driver": "iptables"}"#;
+        assert_eq!(firewall_program(iptables), "iptables");
+        assert_eq!(
+            firewall_program(r#"{"version": "1.4.0", "commit": "x"}"#),
+            "iptables"
+        );
+        assert_eq!(firewall_program("netavark 1.4.0"), "iptables");
+        assert_eq!(firewall_program(""), "iptables");
+    }
+
+    #[test]
+    fn a_missing_firewall_program_fails_with_its_package() {
+        let fx = debian();
+        let system = ScriptedSystem::new().on(
+            "netavark",
+            "version",
+            ScriptedSystem::ok(r#"{"version": "1.14.0", "default_fw_driver": "nftables"}"#),
+        );
+        let mut h = harness(&fx, system);
+        h.engine = rootless_setup_core::model::Engine::Podman;
+        let mut facts = Facts::default();
+        binary(&mut facts, "podman", "/usr/bin/podman", Some("5.4.2"));
+        binary(&mut facts, "pasta", "/usr/bin/pasta", Some("1"));
+        binary(&mut facts, "netavark", "/usr/lib/podman/netavark", Some("1.14.0"));
+        binary(&mut facts, "iptables", "/usr/sbin/iptables", None);
+        let f = driver(&h.context(), &mut facts);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "netavark 1.14.0 sets up bridge networks with nft, which was not found"
+        );
+        assert_eq!(f.fix.unwrap().commands, ["sudo apt-get install -y nftables"]);
+        binary(&mut facts, "nft", "/usr/sbin/nft", None);
+        assert_eq!(driver(&h.context(), &mut facts).status, Status::Pass);
     }
 
     #[test]
