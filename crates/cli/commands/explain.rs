@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use rootless_setup_core::CheckId;
+use rootless_setup_core::{CheckId, Engine};
 
 use crate::style::{Style, hinted, out, paint};
 
@@ -76,12 +76,27 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         ));
     };
     out(&format!(
-        "{} {}\n\n{text}\n{}",
+        "{} {}\n{}\n\n{text}\n{}",
         paint(style.out, Style::BOLD, id.as_str()),
         paint(style.out, Style::DIM, id.title()),
+        applies_to(id),
         fix_per_family(id, style.out)?
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `applies to: docker, containerd (not podman: …)`, from the engines' descriptions.
+pub fn applies_to(id: CheckId) -> String {
+    let (yes, no): (Vec<Engine>, Vec<Engine>) = Engine::ALL
+        .into_iter()
+        .partition(|e| e.spec().not_applicable(id).is_none());
+    let names: Vec<&str> = yes.iter().map(|e| e.as_str()).collect();
+    let mut line = format!("applies to: {}", names.join(", "));
+    for e in no {
+        let why = e.spec().not_applicable(id).unwrap_or_default();
+        line.push_str(&format!(" (not {}: {why})", e.as_str()));
+    }
+    line
 }
 
 /// What `rootless-setup fix` writes for a typical failure of `id` on each distribution family,
@@ -126,6 +141,18 @@ pub fn fix_per_family(id: CheckId, colour: bool) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explain_says_which_engines_a_check_applies_to() {
+        assert_eq!(
+            applies_to(CheckId::SubidUid),
+            "applies to: docker, podman, containerd"
+        );
+        assert_eq!(
+            applies_to(CheckId::EngineSmoke),
+            "applies to: docker, containerd (not podman: the engine does not run under rootlesskit)"
+        );
+    }
 
     #[test]
     fn every_check_has_a_documented_section() {

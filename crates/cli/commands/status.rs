@@ -114,6 +114,10 @@ pub struct StatusReport {
     pub engine: &'static str,
     /// The unit install starts (`docker.service`, `podman.socket`).
     pub unit_name: &'static str,
+    /// The distribution ships the unit (Podman's socket): it exists without any install, so
+    /// only the record says the engine is installed.
+    #[serde(skip)]
+    pub shipped_unit: bool,
     /// The verdict.
     pub health: Health,
     /// Why it is not healthy.
@@ -219,6 +223,7 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
         schema_version: STATUS_SCHEMA_VERSION,
         engine: paths.engine.as_str(),
         unit_name: paths.started_unit(),
+        shipped_unit: matches!(paths.spec().runs, Runs::SocketActivated { .. }),
         health: Health::NotInstalled,
         problems: Vec::new(),
         warnings: Vec::new(),
@@ -272,8 +277,9 @@ pub fn env_status(
 
 /// Fills in the verdict, problems and warnings.
 pub fn judge(r: &mut StatusReport, endpoint: &str) {
-    let unit_file = r.unit.as_ref().is_some_and(UnitState::exists)
-        || r.files.first().is_some_and(|f| f.origin != "missing");
+    let unit_file = !r.shipped_unit
+        && (r.unit.as_ref().is_some_and(UnitState::exists)
+            || r.files.first().is_some_and(|f| f.origin != "missing"));
     if !unit_file && r.record.is_none() && r.record_error.is_none() {
         r.health = Health::NotInstalled;
         if r.socket.answers {

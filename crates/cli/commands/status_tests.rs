@@ -25,6 +25,7 @@ fn healthy() -> StatusReport {
     StatusReport {
         engine: "docker",
         unit_name: "docker.service",
+        shipped_unit: false,
         schema_version: STATUS_SCHEMA_VERSION,
         health: Health::NotInstalled,
         problems: vec![],
@@ -224,4 +225,20 @@ fn an_unusable_record_is_reported_not_ignored() {
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["record_error"], why);
     assert_eq!(json["health"], "unhealthy");
+}
+
+#[test]
+fn a_shipped_unit_without_a_record_is_not_an_install() {
+    // Debian's podman.socket exists whether or not anything was installed.
+    let mut r = healthy();
+    r.shipped_unit = true;
+    r.record = None;
+    r.files.clear();
+    r.socket.answers = false;
+    judge(&mut r, ENDPOINT);
+    assert_eq!(r.health, Health::NotInstalled);
+    let mut r = healthy();
+    r.shipped_unit = true;
+    judge(&mut r, ENDPOINT);
+    assert_eq!(r.health, Health::Healthy, "{:?}", r.problems);
 }
