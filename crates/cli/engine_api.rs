@@ -202,16 +202,33 @@ pub struct ServerInfo {
     pub cgroup_version: Option<String>,
     /// `DockerRootDir`.
     pub root_dir: Option<String>,
+    /// `Warnings`: what the engine itself says is wrong with its set-up.
+    pub warnings: Vec<String>,
 }
 
-/// Asks `/version` and `/info`; fields that could not be read stay `None`.
+/// Asks `/version` and `/info`; fields that could not be read stay `None`. Podman before 5 does
+/// not list `name=rootless` in `/info`'s `SecurityOptions`; then its own `/libpod/info` says
+/// (`host.security.rootless`).
 pub fn server_info(socket: &Path) -> Result<ServerInfo, ApiError> {
     let version = get(socket, "/version", REQUEST_TIMEOUT)?;
     let info = get(socket, "/info", REQUEST_TIMEOUT).ok();
-    Ok(parse_server_info(
+    let mut server = parse_server_info(
         &version.body,
         info.as_ref().map(|r| r.body.as_slice()),
-    ))
+    );
+    if server.rootless != Some(true)
+        && let Ok(libpod) = get(socket, "/libpod/info", REQUEST_TIMEOUT)
+        && let Some(rootless) = parse_libpod_rootless(&libpod.body)
+    {
+        server.rootless = Some(rootless);
+    }
+    Ok(server)
+}
+
+/// `host.security.rootless` of Podman's `/libpod/info`, if the body has it.
+pub fn parse_libpod_rootless(body: &[u8]) -> Option<bool> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get("host")?.get("security")?.get("rootless")?.as_bool()
 }
 
 /// [`ServerInfo`] from the bodies of `/version` and `/info`.
@@ -237,8 +254,23 @@ pub fn parse_server_info(version: &[u8], info: Option<&[u8]>) -> ServerInfo {
         cgroup_driver: text(&i, "CgroupDriver"),
         cgroup_version: text(&i, "CgroupVersion"),
         root_dir: text(&i, "DockerRootDir"),
+        warnings: i
+            .get("Warnings")
+            .and_then(|w| w.as_array())
+            .map(|w| {
+                w.iter()
+                    .filter_map(|x| x.as_str())
+                    .take(MAX_WARNINGS)
+                    .map(|x| rootless_setup_core::finding::cut(x, MAX_WARNING_LEN))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
+
+/// How many of the engine's own warnings are kept, and how long each may be.
+const MAX_WARNINGS: usize = 20;
+const MAX_WARNING_LEN: usize = 300;
 
 #[cfg(test)]
 mod tests {
@@ -380,6 +412,31 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_millis(50));
         assert!(start.elapsed() < Duration::from_secs(5));
         assert!(err.to_string().contains("none.sock"), "{err}");
+    }
+
+    #[test]
+    fn podman_says_it_is_rootless_in_libpod_info_and_warnings_are_kept() {
+        let libpod = br#"{"host":{"security":{"rootless":true,"seccompEnabled":true}}}"#;
+        assert_eq!(parse_libpod_rootless(libpod), Some(true));
+        assert_eq!(
+            parse_libpod_rootless(br#"{"host":{"security":{"rootless":false}}}"#),
+            Some(false)
+        );
+        assert_eq!(parse_libpod_rootless(b"404 page not found"), None);
+        assert_eq!(parse_libpod_rootless(br#"{"host":{}}"#), None);
+        let info = parse_server_info(
+            br#"{"Version":"4.3.1"}"#,
+            Some(br#"{"Warnings":["WARNING: No memory limit support", 7, "second"]}"#),
+        );
+        assert_eq!(
+            info.warnings,
+            ["WARNING: No memory limit support", "second"]
+        );
+        let many = format!(r#"{{"Warnings":[{}]}}"#, vec![r#""w""#; 50].join(","));
+        assert_eq!(
+            parse_server_info(b"{}", Some(many.as_bytes())).warnings.len(),
+            MAX_WARNINGS
+        );
     }
 
     #[test]

@@ -307,6 +307,8 @@ pub fn judge(r: &mut StatusReport, endpoint: &str) {
         if s.rootless == Some(false) {
             problems.push("the engine on the socket does not run rootless".into());
         }
+        r.warnings
+            .extend(s.warnings.iter().map(|w| format!("the engine says: {w}")));
     }
     for f in &r.files {
         if f.origin == "edited" {

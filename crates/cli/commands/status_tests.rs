@@ -72,6 +72,7 @@ fn healthy() -> StatusReport {
             cgroup_driver: Some("cgroupfs".into()),
             cgroup_version: Some("1".into()),
             root_dir: None,
+            warnings: Vec::new(),
         }),
         context: ContextStatus {
             name: "rootless",
@@ -241,4 +242,20 @@ fn a_shipped_unit_without_a_record_is_not_an_install() {
     r.shipped_unit = true;
     judge(&mut r, ENDPOINT);
     assert_eq!(r.health, Health::Healthy, "{:?}", r.problems);
+}
+
+#[test]
+fn the_engines_own_warnings_are_shown_but_keep_it_healthy() {
+    let mut r = healthy();
+    if let Some(s) = r.server.as_mut() {
+        s.warnings = vec!["WARNING: No memory limit support".into()];
+    }
+    judge(&mut r, ENDPOINT);
+    assert_eq!(r.health, Health::Healthy);
+    assert!(
+        r.warnings
+            .contains(&"the engine says: WARNING: No memory limit support".to_owned()),
+        "{:?}",
+        r.warnings
+    );
 }
