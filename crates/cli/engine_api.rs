@@ -217,13 +217,16 @@ pub fn server_info(socket: &Path) -> Result<ServerInfo, ApiError> {
         info.as_ref().map(|r| r.body.as_slice()),
     );
     if server.rootless != Some(true)
-        && let Ok(libpod) = get(socket, "/libpod/info", REQUEST_TIMEOUT)
+        && let Ok(libpod) = get(socket, LIBPOD_INFO, REQUEST_TIMEOUT)
         && let Some(rootless) = parse_libpod_rootless(&libpod.body)
     {
         server.rootless = Some(rootless);
     }
     Ok(server)
 }
+
+/// Podman's own info, at the oldest version of its API (libpod routes only exist versioned).
+const LIBPOD_INFO: &str = "/v4.0.0/libpod/info";
 
 /// `host.security.rootless` of Podman's `/libpod/info`, if the body has it.
 pub fn parse_libpod_rootless(body: &[u8]) -> Option<bool> {
