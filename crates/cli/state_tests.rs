@@ -66,6 +66,27 @@ fn write_record(dir: &Path, text: &str, mode: u32) -> PathBuf {
 }
 
 #[test]
+fn a_record_of_another_engine_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = path(None, dir.path(), rootless_setup_core::Engine::Podman);
+    assert_eq!(p, dir.path().join(".local/state/rootless-setup/podman.json"));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    // Docker's record copied over Podman's: its entries are Docker's.
+    sample().save(&p).unwrap();
+    let err = State::load(&p, me(), rootless_setup_core::Engine::Podman).unwrap_err();
+    assert_eq!(
+        err.problem.to_string(),
+        "is for the engine \"docker\", but this file holds the podman install"
+    );
+    let mut ours = State::new(rootless_setup_core::Engine::Podman, "/d".into(), "/s".into());
+    ours.save(&p).unwrap();
+    assert_eq!(
+        State::load(&p, me(), rootless_setup_core::Engine::Podman).unwrap(),
+        Some(ours)
+    );
+}
+
+#[test]
 fn round_trips_through_the_file_with_mode_0600() {
     let dir = tempfile::tempdir().unwrap();
     let p = path(None, dir.path(), rootless_setup_core::Engine::Docker);

@@ -173,6 +173,39 @@ mod tests {
     }
 
     #[test]
+    fn a_check_that_does_not_apply_to_the_engine_is_skipped_saying_why() {
+        let fixture = Fixture::new();
+        fixture.file("/etc/os-release", "ID=debian\nVERSION_ID=13\n");
+        let mut harness = Harness::new(&fixture, Caller::new(4242, 4242), ScriptedSystem::new());
+        harness.engine = rootless_setup_core::Engine::Podman;
+        let only = [CheckId::EngineSmoke, CheckId::NetworkIptables];
+        let report = check(&harness.context(), &Selection::new(&only, &[]));
+        let summaries: Vec<(Status, &str)> = report
+            .findings
+            .iter()
+            .map(|f| (f.status, f.summary.as_str()))
+            .collect();
+        assert_eq!(
+            summaries,
+            [
+                (
+                    Status::Skip,
+                    "does not apply to podman: Podman's default network needs no iptables in the user namespace"
+                ),
+                (
+                    Status::Skip,
+                    "does not apply to podman: the engine does not run under rootlesskit"
+                ),
+            ]
+        );
+        assert!(
+            harness.system.calls().is_empty(),
+            "nothing was probed: {:?}",
+            harness.system.calls()
+        );
+    }
+
+    #[test]
     fn skips_name_the_root_cause_through_a_chain_and_only_selected_ids_are_reported() {
         // No passwd entry: `user` fails, so everything that needs the account is skipped,
         // and checks further down the chain name `user`, not the intermediate skip.

@@ -58,6 +58,38 @@ fn a_hostile_record_plans_to_remove_nothing_of_the_users() {
 }
 
 #[test]
+fn linger_stays_on_while_another_engine_is_installed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = paths(dir.path());
+    p.engine = rootless_setup_core::Engine::Podman;
+    p.state = p.state.with_file_name("podman.json");
+    let mut record = State::new(rootless_setup_core::Engine::Podman, "/d".into(), "/s".into());
+    let i = record.begin(Step::Linger);
+    record.finish(i);
+    let fake = Fake::new();
+    let only = gather(&NO_PURGE, &p, Some(record.clone()), &fake.world());
+    assert!(only.journal.iter().any(|e| e.step == Step::Linger), "alone: linger is ours to undo");
+
+    std::fs::create_dir_all(p.state.parent().unwrap()).unwrap();
+    std::fs::write(p.state.with_file_name("state.json"), "{}").unwrap();
+    let both = gather(&NO_PURGE, &p, Some(record), &fake.world());
+    assert!(!both.journal.iter().any(|e| e.step == Step::Linger));
+    assert!(
+        both.found
+            .contains(&"linger stays on: docker is installed too and needs it".to_owned()),
+        "{:?}",
+        both.found
+    );
+}
+
+const NO_PURGE: Args = Args {
+    engine: None,
+    purge: false,
+    dry_run: true,
+    yes: false,
+};
+
+#[test]
 fn a_marked_data_directory_is_planned_for_purge() {
     let dir = tempfile::tempdir().unwrap();
     let p = paths(dir.path());

@@ -28,7 +28,15 @@ fn fixture(os: &str) -> Fixture {
 
 fn run(fx: &Fixture) -> Finding {
     let h = Harness::new(fx, Caller::new(1000, 1000), ScriptedSystem::new());
-    cgroup(&h.context(), &mut Facts::default())
+    let mut facts = Facts::default();
+    let finding = cgroup(&h.context(), &mut facts);
+    // The fact install and engine.binaries act on follows the verdict: delegated only on a pass.
+    assert_eq!(
+        facts.controllers_delegated,
+        Some(finding.status == Status::Pass),
+        "{finding:?}"
+    );
+    finding
 }
 
 fn v2(fx: &Fixture, own: &str, root: &str, manager: Option<&str>) {

@@ -495,3 +495,97 @@ fn versions_are_asked_at_once_and_reported_in_catalogue_order() {
     );
     assert_eq!(f.summary, expected.summary);
 }
+
+/// Debian 13's Podman: podman and conmon, crun and runc, netavark in Podman's helper directory.
+fn debian_podman() -> Fixture {
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", "ID=debian\nVERSION_ID=\"13\"\n")
+        .exe("/usr/bin/podman")
+        .exe("/usr/bin/conmon")
+        .exe("/usr/bin/crun")
+        .exe("/usr/sbin/runc")
+        .exe("/usr/lib/podman/netavark")
+        .exe("/usr/bin/pasta");
+    fx
+}
+
+fn podman_versions() -> ScriptedSystem {
+    ScriptedSystem::new()
+        .on("podman", "--version", ScriptedSystem::ok("podman version 5.4.2\n"))
+        .on("conmon", "--version", ScriptedSystem::ok("conmon version 2.1.12\n"))
+        .on("crun", "--version", ScriptedSystem::ok("crun version 1.21\n"))
+        .on("runc", "--version", ScriptedSystem::ok("runc version 1.1.15+ds1\n"))
+        .on("netavark", "--version", ScriptedSystem::ok("netavark 1.14.0\n"))
+        .on("pasta", "--version", ScriptedSystem::ok("pasta 0.0~git20250503\n"))
+        .on(
+            "docker",
+            "--version",
+            ScriptedSystem::ok("Docker version 26.1.5+dfsg1, build a72d7cd\n"),
+        )
+}
+
+fn run_podman(fx: &Fixture, delegated: Option<bool>) -> (Finding, Facts) {
+    let mut h = Harness::new(fx, caller(), podman_versions());
+    h.engine = Engine::Podman;
+    let mut facts = Facts {
+        controllers_delegated: delegated,
+        ..Facts::default()
+    };
+    let finding = binaries(&h.context(), &mut facts);
+    (finding, facts)
+}
+
+#[test]
+fn podman_needs_no_rootlesskit_and_finds_netavark_where_podman_keeps_it() {
+    let (f, facts) = run_podman(&debian_podman(), Some(false));
+    assert_eq!(f.status, Status::Warn, "{f:?}");
+    assert_eq!(f.summary, "the docker client is not installed");
+    assert!(facts.binary("rootlesskit").is_none());
+    assert_eq!(
+        facts.binary("netavark").map(|b| b.path.clone()),
+        Some("/usr/lib/podman/netavark".into())
+    );
+    assert_eq!(fix_commands(&f), "sudo apt-get install -y docker-cli");
+    let fx = debian_podman();
+    fx.exe("/usr/bin/docker");
+    let (f, _) = run_podman(&fx, Some(false));
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert!(f.summary.starts_with("podman 5.4.2, conmon 2.1.12, crun 1.21"), "{}", f.summary);
+}
+
+#[test]
+fn podman_without_delegated_controllers_needs_crun() {
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", DEBIAN_12)
+        .exe("/usr/bin/podman")
+        .exe("/usr/bin/conmon")
+        .exe("/usr/bin/docker")
+        .exe("/usr/sbin/runc");
+    let (f, _) = run_podman(&fx, Some(false));
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert_eq!(
+        f.summary,
+        "runc found, but without delegated cgroup controllers podman needs crun"
+    );
+    assert_eq!(fix_commands(&f), "sudo apt-get install -y crun");
+    // With the controllers delegated (or not known), runc is enough.
+    assert_eq!(run_podman(&fx, Some(true)).0.status, Status::Pass);
+    assert_eq!(run_podman(&fx, None).0.status, Status::Pass);
+}
+
+#[test]
+fn podman_without_any_oci_runtime_fails_and_a_missing_podman_names_its_package() {
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", DEBIAN_12)
+        .exe("/usr/bin/podman")
+        .exe("/usr/bin/conmon");
+    let (f, _) = run_podman(&fx, Some(true));
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.summary, "no OCI runtime: none of crun, runc found");
+    let fx = Fixture::new();
+    fx.file("/etc/os-release", DEBIAN_12).exe("/usr/bin/crun");
+    let (f, _) = run_podman(&fx, Some(true));
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.summary, "missing podman, conmon");
+    assert_eq!(fix_commands(&f), "sudo apt-get install -y podman conmon");
+}
