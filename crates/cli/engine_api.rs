@@ -212,10 +212,7 @@ pub struct ServerInfo {
 pub fn server_info(socket: &Path) -> Result<ServerInfo, ApiError> {
     let version = get(socket, "/version", REQUEST_TIMEOUT)?;
     let info = get(socket, "/info", REQUEST_TIMEOUT).ok();
-    let mut server = parse_server_info(
-        &version.body,
-        info.as_ref().map(|r| r.body.as_slice()),
-    );
+    let mut server = parse_server_info(&version.body, info.as_ref().map(|r| r.body.as_slice()));
     if server.rootless != Some(true)
         && let Ok(libpod) = get(socket, LIBPOD_INFO, REQUEST_TIMEOUT)
         && let Some(rootless) = parse_libpod_rootless(&libpod.body)
@@ -437,7 +434,9 @@ mod tests {
         );
         let many = format!(r#"{{"Warnings":[{}]}}"#, vec![r#""w""#; 50].join(","));
         assert_eq!(
-            parse_server_info(b"{}", Some(many.as_bytes())).warnings.len(),
+            parse_server_info(b"{}", Some(many.as_bytes()))
+                .warnings
+                .len(),
             MAX_WARNINGS
         );
     }

@@ -177,8 +177,8 @@ impl Paths {
             self.state.clone(),
         ]
         .iter()
-            .filter_map(|p| p.parent().map(std::path::Path::to_path_buf))
-            .collect()
+        .filter_map(|p| p.parent().map(std::path::Path::to_path_buf))
+        .collect()
     }
 
     /// `path` with the home directory shown as `~`, for messages.
@@ -285,7 +285,11 @@ mod tests {
             PathBuf::from("/home/dev/.local/share/containers")
         );
         let d = Paths::of(&caller, Engine::Docker).unwrap();
-        assert_eq!(d.state.parent(), p.state.parent(), "one directory, one lock");
+        assert_eq!(
+            d.state.parent(),
+            p.state.parent(),
+            "one directory, one lock"
+        );
         assert_eq!(d.context(), Some("rootless"));
     }
 
@@ -294,7 +298,11 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let caller = Caller::new(4242, 4242).with_var("HOME", home.path().to_str().unwrap());
         let of = |chosen| Paths::of_installed(&caller, chosen, "status").map(|p| p.engine);
-        assert_eq!(of(None).unwrap(), Engine::Docker, "nothing installed: docker");
+        assert_eq!(
+            of(None).unwrap(),
+            Engine::Docker,
+            "nothing installed: docker"
+        );
         let state_dir = home.path().join(".local/state/rootless-setup");
         std::fs::create_dir_all(&state_dir).unwrap();
         std::fs::write(state_dir.join("podman.json"), "{}").unwrap();

@@ -13,7 +13,8 @@ fn me() -> u32 {
 }
 
 pub(crate) fn sample() -> State {
-    let mut s = State::new(rootless_setup_core::Engine::Docker, 
+    let mut s = State::new(
+        rootless_setup_core::Engine::Docker,
         "/home/dev/.local/share/docker".into(),
         "/run/user/1000/docker.sock".into(),
     );
@@ -69,7 +70,10 @@ fn write_record(dir: &Path, text: &str, mode: u32) -> PathBuf {
 fn a_record_of_another_engine_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let p = path(None, dir.path(), rootless_setup_core::Engine::Podman);
-    assert_eq!(p, dir.path().join(".local/state/rootless-setup/podman.json"));
+    assert_eq!(
+        p,
+        dir.path().join(".local/state/rootless-setup/podman.json")
+    );
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     // Docker's record copied over Podman's: its entries are Docker's.
     sample().save(&p).unwrap();
@@ -78,7 +82,11 @@ fn a_record_of_another_engine_is_refused() {
         err.problem.to_string(),
         "is for the engine \"docker\", but this file holds the podman install"
     );
-    let mut ours = State::new(rootless_setup_core::Engine::Podman, "/d".into(), "/s".into());
+    let mut ours = State::new(
+        rootless_setup_core::Engine::Podman,
+        "/d".into(),
+        "/s".into(),
+    );
     ours.save(&p).unwrap();
     assert_eq!(
         State::load(&p, me(), rootless_setup_core::Engine::Podman).unwrap(),
@@ -91,14 +99,20 @@ fn round_trips_through_the_file_with_mode_0600() {
     let dir = tempfile::tempdir().unwrap();
     let p = path(None, dir.path(), rootless_setup_core::Engine::Docker);
     assert_eq!(p, dir.path().join(".local/state/rootless-setup/state.json"));
-    assert_eq!(State::load(&p, me(), rootless_setup_core::Engine::Docker).unwrap(), None);
+    assert_eq!(
+        State::load(&p, me(), rootless_setup_core::Engine::Docker).unwrap(),
+        None
+    );
     let mut s = sample();
     s.save(&p).unwrap();
     assert_eq!(
         std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert_eq!(State::load(&p, me(), rootless_setup_core::Engine::Docker).unwrap(), Some(s));
+    assert_eq!(
+        State::load(&p, me(), rootless_setup_core::Engine::Docker).unwrap(),
+        Some(s)
+    );
     let text = std::fs::read_to_string(&p).unwrap();
     assert!(text.contains("\"step\": \"file\""), "{text}");
     assert!(text.contains("\"kind\": \"content\""), "{text}");
@@ -349,7 +363,11 @@ fn compaction_keeps_what_the_first_run_found_and_what_the_last_made() {
 
 #[test]
 fn a_pending_entry_is_done_once_any_run_finished_it() {
-    let mut s = State::new(rootless_setup_core::Engine::Docker, "/d".into(), "/s".into());
+    let mut s = State::new(
+        rootless_setup_core::Engine::Docker,
+        "/d".into(),
+        "/s".into(),
+    );
     s.begin(Step::Linger);
     assert!(!s.journal[0].done);
     let i = s.begin(Step::Linger);
@@ -411,7 +429,11 @@ fn saving_stamps_the_time_of_writing() {
     assert_eq!(s.updated_at.len(), "2025-01-01T00:00:00Z".len());
     assert!(s.updated_at >= rfc3339(before), "{}", s.updated_at);
     assert!(s.updated_at <= rfc3339(now_secs()), "{}", s.updated_at);
-    let fresh = State::new(rootless_setup_core::Engine::Docker, "/d".into(), "/s".into());
+    let fresh = State::new(
+        rootless_setup_core::Engine::Docker,
+        "/d".into(),
+        "/s".into(),
+    );
     assert_eq!(fresh.installed_at, fresh.updated_at);
     assert!(fresh.installed_at >= rfc3339(before));
 }

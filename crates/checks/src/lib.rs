@@ -129,9 +129,10 @@ fn ensure(
     }
     let not_applicable = cx.engine.spec().not_applicable(id);
     let finding = match facts.failed_dependency(id) {
-        _ if let Some(why) = not_applicable => {
-            Finding::skip(id, format!("does not apply to {}: {why}", cx.engine.as_str()))
-        }
+        _ if let Some(why) = not_applicable => Finding::skip(
+            id,
+            format!("does not apply to {}: {why}", cx.engine.as_str()),
+        ),
         Some(dep) => match results.get(&dep) {
             // A chain of skips names its root cause once.
             Some(d) if d.status == Status::Skip && d.summary.starts_with("skipped because ") => {

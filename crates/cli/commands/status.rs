@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rootless_setup_checks::Caller;
-use rootless_setup_systemd::{Login, UnitState, UserManager};
 use rootless_setup_core::engine::Runs;
+use rootless_setup_systemd::{Login, UnitState, UserManager};
 use rootless_setup_unit::{FileOrigin, classify};
 use serde::Serialize;
 
@@ -341,10 +341,7 @@ fn unit_problem(r: &StatusReport) -> Option<String> {
             "the user manager could not be asked: {}",
             r.unit_error.as_deref().unwrap_or("unknown error")
         )),
-        Some(u) if !u.exists() => Some(format!(
-            "{} is not found by the user manager",
-            r.unit_name
-        )),
+        Some(u) if !u.exists() => Some(format!("{} is not found by the user manager", r.unit_name)),
         Some(u) if !u.is_active() => {
             let mut p = format!("{} is {}/{}", r.unit_name, u.active, u.sub);
             if let Some(res) = u.result.as_deref().filter(|r| *r != "success") {

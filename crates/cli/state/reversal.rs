@@ -373,9 +373,9 @@ pub fn preview(entries: &[Entry], goal: Goal, paths: &Paths) -> Vec<String> {
             Step::Context { name, .. } if name == context => {
                 format!("remove docker context {name} (if it still is the one install made)")
             }
-            Step::Context { name, .. } => format!(
-                "left alone: docker context {name} because install only creates {context}"
-            ),
+            Step::Context { name, .. } => {
+                format!("left alone: docker context {name} because install only creates {context}")
+            }
             Step::Start { unit, was_active } if unit == unit_managed => {
                 start_again |= *was_active;
                 match paths.spec().unit {

@@ -220,7 +220,10 @@ const PODMAN: EngineSpec = EngineSpec {
     ],
     not_applicable: &[
         (CheckId::EngineSmoke, NO_ROOTLESSKIT),
-        (CheckId::EngineInstalled, "Podman has no older rootless set-up tool to take over"),
+        (
+            CheckId::EngineInstalled,
+            "Podman has no older rootless set-up tool to take over",
+        ),
         (
             CheckId::NetworkIptables,
             "Podman's default network needs no iptables in the user namespace",
@@ -297,9 +300,9 @@ mod tests {
         let mut seen: Vec<(Engine, &str)> = Vec::new();
         for engine in Engine::ALL {
             let s = engine.spec();
-            let script = s.script().map_or([None, None], |r| {
-                [Some(r.name), Some(r.old_setuptool)]
-            });
+            let script = s
+                .script()
+                .map_or([None, None], |r| [Some(r.name), Some(r.old_setuptool)]);
             let own = [
                 Some(s.name),
                 Some(s.unit),
@@ -338,10 +341,16 @@ mod tests {
                     s.name
                 );
                 assert!(find(script.name).is_some_and(|p| p.version_args.is_empty()));
-                assert_eq!(find(script.old_setuptool).map(|p| p.role), Some(Role::Optional));
+                assert_eq!(
+                    find(script.old_setuptool).map(|p| p.role),
+                    Some(Role::Optional)
+                );
                 assert_eq!(find("rootlesskit").map(|p| p.role), Some(Role::Required));
                 assert!(find(script.version_program).is_some());
-                assert!(s.not_applicable.is_empty(), "every check applies under rootlesskit");
+                assert!(
+                    s.not_applicable.is_empty(),
+                    "every check applies under rootlesskit"
+                );
             } else {
                 assert!(find("rootlesskit").is_none());
                 assert!(s.not_applicable(CheckId::EngineSmoke).is_some());
@@ -367,7 +376,11 @@ mod tests {
             let names: BTreeSet<_> = s.programs.iter().map(|p| p.name).collect();
             assert_eq!(names.len(), s.programs.len(), "a program listed twice");
             let skipped: BTreeSet<_> = s.not_applicable.iter().map(|(c, _)| c).collect();
-            assert_eq!(skipped.len(), s.not_applicable.len(), "a check listed twice");
+            assert_eq!(
+                skipped.len(),
+                s.not_applicable.len(),
+                "a check listed twice"
+            );
         }
     }
 
@@ -415,6 +428,10 @@ mod tests {
             .filter(|p| p.role == Role::Runtime)
             .map(|p| p.name)
             .collect();
-        assert_eq!(runtimes, ["crun", "runc"], "crun first: it runs without delegation");
+        assert_eq!(
+            runtimes,
+            ["crun", "runc"],
+            "crun first: it runs without delegation"
+        );
     }
 }

@@ -61,7 +61,12 @@ mod tests {
             .collect();
         assert_eq!(
             settings,
-            ["[containers]", "cgroups = \"disabled\"", "[engine]", "runtime = \"crun\""]
+            [
+                "[containers]",
+                "cgroups = \"disabled\"",
+                "[engine]",
+                "runtime = \"crun\""
+            ]
         );
         let parsed: toml::Table = toml::from_str(&f.contents).unwrap();
         assert_eq!(parsed["containers"]["cgroups"].as_str(), Some("disabled"));

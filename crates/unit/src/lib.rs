@@ -25,10 +25,10 @@ pub mod header;
 mod plan;
 mod render;
 
+pub use config::{ConfigError, ConfigErrors, ConfigSource, LoadError, Origin, Overrides, Settings};
 pub use containers_conf::{
     CONTAINERS_CONF_DIR, CONTAINERS_CONF_NAME, RUNTIME_WITHOUT_CGROUPS, containers_conf,
 };
-pub use config::{ConfigError, ConfigErrors, ConfigSource, LoadError, Origin, Overrides, Settings};
 pub use header::{FileOrigin, classify};
 pub use plan::{Discovered, Plan, SYSTEM_PATH, plan};
 pub use render::{

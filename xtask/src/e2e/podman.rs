@@ -69,7 +69,13 @@ fn status(cx: &Ctx<'_>, engine: &str, want: i32) -> Result<serde_json::Value> {
 fn run_container(cx: &Ctx<'_>, context: &str) -> Result<()> {
     docker(
         cx,
-        &["--context", context, "import", IMAGE_TAR, "e2e/busybox:latest"],
+        &[
+            "--context",
+            context,
+            "import",
+            IMAGE_TAR,
+            "e2e/busybox:latest",
+        ],
     )?;
     let out = docker(
         cx,
@@ -200,7 +206,13 @@ fn nothing_of_podman_left(cx: &Ctx<'_>) -> Result<()> {
     );
     let active = as_dev(
         cx,
-        &["systemctl", "--user", "is-active", "podman.socket", "podman.service"],
+        &[
+            "systemctl",
+            "--user",
+            "is-active",
+            "podman.socket",
+            "podman.service",
+        ],
     )?;
     ensure!(
         !active.stdout.lines().any(|l| l.trim() == "active"),

@@ -91,7 +91,7 @@ impl Home {
         if !seen.active {
             state.active = rootless_setup_systemd::ActiveState::Inactive;
         }
-        let record = State::load(&self.paths.state, self.paths.uid, rootless_setup_core::Engine::Docker).unwrap();
+        let record = State::load(&self.paths.state, self.paths.uid, self.paths.engine).unwrap();
         let ours = record.is_some_and(|r| r.created_context(dc::NAME));
         InstallPlan {
             files,
@@ -129,19 +129,23 @@ impl Home {
     /// `install --yes` (`--force`).
     pub(crate) fn install(&self, force: bool) -> Result<String, Failure> {
         let plan = self.plan(force);
-        let old = State::load(&self.paths.state, self.paths.uid, rootless_setup_core::Engine::Docker).unwrap();
+        let old = State::load(&self.paths.state, self.paths.uid, self.paths.engine).unwrap();
         self.apply(&plan, old.as_ref()).run()
     }
 
     /// Install killed right at the effect `op` of the fake: the record as saved then stays.
     fn killed_at(&self, op: &'static str) {
         let plan = self.plan(false);
-        let old = State::load(&self.paths.state, self.paths.uid, rootless_setup_core::Engine::Docker).unwrap();
+        let old = State::load(&self.paths.state, self.paths.uid, self.paths.engine).unwrap();
         let apply = self.apply(&plan, old.as_ref());
         let mut run = Run {
-            record: old
-                .clone()
-                .unwrap_or_else(|| State::new(rootless_setup_core::Engine::Docker, self.data_root(), self.paths.socket())),
+            record: old.clone().unwrap_or_else(|| {
+                State::new(
+                    rootless_setup_core::Engine::Docker,
+                    self.data_root(),
+                    self.paths.socket(),
+                )
+            }),
             done: Vec::new(),
         };
         *self.fake.kill.borrow_mut() = Some(op);
@@ -153,7 +157,7 @@ impl Home {
 
     /// `uninstall --yes`: the record's journal replayed, the record removed.
     pub(crate) fn uninstall(&self) -> Vec<Line> {
-        let record = State::load(&self.paths.state, self.paths.uid, rootless_setup_core::Engine::Docker)
+        let record = State::load(&self.paths.state, self.paths.uid, self.paths.engine)
             .unwrap()
             .unwrap();
         let out = reversal::replay(
@@ -209,7 +213,13 @@ fn a_fresh_install_journals_every_step_in_order() {
         summary.contains("  changed: created docker context rootless"),
         "{summary}"
     );
-    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
+    let record = State::load(
+        &h.paths.state,
+        h.paths.uid,
+        rootless_setup_core::Engine::Docker,
+    )
+    .unwrap()
+    .unwrap();
     assert!(record.journal.iter().all(|e| e.done));
     let want = vec![
         Step::Dir {
@@ -282,7 +292,13 @@ fn a_fresh_install_journals_every_step_in_order() {
     h.fake.calls.borrow_mut().clear();
     let again = h.install(false).unwrap();
     assert!(again.contains("nothing changed"), "{again}");
-    let record2 = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
+    let record2 = State::load(
+        &h.paths.state,
+        h.paths.uid,
+        rootless_setup_core::Engine::Docker,
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(steps(&record2), want);
 }
 
@@ -416,7 +432,13 @@ fn an_own_enabled_unit_stays_enabled_and_is_restored_and_restarted() {
     let refused = h.plan(false);
     assert_eq!(refused.files[0].change, FileChange::Refuse(Author::Foreign));
     h.install(true).unwrap();
-    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
+    let record = State::load(
+        &h.paths.state,
+        h.paths.uid,
+        rootless_setup_core::Engine::Docker,
+    )
+    .unwrap()
+    .unwrap();
     assert!(
         !steps(&record)
             .iter()
@@ -462,7 +484,13 @@ fn a_run_killed_at_any_effect_converges() {
         let before = h.snapshot();
         h.killed_at(op);
         // The record on disk names the interrupted step.
-        let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
+        let record = State::load(
+            &h.paths.state,
+            h.paths.uid,
+            rootless_setup_core::Engine::Docker,
+        )
+        .unwrap()
+        .unwrap();
         assert!(
             record.journal.iter().any(|e: &Entry| !e.done) == (op != "reload"),
             "{op}: {:?}",
@@ -502,7 +530,13 @@ fn a_context_left_by_a_killed_run_is_recorded_by_the_next() {
         crate::state::ops_fake::ours(&h.endpoint()),
     );
     h.install(false).unwrap();
-    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
+    let record = State::load(
+        &h.paths.state,
+        h.paths.uid,
+        rootless_setup_core::Engine::Docker,
+    )
+    .unwrap()
+    .unwrap();
     assert!(record.created_context("rootless"));
     h.uninstall();
     assert!(h.fake.state().contexts.is_empty());
@@ -514,7 +548,13 @@ fn linger_not_permitted_is_not_journaled() {
     *h.fake.fail.borrow_mut() = Some("linger-on");
     let summary = h.install(false).unwrap();
     assert!(summary.contains("linger is off"), "{summary}");
-    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
+    let record = State::load(
+        &h.paths.state,
+        h.paths.uid,
+        rootless_setup_core::Engine::Docker,
+    )
+    .unwrap()
+    .unwrap();
     assert!(!steps(&record).contains(&Step::Linger));
     h.fake.seen.borrow_mut().linger = true;
     h.uninstall();
@@ -533,7 +573,13 @@ fn files_of_ours_found_without_a_record_are_recorded_and_a_rollback_keeps_them()
     h.install(false).unwrap_err();
     assert_eq!(h.snapshot().0, before.0);
     h.install(false).unwrap();
-    let record = State::load(&h.paths.state, h.paths.uid, rootless_setup_core::Engine::Docker).unwrap().unwrap();
+    let record = State::load(
+        &h.paths.state,
+        h.paths.uid,
+        rootless_setup_core::Engine::Docker,
+    )
+    .unwrap()
+    .unwrap();
     let recorded = |path: PathBuf, text: &str| Step::File {
         path,
         sha256: digest(text),
@@ -551,4 +597,99 @@ fn files_of_ours_found_without_a_record_are_recorded_and_a_rollback_keeps_them()
     );
     h.uninstall();
     assert!(!h.paths.unit_file().exists() && !h.paths.drop_in().exists());
+}
+
+/// Podman: no unit written, the distribution's socket enabled and started, its own context,
+/// the containers.conf drop-in journaled like any file, no data directory marked; uninstall
+/// stops the socket and the service it started and leaves the home as it was.
+#[test]
+fn podman_journals_its_socket_drop_in_and_context_and_uninstall_undoes_them() {
+    let mut h = Home::new();
+    h.paths.engine = rootless_setup_core::Engine::Podman;
+    h.paths.state = h.paths.state.with_file_name("podman.json");
+    let before = h.snapshot();
+    let conf = rootless_setup_unit::containers_conf(&h.paths.config_home).unwrap();
+    let endpoint = dc::endpoint(&h.paths.socket());
+    let plan = InstallPlan {
+        files: vec![FilePlan {
+            change: file_change(None, &conf.contents, false),
+            path: conf.path.clone(),
+            new: conf.contents.clone(),
+            old: None,
+        }],
+        service: service_plan("podman.socket", true, None),
+        context: ContextPlan::Act {
+            name: "rootless-podman",
+            docker: "/usr/bin/docker".into(),
+            action: dc::decide(None, &endpoint, false, false),
+            endpoint: endpoint.clone(),
+            current: "default".into(),
+        },
+        linger: LingerPlan::AlreadyOn,
+        socket: h.paths.socket(),
+    };
+    let mut apply = h.apply(&plan, None);
+    apply.data_root = None;
+    let summary = apply.run().unwrap();
+    assert!(
+        summary.starts_with("installed rootless Podman"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("rootless-setup uninstall --engine podman"),
+        "{summary}"
+    );
+    let record = State::load(
+        &h.paths.state,
+        h.paths.uid,
+        rootless_setup_core::Engine::Podman,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(record.engine, "podman");
+    let steps = steps(&record);
+    assert!(!steps.iter().any(|s| matches!(s, Step::DataRoot { .. })));
+    for want in [
+        Step::Enable {
+            unit: "podman.socket".into(),
+        },
+        Step::Context {
+            name: "rootless-podman".into(),
+            endpoint: endpoint.clone(),
+        },
+        Step::Switch {
+            from: "default".into(),
+            to: "rootless-podman".into(),
+        },
+    ] {
+        assert!(steps.contains(&want), "{want:?} not in {steps:?}");
+    }
+    assert!(steps.contains(&Step::Start {
+        unit: "podman.socket".into(),
+        was_active: false
+    }));
+    assert!(conf.path.exists());
+
+    h.fake.calls.borrow_mut().clear();
+    let lines = h.uninstall();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| matches!(l, Line::Failed(_) | Line::LeftAlone(_))),
+        "{lines:?}"
+    );
+    let calls = h.fake.calls.borrow().clone();
+    for want in [
+        "stop podman.socket",
+        "stop podman.service",
+        "disable podman.socket",
+    ] {
+        assert!(calls.iter().any(|c| c == want), "{want} not in {calls:?}");
+    }
+    // The record's own directories are the lock's business (as for Docker).
+    let mut after = h.snapshot().0;
+    after.retain(|p, _| !h.paths.home.join(".local/state").starts_with(p) || p == &h.paths.home);
+    assert_eq!(after, before.0, "the home is as before");
+    assert_eq!(h.fake.state().current, "default");
+    assert!(!h.fake.state().contexts.contains_key("rootless-podman"));
 }

@@ -340,9 +340,11 @@ fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow
     };
     Err(stopped(
         format!("install stopped: {what}"),
-        &[
-            &format!("keep your changes in an override (`systemctl --user edit {}`), remove the old install (`rootless-setup uninstall{}`), or pass --force to replace it (a file rootless-setup did not write is kept in the install record and put back by uninstall)", paths.spec().unit, engine_flag(paths)),
-        ],
+        &[&format!(
+            "keep your changes in an override (`systemctl --user edit {}`), remove the old install (`rootless-setup uninstall{}`), or pass --force to replace it (a file rootless-setup did not write is kept in the install record and put back by uninstall)",
+            paths.spec().unit,
+            engine_flag(paths)
+        )],
     ))
 }
 

@@ -222,7 +222,9 @@ impl InstallPlan {
                     current,
                     name,
                     ..
-                } => matches!(action, ContextAction::Keep | ContextAction::Adopt) && current == name,
+                } => {
+                    matches!(action, ContextAction::Keep | ContextAction::Adopt) && current == name
+                }
                 _ => true,
             }
             && matches!(self.linger, LingerPlan::Skipped | LingerPlan::AlreadyOn)

@@ -146,7 +146,7 @@ fn fresh_plan() -> InstallPlan {
             Some(&unit(ActiveState::Inactive, "dead", "")),
         ),
         context: ContextPlan::Act {
-        name: "rootless",
+            name: "rootless",
             docker: "/usr/bin/docker".into(),
             action: ContextAction::Create,
             endpoint: "unix:///run/user/1000/docker.sock".into(),

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rootless_setup_checks::Caller;
-use rootless_setup_systemd::{Login, UserManager};
 use rootless_setup_core::engine::Runs;
+use rootless_setup_systemd::{Login, UserManager};
 use rootless_setup_unit::{FileOrigin, classify, header::digest};
 
 use crate::atomic;

@@ -23,7 +23,8 @@ fn a_hostile_record_plans_to_remove_nothing_of_the_users() {
     let p = paths(dir.path());
     std::fs::create_dir_all(dir.path().join("Documents")).unwrap();
     std::fs::write(dir.path().join(".bashrc"), "x\n").unwrap();
-    let mut record = State::new(rootless_setup_core::Engine::Docker, 
+    let mut record = State::new(
+        rootless_setup_core::Engine::Docker,
         dir.path().join("Documents"),
         "/run/user/1000/docker.sock".into(),
     );
@@ -63,12 +64,19 @@ fn linger_stays_on_while_another_engine_is_installed() {
     let mut p = paths(dir.path());
     p.engine = rootless_setup_core::Engine::Podman;
     p.state = p.state.with_file_name("podman.json");
-    let mut record = State::new(rootless_setup_core::Engine::Podman, "/d".into(), "/s".into());
+    let mut record = State::new(
+        rootless_setup_core::Engine::Podman,
+        "/d".into(),
+        "/s".into(),
+    );
     let i = record.begin(Step::Linger);
     record.finish(i);
     let fake = Fake::new();
     let only = gather(&NO_PURGE, &p, Some(record.clone()), &fake.world());
-    assert!(only.journal.iter().any(|e| e.step == Step::Linger), "alone: linger is ours to undo");
+    assert!(
+        only.journal.iter().any(|e| e.step == Step::Linger),
+        "alone: linger is ours to undo"
+    );
 
     std::fs::create_dir_all(p.state.parent().unwrap()).unwrap();
     std::fs::write(p.state.with_file_name("state.json"), "{}").unwrap();
@@ -95,7 +103,11 @@ fn a_marked_data_directory_is_planned_for_purge() {
     let p = paths(dir.path());
     let data = p.default_data_root();
     mark_data_root(&data, p.uid).unwrap();
-    let record = State::new(rootless_setup_core::Engine::Docker, data, "/run/user/1000/docker.sock".into());
+    let record = State::new(
+        rootless_setup_core::Engine::Docker,
+        data,
+        "/run/user/1000/docker.sock".into(),
+    );
     let plan = gather(&PURGE, &p, Some(record), &Fake::new().world());
     assert_eq!(plan.purge, Some(Ok(p.default_data_root())));
     assert!(
@@ -104,7 +116,11 @@ fn a_marked_data_directory_is_planned_for_purge() {
     );
     // Never the home directory, even marked.
     mark_data_root(dir.path(), p.uid).unwrap();
-    let record = State::new(rootless_setup_core::Engine::Docker, dir.path().to_path_buf(), "/s".into());
+    let record = State::new(
+        rootless_setup_core::Engine::Docker,
+        dir.path().to_path_buf(),
+        "/s".into(),
+    );
     let plan = gather(&PURGE, &p, Some(record), &Fake::new().world());
     assert!(
         matches!(plan.purge, Some(Err((_, ref why))) if why.contains("home directory or above")),

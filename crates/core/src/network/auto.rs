@@ -195,7 +195,11 @@ impl AutoOrder {
                 source: OrderSource::Script,
             };
         }
-        let releases = installed.engine.spec().script().map_or(&[][..], |s| s.releases);
+        let releases = installed
+            .engine
+            .spec()
+            .script()
+            .map_or(&[][..], |s| s.releases);
         match installed.engine_version.as_deref() {
             Some(v) if version_at_least(v, &[0]).is_some() => {
                 let drivers = releases

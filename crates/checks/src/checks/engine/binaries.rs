@@ -312,9 +312,7 @@ fn fail_runtime(cx: &Context<'_>, finding: Finding, problem: &RuntimeProblem) ->
         ..finding
     }
     .why(why)
-    .fix(
-        Fix::root(ID, "install crun").remedy(Remedy::install(cx.distro.family, &[Package::Crun])),
-    )
+    .fix(Fix::root(ID, "install crun").remedy(Remedy::install(cx.distro.family, &[Package::Crun])))
 }
 
 fn get<'f, 'w>(found: &'f [Found<'w>], name: &str) -> Option<&'f Found<'w>> {

@@ -511,12 +511,36 @@ fn debian_podman() -> Fixture {
 
 fn podman_versions() -> ScriptedSystem {
     ScriptedSystem::new()
-        .on("podman", "--version", ScriptedSystem::ok("podman version 5.4.2\n"))
-        .on("conmon", "--version", ScriptedSystem::ok("conmon version 2.1.12\n"))
-        .on("crun", "--version", ScriptedSystem::ok("crun version 1.21\n"))
-        .on("runc", "--version", ScriptedSystem::ok("runc version 1.1.15+ds1\n"))
-        .on("netavark", "--version", ScriptedSystem::ok("netavark 1.14.0\n"))
-        .on("pasta", "--version", ScriptedSystem::ok("pasta 0.0~git20250503\n"))
+        .on(
+            "podman",
+            "--version",
+            ScriptedSystem::ok("podman version 5.4.2\n"),
+        )
+        .on(
+            "conmon",
+            "--version",
+            ScriptedSystem::ok("conmon version 2.1.12\n"),
+        )
+        .on(
+            "crun",
+            "--version",
+            ScriptedSystem::ok("crun version 1.21\n"),
+        )
+        .on(
+            "runc",
+            "--version",
+            ScriptedSystem::ok("runc version 1.1.15+ds1\n"),
+        )
+        .on(
+            "netavark",
+            "--version",
+            ScriptedSystem::ok("netavark 1.14.0\n"),
+        )
+        .on(
+            "pasta",
+            "--version",
+            ScriptedSystem::ok("pasta 0.0~git20250503\n"),
+        )
         .on(
             "docker",
             "--version",
@@ -550,7 +574,12 @@ fn podman_needs_no_rootlesskit_and_finds_netavark_where_podman_keeps_it() {
     fx.exe("/usr/bin/docker");
     let (f, _) = run_podman(&fx, Some(false));
     assert_eq!(f.status, Status::Pass, "{f:?}");
-    assert!(f.summary.starts_with("podman 5.4.2, conmon 2.1.12, crun 1.21"), "{}", f.summary);
+    assert!(
+        f.summary
+            .starts_with("podman 5.4.2, conmon 2.1.12, crun 1.21"),
+        "{}",
+        f.summary
+    );
 }
 
 #[test]

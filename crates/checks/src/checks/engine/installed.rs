@@ -46,7 +46,10 @@ fn classify(text: &str, engine: Engine) -> Origin {
                     .then(|| value.to_ascii_lowercase())
             });
         Origin::RootlessSetup { recorded_sha256 }
-    } else if engine.rootless_script().is_some_and(|script| text.contains(script)) {
+    } else if engine
+        .rootless_script()
+        .is_some_and(|script| text.contains(script))
+    {
         Origin::OldSetuptool
     } else {
         Origin::HandWritten

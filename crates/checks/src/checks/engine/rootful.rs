@@ -166,9 +166,11 @@ fn find_socket(
             Ok(None) => seen.push(format!("{path} absent")),
             // A socket in a directory the caller may not enter (Podman's /run/podman is root's
             // 0700) is one no client of the caller's can reach either.
-            Err(e) if e.source.kind() == std::io::ErrorKind::PermissionDenied => seen.push(
-                format!("{path} is in a directory you cannot enter, so no client of yours reaches it"),
-            ),
+            Err(e) if e.source.kind() == std::io::ErrorKind::PermissionDenied => {
+                seen.push(format!(
+                    "{path} is in a directory you cannot enter, so no client of yours reaches it"
+                ))
+            }
             Err(e) => unreadable.push(e.to_string()),
         }
     }

@@ -194,7 +194,12 @@ mod tests {
         let mut facts = Facts::default();
         binary(&mut facts, "podman", "/usr/bin/podman", Some("5.4.2"));
         binary(&mut facts, "pasta", "/usr/bin/pasta", Some("1"));
-        binary(&mut facts, "netavark", "/usr/lib/podman/netavark", Some("1.14.0"));
+        binary(
+            &mut facts,
+            "netavark",
+            "/usr/lib/podman/netavark",
+            Some("1.14.0"),
+        );
         binary(&mut facts, "iptables", "/usr/sbin/iptables", None);
         let f = driver(&h.context(), &mut facts);
         assert_eq!(f.status, Status::Fail, "{f:?}");
@@ -202,7 +207,10 @@ mod tests {
             f.summary,
             "netavark 1.14.0 sets up bridge networks with nft, which was not found"
         );
-        assert_eq!(f.fix.unwrap().commands, ["sudo apt-get install -y nftables"]);
+        assert_eq!(
+            f.fix.unwrap().commands,
+            ["sudo apt-get install -y nftables"]
+        );
         binary(&mut facts, "nft", "/usr/sbin/nft", None);
         assert_eq!(driver(&h.context(), &mut facts).status, Status::Pass);
     }
@@ -233,6 +241,9 @@ mod tests {
         );
         let plan = facts.network.unwrap();
         assert_eq!(plan.driver, "slirp4netns");
-        assert_eq!(plan.binary.unwrap().display().to_string(), "/usr/bin/slirp4netns");
+        assert_eq!(
+            plan.binary.unwrap().display().to_string(),
+            "/usr/bin/slirp4netns"
+        );
     }
 }
