@@ -137,6 +137,48 @@ fn podman_cycle(cx: &mut Ctx<'_>) -> Result<()> {
         "uninstall did not restore the context {PREVIOUS_CONTEXT}"
     );
     status(cx, "podman", 3)?;
+    purge_cycle(cx)
+}
+
+/// Images survive an uninstall; `uninstall --purge` removes them with Podman's storage.
+fn purge_cycle(cx: &mut Ctx<'_>) -> Result<()> {
+    let storage = format!("{}/.local/share/containers/storage", cx.dev.home);
+    let exists =
+        |cx: &Ctx<'_>| -> Result<bool> { Ok(as_dev(cx, &["test", "-d", &storage])?.success()) };
+    ensure!(exists(cx)?, "uninstall without --purge removed {storage}");
+    cx.dev_tool(&["install", "--engine", "podman", "--yes"], 0)?;
+    let images = docker(
+        cx,
+        &[
+            "--context",
+            CONTEXT,
+            "images",
+            "--format",
+            "{{.Repository}}",
+        ],
+    )?;
+    ensure!(
+        images.contains("e2e/busybox"),
+        "the image did not survive uninstall and install:\n{images}"
+    );
+    let purge = cx.dev_tool(&["uninstall", "--engine", "podman", "--purge", "--yes"], 0)?;
+    ensure!(
+        purge
+            .stdout
+            .contains("removed Podman's containers, images, volumes and storage"),
+        "uninstall --purge said:\n{}",
+        purge.stdout
+    );
+    nothing_of_podman_left(cx)?;
+    // `podman system reset` may leave the storage directory itself; what matters is that no
+    // image or container is left in it.
+    let left = as_dev(cx, &["podman", "images", "--all", "--quiet"])?;
+    ensure!(
+        left.success() && left.stdout.trim().is_empty(),
+        "images left after --purge:\n{}",
+        left.stdout
+    );
+    cx.note("uninstall --purge: podman system reset removed the storage; images kept without it");
     Ok(())
 }
 
