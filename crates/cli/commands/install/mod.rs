@@ -38,22 +38,27 @@ use plan::{
     ContextPlan, FilePlan, InstallPlan, LingerPlan, ServiceAction, file_change, service_plan,
 };
 
-/// Install rootless Docker as a systemd user service for the current user.
+/// Install a rootless engine (Docker unless --engine or the configuration says podman or
+/// containerd) as a systemd user service for the current user.
 ///
 /// Runs every prerequisite check first and stops on failures (listing their ids; `rootless-setup
-/// fix` prints the root commands) unless --force. Then renders the unit and its drop-in (see
-/// `rootless-setup render`), shows the plan, writes the files atomically, reloads the user
-/// manager, enables and starts docker.service over D-Bus, and waits until the engine answers
-/// `GET /_ping` on $XDG_RUNTIME_DIR/docker.sock — no fixed sleeps. It creates the `rootless`
-/// docker CLI context and makes it current (the previous one is recorded and restored by
-/// uninstall), and turns linger on so the engine outlives your session.
+/// fix` prints the root commands) unless --force. For Docker it then renders the unit and its
+/// drop-in (see `rootless-setup render`); for Podman it uses the distribution's podman.socket
+/// and writes only a containers.conf drop-in where the user manager has no delegated cgroup
+/// controllers. It shows the plan, writes the files atomically, reloads the user manager,
+/// enables and starts the unit over D-Bus, and waits until the engine answers `GET /_ping` on
+/// its socket ($XDG_RUNTIME_DIR/docker.sock, $XDG_RUNTIME_DIR/podman/podman.sock) — no fixed
+/// sleeps. It creates the engine's docker CLI context (`rootless`, `rootless-podman`) and makes
+/// it current (the previous one is recorded and restored by uninstall), and turns linger on so
+/// the engine outlives your session.
 ///
 /// Idempotent: identical files are not rewritten and a running engine is not restarted. A file
 /// edited by hand, or not written by rootless-setup, is never replaced without --force (the
 /// difference is shown). If the engine does not start, everything this run did is rolled back
 /// and the end of its journal is shown.
 ///
-/// Everything done is recorded in $XDG_STATE_HOME/rootless-setup/state.json.
+/// Everything done is recorded in $XDG_STATE_HOME/rootless-setup/ (state.json for Docker,
+/// podman.json for Podman): Docker and Podman can be installed side by side.
 ///
 /// Exit status: 0 installed (or already installed), 1 a prerequisite fails, a file or context
 /// would be clobbered, or the engine did not start (rolled back), 2 usage or internal error.

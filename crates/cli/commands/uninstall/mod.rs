@@ -40,6 +40,9 @@ use crate::style::{STOPPED, Style, hinted, out, paint, stopped};
 /// Only files below the user unit directory are touched, never through a symlink. Images,
 /// containers and volumes stay unless --purge.
 ///
+/// With several engines installed (Docker and Podman) say which with --engine; linger stays on
+/// while another engine is installed. For Podman, --purge runs `podman system reset --force`.
+///
 /// Works without the prerequisites (a broken host can always uninstall). With no install record
 /// — an install made by dockerd-rootless-setuptool.sh — it removes the standard unit
 /// (~/.config/systemd/user/docker.service) and the `rootless` context, and says what it found.
