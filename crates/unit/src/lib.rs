@@ -28,6 +28,7 @@ mod render;
 pub use config::{ConfigError, ConfigErrors, ConfigSource, LoadError, Origin, Overrides, Settings};
 pub use containers_conf::{
     CONTAINERS_CONF_DIR, CONTAINERS_CONF_NAME, RUNTIME_WITHOUT_CGROUPS, containers_conf,
+    podman_units,
 };
 pub use header::{FileOrigin, classify};
 pub use plan::{Discovered, Plan, SYSTEM_PATH, plan};

@@ -6,6 +6,7 @@
 //!   `podman-bookworm` (Debian 12, Podman 4.3, cgroup v1): check → install → `docker run` (and
 //!   `docker compose up` where Compose v2 is packaged) → status healthy → install again changes
 //!   nothing → uninstall leaves nothing.
+//! - `podman-unshipped`: a system without Podman's user units: install writes them.
 //! - `engines-side-by-side`: Docker and Podman installed for the same user at once, each with its
 //!   own context; uninstalling Podman leaves Docker running, and the other way round.
 
@@ -41,6 +42,20 @@ pub fn scenarios() -> Vec<Scenario> {
             run: podman_cycle,
             cgroup: Some(Cgroup::V1),
             release: Some(Release::Bookworm),
+        },
+        Scenario {
+            name: "podman-unshipped",
+            about: "no podman.socket user unit on the system: install writes Podman's own units, uninstall removes them",
+            setup: Some(|bx| {
+                bx.write_busybox_image(IMAGE_TAR)?;
+                for unit in ["podman.socket", "podman.service"] {
+                    std::fs::remove_file(bx.path(&format!("/usr/lib/systemd/user/{unit}")))?;
+                }
+                Ok(())
+            }),
+            run: unshipped,
+            cgroup: Some(Cgroup::V2),
+            release: Some(Release::Trixie),
         },
         Scenario {
             name: "engines-side-by-side",
@@ -266,6 +281,47 @@ fn nothing_of_podman_left(cx: &Ctx<'_>) -> Result<()> {
         !contexts.lines().any(|l| l.trim() == CONTEXT),
         "the {CONTEXT} context is still there"
     );
+    Ok(())
+}
+
+fn unshipped(cx: &mut Ctx<'_>) -> Result<()> {
+    let install = cx.dev_tool(&["install", "--engine", "podman", "--yes"], 0)?;
+    for unit in ["podman.socket", "podman.service"] {
+        ensure!(
+            install
+                .stdout
+                .contains(&format!("wrote ~/.config/systemd/user/{unit}")),
+            "install did not write {unit}:\n{}",
+            install.stdout
+        );
+    }
+    run_container(cx, CONTEXT)?;
+    healthy(cx)?;
+    let again = cx.dev_tool(&["install", "--engine", "podman", "--yes"], 0)?;
+    ensure!(
+        again.stdout.contains("nothing changed"),
+        "the second install (with its own units) changed something:\n{}",
+        again.stdout
+    );
+    cx.dev_tool(&["uninstall", "--yes"], 0)?;
+    nothing_of_podman_left(cx)?;
+    let units = as_dev(
+        cx,
+        &[
+            "sh",
+            "-c",
+            &format!(
+                "ls {}/.config/systemd/user/podman.* 2>/dev/null; true",
+                cx.dev.home
+            ),
+        ],
+    )?;
+    ensure!(
+        units.stdout.trim().is_empty(),
+        "units left after uninstall:\n{}",
+        units.stdout
+    );
+    cx.note("install wrote podman.socket and podman.service; a second install kept them; uninstall removed them");
     Ok(())
 }
 

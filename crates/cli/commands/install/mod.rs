@@ -23,7 +23,7 @@ use std::time::Duration;
 use rootless_setup_checks::Caller;
 use rootless_setup_core::engine::Runs;
 use rootless_setup_systemd::{Login, UserManager};
-use rootless_setup_unit::{RenderedFile, Settings, containers_conf, render};
+use rootless_setup_unit::{RenderedFile, Settings, containers_conf, podman_units, render};
 
 use crate::commands::render::ConfigArgs;
 use crate::docker_context::{self, ContextAction, DockerCli};
@@ -436,8 +436,9 @@ struct EngineFiles {
 }
 
 /// Renders what install writes: the unit and drop-in of an engine that runs under rootlesskit;
-/// for a socket-activated one (Podman) only its containers.conf drop-in, and that only where
-/// the user manager has no delegated controllers (`cgroup`).
+/// for a socket-activated one (Podman) its containers.conf drop-in where the user manager has
+/// no delegated controllers (`cgroup`), and its socket and service units where the system
+/// ships none ([`ships_socket`]).
 fn engine_files(
     settings: &Settings,
     pre: &prereq::Prereqs,
@@ -458,15 +459,39 @@ fn engine_files(
                 warnings: unit_plan.warnings,
             })
         }
-        Runs::SocketActivated { .. } => Ok(EngineFiles {
-            rendered: match pre.controllers_delegated {
-                Some(true) => Vec::new(),
-                _ => vec![containers_conf(&paths.config_home)?],
+        Runs::SocketActivated { socket } => Ok(EngineFiles {
+            rendered: {
+                let mut files = Vec::new();
+                if pre.controllers_delegated != Some(true) {
+                    files.push(containers_conf(&paths.config_home)?);
+                }
+                if let (false, Some(podman)) = (ships_socket(socket, paths), &pre.podman) {
+                    files.extend(podman_units(podman, &paths.unit_dir)?);
+                }
+                files
             },
             warnings: Vec::new(),
             data_root: None,
             start_timeout: settings.start_timeout.value,
         }),
+    }
+}
+
+/// Whether the system ships the engine's socket unit: the user manager knows it from a file
+/// outside the user's unit directory. One in the unit directory is ours from an earlier
+/// install (kept up to date) or the user's own (which install refuses to replace). When the
+/// manager cannot be asked, the unit is taken as shipped: install then fails at the start,
+/// saying so, rather than writing a unit that may shadow the system's.
+fn ships_socket(socket: &str, paths: &Paths) -> bool {
+    match UserManager::connect_session().and_then(|m| m.unit_state(socket)) {
+        Ok(state) => {
+            state.exists()
+                && state
+                    .fragment_path
+                    .as_deref()
+                    .is_none_or(|f| !f.starts_with(&paths.unit_dir))
+        }
+        Err(_) => true,
     }
 }
 

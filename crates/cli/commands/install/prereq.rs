@@ -24,6 +24,8 @@ pub struct Prereqs {
     pub docker: Option<std::path::PathBuf>,
     /// Whether the user manager has delegated controllers (`cgroup`).
     pub controllers_delegated: Option<bool>,
+    /// Where the checker found `podman`, if it did.
+    pub podman: Option<std::path::PathBuf>,
 }
 
 /// Runs every check on the live host with the configured drivers and data-root.
@@ -34,6 +36,7 @@ pub fn run(caller: &Caller, settings: &Settings) -> Prereqs {
     Prereqs {
         docker: facts.binary("docker").map(|b| b.path.clone()),
         controllers_delegated: facts.controllers_delegated,
+        podman: facts.binary("podman").map(|b| b.path.clone()),
         discovered: render::discovered(&host, settings, &facts),
         report,
     }
