@@ -102,7 +102,7 @@ _rootless__setup() {
             fi
             case "${prev}" in
                 --engine)
-                    COMPREPLY=($(compgen -W "docker containerd" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -174,7 +174,7 @@ _rootless__setup() {
                     return 0
                     ;;
                 --engine)
-                    COMPREPLY=($(compgen -W "docker containerd" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
                     return 0
                     ;;
                 --network-driver)
@@ -491,7 +491,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__status)
-            opts="-h -V --format --color --help --version"
+            opts="-h -V --format --engine --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,6 +499,10 @@ _rootless__setup() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -513,12 +517,16 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__uninstall)
-            opts="-y -h -V --purge --dry-run --yes --color --help --version"
+            opts="-y -h -V --purge --dry-run --yes --engine --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --engine)
+                    COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0

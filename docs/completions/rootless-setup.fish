@@ -30,7 +30,7 @@ never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
-complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "install" -d 'Install rootless Docker as a systemd user service for the current user'
+complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "install" -d 'Install a rootless engine (Docker unless --engine or the configuration says podman or containerd) as a systemd user service for the current user'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "status" -d 'Show the installed rootless engine: unit, socket, server, context, environment, linger'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "uninstall" -d 'Remove the rootless engine that `install` set up, exactly as recorded'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "fix" -d 'Print the root script that fixes what `check` finds, for this distribution and user'
@@ -39,6 +39,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "rende
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "generate" -d 'Generate the man page or shell completions into a directory'
 complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l engine -d 'The engine to check for' -r -f -a "docker\t'Rootless Docker'
+podman\t'Rootless Podman (its user socket serves the Docker API)'
 containerd\t'Rootless containerd (nerdctl)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l format -d 'Output format; `json` is documented in docs/json.md and versioned' -r -f -a "human\t'Grouped, aligned text for people'
 json\t'One JSON document (schema in docs/json.md)'"
@@ -55,7 +56,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l 
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l config -d 'Read this configuration file (it must exist) instead of `$XDG_CONFIG_HOME/rootless-setup/config.toml`' -r -F
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l engine -d 'The engine: docker (containerd is not generated yet)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l engine -d 'The engine: docker (the default), podman or containerd (see docs/engines.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l network-driver -d 'Network driver: slirp4netns, pasta, gvisor-tap-vsock, vpnkit or lxc-user-nic' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l port-driver -d 'Port driver: builtin, slirp4netns, implicit or gvisor-tap-vsock (must fit the network driver)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l mtu -d 'MTU of the engine\'s network namespace (1280 to 65520)' -r
@@ -79,11 +80,17 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -l format -d 'Output format' -r -f -a "human\t'Grouped, aligned text for people'
 json\t'One JSON document (schema in docs/json.md)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -l engine -d 'The engine (default: the one installed; asked for when several are)' -r -f -a "docker\t'Rootless Docker'
+podman\t'Rootless Podman (its user socket serves the Docker API)'
+containerd\t'Rootless containerd (nerdctl)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l engine -d 'The engine to remove (default: the one installed; asked for when several are)' -r -f -a "docker\t'Rootless Docker'
+podman\t'Rootless Podman (its user socket serves the Docker API)'
+containerd\t'Rootless containerd (nerdctl)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
@@ -94,6 +101,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l user -d 'Make the script for this user instead of the caller (look-up in /etc/passwd)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l engine -d 'The engine to check for' -r -f -a "docker\t'Rootless Docker'
+podman\t'Rootless Podman (its user socket serves the Docker API)'
 containerd\t'Rootless containerd (nerdctl)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l network-driver -d 'Network driver install would use (default: the best one available)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l root -d 'Read the host from this directory instead of `/` (fixture trees in tests; live probes are off; --apply is refused)' -r -F
@@ -111,7 +119,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l config -d 'Read this configuration file (it must exist) instead of `$XDG_CONFIG_HOME/rootless-setup/config.toml`' -r -F
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l engine -d 'The engine: docker (containerd is not generated yet)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l engine -d 'The engine: docker (the default), podman or containerd (see docs/engines.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l network-driver -d 'Network driver: slirp4netns, pasta, gvisor-tap-vsock, vpnkit or lxc-user-nic' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l port-driver -d 'Port driver: builtin, slirp4netns, implicit or gvisor-tap-vsock (must fit the network driver)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l mtu -d 'MTU of the engine\'s network namespace (1280 to 65520)' -r
@@ -134,7 +142,7 @@ never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "check" -d 'Check that this host and user are ready for a rootless container engine'
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "install" -d 'Install rootless Docker as a systemd user service for the current user'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "install" -d 'Install a rootless engine (Docker unless --engine or the configuration says podman or containerd) as a systemd user service for the current user'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "status" -d 'Show the installed rootless engine: unit, socket, server, context, environment, linger'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "uninstall" -d 'Remove the rootless engine that `install` set up, exactly as recorded'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand help; and not __fish_seen_subcommand_from check install status uninstall fix explain render generate help" -f -a "fix" -d 'Print the root script that fixes what `check` finds, for this distribution and user'
