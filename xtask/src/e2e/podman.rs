@@ -137,12 +137,7 @@ fn podman_cycle(cx: &mut Ctx<'_>) -> Result<()> {
     run_container(cx, CONTEXT)?;
     compose(cx)?;
     healthy(cx)?;
-    let again = cx.dev_tool(&["install", "--engine", "podman", "--yes"], 0)?;
-    ensure!(
-        again.stdout.contains("nothing changed"),
-        "the second install changed something:\n{}",
-        again.stdout
-    );
+    install_changes_nothing(cx)?;
     let t = Instant::now();
     cx.dev_tool(&["uninstall", "--yes"], 0)?;
     cx.note(format!("uninstall: {}", fmt_duration(t.elapsed())));
@@ -194,6 +189,17 @@ fn purge_cycle(cx: &mut Ctx<'_>) -> Result<()> {
         left.stdout
     );
     cx.note("uninstall --purge: podman system reset removed the storage; images kept without it");
+    Ok(())
+}
+
+/// A second `install --engine podman` says nothing changed.
+fn install_changes_nothing(cx: &Ctx<'_>) -> Result<()> {
+    let again = cx.dev_tool(&["install", "--engine", "podman", "--yes"], 0)?;
+    ensure!(
+        again.stdout.contains("nothing changed"),
+        "the second install changed something:\n{}",
+        again.stdout
+    );
     Ok(())
 }
 
@@ -297,12 +303,7 @@ fn unshipped(cx: &mut Ctx<'_>) -> Result<()> {
     }
     run_container(cx, CONTEXT)?;
     healthy(cx)?;
-    let again = cx.dev_tool(&["install", "--engine", "podman", "--yes"], 0)?;
-    ensure!(
-        again.stdout.contains("nothing changed"),
-        "the second install (with its own units) changed something:\n{}",
-        again.stdout
-    );
+    install_changes_nothing(cx)?;
     cx.dev_tool(&["uninstall", "--yes"], 0)?;
     nothing_of_podman_left(cx)?;
     let units = as_dev(

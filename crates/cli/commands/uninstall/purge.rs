@@ -50,18 +50,22 @@ pub fn reset_podman(podman: &Path) -> anyhow::Result<()> {
     let invocation = Invocation::new(podman)
         .args(["system", "reset", "--force"])
         .timeout(Duration::from_secs(600));
-    let out = process::run(&invocation)?;
+    run_checked(&invocation).map(|_| ())
+}
+
+/// Runs `invocation`; an error names it and says why it failed (timed out, its last line, or
+/// its exit code).
+fn run_checked(invocation: &Invocation) -> anyhow::Result<process::Output> {
+    let out = process::run(invocation)?;
     if !out.success() {
-        anyhow::bail!(
-            "`{}` failed: {}",
-            invocation.display(),
-            match out.last_line() {
-                "" => format!("exit code {:?}", out.code),
-                line => line.to_owned(),
-            }
-        );
+        let why = match (out.timed_out, out.last_line()) {
+            (true, _) => "timed out".to_owned(),
+            (false, "") => format!("exit code {:?}", out.code),
+            (false, line) => line.to_owned(),
+        };
+        anyhow::bail!("`{}` failed: {why}", invocation.display());
     }
-    Ok(())
+    Ok(out)
 }
 
 /// What was freed.
@@ -80,18 +84,7 @@ pub fn purge(rootlesskit: &Path, dir: &Path) -> anyhow::Result<Freed> {
         .args(["--net=host", "/bin/sh", "-c", SCRIPT, "sh"])
         .args([dir.as_os_str()])
         .timeout(Duration::from_secs(600));
-    let out = process::run(&invocation)?;
-    if !out.success() {
-        anyhow::bail!(
-            "`{}` failed: {}",
-            invocation.display(),
-            if out.timed_out {
-                "timed out"
-            } else {
-                out.last_line()
-            }
-        );
-    }
+    let out = run_checked(&invocation)?;
     if dir.exists() {
         anyhow::bail!("{} is still there after `rm -rf`", dir.display());
     }
