@@ -38,10 +38,12 @@ const BASE_PACKAGES: &[&str] = &[
     // fix --apply runs the root script through sudo (the repair scenario).
     "sudo",
     // The other engines (issue 10): Podman with crun (the runtime that runs without delegated
-    // controllers) and its init; containerd comes with docker.io.
+    // controllers) and its init; containerd comes with docker.io. netavark is named because
+    // debootstrap does not resolve the virtual `container-network-stack` Podman needs.
     "podman",
     "crun",
     "catatonit",
+    "netavark",
 ];
 
 /// Bumped whenever [`finish`] changes what it does to a fresh tree.
