@@ -6,8 +6,8 @@
 //! the warning about an overriding variable) still matches on the engine where it is written.
 
 use crate::model::Engine;
-use crate::network::ScriptRelease;
 use crate::network::auto::{WITH_GVISOR, WITH_PASTA, WITH_PASTA_AND_GVISOR};
+use crate::network::{NetDriver, ScriptRelease};
 
 /// What a program the engine needs is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,26 @@ impl Program {
     }
 }
 
+/// How the generated unit starts the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// `ExecStart=` runs the engine's rootless script
+    /// ([`rootless_script`](EngineSpec::rootless_script)), which must be installed; the unit's
+    /// drop-in sets the variables the script reads.
+    Script,
+    /// The unit runs rootlesskit itself with the rootless script's steps written into it, so
+    /// the script is not needed (nerdctl's `containerd-rootless.sh`, which no distribution
+    /// packages apart from nerdctl).
+    Steps {
+        /// The release of the script whose steps the unit follows (its `x.y.z`).
+        release: [u64; 3],
+        /// The network drivers that release tries, in order, when none is configured.
+        order: &'static [NetDriver],
+        /// rootlesskit's `--state-dir` under `$XDG_RUNTIME_DIR`.
+        state_dir: &'static str,
+    },
+}
+
 /// Everything that differs between engines as plain data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineSpec {
@@ -53,6 +73,8 @@ pub struct EngineSpec {
     pub name: &'static str,
     /// The script that starts the engine under rootlesskit.
     pub rootless_script: &'static str,
+    /// Whether the unit runs that script or its steps.
+    pub launch: Launch,
     /// The upstream tool that installed the rootless engine before rootless-setup.
     pub old_setuptool: &'static str,
     /// The systemd user unit the rootless engine runs as.
@@ -74,8 +96,12 @@ pub struct EngineSpec {
     /// The variables that take precedence over what install sets up for the client.
     pub client_variables: &'static [&'static str],
     /// The rootless API socket under `$XDG_RUNTIME_DIR`, when the host can reach it there
-    /// (containerd's stays inside rootlesskit's mount namespace).
+    /// (containerd's `/run/containerd/containerd.sock` inside rootlesskit's mount namespace is
+    /// `$XDG_RUNTIME_DIR/containerd/containerd.sock`, bind-mounted there).
     pub api_socket: Option<&'static str>,
+    /// What goes before the socket's path in [`address_variable`](Self::address_variable):
+    /// `unix://` for `DOCKER_HOST`, nothing for `CONTAINERD_ADDRESS` (a plain path).
+    pub address_scheme: &'static str,
     /// The docker CLI context install creates and selects for the engine, when the docker CLI
     /// can talk to it.
     pub docker_context: Option<&'static str>,
@@ -96,6 +122,7 @@ const V: &[&str] = &["--version"];
 const DOCKER: EngineSpec = EngineSpec {
     name: "docker",
     rootless_script: "dockerd-rootless.sh",
+    launch: Launch::Script,
     old_setuptool: "dockerd-rootless-setuptool.sh",
     unit: "docker.service",
     programs: &[
@@ -118,6 +145,7 @@ const DOCKER: EngineSpec = EngineSpec {
     address_variable: "DOCKER_HOST",
     client_variables: &["DOCKER_HOST", "DOCKER_CONTEXT"],
     api_socket: Some("docker.sock"),
+    address_scheme: "unix://",
     docker_context: Some("rootless"),
     running_marker: "docker.sock",
     data_dir: "docker",
@@ -125,22 +153,33 @@ const DOCKER: EngineSpec = EngineSpec {
     copy_driver: "vfs",
 };
 
-/// Rootless containerd as nerdctl's `containerd-rootless.sh` runs it.
+/// Rootless containerd as nerdctl's `containerd-rootless.sh` runs it, its steps written into the
+/// unit: Debian packages containerd and its `ctr` client, not nerdctl or the script.
 const CONTAINERD: EngineSpec = EngineSpec {
     name: "containerd",
     rootless_script: "containerd-rootless.sh",
+    // nerdctl v2.3.0 and later (extras/rootless/containerd-rootless.sh as of commit 97dbdc7f,
+    // "Update RootlessKit (3.1.0)"): docs/unit.md lists the steps.
+    launch: Launch::Steps {
+        release: [2, 3, 0],
+        order: WITH_GVISOR,
+        state_dir: "containerd-rootless",
+    },
     old_setuptool: "containerd-rootless-setuptool.sh",
     unit: "containerd.service",
     programs: &[
         Program::new("containerd", Role::Required, V),
-        Program::new("containerd-rootless.sh", Role::Required, &[]),
         Program::new("rootlesskit", Role::Required, V),
         Program::new("runc", Role::Required, V),
-        Program::new("nerdctl", Role::Client, V),
+        Program::new("ctr", Role::Client, V),
+        Program::new("nerdctl", Role::Optional, V),
+        Program::new("containerd-rootless.sh", Role::Optional, &[]),
         Program::new("containerd-rootless-setuptool.sh", Role::Optional, &[]),
     ],
     script_version_program: "nerdctl",
-    script_releases: &[([2, 3, 0], WITH_GVISOR)],
+    // The unit runs the steps of one release ([`Launch::Steps`]), so no installed release's
+    // order matters.
+    script_releases: &[],
     rootful_sockets: &[
         "/run/containerd/containerd.sock",
         "/var/run/containerd/containerd.sock",
@@ -148,7 +187,8 @@ const CONTAINERD: EngineSpec = EngineSpec {
     rootful_units: &["containerd.service"],
     address_variable: "CONTAINERD_ADDRESS",
     client_variables: &["CONTAINERD_ADDRESS"],
-    api_socket: None,
+    api_socket: Some("containerd/containerd.sock"),
+    address_scheme: "",
     docker_context: None,
     running_marker: "containerd-rootless/child_pid",
     data_dir: "containerd",
@@ -203,12 +243,24 @@ mod tests {
             let s = engine.spec();
             let find = |name: &str| s.programs.iter().find(|p| p.name == name);
             assert_eq!(s.name, engine.as_str());
+            let script_role = match s.launch {
+                Launch::Script => Role::Required,
+                Launch::Steps { .. } => Role::Optional,
+            };
             assert_eq!(
                 find(s.rootless_script).map(|p| p.role),
-                Some(Role::Required),
-                "{} must need its rootless script",
+                Some(script_role),
+                "{} needs its rootless script exactly when the unit runs it",
                 s.name
             );
+            if let Launch::Steps {
+                order, state_dir, ..
+            } = s.launch
+            {
+                assert!(!order.is_empty());
+                assert!(!state_dir.contains('/'));
+                assert!(s.running_marker.starts_with(&format!("{state_dir}/")));
+            }
             assert!(find(s.rootless_script).is_some_and(|p| p.version_args.is_empty()));
             assert_eq!(find(s.old_setuptool).map(|p| p.role), Some(Role::Optional));
             assert_eq!(find("rootlesskit").map(|p| p.role), Some(Role::Required));
@@ -224,11 +276,11 @@ mod tests {
             assert!(s.rootful_sockets.iter().all(|p| p.starts_with('/')));
             assert!(!s.data_dir.contains('/') && !s.running_marker.starts_with('/'));
             assert!(s.api_socket.is_none_or(|a| !a.starts_with('/')));
-            assert_eq!(
-                s.docker_context.is_some(),
-                s.api_socket.is_some(),
+            assert!(
+                s.docker_context.is_none() || s.api_socket.is_some(),
                 "a docker CLI context needs a socket on the host to point at"
             );
+            assert!(s.address_scheme.is_empty() || s.address_scheme.ends_with("://"));
             let names: BTreeSet<_> = s.programs.iter().map(|p| p.name).collect();
             assert_eq!(names.len(), s.programs.len(), "a program listed twice");
         }
@@ -254,8 +306,34 @@ mod tests {
         assert_eq!(client(s), Some("docker"));
         assert_eq!(s.script_version_program, "dockerd");
         assert_eq!(s.rootful_units, ["docker.service", "docker.socket"]);
-        assert_eq!(client(Engine::Containerd.spec()), Some("nerdctl"));
-        assert_eq!(Engine::Containerd.spec().api_socket, None);
-        assert_eq!(Engine::Containerd.spec().docker_context, None);
+        assert_eq!(s.launch, Launch::Script);
+        assert_eq!(s.address_scheme, "unix://");
+    }
+
+    /// What Debian packages for containerd (containerd and its `ctr`, no nerdctl), and the
+    /// steps of nerdctl's `containerd-rootless.sh` the unit runs instead of the script.
+    #[test]
+    fn containerd_runs_the_scripts_steps_with_the_packaged_client() {
+        let s = Engine::Containerd.spec();
+        assert_eq!(client(s), Some("ctr"));
+        let role = |name: &str| s.programs.iter().find(|p| p.name == name).map(|p| p.role);
+        assert_eq!(role("nerdctl"), Some(Role::Optional));
+        assert_eq!(role("containerd-rootless.sh"), Some(Role::Optional));
+        assert_eq!(role("containerd"), Some(Role::Required));
+        assert_eq!(
+            s.launch,
+            Launch::Steps {
+                release: [2, 3, 0],
+                order: &[
+                    NetDriver::Slirp4netns,
+                    NetDriver::Vpnkit,
+                    NetDriver::GvisorTapVsock
+                ],
+                state_dir: "containerd-rootless",
+            }
+        );
+        assert_eq!(s.api_socket, Some("containerd/containerd.sock"));
+        assert_eq!(s.address_scheme, "");
+        assert_eq!(s.docker_context, None);
     }
 }
