@@ -50,7 +50,7 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The engine: docker (containerd is not generated yet).
+    /// The engine: docker or containerd.
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 

@@ -3,10 +3,16 @@
 //!
 //! Values reach the templates already escaped for systemd ([`crate::escape`]); the templates
 //! only place lines.
+//!
+//! Docker's unit runs `dockerd-rootless.sh`, its drop-in sets what the script reads
+//! ([`Launch::Script`]); containerd's unit runs rootlesskit with the steps of
+//! `containerd-rootless.sh` as its child ([`Launch::Steps`], [`steps_script`]).
 
 use std::path::{Path, PathBuf};
 
 use rootless_setup_core::Engine;
+use rootless_setup_core::engine::Launch;
+use rootless_setup_core::shell;
 use rootless_setup_core::template::{self, TemplateError, context};
 
 use crate::escape::{self, EscapeError};
@@ -18,6 +24,13 @@ pub const DOCKER_UNIT_TEMPLATE: &str = include_str!("../../../templates/docker/d
 /// The drop-in template with the options `dockerd-rootless.sh` reads from its environment.
 pub const DOCKER_DROPIN_TEMPLATE: &str =
     include_str!("../../../templates/docker/rootless-setup.conf.j2");
+
+/// The containerd user unit template (rootlesskit and the script's steps in `ExecStart=`).
+pub const CONTAINERD_UNIT_TEMPLATE: &str =
+    include_str!("../../../templates/containerd/containerd.service.j2");
+
+/// The shell that runs the rootless script's steps inside rootlesskit's namespaces.
+pub const STEPS_SHELL: &str = "/bin/sh";
 
 /// The unit's file name.
 pub const DOCKER_UNIT: &str = Engine::Docker.spec().unit;
@@ -70,8 +83,16 @@ fn value<T>(what: impl Into<String>, r: Result<T, EscapeError>) -> Result<T, Ren
     })
 }
 
-/// The unit's `ExecStart=` value: the program and dockerd's arguments.
+/// The unit's `ExecStart=` value: the script and dockerd's arguments, or rootlesskit, its
+/// flags, the steps and containerd's arguments.
 pub fn exec_start(plan: &Plan) -> Result<String, RenderError> {
+    match plan.engine.spec().launch {
+        Launch::Script => script_exec_start(plan),
+        Launch::Steps { state_dir, .. } => steps_exec_start(plan, state_dir),
+    }
+}
+
+fn script_exec_start(plan: &Plan) -> Result<String, RenderError> {
     let mut words = vec![value(
         format!("program {}", plan.program.display()),
         escape::exec_path(&plan.program),
@@ -81,6 +102,96 @@ pub fn exec_start(plan: &Plan) -> Result<String, RenderError> {
         .as_ref()
         .map(|d| format!("--data-root={}", d.display()));
     for arg in data_root.iter().chain(&plan.daemon_flags) {
+        words.push(value(format!("argument {arg:?}"), escape::exec_arg(arg))?);
+    }
+    Ok(words.join(" "))
+}
+
+/// rootlesskit's flags as `containerd-rootless.sh` passes them, after `--state-dir`, with the
+/// plan's driver, MTU, port driver, host loopback and detach-netns.
+pub fn rootlesskit_flags(plan: &Plan) -> Vec<String> {
+    let mut flags = vec![
+        format!("--net={}", plan.network_driver),
+        format!("--mtu={}", plan.mtu),
+        "--slirp4netns-sandbox=auto".to_owned(),
+        "--slirp4netns-seccomp=auto".to_owned(),
+    ];
+    if plan.disable_host_loopback != Some(false) {
+        flags.push("--disable-host-loopback".to_owned());
+    }
+    flags.push(format!("--port-driver={}", plan.port_driver));
+    for dir in ["/etc", "/run", "/var/lib"] {
+        flags.push(format!("--copy-up={dir}"));
+    }
+    flags.push("--propagation=rslave".to_owned());
+    if plan.detach_netns == Some(true) {
+        flags.push("--detach-netns".to_owned());
+    }
+    flags
+}
+
+/// The child part of `containerd-rootless.sh` as one line for `sh -c`, run inside rootlesskit's
+/// namespaces with the daemon's path as `$1` and its arguments after it: the copied-up
+/// directories' entries the daemon needs are replaced by the user's own directories,
+/// bind-mounted, then the daemon runs in place of the shell. The only value in the text is a
+/// chosen data directory, quoted for the shell.
+pub fn steps_script(plan: &Plan) -> String {
+    let data_root = plan.data_root.as_ref().map_or_else(
+        || "\"$data/containerd\"".to_owned(),
+        |d| shell::quote_path(d),
+    );
+    let steps = [
+        "set -e".to_owned(),
+        ": \"${XDG_RUNTIME_DIR:?is not set}\" \"${HOME:?is not set}\"".to_owned(),
+        "daemon=$1".to_owned(),
+        "shift".to_owned(),
+        "data=${XDG_DATA_HOME:-$HOME/.local/share}".to_owned(),
+        "config=${XDG_CONFIG_HOME:-$HOME/.config}".to_owned(),
+        "rm -f /run/containerd /run/nri /run/xtables.lock /var/lib/containerd /var/lib/cni /etc/containerd".to_owned(),
+        "if [ -e /etc/ssl ]; then ssl=$(realpath /etc/ssl); rm -f /etc/ssl; mkdir /etc/ssl; mount --rbind \"$ssl\" /etc/ssl; fi".to_owned(),
+        bind("\"$XDG_RUNTIME_DIR/containerd\"", "/run/containerd"),
+        bind(&data_root, "/var/lib/containerd"),
+        bind("\"$data/cni\"", "/var/lib/cni"),
+        bind("\"$config/containerd\"", "/etc/containerd"),
+        "exec \"$daemon\" \"$@\"".to_owned(),
+    ];
+    steps.join("; ")
+}
+
+/// Creates `source` and `target` and bind-mounts one over the other.
+fn bind(source: &str, target: &str) -> String {
+    format!("mkdir -p {source} {target}; mount --bind {source} {target}")
+}
+
+fn steps_exec_start(plan: &Plan, state_dir: &str) -> Result<String, RenderError> {
+    let daemon = plan.daemon.as_deref().unwrap_or(Path::new(""));
+    let mut words = vec![
+        value(
+            format!("program {}", plan.program.display()),
+            escape::exec_path(&plan.program),
+        )?,
+        value(
+            format!("state directory {state_dir}"),
+            escape::exec_arg_under_runtime_dir("--state-dir=", state_dir),
+        )?,
+    ];
+    let daemon_path = daemon.to_str().ok_or(RenderError::Value {
+        what: format!("daemon {}", daemon.display()),
+        source: EscapeError::NotUtf8,
+    })?;
+    value(format!("daemon {daemon_path}"), escape::check_path(daemon))?;
+    let tail = [
+        STEPS_SHELL.to_owned(),
+        "-c".to_owned(),
+        steps_script(plan),
+        plan.engine.spec().rootless_script.to_owned(),
+        daemon_path.to_owned(),
+    ];
+    for arg in rootlesskit_flags(plan)
+        .iter()
+        .chain(&tail)
+        .chain(&plan.daemon_flags)
+    {
         words.push(value(format!("argument {arg:?}"), escape::exec_arg(arg))?);
     }
     Ok(words.join(" "))
@@ -118,35 +229,75 @@ pub fn drop_in_environment(plan: &Plan) -> Vec<(String, String)> {
     vars
 }
 
-/// The files for `plan`, with their paths under `unit_dir`: the unit, then its drop-in.
-pub fn render(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, RenderError> {
+/// The unit's `PATH=` assignment.
+fn path_assignment(plan: &Plan) -> Result<String, RenderError> {
     let path: Vec<&str> = plan
         .path
         .iter()
         .map(|d| value(format!("PATH entry {}", d.display()), escape::path_entry(d)))
         .collect::<Result<_, _>>()?;
-    let unit = template::render(
-        DOCKER_UNIT,
-        DOCKER_UNIT_TEMPLATE,
-        context! {
-            path => value("PATH", escape::env_assignment("PATH", &path.join(":")))?,
-            exec_start => exec_start(plan)?,
-            start_timeout => plan.start_timeout,
-        },
-    )?;
-    let assignments: Vec<String> = drop_in_environment(plan)
-        .iter()
+    value("PATH", escape::env_assignment("PATH", &path.join(":")))
+}
+
+/// `vars` as `Environment=` values.
+fn assignments(vars: &[(String, String)]) -> Result<Vec<String>, RenderError> {
+    vars.iter()
         .map(|(k, v)| {
             value(
                 format!("environment variable {k}"),
                 escape::env_assignment(k, v),
             )
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// The files for `plan`, with their paths under `unit_dir`: the unit, then its drop-in
+/// (Docker); the unit alone (containerd, whose options are rootlesskit's flags).
+pub fn render(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, RenderError> {
+    match plan.engine.spec().launch {
+        Launch::Script => render_script_unit(plan, unit_dir),
+        Launch::Steps { .. } => render_steps_unit(plan, unit_dir),
+    }
+}
+
+fn render_steps_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, RenderError> {
+    let spec = plan.engine.spec();
+    let environment: Vec<(String, String)> = plan
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let unit = template::render(
+        spec.unit,
+        CONTAINERD_UNIT_TEMPLATE,
+        context! {
+            path => path_assignment(plan)?,
+            environment => assignments(&environment)?,
+            exec_start => exec_start(plan)?,
+            start_timeout => plan.start_timeout,
+        },
+    )?;
+    Ok(vec![RenderedFile {
+        path: unit_dir.join(spec.unit),
+        kind: FileKind::Unit,
+        contents: header::with_header(&unit),
+    }])
+}
+
+fn render_script_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, RenderError> {
+    let unit = template::render(
+        DOCKER_UNIT,
+        DOCKER_UNIT_TEMPLATE,
+        context! {
+            path => path_assignment(plan)?,
+            exec_start => exec_start(plan)?,
+            start_timeout => plan.start_timeout,
+        },
+    )?;
     let drop_in = template::render(
         "10-rootless-setup.conf",
         DOCKER_DROPIN_TEMPLATE,
-        context! { environment => assignments },
+        context! { environment => assignments(&drop_in_environment(plan))? },
     )?;
     Ok(vec![
         RenderedFile {

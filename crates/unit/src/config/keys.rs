@@ -40,9 +40,10 @@ pub const TIMEOUT_MAX: u32 = 3600;
 pub const TIMEOUT_DEFAULT: u32 = 90;
 
 /// The binaries that can be named in `[binaries]`: config key and the program's file name.
-pub const BINARIES: [(&str, &str); 7] = [
+pub const BINARIES: [(&str, &str); 8] = [
     ("dockerd-rootless", Engine::Docker.spec().rootless_script),
     ("dockerd", "dockerd"),
+    ("containerd", "containerd"),
     ("rootlesskit", "rootlesskit"),
     ("slirp4netns", "slirp4netns"),
     ("pasta", "pasta"),
