@@ -139,7 +139,7 @@ pub const KEYS: [KeySpec; 11] = [
     KeySpec {
         name: "binaries.NAME",
         flag: None,
-        allowed: "absolute paths; NAME is `dockerd-rootless`, `dockerd`, `rootlesskit`, `slirp4netns`, `pasta`, `vpnkit` or `lxc-user-nic`",
+        allowed: "absolute paths; NAME is `dockerd-rootless`, `dockerd`, `containerd`, `rootlesskit`, `slirp4netns`, `pasta`, `vpnkit` or `lxc-user-nic`",
         default: "found on this host",
     },
 ];
