@@ -478,16 +478,14 @@ fn install_advice(
                 notes.push("rootlesskit-docker-proxy comes with rootlesskit (or docker-ce-rootless-extras); Docker 28 and later no longer need it");
             }
         }
+        // The unit runs the steps of containerd-rootless.sh itself: neither the script nor
+        // nerdctl is needed.
         Engine::Containerd => {
             if needs(&["containerd", "runc"]) {
                 packages.push(Package::Containerd);
             }
             if needs(&["rootlesskit"]) {
                 packages.push(Package::Rootlesskit);
-            }
-            if needs(&[script]) {
-                extra.push(Package::Nerdctl);
-                notes.push("containerd-rootless.sh ships with nerdctl (its full release bundles it in extras/rootless)");
             }
         }
     }
@@ -536,8 +534,9 @@ fn warn_client(
                 .fix(Fix::root(ID, note).remedy(Remedy::install(cx.distro.family, &[package])))
         }
         Engine::Containerd => finding
-            .why("without nerdctl nothing talks to rootless containerd from the command line (nerdctl enters rootlesskit's namespaces for you)")
-            .fix(Fix::root(ID, "install nerdctl, from the distribution or nerdctl's release bundle").remedy(Remedy::install(cx.distro.family, &[Package::Nerdctl]))),
+            .why("without ctr nothing talks to rootless containerd from the command line, and install cannot ask containerd whether it is ready")
+            .fix(Fix::root(ID, "install containerd's ctr client (it comes with the containerd package); nerdctl, where the distribution has it or from nerdctl's release bundle, works too")
+                .remedy(Remedy::install(cx.distro.family, &[Package::Containerd]))),
     }
 }
 
