@@ -17,6 +17,7 @@ use anyhow::{Context as _, Result, bail, ensure};
 
 use super::r#box::{BoxUser, Cgroup, NspawnBox, Session};
 use super::cmd::indent;
+use super::report::CheckReport;
 use super::scenarios::{Ctx, Scenario};
 use super::tree::Release;
 use crate::util::{self, POLL, fmt_duration};
@@ -47,6 +48,7 @@ fn socket(user: &BoxUser) -> String {
 
 fn containerd_unit(cx: &mut Ctx<'_>) -> Result<()> {
     let dev = cx.dev.clone();
+    check_containerd(cx, &dev)?;
     let unit_dir = format!("{}/.config/systemd/user", dev.home);
     cx.dev_tool(
         &["render", "--engine", "containerd", "--output", &unit_dir],
@@ -84,12 +86,43 @@ fn containerd_unit(cx: &mut Ctx<'_>) -> Result<()> {
     );
     cx.note(format!("ctr images import: {}", first_line(&import.stdout)));
     try_runtimes(cx, &dev)?;
+    runc_on_path(cx, &dev)?;
     let stop = Instant::now();
     systemctl(cx, &dev, &["stop", "containerd.service"])?;
     cx.note(format!(
         "systemctl --user stop containerd took {}",
         fmt_duration(stop.elapsed())
     ));
+    Ok(())
+}
+
+/// `check --engine containerd` on this ready host: neither the missing `containerd-rootless.sh`
+/// nor the missing nerdctl fails anything, and the report is ready.
+fn check_containerd(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
+    let out = cx.tool(
+        dev,
+        Session::Login,
+        &["check", "--engine", "containerd", "--format", "json"],
+    )?;
+    let report = CheckReport::parse(&out.stdout)
+        .with_context(|| format!("check --engine containerd: {}", out.describe_exit()))?;
+    cx.note(format!(
+        "check --engine containerd: {} in {} ({})",
+        report.tally(),
+        fmt_duration(out.elapsed),
+        out.describe_exit()
+    ));
+    for line in report.non_pass_lines() {
+        cx.note(format!("  {line}"));
+    }
+    report.require_complete()?;
+    report.require_status("engine.binaries", "pass")?;
+    report.require_status("network.driver", "pass")?;
+    ensure!(
+        report.ready && out.code == Some(0),
+        "check --engine containerd is not ready ({})",
+        out.describe_exit()
+    );
     Ok(())
 }
 
@@ -110,14 +143,6 @@ fn try_runtimes(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
             ],
         )
         .success()?;
-    let pid_file = format!("/run/user/{}/containerd-rootless/child_pid", dev.uid);
-    let pid = cx
-        .bx
-        .user(dev, Session::Login, &["cat", &pid_file])
-        .success()?
-        .stdout
-        .trim()
-        .to_owned();
     let variants: [(&str, &[&str]); 3] = [
         ("runc (default)", &[]),
         ("crun", &["--runc-binary", "/usr/bin/crun"]),
@@ -126,26 +151,10 @@ fn try_runtimes(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
     let mut ran = Vec::new();
     for (n, (name, flags)) in variants.iter().enumerate() {
         let id = format!("try{n}");
-        let mut argv = vec![
-            "nsenter",
-            "-U",
-            "-m",
-            "--preserve-credentials",
-            "-t",
-            &pid,
-            "ctr",
-            "--address",
-            "/run/containerd/containerd.sock",
-            "run",
-            "--rm",
-        ];
-        argv.extend_from_slice(flags);
-        argv.extend_from_slice(&[IMAGE, &id, "/bin/echo", "hello from busybox"]);
-        let out = cx
-            .bx
-            .user(dev, Session::Login, &argv)
-            .timeout(Duration::from_secs(60))
-            .run()?;
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[IMAGE, &id, "/bin/echo", "hello from busybox"]);
+        let out = in_namespaces(cx, dev, &args)?;
         let said = if out.success() {
             ran.push(*name);
             format!("ran: {}", first_line(&out.stdout))
@@ -163,6 +172,64 @@ fn try_runtimes(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
         }
     ));
     Ok(())
+}
+
+/// containerd's shim runs `runc` from containerd's `PATH` when the client names no binary:
+/// with a `runc` that is crun without cgroups first on the unit's `PATH` (a drop-in), a plain
+/// `ctr run` works.
+fn runc_on_path(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
+    let dir = format!("{}/no-cgroups", dev.home);
+    let drop_in = format!(
+        "{}/.config/systemd/user/containerd.service.d/50-e2e.conf",
+        dev.home
+    );
+    let script = "set -e; mkdir -p \"$1\" \"$(dirname \"$2\")\"; printf '#!/bin/sh\\nexec /usr/bin/crun --cgroup-manager=disabled \"$@\"\\n' > \"$1/runc\"; chmod 755 \"$1/runc\"; printf '[Service]\\nEnvironment=\"PATH=%s:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin\"\\n' \"$1\" > \"$2\"";
+    cx.bx
+        .user(dev, Session::Login, &["sh", "-c", script, "sh", &dir, &drop_in])
+        .success()?;
+    systemctl(cx, dev, &["daemon-reload"])?;
+    let start = Instant::now();
+    systemctl(cx, dev, &["restart", "containerd.service"])?;
+    wait_for_ctr(cx, dev, start)?;
+    let out = in_namespaces(cx, dev, &["run", "--rm", IMAGE, "plain", "/bin/echo", "hello"])?;
+    let said = if out.success() {
+        format!("ran: {}", first_line(&out.stdout))
+    } else {
+        format!("{}: {}", out.describe_exit(), last_line(&out.stderr))
+    };
+    cx.note(format!(
+        "plain ctr run with a runc on containerd's PATH that is crun --cgroup-manager=disabled: {said}"
+    ));
+    Ok(())
+}
+
+/// `ctr ARGS` inside rootlesskit's user and mount namespaces (where ctr puts its FIFOs under
+/// `/run/containerd`), as `user`.
+fn in_namespaces(cx: &Ctx<'_>, user: &BoxUser, args: &[&str]) -> Result<crate::util::Captured> {
+    let pid_file = format!("/run/user/{}/containerd-rootless/child_pid", user.uid);
+    let pid = cx
+        .bx
+        .user(user, Session::Login, &["cat", &pid_file])
+        .success()?
+        .stdout
+        .trim()
+        .to_owned();
+    let mut argv = vec![
+        "nsenter",
+        "-U",
+        "-m",
+        "--preserve-credentials",
+        "-t",
+        &pid,
+        "ctr",
+        "--address",
+        "/run/containerd/containerd.sock",
+    ];
+    argv.extend_from_slice(args);
+    cx.bx
+        .user(user, Session::Login, &argv)
+        .timeout(Duration::from_secs(60))
+        .run()
 }
 
 /// `ctr --address SOCKET ARGS` as `user` on the host, with a 120 s deadline.
