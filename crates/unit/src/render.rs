@@ -164,7 +164,10 @@ fn bind(source: &str, target: &str) -> String {
 }
 
 fn steps_exec_start(plan: &Plan, state_dir: &str) -> Result<String, RenderError> {
-    let daemon = plan.daemon.as_deref().unwrap_or(Path::new(""));
+    let daemon = plan.daemon.as_deref().ok_or(RenderError::Value {
+        what: "the daemon's path".to_owned(),
+        source: EscapeError::Empty,
+    })?;
     let mut words = vec![
         value(
             format!("program {}", plan.program.display()),
@@ -311,4 +314,195 @@ fn render_script_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>,
             contents: header::with_header(&drop_in),
         },
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use rootless_setup_core::network::NetDriver;
+
+    use super::*;
+    use crate::drivers::PortDriver;
+    use crate::escape::model;
+
+    fn containerd_plan(data_root: Option<&str>, flags: &[&str]) -> Plan {
+        Plan {
+            engine: Engine::Containerd,
+            program: PathBuf::from("/usr/bin/rootlesskit"),
+            daemon: Some(PathBuf::from("/opt/my bin/containerd")),
+            path: vec![PathBuf::from("/usr/bin")],
+            network_driver: NetDriver::Slirp4netns,
+            port_driver: PortDriver::Builtin,
+            mtu: 65520,
+            disable_host_loopback: Some(true),
+            detach_netns: Some(false),
+            data_root: data_root.map(PathBuf::from),
+            daemon_flags: flags.iter().map(|f| (*f).to_owned()).collect(),
+            environment: BTreeMap::new(),
+            start_timeout: 90,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// What systemd passes to rootlesskit, by the model of its parser, with `%t` standing for
+    /// the runtime directory.
+    fn read_back(line: &str) -> Vec<String> {
+        model::words(line)
+            .unwrap()
+            .iter()
+            .map(|w| {
+                let w = w.replacen("%t", "/run/user/1000", 1);
+                model::specifiers(&w)
+                    .and_then(|w| model::dollars(&w))
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn systemd_hands_rootlesskit_the_steps_and_containerd_exactly() {
+        let plan = containerd_plan(Some("/srv/it's $HOME 100%"), &["--log-level=debug"]);
+        let argv = read_back(&exec_start(&plan).unwrap());
+        let mut want = vec![
+            "/usr/bin/rootlesskit".to_owned(),
+            "--state-dir=/run/user/1000/containerd-rootless".to_owned(),
+        ];
+        want.extend(rootlesskit_flags(&plan));
+        want.extend([
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            steps_script(&plan),
+            "containerd-rootless.sh".to_owned(),
+            "/opt/my bin/containerd".to_owned(),
+            "--log-level=debug".to_owned(),
+        ]);
+        assert_eq!(argv, want);
+        assert!(
+            steps_script(&plan).contains(r"mount --bind '/srv/it'\''s $HOME 100%' /var/lib/containerd"),
+            "{}",
+            steps_script(&plan)
+        );
+    }
+
+    #[test]
+    fn the_flags_follow_the_plan() {
+        let mut plan = containerd_plan(None, &[]);
+        assert_eq!(
+            rootlesskit_flags(&plan),
+            [
+                "--net=slirp4netns",
+                "--mtu=65520",
+                "--slirp4netns-sandbox=auto",
+                "--slirp4netns-seccomp=auto",
+                "--disable-host-loopback",
+                "--port-driver=builtin",
+                "--copy-up=/etc",
+                "--copy-up=/run",
+                "--copy-up=/var/lib",
+                "--propagation=rslave",
+            ]
+        );
+        plan.disable_host_loopback = Some(false);
+        plan.detach_netns = Some(true);
+        plan.network_driver = NetDriver::GvisorTapVsock;
+        plan.port_driver = PortDriver::GvisorTapVsock;
+        let flags = rootlesskit_flags(&plan);
+        assert!(!flags.iter().any(|f| f == "--disable-host-loopback"));
+        assert_eq!(flags.last().map(String::as_str), Some("--detach-netns"));
+        assert_eq!(flags[0], "--net=gvisor-tap-vsock");
+        assert!(flags.contains(&"--port-driver=gvisor-tap-vsock".to_owned()));
+    }
+
+    /// The steps are valid `sh`, and do what the script's child does, in its order, when run
+    /// with `mount` and `realpath` faked.
+    #[test]
+    fn the_steps_run_the_scripts_child_part() {
+        for data_root in [None, Some("/srv/d d")] {
+            let script = steps_script(&containerd_plan(data_root, &[]));
+            let syntax = std::process::Command::new("/bin/sh")
+                .args(["-n", "-c", &script])
+                .output()
+                .unwrap();
+            assert!(syntax.status.success(), "{syntax:?}");
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let log = tmp.path().join("log");
+        for fake in ["mount", "rm", "mkdir", "realpath"] {
+            let path = bin.join(fake);
+            // realpath answers a made-up real path of /etc/ssl.
+            let answer = if fake == "realpath" { "echo /real/ssl\n" } else { "" };
+            std::fs::write(
+                &path,
+                format!(
+                    "#!/bin/sh\necho \"{fake} $*\" >> '{}'\n{answer}",
+                    log.display()
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        let daemon = bin.join("containerd");
+        std::fs::write(
+            &daemon,
+            format!("#!/bin/sh\necho \"containerd $*\" >> '{}'\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&daemon, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &steps_script(&containerd_plan(None, &[]))])
+            .arg("containerd-rootless.sh")
+            .arg(&daemon)
+            .arg("--log-level=debug")
+            .env_clear()
+            .env("PATH", &bin)
+            .env("HOME", "/home/u")
+            .env("XDG_RUNTIME_DIR", "/run/user/1000")
+            .env("XDG_CONFIG_HOME", "/cfg")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let ssl = if Path::new("/etc/ssl").exists() {
+            "realpath /etc/ssl\nrm -f /etc/ssl\nmkdir /etc/ssl\nmount --rbind /real/ssl /etc/ssl\n"
+        } else {
+            ""
+        };
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            format!(
+                "rm -f /run/containerd /run/nri /run/xtables.lock /var/lib/containerd /var/lib/cni /etc/containerd\n\
+                 {ssl}\
+                 mkdir -p /run/user/1000/containerd /run/containerd\n\
+                 mount --bind /run/user/1000/containerd /run/containerd\n\
+                 mkdir -p /home/u/.local/share/containerd /var/lib/containerd\n\
+                 mount --bind /home/u/.local/share/containerd /var/lib/containerd\n\
+                 mkdir -p /home/u/.local/share/cni /var/lib/cni\n\
+                 mount --bind /home/u/.local/share/cni /var/lib/cni\n\
+                 mkdir -p /cfg/containerd /etc/containerd\n\
+                 mount --bind /cfg/containerd /etc/containerd\n\
+                 containerd --log-level=debug\n"
+            )
+        );
+    }
+
+    #[test]
+    fn the_steps_stop_without_a_runtime_directory() {
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &steps_script(&containerd_plan(None, &[]))])
+            .args(["containerd-rootless.sh", "/bin/true"])
+            .env_clear()
+            .env("HOME", "/home/u")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("XDG_RUNTIME_DIR: is not set"),
+            "{out:?}"
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! The containerd scenario: the unit `rootless-setup render --engine containerd` writes, run as
 //! dev's user service on Debian 13 with cgroup v2 and no delegated controllers.
 //!
-//! - `containerd-unit`: render → `systemctl --user start containerd` → `ctr version` answers on
-//!   `$XDG_RUNTIME_DIR/containerd/containerd.sock` from the host → `ctr images import` of an OCI
-//!   archive of the busybox image → `ctr run` inside rootlesskit's namespaces (where ctr's FIFOs
-//!   live) with each runtime set-up tried, noting what each says → stop.
+//! - `containerd-unit`: `check --engine containerd` is ready → render → `systemctl --user start
+//!   containerd` → `ctr version` answers on `$XDG_RUNTIME_DIR/containerd/containerd.sock` from
+//!   the host → `ctr images import` of an OCI archive of the busybox image → `ctr run` inside
+//!   rootlesskit's namespaces (where ctr's FIFOs live) with runc, crun and crun without cgroups,
+//!   noting what each says (the last must run) → a plain `ctr run` with that wrapper as the
+//!   `runc` on containerd's `PATH` → stop.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -171,6 +173,10 @@ fn try_runtimes(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
             ran.join(", ")
         }
     ));
+    ensure!(
+        ran.contains(&"crun --cgroup-manager=disabled"),
+        "no container ran with crun --cgroup-manager=disabled"
+    );
     Ok(())
 }
 
@@ -192,14 +198,14 @@ fn runc_on_path(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
     systemctl(cx, dev, &["restart", "containerd.service"])?;
     wait_for_ctr(cx, dev, start)?;
     let out = in_namespaces(cx, dev, &["run", "--rm", IMAGE, "plain", "/bin/echo", "hello"])?;
-    let said = if out.success() {
-        format!("ran: {}", first_line(&out.stdout))
-    } else {
-        format!("{}: {}", out.describe_exit(), last_line(&out.stderr))
-    };
-    cx.note(format!(
-        "plain ctr run with a runc on containerd's PATH that is crun --cgroup-manager=disabled: {said}"
-    ));
+    ensure!(
+        out.success() && out.stdout.trim() == "hello",
+        "plain ctr run with the wrapper as containerd's runc: {}\n{}{}",
+        out.describe_exit(),
+        indent(&out.stdout),
+        indent(&out.stderr)
+    );
+    cx.note("plain ctr run with a runc on containerd's PATH that is crun --cgroup-manager=disabled: ran");
     Ok(())
 }
 
