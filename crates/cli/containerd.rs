@@ -27,6 +27,9 @@ const SOCKET: &str = match Engine::Containerd.spec().api_socket {
 
 /// How long one `ctr version` may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The least time an attempt gets, even when the deadline is nearer: a `ctr` cut short says
+/// nothing about containerd.
+pub const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 /// How long to wait between two attempts that failed at once (no socket yet).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -74,16 +77,19 @@ pub fn server_version(stdout: &str) -> Option<String> {
     })
 }
 
-/// Asks containerd on `socket` for its version with `ctr` until it answers or `deadline` passes.
+/// Asks containerd on `socket` for its version with `ctr` until it answers or `deadline` passes
+/// (the last attempt may end up to [`MIN_ATTEMPT`] after it).
 pub fn wait_ready(ctr: &Path, socket: &Path, deadline: Duration) -> Result<Ready, NotReady> {
     let begun = Instant::now();
     let mut attempts = 0;
+    // What the last attempt that was not cut short said.
+    let mut said: Option<String> = None;
     loop {
         attempts += 1;
         let left = deadline.saturating_sub(begun.elapsed());
         let invocation = Invocation::new(ctr)
             .args(["--address".as_ref(), socket.as_os_str(), "version".as_ref()])
-            .timeout(left.min(ATTEMPT_TIMEOUT).max(Duration::from_millis(1)));
+            .timeout(left.clamp(MIN_ATTEMPT, ATTEMPT_TIMEOUT));
         let out = process::run(&invocation)?;
         if out.success()
             && let Some(version) = server_version(&out.stdout)
@@ -94,17 +100,23 @@ pub fn wait_ready(ctr: &Path, socket: &Path, deadline: Duration) -> Result<Ready
                 version,
             });
         }
-        if begun.elapsed() + POLL_INTERVAL >= deadline {
-            let last = match out.last_line() {
-                _ if out.timed_out => "the last attempt timed out".to_owned(),
+        if !out.timed_out {
+            said = Some(match out.last_line() {
                 "" => format!("exit code {:?}", out.code),
                 line => line.to_owned(),
-            };
+            });
+        }
+        if begun.elapsed() + POLL_INTERVAL >= deadline {
             return Err(NotReady::Timeout {
                 ctr: ctr.display().to_string(),
                 socket: socket.display().to_string(),
                 waited: deadline,
-                last,
+                last: said.unwrap_or_else(|| {
+                    format!(
+                        "no attempt finished within {} s",
+                        ATTEMPT_TIMEOUT.min(deadline.max(MIN_ATTEMPT)).as_secs()
+                    )
+                }),
             });
         }
         std::thread::sleep(POLL_INTERVAL);
@@ -167,6 +179,22 @@ mod tests {
                 "containerd did not answer `{} --address /s version` within 0.3 s: ctr: failed to dial \"/s\": connection refused",
                 ctr.display()
             )
+        );
+    }
+
+    #[test]
+    fn a_hanging_ctr_is_cut_short_and_said_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctr = dir.path().join("ctr");
+        std::fs::write(&ctr, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&ctr, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let begun = Instant::now();
+        let err = wait_ready(&ctr, Path::new("/s"), Duration::from_millis(100)).unwrap_err();
+        assert!(begun.elapsed() < Duration::from_secs(10));
+        assert!(
+            err.to_string()
+                .ends_with("within 0.1 s: no attempt finished within 1 s"),
+            "{err}"
         );
     }
 

@@ -55,7 +55,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l 
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l config -d 'Read this configuration file (it must exist) instead of `$XDG_CONFIG_HOME/rootless-setup/config.toml`' -r -F
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l engine -d 'The engine: docker (containerd is not generated yet)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l engine -d 'The engine: docker or containerd' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l network-driver -d 'Network driver: slirp4netns, pasta, gvisor-tap-vsock, vpnkit or lxc-user-nic' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l port-driver -d 'Port driver: builtin, slirp4netns, implicit or gvisor-tap-vsock (must fit the network driver)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l mtu -d 'MTU of the engine\'s network namespace (1280 to 65520)' -r
@@ -111,7 +111,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l config -d 'Read this configuration file (it must exist) instead of `$XDG_CONFIG_HOME/rootless-setup/config.toml`' -r -F
-complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l engine -d 'The engine: docker (containerd is not generated yet)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l engine -d 'The engine: docker or containerd' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l network-driver -d 'Network driver: slirp4netns, pasta, gvisor-tap-vsock, vpnkit or lxc-user-nic' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l port-driver -d 'Port driver: builtin, slirp4netns, implicit or gvisor-tap-vsock (must fit the network driver)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l mtu -d 'MTU of the engine\'s network namespace (1280 to 65520)' -r

@@ -124,11 +124,7 @@ pub fn exec_arg_under_runtime_dir(prefix: &str, name: &str) -> Result<String, Es
     let before = quote(prefix, true);
     let after = quote(name, true);
     // Both halves inside one pair of quotes, with the specifier between them.
-    Ok(format!(
-        "{}%t/{}",
-        &before[..before.len() - 1],
-        &after[1..]
-    ))
+    Ok(format!("{}%t/{}", &before[..before.len() - 1], &after[1..]))
 }
 
 /// Whether `name` is a portable environment variable name.

@@ -380,7 +380,8 @@ mod tests {
         ]);
         assert_eq!(argv, want);
         assert!(
-            steps_script(&plan).contains(r"mount --bind '/srv/it'\''s $HOME 100%' /var/lib/containerd"),
+            steps_script(&plan)
+                .contains(r"mount --bind '/srv/it'\''s $HOME 100%' /var/lib/containerd"),
             "{}",
             steps_script(&plan)
         );
@@ -434,7 +435,11 @@ mod tests {
         for fake in ["mount", "rm", "mkdir", "realpath"] {
             let path = bin.join(fake);
             // realpath answers a made-up real path of /etc/ssl.
-            let answer = if fake == "realpath" { "echo /real/ssl\n" } else { "" };
+            let answer = if fake == "realpath" {
+                "echo /real/ssl\n"
+            } else {
+                ""
+            };
             std::fs::write(
                 &path,
                 format!(

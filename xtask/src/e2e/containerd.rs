@@ -148,7 +148,10 @@ fn try_runtimes(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
     let variants: [(&str, &[&str]); 3] = [
         ("runc (default)", &[]),
         ("crun", &["--runc-binary", "/usr/bin/crun"]),
-        ("crun --cgroup-manager=disabled", &["--runc-binary", &wrapper]),
+        (
+            "crun --cgroup-manager=disabled",
+            &["--runc-binary", &wrapper],
+        ),
     ];
     let mut ran = Vec::new();
     for (n, (name, flags)) in variants.iter().enumerate() {
@@ -191,13 +194,21 @@ fn runc_on_path(cx: &mut Ctx<'_>, dev: &BoxUser) -> Result<()> {
     );
     let script = "set -e; mkdir -p \"$1\" \"$(dirname \"$2\")\"; printf '#!/bin/sh\\nexec /usr/bin/crun --cgroup-manager=disabled \"$@\"\\n' > \"$1/runc\"; chmod 755 \"$1/runc\"; printf '[Service]\\nEnvironment=\"PATH=%s:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin\"\\n' \"$1\" > \"$2\"";
     cx.bx
-        .user(dev, Session::Login, &["sh", "-c", script, "sh", &dir, &drop_in])
+        .user(
+            dev,
+            Session::Login,
+            &["sh", "-c", script, "sh", &dir, &drop_in],
+        )
         .success()?;
     systemctl(cx, dev, &["daemon-reload"])?;
     let start = Instant::now();
     systemctl(cx, dev, &["restart", "containerd.service"])?;
     wait_for_ctr(cx, dev, start)?;
-    let out = in_namespaces(cx, dev, &["run", "--rm", IMAGE, "plain", "/bin/echo", "hello"])?;
+    let out = in_namespaces(
+        cx,
+        dev,
+        &["run", "--rm", IMAGE, "plain", "/bin/echo", "hello"],
+    )?;
     ensure!(
         out.success() && out.stdout.trim() == "hello",
         "plain ctr run with the wrapper as containerd's runc: {}\n{}{}",
@@ -306,7 +317,10 @@ fn first_line(text: &str) -> &str {
 }
 
 fn last_line(text: &str) -> &str {
-    text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim()
+    text.lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
 }
 
 /// Writes an OCI image layout archive of the busybox image (`write_busybox_image`'s tarball as

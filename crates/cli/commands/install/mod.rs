@@ -104,6 +104,17 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     }
     let paths = Paths::of(&caller)?;
     let (settings, _home) = args.config.load(&caller)?;
+    // The unit generator renders containerd's unit, but the install flow writes, records and
+    // waits for Docker's only until it is generalised per engine.
+    if settings.engine.value != rootless_setup_core::Engine::Docker {
+        return Err(hinted(
+            format!(
+                "install sets up the docker engine only so far, not {}",
+                settings.engine.value.as_str()
+            ),
+            &["`rootless-setup render --engine containerd` prints the unit it would write"],
+        ));
+    }
     let _lock = if args.dry_run {
         None
     } else {

@@ -275,16 +275,11 @@ fn starter(launch: Launch) -> &'static Needed {
 }
 
 /// The path of `what`, if found and usable as a systemd program path.
-fn needed(
-    located: &BTreeMap<&str, Located>,
-    what: &Needed,
-    p: &mut Problems,
-) -> Option<PathBuf> {
+fn needed(located: &BTreeMap<&str, Located>, what: &Needed, p: &mut Problems) -> Option<PathBuf> {
     let key = format!("binaries.{}", what.key);
     let Some(l) = located.get(what.key) else {
-        p.errors.push(
-            ConfigError::new(&Origin::Discovered, &key, what.missing).help(what.help),
-        );
+        p.errors
+            .push(ConfigError::new(&Origin::Discovered, &key, what.missing).help(what.help));
         return None;
     };
     match escape::exec_path(&l.path) {

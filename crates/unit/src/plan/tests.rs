@@ -317,9 +317,10 @@ fn containerd_runs_under_rootlesskit_without_its_script() {
 
     // Debian 12's rootlesskit 1.1 has no --detach-netns; host loopback and data root as chosen.
     let mut bookworm = trixie_containerd();
-    bookworm
-        .binaries
-        .insert("rootlesskit".into(), bin("rootlesskit", "/usr/bin/rootlesskit", Some("1.1.0")).1);
+    bookworm.binaries.insert(
+        "rootlesskit".into(),
+        bin("rootlesskit", "/usr/bin/rootlesskit", Some("1.1.0")).1,
+    );
     let s = with(
         "engine = \"containerd\"\ndata-root = \"/srv/ctrd\"\n[network]\nhost-loopback = true\n",
         Overrides::default(),
@@ -335,21 +336,24 @@ fn containerd_follows_the_order_of_the_steps_it_runs() {
     // Only rootlesskit 3 (gvisor-tap-vsock built in): the third driver of nerdctl 2.3's order.
     let mut found = trixie_containerd();
     found.binaries.remove("slirp4netns");
-    found
-        .binaries
-        .insert("rootlesskit".into(), bin("rootlesskit", "/usr/bin/rootlesskit", Some("3.0.0")).1);
+    found.binaries.insert(
+        "rootlesskit".into(),
+        bin("rootlesskit", "/usr/bin/rootlesskit", Some("3.0.0")).1,
+    );
     let s = with("engine = \"containerd\"\n", Overrides::default());
     assert_eq!(
         plan(&s, &found).unwrap().network_driver,
         NetDriver::GvisorTapVsock
     );
     // Pasta alone is not in that order: nothing usable, as the script would say.
-    found
-        .binaries
-        .insert("rootlesskit".into(), bin("rootlesskit", "/usr/bin/rootlesskit", Some("2.3.4")).1);
-    found
-        .binaries
-        .insert("pasta".into(), bin("pasta", "/usr/bin/pasta", Some("2025_01_21.4f2c8e7")).1);
+    found.binaries.insert(
+        "rootlesskit".into(),
+        bin("rootlesskit", "/usr/bin/rootlesskit", Some("2.3.4")).1,
+    );
+    found.binaries.insert(
+        "pasta".into(),
+        bin("pasta", "/usr/bin/pasta", Some("2025_01_21.4f2c8e7")).1,
+    );
     assert!(problems(&s, &found).contains("no usable network driver is installed"));
     // Unless chosen.
     let s = with(

@@ -417,9 +417,14 @@ fn containerd_engine_passes_without_its_script_or_nerdctl() {
     );
     assert_eq!(
         f.observed("not_found"),
-        Some("nerdctl, containerd-rootless.sh, containerd-rootless-setuptool.sh, slirp4netns, pasta, vpnkit, lxc-user-nic, fuse-overlayfs")
+        Some(
+            "nerdctl, containerd-rootless.sh, containerd-rootless-setuptool.sh, slirp4netns, pasta, vpnkit, lxc-user-nic, fuse-overlayfs"
+        )
     );
-    assert_eq!(facts.binary("ctr").map(|b| b.path.as_path()), Some(Path::new("/usr/bin/ctr")));
+    assert_eq!(
+        facts.binary("ctr").map(|b| b.path.as_path()),
+        Some(Path::new("/usr/bin/ctr"))
+    );
 }
 
 #[test]

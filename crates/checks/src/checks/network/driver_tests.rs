@@ -574,7 +574,11 @@ fn containerd_follows_the_steps_its_unit_runs() {
     facts.binaries.remove("slirp4netns");
     facts.network = None;
     let f = run(&h, &mut facts);
-    assert_eq!(f.status, Status::Fail, "rootlesskit 2 has no gvisor-tap-vsock");
+    assert_eq!(
+        f.status,
+        Status::Fail,
+        "rootlesskit 2 has no gvisor-tap-vsock"
+    );
     binary(
         &mut facts,
         "rootlesskit",
