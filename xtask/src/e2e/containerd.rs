@@ -9,7 +9,6 @@
 //!   `runc` on containerd's `PATH` → stop.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::thread;
@@ -20,7 +19,7 @@ use anyhow::{Context as _, Result, bail, ensure};
 use super::r#box::{BoxUser, Cgroup, NspawnBox, Session};
 use super::cmd::indent;
 use super::report::CheckReport;
-use super::scenarios::{Ctx, Scenario};
+use super::scenarios::{Ctx, Scenario, user_unit_journal};
 use super::tree::Release;
 use crate::util::{self, POLL, fmt_duration};
 
@@ -280,17 +279,7 @@ fn systemctl(cx: &Ctx<'_>, user: &BoxUser, args: &[&str]) -> Result<()> {
 }
 
 fn journal(cx: &Ctx<'_>) -> Result<String> {
-    Ok(cx
-        .bx
-        .root(&[
-            "journalctl",
-            "--no-pager",
-            "-n",
-            "60",
-            "_SYSTEMD_USER_UNIT=containerd.service",
-        ])
-        .run()?
-        .stdout)
+    user_unit_journal(cx, "containerd.service")
 }
 
 /// Polls `ctr version` on the host socket until the server answers; the time since `start`.
@@ -381,17 +370,7 @@ fn write_busybox_oci(bx: &NspawnBox, in_box: &str) -> Result<()> {
         staging.join("oci-layout"),
         r#"{"imageLayoutVersion":"1.0.0"}"#,
     )?;
-    let tarball = bx.path(in_box);
-    util::run_quiet(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&staging)
-            .args(["--owner=0", "--group=0", "-cf"])
-            .arg(&tarball)
-            .arg("."),
-    )?;
-    fs::set_permissions(&tarball, fs::Permissions::from_mode(0o644))?;
-    Ok(())
+    bx.write_tar(&staging, in_box)
 }
 
 /// Writes `data` under `blobs` by its SHA-256 (from `sha256sum`); the hex digest.
