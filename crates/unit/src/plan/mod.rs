@@ -68,7 +68,8 @@ pub struct Plan {
     pub port_driver: PortDriver,
     /// MTU.
     pub mtu: u32,
-    /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK`, when the engine reads it.
+    /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK`, when the engine reads it;
+    /// rootlesskit's `--disable-host-loopback` for [`Launch::Steps`].
     pub disable_host_loopback: Option<bool>,
     /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS`, when chosen; rootlesskit's
     /// `--detach-netns` for [`Launch::Steps`], always decided.
