@@ -32,14 +32,24 @@ const ANSWER_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The containerd scenarios, for [`super::scenarios::all`].
 pub fn scenarios() -> Vec<Scenario> {
-    vec![Scenario {
-        name: "containerd-unit",
-        about: "render --engine containerd → the unit starts → ctr version answers on the host socket → import → run",
-        setup: Some(|bx| write_busybox_oci(bx, OCI_TAR)),
-        run: containerd_unit,
-        cgroup: Some(Cgroup::V2),
-        release: Some(Release::Trixie),
-    }]
+    vec![
+        Scenario {
+            name: "containerd-unit",
+            about: "render --engine containerd → the unit starts → ctr version answers on the host socket → import → run",
+            setup: Some(|bx| write_busybox_oci(bx, OCI_TAR)),
+            run: containerd_unit,
+            cgroup: Some(Cgroup::V2),
+            release: Some(Release::Trixie),
+        },
+        Scenario {
+            name: "containerd-unit-bookworm",
+            about: "the same on Debian 12 (containerd 1.6, rootlesskit 1.1: no --detach-netns), cgroup v1",
+            setup: Some(|bx| write_busybox_oci(bx, OCI_TAR)),
+            run: containerd_unit,
+            cgroup: Some(Cgroup::V1),
+            release: Some(Release::Bookworm),
+        },
+    ]
 }
 
 /// The rootless containerd socket of `user` on the host.
