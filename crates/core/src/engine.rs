@@ -172,6 +172,8 @@ const CONTAINERD: EngineSpec = EngineSpec {
         Program::new("rootlesskit", Role::Required, V),
         Program::new("runc", Role::Required, V),
         Program::new("ctr", Role::Client, V),
+        // Where the unit's cgroup has no controllers, the steps make it containerd's runc.
+        Program::new("crun", Role::Optional, V),
         Program::new("nerdctl", Role::Optional, V),
         Program::new("containerd-rootless.sh", Role::Optional, &[]),
         Program::new("containerd-rootless-setuptool.sh", Role::Optional, &[]),

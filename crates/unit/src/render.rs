@@ -133,8 +133,13 @@ pub fn rootlesskit_flags(plan: &Plan) -> Vec<String> {
 /// The child part of `containerd-rootless.sh` as one line for `sh -c`, run inside rootlesskit's
 /// namespaces with the daemon's path as `$1` and its arguments after it: the copied-up
 /// directories' entries the daemon needs are replaced by the user's own directories,
-/// bind-mounted, then the daemon runs in place of the shell. The only value in the text is a
-/// chosen data directory, quoted for the shell.
+/// bind-mounted, then the daemon runs in place of the shell. The values in the text are a chosen
+/// data directory and crun's path, quoted for the shell.
+///
+/// With crun at hand, one step of our own comes before the daemon: when the unit's cgroup offers
+/// no memory controller (nothing delegated, or cgroup v1), neither runc nor crun can create a
+/// container's cgroup, so a `runc` that runs `crun --cgroup-manager=disabled` is put first on
+/// the daemon's `PATH`, in the namespace's own `/run`, where containerd's shim looks for `runc`.
 pub fn steps_script(plan: &Plan) -> String {
     let data_root = plan.data_root.as_ref().map_or_else(
         || "\"$data/containerd\"".to_owned(),
@@ -153,9 +158,37 @@ pub fn steps_script(plan: &Plan) -> String {
         bind(&data_root, "/var/lib/containerd"),
         bind("\"$data/cni\"", "/var/lib/cni"),
         bind("\"$config/containerd\"", "/etc/containerd"),
-        "exec \"$daemon\" \"$@\"".to_owned(),
     ];
-    steps.join("; ")
+    let crun = plan.crun_without_cgroups.as_deref().map(without_cgroups);
+    let exec = "exec \"$daemon\" \"$@\"".to_owned();
+    steps
+        .into_iter()
+        .chain(crun)
+        .chain([exec])
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Where the steps put the `runc` that is crun without cgroups, inside the namespace.
+pub const NO_CGROUPS_DIR: &str = "/run/rootless-setup";
+
+/// The step that makes `crun --cgroup-manager=disabled` the daemon's `runc` when the unit's
+/// cgroup has no memory controller, saying so in the journal.
+fn without_cgroups(crun: &Path) -> String {
+    // The wrapper's own line names crun quoted for its shell; that text is quoted again as
+    // printf's argument here.
+    let in_wrapper = shell::quote_path(crun);
+    format!(
+        "cg=$(sed -n 's/^0:://p' /proc/self/cgroup); \
+         if ! grep -qw memory \"/sys/fs/cgroup$cg/cgroup.controllers\" 2>/dev/null; then \
+         mkdir -p {NO_CGROUPS_DIR}; \
+         printf '#!/bin/sh\\nexec %s --cgroup-manager=disabled \"$@\"\\n' {} > {NO_CGROUPS_DIR}/runc; \
+         chmod 755 {NO_CGROUPS_DIR}/runc; \
+         export PATH={NO_CGROUPS_DIR}:$PATH; \
+         echo 'rootless-setup: no memory controller in this unit'\\''s cgroup: containers run with crun --cgroup-manager=disabled, without resource limits' >&2; \
+         fi",
+        shell::quote(&in_wrapper)
+    )
 }
 
 /// Creates `source` and `target` and bind-mounts one over the other.
@@ -332,6 +365,7 @@ mod tests {
             engine: Engine::Containerd,
             program: PathBuf::from("/usr/bin/rootlesskit"),
             daemon: Some(PathBuf::from("/opt/my bin/containerd")),
+            crun_without_cgroups: None,
             path: vec![PathBuf::from("/usr/bin")],
             network_driver: NetDriver::Slirp4netns,
             port_driver: PortDriver::Builtin,
@@ -493,6 +527,80 @@ mod tests {
                  containerd --log-level=debug\n"
             )
         );
+    }
+
+    /// The crun step in a shell of its own: `/proc/self/cgroup` and the cgroup tree are what
+    /// the host has, so the test sets up both cases with a fake `grep`.
+    #[test]
+    fn without_a_memory_controller_crun_becomes_runc() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let run = |controllers_found: bool| {
+            let step = without_cgroups(Path::new("/opt/it's/crun"))
+                .replace(NO_CGROUPS_DIR, &dir.join("nocg").display().to_string());
+            let grep = if controllers_found { "true" } else { "false" };
+            let script = format!("grep() {{ {grep}; }}; {step}; command -v runc || echo none");
+            std::process::Command::new("/bin/sh")
+                .args(["-c", &script])
+                .env("PATH", "/usr/bin:/bin")
+                .output()
+                .unwrap()
+        };
+        let out = run(true);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "none\n");
+        assert!(out.stderr.is_empty(), "{out:?}");
+        let out = run(false);
+        let wrapper = dir.join("nocg/runc");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}\n", wrapper.display())
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "rootless-setup: no memory controller in this unit's cgroup: containers run with crun --cgroup-manager=disabled, without resource limits\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&wrapper).unwrap(),
+            "#!/bin/sh\nexec '/opt/it'\\''s/crun' --cgroup-manager=disabled \"$@\"\n"
+        );
+        // The wrapper passes its arguments on, quoted path and all.
+        let crun_dir = dir.join("opt/it's");
+        std::fs::create_dir_all(&crun_dir).unwrap();
+        let wrapper_text = std::fs::read_to_string(&wrapper).unwrap().replace(
+            "'/opt/it'\\''s/crun'",
+            &shell::quote_path(&crun_dir.join("crun")),
+        );
+        std::fs::write(&wrapper, wrapper_text).unwrap();
+        std::fs::write(crun_dir.join("crun"), "#!/bin/sh\necho \"crun $*\"\n").unwrap();
+        std::fs::set_permissions(
+            crun_dir.join("crun"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let out = std::process::Command::new(&wrapper)
+            .args(["--root", "/r", "create", "a b"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "crun --cgroup-manager=disabled --root /r create a b\n"
+        );
+    }
+
+    #[test]
+    fn the_crun_step_comes_just_before_the_daemon() {
+        let mut plan = containerd_plan(None, &[]);
+        plan.crun_without_cgroups = Some(PathBuf::from("/usr/bin/crun"));
+        let script = steps_script(&plan);
+        let crun = script.find("--cgroup-manager=disabled").unwrap();
+        let last_bind = script.rfind("mount --bind").unwrap();
+        assert!(last_bind < crun && crun < script.rfind("exec \"$daemon\"").unwrap());
+        let syntax = std::process::Command::new("/bin/sh")
+            .args(["-n", "-c", &script])
+            .output()
+            .unwrap();
+        assert!(syntax.status.success(), "{syntax:?}");
+        assert!(!steps_script(&containerd_plan(None, &[])).contains("crun"));
     }
 
     #[test]

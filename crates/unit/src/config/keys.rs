@@ -40,11 +40,12 @@ pub const TIMEOUT_MAX: u32 = 3600;
 pub const TIMEOUT_DEFAULT: u32 = 90;
 
 /// The binaries that can be named in `[binaries]`: config key and the program's file name.
-pub const BINARIES: [(&str, &str); 8] = [
+pub const BINARIES: [(&str, &str); 9] = [
     ("dockerd-rootless", Engine::Docker.spec().rootless_script),
     ("dockerd", "dockerd"),
     ("containerd", "containerd"),
     ("rootlesskit", "rootlesskit"),
+    ("crun", "crun"),
     ("slirp4netns", "slirp4netns"),
     ("pasta", "pasta"),
     ("vpnkit", "vpnkit"),
@@ -139,7 +140,7 @@ pub const KEYS: [KeySpec; 11] = [
     KeySpec {
         name: "binaries.NAME",
         flag: None,
-        allowed: "absolute paths; NAME is `dockerd-rootless`, `dockerd`, `containerd`, `rootlesskit`, `slirp4netns`, `pasta`, `vpnkit` or `lxc-user-nic`",
+        allowed: "absolute paths; NAME is `dockerd-rootless`, `dockerd`, `containerd`, `rootlesskit`, `crun`, `slirp4netns`, `pasta`, `vpnkit` or `lxc-user-nic`",
         default: "found on this host",
     },
 ];

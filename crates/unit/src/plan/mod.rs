@@ -60,6 +60,10 @@ pub struct Plan {
     pub program: PathBuf,
     /// The daemon the script's steps end in (`containerd`), for [`Launch::Steps`].
     pub daemon: Option<PathBuf>,
+    /// crun, which the steps make containerd's `runc` (as `crun --cgroup-manager=disabled`)
+    /// when the unit's cgroup has no memory controller at start: nothing delegated, or cgroup
+    /// v1, where neither runc nor crun can create a container's cgroup. For [`Launch::Steps`].
+    pub crun_without_cgroups: Option<PathBuf>,
     /// `PATH` for the engine, in order.
     pub path: Vec<PathBuf>,
     /// Network driver.
@@ -136,9 +140,12 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
     let located = locate_all(settings, found, &mut p);
     let installed = installed(settings, found, &located);
     let program = needed(&located, starter(launch), &mut p);
-    let daemon = match launch {
-        Launch::Script => None,
-        Launch::Steps { .. } => needed(&located, &CONTAINERD, &mut p),
+    let (daemon, crun_without_cgroups) = match launch {
+        Launch::Script => (None, None),
+        Launch::Steps { .. } => (
+            needed(&located, &CONTAINERD, &mut p),
+            crun(&located, &mut p),
+        ),
     };
     let Some(network) = network_driver(settings, found, &installed) else {
         p.errors.push(
@@ -171,6 +178,7 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         // An error was pushed when it is missing.
         program: program.unwrap_or_default(),
         daemon,
+        crun_without_cgroups,
         path,
         network_driver: network.value,
         port_driver: port.value,
@@ -293,6 +301,19 @@ fn needed(located: &BTreeMap<&str, Located>, what: &Needed, p: &mut Problems) ->
             None
         }
     }
+}
+
+/// crun for containers without cgroups, if found and usable; a warning when it is not.
+fn crun(located: &BTreeMap<&str, Located>, p: &mut Problems) -> Option<PathBuf> {
+    let usable = located
+        .get("crun")
+        .filter(|l| escape::exec_path(&l.path).is_ok());
+    if usable.is_none() {
+        p.warnings.push(
+            "crun was not found (or its path cannot be written into a unit): where no cgroup controllers are delegated to the user (and on cgroup v1) containers will not start, as runc cannot create their cgroups; install crun".to_owned(),
+        );
+    }
+    usable.map(|l| l.path.clone())
 }
 
 /// What the script does when `--detach-netns` is not chosen: use it when rootlesskit has it

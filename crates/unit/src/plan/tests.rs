@@ -284,6 +284,7 @@ fn trixie_containerd() -> Discovered {
             bin("containerd", "/usr/bin/containerd", Some("1.7.24~ds1")),
             bin("ctr", "/usr/bin/ctr", Some("1.7.24~ds1")),
             bin("runc", "/usr/sbin/runc", Some("1.1.15+ds1")),
+            bin("crun", "/usr/bin/crun", Some("1.21")),
             bin("rootlesskit", "/usr/bin/rootlesskit", Some("2.3.4")),
             bin("slirp4netns", "/usr/bin/slirp4netns", Some("1.2.1")),
         ]
@@ -303,6 +304,10 @@ fn containerd_runs_under_rootlesskit_without_its_script() {
     assert_eq!(plan.engine, Engine::Containerd);
     assert_eq!(plan.program, PathBuf::from("/usr/bin/rootlesskit"));
     assert_eq!(plan.daemon, Some(PathBuf::from("/usr/bin/containerd")));
+    assert_eq!(
+        plan.crun_without_cgroups,
+        Some(PathBuf::from("/usr/bin/crun"))
+    );
     assert_eq!(plan.network_driver, NetDriver::Slirp4netns);
     assert_eq!(plan.port_driver, PortDriver::Builtin);
     assert_eq!(plan.mtu, 65520);
@@ -361,6 +366,28 @@ fn containerd_follows_the_order_of_the_steps_it_runs() {
         Overrides::default(),
     );
     assert_eq!(plan(&s, &found).unwrap().network_driver, NetDriver::Pasta);
+}
+
+#[test]
+fn containerd_without_crun_warns_that_containers_need_delegation() {
+    let s = with("engine = \"containerd\"\n", Overrides::default());
+    let mut found = trixie_containerd();
+    found.binaries.remove("crun");
+    let plan = plan(&s, &found).unwrap();
+    assert_eq!(plan.crun_without_cgroups, None);
+    assert_eq!(
+        plan.warnings,
+        [
+            "crun was not found (or its path cannot be written into a unit): where no cgroup controllers are delegated to the user (and on cgroup v1) containers will not start, as runc cannot create their cgroups; install crun"
+        ]
+    );
+    // Docker's unit never gets it.
+    assert_eq!(
+        super::plan(&Settings::default(), &debian())
+            .unwrap()
+            .crun_without_cgroups,
+        None
+    );
 }
 
 #[test]

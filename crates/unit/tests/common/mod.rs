@@ -181,6 +181,7 @@ pub fn containerd_host(bin_dir: &Path) -> Discovered {
         bin("containerd", bin_dir.join("containerd"), Some("1.7.24~ds1")),
         bin("ctr", bin_dir.join("ctr"), Some("1.7.24~ds1")),
         bin("runc", bin_dir.join("runc"), Some("1.1.15+ds1")),
+        bin("crun", bin_dir.join("crun"), Some("1.21")),
         bin("rootlesskit", bin_dir.join("rootlesskit"), Some("2.3.4")),
         bin("slirp4netns", bin_dir.join("slirp4netns"), Some("1.2.1")),
     ];
