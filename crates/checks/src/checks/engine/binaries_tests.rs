@@ -418,7 +418,7 @@ fn containerd_engine_passes_without_its_script_or_nerdctl() {
     assert_eq!(
         f.observed("not_found"),
         Some(
-            "nerdctl, containerd-rootless.sh, containerd-rootless-setuptool.sh, slirp4netns, pasta, vpnkit, lxc-user-nic, fuse-overlayfs"
+            "crun, nerdctl, containerd-rootless.sh, containerd-rootless-setuptool.sh, slirp4netns, pasta, vpnkit, lxc-user-nic, fuse-overlayfs"
         )
     );
     assert_eq!(
