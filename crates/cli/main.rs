@@ -9,6 +9,7 @@
 mod atomic;
 mod cli;
 mod commands;
+mod containerd;
 mod diff;
 mod docker_context;
 mod engine_api;

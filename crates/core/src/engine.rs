@@ -7,8 +7,8 @@
 
 use crate::catalogue::CheckId;
 use crate::model::Engine;
-use crate::network::ScriptRelease;
 use crate::network::auto::{WITH_GVISOR, WITH_PASTA, WITH_PASTA_AND_GVISOR};
+use crate::network::{NetDriver, ScriptRelease};
 
 /// What a program the engine needs is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +76,32 @@ pub struct RootlessScript {
     /// The script's releases that changed the order of network drivers it tries, newest first
     /// (by [`version_program`](Self::version_program)'s version).
     pub releases: &'static [ScriptRelease],
+    /// Whether the unit runs that script or its steps.
+    pub launch: Launch,
 }
 
 /// Why the rootlesskit checks do not apply to an engine that runs without it.
 const NO_ROOTLESSKIT: &str = "the engine does not run under rootlesskit";
+
+/// How the generated unit starts the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// `ExecStart=` runs the engine's rootless script
+    /// ([`RootlessScript::name`]), which must be installed; the unit's
+    /// drop-in sets the variables the script reads.
+    Script,
+    /// The unit runs rootlesskit itself with the rootless script's steps written into it, so
+    /// the script is not needed (nerdctl's `containerd-rootless.sh`, which no distribution
+    /// packages apart from nerdctl).
+    Steps {
+        /// The release of the script whose steps the unit follows (its `x.y.z`).
+        release: [u64; 3],
+        /// The network drivers that release tries, in order, when none is configured.
+        order: &'static [NetDriver],
+        /// rootlesskit's `--state-dir` under `$XDG_RUNTIME_DIR`.
+        state_dir: &'static str,
+    },
+}
 
 /// Everything that differs between engines as plain data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,8 +129,12 @@ pub struct EngineSpec {
     /// The variables that take precedence over what install sets up for the client.
     pub client_variables: &'static [&'static str],
     /// The rootless API socket under `$XDG_RUNTIME_DIR`, when the host can reach it there
-    /// (containerd's stays inside rootlesskit's mount namespace).
+    /// (containerd's `/run/containerd/containerd.sock` inside rootlesskit's mount namespace is
+    /// `$XDG_RUNTIME_DIR/containerd/containerd.sock`, bind-mounted there).
     pub api_socket: Option<&'static str>,
+    /// What goes before the socket's path in [`address_variable`](Self::address_variable):
+    /// `unix://` for `DOCKER_HOST`, nothing for `CONTAINERD_ADDRESS` (a plain path).
+    pub address_scheme: &'static str,
     /// The docker CLI context install creates and selects for the engine, when the docker CLI
     /// can talk to it.
     pub docker_context: Option<&'static str>,
@@ -136,6 +162,7 @@ const DOCKER: EngineSpec = EngineSpec {
             ([29, 5, 0], WITH_PASTA_AND_GVISOR),
             ([28, 5, 2], WITH_PASTA),
         ],
+        launch: Launch::Script,
     }),
     unit: "docker.service",
     record: "state.json",
@@ -155,6 +182,7 @@ const DOCKER: EngineSpec = EngineSpec {
     address_variable: "DOCKER_HOST",
     client_variables: &["DOCKER_HOST", "DOCKER_CONTEXT"],
     api_socket: Some("docker.sock"),
+    address_scheme: "unix://",
     docker_context: Some("rootless"),
     running_marker: "docker.sock",
     data_dir: "docker",
@@ -162,23 +190,36 @@ const DOCKER: EngineSpec = EngineSpec {
     copy_driver: "vfs",
 };
 
-/// Rootless containerd as nerdctl's `containerd-rootless.sh` runs it.
+/// Rootless containerd as nerdctl's `containerd-rootless.sh` runs it, its steps written into the
+/// unit: Debian packages containerd and its `ctr` client, not nerdctl or the script.
 const CONTAINERD: EngineSpec = EngineSpec {
     name: "containerd",
     runs: Runs::Rootlesskit(&RootlessScript {
         name: "containerd-rootless.sh",
         old_setuptool: "containerd-rootless-setuptool.sh",
         version_program: "nerdctl",
-        releases: &[([2, 3, 0], WITH_GVISOR)],
+        // The unit runs the steps of one release ([`Launch::Steps`]), so no installed
+        // release's order matters.
+        releases: &[],
+        // nerdctl v2.3.0 and later (extras/rootless/containerd-rootless.sh as of commit
+        // 97dbdc7f, "Update RootlessKit (3.1.0)"): docs/unit.md lists the steps.
+        launch: Launch::Steps {
+            release: [2, 3, 0],
+            order: WITH_GVISOR,
+            state_dir: "containerd-rootless",
+        },
     }),
     unit: "containerd.service",
     record: "containerd.json",
     programs: &[
         Program::new("containerd", Role::Required, V),
-        Program::new("containerd-rootless.sh", Role::Required, &[]),
         Program::new("rootlesskit", Role::Required, V),
         Program::new("runc", Role::Required, V),
-        Program::new("nerdctl", Role::Client, V),
+        Program::new("ctr", Role::Client, V),
+        // Where the unit's cgroup has no controllers, the steps make it containerd's runc.
+        Program::new("crun", Role::Optional, V),
+        Program::new("nerdctl", Role::Optional, V),
+        Program::new("containerd-rootless.sh", Role::Optional, &[]),
         Program::new("containerd-rootless-setuptool.sh", Role::Optional, &[]),
     ],
     not_applicable: &[],
@@ -189,7 +230,8 @@ const CONTAINERD: EngineSpec = EngineSpec {
     rootful_units: &["containerd.service"],
     address_variable: "CONTAINERD_ADDRESS",
     client_variables: &["CONTAINERD_ADDRESS"],
-    api_socket: None,
+    api_socket: Some("containerd/containerd.sock"),
+    address_scheme: "",
     docker_context: None,
     running_marker: "containerd-rootless/child_pid",
     data_dir: "containerd",
@@ -234,6 +276,7 @@ const PODMAN: EngineSpec = EngineSpec {
     address_variable: "DOCKER_HOST",
     client_variables: &["DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST"],
     api_socket: Some("podman/podman.sock"),
+    address_scheme: "unix://",
     docker_context: Some("rootless-podman"),
     running_marker: "podman/podman.sock",
     data_dir: "containers",
@@ -260,6 +303,15 @@ impl EngineSpec {
     pub const fn script(&self) -> Option<&'static RootlessScript> {
         match self.runs {
             Runs::Rootlesskit(script) => Some(script),
+            Runs::SocketActivated { .. } => None,
+        }
+    }
+
+    /// Whether the generated unit runs the rootless script or its steps (none: the engine runs
+    /// without a generated unit).
+    pub const fn launch(&self) -> Option<Launch> {
+        match self.runs {
+            Runs::Rootlesskit(script) => Some(script.launch),
             Runs::SocketActivated { .. } => None,
         }
     }
@@ -334,12 +386,24 @@ mod tests {
             let find = |name: &str| s.programs.iter().find(|p| p.name == name);
             assert_eq!(s.name, engine.as_str());
             if let Some(script) = s.script() {
+                let script_role = match script.launch {
+                    Launch::Script => Role::Required,
+                    Launch::Steps { .. } => Role::Optional,
+                };
                 assert_eq!(
                     find(script.name).map(|p| p.role),
-                    Some(Role::Required),
-                    "{} must need its rootless script",
+                    Some(script_role),
+                    "{} needs its rootless script exactly when the unit runs it",
                     s.name
                 );
+                if let Launch::Steps {
+                    order, state_dir, ..
+                } = script.launch
+                {
+                    assert!(!order.is_empty());
+                    assert!(!state_dir.contains('/'));
+                    assert!(s.running_marker.starts_with(&format!("{state_dir}/")));
+                }
                 assert!(find(script.name).is_some_and(|p| p.version_args.is_empty()));
                 assert_eq!(
                     find(script.old_setuptool).map(|p| p.role),
@@ -368,11 +432,11 @@ mod tests {
             assert!(!s.data_dir.contains('/') && !s.running_marker.starts_with('/'));
             assert!(s.api_socket.is_none_or(|a| !a.starts_with('/')));
             assert!(s.record.ends_with(".json") && !s.record.contains('/'));
-            assert_eq!(
-                s.docker_context.is_some(),
-                s.api_socket.is_some(),
+            assert!(
+                s.docker_context.is_none() || s.api_socket.is_some(),
                 "a docker CLI context needs a socket on the host to point at"
             );
+            assert!(s.address_scheme.is_empty() || s.address_scheme.ends_with("://"));
             let names: BTreeSet<_> = s.programs.iter().map(|p| p.name).collect();
             assert_eq!(names.len(), s.programs.len(), "a program listed twice");
             let skipped: BTreeSet<_> = s.not_applicable.iter().map(|(c, _)| c).collect();
@@ -401,9 +465,35 @@ mod tests {
         assert_eq!(s.client(), Some("docker"));
         assert_eq!(s.rootful_units, ["docker.service", "docker.socket"]);
         assert_eq!(s.not_applicable(CheckId::EngineSmoke), None);
-        assert_eq!(Engine::Containerd.spec().client(), Some("nerdctl"));
-        assert_eq!(Engine::Containerd.spec().api_socket, None);
-        assert_eq!(Engine::Containerd.spec().docker_context, None);
+        assert_eq!(script.launch, Launch::Script);
+        assert_eq!(s.address_scheme, "unix://");
+    }
+
+    /// What Debian packages for containerd (containerd and its `ctr`, no nerdctl), and the
+    /// steps of nerdctl's `containerd-rootless.sh` the unit runs instead of the script.
+    #[test]
+    fn containerd_runs_the_scripts_steps_with_the_packaged_client() {
+        let s = Engine::Containerd.spec();
+        assert_eq!(s.client(), Some("ctr"));
+        let role = |name: &str| s.programs.iter().find(|p| p.name == name).map(|p| p.role);
+        assert_eq!(role("nerdctl"), Some(Role::Optional));
+        assert_eq!(role("containerd-rootless.sh"), Some(Role::Optional));
+        assert_eq!(role("containerd"), Some(Role::Required));
+        assert_eq!(
+            s.script().map(|r| r.launch),
+            Some(Launch::Steps {
+                release: [2, 3, 0],
+                order: &[
+                    NetDriver::Slirp4netns,
+                    NetDriver::Vpnkit,
+                    NetDriver::GvisorTapVsock
+                ],
+                state_dir: "containerd-rootless",
+            })
+        );
+        assert_eq!(s.api_socket, Some("containerd/containerd.sock"));
+        assert_eq!(s.address_scheme, "");
+        assert_eq!(s.docker_context, None);
     }
 
     /// What Debian's podman ships: `/usr/lib/systemd/user/podman.socket` listening on

@@ -109,6 +109,24 @@ pub fn exec_arg(arg: &str) -> Result<String, EscapeError> {
     Ok(quote(arg, true))
 }
 
+/// An `ExecStart=` argument `PREFIX%t/NAME`: systemd puts the user manager's runtime directory
+/// (`$XDG_RUNTIME_DIR`) in place of `%t` when it starts the unit. `name` is one plain path
+/// component.
+pub fn exec_arg_under_runtime_dir(prefix: &str, name: &str) -> Result<String, EscapeError> {
+    if name.is_empty() {
+        return Err(EscapeError::Empty);
+    }
+    if name.contains('/') || name == "." || name == ".." {
+        return Err(EscapeError::NotNormalized);
+    }
+    check_controls(prefix)?;
+    check_controls(name)?;
+    let before = quote(prefix, true);
+    let after = quote(name, true);
+    // Both halves inside one pair of quotes, with the specifier between them.
+    Ok(format!("{}%t/{}", &before[..before.len() - 1], &after[1..]))
+}
+
 /// Whether `name` is a portable environment variable name.
 pub fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -287,6 +305,23 @@ mod tests {
         );
         assert_eq!(path_entry(Path::new("/a:b")), Err(EscapeError::ColonInPath));
         assert_eq!(path_entry(Path::new("/usr/bin")), Ok("/usr/bin"));
+    }
+
+    #[test]
+    fn an_argument_under_the_runtime_dir_keeps_only_its_specifier() {
+        let arg = exec_arg_under_runtime_dir("--state-dir=", "containerd-rootless").unwrap();
+        assert_eq!(arg, "\"--state-dir=%t/containerd-rootless\"");
+        let odd = exec_arg_under_runtime_dir("--x=$a%", "b%$\"").unwrap();
+        let words = model::words(&odd).unwrap();
+        assert_eq!(words.len(), 1);
+        let runtime = words[0].replacen("%t", "/run/user/1000", 1);
+        assert_eq!(
+            model::specifiers(&runtime).and_then(|w| model::dollars(&w)),
+            Some("--x=$a%/run/user/1000/b%$\"".to_owned())
+        );
+        for bad in ["", "a/b", "..", "a\nb"] {
+            assert!(exec_arg_under_runtime_dir("--s=", bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //! 3. [`render()`] fills the templates of `templates/` with values escaped for systemd
 //!    ([`escape`]) and puts the [`header`] (with a content hash) on every file, so a later run
 //!    can [`classify`] an existing file as ours and untouched, ours and edited, or foreign.
+//!    The engine's `Launch` decides the shape: Docker's unit runs `dockerd-rootless.sh` with a
+//!    drop-in of the variables it reads; containerd's runs rootlesskit with the steps of
+//!    `containerd-rootless.sh` written into `ExecStart=`, and has no drop-in.
 //!
 //! Nothing here writes files or talks to systemd: `install` and `render` in the CLI do.
 //!

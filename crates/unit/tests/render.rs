@@ -17,7 +17,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::{CASES, Flavour, fake_exe, host, plan, show, snapshot_host, write};
+use common::{
+    CASES, CONTAINERD_CASES, Flavour, containerd_host, fake_exe, host, plan, show, snapshot_host,
+    write,
+};
 use rootless_setup_core::paths::unit_dir;
 use rootless_setup_unit::{FileKind, FileOrigin, classify, render};
 
@@ -40,6 +43,42 @@ fn snapshots_of_the_matrix() {
             );
         }
         insta::assert_snapshot!(case.name, show(&files));
+    }
+}
+
+#[test]
+fn containerd_snapshots_one_unit_without_a_drop_in() {
+    let dir = unit_dir(None, Path::new("/home/u"));
+    for (name, file) in CONTAINERD_CASES {
+        let files = render(&plan(file, &containerd_host(Path::new("/usr/bin"))), &dir).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].kind, FileKind::Unit);
+        assert_eq!(files[0].path, dir.join("containerd.service"));
+        assert_eq!(
+            classify(&files[0].contents),
+            FileOrigin::Ours { edited: false }
+        );
+        insta::assert_snapshot!(*name, show(&files));
+    }
+}
+
+#[test]
+fn every_containerd_unit_passes_systemd_analyze_verify_silently() {
+    for (name, file) in CONTAINERD_CASES {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let found = containerd_host(&root.join("opt/engine bin"));
+        for b in found.binaries.values() {
+            fake_exe(&b.path);
+        }
+        let files = render(&plan(file, &found), &unit_dir(None, &root.join("home"))).unwrap();
+        write(&files);
+        let (ok, output) = verify(root, &files[0].path);
+        assert!(
+            ok && output.is_empty(),
+            "case {name}: systemd-analyze verify said:\n{output}\nfor:\n{}",
+            show(&files)
+        );
     }
 }
 

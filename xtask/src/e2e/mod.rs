@@ -4,6 +4,7 @@
 
 pub mod r#box;
 pub mod cmd;
+mod containerd;
 mod faults;
 mod install;
 mod podman;

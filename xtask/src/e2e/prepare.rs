@@ -121,6 +121,11 @@ impl NspawnBox {
         ] {
             std::os::unix::fs::symlink("busybox", staging.join("bin").join(applet))?;
         }
+        self.write_tar(&staging, in_box)
+    }
+
+    /// Writes a tarball of everything under `staging` (owned by root) at `in_box`, mode 0644.
+    pub fn write_tar(&self, staging: &Path, in_box: &str) -> Result<()> {
         let tarball = self.path(in_box);
         if let Some(parent) = tarball.parent() {
             fs::create_dir_all(parent)?;
@@ -128,7 +133,7 @@ impl NspawnBox {
         util::run_quiet(
             Command::new("tar")
                 .arg("-C")
-                .arg(&staging)
+                .arg(staging)
                 .args(["--owner=0", "--group=0", "-cf"])
                 .arg(&tarball)
                 .arg("."),

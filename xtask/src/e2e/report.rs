@@ -56,8 +56,11 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
 }
 
+/// The engines a report may be for.
+const ENGINES: [&str; 2] = ["docker", "containerd"];
+
 impl CheckReport {
-    /// Parses the JSON and checks the schema's invariants: version 1, engine docker, every
+    /// Parses the JSON and checks the schema's invariants: version 1, a known engine, every
     /// finding with an id, a known status and a summary, counts that match the findings, and
     /// `ready` equal to "no finding failed".
     pub fn parse(json: &str) -> Result<Self> {
@@ -68,8 +71,8 @@ impl CheckReport {
             v["schema_version"]
         );
         ensure!(
-            v["engine"] == "docker",
-            "engine is {}, want \"docker\"",
+            ENGINES.iter().any(|e| v["engine"] == *e),
+            "engine is {}, want one of {ENGINES:?}",
             v["engine"]
         );
         let text = |key: &str| -> Result<String> {

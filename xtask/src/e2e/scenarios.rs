@@ -207,6 +207,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(super::podman::scenarios());
     all.extend(super::repair::scenarios());
     all.extend(super::faults::scenarios());
+    all.extend(super::containerd::scenarios());
     all
 }
 
@@ -270,6 +271,21 @@ fn check_no_session(cx: &mut Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The last 60 lines of the journal of the user unit `unit` (any user's), read as root.
+pub fn user_unit_journal(cx: &Ctx<'_>, unit: &str) -> Result<String> {
+    Ok(cx
+        .bx
+        .root(&[
+            "journalctl",
+            "--no-pager",
+            "-n",
+            "60",
+            &format!("_SYSTEMD_USER_UNIT={unit}"),
+        ])
+        .run()?
+        .stdout)
+}
+
 /// Where the rootless daemon's socket is for `user`.
 pub fn docker_host(user: &BoxUser) -> String {
     format!("unix:///run/user/{}/docker.sock", user.uid)
@@ -311,22 +327,13 @@ pub fn wait_for_docker(
             .run()?;
         let state = state.stdout.trim();
         if !matches!(state, "active" | "activating") || start.elapsed() > deadline {
-            let journal = cx
-                .bx
-                .root(&[
-                    "journalctl",
-                    "--no-pager",
-                    "-n",
-                    "60",
-                    &format!("_SYSTEMD_USER_UNIT={unit}"),
-                ])
-                .run()?;
+            let journal = user_unit_journal(cx, unit)?;
             bail!(
                 "the daemon did not answer after {} (unit {unit} is {state}); last `docker version`:\n{}\
                  journal:\n{}",
                 fmt_duration(start.elapsed()),
                 indent(&info.stderr),
-                indent(&journal.stdout)
+                indent(&journal)
             );
         }
         thread::sleep(Duration::from_millis(200));

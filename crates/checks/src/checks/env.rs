@@ -56,7 +56,7 @@ pub(crate) fn client(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let spec = cx.engine.spec();
     let expected_host = spec
         .api_socket
-        .map(|socket| format!("unix://{runtime_dir}/{socket}"));
+        .map(|socket| format!("{}{runtime_dir}/{socket}", spec.address_scheme));
     let home = super::common::home_dir(cx, facts);
 
     let vars = spec.client_variables;
@@ -144,8 +144,8 @@ fn why(engine: Engine, overrides: &[Override]) -> String {
                  engine"
             )
         }
-        Engine::Containerd => "nerdctl and ctr connect to CONTAINERD_ADDRESS instead of the \
-             rootless containerd, which listens inside rootlesskit's namespace"
+        Engine::Containerd => "ctr and nerdctl connect to CONTAINERD_ADDRESS instead of the \
+             rootless containerd, whose socket is $XDG_RUNTIME_DIR/containerd/containerd.sock"
             .to_owned(),
     }
 }
@@ -444,6 +444,19 @@ mod tests {
         let f = run_with(&Fixture::new(), alice(), Engine::Containerd);
         assert_eq!(f.status, Status::Pass);
         assert_eq!(f.observed("containerd_address"), Some("unset"));
+        assert_eq!(
+            f.observed("containerd_address_expected"),
+            Some("/run/user/1000/containerd/containerd.sock")
+        );
+
+        // Pointing at the rootless socket (a plain path, as ctr takes it) is what is wanted.
+        let caller = alice().with_var(
+            "CONTAINERD_ADDRESS",
+            "/run/user/1000/containerd/containerd.sock",
+        );
+        let f = run_with(&Fixture::new(), caller, Engine::Containerd);
+        assert_eq!(f.status, Status::Pass, "{f:#?}");
+        assert!(f.summary.contains("harmless"), "{}", f.summary);
     }
 
     #[test]

@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 use super::{
     NetDriver, PASTA_MIN_DATE, PastaAge, SLIRP4NETNS_MIN, pasta_age, slirp4netns_supported,
 };
+use crate::engine::Launch;
 use crate::model::{Binary, Engine};
 use crate::version::version_at_least;
 
@@ -173,6 +174,9 @@ pub enum OrderSource {
     Version(String),
     /// Neither is known: the order every release starts with.
     Unknown,
+    /// The unit runs the script's steps itself ([`Launch::Steps`]): the order of the release
+    /// it follows, whatever script is installed.
+    Steps([u64; 3]),
 }
 
 /// The drivers the engine's script would try, in its order, and where that came from.
@@ -187,6 +191,12 @@ pub struct AutoOrder {
 impl AutoOrder {
     /// The order `installed`'s script follows.
     pub fn of(installed: &Installed) -> AutoOrder {
+        if let Some(Launch::Steps { release, order, .. }) = installed.engine.spec().launch() {
+            return AutoOrder {
+                drivers: order.to_vec(),
+                source: OrderSource::Steps(release),
+            };
+        }
         if let Some(drivers) = installed.script.as_deref().map(script_order)
             && !drivers.is_empty()
         {
@@ -239,6 +249,10 @@ impl AutoOrder {
             OrderSource::Unknown => {
                 format!("the order every {script} starts with (its version is unknown)")
             }
+            OrderSource::Steps([major, minor, patch]) => format!(
+                "the order of {script} from {} {major}.{minor}.{patch}, whose steps the unit runs",
+                version_program(engine)
+            ),
         }
     }
 }

@@ -136,8 +136,23 @@ fn the_order_follows_the_engine_version_without_a_script() {
         engine: Engine::Containerd,
         ..docker(v)
     };
-    assert_eq!(order(&nerdctl("2.2.1")), [Slirp, Vpnkit]);
-    assert_eq!(order(&nerdctl("2.3.0")), [Slirp, Vpnkit, Gvisor]);
+    // The containerd unit runs the steps of nerdctl 2.3's script, whatever nerdctl or script is
+    // installed (or none).
+    for containerd in [
+        nerdctl("2.2.1"),
+        nerdctl("2.3.0"),
+        Installed {
+            engine: Engine::Containerd,
+            script: Some(NERDCTL_2_3.replace("net=gvisor-tap-vsock", "")),
+            ..Installed::default()
+        },
+    ] {
+        let o = AutoOrder::of(&containerd);
+        assert_eq!(
+            (o.drivers, o.source),
+            (vec![Slirp, Vpnkit, Gvisor], OrderSource::Steps([2, 3, 0]))
+        );
+    }
     // Nothing known, or a version that is not one: the order every release starts with.
     for unknown in [Installed::default(), docker("dev")] {
         let o = AutoOrder::of(&unknown);
@@ -163,6 +178,14 @@ fn the_order_is_described_with_its_origin() {
     assert_eq!(
         AutoOrder::of(&read).origin(Engine::Containerd),
         "the order of the engine's containerd-rootless.sh"
+    );
+    let steps = Installed {
+        engine: Engine::Containerd,
+        ..Installed::default()
+    };
+    assert_eq!(
+        AutoOrder::of(&steps).origin(Engine::Containerd),
+        "the order of containerd-rootless.sh from nerdctl 2.3.0, whose steps the unit runs"
     );
     assert_eq!(
         AutoOrder::of(&Installed::default()).origin(Engine::Docker),

@@ -46,10 +46,12 @@ const DOCKER_SCRIPT: &str = match Engine::Docker.spec().script() {
 };
 
 /// The binaries that can be named in `[binaries]`: config key and the program's file name.
-pub const BINARIES: [(&str, &str); 7] = [
+pub const BINARIES: [(&str, &str); 9] = [
     ("dockerd-rootless", DOCKER_SCRIPT),
     ("dockerd", "dockerd"),
+    ("containerd", "containerd"),
     ("rootlesskit", "rootlesskit"),
+    ("crun", "crun"),
     ("slirp4netns", "slirp4netns"),
     ("pasta", "pasta"),
     ("vpnkit", "vpnkit"),
@@ -144,7 +146,7 @@ pub const KEYS: [KeySpec; 11] = [
     KeySpec {
         name: "binaries.NAME",
         flag: None,
-        allowed: "absolute paths; NAME is `dockerd-rootless`, `dockerd`, `rootlesskit`, `slirp4netns`, `pasta`, `vpnkit` or `lxc-user-nic`",
+        allowed: "absolute paths; NAME is `dockerd-rootless`, `dockerd`, `containerd`, `rootlesskit`, `crun`, `slirp4netns`, `pasta`, `vpnkit` or `lxc-user-nic`",
         default: "found on this host",
     },
 ];

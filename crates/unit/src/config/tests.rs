@@ -292,7 +292,7 @@ dockerd-rootless = "/opt/it's/dockerd-rootless.sh"
       allowed: string values (quote numbers and booleans)
     /home/u/.config/rootless-setup/config.toml:9:1: unknown key `binaries.dockerd-rootles`
       did you mean `dockerd-rootless`?
-      allowed: `dockerd-rootless`, `dockerd`, `rootlesskit`, `slirp4netns`, `pasta`, `vpnkit` or `lxc-user-nic`
+      allowed: `dockerd-rootless`, `dockerd`, `containerd`, `rootlesskit`, `crun`, `slirp4netns`, `pasta`, `vpnkit` or `lxc-user-nic`
     /home/u/.config/rootless-setup/config.toml:11:20: `binaries.dockerd-rootless` = `/opt/it's/dockerd-rootless.sh` contains '\'', which systemd refuses in a program path
     "#);
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rootless_setup_core::Engine;
+use rootless_setup_core::engine::Launch;
 use rootless_setup_core::model::{Binary, Facts, NetworkPlan};
 use rootless_setup_core::network::{Installed, NetDriver, Tool, auto_choice, version_program};
 use rootless_setup_core::version::version_at_least;
@@ -54,8 +55,15 @@ impl Discovered {
 pub struct Plan {
     /// The engine.
     pub engine: Engine,
-    /// The program `ExecStart=` runs (`dockerd-rootless.sh`).
+    /// The program `ExecStart=` runs: the engine's rootless script ([`Launch::Script`]) or
+    /// rootlesskit ([`Launch::Steps`]).
     pub program: PathBuf,
+    /// The daemon the script's steps end in (`containerd`), for [`Launch::Steps`].
+    pub daemon: Option<PathBuf>,
+    /// crun, which the steps make containerd's `runc` (as `crun --cgroup-manager=disabled`)
+    /// when the unit's cgroup has no memory controller at start: nothing delegated, or cgroup
+    /// v1, where neither runc nor crun can create a container's cgroup. For [`Launch::Steps`].
+    pub crun_without_cgroups: Option<PathBuf>,
     /// `PATH` for the engine, in order.
     pub path: Vec<PathBuf>,
     /// Network driver.
@@ -64,13 +72,16 @@ pub struct Plan {
     pub port_driver: PortDriver,
     /// MTU.
     pub mtu: u32,
-    /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK`, when the engine reads it.
+    /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK`, when the engine reads it;
+    /// rootlesskit's `--disable-host-loopback` for [`Launch::Steps`].
     pub disable_host_loopback: Option<bool>,
-    /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS`, when chosen.
+    /// `DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS`, when chosen; rootlesskit's
+    /// `--detach-netns` for [`Launch::Steps`], always decided.
     pub detach_netns: Option<bool>,
-    /// dockerd's `--data-root`, when chosen.
+    /// dockerd's `--data-root`, or what is bind-mounted over containerd's `/var/lib/containerd`,
+    /// when chosen.
     pub data_root: Option<PathBuf>,
-    /// Extra dockerd arguments.
+    /// Extra daemon arguments.
     pub daemon_flags: Vec<String>,
     /// Extra environment.
     pub environment: BTreeMap<String, String>,
@@ -125,10 +136,29 @@ struct Problems {
 /// Resolves and checks everything; all problems at once.
 pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigErrors> {
     let mut p = Problems::default();
-    check_engine(settings, &mut p);
+    let Some(launch) = settings.engine.value.spec().launch() else {
+        return Err(ConfigErrors(vec![
+            ConfigError::new(
+                &settings.engine.origin,
+                "engine",
+                format!(
+                    "{} runs from the distribution's socket unit: no unit is generated for it (`rootless-setup install --engine {0}` sets it up)",
+                    settings.engine.value.as_str()
+                ),
+            )
+            .allowed("`docker` or `containerd`"),
+        ]));
+    };
     let located = locate_all(settings, found, &mut p);
     let installed = installed(settings, found, &located);
-    let program = program(&located, &mut p);
+    let program = needed(&located, starter(launch), &mut p);
+    let (daemon, crun_without_cgroups) = match launch {
+        Launch::Script => (None, None),
+        Launch::Steps { .. } => (
+            needed(&located, &CONTAINERD, &mut p),
+            crun(&located, &mut p),
+        ),
+    };
     let Some(network) = network_driver(settings, found, &installed) else {
         p.errors.push(
             ConfigError::new(
@@ -144,8 +174,14 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
     let port = port_driver(settings, found, network.value);
     check_drivers(&network, &port, &installed, &mut p);
     let disable_host_loopback = disable_host_loopback(settings, &installed, &mut p);
-    let detach_netns = detach_netns(settings, &installed, &mut p);
-    let path = build_path(&located, network.value, found, &mut p.errors);
+    let detach_netns = match launch {
+        Launch::Script => detach_netns(settings, &installed, &mut p),
+        Launch::Steps { .. } => Some(
+            detach_netns(settings, &installed, &mut p)
+                .unwrap_or_else(|| rootlesskit_detaches(&installed)),
+        ),
+    };
+    let path = build_path(&located, launch, network.value, found, &mut p.errors);
     if !p.errors.is_empty() {
         return Err(ConfigErrors(p.errors));
     }
@@ -153,6 +189,8 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         engine: settings.engine.value,
         // An error was pushed when it is missing.
         program: program.unwrap_or_default(),
+        daemon,
+        crun_without_cgroups,
         path,
         network_driver: network.value,
         port_driver: port.value,
@@ -176,19 +214,6 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         start_timeout: settings.start_timeout.value,
         warnings: p.warnings,
     })
-}
-
-fn check_engine(settings: &Settings, p: &mut Problems) {
-    if settings.engine.value != Engine::Docker {
-        p.errors.push(
-            ConfigError::new(
-                &settings.engine.origin,
-                "engine",
-                "units are generated for docker only so far",
-            )
-            .allowed("`docker`"),
-        );
-    }
 }
 
 /// Every program of [`BINARIES`] that is configured or was discovered, by configuration key;
@@ -237,29 +262,80 @@ fn installed(
     }
 }
 
-/// The program `ExecStart=` runs, if found and usable as a systemd program path.
-fn program(located: &BTreeMap<&str, Located>, p: &mut Problems) -> Option<PathBuf> {
-    let Some(l) = located.get("dockerd-rootless") else {
-        p.errors.push(
-            ConfigError::new(&Origin::Discovered, "binaries.dockerd-rootless", "dockerd-rootless.sh was not found")
-                .help("install the engine's rootless extras (Debian ships the script in /usr/share/docker.io/contrib/), or set `binaries.dockerd-rootless`"),
-        );
+/// A program the unit names by path: its `[binaries]` key and what to say when it is missing.
+struct Needed {
+    key: &'static str,
+    missing: &'static str,
+    help: &'static str,
+}
+
+const DOCKERD_ROOTLESS: Needed = Needed {
+    key: "dockerd-rootless",
+    missing: "dockerd-rootless.sh was not found",
+    help: "install the engine's rootless extras (Debian ships the script in /usr/share/docker.io/contrib/), or set `binaries.dockerd-rootless`",
+};
+
+const ROOTLESSKIT: Needed = Needed {
+    key: "rootlesskit",
+    missing: "rootlesskit was not found",
+    help: "install rootlesskit (Debian: the rootlesskit package), or set `binaries.rootlesskit`",
+};
+
+const CONTAINERD: Needed = Needed {
+    key: "containerd",
+    missing: "containerd was not found",
+    help: "install containerd (Debian: the containerd package), or set `binaries.containerd`",
+};
+
+/// The program `ExecStart=` runs.
+fn starter(launch: Launch) -> &'static Needed {
+    match launch {
+        Launch::Script => &DOCKERD_ROOTLESS,
+        Launch::Steps { .. } => &ROOTLESSKIT,
+    }
+}
+
+/// The path of `what`, if found and usable as a systemd program path.
+fn needed(located: &BTreeMap<&str, Located>, what: &Needed, p: &mut Problems) -> Option<PathBuf> {
+    let key = format!("binaries.{}", what.key);
+    let Some(l) = located.get(what.key) else {
+        p.errors
+            .push(ConfigError::new(&Origin::Discovered, &key, what.missing).help(what.help));
         return None;
     };
     match escape::exec_path(&l.path) {
         Ok(_) => Some(l.path.clone()),
         Err(e) => {
             p.errors.push(
-                ConfigError::new(
-                    &l.origin,
-                    "binaries.dockerd-rootless",
-                    format!("`{}` {e}", l.path.display()),
-                )
-                .help("move the engine to a plain path, or set `binaries.dockerd-rootless`"),
+                ConfigError::new(&l.origin, &key, format!("`{}` {e}", l.path.display()))
+                    .help(format!("move the engine to a plain path, or set `{key}`")),
             );
             None
         }
     }
+}
+
+/// crun for containers without cgroups, if found and usable; a warning when it is not.
+fn crun(located: &BTreeMap<&str, Located>, p: &mut Problems) -> Option<PathBuf> {
+    let usable = located
+        .get("crun")
+        .filter(|l| escape::exec_path(&l.path).is_ok());
+    if usable.is_none() {
+        p.warnings.push(
+            "crun was not found (or its path cannot be written into a unit): where no cgroup controllers are delegated to the user (and on cgroup v1) containers will not start, as runc cannot create their cgroups; install crun".to_owned(),
+        );
+    }
+    usable.map(|l| l.path.clone())
+}
+
+/// What the script does when `--detach-netns` is not chosen: use it when rootlesskit has it
+/// (its `--help` lists it; here, by its version).
+fn rootlesskit_detaches(installed: &Installed) -> bool {
+    installed
+        .rootlesskit
+        .version()
+        .and_then(|v| version_at_least(v, &drivers::ROOTLESSKIT_DETACH_NETNS_MIN))
+        == Some(true)
 }
 
 /// The network driver: configured, or the one `network.driver` settled on, or core's
@@ -390,13 +466,18 @@ fn detach_netns(settings: &Settings, installed: &Installed, p: &mut Problems) ->
 /// caller's `PATH`.
 fn build_path(
     located: &BTreeMap<&str, Located>,
+    launch: Launch,
     network: NetDriver,
     found: &Discovered,
     errors: &mut Vec<ConfigError>,
 ) -> Vec<PathBuf> {
     let mut wanted: Vec<(&Path, &Origin)> = Vec::new();
     let network_key = network.program().unwrap_or("rootlesskit");
-    for key in ["dockerd-rootless", "dockerd", "rootlesskit", network_key] {
+    let programs: &[&str] = match launch {
+        Launch::Script => &["dockerd-rootless", "dockerd", "rootlesskit"],
+        Launch::Steps { .. } => &["rootlesskit", "containerd"],
+    };
+    for &key in programs.iter().chain([&network_key]) {
         if let Some(l) = located.get(key) {
             wanted.push((&l.path, &l.origin));
         }

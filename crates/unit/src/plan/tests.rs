@@ -276,12 +276,131 @@ fn nothing_installed() {
     ");
 }
 
+/// Debian 13 with containerd: its packages (containerd, ctr, runc, rootlesskit, slirp4netns), no
+/// nerdctl and no `containerd-rootless.sh`.
+fn trixie_containerd() -> Discovered {
+    Discovered {
+        binaries: [
+            bin("containerd", "/usr/bin/containerd", Some("1.7.24~ds1")),
+            bin("ctr", "/usr/bin/ctr", Some("1.7.24~ds1")),
+            bin("runc", "/usr/sbin/runc", Some("1.1.15+ds1")),
+            bin("crun", "/usr/bin/crun", Some("1.21")),
+            bin("rootlesskit", "/usr/bin/rootlesskit", Some("2.3.4")),
+            bin("slirp4netns", "/usr/bin/slirp4netns", Some("1.2.1")),
+        ]
+        .into_iter()
+        .collect(),
+        newuidmap: Some("/usr/bin/newuidmap".into()),
+        newgidmap: Some("/usr/bin/newgidmap".into()),
+        network: None,
+        script: None,
+    }
+}
+
 #[test]
-fn containerd_is_not_generated_yet() {
+fn containerd_runs_under_rootlesskit_without_its_script() {
     let s = with("engine = \"containerd\"\n", Overrides::default());
-    insta::assert_snapshot!(problems(&s, &debian()), @r"
-    /c.toml:1:10: units are generated for docker only so far
-      allowed: `docker`
+    let plan = plan(&s, &trixie_containerd()).unwrap();
+    assert_eq!(plan.engine, Engine::Containerd);
+    assert_eq!(plan.program, PathBuf::from("/usr/bin/rootlesskit"));
+    assert_eq!(plan.daemon, Some(PathBuf::from("/usr/bin/containerd")));
+    assert_eq!(
+        plan.crun_without_cgroups,
+        Some(PathBuf::from("/usr/bin/crun"))
+    );
+    assert_eq!(plan.network_driver, NetDriver::Slirp4netns);
+    assert_eq!(plan.port_driver, PortDriver::Builtin);
+    assert_eq!(plan.mtu, 65520);
+    assert_eq!(plan.disable_host_loopback, Some(true));
+    // The script's `auto`: rootlesskit 2.3 has --detach-netns.
+    assert_eq!(plan.detach_netns, Some(true));
+    assert_eq!(
+        plan.path.first().map(PathBuf::as_path),
+        Some(Path::new("/usr/bin"))
+    );
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+
+    // Debian 12's rootlesskit 1.1 has no --detach-netns; host loopback and data root as chosen.
+    let mut bookworm = trixie_containerd();
+    bookworm.binaries.insert(
+        "rootlesskit".into(),
+        bin("rootlesskit", "/usr/bin/rootlesskit", Some("1.1.0")).1,
+    );
+    let s = with(
+        "engine = \"containerd\"\ndata-root = \"/srv/ctrd\"\n[network]\nhost-loopback = true\n",
+        Overrides::default(),
+    );
+    let plan = super::plan(&s, &bookworm).unwrap();
+    assert_eq!(plan.detach_netns, Some(false));
+    assert_eq!(plan.disable_host_loopback, Some(false));
+    assert_eq!(plan.data_root, Some(PathBuf::from("/srv/ctrd")));
+}
+
+#[test]
+fn containerd_follows_the_order_of_the_steps_it_runs() {
+    // Only rootlesskit 3 (gvisor-tap-vsock built in): the third driver of nerdctl 2.3's order.
+    let mut found = trixie_containerd();
+    found.binaries.remove("slirp4netns");
+    found.binaries.insert(
+        "rootlesskit".into(),
+        bin("rootlesskit", "/usr/bin/rootlesskit", Some("3.0.0")).1,
+    );
+    let s = with("engine = \"containerd\"\n", Overrides::default());
+    assert_eq!(
+        plan(&s, &found).unwrap().network_driver,
+        NetDriver::GvisorTapVsock
+    );
+    // Pasta alone is not in that order: nothing usable, as the script would say.
+    found.binaries.insert(
+        "rootlesskit".into(),
+        bin("rootlesskit", "/usr/bin/rootlesskit", Some("2.3.4")).1,
+    );
+    found.binaries.insert(
+        "pasta".into(),
+        bin("pasta", "/usr/bin/pasta", Some("2025_01_21.4f2c8e7")).1,
+    );
+    assert!(problems(&s, &found).contains("no usable network driver is installed"));
+    // Unless chosen.
+    let s = with(
+        "engine = \"containerd\"\n[network]\ndriver = \"pasta\"\n",
+        Overrides::default(),
+    );
+    assert_eq!(plan(&s, &found).unwrap().network_driver, NetDriver::Pasta);
+}
+
+#[test]
+fn containerd_without_crun_warns_that_containers_need_delegation() {
+    let s = with("engine = \"containerd\"\n", Overrides::default());
+    let mut found = trixie_containerd();
+    found.binaries.remove("crun");
+    let plan = plan(&s, &found).unwrap();
+    assert_eq!(plan.crun_without_cgroups, None);
+    assert_eq!(
+        plan.warnings,
+        [
+            "crun was not found (or its path cannot be written into a unit): where no cgroup controllers are delegated to the user (and on cgroup v1) containers will not start, as runc cannot create their cgroups; install crun"
+        ]
+    );
+    // Docker's unit never gets it.
+    assert_eq!(
+        super::plan(&Settings::default(), &debian())
+            .unwrap()
+            .crun_without_cgroups,
+        None
+    );
+}
+
+#[test]
+fn containerd_without_its_programs() {
+    let s = with("engine = \"containerd\"\n", Overrides::default());
+    let mut found = trixie_containerd();
+    found.binaries.remove("containerd");
+    found.binaries.remove("rootlesskit");
+    insta::assert_snapshot!(problems(&s, &found), @r"
+    this host: rootlesskit was not found
+      help: install rootlesskit (Debian: the rootlesskit package), or set `binaries.rootlesskit`
+    this host: containerd was not found
+      help: install containerd (Debian: the containerd package), or set `binaries.containerd`
     ");
 }
 

@@ -174,3 +174,32 @@ pub fn write(files: &[RenderedFile]) {
         std::fs::write(&f.path, &f.contents).unwrap();
     }
 }
+
+/// Debian 13's containerd packages in `bin_dir` (no nerdctl, no `containerd-rootless.sh`).
+pub fn containerd_host(bin_dir: &Path) -> Discovered {
+    let binaries = [
+        bin("containerd", bin_dir.join("containerd"), Some("1.7.24~ds1")),
+        bin("ctr", bin_dir.join("ctr"), Some("1.7.24~ds1")),
+        bin("runc", bin_dir.join("runc"), Some("1.1.15+ds1")),
+        bin("crun", bin_dir.join("crun"), Some("1.21")),
+        bin("rootlesskit", bin_dir.join("rootlesskit"), Some("2.3.4")),
+        bin("slirp4netns", bin_dir.join("slirp4netns"), Some("1.2.1")),
+    ];
+    Discovered {
+        binaries: binaries.into_iter().collect(),
+        newuidmap: Some(bin_dir.join("newuidmap")),
+        newgidmap: Some(bin_dir.join("newgidmap")),
+        network: None,
+        script: None,
+    }
+}
+
+/// The containerd configurations of the snapshots: the defaults, and every option that
+/// changes the unit.
+pub const CONTAINERD_CASES: &[(&str, &str)] = &[
+    ("containerd-default", "engine = \"containerd\"\n"),
+    (
+        "containerd-options",
+        "engine = \"containerd\"\ndata-root = \"/srv/containerd data/100%\"\ndaemon-flags = [\"--log-level=debug\"]\nstart-timeout = 120\n[network]\nmtu = 1500\nhost-loopback = true\ndetach-netns = false\n[environment]\nHTTPS_PROXY = \"http://proxy.example:3128\"\n",
+    ),
+];

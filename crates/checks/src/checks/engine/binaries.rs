@@ -562,16 +562,14 @@ fn install_advice(
                 packages.push(Package::Conmon);
             }
         }
+        // The unit runs the steps of containerd-rootless.sh itself: neither the script nor
+        // nerdctl is needed.
         Engine::Containerd => {
             if needs(&["containerd", "runc"]) {
                 packages.push(Package::Containerd);
             }
             if needs(&["rootlesskit"]) {
                 packages.push(Package::Rootlesskit);
-            }
-            if needs(&[script]) {
-                extra.push(Package::Nerdctl);
-                notes.push("containerd-rootless.sh ships with nerdctl (its full release bundles it in extras/rootless)");
             }
         }
     }
@@ -623,8 +621,9 @@ fn warn_client(
             .why("without the docker client the `rootless-podman` CLI context cannot be created, so `docker` and `docker compose` cannot talk to Podman; podman itself works")
             .fix(Fix::root(ID, "install the docker client").remedy(Remedy::install(cx.distro.family, &[Package::DockerCli]))),
         Engine::Containerd => finding
-            .why("without nerdctl nothing talks to rootless containerd from the command line (nerdctl enters rootlesskit's namespaces for you)")
-            .fix(Fix::root(ID, "install nerdctl, from the distribution or nerdctl's release bundle").remedy(Remedy::install(cx.distro.family, &[Package::Nerdctl]))),
+            .why("without ctr nothing talks to rootless containerd from the command line, and install cannot ask containerd whether it is ready")
+            .fix(Fix::root(ID, "install containerd's ctr client (it comes with the containerd package); nerdctl, where the distribution has it or from nerdctl's release bundle, works too")
+                .remedy(Remedy::install(cx.distro.family, &[Package::Containerd]))),
     }
 }
 

@@ -355,6 +355,7 @@ fn containerd_fixture() -> Fixture {
     let fx = Fixture::new();
     fx.file("/etc/os-release", "ID=arch\n")
         .exe("/usr/bin/containerd")
+        .exe("/usr/bin/ctr")
         .exe("/usr/bin/containerd-rootless.sh")
         .exe("/usr/bin/containerd-rootless-setuptool.sh")
         .exe("/usr/bin/nerdctl")
@@ -364,11 +365,17 @@ fn containerd_fixture() -> Fixture {
 }
 
 fn containerd_harness(fx: &Fixture) -> Harness {
-    let system = debian_versions().on(
-        "nerdctl",
-        "--version",
-        ScriptedSystem::ok("nerdctl version 1.7.6\n"),
-    );
+    let system = debian_versions()
+        .on(
+            "nerdctl",
+            "--version",
+            ScriptedSystem::ok("nerdctl version 1.7.6\n"),
+        )
+        .on(
+            "ctr",
+            "--version",
+            ScriptedSystem::ok("ctr github.com/containerd/containerd 1.7.24~ds1\n"),
+        );
     let mut h = Harness::new(fx, caller(), system);
     h.engine = Engine::Containerd;
     h
@@ -393,26 +400,53 @@ fn containerd_engine_passes_with_nerdctl() {
     assert!(!f.summary.contains("outside PATH"));
 }
 
+/// Debian's containerd: no nerdctl and no containerd-rootless.sh (the unit runs the script's
+/// steps), ctr as the client.
 #[test]
-fn containerd_engine_without_its_script_fails_and_names_nerdctl() {
+fn containerd_engine_passes_without_its_script_or_nerdctl() {
     let fx = containerd_fixture();
     fx.remove("/usr/bin/containerd-rootless.sh");
+    fx.remove("/usr/bin/containerd-rootless-setuptool.sh");
+    fx.remove("/usr/bin/nerdctl");
     let h = containerd_harness(&fx);
-    let (f, _) = run(&h);
-    assert_eq!(f.status, Status::Fail);
-    assert_eq!(f.summary, "missing containerd-rootless.sh");
-    assert_eq!(fix_commands(&f), "sudo pacman -S --needed nerdctl");
+    let (f, facts) = run(&h);
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+    assert_eq!(
+        f.summary,
+        "containerd 1.6.20~ds1, rootlesskit 1.1.0, runc 1.1.5+ds1, ctr 1.7.24~ds1"
+    );
+    assert_eq!(
+        f.observed("not_found"),
+        Some(
+            "crun, nerdctl, containerd-rootless.sh, containerd-rootless-setuptool.sh, slirp4netns, pasta, vpnkit, lxc-user-nic, fuse-overlayfs"
+        )
+    );
+    assert_eq!(
+        facts.binary("ctr").map(|b| b.path.as_path()),
+        Some(Path::new("/usr/bin/ctr"))
+    );
 }
 
 #[test]
-fn containerd_engine_without_nerdctl_warns() {
+fn containerd_engine_without_ctr_warns_and_names_the_containerd_package() {
     let fx = containerd_fixture();
-    fx.remove("/usr/bin/nerdctl");
+    fx.remove("/usr/bin/ctr");
     let h = containerd_harness(&fx);
     let (f, _) = run(&h);
     assert_eq!(f.status, Status::Warn);
-    assert_eq!(f.summary, "the nerdctl client is not installed");
-    assert_eq!(fix_commands(&f), "sudo pacman -S --needed nerdctl");
+    assert_eq!(f.summary, "the ctr client is not installed");
+    assert_eq!(fix_commands(&f), "sudo pacman -S --needed containerd");
+}
+
+#[test]
+fn containerd_engine_without_containerd_fails() {
+    let fx = containerd_fixture();
+    fx.remove("/usr/bin/containerd");
+    let h = containerd_harness(&fx);
+    let (f, _) = run(&h);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.summary, "missing containerd");
+    assert_eq!(fix_commands(&f), "sudo pacman -S --needed containerd");
 }
 
 #[test]

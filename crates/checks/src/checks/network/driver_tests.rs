@@ -5,6 +5,7 @@ use super::*;
 use crate::checks::common::test_support::commands;
 use crate::testing::{Harness, ScriptedSystem};
 use rootless_setup_core::finding::Status;
+use rootless_setup_core::model::Engine;
 
 fn run(h: &Harness, facts: &mut Facts) -> Finding {
     driver(&h.context(), facts)
@@ -540,4 +541,51 @@ fn port_driver_none_warns() {
     assert!(f.summary.contains("publishes nothing"));
     assert!(f.fix.unwrap().summary.contains("builtin"));
     assert_eq!(facts.network.unwrap().port_driver, "none");
+}
+
+/// containerd's unit runs the steps of nerdctl 2.3's script: its order, with no nerdctl and no
+/// script installed (Debian), and gvisor-tap-vsock only from rootlesskit 3.
+#[test]
+fn containerd_follows_the_steps_its_unit_runs() {
+    let mut facts = Facts::default();
+    binary(
+        &mut facts,
+        "rootlesskit",
+        "/usr/bin/rootlesskit",
+        Some("2.3.4"),
+    );
+    binary(
+        &mut facts,
+        "slirp4netns",
+        "/usr/bin/slirp4netns",
+        Some("1.2.1"),
+    );
+    let mut h = with(None, None);
+    h.engine = Engine::Containerd;
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.observed("driver"), Some("slirp4netns"));
+    assert_eq!(
+        f.observed("order"),
+        Some(
+            "slirp4netns, vpnkit, gvisor-tap-vsock (the order of containerd-rootless.sh from nerdctl 2.3.0, whose steps the unit runs)"
+        )
+    );
+    facts.binaries.remove("slirp4netns");
+    facts.network = None;
+    let f = run(&h, &mut facts);
+    assert_eq!(
+        f.status,
+        Status::Fail,
+        "rootlesskit 2 has no gvisor-tap-vsock"
+    );
+    binary(
+        &mut facts,
+        "rootlesskit",
+        "/usr/bin/rootlesskit",
+        Some("3.0.0"),
+    );
+    let f = run(&h, &mut facts);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.observed("driver"), Some("gvisor-tap-vsock"));
 }
