@@ -10,20 +10,10 @@
 //! bind-mounted `$XDG_RUNTIME_DIR/containerd/containerd.sock` on the host (the engine's
 //! `api_socket`): a unix socket works across the user namespace, so no `nsenter` is needed.
 
-// `install` calls these once it is generalised per engine; until then only the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rootless_setup_core::Engine;
 use rootless_setup_core::process::{self, Invocation, ProcessError};
-
-/// containerd's socket under `$XDG_RUNTIME_DIR`.
-const SOCKET: &str = match Engine::Containerd.spec().api_socket {
-    Some(socket) => socket,
-    None => panic!("containerd's description names its API socket"),
-};
 
 /// How long one `ctr version` may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -123,15 +113,11 @@ pub fn wait_ready(ctr: &Path, socket: &Path, deadline: Duration) -> Result<Ready
     }
 }
 
-/// The rootless socket under `runtime_dir` (the engine's `api_socket`).
-pub fn socket(runtime_dir: &Path) -> PathBuf {
-    runtime_dir.join(SOCKET)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
 
     const ANSWER: &str = "Client:\n  Version:  1.7.24~ds1\n  Revision: \n  Go version: go1.24.4\n\nServer:\n  Version:  1.7.24~ds2\n  Revision: \n  UUID: 0b5e\n";
 
@@ -208,13 +194,5 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, NotReady::Process(_)), "{err:?}");
         assert!(err.to_string().contains("/nonexistent/ctr"), "{err}");
-    }
-
-    #[test]
-    fn the_socket_is_the_bind_mounted_one_under_the_runtime_dir() {
-        assert_eq!(
-            socket(Path::new("/run/user/1000")),
-            PathBuf::from("/run/user/1000/containerd/containerd.sock")
-        );
     }
 }

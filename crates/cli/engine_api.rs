@@ -38,6 +38,9 @@ pub enum ApiError {
     /// The bytes were not an HTTP response.
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// An engine asked through its client (containerd through `ctr`) did not answer.
+    #[error("{0}")]
+    NotReady(String),
 }
 
 /// Sends `GET target` on the socket at `socket` and reads the whole response.

@@ -284,6 +284,13 @@ mod tests {
             p.default_data_root(),
             PathBuf::from("/home/dev/.local/share/containers")
         );
+        let c = Paths::of(&caller, Engine::Containerd).unwrap();
+        assert_eq!(
+            c.socket(),
+            PathBuf::from("/run/user/4242/containerd/containerd.sock"),
+            "the bind-mounted socket under the runtime dir"
+        );
+        assert_eq!(c.context(), None);
         let d = Paths::of(&caller, Engine::Docker).unwrap();
         assert_eq!(
             d.state.parent(),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rootless_setup_checks::Caller;
-use rootless_setup_core::engine::Runs;
+use rootless_setup_core::engine::{Readiness, Runs};
 use rootless_setup_systemd::{Login, UnitState, UserManager};
 use rootless_setup_unit::{FileOrigin, classify};
 use serde::Serialize;
@@ -189,9 +189,15 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
         .as_ref()
         .map(|r| r.socket.clone())
         .unwrap_or_else(|| paths.socket());
-    let ping = engine_api::ping(&socket_path, engine_api::REQUEST_TIMEOUT);
-    let server = ping
-        .is_ok()
+    let readiness = paths.spec().readiness;
+    let ping = match crate::state::ops::probe(readiness, None, caller) {
+        Some(engine) => engine.ping(&socket_path, engine_api::REQUEST_TIMEOUT),
+        None => Err(engine_api::ApiError::NotReady(
+            "ctr was not found to ask the engine".to_owned(),
+        )),
+    };
+    // Only the Docker API describes the server (containerd's `ctr version` said it answers).
+    let server = (ping.is_ok() && readiness == Readiness::Ping)
         .then(|| engine_api::server_info(&socket_path).ok())
         .flatten();
     let endpoint = docker_context::endpoint(&socket_path);

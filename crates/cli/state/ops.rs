@@ -135,6 +135,51 @@ impl Engine for Socket {
     }
 }
 
+/// containerd, asked through `ctr --address SOCKET version` (it speaks gRPC, not HTTP).
+#[derive(Debug, Clone)]
+pub struct Ctr {
+    /// The `ctr` client.
+    pub ctr: std::path::PathBuf,
+}
+
+impl Engine for Ctr {
+    fn ping(&self, socket: &Path, timeout: Duration) -> Result<(), ApiError> {
+        self.wait_ready(socket, timeout).map(|_| ())
+    }
+    fn wait_ready(&self, socket: &Path, deadline: Duration) -> Result<engine_api::Ready, ApiError> {
+        crate::containerd::wait_ready(&self.ctr, socket, deadline)
+            .map(|r| engine_api::Ready {
+                elapsed: r.elapsed,
+                attempts: r.attempts,
+            })
+            .map_err(|e| ApiError::NotReady(e.to_string()))
+    }
+}
+
+/// How to ask `engine` whether it is ready ([`Readiness`]): the HTTP socket, or `ctr` (found
+/// by the checks, else by [`rootless_setup_core::process::find`]); `None` when `ctr` is nowhere.
+pub fn probe(
+    readiness: rootless_setup_core::engine::Readiness,
+    client: Option<&Path>,
+    caller: &rootless_setup_checks::Caller,
+) -> Option<Box<dyn Engine>> {
+    use rootless_setup_core::engine::Readiness;
+    match readiness {
+        Readiness::Ping => Some(Box::new(Socket)),
+        Readiness::CtrVersion => client
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                rootless_setup_core::process::find(
+                    &rootless_setup_core::Host::real(),
+                    "ctr",
+                    caller.path_dirs(),
+                    None,
+                )
+            })
+            .map(|ctr| Box::new(Ctr { ctr }) as Box<dyn Engine>),
+    }
+}
+
 /// Everything a flow acts on. `manager` is `None` when the user manager cannot be reached
 /// (uninstall then still does what needs no bus), `login` when logind cannot, `docker` when
 /// there is no client or the context is not ours to touch.

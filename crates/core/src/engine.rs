@@ -103,6 +103,15 @@ pub enum Launch {
     },
 }
 
+/// How to ask an engine whether it is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// `GET /_ping` answers `OK` on the API socket (the Docker API: Docker, Podman).
+    Ping,
+    /// `ctr --address SOCKET version` prints the server's version (containerd speaks gRPC).
+    CtrVersion,
+}
+
 /// Everything that differs between engines as plain data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineSpec {
@@ -132,6 +141,8 @@ pub struct EngineSpec {
     /// (containerd's `/run/containerd/containerd.sock` inside rootlesskit's mount namespace is
     /// `$XDG_RUNTIME_DIR/containerd/containerd.sock`, bind-mounted there).
     pub api_socket: Option<&'static str>,
+    /// How install and status ask the engine on that socket whether it is ready.
+    pub readiness: Readiness,
     /// What goes before the socket's path in [`address_variable`](Self::address_variable):
     /// `unix://` for `DOCKER_HOST`, nothing for `CONTAINERD_ADDRESS` (a plain path).
     pub address_scheme: &'static str,
@@ -182,6 +193,7 @@ const DOCKER: EngineSpec = EngineSpec {
     address_variable: "DOCKER_HOST",
     client_variables: &["DOCKER_HOST", "DOCKER_CONTEXT"],
     api_socket: Some("docker.sock"),
+    readiness: Readiness::Ping,
     address_scheme: "unix://",
     docker_context: Some("rootless"),
     running_marker: "docker.sock",
@@ -231,6 +243,7 @@ const CONTAINERD: EngineSpec = EngineSpec {
     address_variable: "CONTAINERD_ADDRESS",
     client_variables: &["CONTAINERD_ADDRESS"],
     api_socket: Some("containerd/containerd.sock"),
+    readiness: Readiness::CtrVersion,
     address_scheme: "",
     docker_context: None,
     running_marker: "containerd-rootless/child_pid",
@@ -276,6 +289,7 @@ const PODMAN: EngineSpec = EngineSpec {
     address_variable: "DOCKER_HOST",
     client_variables: &["DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST"],
     api_socket: Some("podman/podman.sock"),
+    readiness: Readiness::Ping,
     address_scheme: "unix://",
     docker_context: Some("rootless-podman"),
     running_marker: "podman/podman.sock",
@@ -492,6 +506,7 @@ mod tests {
             })
         );
         assert_eq!(s.api_socket, Some("containerd/containerd.sock"));
+        assert_eq!(s.readiness, Readiness::CtrVersion);
         assert_eq!(s.address_scheme, "");
         assert_eq!(s.docker_context, None);
     }

@@ -13,7 +13,7 @@ use super::plan::{
 };
 use super::wait;
 use crate::atomic;
-use crate::docker_context::{self, ContextAction};
+use crate::docker_context::ContextAction;
 use crate::paths::Paths;
 use crate::state::guard;
 use crate::state::ops::{Contexts, Manager, World};
@@ -525,11 +525,22 @@ impl Apply<'_> {
                 self.paths.user
             );
         }
+        let spec = self.paths.spec();
+        let address = format!(
+            "export {}={}{}",
+            spec.address_variable,
+            spec.address_scheme,
+            self.plan.socket.display()
+        );
         if self.paths.context().is_some() {
+            let _ = writeln!(s, "  for tools that ignore docker contexts: {address}");
+        } else {
+            let _ = writeln!(s, "  for its clients: {address}");
+        }
+        if self.paths.engine == rootless_setup_core::Engine::Containerd {
             let _ = writeln!(
                 s,
-                "  for tools that ignore docker contexts: export DOCKER_HOST={}",
-                docker_context::endpoint(&self.plan.socket)
+                "  containers run inside its namespaces: rootless-setup enter --engine containerd -- ctr run …\n  nerdctl is not packaged in Debian; the nerdctl-full release bundle works with this engine"
             );
         }
         let flag = super::engine_flag(self.paths);

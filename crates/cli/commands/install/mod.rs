@@ -27,12 +27,11 @@ use rootless_setup_unit::{RenderedFile, Settings, containers_conf, podman_units,
 
 use crate::commands::render::ConfigArgs;
 use crate::docker_context::{self, ContextAction, DockerCli};
-use crate::engine_api;
 use crate::paths::Paths;
 use crate::prompt::{Answer, Spinner};
 use crate::state::State;
 use crate::state::lock;
-use crate::state::ops::{Contexts, Linger, Socket, World};
+use crate::state::ops::{self, Contexts, Linger, World};
 use crate::style::{STOPPED, Style, hinted, out, paint, stopped};
 use plan::{
     ContextPlan, FilePlan, InstallPlan, LingerPlan, ServiceAction, file_change, service_plan,
@@ -140,8 +139,18 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         )
     })?;
     let plan = now.plan;
+    let engine =
+        ops::probe(paths.spec().readiness, pre.client.as_deref(), &caller).ok_or_else(|| {
+            hinted(
+                format!(
+                    "{} is asked whether it is ready with ctr, which was not found",
+                    paths.engine.as_str()
+                ),
+                &["install containerd's ctr client (Debian: the containerd package)"],
+            )
+        })?;
     // Nothing to do? Then only prove the engine answers.
-    if plan.changes_nothing() && engine_api::ping(&plan.socket, Duration::from_secs(5)).is_ok() {
+    if plan.changes_nothing() && engine.ping(&plan.socket, Duration::from_secs(5)).is_ok() {
         out(&format!(
             "nothing changed: {} is running with the same files and answers on {}\n  status: rootless-setup status{}\n",
             paths.started_unit(),
@@ -160,6 +169,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         &paths,
         &plan,
         &manager,
+        engine.as_ref(),
         now.old_state.as_ref(),
         &files,
         style,
@@ -263,7 +273,7 @@ fn gather(
         args,
         caller,
         paths,
-        pre.docker.as_deref(),
+        pre.client.as_deref(),
         old_state.as_ref(),
         &socket,
     )?;
@@ -354,11 +364,13 @@ fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow
 }
 
 /// Carries the plan out; on failure everything this run did is already rolled back.
+#[allow(clippy::too_many_arguments)]
 fn act(
     args: &Args,
     paths: &Paths,
     plan: &InstallPlan,
     manager: &UserManager,
+    engine: &dyn ops::Engine,
     old_state: Option<&State>,
     files: &EngineFiles,
     style: &Style,
@@ -376,7 +388,7 @@ fn act(
             manager: Some(manager),
             login: login.as_ref().map(|l| l as &dyn Linger),
             docker: docker.as_ref().map(|d| d as &dyn Contexts),
-            engine: &Socket,
+            engine,
         },
         paths,
         plan,

@@ -20,8 +20,8 @@ pub struct Prereqs {
     pub report: Report,
     /// The facts, for the unit generator.
     pub discovered: Discovered,
-    /// Where the checker found `docker`, if it did.
-    pub docker: Option<std::path::PathBuf>,
+    /// Where the checker found the engine's client (`docker`, `ctr`), if it did.
+    pub client: Option<std::path::PathBuf>,
     /// Whether the user manager has delegated controllers (`cgroup`).
     pub controllers_delegated: Option<bool>,
     /// Where the checker found `podman`, if it did.
@@ -34,7 +34,13 @@ pub fn run(caller: &Caller, settings: &Settings) -> Prereqs {
     let (report, facts) =
         render::check_configured(&host, caller, &LiveSystem, settings, &Selection::all());
     Prereqs {
-        docker: facts.binary("docker").map(|b| b.path.clone()),
+        client: settings
+            .engine
+            .value
+            .spec()
+            .client()
+            .and_then(|c| facts.binary(c))
+            .map(|b| b.path.clone()),
         controllers_delegated: facts.controllers_delegated,
         podman: facts.binary("podman").map(|b| b.path.clone()),
         discovered: render::discovered(&host, settings, &facts),
