@@ -63,6 +63,7 @@ pub enum Command {
     Install(crate::commands::install::Args),
     Status(crate::commands::status::Args),
     Uninstall(crate::commands::uninstall::Args),
+    Enter(crate::commands::enter::Args),
     Fix(crate::commands::fix::Args),
     Explain(crate::commands::explain::Args),
     Render(crate::commands::render::Args),

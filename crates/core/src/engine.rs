@@ -46,6 +46,44 @@ impl Program {
     }
 }
 
+/// A namespace of the running engine that `rootless-setup enter` joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Namespace {
+    /// The user namespace, where the caller's uid is mapped to 0 (joined first: it grants the
+    /// rights to join the others).
+    User,
+    /// The mount namespace (rootlesskit's copied-up `/etc` and `/run`, the engine's bind mounts).
+    Mount,
+    /// The network namespace (rootlesskit's `tap0` behind slirp4netns or pasta).
+    Net,
+}
+
+impl Namespace {
+    /// Its file's name under `/proc/PID/ns/`.
+    pub const fn proc_name(self) -> &'static str {
+        match self {
+            Namespace::User => "user",
+            Namespace::Mount => "mnt",
+            Namespace::Net => "net",
+        }
+    }
+}
+
+/// How `rootless-setup enter` finds the running engine and what it sets for a command run inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enter {
+    /// The file under `$XDG_RUNTIME_DIR` holding the pid of a process in the engine's
+    /// namespaces (rootlesskit's `child_pid` in its state directory).
+    pub pid_file: &'static str,
+    /// The namespaces joined, in this order.
+    pub namespaces: &'static [Namespace],
+    /// Variables set for the command, so the engine's own client works unchanged inside.
+    pub env: &'static [(&'static str, &'static str)],
+    /// What to run to start the process the pid file names, when starting the engine's
+    /// [`unit`](EngineSpec::unit) does not (`None`: `systemctl --user start UNIT`).
+    pub start: Option<&'static str>,
+}
+
 /// Everything that differs between engines as plain data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineSpec {
@@ -87,7 +125,12 @@ pub struct EngineSpec {
     pub overlay_driver: &'static str,
     /// The storage driver or snapshotter that copies (`vfs`, containerd's `native`).
     pub copy_driver: &'static str,
+    /// What `rootless-setup enter` joins.
+    pub enter: Enter,
 }
+
+/// The namespaces rootlesskit creates for its child: user, mount and network.
+const ROOTLESSKIT_NAMESPACES: &[Namespace] = &[Namespace::User, Namespace::Mount, Namespace::Net];
 
 /// `--version`, for the programs that take it.
 const V: &[&str] = &["--version"];
@@ -123,6 +166,13 @@ const DOCKER: EngineSpec = EngineSpec {
     data_dir: "docker",
     overlay_driver: "overlay2",
     copy_driver: "vfs",
+    // dockerd-rootless.sh's rootlesskit --state-dir; its child execs dockerd.
+    enter: Enter {
+        pid_file: "dockerd-rootless/child_pid",
+        namespaces: ROOTLESSKIT_NAMESPACES,
+        env: &[],
+        start: None,
+    },
 };
 
 /// Rootless containerd as nerdctl's `containerd-rootless.sh` runs it.
@@ -154,6 +204,14 @@ const CONTAINERD: EngineSpec = EngineSpec {
     data_dir: "containerd",
     overlay_driver: "overlayfs",
     copy_driver: "native",
+    // containerd-rootless.sh's rootlesskit --state-dir; inside, its state directory is
+    // bind-mounted over /run/containerd.
+    enter: Enter {
+        pid_file: "containerd-rootless/child_pid",
+        namespaces: ROOTLESSKIT_NAMESPACES,
+        env: &[("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")],
+        start: None,
+    },
 };
 
 impl Engine {
@@ -187,6 +245,7 @@ mod tests {
                 s.unit,
                 s.running_marker,
                 s.data_dir,
+                s.enter.pid_file,
             ];
             for name in own.into_iter().chain(s.rootful_sockets.iter().copied()) {
                 if let Some((other, _)) = seen.iter().find(|(e, n)| *e != engine && *n == name) {
@@ -231,7 +290,38 @@ mod tests {
             );
             let names: BTreeSet<_> = s.programs.iter().map(|p| p.name).collect();
             assert_eq!(names.len(), s.programs.len(), "a program listed twice");
+            assert!(!s.enter.pid_file.starts_with('/') && !s.enter.pid_file.contains(".."));
+            assert_eq!(
+                s.enter.namespaces.first(),
+                Some(&Namespace::User),
+                "{}: the user namespace grants the rights to join the others, so it comes first",
+                s.name
+            );
+            let joined: BTreeSet<_> = s.enter.namespaces.iter().map(|n| n.proc_name()).collect();
+            assert_eq!(joined.len(), s.enter.namespaces.len(), "a namespace twice");
         }
+    }
+
+    /// Both run under rootlesskit, whose child (the engine, after `exec`) has its pid in the
+    /// script's `--state-dir`; containerd's client is pointed at the socket bind-mounted inside.
+    #[test]
+    fn enter_joins_rootlesskits_child() {
+        let docker = Engine::Docker.spec().enter;
+        assert_eq!(docker.pid_file, "dockerd-rootless/child_pid");
+        assert_eq!(
+            docker.namespaces,
+            [Namespace::User, Namespace::Mount, Namespace::Net]
+        );
+        assert!(docker.env.is_empty());
+        let containerd = Engine::Containerd.spec().enter;
+        assert_eq!(containerd.pid_file, "containerd-rootless/child_pid");
+        assert_eq!(containerd.namespaces, docker.namespaces);
+        assert_eq!(
+            containerd.env,
+            [("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")]
+        );
+        let names: Vec<_> = docker.namespaces.iter().map(|n| n.proc_name()).collect();
+        assert_eq!(names, ["user", "mnt", "net"]);
     }
 
     fn client(spec: &EngineSpec) -> Option<&'static str> {

@@ -1,0 +1,230 @@
+//! Tests of `enter` that need no namespace: the command line, the default shell, the
+//! environment, the exit status of a command that could not be run, and the messages when no
+//! engine runs or its pid file is refused.
+
+use clap::Parser;
+
+use super::*;
+use crate::cli::{Cli, Command};
+use crate::style::exit_status;
+
+fn parse(argv: &[&str]) -> Args {
+    let cli = Cli::try_parse_from(["rootless-setup", "enter"].iter().chain(argv)).unwrap();
+    match cli.command {
+        Command::Enter(args) => args,
+        other => panic!("parsed as {other:?}"),
+    }
+}
+
+fn words(args: &Args) -> Vec<&str> {
+    args.command.iter().map(|w| w.to_str().unwrap()).collect()
+}
+
+#[test]
+fn the_command_is_everything_after_the_options() {
+    let args = parse(&[]);
+    assert_eq!(args.engine, EngineArg::Docker);
+    assert!(args.command.is_empty());
+    assert_eq!(words(&parse(&["--", "id", "-u"])), ["id", "-u"]);
+    assert_eq!(words(&parse(&["id", "-u"])), ["id", "-u"]);
+    let args = parse(&[
+        "--engine",
+        "containerd",
+        "ctr",
+        "--namespace",
+        "x",
+        "images",
+        "ls",
+    ]);
+    assert_eq!(args.engine, EngineArg::Containerd);
+    assert_eq!(words(&args), ["ctr", "--namespace", "x", "images", "ls"]);
+    // After the command starts, an option of enter's is the command's.
+    let args = parse(&["ls", "--engine", "containerd"]);
+    assert_eq!(args.engine, EngineArg::Docker);
+    assert_eq!(words(&args), ["ls", "--engine", "containerd"]);
+    assert_eq!(words(&parse(&["--", "--engine"])), ["--engine"]);
+}
+
+#[test]
+fn the_default_shell_is_the_login_shell_then_shell_then_sh() {
+    let bash = Some(PathBuf::from("/bin/bash"));
+    assert_eq!(
+        default_shell(bash.clone(), Some("/bin/zsh")),
+        PathBuf::from("/bin/bash")
+    );
+    assert_eq!(
+        default_shell(None, Some("/bin/zsh")),
+        PathBuf::from("/bin/zsh")
+    );
+    assert_eq!(
+        default_shell(Some(PathBuf::new()), Some("/bin/zsh")),
+        PathBuf::from("/bin/zsh")
+    );
+    assert_eq!(default_shell(None, Some("zsh")), PathBuf::from("/bin/sh"));
+    assert_eq!(default_shell(None, None), PathBuf::from("/bin/sh"));
+}
+
+#[test]
+fn the_engines_variables_replace_the_callers() {
+    let current = [
+        ("HOME", "/home/dev"),
+        ("CONTAINERD_ADDRESS", "/elsewhere.sock"),
+        ("PATH", "/usr/bin:/bin"),
+    ]
+    .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+    let env = environment(
+        current.clone().into_iter(),
+        Engine::Containerd.spec().enter.env,
+    );
+    let env: Vec<&str> = env.iter().map(|c| c.to_str().unwrap()).collect();
+    assert_eq!(
+        env,
+        [
+            "HOME=/home/dev",
+            "PATH=/usr/bin:/bin",
+            "CONTAINERD_ADDRESS=/run/containerd/containerd.sock"
+        ]
+    );
+    let docker = environment(current.into_iter(), Engine::Docker.spec().enter.env);
+    assert_eq!(docker.len(), 3);
+    assert_eq!(
+        docker[1].to_str().unwrap(),
+        "CONTAINERD_ADDRESS=/elsewhere.sock"
+    );
+}
+
+#[test]
+fn a_nul_byte_cuts_an_argument() {
+    assert_eq!(c_string(OsString::from("ab\0cd")).to_bytes(), b"ab");
+    assert_eq!(c_string(OsString::from("ip")).to_bytes(), b"ip");
+}
+
+#[test]
+fn a_command_not_run_exits_like_a_shell() {
+    assert_eq!(exec_status(Errno::ENOENT), 127);
+    assert_eq!(exec_status(Errno::ENOTDIR), 127);
+    assert_eq!(exec_status(Errno::EACCES), 126);
+    assert_eq!(exec_status(Errno::ENOEXEC), 126);
+    assert_eq!(exec_status(Errno::E2BIG), 126);
+}
+
+#[test]
+fn a_command_that_is_nowhere_is_127_and_named() {
+    // execvpe fails before replacing anything: this process goes on.
+    let argv = [CString::new("/nonexistent/rootless-setup-test").unwrap()];
+    let err = exec(&argv, &[]);
+    assert_eq!(exit_status(&err), 127);
+    assert_eq!(
+        err.to_string(),
+        "could not run /nonexistent/rootless-setup-test in the engine's namespaces: No such file or directory"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let err = exec(
+        &[CString::new(dir.path().as_os_str().as_bytes()).unwrap()],
+        &[],
+    );
+    assert_eq!(exit_status(&err), 126, "{err}");
+}
+
+#[test]
+fn the_start_command_is_the_units_unless_the_engine_names_one() {
+    assert_eq!(
+        start_command(Engine::Docker.spec()),
+        "systemctl --user start docker"
+    );
+    assert_eq!(
+        start_command(Engine::Containerd.spec()),
+        "systemctl --user start containerd"
+    );
+    let mut spec = *Engine::Docker.spec();
+    spec.enter.start = Some("podman info");
+    assert_eq!(start_command(&spec), "podman info");
+}
+
+/// What `find` says, as `main` would print it.
+fn shown(err: &anyhow::Error) -> (u8, String, Vec<String>) {
+    let hinted = err.downcast_ref::<Hinted>().expect("a hinted error");
+    (
+        exit_status(err),
+        hinted.message.clone(),
+        hinted.help.clone(),
+    )
+}
+
+fn me() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+#[test]
+fn no_pid_file_says_no_engine_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dockerd-rootless/child_pid");
+    let err = find(Engine::Docker.spec(), &file, me()).unwrap_err();
+    let (exit, message, help) = shown(&err);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        message,
+        format!(
+            "no rootless docker is running for you ({} does not exist)",
+            file.display()
+        )
+    );
+    assert_eq!(
+        help,
+        [
+            "`rootless-setup status` shows the installed engine and why it is not running",
+            "start it: systemctl --user start docker"
+        ]
+    );
+}
+
+#[test]
+fn a_stale_pid_says_no_engine_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("child_pid");
+    // Above any pid_max (at most 2^22).
+    std::fs::write(&file, "2147483647").unwrap();
+    let err = find(Engine::Containerd.spec(), &file, me()).unwrap_err();
+    let (exit, message, help) = shown(&err);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        message,
+        format!(
+            "no rootless containerd is running for you (process 2147483647, named by {}, is not running)",
+            file.display()
+        )
+    );
+    assert_eq!(help[1], "start it: systemctl --user start containerd");
+}
+
+#[test]
+fn a_pid_file_not_the_engines_is_refused_with_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("child_pid");
+    std::fs::write(&file, "init").unwrap();
+    let err = find(Engine::Docker.spec(), &file, me()).unwrap_err();
+    let (exit, message, help) = shown(&err);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        message,
+        format!(
+            "refusing {}: it holds \"init\", not a process id",
+            file.display()
+        )
+    );
+    assert_eq!(help[1], "restart it: systemctl --user restart docker");
+
+    // This very process: the caller's, but in the caller's own user namespace.
+    std::fs::write(&file, std::process::id().to_string()).unwrap();
+    let err = find(Engine::Docker.spec(), &file, me()).unwrap_err();
+    let (exit, message, _) = shown(&err);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        message,
+        format!(
+            "refusing to enter the process {} names: process {} is in your own user namespace, not in a rootless engine's",
+            file.display(),
+            std::process::id()
+        )
+    );
+}
