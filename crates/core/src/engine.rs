@@ -166,7 +166,8 @@ const DOCKER: EngineSpec = EngineSpec {
     data_dir: "docker",
     overlay_driver: "overlay2",
     copy_driver: "vfs",
-    // dockerd-rootless.sh's rootlesskit --state-dir; its child execs dockerd.
+    // dockerd-rootless.sh's rootlesskit --state-dir: the child holding the namespaces, in which
+    // the script execs dockerd (whose own docker.pid names a process in the same namespaces).
     enter: Enter {
         pid_file: "dockerd-rootless/child_pid",
         namespaces: ROOTLESSKIT_NAMESPACES,
@@ -302,8 +303,9 @@ mod tests {
         }
     }
 
-    /// Both run under rootlesskit, whose child (the engine, after `exec`) has its pid in the
-    /// script's `--state-dir`; containerd's client is pointed at the socket bind-mounted inside.
+    /// Both run under rootlesskit, whose child (holding the namespaces the engine runs in) has
+    /// its pid in the script's `--state-dir`; containerd's client is pointed at the socket
+    /// bind-mounted inside.
     #[test]
     fn enter_joins_rootlesskits_child() {
         let docker = Engine::Docker.spec().enter;

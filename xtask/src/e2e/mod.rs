@@ -4,6 +4,7 @@
 
 pub mod r#box;
 pub mod cmd;
+mod enter;
 mod faults;
 mod install;
 mod prepare;

@@ -206,6 +206,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(super::install::scenarios());
     all.extend(super::repair::scenarios());
     all.extend(super::faults::scenarios());
+    all.extend(super::enter::scenarios());
     all
 }
 

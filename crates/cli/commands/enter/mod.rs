@@ -128,9 +128,9 @@ fn find(spec: &EngineSpec, pid_file: &Path, uid: u32) -> anyhow::Result<Target> 
             "process {pid}, named by {}, is not running",
             pid_file.display()
         ))),
-        Err(e @ (TargetError::NotYours { .. } | TargetError::NotRootless(_))) => {
+        Err(e @ (TargetError::NotYours { pid, .. } | TargetError::NotRootless(pid))) => {
             Err(refused(format!(
-                "refusing to enter the process {} names: {e}",
+                "refusing to enter process {pid}, named by {}: {e}",
                 pid_file.display()
             )))
         }

@@ -39,7 +39,7 @@ pub enum TargetError {
     #[error("process {0} is not running")]
     Gone(Pid),
     /// Someone else's process.
-    #[error("process {pid} belongs to uid {owner}, not to you (uid {uid})")]
+    #[error("it belongs to uid {owner}, not to you (uid {uid})")]
     NotYours {
         /// The process.
         pid: Pid,
@@ -50,7 +50,7 @@ pub enum TargetError {
         uid: u32,
     },
     /// In the caller's own user namespace: not a process of a rootless engine.
-    #[error("process {0} is in your own user namespace, not in a rootless engine's")]
+    #[error("it is in your own user namespace, not in a rootless engine's")]
     NotRootless(Pid),
     /// `/proc/PID/…` could not be read.
     #[error("could not read /proc/{pid}/{what}: {source}")]
@@ -223,7 +223,7 @@ mod tests {
             judge(Pid::from_raw(1), &[0; 5], 1000)
                 .unwrap_err()
                 .to_string(),
-            "process 1 belongs to uid 0, not to you (uid 1000)"
+            "it belongs to uid 0, not to you (uid 1000)"
         );
     }
 
@@ -301,7 +301,7 @@ mod tests {
         assert!(matches!(err, TargetError::NotRootless(_)), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "process 812 is in your own user namespace, not in a rootless engine's"
+            "it is in your own user namespace, not in a rootless engine's"
         );
     }
 

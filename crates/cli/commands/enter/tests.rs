@@ -222,9 +222,9 @@ fn a_pid_file_not_the_engines_is_refused_with_a_restart() {
     assert_eq!(
         message,
         format!(
-            "refusing to enter the process {} names: process {} is in your own user namespace, not in a rootless engine's",
-            file.display(),
-            std::process::id()
+            "refusing to enter process {}, named by {}: it is in your own user namespace, not in a rootless engine's",
+            std::process::id(),
+            file.display()
         )
     );
 }
