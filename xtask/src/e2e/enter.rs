@@ -7,7 +7,7 @@
 //!   pid file naming PID 1, or a symlink, is refused → with the engine stopped, exit 1 and the
 //!   message → uninstall leaves nothing.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Result, ensure};
 
@@ -27,15 +27,6 @@ pub fn scenarios() -> Vec<Scenario> {
         cgroup: Some(Cgroup::V2),
         release: Some(Release::Trixie),
     }]
-}
-
-/// Runs a command as dev in a login environment.
-fn as_dev(cx: &Ctx<'_>, argv: &[&str]) -> Result<Captured> {
-    let dev = cx.dev.clone();
-    cx.bx
-        .user(&dev, Session::Login, argv)
-        .timeout(Duration::from_secs(120))
-        .run()
 }
 
 /// `sh -c SCRIPT` as dev; fails unless it succeeds.
@@ -113,18 +104,14 @@ fn which_pid(cx: &mut Ctx<'_>, run: &str, pid_file: &str) -> Result<()> {
             "echo \"$(ps -o comm= -p {pid})\" $(readlink /proc/{pid}/ns/user /proc/{pid}/ns/mnt /proc/{pid}/ns/net)"
         )
     };
-    let both = as_dev(
+    let both = dev_sh(
         cx,
-        &[
-            "sh",
-            "-c",
-            &format!(
-                "{}; {}; {}",
-                describe(&format!("$(cat {pid_file})")),
-                describe(&format!("$(cat {run}/docker.pid)")),
-                describe("$$")
-            ),
-        ],
+        &format!(
+            "{}; {}; {}",
+            describe(&format!("$(cat {pid_file})")),
+            describe(&format!("$(cat {run}/docker.pid)")),
+            describe("$$")
+        ),
     )?;
     let lines: Vec<Vec<&str>> = both
         .stdout
@@ -154,7 +141,7 @@ fn which_pid(cx: &mut Ctx<'_>, run: &str, pid_file: &str) -> Result<()> {
 /// Inside, the network is rootlesskit's (`tap0`); outside it is not.
 fn the_engines_network(cx: &mut Ctx<'_>) -> Result<()> {
     let inside = enter(cx, &["cat", "/proc/net/dev"], 0)?;
-    let outside = as_dev(cx, &["cat", "/proc/net/dev"])?;
+    let outside = dev_sh(cx, "cat /proc/net/dev")?;
     let names = |dev: &str| -> Vec<String> {
         dev.lines()
             .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_owned()))
@@ -173,13 +160,9 @@ fn the_engines_network(cx: &mut Ctx<'_>) -> Result<()> {
 /// there exits 127.
 fn exit_statuses(cx: &mut Ctx<'_>) -> Result<()> {
     enter(cx, &["sh", "-c", "exit 7"], 7)?;
-    let signalled = as_dev(
+    let signalled = dev_sh(
         cx,
-        &[
-            "sh",
-            "-c",
-            &format!("{BINARY_IN_BOX} enter -- sh -c 'kill -TERM $$'; echo status=$?"),
-        ],
+        &format!("{BINARY_IN_BOX} enter -- sh -c 'kill -TERM $$'; echo status=$?"),
     )?;
     ensure!(
         signalled.stdout.trim() == "status=143",

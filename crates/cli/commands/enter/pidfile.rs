@@ -113,6 +113,14 @@ mod tests {
         nix::unistd::getuid().as_raw()
     }
 
+    /// A `child_pid` holding `content` in a fresh directory (kept while the directory lives).
+    fn written(content: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("child_pid");
+        std::fs::write(&path, content).unwrap();
+        (dir, path)
+    }
+
     #[test]
     fn parse_takes_one_positive_decimal_number() {
         assert_eq!(parse(b"4242"), Some(Pid::from_raw(4242)));
@@ -154,9 +162,7 @@ mod tests {
 
     #[test]
     fn a_file_of_the_caller_gives_its_pid() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("child_pid");
-        std::fs::write(&path, "1234").unwrap();
+        let (_dir, path) = written("1234");
         assert_eq!(read(&path, me()).unwrap(), Pid::from_raw(1234));
     }
 
@@ -219,9 +225,7 @@ mod tests {
 
     #[test]
     fn a_file_of_someone_else_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("child_pid");
-        std::fs::write(&path, "1234").unwrap();
+        let (_dir, path) = written("1234");
         let other = me().wrapping_add(1);
         let err = read(&path, other).unwrap_err();
         assert!(
@@ -240,9 +244,7 @@ mod tests {
 
     #[test]
     fn content_that_is_no_pid_is_shown() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("child_pid");
-        std::fs::write(&path, "12; rm -rf ~\n").unwrap();
+        let (_dir, path) = written("12; rm -rf ~\n");
         let err = read(&path, me()).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -255,9 +257,7 @@ mod tests {
 
     #[test]
     fn a_large_file_is_refused_unread() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("child_pid");
-        std::fs::write(&path, format!("{}1", " ".repeat(64))).unwrap();
+        let (_dir, path) = written(&format!("{}1", " ".repeat(64)));
         let err = read(&path, me()).unwrap_err();
         assert!(
             err.to_string()

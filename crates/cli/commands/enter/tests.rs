@@ -141,33 +141,32 @@ fn the_start_command_is_the_units_unless_the_engine_names_one() {
     assert_eq!(start_command(&spec), "podman info");
 }
 
-/// What `find` says, as `main` would print it.
-fn shown(err: &anyhow::Error) -> (u8, String, Vec<String>) {
+/// What `find` says for `engine` with a pid file holding `content` (none: no file), as `main`
+/// would print it: the file, the exit status, the message and the help lines.
+fn found(engine: Engine, content: Option<&str>) -> (String, u8, String, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rootless/child_pid");
+    if let Some(content) = content {
+        std::fs::create_dir(dir.path().join("rootless")).unwrap();
+        std::fs::write(&file, content).unwrap();
+    }
+    let err = find(engine.spec(), &file, nix::unistd::getuid().as_raw()).unwrap_err();
     let hinted = err.downcast_ref::<Hinted>().expect("a hinted error");
     (
-        exit_status(err),
+        file.display().to_string(),
+        exit_status(&err),
         hinted.message.clone(),
         hinted.help.clone(),
     )
 }
 
-fn me() -> u32 {
-    nix::unistd::getuid().as_raw()
-}
-
 #[test]
 fn no_pid_file_says_no_engine_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("dockerd-rootless/child_pid");
-    let err = find(Engine::Docker.spec(), &file, me()).unwrap_err();
-    let (exit, message, help) = shown(&err);
+    let (file, exit, message, help) = found(Engine::Docker, None);
     assert_eq!(exit, 1);
     assert_eq!(
         message,
-        format!(
-            "no rootless docker is running for you ({} does not exist)",
-            file.display()
-        )
+        format!("no rootless docker is running for you ({file} does not exist)")
     );
     assert_eq!(
         help,
@@ -180,18 +179,13 @@ fn no_pid_file_says_no_engine_runs() {
 
 #[test]
 fn a_stale_pid_says_no_engine_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("child_pid");
     // Above any pid_max (at most 2^22).
-    std::fs::write(&file, "2147483647").unwrap();
-    let err = find(Engine::Containerd.spec(), &file, me()).unwrap_err();
-    let (exit, message, help) = shown(&err);
+    let (file, exit, message, help) = found(Engine::Containerd, Some("2147483647"));
     assert_eq!(exit, 1);
     assert_eq!(
         message,
         format!(
-            "no rootless containerd is running for you (process 2147483647, named by {}, is not running)",
-            file.display()
+            "no rootless containerd is running for you (process 2147483647, named by {file}, is not running)"
         )
     );
     assert_eq!(help[1], "start it: systemctl --user start containerd");
@@ -199,32 +193,22 @@ fn a_stale_pid_says_no_engine_runs() {
 
 #[test]
 fn a_pid_file_not_the_engines_is_refused_with_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("child_pid");
-    std::fs::write(&file, "init").unwrap();
-    let err = find(Engine::Docker.spec(), &file, me()).unwrap_err();
-    let (exit, message, help) = shown(&err);
+    let (file, exit, message, help) = found(Engine::Docker, Some("init"));
     assert_eq!(exit, 1);
     assert_eq!(
         message,
-        format!(
-            "refusing {}: it holds \"init\", not a process id",
-            file.display()
-        )
+        format!("refusing {file}: it holds \"init\", not a process id")
     );
     assert_eq!(help[1], "restart it: systemctl --user restart docker");
 
     // This very process: the caller's, but in the caller's own user namespace.
-    std::fs::write(&file, std::process::id().to_string()).unwrap();
-    let err = find(Engine::Docker.spec(), &file, me()).unwrap_err();
-    let (exit, message, _) = shown(&err);
+    let me = std::process::id();
+    let (file, exit, message, _) = found(Engine::Docker, Some(&me.to_string()));
     assert_eq!(exit, 1);
     assert_eq!(
         message,
         format!(
-            "refusing to enter process {}, named by {}: it is in your own user namespace, not in a rootless engine's",
-            std::process::id(),
-            file.display()
+            "refusing to enter process {me}, named by {file}: it is in your own user namespace, not in a rootless engine's"
         )
     );
 }
