@@ -72,9 +72,10 @@ impl Namespace {
 /// How `rootless-setup enter` finds the running engine and what it sets for a command run inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enter {
-    /// The file under `$XDG_RUNTIME_DIR` holding the pid of a process in the engine's
-    /// namespaces (rootlesskit's `child_pid` in its state directory).
-    pub pid_file: &'static str,
+    /// Files under `$XDG_RUNTIME_DIR` holding the pid of a process in the engine's namespaces
+    /// (rootlesskit's `child_pid` in its state directory), in order: the first that exists is
+    /// read.
+    pub pid_files: &'static [&'static str],
     /// The namespaces joined, in this order.
     pub namespaces: &'static [Namespace],
     /// Variables set for the command, so the engine's own client works unchanged inside.
@@ -166,10 +167,12 @@ const DOCKER: EngineSpec = EngineSpec {
     data_dir: "docker",
     overlay_driver: "overlay2",
     copy_driver: "vfs",
-    // dockerd-rootless.sh's rootlesskit --state-dir: the child holding the namespaces, in which
-    // the script execs dockerd (whose own docker.pid names a process in the same namespaces).
+    // The child holding the namespaces, in dockerd-rootless.sh's rootlesskit --state-dir (set
+    // since 2024; older scripts, such as Debian 12's 20.10, leave rootlesskit's state in a random
+    // directory under /tmp), else dockerd's own pid file: the script execs dockerd in the
+    // child's namespaces.
     enter: Enter {
-        pid_file: "dockerd-rootless/child_pid",
+        pid_files: &["dockerd-rootless/child_pid", "docker.pid"],
         namespaces: ROOTLESSKIT_NAMESPACES,
         env: &[],
         start: None,
@@ -208,7 +211,7 @@ const CONTAINERD: EngineSpec = EngineSpec {
     // containerd-rootless.sh's rootlesskit --state-dir; inside, its state directory is
     // bind-mounted over /run/containerd.
     enter: Enter {
-        pid_file: "containerd-rootless/child_pid",
+        pid_files: &["containerd-rootless/child_pid"],
         namespaces: ROOTLESSKIT_NAMESPACES,
         env: &[("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")],
         start: None,
@@ -246,9 +249,9 @@ mod tests {
                 s.unit,
                 s.running_marker,
                 s.data_dir,
-                s.enter.pid_file,
             ];
-            for name in own.into_iter().chain(s.rootful_sockets.iter().copied()) {
+            let shared = s.rootful_sockets.iter().chain(s.enter.pid_files);
+            for name in own.into_iter().chain(shared.copied()) {
                 if let Some((other, _)) = seen.iter().find(|(e, n)| *e != engine && *n == name) {
                     panic!("{name} is claimed by {other:?} and {engine:?}");
                 }
@@ -291,7 +294,10 @@ mod tests {
             );
             let names: BTreeSet<_> = s.programs.iter().map(|p| p.name).collect();
             assert_eq!(names.len(), s.programs.len(), "a program listed twice");
-            assert!(!s.enter.pid_file.starts_with('/') && !s.enter.pid_file.contains(".."));
+            assert!(!s.enter.pid_files.is_empty());
+            for file in s.enter.pid_files {
+                assert!(!file.starts_with('/') && !file.contains(".."), "{file}");
+            }
             assert_eq!(
                 s.enter.namespaces.first(),
                 Some(&Namespace::User),
@@ -304,19 +310,22 @@ mod tests {
     }
 
     /// Both run under rootlesskit, whose child (holding the namespaces the engine runs in) has
-    /// its pid in the script's `--state-dir`; containerd's client is pointed at the socket
-    /// bind-mounted inside.
+    /// its pid in the script's `--state-dir` (for older Docker scripts, only dockerd's own
+    /// pid file says it); containerd's client is pointed at the socket bind-mounted inside.
     #[test]
     fn enter_joins_rootlesskits_child() {
         let docker = Engine::Docker.spec().enter;
-        assert_eq!(docker.pid_file, "dockerd-rootless/child_pid");
+        assert_eq!(
+            docker.pid_files,
+            ["dockerd-rootless/child_pid", "docker.pid"]
+        );
         assert_eq!(
             docker.namespaces,
             [Namespace::User, Namespace::Mount, Namespace::Net]
         );
         assert!(docker.env.is_empty());
         let containerd = Engine::Containerd.spec().enter;
-        assert_eq!(containerd.pid_file, "containerd-rootless/child_pid");
+        assert_eq!(containerd.pid_files, ["containerd-rootless/child_pid"]);
         assert_eq!(containerd.namespaces, docker.namespaces);
         assert_eq!(
             containerd.env,

@@ -1,11 +1,12 @@
 //! The `enter` scenario: `rootless-setup enter` against a rootless Docker that install started,
 //! as the unprivileged `dev`.
 //!
-//! - `enter-docker` (Debian 13, cgroup v2): install → `enter -- id -u` prints 0 → the engine's
-//!   network namespace has rootlesskit's `tap0` (the host's has not) → the working directory is
-//!   kept → CMD's exit status and a signal's 128+N come through → an unknown CMD exits 127 → a
-//!   pid file naming PID 1, or a symlink, is refused → with the engine stopped, exit 1 and the
-//!   message → uninstall leaves nothing.
+//! - `enter-docker` (Debian 13, cgroup v2): install → `child_pid` and `docker.pid` name processes
+//!   in the same namespaces → `enter -- id -u` prints 0 → the engine's network namespace has
+//!   rootlesskit's `tap0` (the host's has not) → the working directory is kept (home when it is
+//!   not there inside) → without CMD, dev's shell runs → CMD's exit status and a signal's 128+N
+//!   come through → an unknown CMD exits 127 → a pid file naming PID 1, or a symlink, is refused
+//!   → with the engine stopped, exit 1 and the message → uninstall leaves nothing.
 
 use std::time::Instant;
 
@@ -19,15 +20,30 @@ use crate::util::{Captured, fmt_duration};
 
 /// The enter scenarios, for [`super::scenarios::all`].
 pub fn scenarios() -> Vec<Scenario> {
-    vec![Scenario {
-        name: "enter-docker",
-        about: "install, then enter: uid 0 inside, tap0, exit status, PID 1 refused, engine stopped: exit 1",
-        setup: None,
-        run: enter_docker,
-        cgroup: Some(Cgroup::V2),
-        release: Some(Release::Trixie),
-    }]
+    vec![
+        Scenario {
+            name: "enter-docker",
+            about: "install, then enter: uid 0 inside, tap0, exit status, PID 1 refused, engine stopped: exit 1",
+            setup: None,
+            run: |cx| enter_docker(cx, CHILD_PID),
+            cgroup: Some(Cgroup::V2),
+            release: Some(Release::Trixie),
+        },
+        Scenario {
+            name: "enter-docker-bookworm",
+            about: "the same on Debian 12, whose dockerd-rootless.sh (20.10) leaves only docker.pid",
+            setup: None,
+            run: |cx| enter_docker(cx, DOCKER_PID),
+            cgroup: Some(Cgroup::V2),
+            release: Some(Release::Bookworm),
+        },
+    ]
 }
+
+/// rootlesskit's child, in the state directory newer `dockerd-rootless.sh` give it.
+const CHILD_PID: &str = "dockerd-rootless/child_pid";
+/// dockerd's own pid file.
+const DOCKER_PID: &str = "docker.pid";
 
 /// `sh -c SCRIPT` as dev; fails unless it succeeds.
 fn dev_sh(cx: &Ctx<'_>, script: &str) -> Result<Captured> {
@@ -44,7 +60,8 @@ fn enter(cx: &Ctx<'_>, cmd: &[&str], want: i32) -> Result<Captured> {
     cx.dev_tool(&args, want)
 }
 
-fn enter_docker(cx: &mut Ctx<'_>) -> Result<()> {
+/// The scenario, where enter reads `pid_file` (under `$XDG_RUNTIME_DIR`).
+fn enter_docker(cx: &mut Ctx<'_>, pid_file: &str) -> Result<()> {
     let started = Instant::now();
     cx.dev_tool(&["install", "--yes"], 0)?;
     cx.note(format!(
@@ -52,8 +69,8 @@ fn enter_docker(cx: &mut Ctx<'_>) -> Result<()> {
         fmt_duration(started.elapsed())
     ));
     let run = format!("/run/user/{}", cx.dev.uid);
-    let pid_file = format!("{run}/dockerd-rootless/child_pid");
-    which_pid(cx, &run, &pid_file)?;
+    which_pid(cx, &run, pid_file)?;
+    let pid_file = format!("{run}/{pid_file}");
 
     let started = Instant::now();
     let id = enter(cx, &["id", "-u"], 0)?;
@@ -67,12 +84,15 @@ fn enter_docker(cx: &mut Ctx<'_>) -> Result<()> {
         fmt_duration(started.elapsed())
     ));
     the_engines_network(cx)?;
-    let pwd = enter(cx, &["pwd"], 0)?;
+    directories(cx)?;
+    let shell = dev_sh(
+        cx,
+        &format!("echo 'echo in-the-shell $(id -u)' | {BINARY_IN_BOX} enter"),
+    )?;
     ensure!(
-        pwd.stdout.trim() == cx.dev.home,
-        "pwd inside printed {:?}, want the directory enter ran in, {}",
-        pwd.stdout,
-        cx.dev.home
+        shell.stdout.trim() == "in-the-shell 0",
+        "enter without CMD (dev's login shell reading stdin) printed {:?}",
+        shell.stdout
     );
     exit_statuses(cx)?;
     hostile_pid_files(cx, &pid_file)?;
@@ -97,44 +117,50 @@ fn enter_docker(cx: &mut Ctx<'_>) -> Result<()> {
 
 /// Which pid to enter: rootlesskit's `child_pid` names its child (`exe`), which runs the
 /// script that `exec`s dockerd; dockerd writes its own pid to `docker.pid` (the guide's). Both
-/// must be in the same user, mount and network namespaces, and not in dev's.
+/// must be in the same user, mount and network namespaces, and not in dev's; `child_pid` is
+/// there only where enter is to read it (`pid_file`).
 fn which_pid(cx: &mut Ctx<'_>, run: &str, pid_file: &str) -> Result<()> {
-    let describe = |pid: &str| {
+    let describe = |file: &str| {
         format!(
-            "echo \"$(ps -o comm= -p {pid})\" $(readlink /proc/{pid}/ns/user /proc/{pid}/ns/mnt /proc/{pid}/ns/net)"
+            "if [ -e {run}/{file} ]; then p=$(cat {run}/{file}); \
+             echo \"$(ps -o comm= -p $p)\" $(readlink /proc/$p/ns/user /proc/$p/ns/mnt /proc/$p/ns/net); \
+             else echo -; fi"
         )
     };
-    let both = dev_sh(
+    let seen = dev_sh(
         cx,
         &format!(
-            "{}; {}; {}",
-            describe(&format!("$(cat {pid_file})")),
-            describe(&format!("$(cat {run}/docker.pid)")),
-            describe("$$")
+            "{}; {}; p=$$; echo sh $(readlink /proc/$p/ns/user /proc/$p/ns/mnt /proc/$p/ns/net)",
+            describe(CHILD_PID),
+            describe(DOCKER_PID)
         ),
     )?;
-    let lines: Vec<Vec<&str>> = both
+    let lines: Vec<Vec<&str>> = seen
         .stdout
         .lines()
         .map(|l| l.split_whitespace().collect())
         .collect();
+    let namespaces = |i: usize| lines.get(i).filter(|l| l.len() == 4).map(|l| &l[1..]);
+    let (child, docker, own) = (namespaces(0), namespaces(1), namespaces(2));
+    let own_namespaces =
+        |ns: &[&str]| own.is_some_and(|own| ns.iter().zip(own).all(|(a, b)| a != b));
     ensure!(
-        lines.len() == 3
-            && lines.iter().all(|l| l.len() == 4)
-            && lines[1][0] == "dockerd"
-            && lines[0][1..] == lines[1][1..]
-            && lines[0][1..]
-                .iter()
-                .zip(&lines[2][1..])
-                .all(|(a, b)| a != b),
-        "child_pid's and docker.pid's processes are not in the same namespaces of their own \
-         (command, user, mnt, net; the last line is dev's shell):\n{}",
-        indent(&both.stdout)
+        lines.get(1).and_then(|l| l.first()) == Some(&"dockerd")
+            && docker.is_some_and(own_namespaces)
+            && if pid_file == CHILD_PID {
+                child == docker
+            } else {
+                lines.first() == Some(&vec!["-"])
+            },
+        "{CHILD_PID} and {DOCKER_PID} (command, user, mnt, net; `-` for no file; the last line \
+         is dev's shell), with enter to read {pid_file}:\n{}",
+        indent(&seen.stdout)
     );
-    cx.note(format!(
-        "child_pid names {}, docker.pid {}: the same namespaces",
-        lines[0][0], lines[1][0]
-    ));
+    cx.note(if pid_file == CHILD_PID {
+        "child_pid names rootlesskit's child, docker.pid dockerd: in the same namespaces"
+    } else {
+        "no child_pid (the script sets no --state-dir): docker.pid names dockerd"
+    });
     Ok(())
 }
 
@@ -153,6 +179,35 @@ fn the_engines_network(cx: &mut Ctx<'_>) -> Result<()> {
         "tap0 should be inside only: inside {inside:?}, outside {outside:?}"
     );
     cx.note(format!("interfaces inside: {}", inside.join(" ")));
+    Ok(())
+}
+
+/// The command starts in the directory enter ran in; one the engine's mount namespace lacks (a
+/// directory made in `/etc` after rootlesskit copied `/etc` up) falls back to home, with a
+/// warning.
+fn directories(cx: &mut Ctx<'_>) -> Result<()> {
+    let pwd = enter(cx, &["pwd"], 0)?;
+    ensure!(
+        pwd.stdout.trim() == cx.dev.home,
+        "pwd inside printed {:?}, want the directory enter ran in, {}",
+        pwd.stdout,
+        cx.dev.home
+    );
+    let late = "/etc/e2e-made-after-start";
+    cx.bx
+        .root(&["sh", "-c", &format!("mkdir {late} && chmod 0777 {late}")])
+        .success()?;
+    let moved = dev_sh(cx, &format!("cd {late} && {BINARY_IN_BOX} enter -- pwd"))?;
+    ensure!(
+        moved.stdout.trim() == cx.dev.home
+            && moved.stderr.contains(&format!(
+                "{late} does not exist in the engine's mount namespace; starting in {}",
+                cx.dev.home
+            )),
+        "enter from {late}:\n{}{}",
+        indent(&moved.stdout),
+        indent(&moved.stderr)
+    );
     Ok(())
 }
 

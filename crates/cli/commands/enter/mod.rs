@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns};
+use nix::unistd::Pid;
 use rootless_setup_checks::Caller;
 use rootless_setup_core::Engine;
 use rootless_setup_core::engine::{EngineSpec, Namespace};
@@ -33,9 +34,11 @@ use target::{Target, TargetError};
 /// Run a command inside your running rootless engine's namespaces.
 ///
 /// Joins the user, mount and network namespaces of the engine that `rootless-setup install`
-/// started (the process whose pid rootlesskit keeps in $XDG_RUNTIME_DIR/dockerd-rootless/child_pid
-/// for Docker, containerd-rootless/child_pid for containerd) and runs CMD there, by default your
-/// login shell: what `nsenter -U --preserve-credentials -m -n -t PID` does. Use it to look at the
+/// started and runs CMD there, by default your login shell: what `nsenter -U
+/// --preserve-credentials -m -n -t PID` does. The pid is rootlesskit's, in
+/// $XDG_RUNTIME_DIR/dockerd-rootless/child_pid for Docker (else dockerd's own docker.pid, for
+/// older scripts) and containerd-rootless/child_pid for containerd; the file and the process
+/// must be yours. Use it to look at the
 /// engine's network (`ip addr` shows rootlesskit's tap0), its mounts, or its data directory as
 /// the engine sees it. For containerd, CONTAINERD_ADDRESS is set so that `ctr` works unchanged.
 ///
@@ -77,8 +80,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     }
     let paths = Paths::of(&caller)?;
     let spec = Engine::from(args.engine).spec();
-    let pid_file = paths.runtime_dir.join(spec.enter.pid_file);
-    let target = find(spec, &pid_file, caller.uid)?;
+    let target = find(spec, &paths.runtime_dir, caller.uid)?;
     let argv = command(&args.command, &caller);
     let env = environment(std::env::vars_os(), spec.enter.env);
     let cwd = std::env::current_dir().ok();
@@ -87,8 +89,9 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     Err(exec(&argv, &env))
 }
 
-/// The engine's process, from its pid file: the caller's, and in namespaces of its own.
-fn find(spec: &EngineSpec, pid_file: &Path, uid: u32) -> anyhow::Result<Target> {
+/// The engine's process, from the first of its pid files under `runtime_dir` that exists: the
+/// caller's, and in namespaces of its own.
+fn find(spec: &EngineSpec, runtime_dir: &Path, uid: u32) -> anyhow::Result<Target> {
     let not_running = |why: String| {
         stopped(
             format!("no rootless {} is running for you ({why})", spec.name),
@@ -110,9 +113,15 @@ fn find(spec: &EngineSpec, pid_file: &Path, uid: u32) -> anyhow::Result<Target> 
             ],
         )
     };
-    let pid = match pidfile::read(pid_file, uid) {
-        Ok(pid) => pid,
-        Err(e @ PidFileError::Missing(_)) => return Err(not_running(e.to_string())),
+    let files: Vec<PathBuf> = spec
+        .enter
+        .pid_files
+        .iter()
+        .map(|f| runtime_dir.join(f))
+        .collect();
+    let (pid_file, pid) = match first_pid(&files, uid) {
+        Ok(found) => found,
+        Err(PidFileError::Missing(_)) => return Err(not_running(none_exists(&files))),
         Err(e) => return Err(refused(e.to_string())),
     };
     let namespaces = spec.enter.namespaces;
@@ -135,6 +144,31 @@ fn find(spec: &EngineSpec, pid_file: &Path, uid: u32) -> anyhow::Result<Target> 
             )))
         }
         Err(e @ TargetError::Read { .. }) => Err(anyhow::Error::new(e)),
+    }
+}
+
+/// The pid in the first of `files` that exists, with that file.
+fn first_pid(files: &[PathBuf], uid: u32) -> Result<(&Path, Pid), PidFileError> {
+    for file in files {
+        match pidfile::read(file, uid) {
+            Ok(pid) => return Ok((file, pid)),
+            Err(PidFileError::Missing(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(PidFileError::Missing(
+        files.first().cloned().unwrap_or_default(),
+    ))
+}
+
+/// `A does not exist`, `neither A nor B exists`, `none of A, B or C exists`.
+fn none_exists(files: &[PathBuf]) -> String {
+    let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    match shown.as_slice() {
+        [one] => format!("{one} does not exist"),
+        [a, b] => format!("neither {a} nor {b} exists"),
+        [rest @ .., last] => format!("none of {} or {last} exists", rest.join(", ")),
+        [] => "no pid file is known".to_owned(),
     }
 }
 

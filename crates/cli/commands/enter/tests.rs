@@ -141,19 +141,20 @@ fn the_start_command_is_the_units_unless_the_engine_names_one() {
     assert_eq!(start_command(&spec), "podman info");
 }
 
-/// What `find` says for `engine` with a pid file holding `content` (none: no file), as `main`
-/// would print it: the file, the exit status, the message and the help lines.
-fn found(engine: Engine, content: Option<&str>) -> (String, u8, String, Vec<String>) {
+/// What `find` says for `engine` when `files` (under a fresh runtime directory) hold what they
+/// are paired with, as `main` would print it: the runtime directory, the exit status, the
+/// message and the help lines.
+fn found(engine: Engine, files: &[(&str, &str)]) -> (String, u8, String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rootless/child_pid");
-    if let Some(content) = content {
-        std::fs::create_dir(dir.path().join("rootless")).unwrap();
-        std::fs::write(&file, content).unwrap();
+    for (file, content) in files {
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
     }
-    let err = find(engine.spec(), &file, nix::unistd::getuid().as_raw()).unwrap_err();
+    let err = find(engine.spec(), dir.path(), nix::unistd::getuid().as_raw()).unwrap_err();
     let hinted = err.downcast_ref::<Hinted>().expect("a hinted error");
     (
-        file.display().to_string(),
+        dir.path().display().to_string(),
         exit_status(&err),
         hinted.message.clone(),
         hinted.help.clone(),
@@ -162,11 +163,13 @@ fn found(engine: Engine, content: Option<&str>) -> (String, u8, String, Vec<Stri
 
 #[test]
 fn no_pid_file_says_no_engine_runs() {
-    let (file, exit, message, help) = found(Engine::Docker, None);
+    let (run, exit, message, help) = found(Engine::Docker, &[]);
     assert_eq!(exit, 1);
     assert_eq!(
         message,
-        format!("no rootless docker is running for you ({file} does not exist)")
+        format!(
+            "no rootless docker is running for you (neither {run}/dockerd-rootless/child_pid nor {run}/docker.pid exists)"
+        )
     );
     assert_eq!(
         help,
@@ -175,40 +178,88 @@ fn no_pid_file_says_no_engine_runs() {
             "start it: systemctl --user start docker"
         ]
     );
+    let (run, exit, message, _) = found(Engine::Containerd, &[]);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        message,
+        format!(
+            "no rootless containerd is running for you ({run}/containerd-rootless/child_pid does not exist)"
+        )
+    );
+}
+
+#[test]
+fn the_message_names_every_file_looked_for() {
+    let files = |names: &[&str]| -> Vec<PathBuf> { names.iter().map(PathBuf::from).collect() };
+    assert_eq!(none_exists(&files(&["/a"])), "/a does not exist");
+    assert_eq!(
+        none_exists(&files(&["/a", "/b"])),
+        "neither /a nor /b exists"
+    );
+    assert_eq!(
+        none_exists(&files(&["/a", "/b", "/c"])),
+        "none of /a, /b or /c exists"
+    );
 }
 
 #[test]
 fn a_stale_pid_says_no_engine_runs() {
     // Above any pid_max (at most 2^22).
-    let (file, exit, message, help) = found(Engine::Containerd, Some("2147483647"));
+    let (run, exit, message, help) = found(
+        Engine::Containerd,
+        &[("containerd-rootless/child_pid", "2147483647")],
+    );
     assert_eq!(exit, 1);
     assert_eq!(
         message,
         format!(
-            "no rootless containerd is running for you (process 2147483647, named by {file}, is not running)"
+            "no rootless containerd is running for you (process 2147483647, named by {run}/containerd-rootless/child_pid, is not running)"
         )
     );
     assert_eq!(help[1], "start it: systemctl --user start containerd");
 }
 
 #[test]
+fn the_first_pid_file_there_is_read() {
+    // Docker's older scripts leave only dockerd's own docker.pid.
+    let (run, _, message, _) = found(Engine::Docker, &[("docker.pid", "2147483647")]);
+    assert!(
+        message.contains(&format!("named by {run}/docker.pid,")),
+        "{message}"
+    );
+    // rootlesskit's child_pid first; a refused one is not passed over for the next.
+    let (run, _, message, _) = found(
+        Engine::Docker,
+        &[
+            ("dockerd-rootless/child_pid", "x"),
+            ("docker.pid", "2147483647"),
+        ],
+    );
+    assert_eq!(
+        message,
+        format!("refusing {run}/dockerd-rootless/child_pid: it holds \"x\", not a process id")
+    );
+}
+
+#[test]
 fn a_pid_file_not_the_engines_is_refused_with_a_restart() {
-    let (file, exit, message, help) = found(Engine::Docker, Some("init"));
+    let child = "dockerd-rootless/child_pid";
+    let (run, exit, message, help) = found(Engine::Docker, &[(child, "init")]);
     assert_eq!(exit, 1);
     assert_eq!(
         message,
-        format!("refusing {file}: it holds \"init\", not a process id")
+        format!("refusing {run}/{child}: it holds \"init\", not a process id")
     );
     assert_eq!(help[1], "restart it: systemctl --user restart docker");
 
     // This very process: the caller's, but in the caller's own user namespace.
-    let me = std::process::id();
-    let (file, exit, message, _) = found(Engine::Docker, Some(&me.to_string()));
+    let me = std::process::id().to_string();
+    let (run, exit, message, _) = found(Engine::Docker, &[(child, &me)]);
     assert_eq!(exit, 1);
     assert_eq!(
         message,
         format!(
-            "refusing to enter process {me}, named by {file}: it is in your own user namespace, not in a rootless engine's"
+            "refusing to enter process {me}, named by {run}/{child}: it is in your own user namespace, not in a rootless engine's"
         )
     );
 }
