@@ -80,8 +80,9 @@ pub struct Enter {
     pub namespaces: &'static [Namespace],
     /// Variables set for the command, so the engine's own client works unchanged inside.
     pub env: &'static [(&'static str, &'static str)],
-    /// What to run to start the process the pid file names, when starting the engine's
-    /// [`unit`](EngineSpec::unit) does not (`None`: `systemctl --user start UNIT`).
+    /// What to run to start (or start again) the process the pid file names, when starting the
+    /// engine's [`unit`](EngineSpec::unit) does not (`None`: `systemctl --user start UNIT`, or
+    /// `restart`).
     pub start: Option<&'static str>,
 }
 

@@ -97,7 +97,7 @@ fn find(spec: &EngineSpec, runtime_dir: &Path, uid: u32) -> anyhow::Result<Targe
             format!("no rootless {} is running for you ({why})", spec.name),
             &[
                 "`rootless-setup status` shows the installed engine and why it is not running",
-                &format!("start it: {}", start_command(spec)),
+                &format!("start it: {}", engine_command(spec, "start")),
             ],
         )
     };
@@ -106,10 +106,7 @@ fn find(spec: &EngineSpec, runtime_dir: &Path, uid: u32) -> anyhow::Result<Targe
             why,
             &[
                 "the file is not the one the engine wrote; restarting the engine writes it again",
-                &format!(
-                    "restart it: {}",
-                    start_command(spec).replacen(" start ", " restart ", 1)
-                ),
+                &format!("restart it: {}", engine_command(spec, "restart")),
             ],
         )
     };
@@ -172,12 +169,13 @@ fn none_exists(files: &[PathBuf]) -> String {
     }
 }
 
-/// How to start the engine's process: its own command, else starting its unit.
-fn start_command(spec: &EngineSpec) -> String {
+/// How to start (`verb`: `start` or `restart`) the engine's process: its own command, else
+/// `systemctl --user VERB` of its unit.
+fn engine_command(spec: &EngineSpec, verb: &str) -> String {
     spec.enter.start.map_or_else(
         || {
             let unit = spec.unit.strip_suffix(".service").unwrap_or(spec.unit);
-            format!("systemctl --user start {unit}")
+            format!("systemctl --user {verb} {unit}")
         },
         str::to_owned,
     )

@@ -129,16 +129,17 @@ fn a_command_that_is_nowhere_is_127_and_named() {
 #[test]
 fn the_start_command_is_the_units_unless_the_engine_names_one() {
     assert_eq!(
-        start_command(Engine::Docker.spec()),
+        engine_command(Engine::Docker.spec(), "start"),
         "systemctl --user start docker"
     );
     assert_eq!(
-        start_command(Engine::Containerd.spec()),
-        "systemctl --user start containerd"
+        engine_command(Engine::Containerd.spec(), "restart"),
+        "systemctl --user restart containerd"
     );
     let mut spec = *Engine::Docker.spec();
     spec.enter.start = Some("podman info");
-    assert_eq!(start_command(&spec), "podman info");
+    assert_eq!(engine_command(&spec, "start"), "podman info");
+    assert_eq!(engine_command(&spec, "restart"), "podman info");
 }
 
 /// What `find` says for `engine` when `files` (under a fresh runtime directory) hold what they
