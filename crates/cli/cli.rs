@@ -7,9 +7,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// current user.
 ///
 /// Start with `rootless-setup check`, then `rootless-setup install`; `status` shows the
-/// installed engine, `uninstall` removes it. Exit codes: 0 success/ready, 1 a prerequisite fails
-/// (or the setup is unhealthy, or install failed and was rolled back), 2 usage or internal
-/// error, 3 (status) not installed.
+/// installed engine, `enter` runs a command in its namespaces, `uninstall` removes it. Exit
+/// codes: 0 success/ready, 1 a prerequisite fails (or the setup is unhealthy, or install failed
+/// and was rolled back), 2 usage or internal error, 3 (status) not installed; `enter` exits with
+/// its command's status.
 #[derive(Debug, Parser)]
 #[command(
     name = "rootless-setup",
@@ -65,6 +66,7 @@ pub enum Command {
     Install(crate::commands::install::Args),
     Status(crate::commands::status::Args),
     Uninstall(crate::commands::uninstall::Args),
+    Enter(crate::commands::enter::Args),
     Fix(crate::commands::fix::Args),
     Explain(crate::commands::explain::Args),
     Render(crate::commands::render::Args),

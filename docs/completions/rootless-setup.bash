@@ -19,6 +19,9 @@ _rootless__setup() {
             rootless__setup,check)
                 cmd="rootless__setup__subcmd__check"
                 ;;
+            rootless__setup,enter)
+                cmd="rootless__setup__subcmd__enter"
+                ;;
             rootless__setup,explain)
                 cmd="rootless__setup__subcmd__explain"
                 ;;
@@ -45,6 +48,9 @@ _rootless__setup() {
                 ;;
             rootless__setup__subcmd__help,check)
                 cmd="rootless__setup__subcmd__help__subcmd__check"
+                ;;
+            rootless__setup__subcmd__help,enter)
+                cmd="rootless__setup__subcmd__help__subcmd__enter"
                 ;;
             rootless__setup__subcmd__help,explain)
                 cmd="rootless__setup__subcmd__help__subcmd__explain"
@@ -77,7 +83,7 @@ _rootless__setup() {
 
     case "${cmd}" in
         rootless__setup)
-            opts="-h -V --color --help --version check install status uninstall fix explain render generate help"
+            opts="-h -V --color --help --version check install status uninstall enter fix explain render generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,6 +137,28 @@ _rootless__setup() {
                     ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rootless__subcmd__setup__subcmd__enter)
+            opts="-h -V --engine --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --engine)
+                    COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -215,7 +243,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__help)
-            opts="check install status uninstall fix explain render generate help"
+            opts="check install status uninstall enter fix explain render generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +257,20 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rootless__subcmd__setup__subcmd__help__subcmd__enter)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -2,6 +2,7 @@
 //! `run`. [`run`] dispatches.
 
 pub mod check;
+pub mod enter;
 pub mod explain;
 pub mod fix;
 pub mod generate;
@@ -45,6 +46,7 @@ pub fn run(cli: &Cli, style: &Style) -> anyhow::Result<ExitCode> {
         Command::Install(args) => install::run(args, style),
         Command::Status(args) => status::run(args, style),
         Command::Uninstall(args) => uninstall::run(args, style),
+        Command::Enter(args) => enter::run(args, style),
         Command::Generate(args) => generate::run(args),
     }
 }

@@ -112,6 +112,46 @@ pub enum Readiness {
     CtrVersion,
 }
 
+/// A namespace of the running engine that `rootless-setup enter` joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Namespace {
+    /// The user namespace, where the caller's uid is mapped to 0 (joined first: it grants the
+    /// rights to join the others).
+    User,
+    /// The mount namespace (rootlesskit's copied-up `/etc` and `/run`, the engine's bind mounts).
+    Mount,
+    /// The network namespace (rootlesskit's `tap0` behind slirp4netns or pasta).
+    Net,
+}
+
+impl Namespace {
+    /// Its file's name under `/proc/PID/ns/`.
+    pub const fn proc_name(self) -> &'static str {
+        match self {
+            Namespace::User => "user",
+            Namespace::Mount => "mnt",
+            Namespace::Net => "net",
+        }
+    }
+}
+
+/// How `rootless-setup enter` finds the running engine and what it sets for a command run inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enter {
+    /// Files under `$XDG_RUNTIME_DIR` holding the pid of a process in the engine's namespaces
+    /// (rootlesskit's `child_pid` in its state directory), in order: the first that exists is
+    /// read.
+    pub pid_files: &'static [&'static str],
+    /// The namespaces joined, in this order.
+    pub namespaces: &'static [Namespace],
+    /// Variables set for the command, so the engine's own client works unchanged inside.
+    pub env: &'static [(&'static str, &'static str)],
+    /// What to run to start (or start again) the process the pid file names, when starting the
+    /// engine's [`unit`](EngineSpec::unit) does not (`None`: `systemctl --user start UNIT`, or
+    /// `restart`).
+    pub start: Option<&'static str>,
+}
+
 /// Everything that differs between engines as plain data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineSpec {
@@ -157,7 +197,12 @@ pub struct EngineSpec {
     pub overlay_driver: &'static str,
     /// The storage driver or snapshotter that copies (`vfs`, containerd's `native`).
     pub copy_driver: &'static str,
+    /// What `rootless-setup enter` joins.
+    pub enter: Enter,
 }
+
+/// The namespaces rootlesskit creates for its child: user, mount and network.
+const ROOTLESSKIT_NAMESPACES: &[Namespace] = &[Namespace::User, Namespace::Mount, Namespace::Net];
 
 /// `--version`, for the programs that take it.
 const V: &[&str] = &["--version"];
@@ -200,6 +245,16 @@ const DOCKER: EngineSpec = EngineSpec {
     data_dir: "docker",
     overlay_driver: "overlay2",
     copy_driver: "vfs",
+    // The child holding the namespaces, in dockerd-rootless.sh's rootlesskit --state-dir (set
+    // since 2024; older scripts, such as Debian 12's 20.10, leave rootlesskit's state in a random
+    // directory under /tmp), else dockerd's own pid file: the script execs dockerd in the
+    // child's namespaces.
+    enter: Enter {
+        pid_files: &["dockerd-rootless/child_pid", "docker.pid"],
+        namespaces: ROOTLESSKIT_NAMESPACES,
+        env: &[],
+        start: None,
+    },
 };
 
 /// Rootless containerd as nerdctl's `containerd-rootless.sh` runs it, its steps written into the
@@ -250,6 +305,14 @@ const CONTAINERD: EngineSpec = EngineSpec {
     data_dir: "containerd",
     overlay_driver: "overlayfs",
     copy_driver: "native",
+    // containerd-rootless.sh's rootlesskit --state-dir; inside, its state directory is
+    // bind-mounted over /run/containerd.
+    enter: Enter {
+        pid_files: &["containerd-rootless/child_pid"],
+        namespaces: ROOTLESSKIT_NAMESPACES,
+        env: &[("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")],
+        start: None,
+    },
 };
 
 /// Rootless Podman as Debian ships it: the user's `podman.socket` serves the Docker API (and
@@ -296,6 +359,15 @@ const PODMAN: EngineSpec = EngineSpec {
     data_dir: "containers",
     overlay_driver: "overlay",
     copy_driver: "vfs",
+    // Podman's pause process holds the user and mount namespaces every rootless podman command
+    // joins (`podman unshare`); containers each have their own network namespace. Any podman
+    // command starts it again (the socket does not).
+    enter: Enter {
+        pid_files: &["libpod/tmp/pause.pid"],
+        namespaces: &[Namespace::User, Namespace::Mount],
+        env: &[],
+        start: Some("podman info"),
+    },
 };
 
 impl Engine {
@@ -379,7 +451,12 @@ mod tests {
                 s.docker_context,
                 s.api_socket,
             ];
-            let rootful = s.rootful_sockets.iter().copied().map(Some);
+            let rootful = s
+                .rootful_sockets
+                .iter()
+                .chain(s.enter.pid_files)
+                .copied()
+                .map(Some);
             let mut mine = BTreeSet::new();
             for name in own.into_iter().chain(script).chain(rootful).flatten() {
                 if !mine.insert(name) {
@@ -459,7 +536,45 @@ mod tests {
                 s.not_applicable.len(),
                 "a check listed twice"
             );
+            assert!(!s.enter.pid_files.is_empty());
+            for file in s.enter.pid_files {
+                assert!(!file.starts_with('/') && !file.contains(".."), "{file}");
+            }
+            assert_eq!(
+                s.enter.namespaces.first(),
+                Some(&Namespace::User),
+                "{}: the user namespace grants the rights to join the others, so it comes first",
+                s.name
+            );
+            let joined: BTreeSet<_> = s.enter.namespaces.iter().map(|n| n.proc_name()).collect();
+            assert_eq!(joined.len(), s.enter.namespaces.len(), "a namespace twice");
         }
+    }
+
+    /// Both run under rootlesskit, whose child (holding the namespaces the engine runs in) has
+    /// its pid in the script's `--state-dir` (for older Docker scripts, only dockerd's own
+    /// pid file says it); containerd's client is pointed at the socket bind-mounted inside.
+    #[test]
+    fn enter_joins_rootlesskits_child() {
+        let docker = Engine::Docker.spec().enter;
+        assert_eq!(
+            docker.pid_files,
+            ["dockerd-rootless/child_pid", "docker.pid"]
+        );
+        assert_eq!(
+            docker.namespaces,
+            [Namespace::User, Namespace::Mount, Namespace::Net]
+        );
+        assert!(docker.env.is_empty());
+        let containerd = Engine::Containerd.spec().enter;
+        assert_eq!(containerd.pid_files, ["containerd-rootless/child_pid"]);
+        assert_eq!(containerd.namespaces, docker.namespaces);
+        assert_eq!(
+            containerd.env,
+            [("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")]
+        );
+        let names: Vec<_> = docker.namespaces.iter().map(|n| n.proc_name()).collect();
+        assert_eq!(names, ["user", "mnt", "net"]);
     }
 
     /// What Debian's docker.io ships: `/usr/share/docker.io/contrib/dockerd-rootless.sh`, the

@@ -5,6 +5,7 @@
 pub mod r#box;
 pub mod cmd;
 mod containerd;
+mod enter;
 mod faults;
 mod install;
 mod podman;
