@@ -1,6 +1,8 @@
 //! The containerd scenario: the unit `rootless-setup render --engine containerd` writes, run as
 //! dev's user service on Debian 13 with cgroup v2 and no delegated controllers.
 //!
+//! - `containerd-install`: the same engine through `install --engine containerd`, `enter -- ctr
+//!   …`, `status`, a second install and `uninstall --purge`.
 //! - `containerd-unit`: `check --engine containerd` is ready → render → `systemctl --user start
 //!   containerd` → `ctr version` answers on `$XDG_RUNTIME_DIR/containerd/containerd.sock` from
 //!   the host → `ctr images import` of an OCI archive of the busybox image → `ctr run` inside
@@ -39,6 +41,14 @@ pub fn scenarios() -> Vec<Scenario> {
             about: "render --engine containerd → the unit starts → ctr version answers on the host socket → import → run",
             setup: Some(|bx| write_busybox_oci(bx, OCI_TAR)),
             run: containerd_unit,
+            cgroup: Some(Cgroup::V2),
+            release: Some(Release::Trixie),
+        },
+        Scenario {
+            name: "containerd-install",
+            about: "install --engine containerd → enter -- ctr import and run → status → no-op → uninstall --purge leaves nothing",
+            setup: Some(|bx| write_busybox_oci(bx, OCI_TAR)),
+            run: containerd_install,
             cgroup: Some(Cgroup::V2),
             release: Some(Release::Trixie),
         },
@@ -105,6 +115,94 @@ fn containerd_unit(cx: &mut Ctx<'_>) -> Result<()> {
         "systemctl --user stop containerd took {}",
         fmt_duration(stop.elapsed())
     ));
+    Ok(())
+}
+
+/// The whole cycle through the tool: install, `enter` for ctr, status, a no-op, uninstall.
+fn containerd_install(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    check_containerd(cx, &dev)?;
+    let t = Instant::now();
+    let install = cx.dev_tool(&["install", "--engine", "containerd", "--yes"], 0)?;
+    cx.note(format!(
+        "install --engine containerd: {}",
+        fmt_duration(t.elapsed())
+    ));
+    for want in [
+        "installed rootless containerd",
+        &format!("export CONTAINERD_ADDRESS={}", socket(&dev)),
+        "rootless-setup enter --engine containerd -- ctr run",
+    ] {
+        ensure!(
+            install.stdout.contains(want),
+            "install's summary lacks {want:?}:\n{}",
+            indent(&install.stdout)
+        );
+    }
+    let enter = |cx: &Ctx<'_>, args: &[&str]| {
+        let mut argv = vec!["enter", "--", "ctr"];
+        argv.extend_from_slice(args);
+        cx.dev_tool(&argv, 0)
+    };
+    enter(cx, &["images", "import", OCI_TAR])?;
+    let run = enter(
+        cx,
+        &[
+            "run",
+            "--rm",
+            IMAGE,
+            "via-enter",
+            "/bin/echo",
+            "hello-enter",
+        ],
+    )?;
+    ensure!(
+        run.stdout.trim() == "hello-enter",
+        "ctr run through enter printed {:?}",
+        run.stdout
+    );
+    let status = cx.dev_tool(&["status", "--format", "json"], 0)?;
+    ensure!(
+        status.stdout.contains("\"engine\": \"containerd\"")
+            && status.stdout.contains("\"health\": \"healthy\""),
+        "status:\n{}",
+        indent(&status.stdout)
+    );
+    let again = cx.dev_tool(&["install", "--engine", "containerd", "--yes"], 0)?;
+    ensure!(
+        again.stdout.contains("nothing changed"),
+        "the second install changed something:\n{}",
+        indent(&again.stdout)
+    );
+    let t = Instant::now();
+    let purge = cx.dev_tool(&["uninstall", "--purge", "--yes"], 0)?;
+    cx.note(format!("uninstall --purge: {}", fmt_duration(t.elapsed())));
+    ensure!(
+        purge.stdout.contains("freed"),
+        "purge:\n{}",
+        indent(&purge.stdout)
+    );
+    let left = cx
+        .bx
+        .root(&[
+            "sh",
+            "-c",
+            &format!(
+                "ls -d {home}/.config/systemd/user/containerd.service \
+                 {home}/.local/state/rootless-setup/containerd.json \
+                 {home}/.local/share/containerd 2>/dev/null; \
+                 pgrep -a -u {uid} 'containerd|rootlesskit|slirp4netns'; true",
+                home = dev.home,
+                uid = dev.uid
+            ),
+        ])
+        .run()?;
+    ensure!(
+        left.stdout.trim().is_empty(),
+        "left after uninstall --purge:\n{}",
+        indent(&left.stdout)
+    );
+    cx.note("enter -- ctr import and run: ok; status healthy; a second install changed nothing; uninstall --purge left nothing");
     Ok(())
 }
 
