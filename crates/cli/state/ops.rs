@@ -156,8 +156,9 @@ impl Engine for Ctr {
     }
 }
 
-/// How to ask `engine` whether it is ready ([`Readiness`]): the HTTP socket, or `ctr` (found
-/// by the checks, else by [`rootless_setup_core::process::find`]); `None` when `ctr` is nowhere.
+/// How to ask `engine` whether it is ready
+/// ([`Readiness`](rootless_setup_core::engine::Readiness)): the HTTP socket, or `ctr` (found by
+/// the checks, else by [`rootless_setup_core::process::find`]); `None` when `ctr` is nowhere.
 pub fn probe(
     readiness: rootless_setup_core::engine::Readiness,
     client: Option<&Path>,
