@@ -149,29 +149,21 @@ pub struct StatusReport {
     pub linger: Option<bool>,
 }
 
-/// Gathers the report.
-pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
-    let (record, record_error) = match State::load(&paths.state, paths.uid, paths.engine) {
-        Ok(r) => (r, None),
-        Err(e) => (None, Some(format!("{e}; {}", e.help()))),
-    };
-    let (unit, unit_error) =
-        match UserManager::connect_session().and_then(|m| m.unit_state(paths.started_unit())) {
-            Ok(s) => (Some(s), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
+/// The engine's files (its standard unit and drop-in, where it has them, and every file the
+/// record lists), each with who wrote it.
+fn files(paths: &Paths, record: Option<&State>) -> Vec<FileStatus> {
     let mut file_paths = match paths.spec().runs {
         Runs::Rootlesskit(_) => vec![paths.unit_file(), paths.drop_in()],
         Runs::SocketActivated { .. } => Vec::new(),
     };
-    if let Some(r) = &record {
+    if let Some(r) = record {
         for f in r.files() {
             if !file_paths.iter().any(|p| p == f) {
                 file_paths.push(f.to_path_buf());
             }
         }
     }
-    let files = file_paths
+    file_paths
         .into_iter()
         .map(|path| {
             let origin = match crate::atomic::read_optional(&path).ok().flatten() {
@@ -184,22 +176,46 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
             };
             FileStatus { path, origin }
         })
-        .collect();
-    let socket_path = record
-        .as_ref()
-        .map(|r| r.socket.clone())
-        .unwrap_or_else(|| paths.socket());
+        .collect()
+}
+
+/// Whether the engine answers on `socket`, and what it says about itself (only the Docker API
+/// describes the server; containerd's `ctr version` only says it answers).
+fn ask_engine(
+    caller: &Caller,
+    paths: &Paths,
+    socket: &std::path::Path,
+) -> (Result<(), engine_api::ApiError>, Option<ServerInfo>) {
     let readiness = paths.spec().readiness;
     let ping = match crate::state::ops::probe(readiness, None, caller) {
-        Some(engine) => engine.ping(&socket_path, engine_api::REQUEST_TIMEOUT),
+        Some(engine) => engine.ping(socket, engine_api::REQUEST_TIMEOUT),
         None => Err(engine_api::ApiError::NotReady(
             "ctr was not found to ask the engine".to_owned(),
         )),
     };
-    // Only the Docker API describes the server (containerd's `ctr version` said it answers).
     let server = (ping.is_ok() && readiness == Readiness::Ping)
-        .then(|| engine_api::server_info(&socket_path).ok())
+        .then(|| engine_api::server_info(socket).ok())
         .flatten();
+    (ping, server)
+}
+
+/// Gathers the report.
+pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
+    let (record, record_error) = match State::load(&paths.state, paths.uid, paths.engine) {
+        Ok(r) => (r, None),
+        Err(e) => (None, Some(format!("{e}; {}", e.help()))),
+    };
+    let (unit, unit_error) =
+        match UserManager::connect_session().and_then(|m| m.unit_state(paths.started_unit())) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+    let files = files(paths, record.as_ref());
+    let socket_path = record
+        .as_ref()
+        .map(|r| r.socket.clone())
+        .unwrap_or_else(|| paths.socket());
+    let (ping, server) = ask_engine(caller, paths, &socket_path);
     let endpoint = docker_context::endpoint(&socket_path);
     let docker = docker_context::find_docker(caller, None).map(|path| DockerCli {
         path,

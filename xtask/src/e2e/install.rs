@@ -2,7 +2,8 @@
 //! systemd user manager, logind and rootless dockerd in a booted box, as the unprivileged `dev`.
 //!
 //! - `install-cycle` (and `-v2` on the unified hierarchy, `-trixie` on Debian 13): check →
-//!   install → `docker run` of an imported busybox → status healthy → install again changes
+//!   install → `docker run` of an imported busybox (and `docker compose up` where Compose v2 is
+//!   packaged) → status healthy → install again changes
 //!   nothing → uninstall leaves nothing → uninstall again is a no-op → five install/uninstall
 //!   cycles back to back.
 //! - `install-rollback`: a configuration that makes dockerd fail is rolled back completely.
@@ -283,7 +284,7 @@ fn first_install(cx: &mut Ctx<'_>) -> Result<()> {
         "docker run printed {:?}",
         run.stdout
     );
-    Ok(())
+    super::podman::compose(cx)
 }
 
 /// Status says healthy: the engine's main pid.

@@ -204,7 +204,7 @@ fn install_changes_nothing(cx: &Ctx<'_>) -> Result<()> {
 }
 
 /// `docker compose up` of a one-service project through the context (Compose v2 only).
-fn compose(cx: &mut Ctx<'_>) -> Result<()> {
+pub(super) fn compose(cx: &mut Ctx<'_>) -> Result<()> {
     if !cx.docker(&["compose", "version"]).run()?.success() {
         cx.note("docker compose: not packaged in this release (Compose v1 only), skipped");
         return Ok(());
