@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use rootless_setup_checks::Caller;
 use rootless_setup_core::engine::EngineSpec;
+use rootless_setup_core::engine::Launch;
 use rootless_setup_core::model::Engine;
 use rootless_setup_core::paths::{self, unit_dir};
-use rootless_setup_unit::{CONTAINERS_CONF_DIR, DOCKER_DROPIN, DOCKER_UNIT};
+use rootless_setup_unit::{CONTAINERS_CONF_DIR, DROPIN_NAME};
 
 use crate::style::hinted;
 use crate::{docker_context, state};
@@ -150,14 +151,20 @@ impl Paths {
         self.config_home.join(CONTAINERS_CONF_DIR)
     }
 
-    /// The standard unit file.
+    /// The engine's unit file in the user unit directory (install writes it for an engine it
+    /// generates a unit for; for Podman only where the system ships none).
     pub fn unit_file(&self) -> PathBuf {
-        self.unit_dir.join(DOCKER_UNIT)
+        self.unit_dir.join(self.spec().unit)
     }
 
-    /// Our standard drop-in.
-    pub fn drop_in(&self) -> PathBuf {
-        self.unit_dir.join(DOCKER_DROPIN)
+    /// Our drop-in, for an engine whose unit runs its rootless script (the drop-in sets what
+    /// the script reads); none otherwise.
+    pub fn drop_in(&self) -> Option<PathBuf> {
+        (self.spec().launch() == Some(Launch::Script)).then(|| {
+            self.unit_dir
+                .join(format!("{}.d", self.spec().unit))
+                .join(DROPIN_NAME)
+        })
     }
 
     /// The engine's default data directory, `$XDG_DATA_HOME/docker` or
@@ -171,12 +178,13 @@ impl Paths {
     /// [`crate::atomic::sweep`]).
     pub fn written_dirs(&self) -> Vec<PathBuf> {
         [
-            self.unit_file(),
+            Some(self.unit_file()),
             self.drop_in(),
-            self.containers_conf_dir().join("x"),
-            self.state.clone(),
+            Some(self.containers_conf_dir().join("x")),
+            Some(self.state.clone()),
         ]
         .iter()
+        .flatten()
         .filter_map(|p| p.parent().map(std::path::Path::to_path_buf))
         .collect()
     }
@@ -231,7 +239,9 @@ mod tests {
         );
         assert_eq!(
             p.drop_in(),
-            PathBuf::from("/home/dev/.config/systemd/user/docker.service.d/10-rootless-setup.conf")
+            Some(PathBuf::from(
+                "/home/dev/.config/systemd/user/docker.service.d/10-rootless-setup.conf"
+            ))
         );
         assert_eq!(
             p.state,
@@ -291,6 +301,15 @@ mod tests {
             "the bind-mounted socket under the runtime dir"
         );
         assert_eq!(c.context(), None);
+        assert_eq!(
+            (c.unit_file(), c.drop_in()),
+            (
+                PathBuf::from("/home/dev/.config/systemd/user/containerd.service"),
+                None
+            ),
+            "containerd's unit runs the script's steps: no drop-in"
+        );
+        assert_eq!(p.drop_in(), None);
         let d = Paths::of(&caller, Engine::Docker).unwrap();
         assert_eq!(
             d.state.parent(),

@@ -153,7 +153,10 @@ pub struct StatusReport {
 /// record lists), each with who wrote it.
 fn files(paths: &Paths, record: Option<&State>) -> Vec<FileStatus> {
     let mut file_paths = match paths.spec().runs {
-        Runs::Rootlesskit(_) => vec![paths.unit_file(), paths.drop_in()],
+        Runs::Rootlesskit(_) => [Some(paths.unit_file()), paths.drop_in()]
+            .into_iter()
+            .flatten()
+            .collect(),
         Runs::SocketActivated { .. } => Vec::new(),
     };
     if let Some(r) = record {

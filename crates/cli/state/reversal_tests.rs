@@ -276,7 +276,7 @@ fn every_field_is_honoured_and_a_second_replay_is_a_no_op() {
             },
         );
     }
-    let drop_in = h.paths.drop_in();
+    let drop_in = h.paths.drop_in().unwrap();
     let text = with_header("[Service]\n");
     std::fs::write(&drop_in, &text).unwrap();
     let journal = done(vec![

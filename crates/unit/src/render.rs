@@ -37,6 +37,8 @@ pub const DOCKER_UNIT: &str = Engine::Docker.spec().unit;
 /// The drop-in's path relative to the unit directory. `10-` so that a hand-made
 /// `override.conf` (`systemctl --user edit`) sorts after it and wins.
 pub const DOCKER_DROPIN: &str = "docker.service.d/10-rootless-setup.conf";
+/// Our drop-in's file name in a unit's `UNIT.d/` directory (Docker's is [`DOCKER_DROPIN`]).
+pub const DROPIN_NAME: &str = "10-rootless-setup.conf";
 
 /// What kind of file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

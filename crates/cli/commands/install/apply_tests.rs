@@ -72,7 +72,7 @@ impl Home {
     fn plan(&self, force: bool) -> InstallPlan {
         let files: Vec<FilePlan> = [
             (self.paths.unit_file(), &self.unit),
-            (self.paths.drop_in(), &self.drop_in),
+            (self.paths.drop_in().unwrap(), &self.drop_in),
         ]
         .into_iter()
         .map(|(path, new)| {
@@ -237,7 +237,7 @@ fn a_fresh_install_journals_every_step_in_order() {
             path: h.paths.unit_dir.join("docker.service.d"),
         },
         Step::File {
-            path: h.paths.drop_in(),
+            path: h.paths.drop_in().unwrap(),
             sha256: digest(&h.drop_in),
             previous: None,
         },
@@ -267,7 +267,7 @@ fn a_fresh_install_journals_every_step_in_order() {
     ];
     assert_eq!(steps(&record), want);
     // Nothing left to create now.
-    assert!(crate::state::missing_dirs(&h.paths.drop_in()).is_empty());
+    assert!(crate::state::missing_dirs(&h.paths.drop_in().unwrap()).is_empty());
     let seen = h.fake.state();
     assert!(seen.enabled && seen.active && seen.linger);
     assert_eq!(seen.current, "rootless");
@@ -592,11 +592,11 @@ fn files_of_ours_found_without_a_record_are_recorded_and_a_rollback_keeps_them()
         steps(&record)[..2],
         [
             recorded(h.paths.unit_file(), &h.unit),
-            recorded(h.paths.drop_in(), &h.drop_in)
+            recorded(h.paths.drop_in().unwrap(), &h.drop_in)
         ]
     );
     h.uninstall();
-    assert!(!h.paths.unit_file().exists() && !h.paths.drop_in().exists());
+    assert!(!h.paths.unit_file().exists() && !h.paths.drop_in().unwrap().exists());
 }
 
 /// Podman: no unit written, the distribution's socket enabled and started, its own context,

@@ -207,7 +207,10 @@ fn standard_journal(paths: &Paths, world: &World<'_>, found: &mut Vec<String>) -
 fn standard_unit_steps(paths: &Paths, world: &World<'_>, found: &mut Vec<String>) -> Vec<Step> {
     let unit = paths.started_unit();
     let mut steps = Vec::new();
-    for path in [paths.unit_file(), paths.drop_in()] {
+    for path in [Some(paths.unit_file()), paths.drop_in()]
+        .into_iter()
+        .flatten()
+    {
         if let Ok(Some(text)) = atomic::read_optional(&path) {
             found.push(format!("{}: {}", paths.short(&path), origin_note(&text)));
             steps.push(Step::File {
