@@ -540,7 +540,7 @@ impl Apply<'_> {
         if self.paths.engine == rootless_setup_core::Engine::Containerd {
             let _ = writeln!(
                 s,
-                "  containers run inside its namespaces: rootless-setup enter --engine containerd -- ctr run …\n  nerdctl is not packaged in Debian; the nerdctl-full release bundle works with this engine"
+                "  containers run inside its namespaces: rootless-setup enter --engine containerd -- ctr run …\n  ctr and nerdctl use the containerd namespace `default` (CONTAINERD_NAMESPACE chooses another)\n  nerdctl is not packaged in Debian; the nerdctl-full release bundle works with this engine"
             );
         }
         let flag = super::engine_flag(self.paths);
