@@ -155,9 +155,18 @@ mod tests {
     }
 
     fn run(podman: &str, programs: &[(&str, &str)]) -> (Finding, Facts) {
+        run_configured(podman, programs, None)
+    }
+
+    fn run_configured(
+        podman: &str,
+        programs: &[(&str, &str)],
+        configured: Option<&str>,
+    ) -> (Finding, Facts) {
         let fx = debian();
         let mut h = harness(&fx, ScriptedSystem::new());
         h.engine = rootless_setup_core::model::Engine::Podman;
+        h.options.network_driver = configured.map(str::to_owned);
         let mut facts = Facts::default();
         binary(&mut facts, "podman", "/usr/bin/podman", Some(podman));
         for (name, path) in programs {
@@ -229,6 +238,20 @@ mod tests {
         let (f, _) = run("4.3.1", &[("pasta", "/usr/bin/pasta")]);
         assert_eq!(f.status, Status::Fail);
         assert!(f.summary.contains("uses slirp4netns"), "{}", f.summary);
+    }
+
+    #[test]
+    fn a_configured_driver_other_than_podmans_warns_that_it_does_not_apply() {
+        let pasta = [("pasta", "/usr/bin/pasta")];
+        let (f, facts) = run_configured("5.4.2", &pasta, Some("slirp4netns"));
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "the configured network driver slirp4netns does not apply to podman, which uses pasta"
+        );
+        assert_eq!(facts.network.map(|n| n.driver), Some("pasta".to_owned()));
+        let (f, _) = run_configured("5.4.2", &pasta, Some("pasta"));
+        assert_eq!(f.status, Status::Pass, "the driver Podman uses anyway: {f:?}");
     }
 
     #[test]
