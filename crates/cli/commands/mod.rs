@@ -21,6 +21,25 @@ use rootless_setup_core::Host;
 use crate::cli::{Cli, Command};
 use crate::style::Style;
 
+/// Refuses root for a command that acts on the caller's own rootless engine: `doing` says what
+/// the command does, `who` which user should run it.
+fn refuse_root(
+    caller: &rootless_setup_checks::Caller,
+    command: &str,
+    doing: &str,
+    who: &str,
+) -> anyhow::Result<()> {
+    if caller.uid != 0 {
+        return Ok(());
+    }
+    Err(crate::style::hinted(
+        format!("{command} {doing} and must not run as root"),
+        &[&format!(
+            "run it as {who} (ssh or `machinectl shell USER@`)"
+        )],
+    ))
+}
+
 /// The host the checks read: `/`, or the directory tree given with the hidden `--root`.
 fn host(root: Option<&Path>) -> Host {
     root.map_or_else(Host::real, Host::at)
@@ -48,5 +67,24 @@ pub fn run(cli: &Cli, style: &Style) -> anyhow::Result<ExitCode> {
         Command::Uninstall(args) => uninstall::run(args, style),
         Command::Enter(args) => enter::run(args, style),
         Command::Generate(args) => generate::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rootless_setup_checks::Caller;
+
+    #[test]
+    fn root_is_refused_with_who_should_run_it() {
+        let say = |uid| super::refuse_root(&Caller::new(uid, uid), "enter", "joins x", "the user");
+        assert!(say(1000).is_ok());
+        let err = say(0).unwrap_err();
+        assert_eq!(err.to_string(), "enter joins x and must not run as root");
+        let hinted = err.downcast_ref::<crate::style::Hinted>().unwrap();
+        assert_eq!(
+            hinted.help,
+            ["run it as the user (ssh or `machinectl shell USER@`)"]
+        );
+        assert_eq!(hinted.exit, 2);
     }
 }

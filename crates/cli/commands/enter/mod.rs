@@ -72,12 +72,12 @@ const NOT_RUN: u8 = 126;
 /// Finds the engine's process, joins its namespaces and runs the command; returns only on error.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let caller = Caller::from_process();
-    if caller.uid == 0 {
-        return Err(hinted(
-            "enter joins your own rootless engine and must not run as root",
-            &["run it as the user whose engine it is (ssh or `machinectl shell USER@`)"],
-        ));
-    }
+    super::refuse_root(
+        &caller,
+        "enter",
+        "joins your own rootless engine",
+        "the user whose engine it is",
+    )?;
     let paths = Paths::of_installed(&caller, args.engine.map(Into::into), "enter")?;
     let spec = paths.spec();
     let target = find(spec, &paths.runtime_dir, caller.uid)?;

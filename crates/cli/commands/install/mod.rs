@@ -101,12 +101,12 @@ pub struct Args {
 /// Runs the install: gate, render, gather, show, ask, act.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let caller = Caller::from_process();
-    if caller.uid == 0 {
-        return Err(hinted(
-            "install sets up a rootless engine for an ordinary user and must not run as root",
-            &["run it as the user who will use the engine (ssh or `machinectl shell USER@`)"],
-        ));
-    }
+    super::refuse_root(
+        &caller,
+        "install",
+        "sets up a rootless engine for an ordinary user",
+        "the user who will use the engine",
+    )?;
     let (settings, _home) = args.config.load(&caller)?;
     let paths = Paths::of(&caller, settings.engine.value)?;
     let _lock = if args.dry_run {

@@ -273,12 +273,12 @@ fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
 /// Runs the uninstall.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let caller = Caller::from_process();
-    if caller.uid == 0 {
-        return Err(hinted(
-            "uninstall removes a rootless engine of an ordinary user and must not run as root",
-            &["run it as the user who installed the engine (ssh or `machinectl shell USER@`)"],
-        ));
-    }
+    super::refuse_root(
+        &caller,
+        "uninstall",
+        "removes a rootless engine of an ordinary user",
+        "the user who installed the engine",
+    )?;
     let paths = Paths::of_installed(&caller, args.engine.map(Into::into), "uninstall")?;
     let lock = if args.dry_run {
         None

@@ -251,7 +251,11 @@ mod tests {
         );
         assert_eq!(facts.network.map(|n| n.driver), Some("pasta".to_owned()));
         let (f, _) = run_configured("5.4.2", &pasta, Some("pasta"));
-        assert_eq!(f.status, Status::Pass, "the driver Podman uses anyway: {f:?}");
+        assert_eq!(
+            f.status,
+            Status::Pass,
+            "the driver Podman uses anyway: {f:?}"
+        );
     }
 
     #[test]
