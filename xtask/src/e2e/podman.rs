@@ -136,6 +136,14 @@ fn podman_cycle(cx: &mut Ctx<'_>) -> Result<()> {
     ensure!(current_context(cx)? == CONTEXT, "{CONTEXT} is not current");
     run_container(cx, CONTEXT)?;
     compose(cx)?;
+    // `enter` picks the one engine installed and joins Podman's pause process.
+    let inside = cx.dev_tool(&["enter", "--", "id", "-u"], 0)?;
+    ensure!(
+        inside.stdout.trim() == "0",
+        "enter -- id -u printed {:?}",
+        inside.stdout
+    );
+    cx.note("enter -- id -u inside Podman's user namespace: 0");
     healthy(cx)?;
     install_changes_nothing(cx)?;
     let t = Instant::now();
