@@ -19,6 +19,16 @@ pub fn config_home(xdg_config_home: Option<&str>, home: &Path) -> PathBuf {
     xdg_dir(xdg_config_home).unwrap_or_else(|| home.join(".config"))
 }
 
+/// Where the system keeps user units for every user (systemd.unit(5)'s user unit search path
+/// without the user's own directories; `/lib/systemd/user` for systems without merged `/usr`).
+pub const SYSTEM_USER_UNIT_DIRS: &[&str] = &[
+    "/etc/systemd/user",
+    "/run/systemd/user",
+    "/usr/local/lib/systemd/user",
+    "/usr/lib/systemd/user",
+    "/lib/systemd/user",
+];
+
 /// `$XDG_DATA_HOME`, or `~/.local/share`.
 pub fn data_home(xdg_data_home: Option<&str>, home: &Path) -> PathBuf {
     xdg_dir(xdg_data_home).unwrap_or_else(|| home.join(".local/share"))

@@ -489,22 +489,29 @@ fn engine_files(
     }
 }
 
-/// Whether the system ships the engine's socket unit: the user manager knows it from a file
-/// outside the user's unit directory. One in the unit directory is ours from an earlier
-/// install (kept up to date) or the user's own (which install refuses to replace). When the
-/// manager cannot be asked, the unit is taken as shipped: install then fails at the start,
-/// saying so, rather than writing a unit that may shadow the system's.
+/// Whether the system ships the engine's socket unit: a file in one of systemd's system-wide
+/// user unit directories, or a unit the user manager loads from outside the user's unit
+/// directory. One only in the user's unit directory is ours from an earlier install (kept up
+/// to date) or the user's own (which install refuses to replace without --force).
 fn ships_socket(socket: &str, paths: &Paths) -> bool {
-    match UserManager::connect_session().and_then(|m| m.unit_state(socket)) {
-        Ok(state) => {
+    let on_disk = rootless_setup_core::paths::SYSTEM_USER_UNIT_DIRS
+        .iter()
+        .any(|dir| {
+            std::path::Path::new(dir)
+                .join(socket)
+                .symlink_metadata()
+                .is_ok()
+        });
+    let loaded_elsewhere = UserManager::connect_session()
+        .and_then(|m| m.unit_state(socket))
+        .is_ok_and(|state| {
             state.exists()
                 && state
                     .fragment_path
                     .as_deref()
-                    .is_none_or(|f| !f.starts_with(&paths.unit_dir))
-        }
-        Err(_) => true,
-    }
+                    .is_some_and(|f| !f.starts_with(&paths.unit_dir))
+        });
+    on_disk || loaded_elsewhere
 }
 
 /// ` --engine NAME` for commands shown to the user, when the engine is not the default.
