@@ -178,7 +178,10 @@ pub fn discovered(host: &Host, settings: &Settings, facts: &Facts) -> Discovered
         .binaries
         .get("dockerd-rootless")
         .map(|b| b.value.clone())
-        .or_else(|| facts.binary("dockerd-rootless.sh").map(|b| b.path.clone()));
+        .or_else(|| {
+            let script = settings.engine.value.rootless_script()?;
+            facts.binary(script).map(|b| b.path.clone())
+        });
     let script = script_path.and_then(|p| host.read(&p).ok().flatten());
     Discovered::from_facts(facts, script)
 }
