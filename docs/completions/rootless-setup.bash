@@ -101,7 +101,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__check)
-            opts="-h -V --engine --format --strict --only --skip --network-driver --port-driver --data-root --root --color --help --version"
+            opts="-h -V --engine --user --format --strict --only --skip --network-driver --port-driver --data-root --root --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,6 +109,10 @@ _rootless__setup() {
             case "${prev}" in
                 --engine)
                     COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -151,7 +155,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__enter)
-            opts="-h -V --engine --color --help --version"
+            opts="-h -V --engine --user --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,6 +163,10 @@ _rootless__setup() {
             case "${prev}" in
                 --engine)
                     COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -397,7 +405,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__install)
-            opts="-y -v -h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --dry-run --yes --force --no-context --no-linger --timeout --verbose --color --help --version"
+            opts="-y -v -h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --user --dry-run --yes --force --no-context --no-linger --timeout --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,6 +452,10 @@ _rootless__setup() {
                     return 0
                     ;;
                 --start-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -533,7 +545,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__status)
-            opts="-h -V --format --engine --color --help --version"
+            opts="-h -V --format --user --engine --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,6 +553,10 @@ _rootless__setup() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --engine)
@@ -559,12 +575,16 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__uninstall)
-            opts="-y -h -V --purge --dry-run --yes --engine --color --help --version"
+            opts="-y -h -V --purge --dry-run --yes --user --engine --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --engine)
                     COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
                     return 0

@@ -42,6 +42,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_needs_command" -f -a "help"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l engine -d 'The engine to check for' -r -f -a "docker\t'Rootless Docker'
 podman\t'Rootless Podman (its user socket serves the Docker API)'
 containerd\t'Rootless containerd (nerdctl)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l user -d 'As root: act for this user (an ordinary login user): the command runs as NAME, with NAME\'s environment, exactly as if NAME had run it (see docs/admin.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l format -d 'Output format; `json` is documented in docs/json.md and versioned' -r -f -a "human\t'Grouped, aligned text for people'
 json\t'One JSON document (schema in docs/json.md)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l only -d 'Run only these checks (ids or groups such as `session`; repeat or separate with commas)' -r
@@ -67,6 +68,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l daemon-flag -d 'An extra dockerd argument, such as --daemon-flag=--log-level=warn (repeat; replaces the file\'s list)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l env -d 'An extra environment variable for the engine, NAME=VALUE (repeat)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l start-timeout -d 'Seconds systemd waits for the engine to be ready (5 to 3600; never unlimited)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l user -d 'As root: act for this user (an ordinary login user): the command runs as NAME, with NAME\'s environment, exactly as if NAME had run it (see docs/admin.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l timeout -d 'Seconds to wait for the API socket to answer once systemd reports the engine started' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
@@ -81,6 +83,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -l format -d 'Output format' -r -f -a "human\t'Grouped, aligned text for people'
 json\t'One JSON document (schema in docs/json.md)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -l user -d 'As root: act for this user (an ordinary login user): the command runs as NAME, with NAME\'s environment, exactly as if NAME had run it (see docs/admin.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -l engine -d 'The engine (default: the one installed; asked for when several are)' -r -f -a "docker\t'Rootless Docker'
 podman\t'Rootless Podman (its user socket serves the Docker API)'
 containerd\t'Rootless containerd (nerdctl)'"
@@ -89,6 +92,7 @@ always\t'Always'
 never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand status" -s V -l version -d 'Print version'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l user -d 'As root: act for this user (an ordinary login user): the command runs as NAME, with NAME\'s environment, exactly as if NAME had run it (see docs/admin.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l engine -d 'The engine to remove (default: the one installed; asked for when several are)' -r -f -a "docker\t'Rootless Docker'
 podman\t'Rootless Podman (its user socket serves the Docker API)'
 containerd\t'Rootless containerd (nerdctl)'"
@@ -103,6 +107,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand enter" -l engine -d 'The engine whose namespaces to join (default: the one installed; asked for when several are; docker when none is recorded)' -r -f -a "docker\t'Rootless Docker'
 podman\t'Rootless Podman (its user socket serves the Docker API)'
 containerd\t'Rootless containerd (nerdctl)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand enter" -l user -d 'As root: act for this user (an ordinary login user): the command runs as NAME, with NAME\'s environment, exactly as if NAME had run it (see docs/admin.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand enter" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"

@@ -7,6 +7,7 @@ use rootless_setup_checks::{Caller, Options, Selection};
 
 use rootless_setup_core::{CheckId, Distro, Engine};
 
+use super::as_user::Prepare;
 use crate::cli::{EngineArg, Format};
 use crate::report;
 use crate::style::{Style, hinted, out};
@@ -25,6 +26,10 @@ pub struct Args {
     /// The engine to check for.
     #[arg(long, value_enum, default_value_t = EngineArg::Docker)]
     pub engine: EngineArg,
+    /// As root: act for this user (an ordinary login user): the command runs as NAME, with
+    /// NAME's environment, exactly as if NAME had run it (see docs/admin.md).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
 
     /// Output format; `json` is documented in docs/json.md and versioned.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -116,6 +121,10 @@ fn selection(args: &Args) -> anyhow::Result<Selection> {
 
 /// Runs the checks and prints the report.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.user {
+        let none = || Ok(ExitCode::SUCCESS);
+        return super::as_user::act(name, "check", Prepare::Nothing, none, style);
+    }
     let host = super::host(args.root.as_deref());
     let caller = Caller::from_process();
     let distro = Distro::detect(&host);

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with an `Args` (its `--help` is the `///` text) and one
 //! `run`. [`run`] dispatches.
 
+pub mod as_user;
 pub mod check;
 pub mod enter;
 pub mod explain;
@@ -34,9 +35,10 @@ fn refuse_root(
     }
     Err(crate::style::hinted(
         format!("{command} {doing} and must not run as root"),
-        &[&format!(
-            "run it as {who} (ssh or `machinectl shell USER@`)"
-        )],
+        &[
+            &format!("run it as {who} (ssh or `machinectl shell USER@`)"),
+            &format!("or, as root, act for that user: rootless-setup {command} --user NAME"),
+        ],
     ))
 }
 
@@ -83,7 +85,10 @@ mod tests {
         let hinted = err.downcast_ref::<crate::style::Hinted>().unwrap();
         assert_eq!(
             hinted.help,
-            ["run it as the user (ssh or `machinectl shell USER@`)"]
+            [
+                "run it as the user (ssh or `machinectl shell USER@`)",
+                "or, as root, act for that user: rootless-setup enter --user NAME"
+            ]
         );
         assert_eq!(hinted.exit, 2);
     }

@@ -13,6 +13,7 @@ use rootless_setup_systemd::{Login, UnitState, UserManager};
 use rootless_setup_unit::{FileOrigin, classify};
 use serde::Serialize;
 
+use super::as_user::Prepare;
 use crate::cli::Format;
 use crate::docker_context::{self, DockerCli};
 use crate::engine_api::{self, ServerInfo};
@@ -31,6 +32,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// As root: act for this user (an ordinary login user): the command runs as NAME, with
+    /// NAME's environment, exactly as if NAME had run it (see docs/admin.md).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
 
     /// The engine (default: the one installed; asked for when several are).
     #[arg(long, value_enum)]
@@ -552,6 +557,10 @@ fn context_row(c: &ContextStatus) -> String {
 
 /// Prints the status and exits 0, 1 or 3.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.user {
+        let none = || Ok(ExitCode::SUCCESS);
+        return super::as_user::act(name, "status", Prepare::Manager, none, style);
+    }
     let caller = Caller::from_process();
     let paths = Paths::of_installed(&caller, args.engine.map(Into::into), "status")?;
     let report = gather(&caller, &paths);

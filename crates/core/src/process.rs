@@ -53,6 +53,22 @@ pub struct Invocation {
     /// How much of each of standard output and standard error is kept; the rest is read and
     /// dropped.
     pub output_limit: Limit,
+    /// Run as this user instead of the caller (root acting for a user).
+    pub user: Option<Credentials>,
+    /// Start from an empty environment (only [`env`](Self::env) is set).
+    pub clear_env: bool,
+    /// The working directory (default: the caller's).
+    pub current_dir: Option<PathBuf>,
+}
+
+/// Whom a program runs as: set between fork and exec, supplementary groups first, then the
+/// group, then the user, so nothing of root's stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups (the user's, from the group database).
+    pub groups: Vec<u32>,
 }
 
 impl Invocation {
@@ -65,7 +81,20 @@ impl Invocation {
             namespace: Namespace::Host,
             timeout: Duration::from_secs(10),
             output_limit: Limit::OUTPUT,
+            user: None,
+            clear_env: false,
+            current_dir: None,
         }
+    }
+
+    /// Runs as `user` ([`Credentials`]), in a clean environment holding only what
+    /// [`env`](Self::env) sets, from `dir`.
+    #[must_use]
+    pub fn as_user(mut self, user: Credentials, dir: impl Into<PathBuf>) -> Self {
+        self.user = Some(user);
+        self.clear_env = true;
+        self.current_dir = Some(dir.into());
+        self
     }
 
     /// Appends arguments.
@@ -180,6 +209,14 @@ pub fn run_attached(invocation: &Invocation, input: &[u8]) -> Result<ExitStatus,
     child.wait().map_err(err)
 }
 
+/// Runs `invocation` on this terminal with this process's standard input, output and error, no
+/// deadline, and returns how it ended: for a command run on the caller's behalf (as another
+/// user), whose output is the caller's.
+pub fn run_inherited(invocation: &Invocation) -> Result<ExitStatus, ProcessError> {
+    let err = error(&invocation.program);
+    command(invocation).status().map_err(err)
+}
+
 /// A started program. Dropping it kills the program (if it still runs) and reaps it.
 #[derive(Debug)]
 pub struct Running {
@@ -245,9 +282,18 @@ fn error(program: &Path) -> impl Fn(io::Error) -> ProcessError + Copy + '_ {
 /// The command for `invocation`, its namespace entered between fork and exec.
 fn command(invocation: &Invocation) -> Command {
     let mut command = Command::new(&invocation.program);
+    if invocation.clear_env {
+        command.env_clear();
+    }
     command
         .args(&invocation.args)
         .envs(invocation.env.iter().map(|(k, v)| (k, v)));
+    if let Some(dir) = &invocation.current_dir {
+        command.current_dir(dir);
+    }
+    if let Some(user) = invocation.user.clone() {
+        drop_to(&mut command, user);
+    }
     match invocation.namespace {
         Namespace::Host => {}
         Namespace::MappedRoot => enter_userns_as_root(&mut command),
@@ -258,6 +304,28 @@ fn command(invocation: &Invocation) -> Command {
         }
     }
     command
+}
+
+/// Makes the child `user` before it executes: std's own uid/gid switch runs after the
+/// pre-exec hooks, too late to set the supplementary groups, so all three are set here.
+fn drop_to(command: &mut Command, user: Credentials) {
+    let groups: Vec<libc::gid_t> = user.groups.clone();
+    let hook = move || {
+        // SAFETY: setgroups, setgid and setuid are async-signal-safe; `groups` was allocated
+        // before the fork and is only read.
+        let ok = unsafe {
+            libc::setgroups(groups.len(), groups.as_ptr()) == 0
+                && libc::setgid(user.gid) == 0
+                && libc::setuid(user.uid) == 0
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    };
+    // SAFETY: the hook only makes the three calls above.
+    unsafe { command.pre_exec(hook) };
 }
 
 fn spawn(invocation: &Invocation, stdin: Stdio) -> Result<Running, ProcessError> {
@@ -377,6 +445,35 @@ pub fn find(
 mod tests {
     use super::*;
     use crate::testing::Fixture;
+
+    /// As root (CI runs as root): the child is `nobody` with only the groups given, in a clean
+    /// environment, from the directory given. Not as root it cannot change users: the spawn
+    /// fails, which is checked instead.
+    #[test]
+    fn a_program_run_as_another_user_has_only_their_ids_and_environment() {
+        let nobody = Credentials {
+            uid: 65534,
+            gid: 65534,
+            groups: vec![65534],
+        };
+        let id = Invocation::new("/bin/sh")
+            .args([
+                "-c",
+                "echo $(id -u) $(id -g) $(id -G) \"$HOME\" \"${CARGO_PKG_NAME-unset}\" $(pwd)",
+            ])
+            .as_user(nobody, "/")
+            .env("HOME", "/nonexistent");
+        // cargo sets CARGO_PKG_NAME for this test process; the clean environment drops it.
+        assert!(std::env::var_os("CARGO_PKG_NAME").is_some());
+        let out = run(&id);
+        if nix::unistd::geteuid().is_root() {
+            let out = out.unwrap();
+            assert!(out.success(), "{out:?}");
+            assert_eq!(out.stdout.trim(), "65534 65534 65534 /nonexistent unset /");
+        } else {
+            assert!(out.is_err() || !out.unwrap().success());
+        }
+    }
 
     #[test]
     fn deadline_kills_a_hanging_program() {

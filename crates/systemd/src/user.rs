@@ -58,7 +58,20 @@ impl UserManager {
     /// Fails with [`Error::NoUserBus`] when there is no bus for this user at that address
     /// (see [`Error::hint`]), and [`Error::NoUserManager`] when the bus has no systemd on it.
     pub fn connect(address: &str) -> Result<UserManager, Error> {
-        let conn = call::connect(BusKind::User, address)?;
+        UserManager::connect_on(BusKind::User, address)
+    }
+
+    /// The system's manager (PID 1) on the system bus, with the same calls: how root starts a
+    /// user's `user@UID.service` and waits for it, acting for that user (`--user NAME`).
+    pub fn connect_system() -> Result<UserManager, Error> {
+        UserManager::connect_on(
+            BusKind::System,
+            &crate::address::system_bus_of_this_process(),
+        )
+    }
+
+    fn connect_on(kind: BusKind, address: &str) -> Result<UserManager, Error> {
+        let conn = call::connect(kind, address)?;
         let me = UserManager {
             conn,
             address: address.to_owned(),

@@ -24,6 +24,7 @@ use nix::unistd::Pid;
 use rootless_setup_checks::Caller;
 use rootless_setup_core::engine::{EngineSpec, Namespace};
 
+use super::as_user::Prepare;
 use crate::cli::EngineArg;
 use crate::paths::Paths;
 use crate::style::{Hinted, Style, hinted, stopped};
@@ -55,6 +56,11 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub engine: Option<EngineArg>,
 
+    /// As root: act for this user (an ordinary login user): the command runs as NAME, with
+    /// NAME's environment, exactly as if NAME had run it (see docs/admin.md).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
     /// The command and its arguments (default: your login shell, else $SHELL, else /bin/sh).
     #[arg(
         value_name = "CMD",
@@ -71,6 +77,10 @@ const NOT_RUN: u8 = 126;
 
 /// Finds the engine's process, joins its namespaces and runs the command; returns only on error.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.user {
+        let none = || Ok(ExitCode::SUCCESS);
+        return super::as_user::act(name, "enter", Prepare::Manager, none, style);
+    }
     let caller = Caller::from_process();
     super::refuse_root(
         &caller,

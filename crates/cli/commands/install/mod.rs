@@ -25,6 +25,7 @@ use rootless_setup_core::engine::Runs;
 use rootless_setup_systemd::{Login, UserManager};
 use rootless_setup_unit::{RenderedFile, Settings, containers_conf, podman_units, render};
 
+use super::as_user::Prepare;
 use crate::commands::render::ConfigArgs;
 use crate::docker_context::{self, ContextAction, DockerCli};
 use crate::paths::Paths;
@@ -66,6 +67,10 @@ pub struct Args {
     /// The configuration.
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// As root: act for this user (an ordinary login user): the command runs as NAME, with
+    /// NAME's environment, exactly as if NAME had run it (see docs/admin.md).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
 
     /// Show the plan (a diff of every file, every D-Bus call, context and linger) and change
     /// nothing.
@@ -100,6 +105,15 @@ pub struct Args {
 
 /// Runs the install: gate, render, gather, show, ask, act.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.user {
+        let fix = || {
+            super::fix::run(
+                &super::fix::Args::apply_for(name, args.yes, &args.config),
+                style,
+            )
+        };
+        return super::as_user::act(name, "install", Prepare::Prerequisites, fix, style);
+    }
     let caller = Caller::from_process();
     super::refuse_root(
         &caller,

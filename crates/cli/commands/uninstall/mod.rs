@@ -19,6 +19,7 @@ use rootless_setup_core::engine::Runs;
 use rootless_setup_systemd::{Login, UserManager};
 use rootless_setup_unit::{FileOrigin, classify, header::digest};
 
+use super::as_user::Prepare;
 use crate::atomic;
 use crate::docker_context::{self, DockerCli};
 use crate::paths::Paths;
@@ -65,6 +66,10 @@ pub struct Args {
     /// Do not ask for confirmation. Without a terminal nothing is asked anyway.
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// As root: act for this user (an ordinary login user): the command runs as NAME, with
+    /// NAME's environment, exactly as if NAME had run it (see docs/admin.md).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
 
     /// The engine to remove (default: the one installed; asked for when several are).
     #[arg(long, value_enum)]
@@ -272,6 +277,10 @@ fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
 
 /// Runs the uninstall.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.user {
+        let none = || Ok(ExitCode::SUCCESS);
+        return super::as_user::act(name, "uninstall", Prepare::Manager, none, style);
+    }
     let caller = Caller::from_process();
     super::refuse_root(
         &caller,

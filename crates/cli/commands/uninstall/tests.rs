@@ -11,6 +11,7 @@ fn paths(home: &std::path::Path) -> Paths {
 
 const PURGE: Args = Args {
     engine: None,
+    user: None,
     purge: true,
     dry_run: true,
     yes: false,
@@ -92,6 +93,7 @@ fn linger_stays_on_while_another_engine_is_installed() {
 
 const NO_PURGE: Args = Args {
     engine: None,
+    user: None,
     purge: false,
     dry_run: true,
     yes: false,
@@ -153,6 +155,7 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
     let plan = gather(
         &Args {
             engine: None,
+            user: None,
             purge: false,
             dry_run: false,
             yes: true,
@@ -197,6 +200,7 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
     let plan = gather(
         &Args {
             engine: None,
+            user: None,
             purge: false,
             dry_run: true,
             yes: false,
@@ -224,6 +228,7 @@ fn the_engine_is_reversed_without_a_record_only_when_the_manager_knows_it() {
     let fake = Fake::new();
     let args = Args {
         engine: None,
+        user: None,
         purge: false,
         dry_run: true,
         yes: false,
