@@ -2,6 +2,7 @@
 //! Debian tree booted under `systemd-nspawn` with systemd as PID 1, see the `box` module) and drives
 //! `rootless-setup` as an unprivileged user inside it ([`scenarios`]).
 
+mod admin;
 pub mod r#box;
 pub mod cmd;
 mod containerd;

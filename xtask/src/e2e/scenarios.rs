@@ -204,6 +204,7 @@ pub fn all() -> Vec<Scenario> {
         },
     ];
     all.extend(super::install::scenarios());
+    all.extend(super::admin::scenarios());
     all.extend(super::podman::scenarios());
     all.extend(super::repair::scenarios());
     all.extend(super::faults::scenarios());
