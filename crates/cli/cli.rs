@@ -73,13 +73,3 @@ pub enum Command {
     #[command(hide = true)]
     Generate(crate::commands::generate::Args),
 }
-
-impl From<rootless_setup_core::Engine> for EngineArg {
-    fn from(engine: rootless_setup_core::Engine) -> EngineArg {
-        match engine {
-            rootless_setup_core::Engine::Docker => EngineArg::Docker,
-            rootless_setup_core::Engine::Podman => EngineArg::Podman,
-            rootless_setup_core::Engine::Containerd => EngineArg::Containerd,
-        }
-    }
-}

@@ -54,18 +54,19 @@ pub enum Prepare {
 }
 
 /// Runs `command` for `name` as root: [`target`], then what `prepare` says, then the same
-/// command line as the user ([`run_as`]); its exit status is the command's.
+/// command line as the user ([`run_as`]); its exit status is the command's. `fix` is the
+/// `fix` command line (after `rootless-setup`) that repairs the prerequisites.
 pub fn act(
     name: &str,
     command: &str,
     prepare: Prepare,
-    fix: impl FnOnce() -> anyhow::Result<ExitCode>,
+    fix: &[&str],
     style: &Style,
 ) -> anyhow::Result<ExitCode> {
     let target = target(name, command)?;
     if prepare == Prepare::Prerequisites {
-        let fixed = fix()?;
-        if fixed != ExitCode::SUCCESS {
+        let fixed = run_fix(fix)?;
+        if !fixed.success() {
             return Err(stopped(
                 format!("{name}'s prerequisites still fail after the fix; nothing was installed"),
                 &[&format!(
@@ -78,6 +79,16 @@ pub fn act(
         start_manager(&target, style)?;
     }
     run_as(&target, &without_user(std::env::args_os().skip(1)))
+}
+
+/// Runs this program's `fix` as root, its report on standard error: standard output belongs
+/// to the command run as the user (one JSON document with `--format json`).
+fn run_fix(args: &[&str]) -> anyhow::Result<std::process::ExitStatus> {
+    let exe = std::env::current_exe()
+        .map_err(|e| hinted(format!("cannot find this program to run fix: {e}"), &[]))?;
+    let invocation = Invocation::new(exe).args(args).stdout_to_stderr();
+    process::run_inherited(&invocation)
+        .map_err(|e| hinted(format!("could not run fix: {}", e.source), &[]))
 }
 
 /// Looks `name` up in `/etc/passwd` and refuses anyone but an ordinary login user, and any

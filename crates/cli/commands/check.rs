@@ -122,8 +122,7 @@ fn selection(args: &Args) -> anyhow::Result<Selection> {
 /// Runs the checks and prints the report.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
-        let none = || Ok(ExitCode::SUCCESS);
-        return super::as_user::act(name, "check", Prepare::Nothing, none, style);
+        return super::as_user::act(name, "check", Prepare::Nothing, &[], style);
     }
     let host = super::host(args.root.as_deref());
     let caller = Caller::from_process();

@@ -59,6 +59,9 @@ pub struct Invocation {
     pub clear_env: bool,
     /// The working directory (default: the caller's).
     pub current_dir: Option<PathBuf>,
+    /// For [`run_inherited`]: its standard output goes to this process's standard error (so a
+    /// caller's own standard output stays one document).
+    pub stdout_to_stderr: bool,
 }
 
 /// Whom a program runs as: set between fork and exec, supplementary groups first, then the
@@ -84,7 +87,15 @@ impl Invocation {
             user: None,
             clear_env: false,
             current_dir: None,
+            stdout_to_stderr: false,
         }
+    }
+
+    /// Sends its standard output to this process's standard error ([`run_inherited`]).
+    #[must_use]
+    pub fn stdout_to_stderr(mut self) -> Self {
+        self.stdout_to_stderr = true;
+        self
     }
 
     /// Runs as `user` ([`Credentials`]), in a clean environment holding only what
@@ -214,7 +225,13 @@ pub fn run_attached(invocation: &Invocation, input: &[u8]) -> Result<ExitStatus,
 /// user), whose output is the caller's.
 pub fn run_inherited(invocation: &Invocation) -> Result<ExitStatus, ProcessError> {
     let err = error(&invocation.program);
-    command(invocation).status().map_err(err)
+    let mut command = command(invocation);
+    if invocation.stdout_to_stderr {
+        use std::os::fd::AsFd as _;
+        let stderr = io::stderr().as_fd().try_clone_to_owned().map_err(err)?;
+        command.stdout(Stdio::from(stderr));
+    }
+    command.status().map_err(err)
 }
 
 /// A started program. Dropping it kills the program (if it still runs) and reaps it.

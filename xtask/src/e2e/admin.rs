@@ -60,6 +60,15 @@ fn admin_user(cx: &mut Ctx<'_>) -> Result<()> {
     );
     let install = as_root(cx, &["install", "--user", &user.name, "--yes"])?;
     want(&install, 0, "install --user nosub --yes as root")?;
+    ensure!(
+        install.stderr.contains("#!/bin/sh") && !install.stdout.contains("#!/bin/sh"),
+        "root's fix script belongs on standard error, the install's summary on standard output"
+    );
+    ensure!(
+        install.stdout.contains("installed rootless Docker"),
+        "the install as nosub printed no summary:\n{}",
+        indent(&install.stdout)
+    );
     cx.note(format!(
         "install --user nosub --yes: {} (the fix script, the user manager, the install as nosub)",
         fmt_duration(install.elapsed)

@@ -60,30 +60,6 @@ pub struct Args {
     pub root: Option<PathBuf>,
 }
 
-impl Args {
-    /// `fix --user NAME --apply [--yes]` for the engine and network driver `config` names: what
-    /// `install --user NAME` runs as root first.
-    pub fn apply_for(name: &str, yes: bool, config: &crate::commands::render::ConfigArgs) -> Args {
-        let engine = config
-            .engine
-            .as_deref()
-            .and_then(|e| {
-                rootless_setup_core::Engine::ALL
-                    .into_iter()
-                    .find(|x| x.as_str() == e)
-            })
-            .unwrap_or_default();
-        Args {
-            user: Some(name.to_owned()),
-            apply: true,
-            yes,
-            engine: engine.into(),
-            network_driver: config.network_driver.clone(),
-            root: None,
-        }
-    }
-}
-
 /// For whom the checks run, and how.
 pub(crate) struct Run {
     host: Host,

@@ -106,13 +106,17 @@ pub struct Args {
 /// Runs the install: gate, render, gather, show, ask, act.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
-        let fix = || {
-            super::fix::run(
-                &super::fix::Args::apply_for(name, args.yes, &args.config),
-                style,
-            )
-        };
-        return super::as_user::act(name, "install", Prepare::Prerequisites, fix, style);
+        let mut fix = vec!["fix", "--user", name, "--apply"];
+        if args.yes {
+            fix.push("--yes");
+        }
+        if let Some(engine) = &args.config.engine {
+            fix.extend(["--engine", engine]);
+        }
+        if let Some(driver) = &args.config.network_driver {
+            fix.extend(["--network-driver", driver]);
+        }
+        return super::as_user::act(name, "install", Prepare::Prerequisites, &fix, style);
     }
     let caller = Caller::from_process();
     super::refuse_root(

@@ -278,8 +278,7 @@ fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
 /// Runs the uninstall.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
-        let none = || Ok(ExitCode::SUCCESS);
-        return super::as_user::act(name, "uninstall", Prepare::Manager, none, style);
+        return super::as_user::act(name, "uninstall", Prepare::Manager, &[], style);
     }
     let caller = Caller::from_process();
     super::refuse_root(
