@@ -4,6 +4,7 @@
 
 pub mod r#box;
 pub mod cmd;
+mod ansible;
 mod containerd;
 mod enter;
 mod faults;

@@ -44,6 +44,8 @@ const BASE_PACKAGES: &[&str] = &[
     "crun",
     "catatonit",
     "netavark",
+    // The Ansible role (issue 11) runs with ansible-core alone, no collections.
+    "ansible-core",
 ];
 
 /// Bumped whenever [`finish`] changes what it does to a fresh tree.
