@@ -4,7 +4,7 @@
 //!
 //! - `ansible-fleet` (Debian 13, cgroup v2): the role against a stand-in for `rootless-setup`
 //!   (`fake-rootless-setup.sh`, which prints issue 11's JSON result and records its calls): the
-//!   first run installs both users and writes the configuration (recap `changed=2`) → the second
+//!   first run installs both users and writes the configuration (recap `changed=3`) → the second
 //!   run reports `changed=0` → `{name: bob, state: absent}` uninstalls bob's engine only
 //!   (`changed=1`) → a user the tool stops at fails the play (`failed=1`, exit 2).
 //! - `ansible-fleet-real` (listed once [`REAL_BINARY_READY`] is true): the same runs against the
@@ -115,8 +115,8 @@ fn fleet(cx: &mut Ctx<'_>, fleet: &Fleet) -> Result<()> {
     let both = serde_json::json!(["alice", {"name": "bob", "engine": "docker"}]);
 
     let first = playbook(cx, fleet, &both, 0)?;
-    // The configuration file and the install task (a looped task counts once).
-    first.require(2, 0)?;
+    // The configuration's directory and file, and the install task (a looped task counts once).
+    first.require(3, 0)?;
     if fleet.fake {
         require_calls(cx, &[install_call("alice"), install_call("bob")])?;
         let config = cx.bx.root(&["cat", CONFIG_PATH]).success()?;
@@ -131,7 +131,11 @@ fn fleet(cx: &mut Ctx<'_>, fleet: &Fleet) -> Result<()> {
         }
     }
 
+    // The role asks the tool again each run; the tool's `changed: false` makes it changed=0.
     playbook(cx, fleet, &both, 0)?.require(0, 0)?;
+    if fleet.fake {
+        require_calls(cx, &[install_call("alice"), install_call("bob")])?;
+    }
 
     let bob_absent = serde_json::json!(["alice", {"name": "bob", "state": "absent"}]);
     playbook(cx, fleet, &bob_absent, 0)?.require(1, 0)?;
@@ -189,7 +193,10 @@ impl Recap {
             *slot = value;
             seen += 1;
         }
-        ensure!(seen == 4, "recap line {line:?} lacks ok/changed/failed/unreachable");
+        ensure!(
+            seen == 4,
+            "recap line {line:?} lacks ok/changed/failed/unreachable"
+        );
         Ok(recap)
     }
 

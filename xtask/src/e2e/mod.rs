@@ -2,9 +2,9 @@
 //! Debian tree booted under `systemd-nspawn` with systemd as PID 1, see the `box` module) and drives
 //! `rootless-setup` as an unprivileged user inside it ([`scenarios`]).
 
+mod ansible;
 pub mod r#box;
 pub mod cmd;
-mod ansible;
 mod containerd;
 mod enter;
 mod faults;
