@@ -8,9 +8,10 @@
 //!   run reports `changed=0` → `{name: bob, state: absent}` uninstalls bob's engine only
 //!   (`changed=1`) → a user the tool stops at fails the play (`failed=1`, exit 2).
 //! - `ansible-fleet-real` (listed once [`REAL_BINARY_READY`] is true): the same runs against the
-//!   real binary (`install --user`, `--format json`), with bob lacking subordinate ids: both users
-//!   run a container through their `rootless` context → the second run reports `changed=0` → bob's
-//!   engine is gone and alice's still runs a container.
+//!   real binary, found by the role's default in root's `PATH` (`install --user`, `--format
+//!   json`), with bob lacking subordinate ids: both users run a container through their
+//!   `rootless` context → the second run reports `changed=0` → bob's engine is gone and alice's
+//!   still runs a container.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -59,19 +60,20 @@ fn real() -> Scenario {
 /// What differs between the stand-in run and the real one.
 #[derive(Debug)]
 struct Fleet {
-    /// `rootless_setup_binary`, the program the role runs.
-    binary: &'static str,
+    /// `rootless_setup_binary`, the program the role runs (`None`: the role's default,
+    /// `rootless-setup` from root's `PATH`, which holds the box's `/usr/local/bin`).
+    binary: Option<&'static str>,
     /// Whether that is the stand-in (its calls are checked) or the real tool (containers are run).
     fake: bool,
 }
 
 impl Fleet {
     const FAKE: Fleet = Fleet {
-        binary: "/opt/e2e/fake-rootless-setup",
+        binary: Some("/opt/e2e/fake-rootless-setup"),
         fake: true,
     };
     const REAL: Fleet = Fleet {
-        binary: BINARY_IN_BOX,
+        binary: None,
         fake: false,
     };
 }
@@ -101,9 +103,9 @@ fn setup(bx: &NspawnBox, fleet: &Fleet) -> Result<()> {
     util::run_quiet(Command::new("cp").arg("-r").arg(&examples).arg(&to))?;
     bx.note(&format!("copied {} to {PLAYBOOK_DIR}", examples.display()));
     bx.write_busybox_image(IMAGE_TAR)?;
-    if fleet.fake {
+    if let Some(binary) = fleet.binary {
         let fake = util::project_root().join("xtask/src/e2e/fake-rootless-setup.sh");
-        bx.install_file(&fake, fleet.binary, 0o755)?;
+        bx.install_file(&fake, binary, 0o755)?;
     }
     Ok(())
 }
@@ -221,11 +223,13 @@ fn playbook(
     users: &serde_json::Value,
     want: i32,
 ) -> Result<Recap> {
-    let vars = serde_json::json!({
+    let mut vars = serde_json::json!({
         "rootless_users": users,
-        "rootless_setup_binary": fleet.binary,
         "rootless_setup_config": CONFIG_TEXT,
     });
+    if let Some(binary) = fleet.binary {
+        vars["rootless_setup_binary"] = binary.into();
+    }
     let site = format!("{PLAYBOOK_DIR}/site.yml");
     let started = Instant::now();
     let out = cx
