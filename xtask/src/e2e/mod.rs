@@ -3,6 +3,7 @@
 //! `rootless-setup` as an unprivileged user inside it ([`scenarios`]).
 
 mod admin;
+mod ansible;
 pub mod r#box;
 pub mod cmd;
 mod containerd;

@@ -44,6 +44,11 @@ const BASE_PACKAGES: &[&str] = &[
     "crun",
     "catatonit",
     "netavark",
+    // The Ansible role (issue 11) runs with ansible-core alone, no collections.
+    // python3-cryptography depends on the virtual `python3-cffi-backend-api-*`, which
+    // debootstrap does not resolve: its provider is named.
+    "ansible-core",
+    "python3-cffi-backend",
 ];
 
 /// Bumped whenever [`finish`] changes what it does to a fresh tree.
