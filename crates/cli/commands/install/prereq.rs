@@ -63,3 +63,18 @@ pub fn describe(report: &Report, colour: bool) -> (Vec<String>, String) {
     }
     (failing, text)
 }
+
+/// For the result document: the failing checks (`prerequisite ID: summary`) and the warning
+/// ones (`ID: summary`), their summaries as the checks wrote them.
+pub fn summaries(report: &Report) -> (Vec<String>, Vec<String>) {
+    let mut failed = Vec::new();
+    let mut warned = Vec::new();
+    for f in &report.findings {
+        match f.status {
+            Status::Fail => failed.push(format!("prerequisite {}: {}", f.id, f.summary)),
+            Status::Warn => warned.push(format!("{}: {}", f.id, f.summary)),
+            Status::Pass | Status::Skip => {}
+        }
+    }
+    (failed, warned)
+}
