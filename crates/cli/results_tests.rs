@@ -64,11 +64,15 @@ fn untyped_errors_are_internal_and_configuration_errors_are_config_invalid() {
     let report = ErrorReport::of(&io);
     assert_eq!(report.message, "could not write");
     assert_eq!(report.details, ["disk on fire"]);
-    let read = rootless_setup_unit::config::LoadError::Read(rootless_setup_unit::config::ReadError {
-        path: "/home/dev/.config/rootless-setup/config.toml".into(),
-        source: std::io::Error::other("permission denied"),
-    });
-    assert_eq!(ErrorId::of(&anyhow::Error::new(read)), ErrorId::ConfigInvalid);
+    let read =
+        rootless_setup_unit::config::LoadError::Read(rootless_setup_unit::config::ReadError {
+            path: "/home/dev/.config/rootless-setup/config.toml".into(),
+            source: std::io::Error::other("permission denied"),
+        });
+    assert_eq!(
+        ErrorId::of(&anyhow::Error::new(read)),
+        ErrorId::ConfigInvalid
+    );
     assert_eq!(
         ErrorId::of(&hinted(ErrorId::LockHeld, "held", &[])),
         ErrorId::LockHeld
@@ -159,10 +163,7 @@ fn error_ids_are_unique_kebab_case_and_documented() {
     for id in ErrorId::ALL {
         let s = id.as_str();
         assert!(seen.insert(s), "{s} twice");
-        assert!(
-            s.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
-            "{s}"
-        );
+        assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{s}");
         assert_eq!(serde_json::to_value(id).unwrap(), s);
         assert!(
             docs.contains(&format!("| `{s}` |")),

@@ -295,7 +295,11 @@ mod tests {
     #[test]
     fn a_stopped_command_exits_1_and_anything_else_2() {
         assert_eq!(
-            exit_status(&stopped(ErrorId::PrerequisitesFailed, "install stopped", &[])),
+            exit_status(&stopped(
+                ErrorId::PrerequisitesFailed,
+                "install stopped",
+                &[]
+            )),
             1
         );
         assert_eq!(exit_status(&hinted(ErrorId::Usage, "bad", &["help"])), 2);

@@ -497,8 +497,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let seen = dir.path().join("fd1");
         let status = run_attached(
-            &Invocation::new("/bin/sh")
-                .args(["-c", "readlink /proc/$$/fd/1 > \"$0\"", seen.to_str().unwrap()]),
+            &Invocation::new("/bin/sh").args([
+                "-c",
+                "readlink /proc/$$/fd/1 > \"$0\"",
+                seen.to_str().unwrap(),
+            ]),
             b"",
             Attached::StdoutToStderr,
         )

@@ -209,6 +209,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(super::faults::scenarios());
     all.extend(super::containerd::scenarios());
     all.extend(super::enter::scenarios());
+    all.extend(super::json::scenarios());
     all
 }
 

@@ -283,7 +283,11 @@ fn c_string(s: OsString) -> CString {
 /// Replaces this process with the command; what it returns is why that failed.
 fn exec(argv: &[CString], env: &[CString]) -> anyhow::Error {
     let Some(program) = argv.first() else {
-        return hinted(ErrorId::Usage, "no command to run", &["name one after `--`"]);
+        return hinted(
+            ErrorId::Usage,
+            "no command to run",
+            &["name one after `--`"],
+        );
     };
     let Err(errno) = nix::unistd::execvpe(program, argv, env);
     let name = program.to_string_lossy();

@@ -95,14 +95,13 @@ impl Run {
         let (caller, admin) = match &args.user {
             Some(name) if me.uid != 0 && my_name.as_deref() == Some(name.as_str()) => (me, false),
             Some(name) => (
-                admin::caller_for(&host, name)
-                    .map_err(|e| {
-                        hinted(
-                            ErrorId::UnknownUser,
-                            e.to_string(),
-                            &["pass a login name from /etc/passwd"],
-                        )
-                    })?,
+                admin::caller_for(&host, name).map_err(|e| {
+                    hinted(
+                        ErrorId::UnknownUser,
+                        e.to_string(),
+                        &["pass a login name from /etc/passwd"],
+                    )
+                })?,
                 true,
             ),
             None if me.uid == 0 => {

@@ -15,9 +15,9 @@ use super::wait;
 use crate::atomic;
 use crate::docker_context::ContextAction;
 use crate::paths::Paths;
+use crate::results::ErrorId;
 use crate::state::guard;
 use crate::state::ops::{Contexts, Manager, World};
-use crate::results::ErrorId;
 use crate::state::reversal::{self, Goal, Line};
 use crate::state::{Previous, State, Step};
 use crate::style::{Prefix, Style, line, paint};
@@ -241,15 +241,12 @@ impl Apply<'_> {
             self.file(run, f)?;
         }
         self.data_root(run)?;
-        let m = self
-            .world
-            .manager
-            .ok_or_else(|| {
-                Failure::new(
-                    ErrorId::UserManagerUnreachable,
-                    "the systemd user manager cannot be reached".to_owned(),
-                )
-            })?;
+        let m = self.world.manager.ok_or_else(|| {
+            Failure::new(
+                ErrorId::UserManagerUnreachable,
+                "the systemd user manager cannot be reached".to_owned(),
+            )
+        })?;
         let action = self.service(run, m)?;
         let timing = if action == ServiceAction::Keep {
             None

@@ -26,10 +26,10 @@ use rootless_setup_core::engine::Runs;
 use rootless_setup_systemd::{Login, UserManager};
 use rootless_setup_unit::{RenderedFile, Settings, containers_conf, podman_units, render};
 
+use crate::cli::Format;
 use crate::commands::render::ConfigArgs;
 use crate::docker_context::{self, ContextAction, DockerCli};
 use crate::paths::Paths;
-use crate::cli::Format;
 use crate::prompt::Spinner;
 use crate::results::{self, CommandName, ErrorId, Outcome, Results};
 use crate::state::State;
@@ -111,9 +111,12 @@ pub struct Args {
 
 /// Runs the install, for people or as a result document.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
-    results::run(CommandName::Install, args.format, style, |style, results| {
-        install(args, style, results)
-    })
+    results::run(
+        CommandName::Install,
+        args.format,
+        style,
+        |style, results| install(args, style, results),
+    )
 }
 
 /// The install: gate, render, gather, show, ask, act; its exit status.
@@ -329,7 +332,13 @@ fn gather(
             );
             None
         }
-        Err(e) => return Err(hinted(ErrorId::RecordUntrusted, e.to_string(), &[&e.help()])),
+        Err(e) => {
+            return Err(hinted(
+                ErrorId::RecordUntrusted,
+                e.to_string(),
+                &[&e.help()],
+            ));
+        }
     };
     let manager = UserManager::connect_session();
     let unit_state = match &manager {
@@ -397,7 +406,9 @@ fn show_dry_run(
         now.plan.render(paths, true, style.out)
     ))?;
     if let Err(e) = &now.manager {
-        results.warnings.push(format!("the user manager could not be asked: {e}"));
+        results
+            .warnings
+            .push(format!("the user manager could not be asked: {e}"));
         results.out(&format!(
             "  note: the user manager could not be asked: {e}\n"
         ))?;

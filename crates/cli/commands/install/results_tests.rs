@@ -29,9 +29,7 @@ fn install(h: &Home) -> ResultDocument {
     let mut r = results();
     let applied = h.install_applied(false);
     record_run(&mut r, &applied);
-    let result = applied
-        .map(|_| 0)
-        .map_err(|f| f.into_error(&STYLE, false));
+    let result = applied.map(|_| 0).map_err(|f| f.into_error(&STYLE, false));
     r.document(CommandName::Install, &result)
 }
 
@@ -132,7 +130,8 @@ fn linger_refused_is_a_warning_of_a_successful_install() {
     assert!(doc.ok && doc.changed);
     assert_eq!(doc.warnings.len(), 1, "{:?}", doc.warnings);
     assert!(
-        doc.warnings[0].starts_with("linger is off, so the engine stops when your last session ends: ")
+        doc.warnings[0]
+            .starts_with("linger is off, so the engine stops when your last session ends: ")
             && doc.warnings[0].ends_with("; run: sudo loginctl enable-linger dev"),
         "{}",
         doc.warnings[0]
@@ -186,5 +185,8 @@ fn a_dry_run_plans_every_line_and_changes_nothing() {
         doc.steps[0].action,
         "create ~/.config/systemd/user/docker.service"
     );
-    assert!(h.fake.calls.borrow().is_empty(), "a dry run acts on nothing");
+    assert!(
+        h.fake.calls.borrow().is_empty(),
+        "a dry run acts on nothing"
+    );
 }

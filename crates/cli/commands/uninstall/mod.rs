@@ -20,9 +20,9 @@ use rootless_setup_systemd::{Login, UserManager};
 use rootless_setup_unit::{FileOrigin, classify, header::digest};
 
 use crate::atomic;
+use crate::cli::Format;
 use crate::docker_context::{self, DockerCli};
 use crate::paths::Paths;
-use crate::cli::Format;
 use crate::results::{self, CommandName, ErrorId, Outcome, Results};
 use crate::state::guard;
 use crate::state::lock;
@@ -293,9 +293,12 @@ fn unstoppable(e: &str) -> String {
 
 /// Runs the uninstall, for people or as a result document.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
-    results::run(CommandName::Uninstall, args.format, style, |style, results| {
-        uninstall(args, style, results)
-    })
+    results::run(
+        CommandName::Uninstall,
+        args.format,
+        style,
+        |style, results| uninstall(args, style, results),
+    )
 }
 
 /// The uninstall: gather, show, ask, replay; its exit status.
@@ -362,7 +365,9 @@ fn uninstall(args: &Args, style: &Style, results: &mut Results) -> anyhow::Resul
             e.hint().map(|h| format!(" ({h})")).unwrap_or_default()
         )
     });
-    results.warnings.extend(bus_error.as_deref().map(unstoppable));
+    results
+        .warnings
+        .extend(bus_error.as_deref().map(unstoppable));
     results.out(&format!(
         "{}\n{}",
         paint(style.out, Style::BOLD, header),
