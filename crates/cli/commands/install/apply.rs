@@ -53,6 +53,13 @@ pub struct Failure {
     pub message: String,
     /// The unit's state and the journal tail.
     pub details: Vec<String>,
+    /// What the run did and how it was undone.
+    pub undone: Box<Undone>,
+}
+
+/// What a failed run had done and how its rollback undid it.
+#[derive(Debug, Default)]
+pub struct Undone {
     /// What this run had done before it failed, one line each.
     pub done: Vec<String>,
     /// What the rollback did.
@@ -75,18 +82,17 @@ impl Failure {
             id,
             message,
             details: Vec::new(),
-            done: Vec::new(),
-            rollback: Vec::new(),
-            record: None,
+            undone: Box::default(),
         }
     }
 
     /// Whether the rollback left something changed (a reversal or the record's restoration
     /// failed).
     pub fn rollback_incomplete(&self) -> bool {
-        self.rollback
+        self.undone
+            .rollback
             .iter()
-            .chain(&self.record)
+            .chain(&self.undone.record)
             .any(|l| matches!(l, Line::Failed(_)))
     }
 
@@ -97,8 +103,8 @@ impl Failure {
             "{} everything this run did was undone:",
             paint(style.err, Style::BOLD, "rollback:")
         ));
-        details.push(reversal::render(&self.rollback, style, "  "));
-        details.extend(self.record.iter().map(|l| match l {
+        details.push(reversal::render(&self.undone.rollback, style, "  "));
+        details.extend(self.undone.record.iter().map(|l| match l {
             Line::Done(t) => format!("  done {t}"),
             Line::Failed(t) | Line::LeftAlone(t) => format!("  failed {t}"),
         }));
@@ -193,12 +199,14 @@ impl Apply<'_> {
                         "removed the install record".to_owned()
                     }),
                 };
-                failure.done = run.done;
-                failure.rollback = outcome.lines;
-                failure.record = Some(match record {
-                    Ok(line) => Line::Done(line),
-                    Err(e) => Line::Failed(format!("{e:#}")),
-                });
+                *failure.undone = Undone {
+                    done: run.done,
+                    rollback: outcome.lines,
+                    record: Some(match record {
+                        Ok(line) => Line::Done(line),
+                        Err(e) => Line::Failed(format!("{e:#}")),
+                    }),
+                };
                 Err(failure)
             }
         }

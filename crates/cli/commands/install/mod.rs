@@ -246,10 +246,10 @@ fn record_run(results: &mut Results, applied: &Result<apply::Applied, apply::Fai
             results.warnings.extend(a.linger_off.iter().cloned());
         }
         Err(f) => {
-            results.steps(f.done.iter().cloned(), Outcome::Done);
+            results.steps(f.undone.done.iter().cloned(), Outcome::Done);
             results.step(f.message.clone(), Outcome::Failed);
-            results.replayed(&f.rollback, Outcome::RolledBack);
-            results.replayed(f.record.as_slice(), Outcome::RolledBack);
+            results.replayed(&f.undone.rollback, Outcome::RolledBack);
+            results.replayed(f.undone.record.as_slice(), Outcome::RolledBack);
             results.changed = f.rollback_incomplete();
         }
     }
