@@ -286,6 +286,13 @@ impl Results {
         }
     }
 
+    /// The caller is the user acted for; `dry_run`: `--dry-run`.
+    pub fn acting_for(&mut self, caller: &rootless_setup_checks::Caller, dry_run: bool) {
+        self.user = crate::paths::login_name(caller);
+        self.uid = Some(caller.uid);
+        self.dry_run = dry_run;
+    }
+
     /// Whether the output is the JSON document.
     pub fn json(&self) -> bool {
         self.json

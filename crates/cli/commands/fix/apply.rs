@@ -156,11 +156,8 @@ pub(super) fn verdict(report: &Report, results: &mut Results) -> u8 {
     results.failure = Some(ErrorReport::new(
         ErrorId::PrerequisitesFailed,
         format!(
-            "{} prerequisite{} still fail{}: {}",
-            failing.len(),
-            if failing.len() == 1 { "" } else { "s" },
-            if failing.len() == 1 { "s" } else { "" },
-            failing.join(", ")
+            "after the script, {}",
+            crate::commands::install::prereq::failing_phrase(&failing)
         ),
         &["`rootless-setup check` explains each and what to do as the user"],
     ));

@@ -14,7 +14,7 @@
 
 mod apply;
 pub mod plan;
-mod prereq;
+pub(crate) mod prereq;
 mod wait;
 
 use std::process::ExitCode;
@@ -122,9 +122,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
 /// The install: gate, render, gather, show, ask, act; its exit status.
 fn install(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<u8> {
     let caller = Caller::from_process();
-    results.user = crate::paths::login_name(&caller);
-    results.uid = Some(caller.uid);
-    results.dry_run = args.dry_run;
+    results.acting_for(&caller, args.dry_run);
     results.engine = args
         .config
         .engine
@@ -206,6 +204,8 @@ fn install(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<
         now.old_state.as_ref(),
         &files,
         style,
+        // Progress lines go to standard error, which a result document leaves alone.
+        args.verbose && !results.json(),
     );
     record_run(results, &applied);
     let applied = applied.map_err(|f| f.into_error(style, !results.json()))?;
@@ -293,11 +293,8 @@ fn gate(
     Err(stopped(
         ErrorId::PrerequisitesFailed,
         format!(
-            "install stopped: {} prerequisite{} fail{}: {}",
-            failing.len(),
-            if failing.len() == 1 { "" } else { "s" },
-            if failing.len() == 1 { "s" } else { "" },
-            failing.join(", ")
+            "install stopped: {}",
+            prereq::failing_phrase(&failing.iter().map(String::as_str).collect::<Vec<_>>())
         ),
         &[
             "`rootless-setup check` explains each; `rootless-setup fix` prints the root commands that fix them; --force installs anyway",
@@ -479,6 +476,7 @@ fn act(
     old_state: Option<&State>,
     files: &EngineFiles,
     style: &Style,
+    verbose: bool,
 ) -> Result<apply::Applied, apply::Failure> {
     let docker = match &plan.context {
         ContextPlan::Act { docker, .. } => Some(DockerCli {
@@ -502,7 +500,7 @@ fn act(
         job_timeout: Duration::from_secs(u64::from(files.start_timeout) + 15),
         ping_timeout: Duration::from_secs(args.timeout.max(1)),
         style,
-        verbose: args.verbose,
+        verbose,
     }
     .run()
 }

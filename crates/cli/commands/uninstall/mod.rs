@@ -304,9 +304,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
 /// The uninstall: gather, show, ask, replay; its exit status.
 fn uninstall(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<u8> {
     let caller = Caller::from_process();
-    results.user = crate::paths::login_name(&caller);
-    results.uid = Some(caller.uid);
-    results.dry_run = args.dry_run;
+    results.acting_for(&caller, args.dry_run);
     results.engine = args.engine.map(Into::into);
     super::refuse_root(
         &caller,
