@@ -493,13 +493,14 @@ mod tests {
 
     #[test]
     fn an_attached_programs_output_can_go_to_our_standard_error() {
-        // The shell's standard output, as the link /proc shows for it, is our standard error.
+        // The shell's standard output (fd 3 while readlink writes to the file), as the link
+        // /proc shows for it, is our standard error.
         let dir = tempfile::tempdir().unwrap();
         let seen = dir.path().join("fd1");
         let status = run_attached(
             &Invocation::new("/bin/sh").args([
                 "-c",
-                "readlink /proc/$$/fd/1 > \"$0\"",
+                "exec 3>&1; readlink /proc/self/fd/3 > \"$0\"",
                 seen.to_str().unwrap(),
             ]),
             b"",
