@@ -19,6 +19,7 @@ mod parser_props;
 mod paths;
 mod prompt;
 mod report;
+mod results;
 mod state;
 mod style;
 

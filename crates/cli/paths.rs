@@ -11,6 +11,7 @@ use rootless_setup_core::model::Engine;
 use rootless_setup_core::paths::{self, unit_dir};
 use rootless_setup_unit::{CONTAINERS_CONF_DIR, DROPIN_NAME};
 
+use crate::results::ErrorId;
 use crate::style::hinted;
 use crate::{docker_context, state};
 
@@ -38,6 +39,16 @@ pub struct Paths {
     pub config_home: PathBuf,
 }
 
+/// The caller's login name: passwd, else `$USER`, else the uid.
+pub fn login_name(caller: &Caller) -> String {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(caller.uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .or_else(|| caller.var("USER").map(str::to_owned))
+        .unwrap_or_else(|| caller.uid.to_string())
+}
+
 impl Paths {
     /// From the caller's environment, for `engine`; fails only without an absolute `HOME`.
     pub fn of(caller: &Caller, engine: Engine) -> anyhow::Result<Paths> {
@@ -45,6 +56,7 @@ impl Paths {
             Some(h) if h.starts_with('/') => PathBuf::from(h),
             _ => {
                 return Err(hinted(
+                    ErrorId::HomeUnset,
                     "HOME is not set to an absolute path; it is needed to find the unit directory and the install record",
                     &[
                         "log in as the user (ssh, or `machinectl shell USER@`) rather than through `su`",
@@ -57,12 +69,7 @@ impl Paths {
             .filter(|d| d.starts_with('/'))
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(format!("/run/user/{}", caller.uid)));
-        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(caller.uid))
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-            .or_else(|| caller.var("USER").map(str::to_owned))
-            .unwrap_or_else(|| caller.uid.to_string());
+        let user = login_name(caller);
         Ok(Paths {
             engine,
             uid: caller.uid,
@@ -100,6 +107,7 @@ impl Paths {
                     .collect();
                 let choices: Vec<&str> = choices.iter().map(String::as_str).collect();
                 Err(hinted(
+                    ErrorId::EngineAmbiguous,
                     format!(
                         "{} are installed; {command} acts on one engine at a time",
                         names.join(" and ")

@@ -9,11 +9,15 @@ use anstyle::{AnsiColor, Effects};
 use rootless_setup_core::Status;
 
 use crate::cli::ColorChoice;
+use crate::results::ErrorId;
 
 /// An error the program ends with: printed as `error: …`, then its `details` as they are,
-/// then one `help: …` line per hint; the program exits with `exit`.
+/// then one `help: …` line per hint; the program exits with `exit`. Its `id` is the kind
+/// `--format json` reports.
 #[derive(Debug)]
 pub struct Hinted {
+    /// The kind of failure (stable, for programs).
+    pub id: ErrorId,
     /// The error message (lowercase, no trailing period).
     pub message: String,
     /// Lines that say more (a unit's state, a journal tail, what a rollback did).
@@ -39,18 +43,19 @@ pub const INTERNAL: u8 = 2;
 /// (a failing prerequisite, a file it will not clobber, a failed step).
 pub const STOPPED: u8 = 1;
 
-/// A usage or internal error with help lines (exit status 2).
-pub fn hinted(message: impl Into<String>, help: &[&str]) -> anyhow::Error {
-    with_help(message.into(), help, INTERNAL)
+/// A usage or internal error of kind `id` with help lines (exit status 2).
+pub fn hinted(id: ErrorId, message: impl Into<String>, help: &[&str]) -> anyhow::Error {
+    with_help(id, message.into(), help, INTERNAL)
 }
 
-/// A command that stopped (exit status 1), with help lines.
-pub fn stopped(message: impl Into<String>, help: &[&str]) -> anyhow::Error {
-    with_help(message.into(), help, STOPPED)
+/// A command that stopped (exit status 1) for a reason of kind `id`, with help lines.
+pub fn stopped(id: ErrorId, message: impl Into<String>, help: &[&str]) -> anyhow::Error {
+    with_help(id, message.into(), help, STOPPED)
 }
 
-fn with_help(message: String, help: &[&str], exit: u8) -> anyhow::Error {
+fn with_help(id: ErrorId, message: String, help: &[&str], exit: u8) -> anyhow::Error {
     anyhow::Error::new(Hinted {
+        id,
         message,
         details: Vec::new(),
         help: help.iter().map(|h| (*h).to_owned()).collect(),
@@ -204,7 +209,7 @@ fn write_to(sink: &mut impl std::io::Write, text: &str) -> anyhow::Result<()> {
 
 /// The causes worth a line of their own: one whose text the message above it already ends
 /// with (`could not read FILE: it is a FIFO` over `it is a FIFO`) says nothing new.
-fn causes(err: &anyhow::Error) -> Vec<String> {
+pub(crate) fn causes(err: &anyhow::Error) -> Vec<String> {
     let mut shown = err.to_string();
     let mut lines = Vec::new();
     for cause in err.chain().skip(1) {
@@ -289,10 +294,17 @@ mod tests {
 
     #[test]
     fn a_stopped_command_exits_1_and_anything_else_2() {
-        assert_eq!(exit_status(&stopped("install stopped", &[])), 1);
-        assert_eq!(exit_status(&hinted("bad", &["help"])), 2);
+        assert_eq!(
+            exit_status(&stopped(
+                ErrorId::PrerequisitesFailed,
+                "install stopped",
+                &[]
+            )),
+            1
+        );
+        assert_eq!(exit_status(&hinted(ErrorId::Usage, "bad", &["help"])), 2);
         assert_eq!(exit_status(&anyhow::anyhow!("plain")), 2);
-        let wrapped = stopped("x", &[]).context("outer");
+        let wrapped = stopped(ErrorId::WouldClobber, "x", &[]).context("outer");
         assert_eq!(exit_status(&wrapped), 1);
     }
 

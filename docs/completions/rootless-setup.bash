@@ -199,7 +199,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__fix)
-            opts="-h -V --user --apply --yes --engine --network-driver --root --color --help --version"
+            opts="-h -V --user --apply --yes --format --engine --network-driver --root --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,6 +207,10 @@ _rootless__setup() {
             case "${prev}" in
                 --user)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
                 --engine)
@@ -405,7 +409,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__install)
-            opts="-y -v -h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --user --dry-run --yes --force --no-context --no-linger --timeout --verbose --color --help --version"
+            opts="-y -v -h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --user --dry-run --yes --force --no-context --no-linger --timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +465,10 @@ _rootless__setup() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -575,7 +583,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__uninstall)
-            opts="-y -h -V --purge --dry-run --yes --user --engine --color --help --version"
+            opts="-y -h -V --purge --dry-run --yes --user --engine --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -587,6 +595,10 @@ _rootless__setup() {
                     ;;
                 --engine)
                     COMPREPLY=($(compgen -W "docker podman containerd" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -70,6 +70,8 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l start-timeout -d 'Seconds systemd waits for the engine to be ready (5 to 3600; never unlimited)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l user -d 'As root: act for this user (an ordinary login user): the command runs as NAME, with NAME\'s environment, exactly as if NAME had run it (see docs/admin.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l timeout -d 'Seconds to wait for the API socket to answer once systemd reports the engine started' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l format -d 'Output format: `json` prints one result document and asks nothing' -r -f -a "human\t'Grouped, aligned text for people'
+json\t'One JSON document (schema in docs/json.md)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
@@ -96,6 +98,8 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l engine -d 'The engine to remove (default: the one installed; asked for when several are)' -r -f -a "docker\t'Rootless Docker'
 podman\t'Rootless Podman (its user socket serves the Docker API)'
 containerd\t'Rootless containerd (nerdctl)'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l format -d 'Output format: `json` prints one result document and asks nothing' -r -f -a "human\t'Grouped, aligned text for people'
+json\t'One JSON document (schema in docs/json.md)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand uninstall" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
@@ -114,6 +118,8 @@ never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand enter" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand enter" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l user -d 'Make the script for this user instead of the caller (look-up in /etc/passwd)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l format -d 'Output format of --apply: `json` prints one result document and asks nothing' -r -f -a "human\t'Grouped, aligned text for people'
+json\t'One JSON document (schema in docs/json.md)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand fix" -l engine -d 'The engine to check for' -r -f -a "docker\t'Rootless Docker'
 podman\t'Rootless Podman (its user socket serves the Docker API)'
 containerd\t'Rootless containerd (nerdctl)'"

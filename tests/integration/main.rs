@@ -8,3 +8,4 @@ mod check;
 mod docs;
 mod fix;
 mod hostile;
+mod results;

@@ -19,6 +19,7 @@ use rootless_setup_core::process::{self, Credentials, Invocation};
 use rootless_setup_core::{Host, SYSTEM_PATH, passwd};
 use rootless_setup_systemd::UserManager;
 
+use crate::results::ErrorId;
 use crate::style::{Style, hinted, paint, stopped};
 
 /// How long the user's manager may take to start.
@@ -68,6 +69,7 @@ pub fn act(
         let fixed = run_fix(fix)?;
         if !fixed.success() {
             return Err(stopped(
+                ErrorId::PrerequisitesFailed,
                 format!("{name}'s prerequisites still fail after the fix; nothing was installed"),
                 &[&format!(
                     "`rootless-setup fix --user {name}` shows what is left; install again when it passes"
@@ -84,11 +86,21 @@ pub fn act(
 /// Runs this program's `fix` as root, its report on standard error: standard output belongs
 /// to the command run as the user (one JSON document with `--format json`).
 fn run_fix(args: &[&str]) -> anyhow::Result<std::process::ExitStatus> {
-    let exe = std::env::current_exe()
-        .map_err(|e| hinted(format!("cannot find this program to run fix: {e}"), &[]))?;
+    let exe = std::env::current_exe().map_err(|e| {
+        hinted(
+            ErrorId::Internal,
+            format!("cannot find this program to run fix: {e}"),
+            &[],
+        )
+    })?;
     let invocation = Invocation::new(exe).args(args).stdout_to_stderr();
-    process::run_inherited(&invocation)
-        .map_err(|e| hinted(format!("could not run fix: {}", e.source), &[]))
+    process::run_inherited(&invocation).map_err(|e| {
+        hinted(
+            ErrorId::Internal,
+            format!("could not run fix: {}", e.source),
+            &[],
+        )
+    })
 }
 
 /// Looks `name` up in `/etc/passwd` and refuses anyone but an ordinary login user, and any
@@ -96,6 +108,7 @@ fn run_fix(args: &[&str]) -> anyhow::Result<std::process::ExitStatus> {
 pub fn target(name: &str, command: &str) -> anyhow::Result<Target> {
     if !nix::unistd::geteuid().is_root() {
         return Err(hinted(
+            ErrorId::Usage,
             format!("{command} --user acts for another user and needs root"),
             &[&format!(
                 "run it as root (sudo rootless-setup {command} --user {name}), or as {name} without --user"
@@ -106,6 +119,7 @@ pub fn target(name: &str, command: &str) -> anyhow::Result<Target> {
     let text = host.read("/etc/passwd").ok().flatten().unwrap_or_default();
     let account = passwd::by_name(&text, name).ok_or_else(|| {
         hinted(
+            ErrorId::UnknownUser,
             format!("no user `{name}` in /etc/passwd"),
             &["pass a login name from /etc/passwd"],
         )
@@ -113,7 +127,7 @@ pub fn target(name: &str, command: &str) -> anyhow::Result<Target> {
     if let Err(refusal) = accounts::login_user(&Rules::read(&host), &account) {
         let help = refusal.help();
         let help: Vec<&str> = help.iter().map(String::as_str).collect();
-        return Err(hinted(refusal.to_string(), &help));
+        return Err(hinted(ErrorId::AccountRefused, refusal.to_string(), &help));
     }
     let groups = groups_of(&account);
     Ok(Target { account, groups })
@@ -136,6 +150,7 @@ fn start_manager(target: &Target, style: &Style) -> anyhow::Result<()> {
     let bus = target.runtime_dir().join("bus");
     let fail = |why: String| {
         stopped(
+            ErrorId::UserManagerUnreachable,
             format!(
                 "{}'s user manager ({unit}) did not start: {why}",
                 target.account.name
@@ -174,6 +189,7 @@ fn start_manager(target: &Target, style: &Style) -> anyhow::Result<()> {
 pub fn run_as(target: &Target, args: &[OsString]) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().map_err(|e| {
         hinted(
+            ErrorId::Internal,
             format!("cannot find this program to run it as the user: {e}"),
             &[],
         )
@@ -181,6 +197,7 @@ pub fn run_as(target: &Target, args: &[OsString]) -> anyhow::Result<ExitCode> {
     let invocation = invocation(target, exe, args);
     let status = process::run_inherited(&invocation).map_err(|e| {
         hinted(
+            ErrorId::Internal,
             format!(
                 "could not run {} as {}: {}",
                 invocation.program.display(),

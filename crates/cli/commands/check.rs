@@ -10,6 +10,7 @@ use rootless_setup_core::{CheckId, Distro, Engine};
 use super::as_user::Prepare;
 use crate::cli::{EngineArg, Format};
 use crate::report;
+use crate::results::ErrorId;
 use crate::style::{Style, hinted, out};
 
 /// Check that this host and user are ready for a rootless container engine.
@@ -111,6 +112,7 @@ fn selection(args: &Args) -> anyhow::Result<Selection> {
         format!("--only {} --skip {}", ids(&only), ids(&skip))
     };
     Err(hinted(
+        ErrorId::Usage,
         format!("`{given}` selects no check, so there would be nothing to report"),
         &[
             "skip fewer checks, or name more with `--only`",

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use rootless_setup_core::{CheckId, Engine};
 
+use crate::results::ErrorId;
 use crate::style::{Style, hinted, out, paint};
 
 /// The check reference, compiled in so `explain` works without the source tree.
@@ -65,12 +66,14 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             .parse()
             .map_err(|e: rootless_setup_core::catalogue::UnknownCheckId| {
                 hinted(
+                    ErrorId::Usage,
                     e.to_string(),
                     &["`rootless-setup explain --list` lists every check id"],
                 )
             })?;
     let Some(text) = section(id) else {
         return Err(hinted(
+            ErrorId::Internal,
             format!("docs/checks.md has no section for `{id}`"),
             &["this is a bug in rootless-setup's documentation; please report it"],
         ));

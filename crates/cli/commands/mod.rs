@@ -34,6 +34,7 @@ fn refuse_root(
         return Ok(());
     }
     Err(crate::style::hinted(
+        crate::results::ErrorId::RootRefused,
         format!("{command} {doing} and must not run as root"),
         &[
             &format!("run it as {who} (ssh or `machinectl shell USER@`)"),

@@ -12,6 +12,7 @@ use rootless_setup_core::{CheckId, Distro, Facts, Host, Report};
 use rootless_setup_unit::config::{ConfigSource, Overrides, Settings, default_config_path};
 use rootless_setup_unit::{Discovered, RenderedFile, plan, render};
 
+use crate::results::ErrorId;
 use crate::style::{Style, hinted, out, paint};
 
 /// Print the systemd user unit and drop-in that `install` would write, without installing.
@@ -130,6 +131,7 @@ fn home(caller: &Caller) -> anyhow::Result<PathBuf> {
     match caller.var("HOME") {
         Some(h) if h.starts_with('/') => Ok(PathBuf::from(h)),
         _ => Err(hinted(
+            ErrorId::HomeUnset,
             "HOME is not set to an absolute path; it is needed to find the configuration and the unit directory",
             &["log in as the user (ssh, or `machinectl shell USER@`) rather than through `su`"],
         )),

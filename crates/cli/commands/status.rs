@@ -125,6 +125,9 @@ pub struct StatusReport {
     pub shipped_unit: bool,
     /// The verdict.
     pub health: Health,
+    /// Always false: status only reads (the field the command results of install, uninstall
+    /// and `fix --apply` have, so one check of `changed` fits every command).
+    pub changed: bool,
     /// Why it is not healthy.
     pub problems: Vec<String>,
     /// Worth knowing, but healthy.
@@ -255,6 +258,7 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
         unit_name: paths.started_unit(),
         shipped_unit: matches!(paths.spec().runs, Runs::SocketActivated { .. }),
         health: Health::NotInstalled,
+        changed: false,
         problems: Vec::new(),
         warnings: Vec::new(),
         user: paths.user.clone(),

@@ -28,6 +28,7 @@ fn healthy() -> StatusReport {
         shipped_unit: false,
         schema_version: STATUS_SCHEMA_VERSION,
         health: Health::NotInstalled,
+        changed: false,
         problems: vec![],
         warnings: vec![],
         user: "dev".into(),
@@ -258,4 +259,11 @@ fn the_engines_own_warnings_are_shown_but_keep_it_healthy() {
         "{:?}",
         r.warnings
     );
+}
+
+#[test]
+fn the_json_says_nothing_changed() {
+    let json = serde_json::to_value(healthy()).unwrap();
+    assert_eq!(json["changed"], serde_json::Value::Bool(false));
+    assert_eq!(json["schema_version"], 1);
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::results::ErrorId;
 use crate::style::hinted;
 
 /// How long a second run waits for the first.
@@ -96,6 +97,7 @@ pub fn acquire(state: &Path, command: &str, wait: Duration) -> anyhow::Result<Lo
                     format!("rootless-setup (pid and command: {holder})")
                 };
                 return Err(hinted(
+                    ErrorId::LockHeld,
                     format!(
                         "{holder} is changing this user's install and still holds {} after {} s",
                         path.display(),
@@ -120,6 +122,7 @@ fn refuse_foreign_tree(path: &Path) -> anyhow::Result<()> {
         .find_map(|dir| std::fs::symlink_metadata(dir).ok().map(|m| (dir, m)));
     match existing {
         Some((dir, meta)) if me == 0 && meta.uid() != 0 => Err(hinted(
+            ErrorId::ForeignDirectory,
             format!(
                 "{} belongs to uid {}, not to this user (uid {me}): the per-user lock is not \
                  taken in another user's directory",

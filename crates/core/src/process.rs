@@ -207,15 +207,31 @@ pub fn start(invocation: &Invocation) -> Result<Running, ProcessError> {
     spawn(invocation, Stdio::piped())
 }
 
-/// Runs `invocation` on this terminal: its output goes to ours, `input` is written to its
-/// standard input. No deadline and nothing captured: a person watches it (and may be answering
-/// `sudo`'s password prompt).
-pub fn run_attached(invocation: &Invocation, input: &[u8]) -> Result<ExitStatus, ProcessError> {
+/// Where an attached program's standard output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attached {
+    /// Ours: it writes where we do.
+    Terminal,
+    /// Our standard error, leaving our standard output to a document (`--format json`).
+    StdoutToStderr,
+}
+
+/// Runs `invocation` on this terminal: its output goes to ours (its standard output to our
+/// standard error with [`Attached::StdoutToStderr`]), `input` is written to its standard input.
+/// No deadline and nothing captured: a person watches it (and may be answering `sudo`'s
+/// password prompt).
+pub fn run_attached(
+    invocation: &Invocation,
+    input: &[u8],
+    output: Attached,
+) -> Result<ExitStatus, ProcessError> {
     let err = error(&invocation.program);
-    let mut child = command(invocation)
-        .stdin(Stdio::piped())
-        .spawn()
-        .map_err(err)?;
+    let mut command = command(invocation);
+    command.stdin(Stdio::piped());
+    if output == Attached::StdoutToStderr {
+        command.stdout(Stdio::from(io::stderr()));
+    }
+    let mut child = command.spawn().map_err(err)?;
     feed(&mut child, input).map_err(err)?;
     child.wait().map_err(err)
 }
@@ -576,11 +592,41 @@ mod tests {
         let status = run_attached(
             &Invocation::new("/bin/sh").args(["-c", "read l; test \"$l\" = go && exit 7"]),
             b"go\n",
+            Attached::Terminal,
         )
         .unwrap();
         assert_eq!(status.code(), Some(7));
-        let err = run_attached(&Invocation::new("/nonexistent/sudo"), b"").unwrap_err();
+        let err = run_attached(
+            &Invocation::new("/nonexistent/sudo"),
+            b"",
+            Attached::Terminal,
+        )
+        .unwrap_err();
         assert_eq!(err.program, PathBuf::from("/nonexistent/sudo"));
+    }
+
+    #[test]
+    fn an_attached_programs_output_can_go_to_our_standard_error() {
+        // The shell's standard output (fd 3 while readlink writes to the file), as the link
+        // /proc shows for it, is our standard error.
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("fd1");
+        let status = run_attached(
+            &Invocation::new("/bin/sh").args([
+                "-c",
+                "exec 3>&1; readlink /proc/self/fd/3 > \"$0\"",
+                seen.to_str().unwrap(),
+            ]),
+            b"",
+            Attached::StdoutToStderr,
+        )
+        .unwrap();
+        assert!(status.success());
+        let ours = std::fs::read_link("/proc/self/fd/2").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&seen).unwrap().trim_end(),
+            ours.to_str().unwrap()
+        );
     }
 
     #[test]

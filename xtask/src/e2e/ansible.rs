@@ -27,7 +27,7 @@ use crate::util::{self, Captured, fmt_duration};
 
 /// Whether `ansible-fleet-real` is listed: true once `rootless-setup` has `--user NAME` for root
 /// and `--format json` results for install and uninstall (issue 11, parts 1 and 2).
-pub const REAL_BINARY_READY: bool = false;
+pub const REAL_BINARY_READY: bool = true;
 
 /// The Ansible scenarios, for [`super::scenarios::all`].
 pub fn scenarios() -> Vec<Scenario> {

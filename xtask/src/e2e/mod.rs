@@ -10,6 +10,7 @@ mod containerd;
 mod enter;
 mod faults;
 mod install;
+mod json;
 mod podman;
 mod prepare;
 mod repair;

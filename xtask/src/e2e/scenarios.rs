@@ -211,6 +211,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(super::containerd::scenarios());
     all.extend(super::enter::scenarios());
     all.extend(super::ansible::scenarios());
+    all.extend(super::json::scenarios());
     all
 }
 

@@ -27,6 +27,7 @@ use rootless_setup_core::engine::{EngineSpec, Namespace};
 use super::as_user::Prepare;
 use crate::cli::EngineArg;
 use crate::paths::Paths;
+use crate::results::ErrorId;
 use crate::style::{Hinted, Style, hinted, stopped};
 use pidfile::PidFileError;
 use target::{Target, TargetError};
@@ -103,6 +104,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
 fn find(spec: &EngineSpec, runtime_dir: &Path, uid: u32) -> anyhow::Result<Target> {
     let not_running = |why: String| {
         stopped(
+            ErrorId::EngineNotRunning,
             format!("no rootless {} is running for you ({why})", spec.name),
             &[
                 "`rootless-setup status` shows the installed engine and why it is not running",
@@ -112,6 +114,7 @@ fn find(spec: &EngineSpec, runtime_dir: &Path, uid: u32) -> anyhow::Result<Targe
     };
     let refused = |why: String| {
         stopped(
+            ErrorId::PidFileUntrusted,
             why,
             &[
                 "the file is not the one the engine wrote; restarting the engine writes it again",
@@ -289,7 +292,11 @@ fn c_string(s: OsString) -> CString {
 /// Replaces this process with the command; what it returns is why that failed.
 fn exec(argv: &[CString], env: &[CString]) -> anyhow::Error {
     let Some(program) = argv.first() else {
-        return hinted("no command to run", &["name one after `--`"]);
+        return hinted(
+            ErrorId::Usage,
+            "no command to run",
+            &["name one after `--`"],
+        );
     };
     let Err(errno) = nix::unistd::execvpe(program, argv, env);
     let name = program.to_string_lossy();
@@ -300,6 +307,7 @@ fn exec(argv: &[CString], env: &[CString]) -> anyhow::Error {
         "check that the file is an executable you may run"
     };
     anyhow::Error::new(Hinted {
+        id: ErrorId::Usage,
         message: format!(
             "could not run {name} in the engine's namespaces: {}",
             errno.desc()

@@ -3,21 +3,21 @@
 //! and print the checks whose status changed. The run holds the user's install lock
 //! (`crate::state::lock`), so it never overlaps an install or uninstall.
 
-use std::process::ExitCode;
-
-use rootless_setup_core::process::{self, Invocation};
+use rootless_setup_core::process::{self, Attached, Invocation};
 use rootless_setup_core::{CheckId, Host, Report, Status};
 use rootless_setup_fix::{Plan, Step};
 
 use super::Run;
 use crate::prompt::Answer;
 use crate::report::shown;
-use crate::style::{Style, hinted, out, paint, status_label};
+use crate::results::{ErrorId, ErrorReport, Outcome, Results, StepResult};
+use crate::style::{Style, hinted, paint, status_label};
 
 /// Asks whether to run the script; `--yes` answers yes, no terminal is an error.
-fn confirm(yes: bool) -> anyhow::Result<bool> {
-    Answer::detect(yes).require("Run this script as root (sudo -- sh -s)?", || {
+fn confirm(answer: Answer) -> anyhow::Result<bool> {
+    answer.require("Run this script as root (sudo -- sh -s)?", || {
         hinted(
+            ErrorId::ConfirmationRequired,
             "fix --apply asks before running anything as root, and there is no terminal to ask on",
             &[
                 "review the script, then pass --yes to run it without asking",
@@ -28,8 +28,9 @@ fn confirm(yes: bool) -> anyhow::Result<bool> {
 }
 
 /// Runs `script` as root: `sudo -- sh -s`, or `sh -s` when this already is root; the program is
-/// found by [`process::find`].
-fn run_as_root(script: &str) -> anyhow::Result<std::process::ExitStatus> {
+/// found by [`process::find`]. Its output goes to standard error when standard output is not
+/// for people (`--format json`).
+fn run_as_root(script: &str, output: Attached) -> anyhow::Result<std::process::ExitStatus> {
     let root = nix::unistd::geteuid().is_root();
     let (program, args): (&str, &[&str]) = if root {
         ("sh", &["-s"])
@@ -38,6 +39,7 @@ fn run_as_root(script: &str) -> anyhow::Result<std::process::ExitStatus> {
     };
     let cannot = |why: &dyn std::fmt::Display| {
         hinted(
+            ErrorId::SudoUnavailable,
             format!("could not start {program}: {why}"),
             &[
                 "save the script (rootless-setup fix > fix.sh) and run it as root: su -c 'sh fix.sh'",
@@ -48,7 +50,7 @@ fn run_as_root(script: &str) -> anyhow::Result<std::process::ExitStatus> {
     let Some(path) = process::find(&Host::real(), program, on_path, None) else {
         return Err(cannot(&"not found"));
     };
-    process::run_attached(&Invocation::new(path).args(args), script.as_bytes())
+    process::run_attached(&Invocation::new(path).args(args), script.as_bytes(), output)
         .map_err(|e| cannot(&e.source))
 }
 
@@ -105,6 +107,63 @@ pub(super) fn table(before: &Report, after: &Report, colour: bool) -> String {
     text
 }
 
+/// What a block does, in words: its checks and its `does` note.
+pub(super) fn block_action(step: &Step) -> String {
+    let ids: Vec<&str> = step.checks.iter().map(|(id, _)| id.as_str()).collect();
+    let ids = ids.join(", ");
+    match step.notes.iter().find(|n| n.label == "does") {
+        Some(does) => format!("{ids}: {}", does.text),
+        None => ids,
+    }
+}
+
+/// What became of each block once the script ran and the checks ran again: a manual one was
+/// skipped; one whose checks no longer fail was done, else it failed.
+pub(super) fn block_outcomes(plan: &Plan, after: &Report) -> Vec<StepResult> {
+    let fails = |id: CheckId| {
+        after
+            .findings
+            .iter()
+            .any(|f| f.id == id && f.status == Status::Fail)
+    };
+    plan.steps
+        .iter()
+        .map(|step| StepResult {
+            action: block_action(step),
+            outcome: if step.is_manual() {
+                Outcome::Skipped
+            } else if step.ids().into_iter().any(fails) {
+                Outcome::Failed
+            } else {
+                Outcome::Done
+            },
+        })
+        .collect()
+}
+
+/// The exit status for the checks of `report` (0: none fails), and with 1 why, for the result
+/// document.
+pub(super) fn verdict(report: &Report, results: &mut Results) -> u8 {
+    if report.ready(false) {
+        return 0;
+    }
+    let failing: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| f.id.as_str())
+        .collect();
+    results.failure = Some(ErrorReport::new(
+        ErrorId::PrerequisitesFailed,
+        format!(
+            "after the script, {}",
+            crate::commands::install::prereq::failing_phrase(&failing)
+        ),
+        &["`rootless-setup check` explains each and what to do as the user"],
+    ));
+    1
+}
+
 /// Applies the plan.
 pub(super) fn apply(
     run: &Run,
@@ -113,21 +172,20 @@ pub(super) fn apply(
     before: &Report,
     yes: bool,
     style: &Style,
-) -> anyhow::Result<ExitCode> {
-    let verdict = |r: &Report| {
-        if r.ready(false) {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        }
+    results: &mut Results,
+) -> anyhow::Result<u8> {
+    let not_run = |results: &mut Results| {
+        results.steps(plan.steps.iter().map(block_action), Outcome::Skipped);
     };
     if plan.steps.iter().all(Step::is_manual) {
-        eprintln!("every block of the script is one to do by hand; nothing was run");
-        return Ok(verdict(before));
+        results.note("every block of the script is one to do by hand; nothing was run");
+        not_run(results);
+        return Ok(verdict(before, results));
     }
-    if !confirm(yes)? {
-        eprintln!("not run; nothing was changed");
-        return Ok(verdict(before));
+    if !confirm(results.answer(yes))? {
+        results.note("not run; nothing was changed");
+        not_run(results);
+        return Ok(verdict(before, results));
     }
     // One install, uninstall or fix --apply of this user at a time. An admin's fix for another
     // user takes no lock: it is not theirs to take, and root would leave its file behind.
@@ -145,14 +203,22 @@ pub(super) fn apply(
         )?),
         None => None,
     };
-    let status = run_as_root(script)?;
+    let output = if results.json() {
+        Attached::StdoutToStderr
+    } else {
+        Attached::Terminal
+    };
+    let status = run_as_root(script, output)?;
     let (after, _) = run.check();
-    out(&table(before, &after, style.out))?;
+    results.steps.extend(block_outcomes(plan, &after));
+    results.changed = status.success() || !changes(before, &after).is_empty();
+    results.out(&table(before, &after, style.out))?;
     if !status.success() {
         let how = status
             .code()
             .map_or_else(|| "was killed".to_owned(), |c| format!("exited with {c}"));
         return Err(hinted(
+            ErrorId::FixScriptFailed,
             format!("the fix script {how}"),
             &[
                 "its message is above; the commands before the one that failed did run",
@@ -173,9 +239,10 @@ pub(super) fn apply(
         .iter()
         .filter(|n| n.checks.is_empty() || n.checks.iter().any(open))
     {
-        eprintln!("then: {}", note.line());
+        results.note(&format!("then: {}", note.line()));
+        results.warnings.push(note.line());
     }
-    Ok(verdict(&after))
+    Ok(verdict(&after, results))
 }
 
 #[cfg(test)]

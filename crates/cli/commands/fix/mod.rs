@@ -15,8 +15,9 @@ use rootless_setup_core::passwd;
 use rootless_setup_core::{CheckId, Distro, Host, Report};
 use rootless_setup_fix::{FixError, HostFiles, Plan, Target};
 
-use crate::cli::EngineArg;
-use crate::style::{Style, hinted, out};
+use crate::cli::{EngineArg, Format};
+use crate::results::{self, CommandName, ErrorId, Results};
+use crate::style::{Style, hinted};
 
 /// Print the root script that fixes what `check` finds, for this distribution and user.
 ///
@@ -28,6 +29,11 @@ use crate::style::{Style, hinted, out};
 ///
 /// With `--user NAME` (as root or an admin) the script is for NAME; the checks that need NAME's
 /// own login session cannot run then, and the script lists them.
+///
+/// With --apply --format json, standard output carries one JSON document (docs/json.md, "command
+/// results") instead of the script and the table: whether anything changed, each block and
+/// its outcome, and the error with its id; the script's own output goes to standard error, and
+/// nothing is asked (so --yes is needed).
 ///
 /// Exit status: 0 script printed (or nothing to fix); with --apply 0 when the checks pass
 /// afterwards, 1 when some still fail; 2 usage or internal error, or the script failed.
@@ -45,6 +51,10 @@ pub struct Args {
     /// With --apply: run the script without asking.
     #[arg(long, requires = "apply")]
     pub yes: bool,
+
+    /// Output format of --apply: `json` prints one result document and asks nothing.
+    #[arg(long, value_enum, default_value_t = Format::Human, requires = "apply")]
+    pub format: Format,
 
     /// The engine to check for.
     #[arg(long, value_enum, default_value_t = EngineArg::Docker)]
@@ -85,12 +95,18 @@ impl Run {
         let (caller, admin) = match &args.user {
             Some(name) if me.uid != 0 && my_name.as_deref() == Some(name.as_str()) => (me, false),
             Some(name) => (
-                admin::caller_for(&host, name)
-                    .map_err(|e| hinted(e.to_string(), &["pass a login name from /etc/passwd"]))?,
+                admin::caller_for(&host, name).map_err(|e| {
+                    hinted(
+                        ErrorId::UnknownUser,
+                        e.to_string(),
+                        &["pass a login name from /etc/passwd"],
+                    )
+                })?,
                 true,
             ),
             None if me.uid == 0 => {
                 return Err(hinted(
+                    ErrorId::RootRefused,
                     "fix prepares the host for an ordinary user, and this is root",
                     &[
                         "run it as that user (it asks sudo for the root part), or",
@@ -148,6 +164,7 @@ impl Run {
     fn plan(&self, report: &Report, account: Option<Account>) -> anyhow::Result<Plan> {
         let Some(account) = account else {
             return Err(hinted(
+                ErrorId::UnknownUser,
                 format!("no passwd entry for uid {}", self.caller.uid),
                 &["`rootless-setup check --only user` says more"],
             ));
@@ -157,7 +174,7 @@ impl Run {
             FixError::Refused(refusal) => {
                 let help = refusal.help();
                 let help: Vec<&str> = help.iter().map(String::as_str).collect();
-                hinted(refusal.to_string(), &help)
+                hinted(ErrorId::AccountRefused, refusal.to_string(), &help)
             }
             e => e.into(),
         })?;
@@ -169,17 +186,34 @@ impl Run {
     }
 }
 
-/// Prints the script, or applies it.
+/// Prints the script, or applies it (for people, or as a result document).
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    results::run(CommandName::Fix, args.format, style, |style, results| {
+        fix(args, style, results)
+    })
+}
+
+/// The fix: check, plan, print; with `--apply`, ask, run, check again. Its exit status.
+fn fix(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<u8> {
+    results.engine = Some(args.engine.into());
+    let me = Caller::from_process();
+    results.user = args
+        .user
+        .clone()
+        .unwrap_or_else(|| crate::paths::login_name(&me));
+    results.uid = args.user.is_none().then_some(me.uid);
     let run = Run::new(args)?;
+    results.uid = Some(run.caller.uid);
     let (report, account) = run.check();
     let plan = run.plan(&report, account)?;
+    results.user.clone_from(&plan.user);
+    results.uid = Some(plan.uid);
     if plan.is_empty() {
-        eprintln!("{}", nothing_to_fix(&plan, &report));
-        return Ok(ExitCode::SUCCESS);
+        results.note(&nothing_to_fix(&plan, &report));
+        return Ok(0);
     }
     let script = plan.render()?;
-    out(&script)?;
+    results.out(&script)?;
     if !args.apply {
         if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             eprintln!(
@@ -187,15 +221,16 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
                  or save it (`rootless-setup fix > fix.sh`) and run `sudo sh fix.sh`"
             );
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(0);
     }
     if args.root.is_some() {
         return Err(hinted(
+            ErrorId::Usage,
             "--apply runs the script on this machine, not on a --root tree",
             &["drop --root, or save the script and run it where the tree is the root"],
         ));
     }
-    apply::apply(&run, &plan, &script, &report, args.yes, style)
+    apply::apply(&run, &plan, &script, &report, args.yes, style, results)
 }
 
 /// The message when there is no block: what passed, what needs no root.
@@ -232,6 +267,7 @@ mod tests {
             user: user.map(str::to_owned),
             apply: false,
             yes: false,
+            format: Format::Human,
             engine: EngineArg::Docker,
             network_driver: None,
             root: Some(fx.root().to_path_buf()),
@@ -295,6 +331,54 @@ mod tests {
         let fx = host();
         let err = Run::new(&args(&fx, None)).err().unwrap();
         assert!(err.to_string().contains("this is root"), "{err}");
+    }
+
+    #[test]
+    fn the_document_of_an_apply_says_which_blocks_took_and_what_still_fails() {
+        let fx = host();
+        let run = Run::new(&args(&fx, Some("alice"))).unwrap();
+        let (before, account) = run.check();
+        let plan = run.plan(&before, account).unwrap();
+        // After the script: the uids are there, the gids (say) still are not.
+        let mut after = before.clone();
+        for f in &mut after.findings {
+            if f.id == CheckId::SubidUid {
+                f.status = rootless_setup_core::Status::Pass;
+            }
+        }
+        let mut results = Results::new(Format::Json);
+        results.engine = Some(rootless_setup_core::Engine::Docker);
+        results.user.clone_from(&plan.user);
+        results.uid = Some(plan.uid);
+        results.steps.extend(apply::block_outcomes(&plan, &after));
+        results.changed = true;
+        let code = apply::verdict(&after, &mut results);
+        assert_eq!(code, 1);
+        let doc = results.document(CommandName::Fix, &Ok(code));
+        assert!(!doc.ok);
+        assert_eq!(doc.error.as_ref().unwrap().id, ErrorId::PrerequisitesFailed);
+        insta::assert_json_snapshot!(doc);
+        // Every check passing: ok, and no error.
+        for f in &mut after.findings {
+            f.status = rootless_setup_core::Status::Pass;
+        }
+        let mut results = Results::new(Format::Json);
+        assert_eq!(apply::verdict(&after, &mut results), 0);
+        assert_eq!(results.failure, None);
+        let outcomes: Vec<_> = apply::block_outcomes(&plan, &after)
+            .into_iter()
+            .map(|s| s.outcome)
+            .collect();
+        let want: Vec<_> = plan
+            .steps
+            .iter()
+            .map(|step| match step.is_manual() {
+                true => crate::results::Outcome::Skipped,
+                false => crate::results::Outcome::Done,
+            })
+            .collect();
+        assert_eq!(outcomes, want);
+        assert!(want.contains(&crate::results::Outcome::Skipped));
     }
 
     #[test]

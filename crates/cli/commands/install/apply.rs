@@ -15,9 +15,10 @@ use super::wait;
 use crate::atomic;
 use crate::docker_context::ContextAction;
 use crate::paths::Paths;
+use crate::results::ErrorId;
 use crate::state::guard;
 use crate::state::ops::{Contexts, Manager, World};
-use crate::state::reversal::{self, Goal};
+use crate::state::reversal::{self, Goal, Line};
 use crate::state::{Previous, State, Step};
 use crate::style::{Prefix, Style, line, paint};
 
@@ -46,36 +47,97 @@ pub struct Apply<'a> {
 /// A failed install, already rolled back.
 #[derive(Debug)]
 pub struct Failure {
+    /// The kind: the engine did not start, or another step failed.
+    pub id: ErrorId,
     /// One line.
     pub message: String,
-    /// The unit's state, the journal tail and what the rollback did.
+    /// The unit's state and the journal tail.
     pub details: Vec<String>,
+    /// What the run did and how it was undone.
+    pub undone: Box<Undone>,
+}
+
+/// What a failed run had done and how its rollback undid it.
+#[derive(Debug, Default)]
+pub struct Undone {
+    /// What this run had done before it failed, one line each.
+    pub done: Vec<String>,
+    /// What the rollback did.
+    pub rollback: Vec<Line>,
+    /// What became of the install record (put back or removed).
+    pub record: Option<Line>,
 }
 
 /// A step's error: its message and causes on one line.
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Failure {
-        Failure::new(format!("{e:#}"))
+        Failure::new(ErrorId::InstallStepFailed, format!("{e:#}"))
     }
 }
 
 impl Failure {
-    fn new(message: String) -> Failure {
+    /// A failure of kind `id` before anything is rolled back.
+    pub fn new(id: ErrorId, message: String) -> Failure {
         Failure {
+            id,
             message,
             details: Vec::new(),
+            undone: Box::default(),
         }
     }
 
-    /// The error install ends with: `error: MESSAGE`, the details, exit status 1.
-    pub fn into_error(self) -> anyhow::Error {
+    /// Whether the rollback left something changed (a reversal or the record's restoration
+    /// failed).
+    pub fn rollback_incomplete(&self) -> bool {
+        self.undone
+            .rollback
+            .iter()
+            .chain(&self.undone.record)
+            .any(|l| matches!(l, Line::Failed(_)))
+    }
+
+    /// What is printed under `error:`: the details, then what the rollback did.
+    pub fn human_details(&self, style: &Style) -> Vec<String> {
+        let mut details = self.details.clone();
+        details.push(format!(
+            "{} everything this run did was undone:",
+            paint(style.err, Style::BOLD, "rollback:")
+        ));
+        details.push(reversal::render(&self.undone.rollback, style, "  "));
+        details.extend(self.undone.record.iter().map(|l| match l {
+            Line::Done(t) => format!("  done {t}"),
+            Line::Failed(t) | Line::LeftAlone(t) => format!("  failed {t}"),
+        }));
+        details
+    }
+
+    /// The error install ends with: `error: MESSAGE`, the details (with `rollback`, what the
+    /// rollback did), exit status 1.
+    pub fn into_error(self, style: &Style, rollback: bool) -> anyhow::Error {
+        let details = if rollback {
+            self.human_details(style)
+        } else {
+            self.details
+        };
         anyhow::Error::new(crate::style::Hinted {
+            id: self.id,
             message: self.message,
-            details: self.details,
+            details,
             help: Vec::new(),
             exit: crate::style::STOPPED,
         })
     }
+}
+
+/// A successful run.
+#[derive(Debug)]
+pub struct Applied {
+    /// The summary printed for people.
+    pub summary: String,
+    /// What changed, one line each (none: nothing did).
+    pub done: Vec<String>,
+    /// Linger is off although install asked for it: the warning, with what to run.
+    pub linger_off: Option<String>,
 }
 
 /// The record being written and what this run did.
@@ -86,7 +148,7 @@ struct Run {
 
 impl Apply<'_> {
     /// Runs the plan; on failure rolls back and says what happened.
-    pub fn run(self) -> Result<String, Failure> {
+    pub fn run(self) -> Result<Applied, Failure> {
         let before = atomic::read_optional(&self.paths.state)?;
         let mut record = match self.old_state {
             Some(s) => s.clone(),
@@ -114,7 +176,11 @@ impl Apply<'_> {
             Ok(timing) => {
                 run.record.compact();
                 self.save(&mut run.record)?;
-                Ok(self.summary(&run.done, timing.0.as_ref(), timing.1.as_ref()))
+                Ok(Applied {
+                    summary: self.summary(&run.done, timing.0.as_ref(), timing.1.as_ref()),
+                    linger_off: timing.1.map(|why| self.linger_warning(&why)),
+                    done: run.done,
+                })
             }
             Err(mut failure) => {
                 let outcome = reversal::replay(
@@ -133,17 +199,14 @@ impl Apply<'_> {
                         "removed the install record".to_owned()
                     }),
                 };
-                failure.details.push(format!(
-                    "{} everything this run did was undone:",
-                    paint(self.style.err, Style::BOLD, "rollback:")
-                ));
-                failure
-                    .details
-                    .push(reversal::render(&outcome.lines, self.style, "  "));
-                failure.details.push(match record {
-                    Ok(line) => format!("  done {line}"),
-                    Err(e) => format!("  failed {e:#}"),
-                });
+                *failure.undone = Undone {
+                    done: run.done,
+                    rollback: outcome.lines,
+                    record: Some(match record {
+                        Ok(line) => Line::Done(line),
+                        Err(e) => Line::Failed(format!("{e:#}")),
+                    }),
+                };
                 Err(failure)
             }
         }
@@ -186,10 +249,12 @@ impl Apply<'_> {
             self.file(run, f)?;
         }
         self.data_root(run)?;
-        let m = self
-            .world
-            .manager
-            .ok_or_else(|| Failure::new("the systemd user manager cannot be reached".to_owned()))?;
+        let m = self.world.manager.ok_or_else(|| {
+            Failure::new(
+                ErrorId::UserManagerUnreachable,
+                "the systemd user manager cannot be reached".to_owned(),
+            )
+        })?;
         let action = self.service(run, m)?;
         let timing = if action == ServiceAction::Keep {
             None
@@ -301,8 +366,9 @@ impl Apply<'_> {
     fn service(&self, run: &mut Run, m: &dyn Manager) -> Result<ServiceAction, Failure> {
         let plan = self.plan;
         let unit = plan.service.unit.as_str();
-        let dbus =
-            |what: &str, e: rootless_setup_systemd::Error| Failure::new(format!("{what}: {e}"));
+        let dbus = |what: &str, e: rootless_setup_systemd::Error| {
+            Failure::new(ErrorId::InstallStepFailed, format!("{what}: {e}"))
+        };
         // Enable first (it works on the files on disk), then one reload: the manager then knows
         // the new files and the new `default.target.wants/` link. Enablement is journaled only
         // when it was off: a unit enabled before install stays enabled after uninstall.
@@ -515,13 +581,7 @@ impl Apply<'_> {
             let _ = writeln!(
                 s,
                 "  {}\n    run: sudo loginctl enable-linger {}",
-                line(
-                    c,
-                    Prefix::Warning,
-                    &format!(
-                        "linger is off, so the engine stops when your last session ends: {why}"
-                    )
-                ),
+                line(c, Prefix::Warning, &linger_off(why)),
                 self.paths.user
             );
         }
@@ -551,6 +611,15 @@ impl Apply<'_> {
         s
     }
 
+    /// The warning of the result document when linger stayed off.
+    fn linger_warning(&self, why: &LingerOff) -> String {
+        format!(
+            "{}; run: sudo loginctl enable-linger {}",
+            linger_off(why),
+            self.paths.user
+        )
+    }
+
     /// The engine's name in the summary: `Docker`, `Podman`, `containerd`.
     fn engine_title(&self) -> &'static str {
         match self.paths.engine {
@@ -559,6 +628,11 @@ impl Apply<'_> {
             rootless_setup_core::Engine::Containerd => "containerd",
         }
     }
+}
+
+/// The warning that linger stayed off, and why.
+fn linger_off(why: &LingerOff) -> String {
+    format!("linger is off, so the engine stops when your last session ends: {why}")
 }
 
 /// Why linger is not on after install asked for it.
@@ -591,3 +665,7 @@ fn enable_linger(login: Option<&dyn crate::state::ops::Linger>, uid: u32) -> Res
 #[cfg(test)]
 #[path = "apply_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "results_tests.rs"]
+mod results_tests;

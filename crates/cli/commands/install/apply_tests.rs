@@ -69,7 +69,7 @@ impl Home {
     }
 
     /// The plan install would make now (as `install --yes`, `--force` when asked).
-    fn plan(&self, force: bool) -> InstallPlan {
+    pub(crate) fn plan(&self, force: bool) -> InstallPlan {
         let files: Vec<FilePlan> = [
             (self.paths.unit_file(), &self.unit),
             (self.paths.drop_in().unwrap(), &self.drop_in),
@@ -128,6 +128,11 @@ impl Home {
 
     /// `install --yes` (`--force`).
     pub(crate) fn install(&self, force: bool) -> Result<String, Failure> {
+        self.install_applied(force).map(|a| a.summary)
+    }
+
+    /// `install --yes` (`--force`), with what the run reports.
+    pub(crate) fn install_applied(&self, force: bool) -> Result<Applied, Failure> {
         let plan = self.plan(force);
         let old = State::load(&self.paths.state, self.paths.uid, self.paths.engine).unwrap();
         self.apply(&plan, old.as_ref()).run()
@@ -344,7 +349,10 @@ fn every_step_failing_once_rolls_back_to_exactly_the_state_before() {
         *h.fake.fail.borrow_mut() = Some(op);
         let failure = h.install(false).unwrap_err();
         assert!(
-            failure.details.iter().any(|d| d.contains("rollback:")),
+            failure
+                .human_details(&STYLE)
+                .iter()
+                .any(|d| d.contains("rollback:")),
             "{op}: {failure:?}"
         );
         assert_eq!(h.snapshot(), before, "{op}");
@@ -362,7 +370,7 @@ fn a_failed_start_job_rolls_back_and_shows_the_journal() {
         failure.message,
         "docker.service did not start: the start job ended `failed` after 1 ms"
     );
-    let details = failure.details.join("\n");
+    let details = failure.human_details(&STYLE).join("\n");
     assert!(
         details.contains("unknown flag: --no-such-flag"),
         "{details}"
@@ -388,7 +396,7 @@ fn a_failed_upgrade_restores_the_previous_files_record_and_engine() {
     (h2.unit, h2.drop_in) = rendered(2);
     *h2.fake.fail.borrow_mut() = Some("restart");
     let failure = h2.install(false).unwrap_err();
-    let details = failure.details.join("\n");
+    let details = failure.human_details(&STYLE).join("\n");
     assert!(
         details.contains("done started the previous docker.service again"),
         "{details}"
@@ -630,7 +638,7 @@ fn podman_journals_its_socket_drop_in_and_context_and_uninstall_undoes_them() {
     };
     let mut apply = h.apply(&plan, None);
     apply.data_root = None;
-    let summary = apply.run().unwrap();
+    let summary = apply.run().unwrap().summary;
     assert!(
         summary.starts_with("installed rootless Podman"),
         "{summary}"

@@ -14,26 +14,29 @@
 
 mod apply;
 pub mod plan;
-mod prereq;
+pub(crate) mod prereq;
 mod wait;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use rootless_setup_checks::Caller;
+use rootless_setup_core::Engine;
 use rootless_setup_core::engine::Runs;
 use rootless_setup_systemd::{Login, UserManager};
 use rootless_setup_unit::{RenderedFile, Settings, containers_conf, podman_units, render};
 
 use super::as_user::Prepare;
+use crate::cli::Format;
 use crate::commands::render::ConfigArgs;
 use crate::docker_context::{self, ContextAction, DockerCli};
 use crate::paths::Paths;
-use crate::prompt::{Answer, Spinner};
+use crate::prompt::Spinner;
+use crate::results::{self, CommandName, ErrorId, Outcome, Results};
 use crate::state::State;
 use crate::state::lock;
 use crate::state::ops::{self, Contexts, Linger, World};
-use crate::style::{STOPPED, Style, hinted, out, paint, stopped};
+use crate::style::{STOPPED, Style, hinted, paint, stopped};
 use plan::{
     ContextPlan, FilePlan, InstallPlan, LingerPlan, ServiceAction, file_change, service_plan,
 };
@@ -59,6 +62,10 @@ use plan::{
 ///
 /// Everything done is recorded in $XDG_STATE_HOME/rootless-setup/ (state.json for Docker,
 /// podman.json for Podman): Docker and Podman can be installed side by side.
+///
+/// With --format json, standard output carries one JSON document (docs/json.md, "command
+/// results"): whether anything changed, each step and its outcome, warnings, and the error with
+/// its id; nothing is asked.
 ///
 /// Exit status: 0 installed (or already installed), 1 a prerequisite fails, a file or context
 /// would be clobbered, or the engine did not start (rolled back), 2 usage or internal error.
@@ -101,9 +108,13 @@ pub struct Args {
     /// Also print timings (start job, time from readiness to the first answer).
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Output format: `json` prints one result document and asks nothing.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
-/// Runs the install: gate, render, gather, show, ask, act.
+/// Runs the install, for people or as a result document.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
         let mut fix = vec!["fix", "--user", name, "--apply"];
@@ -118,7 +129,23 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         }
         return super::as_user::act(name, "install", Prepare::Prerequisites, &fix, style);
     }
+    results::run(
+        CommandName::Install,
+        args.format,
+        style,
+        |style, results| install(args, style, results),
+    )
+}
+
+/// The install: gate, render, gather, show, ask, act; its exit status.
+fn install(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<u8> {
     let caller = Caller::from_process();
+    results.acting_for(&caller, args.dry_run);
+    results.engine = args
+        .config
+        .engine
+        .as_deref()
+        .and_then(|name| Engine::ALL.into_iter().find(|e| e.as_str() == name.trim()));
     super::refuse_root(
         &caller,
         "install",
@@ -126,6 +153,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         "the user who will use the engine",
     )?;
     let (settings, _home) = args.config.load(&caller)?;
+    results.engine = Some(settings.engine.value);
     let paths = Paths::of(&caller, settings.engine.value)?;
     let _lock = if args.dry_run {
         None
@@ -137,21 +165,22 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             crate::atomic::sweep(&dir);
         }
     }
-    let pre = gate(args, &caller, &settings, style)?;
+    let pre = gate(args, &caller, &settings, style, results)?;
     let files = engine_files(&settings, &pre, &paths)?;
     for warning in &files.warnings {
-        style.warning(warning);
+        results.warning(style, warning.clone());
     }
-    let now = gather(args, &caller, &paths, &pre, &files.rendered, style)?;
+    let now = gather(args, &caller, &paths, &pre, &files.rendered, style, results)?;
     if args.dry_run {
-        return show_dry_run(&now, &paths, style);
+        return show_dry_run(&now, &paths, style, results);
     }
-    refuse_clobbering(&now.plan, &paths, style)?;
+    refuse_clobbering(&now.plan, &paths, style, results)?;
     let manager = now.manager.map_err(|e| {
         let hint = e
             .hint()
             .unwrap_or("log in as the user through ssh or `machinectl shell USER@`");
         hinted(
+            ErrorId::UserManagerUnreachable,
             format!("cannot reach the systemd user manager: {e}"),
             &[hint],
         )
@@ -160,6 +189,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let engine =
         ops::probe(paths.spec().readiness, pre.client.as_deref(), &caller).ok_or_else(|| {
             hinted(
+                ErrorId::ClientNotFound,
                 format!(
                     "{} is asked whether it is ready with ctr, which was not found",
                     paths.engine.as_str()
@@ -169,20 +199,21 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         })?;
     // Nothing to do? Then only prove the engine answers.
     if plan.changes_nothing() && engine.ping(&plan.socket, Duration::from_secs(5)).is_ok() {
-        out(&format!(
+        plan_steps(results, &plan, &paths, Shown::Unchanged);
+        results.out(&format!(
             "nothing changed: {} is running with the same files and answers on {}\n  status: rootless-setup status{}\n",
             paths.started_unit(),
             plan.socket.display(),
             engine_flag(&paths),
         ))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(0);
     }
-    out(&format!("plan:\n{}", plan.render(&paths, false, style.out)))?;
-    if !Answer::detect(args.yes).confirm("install?", true)? {
-        eprintln!("nothing was changed");
-        return Ok(ExitCode::from(STOPPED));
+    results.out(&format!("plan:\n{}", plan.render(&paths, false, style.out)))?;
+    if !results.answer(args.yes).confirm("install?", true)? {
+        results.note("nothing was changed");
+        return Ok(STOPPED);
     }
-    let summary = act(
+    let applied = act(
         args,
         &paths,
         &plan,
@@ -191,10 +222,55 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         now.old_state.as_ref(),
         &files,
         style,
-    )
-    .map_err(apply::Failure::into_error)?;
-    out(&summary)?;
-    Ok(ExitCode::SUCCESS)
+        // Progress lines go to standard error, which a result document leaves alone.
+        args.verbose && !results.json(),
+    );
+    record_run(results, &applied);
+    let applied = applied.map_err(|f| f.into_error(style, !results.json()))?;
+    results.out(&applied.summary)?;
+    Ok(0)
+}
+
+/// Why the plan becomes the result document's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// `--dry-run`: every line `planned`.
+    DryRun,
+    /// Nothing to change: every line (`keep …`) `skipped`.
+    Unchanged,
+    /// Install refused: what it refused `left-alone`, the rest `skipped`.
+    Refused,
+}
+
+/// Records the plan's lines as steps.
+fn plan_steps(results: &mut Results, plan: &InstallPlan, paths: &Paths, shown: Shown) {
+    for line in plan.lines(paths) {
+        let outcome = match shown {
+            Shown::DryRun => Outcome::Planned,
+            Shown::Refused if line.refused => Outcome::LeftAlone,
+            Shown::Unchanged | Shown::Refused => Outcome::Skipped,
+        };
+        results.step(line.text, outcome);
+    }
+}
+
+/// What a run did, for the result document: the steps done; on failure the one that failed
+/// and what the rollback did (the host changed only if the rollback was incomplete).
+fn record_run(results: &mut Results, applied: &Result<apply::Applied, apply::Failure>) {
+    match applied {
+        Ok(a) => {
+            results.steps(a.done.iter().cloned(), Outcome::Done);
+            results.changed = !a.done.is_empty();
+            results.warnings.extend(a.linger_off.iter().cloned());
+        }
+        Err(f) => {
+            results.steps(f.undone.done.iter().cloned(), Outcome::Done);
+            results.step(f.message.clone(), Outcome::Failed);
+            results.replayed(&f.undone.rollback, Outcome::RolledBack);
+            results.replayed(f.undone.record.as_slice(), Outcome::RolledBack);
+            results.changed = f.rollback_incomplete();
+        }
+    }
 }
 
 /// The prerequisite gate: runs the checks, prints the tally and the failing and warning ones;
@@ -204,13 +280,16 @@ fn gate(
     caller: &Caller,
     settings: &rootless_setup_unit::Settings,
     style: &Style,
+    results: &mut Results,
 ) -> anyhow::Result<prereq::Prereqs> {
     let spinner = Spinner::start("checking prerequisites", style.err);
     let pre = prereq::run(caller, settings);
     spinner.finish();
     let counts = pre.report.counts();
     let (failing, problems) = prereq::describe(&pre.report, style.out);
-    out(&format!(
+    let (failed, warned) = prereq::summaries(&pre.report);
+    results.warnings.extend(warned);
+    results.out(&format!(
         "checked {} prerequisites: {} pass, {} warn, {} fail, {} skip\n{problems}",
         pre.report.findings.len(),
         counts.pass,
@@ -222,19 +301,18 @@ fn gate(
         return Ok(pre);
     }
     if args.force {
-        style.warning(&format!(
-            "installing although {} fail (--force)",
-            failing.join(", ")
-        ));
+        results.warning(
+            style,
+            format!("installing although {} fail (--force)", failing.join(", ")),
+        );
         return Ok(pre);
     }
+    results.steps(failed, Outcome::Failed);
     Err(stopped(
+        ErrorId::PrerequisitesFailed,
         format!(
-            "install stopped: {} prerequisite{} fail{}: {}",
-            failing.len(),
-            if failing.len() == 1 { "" } else { "s" },
-            if failing.len() == 1 { "s" } else { "" },
-            failing.join(", ")
+            "install stopped: {}",
+            prereq::failing_phrase(&failing.iter().map(String::as_str).collect::<Vec<_>>())
         ),
         &[
             "`rootless-setup check` explains each; `rootless-setup fix` prints the root commands that fix them; --force installs anyway",
@@ -258,16 +336,24 @@ fn gather(
     pre: &prereq::Prereqs,
     rendered: &[RenderedFile],
     style: &Style,
+    results: &mut Results,
 ) -> anyhow::Result<Gathered> {
     let old_state = match State::load(&paths.state, paths.uid, paths.engine) {
         Ok(s) => s,
         Err(e) if args.force => {
-            style.warning(&format!(
-                "{e}; it is replaced (--force; uninstall then only knows this install)"
-            ));
+            results.warning(
+                style,
+                format!("{e}; it is replaced (--force; uninstall then only knows this install)"),
+            );
             None
         }
-        Err(e) => return Err(hinted(e.to_string(), &[&e.help()])),
+        Err(e) => {
+            return Err(hinted(
+                ErrorId::RecordUntrusted,
+                e.to_string(),
+                &[&e.help()],
+            ));
+        }
     };
     let manager = UserManager::connect_session();
     let unit_state = match &manager {
@@ -318,8 +404,14 @@ fn gather(
 }
 
 /// `--dry-run`: the plan with every diff, and nothing changed.
-fn show_dry_run(now: &Gathered, paths: &Paths, style: &Style) -> anyhow::Result<ExitCode> {
-    out(&format!(
+fn show_dry_run(
+    now: &Gathered,
+    paths: &Paths,
+    style: &Style,
+    results: &mut Results,
+) -> anyhow::Result<u8> {
+    plan_steps(results, &now.plan, paths, Shown::DryRun);
+    results.out(&format!(
         "{}\n{}",
         paint(
             style.out,
@@ -329,15 +421,23 @@ fn show_dry_run(now: &Gathered, paths: &Paths, style: &Style) -> anyhow::Result<
         now.plan.render(paths, true, style.out)
     ))?;
     if let Err(e) = &now.manager {
-        out(&format!(
+        results
+            .warnings
+            .push(format!("the user manager could not be asked: {e}"));
+        results.out(&format!(
             "  note: the user manager could not be asked: {e}\n"
         ))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// Stops (after showing the plan and the diffs) when a file or the context would be clobbered.
-fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow::Result<()> {
+fn refuse_clobbering(
+    plan: &InstallPlan,
+    paths: &Paths,
+    style: &Style,
+    results: &mut Results,
+) -> anyhow::Result<()> {
     let refused = plan.refused();
     let context_refused = match &plan.context {
         ContextPlan::Act {
@@ -350,9 +450,10 @@ fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow
     if refused.is_empty() && context_refused.is_none() {
         return Ok(());
     }
-    out(&format!("plan:\n{}", plan.render(paths, false, style.out)))?;
+    plan_steps(results, plan, paths, Shown::Refused);
+    results.out(&format!("plan:\n{}", plan.render(paths, false, style.out)))?;
     for (f, _) in &refused {
-        out(&crate::diff::unified(
+        results.out(&crate::diff::unified(
             &f.path.display().to_string(),
             f.old.as_deref(),
             &f.new,
@@ -372,6 +473,7 @@ fn refuse_clobbering(plan: &InstallPlan, paths: &Paths, style: &Style) -> anyhow
         )
     };
     Err(stopped(
+        ErrorId::WouldClobber,
         format!("install stopped: {what}"),
         &[&format!(
             "keep your changes in an override (`systemctl --user edit {}`), remove the old install (`rootless-setup uninstall{}`), or pass --force to replace it (a file rootless-setup did not write is kept in the install record and put back by uninstall)",
@@ -392,7 +494,8 @@ fn act(
     old_state: Option<&State>,
     files: &EngineFiles,
     style: &Style,
-) -> Result<String, apply::Failure> {
+    verbose: bool,
+) -> Result<apply::Applied, apply::Failure> {
     let docker = match &plan.context {
         ContextPlan::Act { docker, .. } => Some(DockerCli {
             path: docker.clone(),
@@ -415,7 +518,7 @@ fn act(
         job_timeout: Duration::from_secs(u64::from(files.start_timeout) + 15),
         ping_timeout: Duration::from_secs(args.timeout.max(1)),
         style,
-        verbose: args.verbose,
+        verbose,
     }
     .run()
 }

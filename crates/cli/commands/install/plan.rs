@@ -180,6 +180,14 @@ pub enum LingerPlan {
     Unknown(String),
 }
 
+/// One action of the plan, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanLine {
+    pub text: String,
+    /// Install refuses this one (a file or context it would clobber).
+    pub refused: bool,
+}
+
 /// Everything install will do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallPlan {
@@ -233,11 +241,12 @@ impl InstallPlan {
     /// The plan as text: one line per action; with `diffs`, each file's diff under its line.
     pub fn render(&self, paths: &Paths, diffs: bool, colour: bool) -> String {
         let mut s = String::new();
-        let bullet = |s: &mut String, text: &str| {
-            let _ = writeln!(s, "  {} {text}", paint(colour, Style::DIM, "-"));
-        };
-        for f in &self.files {
-            bullet(&mut s, &file_line(f, paths));
+        // The files' lines come first, one per file.
+        for (i, line) in self.lines(paths).iter().enumerate() {
+            let _ = writeln!(s, "  {} {}", paint(colour, Style::DIM, "-"), line.text);
+            let Some(f) = self.files.get(i) else {
+                continue;
+            };
             if diffs && f.change != FileChange::Unchanged {
                 let d = diff::unified(
                     &f.path.display().to_string(),
@@ -250,12 +259,37 @@ impl InstallPlan {
                 }
             }
         }
-        for line in self.service_lines() {
-            bullet(&mut s, &line);
-        }
-        bullet(&mut s, &self.context_line());
-        bullet(&mut s, &self.linger_line(paths));
         s
+    }
+
+    /// One line per action: each file's (in order, first), the service's, the context's and
+    /// linger's.
+    pub fn lines(&self, paths: &Paths) -> Vec<PlanLine> {
+        let mut lines: Vec<PlanLine> = self
+            .files
+            .iter()
+            .map(|f| PlanLine {
+                text: file_line(f, paths),
+                refused: matches!(f.change, FileChange::Refuse(_)),
+            })
+            .collect();
+        let line = |text: String| PlanLine {
+            text,
+            refused: false,
+        };
+        lines.extend(self.service_lines().into_iter().map(line));
+        lines.push(PlanLine {
+            text: self.context_line(),
+            refused: matches!(
+                self.context,
+                ContextPlan::Act {
+                    action: ContextAction::Refuse { .. },
+                    ..
+                }
+            ),
+        });
+        lines.push(line(self.linger_line(paths)));
+        lines
     }
 
     /// Enable, reload, reset, start or restart or keep the unit.

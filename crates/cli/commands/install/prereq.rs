@@ -63,3 +63,47 @@ pub fn describe(report: &Report, colour: bool) -> (Vec<String>, String) {
     }
     (failing, text)
 }
+
+/// `1 prerequisite fails: ID` or `N prerequisites fail: ID, ID`.
+pub fn failing_phrase(ids: &[&str]) -> String {
+    let one = ids.len() == 1;
+    format!(
+        "{} prerequisite{} fail{}: {}",
+        ids.len(),
+        if one { "" } else { "s" },
+        if one { "s" } else { "" },
+        ids.join(", ")
+    )
+}
+
+/// For the result document: the failing checks (`prerequisite ID: summary`) and the warning
+/// ones (`ID: summary`), their summaries as the checks wrote them.
+pub fn summaries(report: &Report) -> (Vec<String>, Vec<String>) {
+    let mut failed = Vec::new();
+    let mut warned = Vec::new();
+    for f in &report.findings {
+        match f.status {
+            Status::Fail => failed.push(format!("prerequisite {}: {}", f.id, f.summary)),
+            Status::Warn => warned.push(format!("{}: {}", f.id, f.summary)),
+            Status::Pass | Status::Skip => {}
+        }
+    }
+    (failed, warned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_phrase_counts_in_words() {
+        assert_eq!(
+            failing_phrase(&["subid.uid"]),
+            "1 prerequisite fails: subid.uid"
+        );
+        assert_eq!(
+            failing_phrase(&["subid.uid", "uidmap"]),
+            "2 prerequisites fail: subid.uid, uidmap"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use rootless_setup_systemd::JobResult;
 use super::apply::Failure;
 use super::plan::ServiceAction;
 use crate::prompt::Spinner;
+use crate::results::ErrorId;
 use crate::state::ops::{Engine, Manager};
 use crate::style::{Style, paint};
 
@@ -122,5 +123,7 @@ fn explain(manager: &dyn Manager, unit: &str, message: String, style: &Style) ->
             "  journal: {why}; try `journalctl --user -u {unit}`"
         )),
     }
-    Failure { message, details }
+    let mut failure = Failure::new(ErrorId::EngineDidNotStart, message);
+    failure.details = details;
+    failure
 }

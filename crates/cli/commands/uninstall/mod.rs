@@ -21,15 +21,16 @@ use rootless_setup_unit::{FileOrigin, classify, header::digest};
 
 use super::as_user::Prepare;
 use crate::atomic;
+use crate::cli::Format;
 use crate::docker_context::{self, DockerCli};
 use crate::paths::Paths;
-use crate::prompt::Answer;
+use crate::results::{self, CommandName, ErrorId, Outcome, Results};
 use crate::state::guard;
 use crate::state::lock;
 use crate::state::ops::{self, Contexts, Linger, Manager, Socket, World};
 use crate::state::reversal::{self, Goal, Line};
 use crate::state::{Entry, State, Step};
-use crate::style::{STOPPED, Style, hinted, out, paint, stopped};
+use crate::style::{STOPPED, Style, hinted, paint, stopped};
 
 /// Remove the rootless engine that `install` set up, exactly as recorded.
 ///
@@ -48,6 +49,10 @@ use crate::style::{STOPPED, Style, hinted, out, paint, stopped};
 /// — an install made by dockerd-rootless-setuptool.sh — it removes the standard unit
 /// (~/.config/systemd/user/docker.service) and the `rootless` context, and says what it found.
 /// Running it again is a no-op.
+///
+/// With --format json, standard output carries one JSON document (docs/json.md, "command
+/// results"): whether anything changed, each step and its outcome, and the error with its id;
+/// nothing is asked.
 ///
 /// Exit status: 0 uninstalled (or nothing to uninstall), 1 a step failed (the others ran),
 /// 2 usage or internal error, or an install record that cannot be trusted.
@@ -74,6 +79,10 @@ pub struct Args {
     /// The engine to remove (default: the one installed; asked for when several are).
     #[arg(long, value_enum)]
     pub engine: Option<crate::cli::EngineArg>,
+
+    /// Output format: `json` prints one result document and asks nothing.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// What uninstall will do.
@@ -243,12 +252,19 @@ fn standard_unit_steps(paths: &Paths, world: &World<'_>, found: &mut Vec<String>
     steps
 }
 
+/// The plan as shown: one `  - …` line per action.
 fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
+    plan_lines(plan, paths, bus_error)
+        .iter()
+        .map(|l| format!("  - {l}\n"))
+        .collect()
+}
+
+/// What uninstall will do, one line per action (the user manager's absence among them).
+fn plan_lines(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> Vec<String> {
     let mut lines = reversal::preview(&plan.journal, Goal::Uninstall, paths);
     if let Some(e) = bus_error {
-        lines.push(format!(
-            "the user manager cannot be reached, so a running engine CANNOT be stopped: {e}"
-        ));
+        lines.push(unstoppable(e));
     }
     match &plan.purge {
         Some(Ok(d)) if engine_owns_storage(paths) => lines.push(format!(
@@ -272,15 +288,32 @@ fn describe(plan: &Plan, paths: &Paths, bus_error: Option<&str>) -> String {
             paths.short(&paths.state)
         ));
     }
-    lines.iter().map(|l| format!("  - {l}\n")).collect()
+    lines
 }
 
-/// Runs the uninstall.
+/// The user manager cannot be reached (`e` says why): a running engine cannot be stopped.
+fn unstoppable(e: &str) -> String {
+    format!("the user manager cannot be reached, so a running engine CANNOT be stopped: {e}")
+}
+
+/// Runs the uninstall, for people or as a result document.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
         return super::as_user::act(name, "uninstall", Prepare::Manager, &[], style);
     }
+    results::run(
+        CommandName::Uninstall,
+        args.format,
+        style,
+        |style, results| uninstall(args, style, results),
+    )
+}
+
+/// The uninstall: gather, show, ask, replay; its exit status.
+fn uninstall(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<u8> {
     let caller = Caller::from_process();
+    results.acting_for(&caller, args.dry_run);
+    results.engine = args.engine.map(Into::into);
     super::refuse_root(
         &caller,
         "uninstall",
@@ -288,6 +321,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         "the user who installed the engine",
     )?;
     let paths = Paths::of_installed(&caller, args.engine.map(Into::into), "uninstall")?;
+    results.engine = Some(paths.engine);
     let lock = if args.dry_run {
         None
     } else {
@@ -299,7 +333,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         }
     }
     let record = State::load(&paths.state, paths.uid, paths.engine)
-        .map_err(|e| hinted(e.to_string(), &[&e.help()]))?;
+        .map_err(|e| hinted(ErrorId::RecordUntrusted, e.to_string(), &[&e.help()]))?;
     let manager = UserManager::connect_session();
     let login = Login::connect_system().ok();
     let docker = docker_context::find_docker(&caller, None).map(|path| DockerCli {
@@ -316,15 +350,15 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     };
     let plan = gather(args, &paths, record, &world);
     for f in &plan.found {
-        out(&format!("found: {f}\n"))?;
+        results.out(&format!("found: {f}\n"))?;
     }
     if plan.is_empty() {
-        out(&format!(
+        results.out(&format!(
             "nothing to uninstall: no install record, no {} unit, no {} context\n",
             paths.started_unit(),
             paths.context().unwrap_or("CLI")
         ))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(0);
     }
     let header = if args.dry_run {
         "uninstall would (dry run, nothing changed):"
@@ -337,36 +371,50 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             e.hint().map(|h| format!(" ({h})")).unwrap_or_default()
         )
     });
-    out(&format!(
+    results
+        .warnings
+        .extend(bus_error.as_deref().map(unstoppable));
+    results.out(&format!(
         "{}\n{}",
         paint(style.out, Style::BOLD, header),
         describe(&plan, &paths, bus_error.as_deref())
     ))?;
     if args.dry_run {
-        return Ok(ExitCode::SUCCESS);
+        results.steps(plan_lines(&plan, &paths, None), Outcome::Planned);
+        return Ok(0);
     }
-    if !Answer::detect(args.yes).confirm("uninstall?", true)? {
-        eprintln!("nothing was changed");
-        return Ok(ExitCode::from(STOPPED));
+    if !results.answer(args.yes).confirm("uninstall?", true)? {
+        results.note("nothing was changed");
+        return Ok(STOPPED);
     }
     let lines = execute(&plan, &caller, &paths, &world);
     drop(lock);
-    out(&reversal::render(&lines, style, "  "))?;
+    conclude(&lines, style, results)
+}
+
+/// What the uninstall did, shown and recorded (it changed the host if any step was done); its
+/// exit status, or the error when a step failed.
+fn conclude(lines: &[Line], style: &Style, results: &mut Results) -> anyhow::Result<u8> {
+    results.replayed(lines, Outcome::Done);
+    results.changed = lines.iter().any(|l| matches!(l, Line::Done(_)));
+    results.out(&reversal::render(lines, style, "  "))?;
     let failures = lines
         .iter()
         .filter(|l| matches!(l, Line::Failed(_)))
         .count();
     if failures == 0 {
-        out(&format!(
+        results.out(&format!(
             "{}\n",
             paint(style.out, Style::SUCCESS, "uninstalled")
         ))?;
-        Ok(ExitCode::SUCCESS)
+        Ok(0)
     } else {
         Err(stopped(
+            ErrorId::ReversalFailed,
             format!(
-                "{failures} step{} failed (see above); the others were done",
-                if failures == 1 { "" } else { "s" }
+                "{failures} step{} failed (see {}); the others were done",
+                if failures == 1 { "" } else { "s" },
+                if results.json() { "steps" } else { "above" }
             ),
             &[],
         ))

@@ -15,6 +15,7 @@ const PURGE: Args = Args {
     purge: true,
     dry_run: true,
     yes: false,
+    format: crate::cli::Format::Human,
 };
 
 #[test]
@@ -97,6 +98,7 @@ const NO_PURGE: Args = Args {
     purge: false,
     dry_run: true,
     yes: false,
+    format: crate::cli::Format::Human,
 };
 
 #[test]
@@ -159,6 +161,7 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
             purge: false,
             dry_run: false,
             yes: true,
+            format: crate::cli::Format::Human,
         },
         &p,
         None,
@@ -204,6 +207,7 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
             purge: false,
             dry_run: true,
             yes: false,
+            format: crate::cli::Format::Human,
         },
         &p,
         None,
@@ -232,6 +236,7 @@ fn the_engine_is_reversed_without_a_record_only_when_the_manager_knows_it() {
         purge: false,
         dry_run: true,
         yes: false,
+        format: crate::cli::Format::Human,
     };
     fake.seen.borrow_mut().loaded = false;
     assert!(gather(&args, &p, None, &fake.world()).journal.is_empty());
@@ -341,4 +346,67 @@ fn a_purge_says_how_much_it_freed() {
         removed("~/d", None),
         "removed ~/d (freed an unknown amount)"
     );
+}
+
+/// The result document of a run: `conclude` over `lines`, as `uninstall --format json` ends.
+fn document(lines: &[Line]) -> crate::results::ResultDocument {
+    let mut results = crate::results::Results::new(crate::cli::Format::Json);
+    results.engine = Some(rootless_setup_core::Engine::Docker);
+    results.user = "dev".into();
+    results.uid = Some(1000);
+    let style = Style {
+        out: false,
+        err: false,
+    };
+    let result = conclude(lines, &style, &mut results);
+    results.document(crate::results::CommandName::Uninstall, &result)
+}
+
+#[test]
+fn the_document_of_an_uninstall_lists_each_reversal_and_says_it_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    std::fs::create_dir_all(&p.unit_dir).unwrap();
+    std::fs::write(p.unit_file(), "[Unit]\nDescription=old\n").unwrap();
+    let fake = Fake::new();
+    fake.seen.borrow_mut().enabled = true;
+    fake.seen.borrow_mut().active = true;
+    let plan = gather(&NO_PURGE, &p, None, &fake.world());
+    let lines = execute(&plan, &Caller::new(1, 1), &p, &fake.world());
+    let doc = document(&lines);
+    assert!(doc.ok && doc.changed);
+    insta::assert_json_snapshot!(doc);
+}
+
+#[test]
+fn the_document_of_a_failed_step_is_not_ok_and_names_it() {
+    let lines = [
+        Line::Failed("stop docker.service: the stop job ended `timeout`".into()),
+        Line::Done("removed the install record ~/.local/state/rootless-setup/state.json".into()),
+    ];
+    let doc = document(&lines);
+    assert!(!doc.ok);
+    assert!(doc.changed, "the record was removed");
+    let error = doc.error.unwrap();
+    assert_eq!(error.id, crate::results::ErrorId::ReversalFailed);
+    assert_eq!(
+        error.message,
+        "1 step failed (see steps); the others were done"
+    );
+    assert_eq!(
+        doc.steps[0].outcome,
+        crate::results::Outcome::Failed,
+        "{:?}",
+        doc.steps
+    );
+}
+
+#[test]
+fn the_document_of_nothing_left_alone_changed_nothing() {
+    let doc = document(&[Line::LeftAlone(
+        "the data directory ~/Documents because it does not carry the marker".into(),
+    )]);
+    assert!(doc.ok);
+    assert!(!doc.changed);
+    assert_eq!(doc.steps[0].outcome, crate::results::Outcome::LeftAlone);
 }
