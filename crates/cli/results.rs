@@ -166,6 +166,17 @@ pub enum CommandName {
     Fix,
 }
 
+impl CommandName {
+    /// The subcommand's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandName::Install => "install",
+            CommandName::Uninstall => "uninstall",
+            CommandName::Fix => "fix",
+        }
+    }
+}
+
 /// What became of one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

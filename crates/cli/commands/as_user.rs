@@ -54,6 +54,26 @@ pub enum Prepare {
     Prerequisites,
 }
 
+/// [`act`] for a command with a result document: with `--format json` a failure before the
+/// command ran as the user (the account refused, the fix failing, the manager not starting) is
+/// a document too, so standard output always holds one; once the command ran as the user, its
+/// own document is the one.
+pub fn act_with_result(
+    name: &str,
+    result: crate::results::CommandName,
+    format: crate::cli::Format,
+    prepare: Prepare,
+    fix: &[&str],
+    style: &Style,
+) -> anyhow::Result<ExitCode> {
+    match act(name, result.as_str(), prepare, fix, style) {
+        Err(e) if format == crate::cli::Format::Json => {
+            crate::results::run(result, format, style, |_, _| Err(e))
+        }
+        other => other,
+    }
+}
+
 /// Runs `command` for `name` as root: [`target`], then what `prepare` says, then the same
 /// command line as the user ([`run_as`]); its exit status is the command's. `fix` is the
 /// `fix` command line (after `rootless-setup`) that repairs the prerequisites.

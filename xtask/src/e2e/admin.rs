@@ -114,7 +114,18 @@ fn refusals(cx: &mut Ctx<'_>) -> Result<()> {
         let out = as_root(cx, &["install", "--user", name, "--yes"])?;
         want(&out, 2, &format!("install --user {name}"))?;
     }
-    cx.note("refused: root without --user (help names --user), --user root, --user daemon");
+    let json = as_root(
+        cx,
+        &["install", "--user", "daemon", "--yes", "--format", "json"],
+    )?;
+    want(&json, 2, "install --user daemon --format json")?;
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout)
+        .with_context(|| format!("no result document on standard output:\n{}", json.stdout))?;
+    ensure!(
+        doc["error"]["id"] == "account-refused" && doc["changed"] == false,
+        "the refusal's document: {doc:#}"
+    );
+    cx.note("refused: root without --user (help names --user), --user root, --user daemon (with --format json: a document, error.id account-refused)");
     Ok(())
 }
 

@@ -127,7 +127,14 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         if let Some(driver) = &args.config.network_driver {
             fix.extend(["--network-driver", driver]);
         }
-        return super::as_user::act(name, "install", Prepare::Prerequisites, &fix, style);
+        return super::as_user::act_with_result(
+            name,
+            CommandName::Install,
+            args.format,
+            Prepare::Prerequisites,
+            &fix,
+            style,
+        );
     }
     results::run(
         CommandName::Install,

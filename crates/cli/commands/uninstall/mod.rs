@@ -299,7 +299,14 @@ fn unstoppable(e: &str) -> String {
 /// Runs the uninstall, for people or as a result document.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
-        return super::as_user::act(name, "uninstall", Prepare::Manager, &[], style);
+        return super::as_user::act_with_result(
+            name,
+            CommandName::Uninstall,
+            args.format,
+            Prepare::Manager,
+            &[],
+            style,
+        );
     }
     results::run(
         CommandName::Uninstall,
