@@ -87,14 +87,29 @@ pub fn act(
     let target = target(name, command)?;
     if prepare == Prepare::Prerequisites {
         let fixed = run_fix(fix)?;
-        if !fixed.success() {
-            return Err(stopped(
-                ErrorId::PrerequisitesFailed,
-                format!("{name}'s prerequisites still fail after the fix; nothing was installed"),
-                &[&format!(
-                    "`rootless-setup fix --user {name}` shows what is left; install again when it passes"
-                )],
-            ));
+        // fix --apply: 0 the checks pass afterwards, 1 some still fail, else it did not run.
+        match fixed.code() {
+            Some(0) => {}
+            Some(1) => {
+                return Err(stopped(
+                    ErrorId::PrerequisitesFailed,
+                    format!(
+                        "{name}'s prerequisites still fail after the fix; nothing was installed"
+                    ),
+                    &[&format!(
+                        "`rootless-setup fix --user {name}` shows what is left; install again when it passes"
+                    )],
+                ));
+            }
+            _ => {
+                return Err(hinted(
+                    ErrorId::FixScriptFailed,
+                    format!(
+                        "the fix for {name} did not run or failed (its report is above); nothing was installed"
+                    ),
+                    &["without a terminal to ask on, pass --yes to let it run the script it shows"],
+                ));
+            }
         }
     }
     if prepare != Prepare::Nothing {
