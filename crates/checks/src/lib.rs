@@ -124,15 +124,21 @@ fn ensure(
     if results.contains_key(&id) {
         return;
     }
+    // A check that does not apply to the engine is skipped before its dependencies run: they
+    // would only establish facts nobody reads.
+    if let Some(why) = cx.engine.spec().not_applicable(id) {
+        let finding = Finding::skip(
+            id,
+            format!("does not apply to {}: {why}", cx.engine.as_str()),
+        );
+        facts.statuses.insert(id, finding.status);
+        results.insert(id, finding.bounded());
+        return;
+    }
     for dep in id.depends_on().iter().chain(id.runs_after()) {
         ensure(*dep, cx, facts, results);
     }
-    let not_applicable = cx.engine.spec().not_applicable(id);
     let finding = match facts.failed_dependency(id) {
-        _ if let Some(why) = not_applicable => Finding::skip(
-            id,
-            format!("does not apply to {}: {why}", cx.engine.as_str()),
-        ),
         Some(dep) => match results.get(&dep) {
             // A chain of skips names its root cause once.
             Some(d) if d.status == Status::Skip && d.summary.starts_with("skipped because ") => {

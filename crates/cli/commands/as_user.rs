@@ -45,13 +45,14 @@ impl Target {
 
 /// What `--user` does before running the command as the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prepare {
+pub enum Prepare<'a> {
     /// Nothing: the command reads (`check`).
     Nothing,
     /// Start the user's manager, whose bus the command needs (`status`, `uninstall`, `enter`).
     Manager,
-    /// Repair the prerequisites as root, then start the manager (`install`).
-    Prerequisites,
+    /// Repair the prerequisites as root with this `fix` command line (after `rootless-setup`),
+    /// then start the manager (`install`).
+    Prerequisites(&'a [&'a str]),
 }
 
 /// [`act`] for a command with a result document: with `--format json` a failure before the
@@ -62,11 +63,10 @@ pub fn act_with_result(
     name: &str,
     result: crate::results::CommandName,
     format: crate::cli::Format,
-    prepare: Prepare,
-    fix: &[&str],
+    prepare: Prepare<'_>,
     style: &Style,
 ) -> anyhow::Result<ExitCode> {
-    match act(name, result.as_str(), prepare, fix, style) {
+    match act(name, result.as_str(), prepare, style) {
         Err(e) if format == crate::cli::Format::Json => {
             crate::results::run(result, format, style, |_, _| Err(e))
         }
@@ -75,17 +75,15 @@ pub fn act_with_result(
 }
 
 /// Runs `command` for `name` as root: [`target`], then what `prepare` says, then the same
-/// command line as the user ([`run_as`]); its exit status is the command's. `fix` is the
-/// `fix` command line (after `rootless-setup`) that repairs the prerequisites.
+/// command line as the user ([`run_as`]); its exit status is the command's.
 pub fn act(
     name: &str,
     command: &str,
-    prepare: Prepare,
-    fix: &[&str],
+    prepare: Prepare<'_>,
     style: &Style,
 ) -> anyhow::Result<ExitCode> {
     let target = target(name, command)?;
-    if prepare == Prepare::Prerequisites {
+    if let Prepare::Prerequisites(fix) = prepare {
         let fixed = run_fix(fix)?;
         // fix --apply: 0 the checks pass afterwards, 1 some still fail, else it did not run.
         match fixed.code() {

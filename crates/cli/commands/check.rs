@@ -124,7 +124,7 @@ fn selection(args: &Args) -> anyhow::Result<Selection> {
 /// Runs the checks and prints the report.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
-        return super::as_user::act(name, "check", Prepare::Nothing, &[], style);
+        return super::as_user::act(name, "check", Prepare::Nothing, style);
     }
     let host = super::host(args.root.as_deref());
     let caller = Caller::from_process();

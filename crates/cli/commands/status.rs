@@ -562,7 +562,7 @@ fn context_row(c: &ContextStatus) -> String {
 /// Prints the status and exits 0, 1 or 3.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
-        return super::as_user::act(name, "status", Prepare::Manager, &[], style);
+        return super::as_user::act(name, "status", Prepare::Manager, style);
     }
     let caller = Caller::from_process();
     let paths = Paths::of_installed(&caller, args.engine.map(Into::into), "status")?;

@@ -157,6 +157,8 @@ pub struct Enter {
 pub struct EngineSpec {
     /// Lowercase name (`--engine`, the JSON, the rootful daemon's name in messages).
     pub name: &'static str,
+    /// The name as its project writes it, for sentences (`Docker`, `Podman`, `containerd`).
+    pub title: &'static str,
     /// How the engine runs: under rootlesskit in a unit rootless-setup writes, or activated by
     /// the distribution's socket unit.
     pub runs: Runs,
@@ -210,6 +212,7 @@ const V: &[&str] = &["--version"];
 /// Rootless Docker as Debian's `docker.io` and Docker's `docker-ce-rootless-extras` ship it.
 const DOCKER: EngineSpec = EngineSpec {
     name: "docker",
+    title: "Docker",
     runs: Runs::Rootlesskit(&RootlessScript {
         name: "dockerd-rootless.sh",
         old_setuptool: "dockerd-rootless-setuptool.sh",
@@ -261,6 +264,7 @@ const DOCKER: EngineSpec = EngineSpec {
 /// unit: Debian packages containerd and its `ctr` client, not nerdctl or the script.
 const CONTAINERD: EngineSpec = EngineSpec {
     name: "containerd",
+    title: "containerd",
     runs: Runs::Rootlesskit(&RootlessScript {
         name: "containerd-rootless.sh",
         old_setuptool: "containerd-rootless-setuptool.sh",
@@ -320,6 +324,7 @@ const CONTAINERD: EngineSpec = EngineSpec {
 /// runs `podman system service` through `podman.service`.
 const PODMAN: EngineSpec = EngineSpec {
     name: "podman",
+    title: "Podman",
     runs: Runs::SocketActivated {
         socket: "podman.socket",
     },
@@ -476,6 +481,7 @@ mod tests {
             let s = engine.spec();
             let find = |name: &str| s.programs.iter().find(|p| p.name == name);
             assert_eq!(s.name, engine.as_str());
+            assert_eq!(s.title.to_lowercase(), s.name);
             if let Some(script) = s.script() {
                 let script_role = match script.launch {
                     Launch::Script => Role::Required,

@@ -11,7 +11,7 @@
 use anyhow::{Context as _, Result, ensure};
 
 use super::r#box::{BINARY_IN_BOX, BoxUser, Cgroup, Session};
-use super::cmd::indent;
+use super::cmd::{indent, require_exit};
 use super::install::IMAGE_TAR;
 use super::scenarios::{Ctx, Scenario};
 use super::tree::Release;
@@ -39,18 +39,6 @@ fn as_root(cx: &Ctx<'_>, args: &[&str]) -> Result<Captured> {
         .run()
 }
 
-/// Requires exit `want` from `out`.
-fn want(out: &Captured, code: i32, what: &str) -> Result<()> {
-    ensure!(
-        out.code == Some(code),
-        "{what}: {}, want exit {code}\nstdout:\n{}stderr:\n{}",
-        out.describe_exit(),
-        indent(&out.stdout),
-        indent(&out.stderr)
-    );
-    Ok(())
-}
-
 fn admin_user(cx: &mut Ctx<'_>) -> Result<()> {
     refusals(cx)?;
     let user = cx.nosub.clone();
@@ -59,7 +47,7 @@ fn admin_user(cx: &mut Ctx<'_>) -> Result<()> {
         "nosub lingers already; the scenario needs a user without linger"
     );
     let install = as_root(cx, &["install", "--user", &user.name, "--yes"])?;
-    want(&install, 0, "install --user nosub --yes as root")?;
+    require_exit(&install, 0, "install --user nosub --yes as root")?;
     ensure!(
         install.stderr.contains("#!/bin/sh") && !install.stdout.contains("#!/bin/sh"),
         "root's fix script belongs on standard error, the install's summary on standard output"
@@ -80,7 +68,7 @@ fn admin_user(cx: &mut Ctx<'_>) -> Result<()> {
     owned_by(cx, &user)?;
     run_container(cx, &user)?;
     let status = as_root(cx, &["status", "--user", &user.name, "--format", "json"])?;
-    want(&status, 0, "status --user nosub --format json")?;
+    require_exit(&status, 0, "status --user nosub --format json")?;
     let doc: serde_json::Value = serde_json::from_str(&status.stdout)
         .with_context(|| format!("status printed no JSON:\n{}", status.stdout))?;
     ensure!(
@@ -88,14 +76,14 @@ fn admin_user(cx: &mut Ctx<'_>) -> Result<()> {
         "status: {doc:#}"
     );
     let again = as_root(cx, &["install", "--user", &user.name, "--yes"])?;
-    want(&again, 0, "a second install --user")?;
+    require_exit(&again, 0, "a second install --user")?;
     ensure!(
         again.stdout.contains("nothing changed"),
         "the second install --user changed something:\n{}",
         indent(&again.stdout)
     );
     let uninstall = as_root(cx, &["uninstall", "--user", &user.name, "--yes"])?;
-    want(&uninstall, 0, "uninstall --user nosub --yes")?;
+    require_exit(&uninstall, 0, "uninstall --user nosub --yes")?;
     nothing_left(cx, &user)?;
     cx.note("as nosub: a container ran; status healthy; a second install changed nothing; uninstall --user left nothing");
     Ok(())
@@ -104,7 +92,7 @@ fn admin_user(cx: &mut Ctx<'_>) -> Result<()> {
 /// Root without `--user`, and `--user` for root or a system account, are refused (exit 2).
 fn refusals(cx: &mut Ctx<'_>) -> Result<()> {
     let plain = as_root(cx, &["install", "--yes"])?;
-    want(&plain, 2, "install as root without --user")?;
+    require_exit(&plain, 2, "install as root without --user")?;
     ensure!(
         plain.stderr.contains("--user NAME"),
         "the refusal does not name --user:\n{}",
@@ -112,13 +100,13 @@ fn refusals(cx: &mut Ctx<'_>) -> Result<()> {
     );
     for name in ["root", "daemon"] {
         let out = as_root(cx, &["install", "--user", name, "--yes"])?;
-        want(&out, 2, &format!("install --user {name}"))?;
+        require_exit(&out, 2, &format!("install --user {name}"))?;
     }
     let json = as_root(
         cx,
         &["install", "--user", "daemon", "--yes", "--format", "json"],
     )?;
-    want(&json, 2, "install --user daemon --format json")?;
+    require_exit(&json, 2, "install --user daemon --format json")?;
     let doc: serde_json::Value = serde_json::from_str(&json.stdout)
         .with_context(|| format!("no result document on standard output:\n{}", json.stdout))?;
     ensure!(
@@ -171,26 +159,14 @@ fn run_container(cx: &Ctx<'_>, user: &BoxUser) -> Result<()> {
     Ok(())
 }
 
-/// No record, no unit files, no rootless context of the user's.
+/// No record, no unit files, no rootless context, no daemon of the user's.
 fn nothing_left(cx: &Ctx<'_>, user: &BoxUser) -> Result<()> {
     let home = &user.home;
-    let left = cx
-        .bx
-        .root(&[
-            "sh",
-            "-c",
-            &format!(
-                "ls -d {home}/.local/state/rootless-setup/state.json {home}/.config/systemd/user/docker.service \
-                 {home}/.config/systemd/user/docker.service.d {home}/.docker/contexts/meta/* 2>/dev/null; \
-                 pgrep -a -u {} 'dockerd|rootlesskit'; true",
-                user.uid
-            ),
-        ])
-        .run()?;
-    ensure!(
-        left.stdout.trim().is_empty(),
-        "left after uninstall --user:\n{}",
-        indent(&left.stdout)
-    );
-    Ok(())
+    let paths = [
+        format!("{home}/.local/state/rootless-setup/state.json"),
+        format!("{home}/.config/systemd/user/docker.service"),
+        format!("{home}/.config/systemd/user/docker.service.d"),
+        format!("{home}/.docker/contexts/meta/*"),
+    ];
+    cx.require_gone(user, &paths, "dockerd|rootlesskit")
 }

@@ -150,6 +150,18 @@ impl<'b> BoxCmd<'b> {
 }
 
 /// Indents every line by four spaces (for error messages that carry program output).
+/// Fails unless `out` exited with `code`, showing `what` ran and both its streams.
+pub fn require_exit(out: &Captured, code: i32, what: &str) -> Result<()> {
+    anyhow::ensure!(
+        out.code == Some(code),
+        "{what}: {}, want exit {code}\nstdout:\n{}stderr:\n{}",
+        out.describe_exit(),
+        indent(&out.stdout),
+        indent(&out.stderr)
+    );
+    Ok(())
+}
+
 pub fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect()
 }

@@ -182,26 +182,16 @@ fn containerd_install(cx: &mut Ctx<'_>) -> Result<()> {
         "purge:\n{}",
         indent(&purge.stdout)
     );
-    let left = cx
-        .bx
-        .root(&[
-            "sh",
-            "-c",
-            &format!(
-                "ls -d {home}/.config/systemd/user/containerd.service \
-                 {home}/.local/state/rootless-setup/containerd.json \
-                 {home}/.local/share/containerd 2>/dev/null; \
-                 pgrep -a -u {uid} 'containerd|rootlesskit|slirp4netns'; true",
-                home = dev.home,
-                uid = dev.uid
-            ),
-        ])
-        .run()?;
-    ensure!(
-        left.stdout.trim().is_empty(),
-        "left after uninstall --purge:\n{}",
-        indent(&left.stdout)
-    );
+    let home = &dev.home;
+    cx.require_gone(
+        &dev,
+        &[
+            format!("{home}/.config/systemd/user/containerd.service"),
+            format!("{home}/.local/state/rootless-setup/containerd.json"),
+            format!("{home}/.local/share/containerd"),
+        ],
+        "containerd|rootlesskit|slirp4netns",
+    )?;
     cx.note("enter -- ctr import and run: ok; status healthy; a second install changed nothing; uninstall --purge left nothing");
     Ok(())
 }

@@ -87,15 +87,32 @@ impl<'a> Ctx<'a> {
     /// Runs `rootless-setup ARGS` as dev in a login environment; fails unless it exits `want`.
     pub fn dev_tool(&self, args: &[&str], want: i32) -> Result<Captured> {
         let out = self.tool(&self.dev, Session::Login, args)?;
-        ensure!(
-            out.code == Some(want),
-            "rootless-setup {}: {}, want exit {want}\nstdout:\n{}stderr:\n{}",
-            args.join(" "),
-            out.describe_exit(),
-            indent(&out.stdout),
-            indent(&out.stderr)
-        );
+        super::cmd::require_exit(&out, want, &format!("rootless-setup {}", args.join(" ")))?;
         Ok(out)
+    }
+
+    /// Fails naming what is left after an uninstall: anything `paths` (shell patterns, without
+    /// spaces) names, any process of `user` whose command line matches `processes` (a `pgrep`
+    /// pattern).
+    pub fn require_gone(&self, user: &BoxUser, paths: &[String], processes: &str) -> Result<()> {
+        let mut argv = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            r#"uid=$1 pattern=$2; shift 2; for p in "$@"; do ls -d $p 2>/dev/null; done; pgrep -a -u "$uid" "$pattern"; true"#
+                .to_owned(),
+            "sh".to_owned(),
+            user.uid.to_string(),
+            processes.to_owned(),
+        ];
+        argv.extend(paths.iter().cloned());
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let left = self.bx.root(&argv).run()?;
+        ensure!(
+            left.stdout.trim().is_empty(),
+            "left after uninstall:\n{}",
+            indent(&left.stdout)
+        );
+        Ok(())
     }
 
     /// `docker ARGS` as dev in a login environment, with a 120 s deadline.

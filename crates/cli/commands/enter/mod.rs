@@ -79,7 +79,7 @@ const NOT_RUN: u8 = 126;
 /// Finds the engine's process, joins its namespaces and runs the command; returns only on error.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
-        return super::as_user::act(name, "enter", Prepare::Manager, &[], style);
+        return super::as_user::act(name, "enter", Prepare::Manager, style);
     }
     let caller = Caller::from_process();
     super::refuse_root(

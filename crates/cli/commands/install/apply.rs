@@ -559,7 +559,7 @@ impl Apply<'_> {
                 paint(
                     c,
                     Style::SUCCESS,
-                    &format!("installed rootless {}", self.engine_title())
+                    &format!("installed rootless {}", self.paths.spec().title)
                 )
             );
             for line in done {
@@ -618,15 +618,6 @@ impl Apply<'_> {
             linger_off(why),
             self.paths.user
         )
-    }
-
-    /// The engine's name in the summary: `Docker`, `Podman`, `containerd`.
-    fn engine_title(&self) -> &'static str {
-        match self.paths.engine {
-            rootless_setup_core::Engine::Docker => "Docker",
-            rootless_setup_core::Engine::Podman => "Podman",
-            rootless_setup_core::Engine::Containerd => "containerd",
-        }
     }
 }
 

@@ -131,8 +131,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             name,
             CommandName::Install,
             args.format,
-            Prepare::Prerequisites,
-            &fix,
+            Prepare::Prerequisites(&fix),
             style,
         );
     }

@@ -27,7 +27,7 @@ use crate::paths::Paths;
 use crate::results::{self, CommandName, ErrorId, Outcome, Results};
 use crate::state::guard;
 use crate::state::lock;
-use crate::state::ops::{self, Contexts, Linger, Manager, Socket, World};
+use crate::state::ops::{Contexts, Linger, Manager, Socket, World};
 use crate::state::reversal::{self, Goal, Line};
 use crate::state::{Entry, State, Step};
 use crate::style::{STOPPED, Style, hinted, paint, stopped};
@@ -304,7 +304,6 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
             CommandName::Uninstall,
             args.format,
             Prepare::Manager,
-            &[],
             style,
         );
     }
@@ -347,13 +346,11 @@ fn uninstall(args: &Args, style: &Style, results: &mut Results) -> anyhow::Resul
         path,
         config_dir: paths.docker_config.clone(),
     });
-    // The engine is asked only when a unit that ran before install is started again.
-    let engine = ops::probe(paths.spec().readiness, None, &caller).unwrap_or(Box::new(Socket));
     let world = World {
         manager: manager.as_ref().ok().map(|m| m as &dyn Manager),
         login: login.as_ref().map(|l| l as &dyn Linger),
         docker: docker.as_ref().map(|d| d as &dyn Contexts),
-        engine: engine.as_ref(),
+        engine: &Socket,
     };
     let plan = gather(args, &paths, record, &world);
     for f in &plan.found {

@@ -9,14 +9,20 @@ fn paths(home: &std::path::Path) -> Paths {
     Paths::under(home)
 }
 
-const PURGE: Args = Args {
-    engine: None,
-    user: None,
-    purge: true,
-    dry_run: true,
-    yes: false,
-    format: crate::cli::Format::Human,
-};
+/// `uninstall --dry-run`, with `--purge` when asked.
+const fn dry_run(purge: bool) -> Args {
+    Args {
+        engine: None,
+        user: None,
+        purge,
+        dry_run: true,
+        yes: false,
+        format: crate::cli::Format::Human,
+    }
+}
+
+const PURGE: Args = dry_run(true);
+const NO_PURGE: Args = dry_run(false);
 
 #[test]
 fn a_hostile_record_plans_to_remove_nothing_of_the_users() {
@@ -91,15 +97,6 @@ fn linger_stays_on_while_another_engine_is_installed() {
         both.found
     );
 }
-
-const NO_PURGE: Args = Args {
-    engine: None,
-    user: None,
-    purge: false,
-    dry_run: true,
-    yes: false,
-    format: crate::cli::Format::Human,
-};
 
 #[test]
 fn a_marked_data_directory_is_planned_for_purge() {
@@ -200,19 +197,7 @@ fn without_a_record_the_standard_unit_and_context_are_reversed() {
     fake.seen.borrow_mut().active = false;
     let mut world = fake.world();
     world.manager = None;
-    let plan = gather(
-        &Args {
-            engine: None,
-            user: None,
-            purge: false,
-            dry_run: true,
-            yes: false,
-            format: crate::cli::Format::Human,
-        },
-        &p,
-        None,
-        &world,
-    );
+    let plan = gather(&NO_PURGE, &p, None, &world);
     assert!(plan.is_empty(), "{:?}", plan.journal);
     // A marked data directory to purge is something to do even without a record.
     mark_data_root(&p.default_data_root(), p.uid).unwrap();
@@ -230,14 +215,7 @@ fn the_engine_is_reversed_without_a_record_only_when_the_manager_knows_it() {
     let dir = tempfile::tempdir().unwrap();
     let p = paths(dir.path());
     let fake = Fake::new();
-    let args = Args {
-        engine: None,
-        user: None,
-        purge: false,
-        dry_run: true,
-        yes: false,
-        format: crate::cli::Format::Human,
-    };
+    let args = NO_PURGE;
     fake.seen.borrow_mut().loaded = false;
     assert!(gather(&args, &p, None, &fake.world()).journal.is_empty());
     // Loaded but inactive, or not loaded but running: something to stop.
