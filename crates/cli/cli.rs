@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "rootless-setup",
-    version,
+    version = env!("ROOTLESS_SETUP_VERSION"),
     propagate_version = true,
     max_term_width = 100
 )]

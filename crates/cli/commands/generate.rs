@@ -37,7 +37,8 @@ fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("could not create {}", args.dir.display()))?;
-    let cmd = Cli::command();
+    // The pages carry the release, not the build's commit: they must not change with each commit.
+    let cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
     match args.what {
         What::Man => {
             let mut buf = Vec::new();

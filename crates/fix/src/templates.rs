@@ -1,4 +1,4 @@
-//! The files the script writes, rendered from `templates/fix/` (compiled in): the AppArmor
+//! The files the script writes, rendered from `crates/fix/templates/` (compiled in): the AppArmor
 //! profile for rootlesskit, the sysctl drop-in, the cgroup delegation drop-in and the
 //! modules-load list. The callers pass only values they validated; the templates add no
 //! quoting because the script writes the text through a quoted here-document.
@@ -7,10 +7,10 @@ use rootless_setup_core::template::{self, Value, context};
 
 use crate::error::FixError;
 
-const APPARMOR: &str = include_str!("../../../templates/fix/apparmor-rootlesskit.j2");
-const SYSCTL: &str = include_str!("../../../templates/fix/sysctl-rootless.conf.j2");
-const DELEGATE: &str = include_str!("../../../templates/fix/delegate.conf.j2");
-const MODULES: &str = include_str!("../../../templates/fix/modules-load.conf.j2");
+const APPARMOR: &str = include_str!("../templates/apparmor-rootlesskit.j2");
+const SYSCTL: &str = include_str!("../templates/sysctl-rootless.conf.j2");
+const DELEGATE: &str = include_str!("../templates/delegate.conf.j2");
+const MODULES: &str = include_str!("../templates/modules-load.conf.j2");
 
 fn render(name: &'static str, source: &'static str, values: Value) -> Result<String, FixError> {
     Ok(template::render(name, source, values)?)

@@ -17,8 +17,7 @@ use crate::header;
 use crate::render::{FileKind, RenderError, RenderedFile};
 
 /// The drop-in template.
-pub const CONTAINERS_CONF_TEMPLATE: &str =
-    include_str!("../../../templates/podman/containers.conf.j2");
+pub const CONTAINERS_CONF_TEMPLATE: &str = include_str!("../templates/podman/containers.conf.j2");
 
 /// Podman's user drop-in directory, relative to `$XDG_CONFIG_HOME`.
 pub const CONTAINERS_CONF_DIR: &str = "containers/containers.conf.d";
@@ -46,10 +45,9 @@ pub fn containers_conf(config_home: &Path) -> Result<RenderedFile, RenderError> 
 }
 
 /// Podman's socket unit template.
-pub const PODMAN_SOCKET_TEMPLATE: &str = include_str!("../../../templates/podman/podman.socket.j2");
+pub const PODMAN_SOCKET_TEMPLATE: &str = include_str!("../templates/podman/podman.socket.j2");
 /// Podman's service unit template.
-pub const PODMAN_SERVICE_TEMPLATE: &str =
-    include_str!("../../../templates/podman/podman.service.j2");
+pub const PODMAN_SERVICE_TEMPLATE: &str = include_str!("../templates/podman/podman.service.j2");
 
 /// `podman.socket` and `podman.service` under `unit_dir`, running `podman`.
 pub fn podman_units(podman: &Path, unit_dir: &Path) -> Result<Vec<RenderedFile>, RenderError> {

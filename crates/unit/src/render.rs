@@ -20,14 +20,13 @@ use crate::header;
 use crate::plan::Plan;
 
 /// The Docker engine's user unit template.
-pub const DOCKER_UNIT_TEMPLATE: &str = include_str!("../../../templates/docker/docker.service.j2");
+pub const DOCKER_UNIT_TEMPLATE: &str = include_str!("../templates/docker/docker.service.j2");
 /// The drop-in template with the options `dockerd-rootless.sh` reads from its environment.
-pub const DOCKER_DROPIN_TEMPLATE: &str =
-    include_str!("../../../templates/docker/rootless-setup.conf.j2");
+pub const DOCKER_DROPIN_TEMPLATE: &str = include_str!("../templates/docker/rootless-setup.conf.j2");
 
 /// The containerd user unit template (rootlesskit and the script's steps in `ExecStart=`).
 pub const CONTAINERD_UNIT_TEMPLATE: &str =
-    include_str!("../../../templates/containerd/containerd.service.j2");
+    include_str!("../templates/containerd/containerd.service.j2");
 
 /// The shell that runs the rootless script's steps inside rootlesskit's namespaces.
 pub const STEPS_SHELL: &str = "/bin/sh";

@@ -1,5 +1,5 @@
 //! `cgroup`: on cgroup v2 with controllers missing from `user@UID.service`, the delegation
-//! drop-in for `user@.service` from `templates/fix/delegate.conf.j2` and a daemon-reload, plus
+//! drop-in for `user@.service` from `crates/fix/templates/delegate.conf.j2` and a daemon-reload, plus
 //! the reminder that it takes effect at the user's next login. A v1 or hybrid boot (the kernel
 //! command line and the boot loader) is left to the admin, with the check's commands to read.
 

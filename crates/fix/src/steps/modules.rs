@@ -2,7 +2,7 @@
 //! user namespace (where nothing can load them on demand), `tun` for slirp4netns
 //! (`engine.smoke`) and `fuse` for fuse-overlayfs (`storage`), each a [`Remedy::LoadModules`].
 //! Each is loaded now and listed in its `/etc/modules-load.d/` file ([`Modules::load_file`])
-//! from `templates/fix/modules-load.conf.j2` for every boot.
+//! from `crates/fix/templates/modules-load.conf.j2` for every boot.
 
 use rootless_setup_core::Finding;
 use rootless_setup_core::distro::Family;

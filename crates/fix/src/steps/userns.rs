@@ -1,5 +1,5 @@
 //! `userns.apparmor`: an AppArmor profile for the real path of rootlesskit that allows `userns`,
-//! written from `templates/fix/apparmor-rootlesskit.j2` and loaded with `apparmor_parser -r`,
+//! written from `crates/fix/templates/apparmor-rootlesskit.j2` and loaded with `apparmor_parser -r`,
 //! only when the restriction is on and this AppArmor has `abi/4.0` (which knows `userns`).
 
 use rootless_setup_core::Finding;
