@@ -1,15 +1,27 @@
-//! `cargo xtask dist`: the release build, then the generated documentation refreshed from the
-//! built binary's hidden `generate` command: `docs/man/` (man pages) and `docs/completions/`
-//! (bash, zsh, fish).
+//! `cargo xtask dist`: the release build, the generated documentation refreshed from the built
+//! binary's hidden `generate` command (`docs/man/`, `docs/completions/`), then the Debian package
+//! `target/dist/rootless-setup_VERSION-1_ARCH.deb` and lintian's verdict on it.
+//!
+//! The package is built with `dpkg-deb` from a tree staged here, not with cargo-deb: every file
+//! it holds comes from this module's tables (the binary, the generated pages and completions, the
+//! docs), the package relations come from `rootless_setup_core`'s Debian package names, and CI
+//! needs nothing built from crates.io (cargo-deb would cost minutes of compiling per clean run).
+//! The Debian-specific text (synopsis, long description, relations) lives in [`deb`].
+
+mod deb;
+pub mod stage;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::e2e;
 use crate::util::{self, fmt_duration};
+
+pub use deb::{built_deb, package};
 
 /// `cargo xtask dist`.
 pub fn main(args: &[String]) -> Result<()> {
@@ -17,24 +29,33 @@ pub fn main(args: &[String]) -> Result<()> {
         bail!("dist takes no arguments (got {arg:?})");
     }
     let start = Instant::now();
-    util::run(util::cargo().args(["build", "--release"]))?;
+    let binary = e2e::build_binary()?;
     let root = util::project_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    let binary = target.join("release/rootless-setup");
-    if !binary.is_file() {
-        bail!("the release build left no {}", binary.display());
-    }
     for (what, dir) in [("man", "docs/man"), ("completions", "docs/completions")] {
         generate(&binary, what, &root.join(dir))?;
     }
+    let deb = package(&binary)?;
+    lint(&deb)?;
     println!("dist: done in {}", fmt_duration(start.elapsed()));
     Ok(())
 }
 
+/// Where `cargo xtask dist` puts what it builds.
+pub fn dist_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| util::project_root().join("target"), PathBuf::from)
+        .join("dist")
+}
+
+/// The package's tree as `dpkg-deb` builds it (kept after the build: the e2e suite reads its file
+/// list and runs its binary).
+pub fn stage_dir() -> PathBuf {
+    dist_dir().join("stage")
+}
+
 /// Runs `BINARY generate WHAT DIR` and lists what it wrote; says plainly when the binary has no
 /// such command yet.
-fn generate(binary: &Path, what: &str, dir: &Path) -> Result<()> {
+fn generate(binary: &Path, what: &str, dir: &Path) -> Result<Vec<String>> {
     let mut cmd = Command::new(binary);
     cmd.args(["generate", what]).arg(dir);
     let shown = util::display_command(&cmd);
@@ -66,5 +87,36 @@ fn generate(binary: &Path, what: &str, dir: &Path) -> Result<()> {
         bail!("`{shown}` wrote nothing into {}", dir.display());
     }
     println!("dist: {}: {}", dir.display(), files.join(" "));
+    Ok(files)
+}
+
+/// Runs lintian on the package and prints what it says. Errors fail; warnings are printed for
+/// the reader (the ones kept on purpose are listed in docs/packaging.md). Without lintian the
+/// check is skipped loudly, and under `CI` that is a failure.
+pub fn lint(deb: &Path) -> Result<()> {
+    if util::which("lintian").is_none() {
+        let why = "lintian is not installed (apt-get install lintian)";
+        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+            bail!("{why}: CI must lint the package");
+        }
+        println!("dist: NOT LINTED: {why}");
+        return Ok(());
+    }
+    let mut cmd = Command::new("lintian");
+    cmd.args(["--fail-on", "error", "--display-info", "--tag-display-limit", "0"])
+        .arg(deb);
+    let shown = util::display_command(&cmd);
+    println!("$ {shown}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not run {shown}"))?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    print!("{said}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        bail!("lintian found errors in {} ({})", deb.display(), out.status);
+    }
+    let tags = said.lines().filter(|l| !l.trim().is_empty()).count();
+    println!("dist: lintian: no errors ({tags} other tag(s) above)");
     Ok(())
 }

@@ -7,7 +7,8 @@
 //! - `bench`: times `rootless-setup check` against the old `dockerd-rootless-setuptool.sh check`
 //!   in one box; `bench install` times install and uninstall of both tools; `bench inputs`
 //!   times large hostile inputs (subid files, configuration) on fixture trees, without a box.
-//! - `dist`: release build, man page and shell completions.
+//! - `dist`: release build, man pages and shell completions refreshed in docs/, then the Debian
+//!   package in `target/dist/` and lintian's verdict on it.
 
 mod bench;
 mod ci;
@@ -26,7 +27,8 @@ commands:
   bench   time rootless-setup check against dockerd-rootless-setuptool.sh check
           (`bench install`: install and uninstall of both tools;
           `bench inputs`: large hostile inputs on fixture trees, no box)
-  dist    release build, docs/man/rootless-setup.1 and docs/completions/";
+  dist    release build, docs/man/ and docs/completions/ refreshed, then the .deb
+          in target/dist/ and lintian";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -11,6 +11,7 @@ mod enter;
 mod faults;
 mod install;
 mod json;
+mod package;
 mod podman;
 mod prepare;
 mod repair;
@@ -203,6 +204,9 @@ pub fn run(opts: &Options) -> Result<Summary> {
     }
     // The build is this checkout's own: it need not hold up other checkouts' boxes.
     let binary = build_binary()?;
+    if selected.iter().any(|s| s.name.starts_with(package::PREFIX)) {
+        crate::dist::package(&binary)?;
+    }
     let _lock = util::box_lock()?;
     // Trees a killed run left in the trash.
     let trash = util::project_root().join("target/e2e/trash");

@@ -226,6 +226,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(super::repair::scenarios());
     all.extend(super::faults::scenarios());
     all.extend(super::containerd::scenarios());
+    all.extend(super::package::scenarios());
     all.extend(super::enter::scenarios());
     all.extend(super::ansible::scenarios());
     all.extend(super::json::scenarios());

@@ -49,6 +49,9 @@ const BASE_PACKAGES: &[&str] = &[
     // debootstrap does not resolve: its provider is named.
     "ansible-core",
     "python3-cffi-backend",
+    // The package scenario (issue 12) completes a command line through bash-completion's loader,
+    // which finds the completion the .deb installs.
+    "bash-completion",
 ];
 
 /// Bumped whenever [`finish`] changes what it does to a fresh tree.
