@@ -1,4 +1,5 @@
-//! `cargo xtask ci`: everything CI runs, in order, each step named and timed. Every step runs
+//! `cargo xtask ci`: everything CI runs, in order, each step named and timed: fmt, clippy, doc,
+//! test, the Debian package with lintian, then the e2e suite. Every step runs
 //! even when an earlier one failed (a formatting slip should not hide a test failure); the
 //! command fails at the end if any step did.
 //!
@@ -10,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::e2e;
 use crate::util::{self, fmt_duration};
+use crate::{dist, e2e};
 
 /// How a step ended.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ pub fn main(args: &[String]) -> Result<()> {
     let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     let start = Instant::now();
     let mut results = cargo_steps();
+    results.push(package_step(in_ci));
     let (e2e, e2e_line) = e2e_step(in_ci);
     results.push(e2e);
     summary(start.elapsed(), &results, e2e_line)
@@ -83,6 +85,32 @@ fn cargo_steps() -> Vec<StepResult> {
         results.push((name, step.elapsed(), outcome));
     }
     results
+}
+
+/// The Debian package built and linted (`cargo xtask dist` without refreshing docs/); a failure
+/// in CI when dpkg-deb is missing. The e2e suite then installs it in its boxes.
+fn package_step(in_ci: bool) -> StepResult {
+    let name = "package";
+    banner_start(name);
+    let step = Instant::now();
+    let outcome = if util::which("dpkg-deb").is_none() {
+        let why = "dpkg-deb is not installed (not a Debian machine?)".to_owned();
+        if in_ci {
+            Outcome::Failed(format!("skipped in CI: {why}"))
+        } else {
+            Outcome::Skipped(why)
+        }
+    } else {
+        let built = e2e::build_binary()
+            .and_then(|binary| dist::package(&binary))
+            .and_then(|deb| dist::lint(&deb));
+        match built {
+            Ok(()) => Outcome::Ok,
+            Err(err) => Outcome::Failed(format!("{err:#}")),
+        }
+    };
+    banner_end(name, step.elapsed(), &outcome);
+    (name, step.elapsed(), outcome)
 }
 
 /// The e2e suite (a failure in CI when it cannot run), and its count line.

@@ -103,8 +103,14 @@ pub fn lint(deb: &Path) -> Result<()> {
         return Ok(());
     }
     let mut cmd = Command::new("lintian");
-    cmd.args(["--fail-on", "error", "--display-info", "--tag-display-limit", "0"])
-        .arg(deb);
+    cmd.args([
+        "--fail-on",
+        "error",
+        "--display-info",
+        "--tag-display-limit",
+        "0",
+    ])
+    .arg(deb);
     let shown = util::display_command(&cmd);
     println!("$ {shown}");
     let out = cmd

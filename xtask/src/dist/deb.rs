@@ -108,9 +108,11 @@ fn deb_path(version: &str, arch: &str) -> PathBuf {
 
 /// This machine's Debian architecture (`amd64`).
 fn architecture() -> Result<String> {
-    Ok(util::run_quiet(Command::new("dpkg").arg("--print-architecture"))?
-        .trim()
-        .to_owned())
+    Ok(
+        util::run_quiet(Command::new("dpkg").arg("--print-architecture"))?
+            .trim()
+            .to_owned(),
+    )
 }
 
 /// The package's facts that come from Cargo.toml (`cargo metadata`): one home for them.
@@ -320,15 +322,16 @@ fn copyright(meta: &Meta) -> Result<String> {
         );
     }
     let mit_path = util::project_root().join("LICENSE-MIT");
-    let mit = fs::read_to_string(&mit_path)
-        .with_context(|| format!("reading {}", mit_path.display()))?;
+    let mit =
+        fs::read_to_string(&mit_path).with_context(|| format!("reading {}", mit_path.display()))?;
     let grant = mit
         .find("Permission is hereby granted")
         .map(|i| &mit[i..])
         .context("LICENSE-MIT has no grant")?;
-    let holders = meta.authors.first().map_or(NAME, |a| {
-        a.split('<').next().map_or(a.as_str(), str::trim)
-    });
+    let holders = meta
+        .authors
+        .first()
+        .map_or(NAME, |a| a.split('<').next().map_or(a.as_str(), str::trim));
     let mut out = format!(
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
          Upstream-Name: {NAME}\n\

@@ -100,7 +100,10 @@ fn completions(binary: &Path, root: &Path, scratch: &Path) -> Result<()> {
 fn docs(checkout: &Path, doc_dir: &Path) -> Result<()> {
     let mut pages = vec![(checkout.join("README.md"), doc_dir.join("README.md"))];
     for entry in read_dir_sorted(&checkout.join("docs"))? {
-        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.ends_with(".md") && !DEVELOPER_DOCS.contains(&name) {
             pages.push((entry.clone(), doc_dir.join("docs").join(name)));
         }

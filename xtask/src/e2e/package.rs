@@ -58,7 +58,11 @@ fn built() -> Result<(PathBuf, Vec<String>)> {
         }
         Ok(())
     })?;
-    ensure!(!files.is_empty(), "the staged package {} is empty", root.display());
+    ensure!(
+        !files.is_empty(),
+        "the staged package {} is empty",
+        root.display()
+    );
     Ok((deb, files))
 }
 
@@ -87,7 +91,11 @@ fn package(cx: &mut Ctx<'_>) -> Result<()> {
         .user(&cx.dev, Session::Login, &["rootless-setup", "check"])
         .timeout(std::time::Duration::from_secs(120))
         .run()?;
-    require_exit(&check, 0, "rootless-setup check (the packaged binary) as dev")?;
+    require_exit(
+        &check,
+        0,
+        "rootless-setup check (the packaged binary) as dev",
+    )?;
     cx.note(format!(
         "check as dev: {}",
         check.stdout.lines().last().unwrap_or_default()
@@ -99,7 +107,12 @@ fn package(cx: &mut Ctx<'_>) -> Result<()> {
     cx.require_gone(&cx.dev, &left, "^rootless-setup$")?;
     let status = cx
         .bx
-        .root(&["dpkg-query", "-W", "-f=${db:Status-Status}", "rootless-setup"])
+        .root(&[
+            "dpkg-query",
+            "-W",
+            "-f=${db:Status-Status}",
+            "rootless-setup",
+        ])
         .run()?;
     ensure!(
         !status.success() || status.stdout.trim() == "not-installed",
@@ -128,7 +141,11 @@ fn installed_files(cx: &Ctx<'_>, files: &[String]) -> Result<()> {
     cx.bx.root(&argv).success()?;
     let which = cx
         .bx
-        .user(&cx.dev, Session::Login, &["sh", "-c", "command -v rootless-setup"])
+        .user(
+            &cx.dev,
+            Session::Login,
+            &["sh", "-c", "command -v rootless-setup"],
+        )
         .success()?;
     ensure!(
         which.stdout.trim() == format!("/{}", stage::BINARY),
@@ -137,7 +154,11 @@ fn installed_files(cx: &Ctx<'_>, files: &[String]) -> Result<()> {
     );
     let page = cx
         .bx
-        .root(&["sh", "-c", "zcat /usr/share/man/man1/rootless-setup.1.gz | head -n 5"])
+        .root(&[
+            "sh",
+            "-c",
+            "zcat /usr/share/man/man1/rootless-setup.1.gz | head -n 5",
+        ])
         .success()?;
     ensure!(
         page.stdout.contains(".TH rootless-setup 1"),
