@@ -209,10 +209,10 @@ impl Host {
     /// file or the attribute does not exist or cannot be read.
     pub fn xattr(&self, path: impl AsRef<Path>, name: &str) -> Option<Vec<u8>> {
         let path = path.as_ref();
-        if let Some(o) = self.meta_for(path) {
-            if let Some((_, v)) = o.xattrs.iter().find(|(n, _)| n == name) {
-                return Some(v.clone());
-            }
+        if let Some(o) = self.meta_for(path)
+            && let Some((_, v)) = o.xattrs.iter().find(|(n, _)| n == name)
+        {
+            return Some(v.clone());
         }
         read_xattr(&self.path(path), name)
     }

@@ -270,14 +270,14 @@ pub fn violations(
             port_driver,
         });
     }
-    if let (Some(need), Some(found)) = (driver.min_rootlesskit(), rootlesskit_version) {
-        if version_at_least(found, &need) == Some(false) {
-            out.push(PlanError::RootlesskitTooOld {
-                driver,
-                need,
-                found: found.to_owned(),
-            });
-        }
+    if let (Some(need), Some(found)) = (driver.min_rootlesskit(), rootlesskit_version)
+        && version_at_least(found, &need) == Some(false)
+    {
+        out.push(PlanError::RootlesskitTooOld {
+            driver,
+            need,
+            found: found.to_owned(),
+        });
     }
     out
 }

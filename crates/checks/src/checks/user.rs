@@ -53,17 +53,17 @@ pub(super) fn lookup_account(
     if let Some(account) = from_file {
         return (Some((account, AccountSource::PasswdFile)), read_error);
     }
-    if cx.host.is_real() {
-        if let Ok(Some(u)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-            let account = Account {
-                name: u.name,
-                uid: u.uid.as_raw(),
-                gid: u.gid.as_raw(),
-                home: u.dir,
-                shell: u.shell.to_string_lossy().into_owned(),
-            };
-            return (Some((account, AccountSource::Nss)), read_error);
-        }
+    if cx.host.is_real()
+        && let Ok(Some(u)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+    {
+        let account = Account {
+            name: u.name,
+            uid: u.uid.as_raw(),
+            gid: u.gid.as_raw(),
+            home: u.dir,
+            shell: u.shell.to_string_lossy().into_owned(),
+        };
+        return (Some((account, AccountSource::Nss)), read_error);
     }
     (None, read_error)
 }
@@ -282,10 +282,10 @@ impl<'a> Home<'a> {
         ))
         .observe("gid", account.gid)
         .observe("shell", &account.shell);
-        if let Some(env_home) = cx.caller.var("HOME") {
-            if Path::new(env_home) != home {
-                finding = finding.observe("home_env", env_home);
-            }
+        if let Some(env_home) = cx.caller.var("HOME")
+            && Path::new(env_home) != home
+        {
+            finding = finding.observe("home_env", env_home);
         }
         finding
     }

@@ -566,16 +566,16 @@ impl Apply<'_> {
                 let _ = writeln!(s, "  changed: {line}");
             }
         }
-        if let Some(t) = timing {
-            if self.verbose {
-                let _ = writeln!(
-                    s,
-                    "  timing: start job {:.1} ms, first /_ping answer {:.1} ms after readiness ({} attempts)",
-                    t.job.as_secs_f64() * 1000.0,
-                    t.ping.as_secs_f64() * 1000.0,
-                    t.attempts
-                );
-            }
+        if let Some(t) = timing
+            && self.verbose
+        {
+            let _ = writeln!(
+                s,
+                "  timing: start job {:.1} ms, first /_ping answer {:.1} ms after readiness ({} attempts)",
+                t.job.as_secs_f64() * 1000.0,
+                t.ping.as_secs_f64() * 1000.0,
+                t.attempts
+            );
         }
         if let Some(why) = linger {
             let _ = writeln!(

@@ -64,11 +64,11 @@ impl Union {
             return;
         }
         let (mut start, mut end) = (r.start, r.end());
-        if let Some((&s, &e)) = self.0.range(..=start).next_back() {
-            if e >= start {
-                start = s;
-                end = end.max(e);
-            }
+        if let Some((&s, &e)) = self.0.range(..=start).next_back()
+            && e >= start
+        {
+            start = s;
+            end = end.max(e);
         }
         while let Some((&s, &e)) = self.0.range(start..=end).next() {
             end = end.max(e);

@@ -256,12 +256,11 @@ mod tests {
             for hierarchy in v1_hierarchies(&text) {
                 proptest::prop_assert!(!hierarchy.is_empty() && !hierarchy.contains('\n'));
             }
-            if let Some(path) = unified_path(&text) {
-                if let Manager::Ancestor(p) | Manager::Sibling(p) = find_manager(path, 1000) {
+            if let Some(path) = unified_path(&text)
+                && let Manager::Ancestor(p) | Manager::Sibling(p) = find_manager(path, 1000) {
                     proptest::prop_assert!(p.starts_with("/") && p.ends_with("user@1000.service"));
                     proptest::prop_assert!(sysfs(&p).starts_with(CGROUP_ROOT));
                 }
-            }
         }
 
         #[test]
@@ -308,11 +307,10 @@ mod tests {
         fn self_cgroup_parses_any_text(text in "\\PC*") {
             let _ = from_self_cgroup(&text, true);
             let _ = v1_hierarchies(&text);
-            if let Some(path) = unified_path(&text) {
-                if let Manager::Ancestor(p) | Manager::Sibling(p) = find_manager(path, 1000) {
+            if let Some(path) = unified_path(&text)
+                && let Manager::Ancestor(p) | Manager::Sibling(p) = find_manager(path, 1000) {
                     proptest::prop_assert!(sysfs(&p).starts_with(CGROUP_ROOT));
                 }
-            }
         }
     }
 }

@@ -113,14 +113,14 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 "stop and disable the rootful daemon (and leave the socket's group), or pass --force to `rootless-setup install` to run both",
             )
             .cmd(disable);
-            if reason.starts_with("you are in its group") {
-                if let Some(user) = &name {
-                    fix = fix.cmd(format!(
-                        "sudo gpasswd -d {} {}",
-                        shell::quote(user),
-                        shell::quote(&group_name)
-                    ));
-                }
+            if reason.starts_with("you are in its group")
+                && let Some(user) = &name
+            {
+                fix = fix.cmd(format!(
+                    "sudo gpasswd -d {} {}",
+                    shell::quote(user),
+                    shell::quote(&group_name)
+                ));
             }
             finding
                 .why(format!(

@@ -125,10 +125,10 @@ fn rootlesskit_args(plan: &NetworkPlan, state_dir: &Path) -> Vec<String> {
         "--copy-up=/run".to_owned(),
         format!("--state-dir={}", state_dir.display()),
     ];
-    if plan.driver == "lxc-user-nic" {
-        if let Some(binary) = &plan.binary {
-            args.push(format!("--lxc-user-nic-binary={}", binary.display()));
-        }
+    if plan.driver == "lxc-user-nic"
+        && let Some(binary) = &plan.binary
+    {
+        args.push(format!("--lxc-user-nic-binary={}", binary.display()));
     }
     args
 }

@@ -177,15 +177,15 @@ fn judge_program(
     version: Option<&str>,
     warnings: &mut Vec<Warning>,
 ) -> Result<(), Box<Finding>> {
-    if let (NetDriver::Slirp4netns, Some(version)) = (driver, version) {
-        if plan::slirp4netns_supported(version) == Some(false) {
-            return Err(Box::new(
+    if let (NetDriver::Slirp4netns, Some(version)) = (driver, version)
+        && plan::slirp4netns_supported(version) == Some(false)
+    {
+        return Err(Box::new(
                 Finding::fail(ID, format!("slirp4netns {version} is older than {}", slirp_min()))
                     .why(format!("rootlesskit needs slirp4netns {} or later (network namespace by path, sandboxing); with an older one the engine cannot start its network", slirp_min()))
                     .fix(Fix::root(ID, format!("upgrade slirp4netns to {} or later", slirp_min()))
                         .remedy(Remedy::install(cx.distro.family, &[Package::Slirp4netns]))),
             ));
-        }
     }
     if let (NetDriver::Pasta, Some(version)) = (driver, version) {
         let (min, recommended) = (show_date(PASTA_MIN_DATE), show_date(PASTA_RECOMMENDED_DATE));

@@ -151,10 +151,10 @@ pub(crate) fn parse_profiles(text: &str) -> Vec<Profile> {
                 buffer.clear();
             }
             ',' => {
-                if depth == 1 {
-                    if let Some(p) = current.as_mut() {
-                        p.grants_userns |= is_userns_grant(&buffer);
-                    }
+                if depth == 1
+                    && let Some(p) = current.as_mut()
+                {
+                    p.grants_userns |= is_userns_grant(&buffer);
                 }
                 buffer.clear();
             }
