@@ -87,8 +87,9 @@ fn cargo_steps() -> Vec<StepResult> {
     results
 }
 
-/// The Debian package built and linted (`cargo xtask dist` without refreshing docs/); a failure
-/// in CI when dpkg-deb is missing. The e2e suite then installs it in its boxes.
+/// The Debian package built and linted (`cargo xtask dist` without refreshing docs/), and
+/// `cargo install --locked --path .`; a failure in CI when dpkg-deb is missing. The e2e suite
+/// then installs the package in its boxes.
 fn package_step(in_ci: bool) -> StepResult {
     let name = "package";
     banner_start(name);
@@ -101,9 +102,10 @@ fn package_step(in_ci: bool) -> StepResult {
             Outcome::Skipped(why)
         }
     } else {
-        let built = e2e::build_binary()
-            .and_then(|binary| dist::package(&binary))
-            .and_then(|deb| dist::lint(&deb));
+        let built = e2e::build_binary().and_then(|binary| {
+            dist::lint(&dist::package(&binary)?)?;
+            dist::cargo_install(&binary)
+        });
         match built {
             Ok(()) => Outcome::Ok,
             Err(err) => Outcome::Failed(format!("{err:#}")),

@@ -40,6 +40,40 @@ pub fn main(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `cargo install --locked --path .` into `target/dist/cargo-install`, sharing the release build
+/// (`--target-dir`), and the installed program's `--version` compared with `binary`'s: what the
+/// README's second install route does, proven on each CI run.
+pub fn cargo_install(binary: &Path) -> Result<()> {
+    let root = dist_dir().join("cargo-install");
+    util::remove_tree(&root)?;
+    let target = dist_dir()
+        .parent()
+        .context("the dist directory is in the target directory")?
+        .to_path_buf();
+    util::run(
+        util::cargo()
+            .args(["install", "--locked", "--quiet", "--path"])
+            .arg(util::project_root())
+            .arg("--root")
+            .arg(&root)
+            .arg("--target-dir")
+            .arg(&target),
+    )?;
+    let version = |program: &Path| -> Result<String> {
+        util::run_quiet(Command::new(program).arg("--version"))
+    };
+    let installed = version(&root.join("bin/rootless-setup"))?;
+    let built = version(binary)?;
+    if installed != built {
+        bail!("cargo install gave a program whose --version is {installed:?}, not {built:?}");
+    }
+    println!(
+        "dist: cargo install --locked --path . works: {}",
+        installed.trim()
+    );
+    Ok(())
+}
+
 /// Where `cargo xtask dist` puts what it builds.
 pub fn dist_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
