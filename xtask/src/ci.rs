@@ -87,9 +87,9 @@ fn cargo_steps() -> Vec<StepResult> {
     results
 }
 
-/// The Debian package built and linted (`cargo xtask dist` without refreshing docs/), and
-/// `cargo install --locked --path .`; a failure in CI when dpkg-deb is missing. The e2e suite
-/// then installs the package in its boxes.
+/// The Debian package built and linted (`cargo xtask dist` without refreshing docs/),
+/// `cargo install --locked --path .`, and each crate built from its `cargo package` archive; a
+/// failure in CI when dpkg-deb is missing. The e2e suite then installs the package in its boxes.
 fn package_step(in_ci: bool) -> StepResult {
     let name = "package";
     banner_start(name);
@@ -104,7 +104,8 @@ fn package_step(in_ci: bool) -> StepResult {
     } else {
         let built = e2e::build_binary().and_then(|binary| {
             dist::lint(&dist::package(&binary)?)?;
-            dist::cargo_install(&binary)
+            dist::cargo_install(&binary)?;
+            dist::crate_archives()
         });
         match built {
             Ok(()) => Outcome::Ok,

@@ -74,6 +74,20 @@ pub fn cargo_install(binary: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `cargo package` of every published crate, each then built from its own archive: what a
+/// crates.io release would upload compiles (no file reached outside its crate, no metadata
+/// missing). `--allow-dirty`: a developer's uncommitted work is what is being tried.
+pub fn crate_archives() -> Result<()> {
+    util::run(util::cargo().args([
+        "package",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--allow-dirty",
+        "--quiet",
+    ]))
+}
+
 /// Where `cargo xtask dist` puts what it builds.
 pub fn dist_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
