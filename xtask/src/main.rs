@@ -8,11 +8,14 @@
 //!   in one box; `bench install` times install and uninstall of both tools; `bench inputs`
 //!   times large hostile inputs (subid files, configuration) on fixture trees, without a box.
 //! - `dist`: release build, man page and shell completions.
+//! - `try`: walks rootless-setup as a user in a throwaway box, for a machine without a user
+//!   session (see `docs/testing.md`).
 
 mod bench;
 mod ci;
 mod dist;
 mod e2e;
+mod tryout;
 mod util;
 
 use std::process::ExitCode;
@@ -26,7 +29,9 @@ commands:
   bench   time rootless-setup check against dockerd-rootless-setuptool.sh check
           (`bench install`: install and uninstall of both tools;
           `bench inputs`: large hostile inputs on fixture trees, no box)
-  dist    release build, docs/man/rootless-setup.1 and docs/completions/";
+  dist    release build, docs/man/rootless-setup.1 and docs/completions/
+  try     walk check, fix, install, a container, status, uninstall as a user
+          in a throwaway box (cargo xtask try --help)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         "e2e" => e2e::main(rest),
         "bench" => bench::main(rest),
         "dist" => dist::main(rest),
+        "try" => tryout::main(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
