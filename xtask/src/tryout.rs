@@ -10,11 +10,13 @@
 //! `fix --apply` needs. The box has no network: the container's image is imported from a tarball
 //! of the box's own busybox.
 //!
-//! Unlike `e2e`, nothing is asserted beyond each step's exit code ([`walk`] lists them): the
-//! output is there to be read. Each command's standard error is merged into its standard output,
+//! Each step runs in a login session of its own (`su -l dev` inside the box: logind opens a
+//! session and starts dev's user manager, as for ssh). Unlike `e2e`, nothing is asserted beyond
+//! each step's exit code ([`walk`] lists them): the output is there to be read. Each command's standard error is merged into its standard output,
 //! in order, as a terminal shows them; rootless-setup gets `--color always` when this terminal
 //! takes colour, and the prompt shows the command as typed, without it.
 
+use std::fs;
 use std::io::{IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
@@ -224,7 +226,7 @@ pub fn walk(engine: Engine) -> Vec<Step> {
         step(
             tool(&["check"], true),
             0,
-            "every prerequisite passes now (exit 0): nothing stands in the way of install"
+            "no prerequisite fails now (exit 0; warnings may stay): install can go ahead"
                 .to_owned(),
         ),
         step(
@@ -358,6 +360,7 @@ fn boot(opts: &Options, binary: &std::path::Path) -> Result<NspawnBox> {
     bx.disable_linger(USER)?;
     bx.allow_sudo(USER)?;
     bx.write_busybox_image(IMAGE_TAR)?;
+    name_host(&bx)?;
     println!(
         "try: Debian {} box {BOX:?} (cgroup v2), engine {}: {USER} has no subordinate ids and no \
          linger, and may use sudo",
@@ -369,15 +372,37 @@ fn boot(opts: &Options, binary: &std::path::Path) -> Result<NspawnBox> {
     Ok(bx)
 }
 
-/// Prints the prompt, runs the step as `dev` in a login environment, prints its output as it
+/// Names the box's host [`BOX`], as the prompt says (the cached tree carries the build host's
+/// name), and lets it resolve, so that sudo does not warn it cannot.
+fn name_host(bx: &NspawnBox) -> Result<()> {
+    let hostname = bx.path("/etc/hostname");
+    fs::write(&hostname, format!("{BOX}\n"))
+        .with_context(|| format!("writing {}", hostname.display()))?;
+    let hosts = bx.path("/etc/hosts");
+    let mut text = fs::read_to_string(&hosts).unwrap_or_default();
+    text.push_str(&format!("127.0.1.1\t{BOX}\n"));
+    fs::write(&hosts, text).with_context(|| format!("writing {}", hosts.display()))?;
+    bx.note(&format!("host name {BOX}"));
+    Ok(())
+}
+
+/// Prints the prompt, runs the step as `dev` in a login session (`su -l`), prints its output as it
 /// came, its exit code when not 0, and what it showed. Returns the result for the verdict.
 fn show_step(bx: &NspawnBox, dev: &BoxUser, step: &Step, colour: bool) -> Result<Captured> {
     println!("\n{}", paint(colour, "1;32", &step.typed(USER, BOX)));
     let _ = std::io::stdout().flush();
     let argv = step.run_argv(colour);
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    // A login session of its own, as ssh opens one; su sets no XDG_RUNTIME_DIR or bus address
+    // for another user's session, so they are set as a login sets them.
+    let runtime = format!("/run/user/{}", dev.uid);
     let out = bx
-        .user(dev, Session::Login, &argv)
+        .user(dev, Session::Pam, &argv)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            &format!("unix:path={runtime}/bus"),
+        )
         .timeout(STEP_DEADLINE)
         .run()?;
     print!("{}", out.stdout);
@@ -388,7 +413,7 @@ fn show_step(bx: &NspawnBox, dev: &BoxUser, step: &Step, colour: bool) -> Result
         println!("[{}]", out.describe_exit());
     }
     if out.code == Some(step.want) {
-        let line = format!("# {} ({})", step.shows, fmt_duration(out.elapsed));
+        let line = format!("==> {} ({})", step.shows, fmt_duration(out.elapsed));
         println!("{}", paint(colour, "36", &line));
     }
     Ok(out)
