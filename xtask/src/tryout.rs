@@ -307,7 +307,8 @@ pub fn main(args: &[String]) -> Result<()> {
     if let Some(reason) = crate::e2e::preflight() {
         bail!(
             "cannot boot the box: {reason}\n\
-             help: as root, apt-get install debootstrap systemd-container, then cargo xtask try"
+             help: run it as root (sudo cargo xtask try), with systemd-nspawn and debootstrap \
+             installed: apt-get install debootstrap systemd-container"
         );
     }
     let start = Instant::now();
