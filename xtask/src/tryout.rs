@@ -349,8 +349,9 @@ fn walk_in(bx: &NspawnBox, engine: Engine, start: Instant) -> Result<()> {
 /// tarball.
 fn boot(opts: &Options, binary: &std::path::Path) -> Result<NspawnBox> {
     let tree = tree::ensure(opts.release)?;
-    // The unified hierarchy, as current distributions boot (and a user manager stops at once
-    // on it when linger goes, see the fix-repair scenario).
+    // The unified hierarchy, as current distributions boot. Until the fix turns linger on, dev's
+    // manager stops when each step's session ends: at once on v2, while on v1 it hangs in its
+    // stop timeout (see the fix-repair scenario).
     let spec = BoxSpec {
         release: opts.release,
         cgroup: Cgroup::V2,
