@@ -1,4 +1,4 @@
-//! `cargo xtask ci | e2e | bench | dist`: project automation in plain Rust, in the style of
+//! `cargo xtask ci | e2e | bench | dist | try`: project automation in plain Rust, in the style of
 //! rust-analyzer's xtask (few dependencies, `std::process::Command`).
 //!
 //! - `ci`: formatting, clippy, the workspace tests, then the end-to-end suite, with timings.
@@ -9,11 +9,14 @@
 //!   times large hostile inputs (subid files, configuration) on fixture trees, without a box.
 //! - `dist`: release build, man pages and shell completions refreshed in docs/, then the Debian
 //!   package in `target/dist/` and lintian's verdict on it.
+//! - `try`: walks rootless-setup as a user in a throwaway box, for a machine without a user
+//!   session (see `docs/testing.md`).
 
 mod bench;
 mod ci;
 mod dist;
 mod e2e;
+mod tryout;
 mod util;
 
 use std::process::ExitCode;
@@ -28,7 +31,9 @@ commands:
           (`bench install`: install and uninstall of both tools;
           `bench inputs`: large hostile inputs on fixture trees, no box)
   dist    release build, docs/man/ and docs/completions/ refreshed, then the .deb
-          in target/dist/ and lintian";
+          in target/dist/ and lintian
+  try     walk check, fix, install, a container, status, uninstall as a user
+          in a throwaway box (cargo xtask try --help)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         "e2e" => e2e::main(rest),
         "bench" => bench::main(rest),
         "dist" => dist::main(rest),
+        "try" => tryout::main(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

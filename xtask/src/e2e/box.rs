@@ -189,6 +189,21 @@ impl NspawnBox {
         Ok(())
     }
 
+    /// Undoes [`NspawnBox::enable_linger`] before boot: no linger file, and [`NspawnBox::boot`]
+    /// does not wait for `name`'s manager (it starts when something turns linger on).
+    pub fn disable_linger(&self, name: &str) -> Result<()> {
+        let file = self.path("/var/lib/systemd/linger").join(name);
+        match fs::remove_file(&file) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                return Err(err).with_context(|| format!("removing {}", file.display()));
+            }
+            _ => {}
+        }
+        self.lingering.borrow_mut().retain(|n| n != name);
+        self.note(&format!("no linger file for {name}"));
+        Ok(())
+    }
+
     /// Boots the box and waits until the system is up and every lingering user's manager and
     /// bus are ready. Returns how long that took.
     pub fn boot(&mut self) -> Result<Duration> {

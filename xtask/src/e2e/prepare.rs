@@ -83,6 +83,19 @@ impl NspawnBox {
         Ok(())
     }
 
+    /// Lets `name` run anything through sudo without a password (`/etc/sudoers.d/e2e-NAME`).
+    pub fn allow_sudo(&self, name: &str) -> Result<()> {
+        if !self.path("/usr/bin/sudo").is_file() {
+            bail!("the box tree has no sudo (add it to the debootstrap package list in tree.rs)");
+        }
+        let sudoers = self.path(&format!("/etc/sudoers.d/e2e-{name}"));
+        let rule = format!("{name} ALL=(ALL:ALL) NOPASSWD: ALL\n");
+        fs::write(&sudoers, &rule).with_context(|| format!("writing {}", sudoers.display()))?;
+        fs::set_permissions(&sudoers, fs::Permissions::from_mode(0o440))?;
+        self.note(&format!("sudoers: {}", rule.trim_end()));
+        Ok(())
+    }
+
     /// Masks system units in the tree (a link to `/dev/null` in `/etc/systemd/system`).
     pub fn mask(&self, units: &[&str]) -> Result<()> {
         for unit in units {
