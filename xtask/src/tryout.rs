@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 
+use rootless_setup_core::Engine;
+
 use crate::e2e::r#box::{BoxSpec, BoxUser, Cgroup, NspawnBox, Session};
 use crate::e2e::tree::{self, Release};
 use crate::util::{self, Captured, fmt_duration};
@@ -55,37 +57,21 @@ const IMAGE: &str = "try/busybox";
 /// How long one step may take before it is killed.
 const STEP_DEADLINE: Duration = Duration::from_secs(300);
 
-/// The engine the walk installs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// Rootless Docker (the tool's default).
-    Docker,
-    /// Rootless Podman, driven through the docker CLI's context.
-    Podman,
-}
+/// The engines the walk can install: those the docker CLI drives (containerd's client is ctr).
+const ENGINES: [Engine; 2] = [Engine::Docker, Engine::Podman];
 
-impl Engine {
-    fn parse(text: &str) -> Result<Self> {
-        match text {
-            "docker" => Ok(Engine::Docker),
-            "podman" => Ok(Engine::Podman),
-            other => bail!("unknown engine {other:?} (known: docker, podman)\n{USAGE}"),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Engine::Docker => "docker",
-            Engine::Podman => "podman",
-        }
-    }
-
-    fn title(self) -> &'static str {
-        match self {
-            Engine::Docker => "Docker",
-            Engine::Podman => "Podman",
-        }
-    }
+/// The engine named `text`, if the walk can install it.
+fn parse_engine(text: &str) -> Result<Engine> {
+    ENGINES
+        .into_iter()
+        .find(|e| e.as_str() == text)
+        .with_context(|| {
+            let known: Vec<&str> = ENGINES.iter().map(|e| e.as_str()).collect();
+            format!(
+                "unknown engine {text:?} (known: {})\n{USAGE}",
+                known.join(", ")
+            )
+        })
 }
 
 /// Parsed `try` arguments.
@@ -126,7 +112,7 @@ impl Options {
                     opts.release =
                         Release::parse(value()?).map_err(|e| anyhow!("{e:#}\n{USAGE}"))?;
                 }
-                "--engine" => opts.engine = Engine::parse(value()?)?,
+                "--engine" => opts.engine = parse_engine(value()?)?,
                 "--keep" if inline.is_none() => opts.keep = true,
                 "-h" | "--help" => bail!("{USAGE}"),
                 _ => bail!("unknown argument {arg:?}\n{USAGE}"),
@@ -199,12 +185,12 @@ impl Step {
 
 /// The walk for `engine`, with the exit code each step must end with.
 pub fn walk(engine: Engine) -> Vec<Step> {
-    let title = engine.title();
+    let title = engine.spec().title;
     let tool = |args: &[&str], engine_flag: bool| -> Vec<String> {
         let mut argv = vec![TOOL.to_owned()];
         argv.extend(args.iter().map(|s| (*s).to_owned()));
         if engine_flag && engine != Engine::Docker {
-            argv.extend(["--engine".to_owned(), engine.name().to_owned()]);
+            argv.extend(["--engine".to_owned(), engine.as_str().to_owned()]);
         }
         argv
     };
@@ -367,7 +353,7 @@ fn boot(opts: &Options, binary: &std::path::Path) -> Result<NspawnBox> {
         "try: Debian {} box {BOX:?} (cgroup v2), engine {}: {USER} has no subordinate ids and no \
          linger, and may use sudo",
         opts.release,
-        opts.engine.name()
+        opts.engine.as_str()
     );
     let took = bx.boot()?;
     println!("try: booted in {}", fmt_duration(took));
