@@ -22,6 +22,7 @@ mod report;
 mod results;
 mod state;
 mod style;
+mod versions_file;
 
 use std::process::ExitCode;
 

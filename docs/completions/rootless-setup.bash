@@ -101,7 +101,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__check)
-            opts="-h -V --engine --user --format --strict --only --skip --network-driver --port-driver --data-root --root --color --help --version"
+            opts="-h -V --engine --user --format --strict --only --skip --network-driver --port-driver --data-root --no-cache --root --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -55,6 +55,7 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l 
 always\t'Always'
 never\t'Never'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -l no-cache -d 'Ask every program for its version, ignoring the versions remembered in ~/.cache/rootless-setup/versions.json (the answers are remembered again)'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand check" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l config -d 'Read this configuration file (it must exist) instead of `$XDG_CONFIG_HOME/rootless-setup/config.toml`' -r -F

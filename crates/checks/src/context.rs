@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use rootless_setup_core::known_versions::KnownVersions;
 use rootless_setup_core::model::Engine;
 use rootless_setup_core::{Distro, Host};
 
@@ -21,6 +22,9 @@ pub struct Options {
     pub port_driver: Option<String>,
     /// The engine's data directory; `None` is `$XDG_DATA_HOME/docker` (or containerd's).
     pub data_root: Option<PathBuf>,
+    /// Versions programs reported in earlier runs: a program that is still the same file is
+    /// not asked again.
+    pub known_versions: KnownVersions,
 }
 
 /// Read-only inputs of every check.

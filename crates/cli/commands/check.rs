@@ -12,6 +12,7 @@ use crate::cli::{EngineArg, Format};
 use crate::report;
 use crate::results::ErrorId;
 use crate::style::{Style, hinted, out};
+use crate::versions_file::VersionsFile;
 
 /// Check that this host and user are ready for a rootless container engine.
 ///
@@ -59,6 +60,11 @@ pub struct Args {
     /// The engine's data directory (default: ~/.local/share/docker).
     #[arg(long, value_name = "DIR")]
     pub data_root: Option<PathBuf>,
+
+    /// Ask every program for its version, ignoring the versions remembered in
+    /// ~/.cache/rootless-setup/versions.json (the answers are remembered again).
+    #[arg(long)]
+    pub no_cache: bool,
 
     /// Read the host from this directory instead of `/` (fixture trees in tests; live probes
     /// are off).
@@ -129,10 +135,12 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     let host = super::host(args.root.as_deref());
     let caller = Caller::from_process();
     let distro = Distro::detect(&host);
+    let (versions, known) = VersionsFile::open(&caller, &host, args.no_cache);
     let options = Options {
         network_driver: args.network_driver.clone(),
         port_driver: args.port_driver.clone(),
         data_root: args.data_root.clone(),
+        known_versions: known.clone(),
     };
     let cx = rootless_setup_checks::Context {
         host: &host,
@@ -143,7 +151,10 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         options: &options,
     };
     let selection = selection(args)?;
-    let report = rootless_setup_checks::check(&cx, &selection);
+    let (report, facts) = rootless_setup_checks::check_with_facts(&cx, &selection);
+    if let Some(versions) = versions {
+        versions.save(known, facts.fresh_versions);
+    }
     match args.format {
         Format::Json => out(&format!("{}\n", report::to_json(&report, args.strict)?))?,
         Format::Human => out(&report::to_human(&report, args.strict, style.out))?,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use rootless_setup_checks::{Caller, Options, Selection, System};
 
+use rootless_setup_core::known_versions::KnownVersions;
 use rootless_setup_core::paths::unit_dir;
 use rootless_setup_core::{CheckId, Distro, Facts, Host, Report};
 use rootless_setup_unit::config::{ConfigSource, Overrides, Settings, default_config_path};
@@ -14,6 +15,7 @@ use rootless_setup_unit::{Discovered, RenderedFile, plan, render};
 
 use crate::results::ErrorId;
 use crate::style::{Style, hinted, out, paint};
+use crate::versions_file::VersionsFile;
 
 /// Print the systemd user unit and drop-in that `install` would write, without installing.
 ///
@@ -147,6 +149,7 @@ fn check_options(settings: &Settings) -> Options {
             .map(|d| d.value.to_string()),
         port_driver: settings.port_driver.as_ref().map(|p| p.value.to_string()),
         data_root: settings.data_root.as_ref().map(|d| d.value.clone()),
+        known_versions: KnownVersions::default(),
     }
 }
 
@@ -160,7 +163,11 @@ pub fn check_configured(
     selection: &Selection,
 ) -> (Report, Facts) {
     let distro = Distro::detect(host);
-    let options = check_options(settings);
+    let (versions, known) = VersionsFile::open(caller, host, false);
+    let options = Options {
+        known_versions: known,
+        ..check_options(settings)
+    };
     let cx = rootless_setup_checks::Context {
         host,
         caller,
@@ -169,7 +176,11 @@ pub fn check_configured(
         engine: settings.engine.value,
         options: &options,
     };
-    rootless_setup_checks::check_with_facts(&cx, selection)
+    let (report, facts) = rootless_setup_checks::check_with_facts(&cx, selection);
+    if let Some(versions) = versions {
+        versions.save(options.known_versions, facts.fresh_versions.clone());
+    }
+    (report, facts)
 }
 
 /// What the unit generator needs from the checks' `facts`: the engine's binaries with their

@@ -20,6 +20,7 @@ pub mod finding;
 pub mod host;
 #[cfg(any(test, feature = "testing"))]
 pub mod hostile;
+pub mod known_versions;
 pub mod model;
 pub mod network;
 pub mod passwd;

@@ -128,6 +128,9 @@ pub struct Facts {
     pub controllers_delegated: Option<bool>,
     /// The status each check that ran ended with.
     pub statuses: BTreeMap<CheckId, Status>,
+    /// Versions programs reported when asked in this run (not remembered ones): the binary
+    /// remembers them for the next run.
+    pub fresh_versions: Vec<crate::known_versions::Answer>,
 }
 
 impl Facts {

@@ -34,6 +34,11 @@ pub fn data_home(xdg_data_home: Option<&str>, home: &Path) -> PathBuf {
     xdg_dir(xdg_data_home).unwrap_or_else(|| home.join(".local/share"))
 }
 
+/// `$XDG_CACHE_HOME`, or `~/.cache`.
+pub fn cache_home(xdg_cache_home: Option<&str>, home: &Path) -> PathBuf {
+    xdg_dir(xdg_cache_home).unwrap_or_else(|| home.join(".cache"))
+}
+
 /// `$XDG_STATE_HOME`, or `~/.local/state`.
 pub fn state_home(xdg_state_home: Option<&str>, home: &Path) -> PathBuf {
     xdg_dir(xdg_state_home).unwrap_or_else(|| home.join(".local/state"))

@@ -11,6 +11,7 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Distro, Family, Package};
 use rootless_setup_core::engine::{Program, Role};
 use rootless_setup_core::finding::{Finding, Fix, Status};
+use rootless_setup_core::known_versions::{Answer as Known, Identity};
 use rootless_setup_core::model::{Binary, Engine, Facts};
 use rootless_setup_core::process::Invocation;
 use rootless_setup_core::remedy::Remedy;
@@ -132,40 +133,89 @@ fn ask_version(cx: &Context<'_>, wanted: &Program, path: &Path) -> Answer {
 }
 
 /// Asks every found program for its version at the same time: each answer is mostly a wait on
-/// a child process, so a dozen of them one after the other add up. The answers come back in the
-/// order of `located`, so the finding does not depend on which program answers first.
-fn ask_versions(cx: &Context<'_>, located: &[(&Program, PathBuf)]) -> Vec<Answer> {
-    std::thread::scope(|scope| {
+/// a child process, so a dozen of them one after the other add up. A program whose answer is
+/// remembered for the very same file ([`KnownVersions`]) is not asked again. The answers come
+/// back in the order of `located`, so the finding does not depend on which program answers
+/// first; with them, the fresh answers worth remembering.
+fn ask_versions(cx: &Context<'_>, located: &[(&Program, PathBuf)]) -> (Vec<Answer>, Vec<Known>) {
+    let (answers, fresh): (Vec<Answer>, Vec<Option<Known>>) = std::thread::scope(|scope| {
         let pending: Vec<Pending<'_>> = located
             .iter()
             .map(|(wanted, path)| {
                 if wanted.version_args.is_empty() {
-                    return Pending::Done(Answer::NotAsked);
+                    return Pending::Done(Answer::NotAsked, None);
                 }
-                let ask = move || ask_version(cx, wanted, path);
+                let identity = identity(cx, path);
+                if let Some(version) = identity.as_ref().and_then(|id| {
+                    cx.options
+                        .known_versions
+                        .lookup(path, wanted.version_args, id)
+                }) {
+                    return Pending::Done(Answer::Version(version.map(str::to_owned)), None);
+                }
+                let ask = move || ask_afresh(cx, wanted, path, identity);
                 // Without a thread (the system refused one) the probe runs here instead.
                 match std::thread::Builder::new().spawn_scoped(scope, ask) {
                     Ok(handle) => Pending::Running(handle),
-                    Err(_) => Pending::Done(ask_version(cx, wanted, path)),
+                    Err(_) => {
+                        let (answer, known) = ask_afresh(cx, wanted, path, identity);
+                        Pending::Done(answer, known)
+                    }
                 }
             })
             .collect();
         pending
             .into_iter()
             .map(|p| match p {
-                Pending::Done(answer) => answer,
-                Pending::Running(handle) => handle
-                    .join()
-                    .unwrap_or_else(|_| Answer::Broken("the version probe panicked".to_owned())),
+                Pending::Done(answer, known) => (answer, known),
+                Pending::Running(handle) => handle.join().unwrap_or_else(|_| {
+                    (
+                        Answer::Broken("the version probe panicked".to_owned()),
+                        None,
+                    )
+                }),
             })
-            .collect()
-    })
+            .unzip()
+    });
+    (answers, fresh.into_iter().flatten().collect())
 }
 
-/// A version probe that has finished or still runs on its own thread.
+/// The file at the host path `path` (a fixture's file in tests).
+fn identity(cx: &Context<'_>, path: &Path) -> Option<Identity> {
+    Identity::of(&cx.host.path(path))
+}
+
+/// Asks `path` for its version, and says what to remember: a version answer, when the file was
+/// the same before and after asking.
+fn ask_afresh(
+    cx: &Context<'_>,
+    wanted: &Program,
+    path: &Path,
+    before: Option<Identity>,
+) -> (Answer, Option<Known>) {
+    let answer = ask_version(cx, wanted, path);
+    let known = match (&answer, before) {
+        (Answer::Version(version), Some(before)) if identity(cx, path) == Some(before) => {
+            Some(Known {
+                path: path.to_path_buf(),
+                args: wanted
+                    .version_args
+                    .iter()
+                    .map(|a| (*a).to_owned())
+                    .collect(),
+                identity: before,
+                version: version.clone(),
+            })
+        }
+        _ => None,
+    };
+    (answer, known)
+}
+
+/// A version probe that has finished or still runs on its own thread, with what to remember.
 enum Pending<'scope> {
-    Done(Answer),
-    Running(std::thread::ScopedJoinHandle<'scope, Answer>),
+    Done(Answer, Option<Known>),
+    Running(std::thread::ScopedJoinHandle<'scope, (Answer, Option<Known>)>),
 }
 
 /// Checks that the engine's programs are installed and run, and records them in `facts.binaries`.
@@ -173,7 +223,8 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let dirs = search_dirs(cx, facts);
     let on_path: BTreeSet<PathBuf> = cx.caller.path_dirs().into_iter().collect();
     let engine_list = cx.engine.spec().programs;
-    let (found, missing) = locate(cx, engine_list, &dirs);
+    let (found, missing, fresh) = locate(cx, engine_list, &dirs);
+    facts.fresh_versions.extend(fresh);
     for f in &found {
         facts.binaries.insert(
             f.wanted.name.to_owned(),
@@ -218,12 +269,12 @@ pub(crate) fn binaries(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 }
 
 /// Looks for each wanted program and asks the ones found for their versions; the rest are
-/// missing.
+/// missing. Also returns the fresh answers to remember.
 fn locate<'w>(
     cx: &Context<'_>,
     engine_list: &'w [Program],
     dirs: &[PathBuf],
-) -> (Vec<Found<'w>>, Vec<&'w Program>) {
+) -> (Vec<Found<'w>>, Vec<&'w Program>, Vec<Known>) {
     let mut located: Vec<(&Program, PathBuf)> = Vec::new();
     let mut missing: Vec<&Program> = Vec::new();
     for wanted in engine_list.iter().chain(HELPERS) {
@@ -235,7 +286,7 @@ fn locate<'w>(
             None => missing.push(wanted),
         }
     }
-    let answers = ask_versions(cx, &located);
+    let (answers, fresh) = ask_versions(cx, &located);
     let found = located
         .into_iter()
         .zip(answers)
@@ -245,7 +296,7 @@ fn locate<'w>(
             answer,
         })
         .collect();
-    (found, missing)
+    (found, missing, fresh)
 }
 
 /// Why the engine's OCI runtimes cannot run its containers, for an engine that names runtimes

@@ -4,6 +4,7 @@ use super::*;
 use crate::caller::Caller;
 use crate::system::System;
 use crate::testing::{Harness, ScriptedSystem};
+use rootless_setup_core::known_versions::KnownVersions;
 use rootless_setup_core::process::{Output, ProcessError};
 use rootless_setup_core::testing::Fixture;
 
@@ -651,4 +652,53 @@ fn podman_without_any_oci_runtime_fails_and_a_missing_podman_names_its_package()
     assert_eq!(f.status, Status::Fail);
     assert_eq!(f.summary, "missing podman, conmon");
     assert_eq!(fix_commands(&f), "sudo apt-get install -y podman conmon");
+}
+
+#[test]
+fn a_remembered_version_is_used_while_the_program_is_the_same_file() {
+    let fx = debian_docker_io();
+    let h = Harness::new(&fx, caller(), debian_versions());
+    let (_, first) = run(&h);
+    let asked: Vec<&str> = first
+        .fresh_versions
+        .iter()
+        .map(|a| a.path.to_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            "/usr/sbin/dockerd",
+            "/usr/bin/rootlesskit",
+            "/usr/bin/containerd",
+            "/usr/sbin/runc",
+            "/usr/bin/docker",
+            "/usr/bin/slirp4netns"
+        ]
+    );
+    let mut known = KnownVersions::default();
+    known.remember(first.fresh_versions.clone());
+
+    // The next run asks no program it remembers, and finds the same versions.
+    let mut h = Harness::new(&fx, caller(), debian_versions());
+    h.options.known_versions = known.clone();
+    let (finding, second) = run(&h);
+    assert!(h.system.calls().is_empty(), "{:?}", h.system.calls());
+    assert!(second.fresh_versions.is_empty());
+    assert_eq!(
+        second.binary("dockerd").and_then(|b| b.version.as_deref()),
+        Some("20.10.24+dfsg1")
+    );
+    assert_eq!(
+        finding,
+        run(&Harness::new(&fx, caller(), debian_versions())).0
+    );
+
+    // An upgraded dockerd (another file) is asked again; the others are still remembered.
+    fx.file("/usr/sbin/dockerd", "#!/bin/sh\necho upgraded\n");
+    let mut h = Harness::new(&fx, caller(), debian_versions());
+    h.options.known_versions = known;
+    let (_, third) = run(&h);
+    assert_eq!(h.system.calls().len(), 1, "{:?}", h.system.calls());
+    assert_eq!(third.fresh_versions.len(), 1);
+    assert_eq!(third.fresh_versions[0].path, Path::new("/usr/sbin/dockerd"));
 }
