@@ -1,5 +1,6 @@
 //! `cargo xtask bench [install] [--runs N] [--release R] [--cgroup M]`: in one prepared box,
-//! times `rootless-setup check` (with and without `--skip engine.smoke`) against the old
+//! times `rootless-setup check` (with and without `--skip engine.smoke`, each with remembered
+//! versions and with `--no-cache`) against the old
 //! `dockerd-rootless-setuptool.sh check --skip-iptables`, N runs each after one uncounted
 //! warm-up, interleaved so drift hits every command alike. With `install`, it times
 //! `install --yes` and `uninstall --yes` of both tools instead (each round: ours, then the old
@@ -80,13 +81,30 @@ pub fn main(args: &[String]) -> Result<()> {
     report(&subjects, runs, &opts)
 }
 
-/// `check` of both tools.
+/// `check` of both tools; ours with the versions it remembers (warm: the warm-up round filled
+/// `~/.cache/rootless-setup/versions.json`) and with `--no-cache` (cold: every program asked).
 fn check_subjects() -> Vec<Subject> {
     vec![
         subject("rootless-setup check", &[BINARY_IN_BOX, "check"], None),
         subject(
+            "rootless-setup check --no-cache",
+            &[BINARY_IN_BOX, "check", "--no-cache"],
+            None,
+        ),
+        subject(
             "rootless-setup check --skip engine.smoke",
             &[BINARY_IN_BOX, "check", "--skip", "engine.smoke"],
+            None,
+        ),
+        subject(
+            "rootless-setup check --skip engine.smoke --no-cache",
+            &[
+                BINARY_IN_BOX,
+                "check",
+                "--skip",
+                "engine.smoke",
+                "--no-cache",
+            ],
             None,
         ),
         subject(

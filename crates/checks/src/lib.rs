@@ -87,11 +87,14 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
 pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Facts) {
     let mut facts = Facts::default();
     let mut results = BTreeMap::new();
-    for id in CheckId::ALL {
-        if selection.contains(id) {
-            ensure(id, cx, &mut facts, &mut results);
+    std::thread::scope(|scope| {
+        let mut early = start_fact_free(scope, cx, selection, &mut facts, &mut results);
+        for id in CheckId::ALL {
+            if selection.contains(id) {
+                ensure(id, cx, &mut facts, &mut results, &mut early);
+            }
         }
-    }
+    });
     let report = Report {
         schema_version: SCHEMA_VERSION,
         engine: cx.engine,
@@ -115,11 +118,60 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
     (report, facts)
 }
 
+/// Fact-free checks already running on their own threads, by id.
+type Early<'scope> = BTreeMap<CheckId, std::thread::ScopedJoinHandle<'scope, Finding>>;
+
+/// Starts each selected fact-free check ([`checks::fact_free`]) whose dependencies are all
+/// fact-free too on its own thread, once those dependencies have run (here, first): its probe
+/// (iptables in a throwaway namespace) then overlaps every check before it in catalogue order.
+/// A check whose dependency failed, or that does not apply to the engine, is left to [`ensure`].
+fn start_fact_free<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    cx: &Context<'scope>,
+    selection: &Selection,
+    facts: &mut Facts,
+    results: &mut BTreeMap<CheckId, Finding>,
+) -> Early<'scope> {
+    let mut early = Early::new();
+    for id in CheckId::ALL
+        .into_iter()
+        .filter(|id| selection.contains(*id))
+    {
+        let Some(check) = checks::fact_free(id) else {
+            continue;
+        };
+        let deps: Vec<CheckId> = id
+            .depends_on()
+            .iter()
+            .chain(id.runs_after())
+            .copied()
+            .collect();
+        if cx.engine.spec().not_applicable(id).is_some()
+            || !deps.iter().all(|d| checks::fact_free(*d).is_some())
+        {
+            continue;
+        }
+        for dep in &deps {
+            ensure(*dep, cx, facts, results, &mut early);
+        }
+        if facts.failed_dependency(id).is_some() {
+            continue;
+        }
+        let cx = *cx;
+        // Without a thread (the system refused one) the check runs in its turn instead.
+        if let Ok(handle) = std::thread::Builder::new().spawn_scoped(scope, move || check(&cx)) {
+            early.insert(id, handle);
+        }
+    }
+    early
+}
+
 fn ensure(
     id: CheckId,
     cx: &Context<'_>,
     facts: &mut Facts,
     results: &mut BTreeMap<CheckId, Finding>,
+    early: &mut Early<'_>,
 ) {
     if results.contains_key(&id) {
         return;
@@ -136,7 +188,7 @@ fn ensure(
         return;
     }
     for dep in id.depends_on().iter().chain(id.runs_after()) {
-        ensure(*dep, cx, facts, results);
+        ensure(*dep, cx, facts, results, early);
     }
     let finding = match facts.failed_dependency(id) {
         Some(dep) => match results.get(&dep) {
@@ -153,7 +205,13 @@ fn ensure(
                 format!("skipped because `{dep}` failed; fix that first"),
             ),
         },
-        None => checks::run(id, cx, facts),
+        None => match early.remove(&id) {
+            // A panic on the check's thread is the same panic it would have been here.
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => checks::run(id, cx, facts),
+        },
     };
     debug_assert_eq!(
         finding.id, id,
@@ -169,6 +227,87 @@ mod tests {
     use super::*;
     use crate::testing::{Harness, ScriptedSystem};
     use rootless_setup_core::testing::Fixture;
+
+    /// A fact-free check started on its own thread (`network.iptables` after `userns.sysctl`)
+    /// runs once, reports in catalogue order, and is not started when its dependency failed.
+    #[test]
+    fn a_check_started_early_runs_once_and_reports_in_its_place() {
+        let fixture = Fixture::new();
+        fixture
+            .file("/etc/os-release", "ID=debian\nVERSION_ID=12\n")
+            .file("/proc/sys/user/max_user_namespaces", "15000\n")
+            .file("/proc/self/ns/user", "")
+            .exe("/usr/sbin/iptables");
+        let system = ScriptedSystem::new().on(
+            "iptables",
+            "--version",
+            ScriptedSystem::ok("iptables v1.8.9 (nf_tables)\n"),
+        );
+        let harness = Harness::new(&fixture, Caller::new(4242, 4242), system);
+        let only = [
+            CheckId::UsernsSysctl,
+            CheckId::NetworkIptables,
+            CheckId::User,
+        ];
+        let report = check(&harness.context(), &Selection::new(&only, &[]));
+        let ids: Vec<CheckId> = report.findings.iter().map(|f| f.id).collect();
+        assert_eq!(
+            ids,
+            [
+                CheckId::User,
+                CheckId::UsernsSysctl,
+                CheckId::NetworkIptables
+            ]
+        );
+        let again = Harness::new(
+            &fixture,
+            Caller::new(4242, 4242),
+            ScriptedSystem::new().on(
+                "iptables",
+                "--version",
+                ScriptedSystem::ok("iptables v1.8.9 (nf_tables)\n"),
+            ),
+        );
+        let only_iptables = check(
+            &again.context(),
+            &Selection::new(&[CheckId::NetworkIptables], &[]),
+        );
+        assert_eq!(
+            only_iptables.findings,
+            report.findings[2..],
+            "started early or in its turn, the same finding"
+        );
+        let probes = |h: &Harness| -> Vec<String> {
+            h.system
+                .calls()
+                .into_iter()
+                .filter(|c| c.contains("iptables"))
+                .collect()
+        };
+        assert_eq!(probes(&harness), probes(&again), "the probe ran once");
+        assert!(!probes(&harness).is_empty());
+
+        // Without user namespaces, userns.sysctl fails and network.iptables is skipped.
+        let none = Fixture::new();
+        none.file("/etc/os-release", "ID=debian\nVERSION_ID=12\n")
+            .exe("/usr/sbin/iptables");
+        let harness = Harness::new(&none, Caller::new(4242, 4242), ScriptedSystem::new());
+        let report = check(
+            &harness.context(),
+            &Selection::new(&[CheckId::NetworkIptables], &[]),
+        );
+        assert_eq!(
+            report.findings[0].status,
+            Status::Skip,
+            "{:?}",
+            report.findings[0]
+        );
+        assert!(
+            harness.system.calls().is_empty(),
+            "{:?}",
+            harness.system.calls()
+        );
+    }
 
     #[test]
     fn a_selection_is_empty_only_when_skip_removes_everything() {

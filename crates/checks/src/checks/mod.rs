@@ -1,5 +1,7 @@
 //! The checks themselves, one module per family. Each check is a function
-//! `fn(&Context, &mut Facts) -> Finding`; [`run`] dispatches on the id.
+//! `fn(&Context, &mut Facts) -> Finding`, or `fn(&Context) -> Finding` for a check that needs
+//! no fact ([`fact_free`]: the runner may start it early, on its own thread); [`run`]
+//! dispatches on the id.
 
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
@@ -17,6 +19,16 @@ pub mod subid;
 mod user;
 mod userns;
 
+/// The check `id` when it reads and writes no fact: its signature proves it, so it can run
+/// beside the others as soon as its dependencies have run.
+pub(crate) fn fact_free(id: CheckId) -> Option<fn(&Context<'_>) -> Finding> {
+    match id {
+        CheckId::UsernsSysctl => Some(userns::sysctl),
+        CheckId::NetworkIptables => Some(network::iptables),
+        _ => None,
+    }
+}
+
 /// Runs one check. Dependencies have already run; their facts are in `facts`.
 pub(crate) fn run(id: CheckId, cx: &Context<'_>, facts: &mut Facts) -> Finding {
     match id {
@@ -28,14 +40,14 @@ pub(crate) fn run(id: CheckId, cx: &Context<'_>, facts: &mut Facts) -> Finding {
         CheckId::SubidUid => subid::subuid(cx, facts),
         CheckId::SubidGid => subid::subgid(cx, facts),
         CheckId::Uidmap => userns::uidmap(cx, facts),
-        CheckId::UsernsSysctl => userns::sysctl(cx, facts),
+        CheckId::UsernsSysctl => userns::sysctl(cx),
         CheckId::UsernsApparmor => userns::apparmor(cx, facts),
         CheckId::UsernsProbe => userns::probe(cx, facts),
         CheckId::Cgroup => cgroup::cgroup(cx, facts),
         CheckId::NetworkDriver => network::driver(cx, facts),
         CheckId::NetworkPorts => network::ports(cx, facts),
         CheckId::NetworkPing => network::ping(cx, facts),
-        CheckId::NetworkIptables => network::iptables(cx, facts),
+        CheckId::NetworkIptables => network::iptables(cx),
         CheckId::Storage => storage::storage(cx, facts),
         CheckId::EngineBinaries => engine::binaries(cx, facts),
         CheckId::EngineRootful => engine::rootful(cx, facts),

@@ -12,7 +12,6 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
-use rootless_setup_core::model::Facts;
 use rootless_setup_core::process::{Invocation, Output, ProcessError};
 use rootless_setup_core::remedy::{Modules, Remedy};
 
@@ -163,7 +162,7 @@ fn failure(what: String, result: Result<Output, ProcessError>) -> Option<Failure
 }
 
 /// Probes iptables as mapped root in a fresh user and network namespace.
-pub(crate) fn iptables(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
+pub(crate) fn iptables(cx: &Context<'_>) -> Finding {
     let dirs = common::path_then(cx.caller, &EXTRA_DIRS);
     let searched = common::joined(&dirs);
     let Some(path) = cx
@@ -343,7 +342,7 @@ mod tests {
     }
 
     fn run(h: &Harness) -> Finding {
-        iptables(&h.context(), &mut Facts::default())
+        iptables(&h.context())
     }
 
     #[test]

@@ -4,7 +4,6 @@
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
-use rootless_setup_core::model::Facts;
 use rootless_setup_core::remedy::{Remedy, Sysctl, USERNS_SYSCTL_DROPIN as DROP_IN};
 
 const ID: CheckId = CheckId::UsernsSysctl;
@@ -41,7 +40,7 @@ impl Value {
 }
 
 /// Runs the check.
-pub(crate) fn sysctl(cx: &Context<'_>, _facts: &mut Facts) -> Finding {
+pub(crate) fn sysctl(cx: &Context<'_>) -> Finding {
     let clone = Value::read(cx, CLONE);
     let max = Value::read(cx, MAX);
     let has_userns = cx.host.exists("/proc/self/ns/user");
@@ -182,7 +181,7 @@ mod tests {
             fx.file(path, value);
         }
         let h = Harness::new(&fx, Caller::new(1000, 1000), ScriptedSystem::new());
-        sysctl(&h.context(), &mut Facts::default())
+        sysctl(&h.context())
     }
 
     #[test]
@@ -270,7 +269,7 @@ mod tests {
         let fx = Fixture::new();
         fx.file("/etc/os-release", "ID=debian\n");
         let h = Harness::new(&fx, Caller::new(1000, 1000), ScriptedSystem::new());
-        let f = sysctl(&h.context(), &mut Facts::default());
+        let f = sysctl(&h.context());
         assert_eq!(f.status, Status::Fail);
         assert_eq!(f.observed("/proc/self/ns/user"), Some("absent"));
         // With the namespace file present but the sysctl missing, it passes.
