@@ -84,16 +84,39 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
 
 /// Like [`check`], and also hands back the facts the checks established (binaries with
 /// versions, newuidmap, the network plan), for commands that act on them (render, install).
+///
+/// The checks run in catalogue order, each after its dependencies, except that a check that
+/// cannot change the facts ([`checks::Kind`]) runs on its own thread from the moment its
+/// dependencies have run, beside the checks after it; its finding still takes its place. The
+/// fact-free checks whose dependencies are fact-free too start first of all, so their probes
+/// (iptables in a throwaway namespace) overlap everything else; `engine.smoke` (a real
+/// rootlesskit start) starts once `engine.binaries`, `userns.probe` and `network.driver` have
+/// run.
 pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Facts) {
-    let mut facts = Facts::default();
-    let mut results = BTreeMap::new();
-    std::thread::scope(|scope| {
-        let mut early = start_fact_free(scope, cx, selection, &mut facts, &mut results);
-        for id in CheckId::ALL {
-            if selection.contains(id) {
-                ensure(id, cx, &mut facts, &mut results, &mut early);
-            }
+    let (facts, results) = std::thread::scope(|scope| {
+        let mut run = Runner {
+            scope,
+            cx: *cx,
+            facts: Facts::default(),
+            results: BTreeMap::new(),
+            running: BTreeMap::new(),
+        };
+        let selected: Vec<CheckId> = CheckId::ALL
+            .into_iter()
+            .filter(|id| selection.contains(*id))
+            .collect();
+        for &id in selected.iter().filter(|id| starts_first(**id)) {
+            run.ensure(id);
         }
+        for &id in &selected {
+            run.ensure(id);
+            run.start_ready(&selected);
+        }
+        let running: Vec<CheckId> = run.running.keys().copied().collect();
+        for id in running {
+            run.settle(id);
+        }
+        (run.facts, run.results)
     });
     let report = Report {
         schema_version: SCHEMA_VERSION,
@@ -118,80 +141,116 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
     (report, facts)
 }
 
-/// Fact-free checks already running on their own threads, by id.
-type Early<'scope> = BTreeMap<CheckId, std::thread::ScopedJoinHandle<'scope, Finding>>;
-
-/// Starts each selected fact-free check ([`checks::fact_free`]) whose dependencies are all
-/// fact-free too on its own thread, once those dependencies have run (here, first): its probe
-/// (iptables in a throwaway namespace) then overlaps every check before it in catalogue order.
-/// A check whose dependency failed, or that does not apply to the engine, is left to [`ensure`].
-fn start_fact_free<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    cx: &Context<'scope>,
-    selection: &Selection,
-    facts: &mut Facts,
-    results: &mut BTreeMap<CheckId, Finding>,
-) -> Early<'scope> {
-    let mut early = Early::new();
-    for id in CheckId::ALL
-        .into_iter()
-        .filter(|id| selection.contains(*id))
-    {
-        let Some(check) = checks::fact_free(id) else {
-            continue;
-        };
-        let deps: Vec<CheckId> = id
+/// Whether `id` needs no fact and neither does any of its dependencies: it can start before
+/// every other check.
+fn starts_first(id: CheckId) -> bool {
+    let fact_free = |id: CheckId| matches!(checks::kind(id), checks::Kind::FactFree(_));
+    fact_free(id)
+        && id
             .depends_on()
             .iter()
             .chain(id.runs_after())
-            .copied()
-            .collect();
-        if cx.engine.spec().not_applicable(id).is_some()
-            || !deps.iter().all(|d| checks::fact_free(*d).is_some())
-        {
-            continue;
-        }
-        for dep in &deps {
-            ensure(*dep, cx, facts, results, &mut early);
-        }
-        if facts.failed_dependency(id).is_some() {
-            continue;
-        }
-        let cx = *cx;
-        // Without a thread (the system refused one) the check runs in its turn instead.
-        if let Ok(handle) = std::thread::Builder::new().spawn_scoped(scope, move || check(&cx)) {
-            early.insert(id, handle);
-        }
-    }
-    early
+            .all(|d| fact_free(*d))
 }
 
-fn ensure(
-    id: CheckId,
-    cx: &Context<'_>,
-    facts: &mut Facts,
-    results: &mut BTreeMap<CheckId, Finding>,
-    early: &mut Early<'_>,
-) {
-    if results.contains_key(&id) {
-        return;
+/// One run of the checks: the facts and findings so far, and the checks running on their own
+/// threads.
+struct Runner<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    cx: Context<'scope>,
+    facts: Facts,
+    results: BTreeMap<CheckId, Finding>,
+    running: BTreeMap<CheckId, std::thread::ScopedJoinHandle<'scope, Finding>>,
+}
+
+impl Runner<'_, '_> {
+    /// Runs `id` after its dependencies, unless it has run or is running.
+    fn ensure(&mut self, id: CheckId) {
+        if self.results.contains_key(&id) || self.running.contains_key(&id) {
+            return;
+        }
+        // A check that does not apply to the engine is skipped before its dependencies run:
+        // they would only establish facts nobody reads.
+        if let Some(why) = self.cx.engine.spec().not_applicable(id) {
+            let engine = self.cx.engine.as_str();
+            self.record(
+                id,
+                Finding::skip(id, format!("does not apply to {engine}: {why}")),
+            );
+            return;
+        }
+        for dep in id.depends_on().iter().chain(id.runs_after()) {
+            self.ensure(*dep);
+            self.settle(*dep);
+        }
+        match self.facts.failed_dependency(id) {
+            Some(dep) => {
+                let finding = self.skipped(id, dep);
+                self.record(id, finding);
+            }
+            None => self.start(id),
+        }
     }
-    // A check that does not apply to the engine is skipped before its dependencies run: they
-    // would only establish facts nobody reads.
-    if let Some(why) = cx.engine.spec().not_applicable(id) {
-        let finding = Finding::skip(
-            id,
-            format!("does not apply to {}: {why}", cx.engine.as_str()),
-        );
-        facts.statuses.insert(id, finding.status);
-        results.insert(id, finding.bounded());
-        return;
+
+    /// Starts each of `selected` that only reads facts as soon as its dependencies have all
+    /// run, rather than in its turn, so it runs beside the checks between.
+    fn start_ready(&mut self, selected: &[CheckId]) {
+        for &id in selected {
+            let ready = matches!(checks::kind(id), checks::Kind::ReadsFacts(_))
+                && id
+                    .depends_on()
+                    .iter()
+                    .chain(id.runs_after())
+                    .all(|d| self.results.contains_key(d));
+            if ready {
+                self.ensure(id);
+            }
+        }
     }
-    for dep in id.depends_on().iter().chain(id.runs_after()) {
-        ensure(*dep, cx, facts, results, early);
+
+    /// Runs `id` now, or on its own thread when it cannot change the facts.
+    fn start(&mut self, id: CheckId) {
+        let cx = self.cx;
+        let spawned = match checks::kind(id) {
+            checks::Kind::FactFree(check) => {
+                std::thread::Builder::new().spawn_scoped(self.scope, move || check(&cx))
+            }
+            checks::Kind::ReadsFacts(check) => {
+                let facts = self.facts.clone();
+                std::thread::Builder::new().spawn_scoped(self.scope, move || check(&cx, &facts))
+            }
+            checks::Kind::WritesFacts => {
+                let finding = checks::run(id, &cx, &mut self.facts);
+                self.record(id, finding);
+                return;
+            }
+        };
+        match spawned {
+            Ok(handle) => {
+                self.running.insert(id, handle);
+            }
+            // Without a thread (the system refused one) the check runs here instead.
+            Err(_) => {
+                let finding = checks::run(id, &cx, &mut self.facts);
+                self.record(id, finding);
+            }
+        }
     }
-    let finding = match facts.failed_dependency(id) {
-        Some(dep) => match results.get(&dep) {
+
+    /// Waits for `id` if it runs on its own thread, and records its finding.
+    fn settle(&mut self, id: CheckId) {
+        if let Some(handle) = self.running.remove(&id) {
+            // A panic on the check's thread is the same panic it would have been here.
+            let finding = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            self.record(id, finding);
+        }
+    }
+
+    /// The finding of `id` when its dependency `dep` failed or did not run.
+    fn skipped(&self, id: CheckId, dep: CheckId) -> Finding {
+        match self.results.get(&dep) {
             // A chain of skips names its root cause once.
             Some(d) if d.status == Status::Skip && d.summary.starts_with("skipped because ") => {
                 Finding::skip(id, d.summary.clone())
@@ -204,22 +263,18 @@ fn ensure(
                 id,
                 format!("skipped because `{dep}` failed; fix that first"),
             ),
-        },
-        None => match early.remove(&id) {
-            // A panic on the check's thread is the same panic it would have been here.
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            None => checks::run(id, cx, facts),
-        },
-    };
-    debug_assert_eq!(
-        finding.id, id,
-        "check {id} returned a finding for {}",
-        finding.id
-    );
-    facts.statuses.insert(id, finding.status);
-    results.insert(id, Finding { id, ..finding }.bounded());
+        }
+    }
+
+    fn record(&mut self, id: CheckId, finding: Finding) {
+        debug_assert_eq!(
+            finding.id, id,
+            "check {id} returned a finding for {}",
+            finding.id
+        );
+        self.facts.statuses.insert(id, finding.status);
+        self.results.insert(id, Finding { id, ..finding }.bounded());
+    }
 }
 
 #[cfg(test)]

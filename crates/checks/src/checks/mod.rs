@@ -1,7 +1,7 @@
 //! The checks themselves, one module per family. Each check is a function
-//! `fn(&Context, &mut Facts) -> Finding`, or `fn(&Context) -> Finding` for a check that needs
-//! no fact ([`fact_free`]: the runner may start it early, on its own thread); [`run`]
-//! dispatches on the id.
+//! `fn(&Context, &mut Facts) -> Finding`, or, for a check that cannot change the facts,
+//! `fn(&Context, &Facts) -> Finding` or `fn(&Context) -> Finding` ([`kind`]: the runner may run
+//! those on their own threads); [`run`] dispatches on the id.
 
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
@@ -19,13 +19,27 @@ pub mod subid;
 mod user;
 mod userns;
 
-/// The check `id` when it reads and writes no fact: its signature proves it, so it can run
-/// beside the others as soon as its dependencies have run.
-pub(crate) fn fact_free(id: CheckId) -> Option<fn(&Context<'_>) -> Finding> {
+/// What a check may do with the facts, as its signature says: the runner may run a check that
+/// cannot change them on its own thread.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    /// Reads and writes no fact: it may start as soon as its dependencies have run.
+    FactFree(fn(&Context<'_>) -> Finding),
+    /// Reads the facts of its dependencies (only theirs: it may start before the checks
+    /// between them and it in catalogue order) and writes none: it runs beside the checks after
+    /// its dependencies, on a copy of the facts.
+    ReadsFacts(fn(&Context<'_>, &Facts) -> Finding),
+    /// Establishes facts for later checks: it runs in its turn, through [`run`].
+    WritesFacts,
+}
+
+/// What the check `id` may do with the facts.
+pub(crate) fn kind(id: CheckId) -> Kind {
     match id {
-        CheckId::UsernsSysctl => Some(userns::sysctl),
-        CheckId::NetworkIptables => Some(network::iptables),
-        _ => None,
+        CheckId::UsernsSysctl => Kind::FactFree(userns::sysctl),
+        CheckId::NetworkIptables => Kind::FactFree(network::iptables),
+        CheckId::EngineSmoke => Kind::ReadsFacts(engine::smoke),
+        _ => Kind::WritesFacts,
     }
 }
 

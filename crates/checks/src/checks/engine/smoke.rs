@@ -134,7 +134,7 @@ fn rootlesskit_args(plan: &NetworkPlan, state_dir: &Path) -> Vec<String> {
 }
 
 /// Runs rootlesskit with the planned network and checks what the shell inside saw.
-pub(crate) fn smoke(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+pub(crate) fn smoke(cx: &Context<'_>, facts: &Facts) -> Finding {
     let (runtime, rootlesskit, plan) = match prerequisites(cx, facts) {
         Ok(ready) => ready,
         Err(skip) => return *skip,
