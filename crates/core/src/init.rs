@@ -91,6 +91,36 @@ impl Init {
     }
 }
 
+impl Init {
+    /// The commands that stop a rootful daemon's system service now and at boot under this
+    /// init; `units` are its systemd units (`docker.service docker.socket`), whose service
+    /// name the other inits share. Empty where there is no such command to name (systemd's is
+    /// `systemctl`, a container's init or an unknown one has none).
+    pub fn disable_service(&self, units: &[&str]) -> Vec<String> {
+        let mut names: Vec<&str> = units
+            .iter()
+            .filter_map(|u| u.strip_suffix(".service"))
+            .collect();
+        names.dedup();
+        names
+            .into_iter()
+            .flat_map(|s| match self {
+                Init::OpenRc => vec![
+                    format!("sudo rc-service {s} stop"),
+                    format!("sudo rc-update del {s}"),
+                ],
+                Init::Runit => vec![format!("sudo sv down {s}")],
+                Init::S6 => vec![format!("sudo s6-rc -d change {s}")],
+                Init::SysVinit | Init::WslInit => vec![
+                    format!("sudo service {s} stop"),
+                    format!("sudo update-rc.d {s} disable"),
+                ],
+                Init::Systemd | Init::Container | Init::Other(_) | Init::Unknown => Vec::new(),
+            })
+            .collect()
+    }
+}
+
 /// Which WSL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wsl {
@@ -305,14 +335,20 @@ impl HostInit {
     }
 }
 
+/// The runtime directory without a login manager, as Docker's guide makes it: the caller's
+/// `XDG_RUNTIME_DIR` if set, else [`BY_HAND_RUNTIME_DIR`], made with mode 0700.
+pub fn runtime_dir_commands() -> [String; 2] {
+    [
+        format!("export XDG_RUNTIME_DIR=\"${{XDG_RUNTIME_DIR:-{BY_HAND_RUNTIME_DIR}}}\""),
+        "mkdir -p -m 0700 \"$XDG_RUNTIME_DIR\"".to_owned(),
+    ]
+}
+
 /// No systemd at all: run the engine's rootless script by hand, as Docker's guide does, with a
 /// runtime directory the user owns.
 fn by_hand(engine: Engine, script_dir: Option<&Path>) -> Alternative {
     let spec = engine.spec();
-    let mut commands = vec![
-        format!("export XDG_RUNTIME_DIR=\"${{XDG_RUNTIME_DIR:-{BY_HAND_RUNTIME_DIR}}}\""),
-        "mkdir -p -m 0700 \"$XDG_RUNTIME_DIR\"".to_owned(),
-    ];
+    let mut commands = runtime_dir_commands().to_vec();
     let (summary, start) = match spec.script() {
         Some(script) => {
             let dir =

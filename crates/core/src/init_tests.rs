@@ -288,3 +288,23 @@ proptest::proptest! {
         let _ = parse_wsl_conf(&text);
     }
 }
+
+#[test]
+fn a_rootful_service_is_stopped_with_the_inits_own_commands() {
+    let units = ["docker.service", "docker.socket"];
+    assert_eq!(
+        Init::OpenRc.disable_service(&units),
+        ["sudo rc-service docker stop", "sudo rc-update del docker"]
+    );
+    assert_eq!(Init::Runit.disable_service(&units), ["sudo sv down docker"]);
+    assert_eq!(
+        Init::S6.disable_service(&["containerd.service"]),
+        ["sudo s6-rc -d change containerd"]
+    );
+    assert_eq!(
+        Init::SysVinit.disable_service(&units),
+        ["sudo service docker stop", "sudo update-rc.d docker disable"]
+    );
+    assert!(Init::Container.disable_service(&units).is_empty());
+    assert!(Init::Systemd.disable_service(&units).is_empty());
+}
