@@ -335,6 +335,19 @@ impl HostInit {
     }
 }
 
+/// The directory of `engine`'s rootless script: the first of `path` (the caller's `PATH`),
+/// then [`SYSTEM_PATH`](crate::SYSTEM_PATH), that has it; `None` for an engine without one or
+/// when it is not installed.
+pub fn script_dir(host: &Host, engine: Engine, path: Vec<PathBuf>) -> Option<PathBuf> {
+    let script = engine.rootless_script()?;
+    let dirs = crate::process::search_dirs(
+        path.into_iter()
+            .chain(crate::SYSTEM_PATH.iter().map(PathBuf::from)),
+    );
+    let found = host.find_executable(script, dirs.iter().map(PathBuf::as_path))?;
+    found.parent().map(Path::to_path_buf)
+}
+
 /// The runtime directory without a login manager, as Docker's guide makes it: the caller's
 /// `XDG_RUNTIME_DIR` if set, else [`BY_HAND_RUNTIME_DIR`], made with mode 0700.
 pub fn runtime_dir_commands() -> [String; 2] {

@@ -303,7 +303,10 @@ fn a_rootful_service_is_stopped_with_the_inits_own_commands() {
     );
     assert_eq!(
         Init::SysVinit.disable_service(&units),
-        ["sudo service docker stop", "sudo update-rc.d docker disable"]
+        [
+            "sudo service docker stop",
+            "sudo update-rc.d docker disable"
+        ]
     );
     assert!(Init::Container.disable_service(&units).is_empty());
     assert!(Init::Systemd.disable_service(&units).is_empty());

@@ -5,7 +5,9 @@
 
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
-use rootless_setup_core::init::{HostInit, Init, SYSTEMD_BOOTED, WSL_DISTRO_VAR, Wsl, WslConf};
+use rootless_setup_core::init::{
+    self, HostInit, Init, SYSTEMD_BOOTED, WSL_DISTRO_VAR, Wsl, WslConf,
+};
 use rootless_setup_core::model::Facts;
 
 use crate::context::Context;
@@ -95,10 +97,8 @@ fn summary(host: &HostInit) -> String {
 
 /// What works on this host, from core's one description of it.
 fn fix(cx: &Context<'_>, host: &HostInit) -> Fix {
-    let script = cx.engine.rootless_script();
-    let script_dir = script.and_then(|s| cx.host.find_executable(s, search(cx).iter().map(|p| p.as_path())));
-    let script_dir = script_dir.as_deref().and_then(std::path::Path::parent);
-    match host.alternative(cx.engine, script_dir) {
+    let script_dir = init::script_dir(cx.host, cx.engine, cx.caller.path_dirs());
+    match host.alternative(cx.engine, script_dir.as_deref()) {
         Some(alt) => {
             // Editing /etc/wsl.conf needs root; starting the engine by hand must not.
             let fix = if alt.commands.iter().any(|c| c.contains("sudo ")) {
@@ -110,10 +110,6 @@ fn fix(cx: &Context<'_>, host: &HostInit) -> Fix {
         }
         None => Fix::user(ID, "use a host booted with systemd"),
     }
-}
-
-fn search(cx: &Context<'_>) -> Vec<std::path::PathBuf> {
-    super::common::path_then(cx.caller, &rootless_setup_core::SYSTEM_PATH)
 }
 
 fn observe(f: Finding, host: &HostInit) -> Finding {
@@ -128,7 +124,9 @@ fn observe(f: Finding, host: &HostInit) -> Finding {
         f = f.observe("container", sign);
     }
     if let Some(wsl) = host.wsl {
-        f = f.observe("wsl", wsl.name()).observe("wsl_conf", &host.wsl_conf);
+        f = f
+            .observe("wsl", wsl.name())
+            .observe("wsl_conf", &host.wsl_conf);
     }
     f
 }

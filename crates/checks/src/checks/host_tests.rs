@@ -83,7 +83,9 @@ fn an_unreadable_pid1_warns_without_advice_and_the_others_judge_as_before() {
     let (finding, facts) = host_init(&base(), alice());
     assert_eq!(finding.status, Status::Warn);
     assert!(
-        finding.summary.starts_with("could not tell what runs as PID 1"),
+        finding
+            .summary
+            .starts_with("could not tell what runs as PID 1"),
         "{}",
         finding.summary
     );
@@ -179,7 +181,12 @@ fn a_malformed_wsl_conf_is_reported_not_a_panic() {
         f.observed("wsl_conf"),
         Some("malformed: line 1: a section without `]`")
     );
-    assert!(f.fix.expect("a fix").summary.contains("cannot be read as WSL reads it"));
+    assert!(
+        f.fix
+            .expect("a fix")
+            .summary
+            .contains("cannot be read as WSL reads it")
+    );
 }
 
 #[test]
@@ -201,7 +208,10 @@ fn broken(f: &Fixture) -> std::os::unix::net::UnixListener {
     let listener = std::os::unix::net::UnixListener::bind(f.path("/run/docker.sock"))
         .expect("bind fixture socket");
     f.meta("/run/docker.sock", "uid=0 gid=0 mode=0666")
-        .file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1\n")
+        .file(
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            "1\n",
+        )
         .exe("/usr/bin/rootlesskit")
         .exe("/usr/bin/dockerd")
         .exe("/usr/bin/dockerd-rootless.sh")
@@ -273,7 +283,10 @@ fn the_same_broken_host_with_systemd_still_gets_systemd_advice() {
     let _socket = broken(&f);
     f.dir(SYSTEMD_BOOTED).file(PID1_COMM, "systemd\n");
     let text = all_text(alice(), &f);
-    assert!(text.contains("sudo systemctl disable --now docker.service docker.socket"), "{text}");
+    assert!(
+        text.contains("sudo systemctl disable --now docker.service docker.socket"),
+        "{text}"
+    );
     assert!(text.contains("machinectl shell alice@"), "{text}");
     let text = all_text(Caller::new(0, 0).with_var("SUDO_USER", "alice"), &f);
     assert!(text.contains("machinectl shell alice@"), "{text}");
@@ -283,7 +296,10 @@ fn the_same_broken_host_with_systemd_still_gets_systemd_advice() {
 fn the_session_checks_say_why_they_do_not_apply() {
     let f = openrc();
     let h = Harness::new(&f, alice(), ScriptedSystem::new());
-    let report = check(&h.context(), &Selection::new(&CheckId::matching("session"), &[]));
+    let report = check(
+        &h.context(),
+        &Selection::new(&CheckId::matching("session"), &[]),
+    );
     let seen: Vec<(CheckId, Status, &str)> = report
         .findings
         .iter()

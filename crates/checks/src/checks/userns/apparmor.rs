@@ -270,7 +270,12 @@ pub(crate) fn apparmor(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     for p in &without_userns {
         finding = finding.observe("profile_without_userns", p);
     }
-    with_profile_fix(finding, &real_s, &names_in_use, facts.without_systemd().is_none())
+    with_profile_fix(
+        finding,
+        &real_s,
+        &names_in_use,
+        facts.without_systemd().is_none(),
+    )
 }
 
 /// What the profile directory holds for rootlesskit's real path.
