@@ -31,6 +31,10 @@ const LINGER_DIR: &str = "/var/lib/systemd/linger";
 const SU_STORY: &str = "`su` and `sudo -iu` switch the user id but open no logind session, so \
     there is no XDG_RUNTIME_DIR, no user D-Bus and no systemd user manager to run the engine";
 
+const NO_LOGIND_STORY: &str = "the engine keeps its API socket, pid files and network \
+    namespace under XDG_RUNTIME_DIR; without systemd no login manager makes that directory, so \
+    the user makes it (and removes it at logout)";
+
 /// The caller's login name for fix commands, shell-quoted: the account `user` found, else a
 /// passwd lookup, else `$USER` for the shell to expand.
 fn name_for_commands(cx: &Context<'_>, facts: &Facts) -> String {
@@ -109,16 +113,20 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let systemd = systemd_booted(cx);
     let expected = PathBuf::from(format!("/run/user/{}", cx.caller.uid));
     let Some(dir) = cx.caller.var("XDG_RUNTIME_DIR") else {
-        return Finding::fail(ID, "XDG_RUNTIME_DIR is not set")
+        let unset = Finding::fail(ID, "XDG_RUNTIME_DIR is not set")
             .observe("xdg_runtime_dir", "unset")
-            .observe("systemd_booted", systemd)
+            .observe("systemd_booted", systemd);
+        if facts.without_systemd().is_some() {
+            return unset.why(NO_LOGIND_STORY).fix(login);
+        }
+        return unset
             .observe("expected", expected.display())
             .observe("expected_exists", cx.host.exists(&expected))
             .why(format!(
                 "the engine keeps its API socket, pid files and network namespace under \
                  XDG_RUNTIME_DIR, which logind creates at login; {SU_STORY}"
             ))
-            .fix(login.clone());
+            .fix(login);
     };
     let path = Path::new(dir);
     let observed = |f: Finding| {
@@ -138,6 +146,14 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     }
     let info = match cx.host.stat(path) {
         Ok(Some(info)) => info,
+        Ok(None) if facts.without_systemd().is_some() => {
+            return observed(Finding::fail(
+                ID,
+                format!("XDG_RUNTIME_DIR {dir} does not exist"),
+            ))
+            .why(NO_LOGIND_STORY)
+            .fix(login);
+        }
         Ok(None) => {
             return observed(Finding::fail(
                 ID,
