@@ -364,8 +364,7 @@ fn by_hand(engine: Engine, script_dir: Option<&Path>) -> Alternative {
     let mut commands = runtime_dir_commands().to_vec();
     let (summary, start) = match spec.script() {
         Some(script) => {
-            let dir =
-                script_dir.map_or_else(|| "/usr/bin".to_owned(), |d| crate::shell::quote_path(d));
+            let dir = script_dir.map_or_else(|| "/usr/bin".to_owned(), crate::shell::quote_path);
             (
                 format!(
                     "no systemd runs here, so nothing can run the engine as a user service: start \
