@@ -311,3 +311,30 @@ fn a_rootful_service_is_stopped_with_the_inits_own_commands() {
     assert!(Init::Container.disable_service(&units).is_empty());
     assert!(Init::Systemd.disable_service(&units).is_empty());
 }
+
+/// Makes a FIFO at host path `p` (its directory must exist).
+fn fifo(f: &Fixture, p: &str) {
+    nix::unistd::mkfifo(&f.path(p), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+}
+
+#[test]
+fn fifos_and_garbage_where_pid1_and_the_kernel_are_read_neither_hang_nor_count() {
+    let f = Fixture::new();
+    f.dir("/proc/1").dir("/proc/sys/kernel");
+    for p in [PID1_COMM, PID1_ENVIRON, OSRELEASE] {
+        fifo(&f, p);
+    }
+    let h = HostInit::detect(&f.host(), None);
+    assert_eq!((h.pid1_comm, h.container, h.wsl), (None, None, None));
+    assert_eq!(h.init, Init::Unknown);
+
+    // A name longer than any command name (the kernel keeps 15 bytes) is not believed.
+    let f = Fixture::new();
+    f.file(PID1_COMM, &"x".repeat(100))
+        .file(OSRELEASE, "microsoft-standard\n")
+        .dir("/etc");
+    fifo(&f, WSL_CONF);
+    let h = HostInit::detect(&f.host(), None);
+    assert_eq!(h.pid1_comm, None);
+    assert!(matches!(h.wsl_conf, WslConf::Malformed(why) if why.contains("not a regular file")));
+}
