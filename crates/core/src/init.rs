@@ -265,7 +265,7 @@ impl HostInit {
     }
 
     /// What works here instead of a systemd user service for `engine`; `None` when systemd
-    /// runs. `script_dir` is where the engine's rootless script was found.
+    /// runs (or nothing tells). `script_dir` is where the engine's rootless script was found.
     pub fn alternative(&self, engine: Engine, script_dir: Option<&Path>) -> Option<Alternative> {
         if !self.without_systemd() {
             return None;

@@ -338,3 +338,17 @@ fn fifos_and_garbage_where_pid1_and_the_kernel_are_read_neither_hang_nor_count()
     assert_eq!(h.pid1_comm, None);
     assert!(matches!(h.wsl_conf, WslConf::Malformed(why) if why.contains("not a regular file")));
 }
+
+#[test]
+fn wsl1_gets_its_advice_even_when_pid1_is_unreadable() {
+    let f = Fixture::new();
+    f.file(OSRELEASE, "4.4.0-19041-Microsoft\n");
+    let h = detect(&f);
+    assert_eq!(h.init, Init::WslInit);
+    assert!(
+        h.alternative(Engine::Docker, None)
+            .unwrap()
+            .summary
+            .starts_with("WSL1")
+    );
+}
