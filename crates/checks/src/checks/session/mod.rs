@@ -6,6 +6,10 @@
 //! The usual way to fail all of them is `su USER` or `sudo -iu USER`: both switch the user id
 //! without opening a logind session, so there is no runtime directory, no user bus and no user
 //! manager. The fixes explain that and name the ways that do open one.
+//!
+//! On a host known to run without systemd (`host.init`) there is no session to open: the bus,
+//! manager and linger checks are skipped saying so, and the runtime directory's fix is the one
+//! Docker's guide gives there (a directory the user makes).
 
 use std::path::{Path, PathBuf};
 
