@@ -223,7 +223,10 @@ pub(super) fn require_nothing_left(cx: &Ctx<'_>, dev: &BoxUser, context: &str) -
 /// warns about (`/info`'s `Warnings`).
 fn check_sees_the_install(cx: &mut Ctx<'_>) -> Result<()> {
     let dev = cx.dev.clone();
-    let out = cx.dev_tool(&["check", "--only", "engine.installed", "--format", "json"], 0)?;
+    let out = cx.dev_tool(
+        &["check", "--only", "engine.installed", "--format", "json"],
+        0,
+    )?;
     let report: serde_json::Value =
         serde_json::from_str(&out.stdout).context("check --format json is not JSON")?;
     let finding = &report["findings"][0];
