@@ -12,7 +12,8 @@ mod commands;
 mod containerd;
 mod diff;
 mod docker_context;
-mod engine_api;
+/// The engine's HTTP API over its unix socket lives with the checker's probes, which ask it too.
+use rootless_setup_checks::engine_api;
 mod journal;
 #[cfg(test)]
 mod parser_props;

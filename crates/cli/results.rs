@@ -46,6 +46,8 @@ pub enum ErrorId {
     RecordUntrusted,
     /// The systemd user manager cannot be reached (no session bus).
     UserManagerUnreachable,
+    /// systemd is not PID 1 on this host (OpenRC, runit, a container, WSL without systemd).
+    NoSystemd,
     /// A program the command needs (containerd's `ctr`) was not found.
     ClientNotFound,
     /// A prerequisite check fails (install stopped; after `fix --apply`, still fails).
@@ -77,7 +79,7 @@ pub enum ErrorId {
 impl ErrorId {
     /// Every id, in the order docs/json.md lists them.
     #[cfg(test)]
-    pub const ALL: [ErrorId; 23] = [
+    pub const ALL: [ErrorId; 24] = [
         ErrorId::Usage,
         ErrorId::Internal,
         ErrorId::ConfigInvalid,
@@ -88,6 +90,7 @@ impl ErrorId {
         ErrorId::ForeignDirectory,
         ErrorId::RecordUntrusted,
         ErrorId::UserManagerUnreachable,
+        ErrorId::NoSystemd,
         ErrorId::ClientNotFound,
         ErrorId::PrerequisitesFailed,
         ErrorId::WouldClobber,
@@ -116,6 +119,7 @@ impl ErrorId {
             ErrorId::ForeignDirectory => "foreign-directory",
             ErrorId::RecordUntrusted => "record-untrusted",
             ErrorId::UserManagerUnreachable => "user-manager-unreachable",
+            ErrorId::NoSystemd => "no-systemd",
             ErrorId::ClientNotFound => "client-not-found",
             ErrorId::PrerequisitesFailed => "prerequisites-failed",
             ErrorId::WouldClobber => "would-clobber",

@@ -290,7 +290,7 @@ fn an_empty_selection_is_a_usage_error() {
     let out = check(&f, &["--skip", &every_group]).assert().code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
-        err.starts_with("error: `--skip user,"),
+        err.starts_with("error: `--skip host.init,user,"),
         "names the option: {err}"
     );
     assert!(err.contains("` selects no check"), "{err}");

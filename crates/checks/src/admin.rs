@@ -142,6 +142,9 @@ impl System for AdminSystem<'_> {
     fn linger(&self, uid: u32) -> BusAnswer<bool> {
         self.inner.linger(uid)
     }
+    fn engine_warnings(&self, _socket: &Path) -> Result<Vec<String>, String> {
+        Err(ANOTHER_USER.to_owned())
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod caller;
 mod caps;
 mod checks;
 pub mod context;
+pub mod engine_api;
 mod mountinfo;
 mod namespace;
 pub mod system;

@@ -1,7 +1,8 @@
 //! Live probes: everything the checker learns by running something rather than reading a file.
 //! [`System`] is the seam: [`LiveSystem`] really runs programs (through
 //! [`rootless_setup_core::process`]), creates namespaces and asks D-Bus (through
-//! `rootless-setup-systemd`, read-only); tests substitute a scripted one.
+//! `rootless-setup-systemd`, read-only) and the engine's API (`/info`, through
+//! [`crate::engine_api`]); tests substitute a scripted one.
 //!
 //! Only read-only probes go through it: they run as the calling user, in throwaway namespaces,
 //! and change nothing. What the binary changes (the docker context, the purge) it runs through
@@ -9,7 +10,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rootless_setup_core::process::{self, Invocation, Output, ProcessError};
 
@@ -77,6 +78,10 @@ pub trait System: fmt::Debug + Sync {
 
     /// Asks logind on the system bus whether `uid` lingers.
     fn linger(&self, uid: u32) -> BusAnswer<bool>;
+
+    /// Asks the engine on its API socket what it says is wrong with its set-up (`/info`'s
+    /// `Warnings`); `Err` says why it could not be asked.
+    fn engine_warnings(&self, socket: &Path) -> Result<Vec<String>, String>;
 }
 
 /// The real thing.
@@ -115,6 +120,9 @@ impl System for LiveSystem {
             Err(e) => BusAnswer::Unreachable(e.to_string()),
         }
     }
+    fn engine_warnings(&self, socket: &Path) -> Result<Vec<String>, String> {
+        crate::engine_api::info_warnings(socket).map_err(|e| e.to_string())
+    }
 }
 
 /// No live probes at all: every probe reports that it was not run. Used when the host is a
@@ -152,5 +160,8 @@ impl System for Offline {
 
     fn linger(&self, _uid: u32) -> BusAnswer<bool> {
         BusAnswer::Unreachable(Offline::WHY.to_owned())
+    }
+    fn engine_warnings(&self, _socket: &Path) -> Result<Vec<String>, String> {
+        Err(Offline::WHY.to_owned())
     }
 }

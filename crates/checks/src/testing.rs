@@ -36,6 +36,7 @@ pub struct ScriptedSystem {
     bus: BusAnswer<()>,
     manager: BusAnswer<ManagerInfo>,
     linger: BusAnswer<bool>,
+    engine_warnings: Result<Vec<String>, String>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -55,6 +56,7 @@ impl ScriptedSystem {
             bus: BusAnswer::Unreachable(down.clone()),
             manager: BusAnswer::Unreachable(down.clone()),
             linger: BusAnswer::Unreachable(down),
+            engine_warnings: Err("scripted: no engine".to_owned()),
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -137,6 +139,13 @@ impl ScriptedSystem {
         self
     }
 
+    /// Scripts the engine's answer to `/info` (its warnings).
+    #[must_use]
+    pub fn engine_warnings(mut self, answer: Result<Vec<String>, String>) -> Self {
+        self.engine_warnings = answer;
+        self
+    }
+
     /// Every call made so far, as `run PROGRAM ARGS…`, `map_userns`, `ping ADDRESS`, ….
     #[allow(clippy::unwrap_used, clippy::expect_used)]
     pub fn calls(&self) -> Vec<String> {
@@ -204,6 +213,10 @@ impl System for ScriptedSystem {
     fn linger(&self, uid: u32) -> BusAnswer<bool> {
         self.record(format!("linger {uid}"));
         self.linger.clone()
+    }
+    fn engine_warnings(&self, socket: &std::path::Path) -> Result<Vec<String>, String> {
+        self.record(format!("info {}", socket.display()));
+        self.engine_warnings.clone()
     }
 }
 

@@ -17,7 +17,8 @@ use std::process::ExitCode;
 
 use rootless_setup_checks::system::Offline;
 use rootless_setup_checks::{LiveSystem, System};
-use rootless_setup_core::Host;
+use rootless_setup_core::init::{HostInit, WSL_DISTRO_VAR, Wsl, script_dir};
+use rootless_setup_core::{Engine, Host};
 
 use crate::cli::{Cli, Command};
 use crate::style::Style;
@@ -40,6 +41,53 @@ fn refuse_root(
             &format!("run it as {who} (ssh or `machinectl shell USER@`)"),
             &format!("or, as root, act for that user: rootless-setup {command} --user NAME"),
         ],
+    ))
+}
+
+/// The host's init facts when it is known to run without systemd as PID 1 (`host.init`'s
+/// facts), with the one line that says so; `None` with systemd or when nothing tells.
+fn without_systemd(
+    host: &Host,
+    caller: &rootless_setup_checks::Caller,
+) -> Option<(HostInit, String)> {
+    let init = HostInit::detect(host, caller.var(WSL_DISTRO_VAR));
+    if !init.without_systemd() {
+        return None;
+    }
+    let message = if init.wsl == Some(Wsl::One) {
+        "this is WSL1, which has no user namespaces, so no rootless engine runs here".to_owned()
+    } else {
+        format!(
+            "systemd is not running as PID 1 here (PID 1 is {})",
+            init.pid1_label()
+        )
+    };
+    Some((init, message))
+}
+
+/// Refuses a command that needs the systemd user manager on a host known to run without
+/// systemd as PID 1, before it touches anything or asks a bus that is not there: what PID 1
+/// is, and what works there instead for `engine`.
+fn refuse_without_systemd(
+    host: &Host,
+    caller: &rootless_setup_checks::Caller,
+    engine: Engine,
+) -> anyhow::Result<()> {
+    let Some((init, message)) = without_systemd(host, caller) else {
+        return Ok(());
+    };
+    let script_dir = script_dir(host, engine, caller.path_dirs());
+    let Some(instead) = init.alternative(engine, script_dir.as_deref()) else {
+        return Ok(());
+    };
+    let commands: Vec<String> = instead.commands.iter().map(|c| format!("  {c}")).collect();
+    let mut help: Vec<&str> = vec![&instead.summary];
+    help.extend(commands.iter().map(String::as_str));
+    help.push("`rootless-setup check` says what else the engine needs");
+    Err(crate::style::stopped(
+        crate::results::ErrorId::NoSystemd,
+        message,
+        &help,
     ))
 }
 
@@ -76,6 +124,92 @@ pub fn run(cli: &Cli, style: &Style) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use rootless_setup_checks::Caller;
+    use rootless_setup_core::Engine;
+    use rootless_setup_core::testing::Fixture;
+
+    /// The message and the refusal, when `f` is refused.
+    fn refusal(f: &Fixture, engine: Engine) -> Option<(String, Refused)> {
+        let caller = Caller::new(1000, 1000);
+        let err = super::refuse_without_systemd(&f.host(), &caller, engine).err()?;
+        let hinted = err.downcast_ref::<crate::style::Hinted>().unwrap();
+        Some((
+            err.to_string(),
+            Refused {
+                id: hinted.id,
+                exit: hinted.exit,
+                help: hinted.help.clone(),
+            },
+        ))
+    }
+
+    struct Refused {
+        id: crate::results::ErrorId,
+        exit: u8,
+        help: Vec<String>,
+    }
+
+    #[test]
+    fn a_host_without_systemd_is_refused_with_what_works_there() {
+        let f = Fixture::new();
+        f.file("/proc/1/comm", "openrc-init\n");
+        let (message, hinted) = refusal(&f, Engine::Docker).unwrap();
+        assert_eq!(
+            message,
+            "systemd is not running as PID 1 here (PID 1 is openrc-init)"
+        );
+        assert_eq!(hinted.id, crate::results::ErrorId::NoSystemd);
+        assert_eq!(hinted.exit, 1);
+        assert_eq!(
+            hinted.help[1..],
+            [
+                "  export XDG_RUNTIME_DIR=\"${XDG_RUNTIME_DIR:-$HOME/.docker/run}\"",
+                "  mkdir -p -m 0700 \"$XDG_RUNTIME_DIR\"",
+                "  PATH=/usr/bin:/sbin:/usr/sbin:$PATH dockerd-rootless.sh",
+                "  export DOCKER_HOST=unix://\"$XDG_RUNTIME_DIR/docker.sock\"",
+                "`rootless-setup check` says what else the engine needs",
+            ]
+        );
+        assert!(
+            hinted.help[0].contains("dockerd-rootless.sh by hand"),
+            "{}",
+            hinted.help[0]
+        );
+        for line in &hinted.help {
+            for word in ["machinectl", "loginctl", "systemctl"] {
+                assert!(!line.contains(word), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn wsl_is_told_how_to_turn_systemd_on_and_wsl1_that_it_cannot() {
+        let f = Fixture::new();
+        f.file("/proc/1/comm", "init\n").file(
+            "/proc/sys/kernel/osrelease",
+            "5.15.153.1-microsoft-standard-WSL2\n",
+        );
+        let (message, hinted) = refusal(&f, Engine::Podman).unwrap();
+        assert_eq!(
+            message,
+            "systemd is not running as PID 1 here (PID 1 is init)"
+        );
+        assert_eq!(hinted.help[2], "  wsl.exe --shutdown");
+        f.file("/proc/sys/kernel/osrelease", "4.4.0-19041-Microsoft\n");
+        let (message, _) = refusal(&f, Engine::Docker).unwrap();
+        assert_eq!(
+            message,
+            "this is WSL1, which has no user namespaces, so no rootless engine runs here"
+        );
+    }
+
+    #[test]
+    fn a_systemd_host_and_one_nothing_tells_about_go_on() {
+        let f = Fixture::new();
+        assert!(refusal(&f, Engine::Docker).is_none());
+        f.dir("/run/systemd/system")
+            .file("/proc/1/comm", "systemd\n");
+        assert!(refusal(&f, Engine::Docker).is_none());
+    }
 
     #[test]
     fn root_is_refused_with_who_should_run_it() {

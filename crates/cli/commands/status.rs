@@ -561,11 +561,17 @@ fn context_row(c: &ContextStatus) -> String {
 
 /// Prints the status and exits 0, 1 or 3.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
+    let caller = Caller::from_process();
+    let engine = args.engine.map(Into::into);
+    super::refuse_without_systemd(
+        &rootless_setup_core::Host::real(),
+        &caller,
+        engine.unwrap_or_default(),
+    )?;
     if let Some(name) = &args.user {
         return super::as_user::act(name, "status", Prepare::Manager, style);
     }
-    let caller = Caller::from_process();
-    let paths = Paths::of_installed(&caller, args.engine.map(Into::into), "status")?;
+    let paths = Paths::of_installed(&caller, engine, "status")?;
     let report = gather(&caller, &paths);
     match args.format {
         Format::Json => out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,

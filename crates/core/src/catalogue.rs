@@ -10,6 +10,7 @@ use serde::{Serialize, Serializer};
 /// it appears in JSON, in `--only`/`--skip`, in `explain` and in docs/checks.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CheckId {
+    HostInit,
     User,
     SessionRuntimeDir,
     SessionBus,
@@ -37,7 +38,8 @@ pub enum CheckId {
 impl CheckId {
     /// Every check, in display order. Checks run in this order too, except that a check's
     /// dependencies always run before it.
-    pub const ALL: [CheckId; 22] = [
+    pub const ALL: [CheckId; 23] = [
+        CheckId::HostInit,
         CheckId::User,
         CheckId::SessionRuntimeDir,
         CheckId::SessionBus,
@@ -65,6 +67,7 @@ impl CheckId {
     /// The stable string id.
     pub fn as_str(self) -> &'static str {
         match self {
+            CheckId::HostInit => "host.init",
             CheckId::User => "user",
             CheckId::SessionRuntimeDir => "session.runtime-dir",
             CheckId::SessionBus => "session.bus",
@@ -99,6 +102,7 @@ impl CheckId {
     /// A short human title.
     pub fn title(self) -> &'static str {
         match self {
+            CheckId::HostInit => "systemd as PID 1",
             CheckId::User => "an ordinary user with a home",
             CheckId::SessionRuntimeDir => "XDG_RUNTIME_DIR",
             CheckId::SessionBus => "user D-Bus",
@@ -157,13 +161,21 @@ impl CheckId {
     /// it has (a missing `dockerd` says nothing about the port sysctl).
     pub fn runs_after(self) -> &'static [CheckId] {
         match self {
-            CheckId::NetworkDriver | CheckId::UsernsApparmor | CheckId::Storage => {
-                &[CheckId::EngineBinaries]
-            }
+            CheckId::NetworkDriver | CheckId::Storage => &[CheckId::EngineBinaries],
+            CheckId::UsernsApparmor => &[CheckId::EngineBinaries, CheckId::HostInit],
             CheckId::NetworkPorts => &[CheckId::EngineBinaries, CheckId::NetworkDriver],
             CheckId::NetworkPing => &[CheckId::NetworkDriver],
             // Which OCI runtime an engine needs depends on the delegated controllers.
             CheckId::EngineBinaries => &[CheckId::Cgroup],
+            // What runs as PID 1 decides which advice works on the host (no user manager, no
+            // logind, no `systemctl` without systemd).
+            CheckId::User
+            | CheckId::SessionRuntimeDir
+            | CheckId::SessionBus
+            | CheckId::SessionSystemd
+            | CheckId::SessionLinger
+            | CheckId::Cgroup
+            | CheckId::EngineRootful => &[CheckId::HostInit],
             _ => &[],
         }
     }
@@ -284,6 +296,7 @@ mod tests {
             ]
         );
         assert_eq!(CheckId::matching("user"), vec![CheckId::User]);
+        assert_eq!(CheckId::matching("host"), vec![CheckId::HostInit]);
         assert!(CheckId::matching("sess").is_empty());
     }
 }

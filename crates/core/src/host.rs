@@ -234,6 +234,13 @@ impl Host {
         Ok(names)
     }
 
+    /// The target of the symbolic link `path` as written (not resolved, not read through the
+    /// root: `/proc/1/exe` names a path on the host); `None` when it is not a link or cannot be
+    /// read.
+    pub fn read_link(&self, path: impl AsRef<Path>) -> Option<PathBuf> {
+        fs::read_link(self.path(path)).ok()
+    }
+
     /// Resolves symlinks of a host path, staying inside the root; `None` when it does not exist.
     pub fn canonicalize(&self, path: impl AsRef<Path>) -> Option<PathBuf> {
         let real = fs::canonicalize(self.path(path)).ok()?;

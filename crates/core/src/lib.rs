@@ -2,7 +2,8 @@
 //! reading a file and running a program: check ids ([`catalogue`]) and their results
 //! ([`finding`], [`report`]); the data the crates hand each other ([`model`]) and one
 //! description per engine ([`engine`]); the rules that both judge a host and shape a unit
-//! ([`network`], [`version`]); distributions and their packages ([`distro`]); what a fix does,
+//! ([`network`], [`version`]); what runs as PID 1 and what kind of host this is ([`init`]);
+//! distributions and their packages ([`distro`]); what a fix does,
 //! as data, and the files it writes ([`remedy`]); accounts and the rule for whom a root script
 //! may act ([`passwd`], [`accounts`], [`subid`]); shell quoting
 //! ([`shell`]); the user's XDG directories ([`paths`]); template rendering ([`template`]); the one
@@ -20,6 +21,7 @@ pub mod finding;
 pub mod host;
 #[cfg(any(test, feature = "testing"))]
 pub mod hostile;
+pub mod init;
 pub mod known_versions;
 pub mod model;
 pub mod network;

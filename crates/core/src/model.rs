@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::catalogue::CheckId;
 use crate::finding::Status;
+use crate::init::HostInit;
 
 /// The container engine being prepared for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -108,6 +109,8 @@ pub struct NetworkPlan {
 /// that establishes it has run (or when it could not establish it).
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
+    /// What runs as PID 1 and what kind of host this is (`host.init`).
+    pub host: Option<HostInit>,
     /// The caller's passwd entry (`user`).
     pub account: Option<Account>,
     /// The caller's subordinate uid ranges (`subid.uid`).
@@ -134,6 +137,12 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// The host's init facts when the host is known to run without systemd as PID 1
+    /// (`host.init`): advice that needs systemd, logind or a user manager does not work there.
+    pub fn without_systemd(&self) -> Option<&HostInit> {
+        self.host.as_ref().filter(|h| h.without_systemd())
+    }
+
     /// A found binary by name.
     pub fn binary(&self, name: &str) -> Option<&Binary> {
         self.binaries.get(name)

@@ -219,6 +219,42 @@ pub(super) fn require_nothing_left(cx: &Ctx<'_>, dev: &BoxUser, context: &str) -
     Ok(())
 }
 
+/// `check`'s `engine.installed` sees the running install, and notes what the engine itself
+/// warns about (`/info`'s `Warnings`).
+fn check_sees_the_install(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let out = cx.dev_tool(
+        &["check", "--only", "engine.installed", "--format", "json"],
+        0,
+    )?;
+    let report: serde_json::Value =
+        serde_json::from_str(&out.stdout).context("check --format json is not JSON")?;
+    let finding = &report["findings"][0];
+    let summary = finding["summary"].as_str().unwrap_or_default();
+    ensure!(
+        summary.starts_with("installed by rootless-setup (enabled, running"),
+        "engine.installed as {}: {summary}",
+        dev.name
+    );
+    let said: Vec<&str> = finding["observed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["key"] == "engine_warning" || o["key"] == "engine_warnings")
+        .filter_map(|o| o["value"].as_str())
+        .collect();
+    ensure!(
+        !said.iter().any(|w| w.starts_with("not asked")),
+        "engine.installed did not reach the engine: {said:?}"
+    );
+    cx.note(format!(
+        "check engine.installed: {} {summary}; the engine says: {}",
+        finding["status"].as_str().unwrap_or_default(),
+        said.join(" | ")
+    ));
+    Ok(())
+}
+
 /// The first `/_ping` answer after readiness, from `install --verbose`, in milliseconds.
 fn ping_after_ready(stdout: &str) -> Option<f64> {
     let rest = stdout.split("first /_ping answer ").nth(1)?;
@@ -231,6 +267,7 @@ fn install_cycle(cx: &mut Ctx<'_>) -> Result<()> {
     make_previous_context(cx)?;
     first_install(cx)?;
     let pid = healthy(cx)?;
+    check_sees_the_install(cx)?;
     install_again(cx, &pid)?;
     uninstall_twice(cx)?;
     five_cycles(cx)

@@ -4,8 +4,9 @@
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::Value;
 
-/// The 22 check ids the checker must report, each exactly once.
-pub const CHECK_IDS: [&str; 22] = [
+/// The 23 check ids the checker must report, each exactly once.
+pub const CHECK_IDS: [&str; 23] = [
+    "host.init",
     "user",
     "session.runtime-dir",
     "session.bus",
@@ -143,7 +144,7 @@ impl CheckReport {
         Ok(report)
     }
 
-    /// Requires every one of the 22 ids exactly once and nothing else.
+    /// Requires every one of the 23 ids exactly once and nothing else.
     pub fn require_complete(&self) -> Result<()> {
         let mut problems = Vec::new();
         for id in CHECK_IDS {
@@ -235,7 +236,7 @@ mod tests {
         r.require_status("cgroup", "pass").expect("pass");
         assert!(r.require_status("cgroup", "fail").is_err());
         assert!(r.non_pass_lines().is_empty());
-        assert_eq!(r.tally(), "pass 22, warn 0, fail 0, skip 0");
+        assert_eq!(r.tally(), "pass 23, warn 0, fail 0, skip 0");
     }
 
     #[test]

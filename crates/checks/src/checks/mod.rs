@@ -12,6 +12,7 @@ mod cgroup;
 mod common;
 mod engine;
 mod env;
+mod host;
 pub mod network;
 mod session;
 mod storage;
@@ -46,6 +47,7 @@ pub(crate) fn kind(id: CheckId) -> Kind {
 /// Runs one check. Dependencies have already run; their facts are in `facts`.
 pub(crate) fn run(id: CheckId, cx: &Context<'_>, facts: &mut Facts) -> Finding {
     match id {
+        CheckId::HostInit => host::init(cx, facts),
         CheckId::User => user::user(cx, facts),
         CheckId::SessionRuntimeDir => session::runtime_dir(cx, facts),
         CheckId::SessionBus => session::bus(cx, facts),

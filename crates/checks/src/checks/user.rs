@@ -83,7 +83,7 @@ pub(super) fn caller_account(cx: &Context<'_>, facts: &Facts) -> Option<Account>
 pub(crate) fn user(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let uid = cx.caller.uid;
     if uid == 0 {
-        return running_as_root(cx);
+        return running_as_root(cx, facts);
     }
     let (found, read_error) = lookup_account(cx, uid);
     let Some((account, source)) = found else {
@@ -301,7 +301,7 @@ fn refused(refusal: &Refusal) -> Fix {
     Fix::root(ID, summary).cmds(refusal.commands())
 }
 
-fn running_as_root(cx: &Context<'_>) -> Finding {
+fn running_as_root(cx: &Context<'_>, facts: &Facts) -> Finding {
     let sudo_user = cx.caller.var("SUDO_USER").filter(|u| *u != "root");
     let target = sudo_user.map_or_else(|| "USER".to_owned(), shell::quote);
     let mut finding = Finding::fail(ID, "running as root (uid 0)").observe("uid", 0);
@@ -314,20 +314,36 @@ fn running_as_root(cx: &Context<'_>) -> Finding {
              lands in an unprivileged account; set up for root it would be a rootful engine in \
              disguise, without the isolation rootless mode exists for",
         )
-        .fix(
-            Fix::user(
-                ID,
-                format!(
-                    "run rootless-setup without sudo, as the user who will own the engine ({target}), \
-                     from that user's own login session: `machinectl shell {target}@` or ssh \
-                     (`su` and `sudo -iu` do not create one)"
-                ),
-            )
-            .cmds([
-                format!("machinectl shell {target}@"),
-                "rootless-setup check".to_owned(),
-            ]),
+        .fix(as_the_user(facts, &target))
+}
+
+/// How root hands over to the user: a login session where systemd runs, `su -` where there is
+/// none to open.
+fn as_the_user(facts: &Facts, target: &str) -> Fix {
+    if let Some(host) = facts.without_systemd() {
+        return Fix::user(
+            ID,
+            format!(
+                "run rootless-setup without sudo, as the user who will own the engine ({target}): \
+                 without systemd (PID 1 is {}) there is no login session to open, so a login \
+                 shell of that user does",
+                host.pid1_label()
+            ),
         )
+        .cmds([format!("su - {target}"), "rootless-setup check".to_owned()]);
+    }
+    Fix::user(
+        ID,
+        format!(
+            "run rootless-setup without sudo, as the user who will own the engine ({target}), \
+             from that user's own login session: `machinectl shell {target}@` or ssh \
+             (`su` and `sudo -iu` do not create one)"
+        ),
+    )
+    .cmds([
+        format!("machinectl shell {target}@"),
+        "rootless-setup check".to_owned(),
+    ])
 }
 
 fn no_passwd_entry(cx: &Context<'_>, uid: u32, read_error: Option<String>) -> Finding {

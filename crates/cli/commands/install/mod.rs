@@ -117,6 +117,18 @@ pub struct Args {
 /// Runs the install, for people or as a result document.
 pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
+        // Acting for another user ends in starting their user manager: refuse before the
+        // root fix changes anything on a host where there is none.
+        let engine = args
+            .config
+            .engine
+            .as_deref()
+            .and_then(|n| Engine::ALL.into_iter().find(|e| e.as_str() == n.trim()));
+        super::refuse_without_systemd(
+            &rootless_setup_core::Host::real(),
+            &Caller::from_process(),
+            engine.unwrap_or_default(),
+        )?;
         let mut fix = vec!["fix", "--user", name, "--apply"];
         if args.yes {
             fix.push("--yes");
@@ -160,6 +172,11 @@ fn install(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<
     )?;
     let (settings, _home) = args.config.load(&caller)?;
     results.engine = Some(settings.engine.value);
+    super::refuse_without_systemd(
+        &rootless_setup_core::Host::real(),
+        &caller,
+        settings.engine.value,
+    )?;
     let paths = Paths::of(&caller, settings.engine.value)?;
     let _lock = if args.dry_run {
         None

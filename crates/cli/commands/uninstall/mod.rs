@@ -340,14 +340,20 @@ fn uninstall(args: &Args, style: &Style, results: &mut Results) -> anyhow::Resul
     }
     let record = State::load(&paths.state, paths.uid, paths.engine)
         .map_err(|e| hinted(ErrorId::RecordUntrusted, e.to_string(), &[&e.help()]))?;
-    let manager = UserManager::connect_session();
+    // Without systemd there is no user manager to ask: say so instead of asking a bus.
+    let no_systemd = super::without_systemd(&rootless_setup_core::Host::real(), &caller)
+        .map(|(_, message)| message);
+    let manager = no_systemd.is_none().then(UserManager::connect_session);
     let login = Login::connect_system().ok();
     let docker = docker_context::find_docker(&caller, None).map(|path| DockerCli {
         path,
         config_dir: paths.docker_config.clone(),
     });
     let world = World {
-        manager: manager.as_ref().ok().map(|m| m as &dyn Manager),
+        manager: manager
+            .as_ref()
+            .and_then(|m| m.as_ref().ok())
+            .map(|m| m as &dyn Manager),
         login: login.as_ref().map(|l| l as &dyn Linger),
         docker: docker.as_ref().map(|d| d as &dyn Contexts),
         engine: &Socket,
@@ -369,11 +375,13 @@ fn uninstall(args: &Args, style: &Style, results: &mut Results) -> anyhow::Resul
     } else {
         "plan:"
     };
-    let bus_error = manager.as_ref().err().map(|e| {
-        format!(
-            "{e}{}",
-            e.hint().map(|h| format!(" ({h})")).unwrap_or_default()
-        )
+    let bus_error = no_systemd.or_else(|| {
+        manager.as_ref().and_then(|m| m.as_ref().err()).map(|e| {
+            format!(
+                "{e}{}",
+                e.hint().map(|h| format!(" ({h})")).unwrap_or_default()
+            )
+        })
     });
     results
         .warnings

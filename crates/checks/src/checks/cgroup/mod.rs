@@ -85,6 +85,22 @@ fn judge(cx: &Context<'_>, facts: &Facts) -> Finding {
         Err(finding) => return *finding,
     };
     let layout_seen = |f: Finding| layout.observe(f);
+    if let Some(host) = facts.without_systemd() {
+        return layout_seen(Finding::warn(
+            ID,
+            format!(
+                "no systemd (PID 1 is {}): no user manager to delegate cgroup controllers to, so \
+                 rootless containers get no resource limits",
+                host.pid1_label()
+            ),
+        ))
+        .observe("path", SELF_CGROUP)
+        .why(
+            "rootless engines get their cgroup controllers from the systemd user manager \
+             (user@UID.service); started by hand without it, `docker run --memory/--cpus/\
+             --pids-limit` fail and `docker stats` shows no usage, while containers still run",
+        );
+    }
     if layout.version != Version::V2 {
         let v1 = layout::v1_hierarchies(&text);
         let name = match layout.version {

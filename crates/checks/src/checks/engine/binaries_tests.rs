@@ -503,6 +503,9 @@ impl System for Slow {
     fn linger(&self, uid: u32) -> crate::system::BusAnswer<bool> {
         System::linger(&self.inner, uid)
     }
+    fn engine_warnings(&self, socket: &std::path::Path) -> Result<Vec<String>, String> {
+        System::engine_warnings(&self.inner, socket)
+    }
 }
 
 #[test]

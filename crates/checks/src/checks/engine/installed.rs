@@ -1,12 +1,14 @@
 //! `engine.installed`: the state of an existing rootless install — the user unit
 //! (`~/.config/systemd/user/docker.service`, or `containerd.service`), who wrote it
 //! (rootless-setup, `dockerd-rootless-setuptool.sh`, or a person), whether it is enabled, its
-//! drop-ins, and whether the daemon looks to be running.
+//! drop-ins, whether the daemon looks to be running, and what a running daemon itself reports
+//! wrong with its set-up (`/info`'s `Warnings`).
 
 use std::path::{Path, PathBuf};
 
 use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
+use rootless_setup_core::engine::{Readiness, Runs};
 use rootless_setup_core::finding::{Finding, Fix, Status};
 use rootless_setup_core::model::{Engine, Facts};
 use rootless_setup_core::paths;
@@ -145,7 +147,66 @@ pub(crate) fn installed(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             format!(", drop-ins: {}", dropins.join(", "))
         }
     );
-    by_origin(cx, finding, &text, &unit, &state)
+    let finding = by_origin(cx, finding, &text, &unit, &state);
+    match &running {
+        Some((_, true)) => engine_says(cx, finding),
+        _ => finding,
+    }
+}
+
+/// What the running engine itself reports wrong with its set-up (`/info`'s `Warnings`, what
+/// `docker info` and `status` show), for an engine rootlesskit runs and that answers the Docker
+/// API; asking a socket-activated one would start it.
+fn engine_says(cx: &Context<'_>, finding: Finding) -> Finding {
+    let spec = cx.engine.spec();
+    if spec.readiness != Readiness::Ping || !matches!(spec.runs, Runs::Rootlesskit { .. }) {
+        return finding;
+    }
+    let Some(socket) = spec
+        .api_socket
+        .and_then(|s| super::runtime_dir(cx).map(|r| r.join(s)))
+    else {
+        return finding;
+    };
+    let warnings = match cx.system.engine_warnings(&socket) {
+        Ok(warnings) => warnings,
+        Err(e) => return finding.observe("engine_warnings", format!("not asked: {e}")),
+    };
+    if warnings.is_empty() {
+        return finding.observe("engine_warnings", "none");
+    }
+    let count = warnings.len();
+    let mut finding = warnings
+        .iter()
+        .fold(finding, |f, w| f.observe("engine_warning", w));
+    finding.summary = format!(
+        "{}; the engine reports {count} warning{}",
+        finding.summary,
+        if count == 1 { "" } else { "s" }
+    );
+    if finding.status != Status::Pass {
+        return finding;
+    }
+    finding.status = Status::Warn;
+    finding
+        .why(
+            "the engine lists in its own /info what it finds wrong with its set-up (a cgroup \
+             controller it cannot use, a kernel feature it lacks); each names something that \
+             does not work for its containers",
+        )
+        .fix(
+            Fix::user(
+                ID,
+                "read the engine's warnings and fix what they name; `rootless-setup status` \
+                 shows them too",
+            )
+            .cmd(format!(
+                "{}={}{} docker info",
+                spec.address_variable,
+                spec.address_scheme,
+                shell::quote_path(&socket)
+            )),
+        )
 }
 
 /// No unit: not installed, unless a daemon seems to run without one.

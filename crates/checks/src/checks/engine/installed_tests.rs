@@ -271,3 +271,95 @@ proptest::proptest! {
         let _ = unit_value(&text, "ExecStart");
     }
 }
+
+fn with_engine(
+    fx: &Fixture,
+    engine: Engine,
+    answer: Result<Vec<String>, String>,
+) -> (Finding, Vec<String>) {
+    let mut h = Harness::new(fx, caller(), ScriptedSystem::new().engine_warnings(answer));
+    h.engine = engine;
+    let f = installed(&h.context(), &mut Facts::default());
+    (f, h.system.calls())
+}
+
+fn running_ours() -> Fixture {
+    let fx = fixture();
+    fx.file(UNIT, &ours())
+        .symlink(WANTS, UNIT)
+        .file("/run/user/1000/docker.sock", "");
+    fx
+}
+
+#[test]
+fn the_running_engines_own_warnings_make_it_warn_with_each_shown() {
+    let warnings = vec![
+        "WARNING: No cpu cfs quota support".to_owned(),
+        "WARNING: No io.weight support".to_owned(),
+    ];
+    let (f, calls) = with_engine(&running_ours(), Engine::Docker, Ok(warnings));
+    assert_eq!(calls, ["info /run/user/1000/docker.sock"]);
+    assert_eq!(f.status, Status::Warn, "{f:#?}");
+    assert_eq!(
+        f.summary,
+        "installed by rootless-setup (enabled, running); the engine reports 2 warnings"
+    );
+    let seen: Vec<&str> = f
+        .observed
+        .iter()
+        .filter(|o| o.key == "engine_warning")
+        .map(|o| o.value.as_str())
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "WARNING: No cpu cfs quota support",
+            "WARNING: No io.weight support"
+        ]
+    );
+    assert_eq!(
+        f.fix.expect("a fix").commands,
+        ["DOCKER_HOST=unix:///run/user/1000/docker.sock docker info"]
+    );
+}
+
+#[test]
+fn no_warnings_pass_and_an_engine_that_cannot_be_asked_says_why() {
+    let (f, _) = with_engine(&running_ours(), Engine::Docker, Ok(Vec::new()));
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(f.observed("engine_warnings"), Some("none"));
+    let (f, _) = with_engine(&running_ours(), Engine::Docker, Err("refused".into()));
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(f.observed("engine_warnings"), Some("not asked: refused"));
+}
+
+#[test]
+fn a_stopped_or_socket_activated_engine_is_not_asked() {
+    let fx = fixture();
+    fx.file(UNIT, &ours());
+    let (f, calls) = with_engine(&fx, Engine::Docker, Ok(vec!["w".into()]));
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(f.status, Status::Pass);
+    // Podman's socket would start the service: not asked even when the socket exists.
+    let fx = fixture();
+    fx.file("/home/alice/.config/systemd/user/podman.socket", &ours())
+        .file("/run/user/1000/podman/podman.sock", "");
+    let (_, calls) = with_engine(&fx, Engine::Podman, Ok(vec!["w".into()]));
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+#[test]
+fn warnings_add_to_an_old_units_warning_without_replacing_its_advice() {
+    let fx = fixture();
+    fx.file(UNIT, OLD_UNIT)
+        .file("/run/user/1000/docker.sock", "");
+    let (f, _) = with_engine(&fx, Engine::Docker, Ok(vec!["WARNING: x".into()]));
+    assert_eq!(f.status, Status::Warn);
+    assert!(
+        f.summary.ends_with("; the engine reports 1 warning"),
+        "{}",
+        f.summary
+    );
+    assert_eq!(f.observed("engine_warning"), Some("WARNING: x"));
+    assert_eq!(f.fix.expect("a fix").commands, ["rootless-setup install"]);
+}

@@ -97,10 +97,13 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     if let Some(value) = cx.caller.var(host_var) {
         finding = finding.observe(host_var.to_lowercase(), value);
     }
-    let disable = format!(
-        "sudo systemctl disable --now {}",
-        spec.rootful_units.join(" ")
-    );
+    let disable = match facts.without_systemd() {
+        Some(host) => host.init.disable_service(spec.rootful_units),
+        None => vec![format!(
+            "sudo systemctl disable --now {}",
+            spec.rootful_units.join(" ")
+        )],
+    };
 
     match access {
         Some(reason) => {
@@ -112,7 +115,7 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 ID,
                 "stop and disable the rootful daemon (and leave the socket's group), or pass --force to `rootless-setup install` to run both",
             )
-            .cmd(disable);
+            .cmds(disable);
             if reason.starts_with("you are in its group")
                 && let Some(user) = &name
             {
@@ -145,7 +148,7 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                 .why(format!(
                     "two daemons run side by side: {host_var} (or the CLI context) decides which one your commands reach, and images and containers of one are not visible to the other"
                 ))
-                .fix(Fix::root(ID, note).cmd(disable))
+                .fix(Fix::root(ID, note).cmds(disable))
         }
     }
 }

@@ -6,6 +6,10 @@
 //! The usual way to fail all of them is `su USER` or `sudo -iu USER`: both switch the user id
 //! without opening a logind session, so there is no runtime directory, no user bus and no user
 //! manager. The fixes explain that and name the ways that do open one.
+//!
+//! On a host known to run without systemd (`host.init`) there is no session to open: the bus,
+//! manager and linger checks are skipped saying so, and the runtime directory's fix is the one
+//! Docker's guide gives there (a directory the user makes).
 
 use std::path::{Path, PathBuf};
 
@@ -18,12 +22,11 @@ use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::host::FileInfo;
+use rootless_setup_core::init::{self, HostInit, SYSTEMD_BOOTED};
 use rootless_setup_core::model::Facts;
 use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell;
 
-/// Exists on hosts booted with systemd.
-const SYSTEMD_BOOTED: &str = "/run/systemd/system";
 /// Installed by Debian's `dbus-user-session`: the user manager's D-Bus socket unit.
 const DBUS_USER_SOCKET_UNIT: &str = "/usr/lib/systemd/user/dbus.socket";
 /// logind's linger flag files.
@@ -31,6 +34,10 @@ const LINGER_DIR: &str = "/var/lib/systemd/linger";
 
 const SU_STORY: &str = "`su` and `sudo -iu` switch the user id but open no logind session, so \
     there is no XDG_RUNTIME_DIR, no user D-Bus and no systemd user manager to run the engine";
+
+const NO_LOGIND_STORY: &str = "the engine keeps its API socket, pid files and network \
+    namespace under XDG_RUNTIME_DIR; without systemd no login manager makes that directory, so \
+    the user makes it (and removes it at logout)";
 
 /// The caller's login name for fix commands, shell-quoted: the account `user` found, else a
 /// passwd lookup, else `$USER` for the shell to expand.
@@ -64,24 +71,66 @@ fn login_fix(id: CheckId, name: &str) -> Fix {
     ])
 }
 
+/// The fix for a missing or unusable `XDG_RUNTIME_DIR`: a real login session, or on a host
+/// without systemd (where no login manager makes one) a directory the user makes, as Docker's
+/// guide does; `unset_first` when the variable's value must go.
+fn runtime_fix(facts: &Facts, name: &str, unset_first: bool) -> Fix {
+    const ID: CheckId = CheckId::SessionRuntimeDir;
+    let Some(host) = facts.without_systemd() else {
+        let fix = login_fix(ID, name);
+        return if unset_first {
+            fix.cmd("unset XDG_RUNTIME_DIR")
+        } else {
+            fix
+        };
+    };
+    let unset = unset_first.then(|| "unset XDG_RUNTIME_DIR".to_owned());
+    Fix::user(
+        ID,
+        format!(
+            "no login manager makes XDG_RUNTIME_DIR without systemd (PID 1 is {}): make a \
+             directory you own, mode 0700, not under /tmp, export it in your shell start-up file \
+             and remove it at logout, as Docker's rootless guide does",
+            host.pid1_label()
+        ),
+    )
+    .cmds(unset.into_iter().chain(init::runtime_dir_commands()))
+}
+
+/// The skip of a check that needs systemd, on a host known to run without it.
+fn no_systemd(id: CheckId, host: &HostInit, what: &str) -> Finding {
+    Finding::skip(
+        id,
+        format!(
+            "no systemd on this host (PID 1 is {}): {what}; see `host.init` for what works here",
+            host.pid1_label()
+        ),
+    )
+}
+
 /// `session.runtime-dir`: `XDG_RUNTIME_DIR` is set, a directory owned by the caller with mode
 /// 0700, not under `/tmp`, and `/run/user/$UID` on systemd hosts.
 pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     const ID: CheckId = CheckId::SessionRuntimeDir;
     let name = name_for_commands(cx, facts);
+    let login = runtime_fix(facts, &name, false);
     let systemd = systemd_booted(cx);
     let expected = PathBuf::from(format!("/run/user/{}", cx.caller.uid));
     let Some(dir) = cx.caller.var("XDG_RUNTIME_DIR") else {
-        return Finding::fail(ID, "XDG_RUNTIME_DIR is not set")
+        let unset = Finding::fail(ID, "XDG_RUNTIME_DIR is not set")
             .observe("xdg_runtime_dir", "unset")
-            .observe("systemd_booted", systemd)
+            .observe("systemd_booted", systemd);
+        if facts.without_systemd().is_some() {
+            return unset.why(NO_LOGIND_STORY).fix(login);
+        }
+        return unset
             .observe("expected", expected.display())
             .observe("expected_exists", cx.host.exists(&expected))
             .why(format!(
                 "the engine keeps its API socket, pid files and network namespace under \
                  XDG_RUNTIME_DIR, which logind creates at login; {SU_STORY}"
             ))
-            .fix(login_fix(ID, &name));
+            .fix(login);
     };
     let path = Path::new(dir);
     let observed = |f: Finding| {
@@ -101,6 +150,14 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     }
     let info = match cx.host.stat(path) {
         Ok(Some(info)) => info,
+        Ok(None) if facts.without_systemd().is_some() => {
+            return observed(Finding::fail(
+                ID,
+                format!("XDG_RUNTIME_DIR {dir} does not exist"),
+            ))
+            .why(NO_LOGIND_STORY)
+            .fix(login);
+        }
         Ok(None) => {
             return observed(Finding::fail(
                 ID,
@@ -111,13 +168,13 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
                  variable pointing nowhere was inherited from a session that ended or from \
                  another user; {SU_STORY}"
             ))
-            .fix(login_fix(ID, &name));
+            .fix(login.clone());
         }
         Err(e) => {
             return observed(Finding::fail(ID, format!("could not look at {dir}")))
                 .observe("error", &e)
                 .why("the engine keeps its API socket and state under XDG_RUNTIME_DIR")
-                .fix(login_fix(ID, &name));
+                .fix(login.clone());
         }
     };
     let observed = |f: Finding| {
@@ -125,22 +182,27 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
             .observe("owner", info.uid)
             .observe("mode", format!("{:04o}", info.perms()))
     };
-    if let Some(f) = runtime_dir_access(cx, dir, &info, &name) {
+    if let Some(f) = runtime_dir_access(cx, dir, &info, &login) {
         return observed(f);
     }
-    runtime_dir_place(cx, dir, &expected, systemd, &name, observed)
+    runtime_dir_place(cx, dir, &expected, systemd, facts, &name, observed)
 }
 
 /// The runtime directory's kind, owner and mode: the failure when the caller's engine could not
 /// keep its socket there safely, else `None`.
-fn runtime_dir_access(cx: &Context<'_>, dir: &str, info: &FileInfo, name: &str) -> Option<Finding> {
+fn runtime_dir_access(
+    cx: &Context<'_>,
+    dir: &str,
+    info: &FileInfo,
+    login: &Fix,
+) -> Option<Finding> {
     const ID: CheckId = CheckId::SessionRuntimeDir;
     let uid = cx.caller.uid;
     if !info.is_dir {
         return Some(
             Finding::fail(ID, format!("XDG_RUNTIME_DIR {dir} is not a directory"))
                 .why("the engine keeps its API socket, pid files and network namespace in this directory")
-                .fix(login_fix(ID, name)),
+                .fix(login.clone()),
         );
     }
     if info.uid != uid {
@@ -156,7 +218,7 @@ fn runtime_dir_access(cx: &Context<'_>, dir: &str, info: &FileInfo, name: &str) 
                 "the variable was inherited from another user's session and the engine cannot \
                  create its socket there; {SU_STORY}"
             ))
-            .fix(login_fix(ID, name)),
+            .fix(login.clone()),
         );
     }
     if info.perms() != 0o700 {
@@ -189,6 +251,7 @@ fn runtime_dir_place(
     dir: &str,
     expected: &Path,
     systemd: bool,
+    facts: &Facts,
     name: &str,
     observed: impl Fn(Finding) -> Finding,
 ) -> Finding {
@@ -210,7 +273,7 @@ fn runtime_dir_place(
                  socket and pid files with them; the runtime directory belongs to logind \
                  (/run/user/UID)",
             )
-            .fix(login_fix(ID, name).cmd("unset XDG_RUNTIME_DIR"));
+            .fix(runtime_fix(facts, name, true));
     }
     if systemd && path != expected {
         return observed(Finding::warn(
@@ -280,6 +343,9 @@ fn needs_dbus_user_session(cx: &Context<'_>) -> bool {
 /// `session.bus`: the user D-Bus answers a ping.
 pub(crate) fn bus(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     const ID: CheckId = CheckId::SessionBus;
+    if let Some(host) = facts.without_systemd() {
+        return no_systemd(ID, host, "no user bus to reach a user manager through");
+    }
     let name = name_for_commands(cx, facts);
     let debian_unit = |f: Finding| {
         if cx.distro.family == Family::Debian {
@@ -538,6 +604,9 @@ fn no_user_manager(
 /// `session.linger`: logind keeps the user manager running without a session.
 pub(crate) fn linger(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     const ID: CheckId = CheckId::SessionLinger;
+    if let Some(host) = facts.without_systemd() {
+        return no_systemd(ID, host, "linger is logind's, which does not run here");
+    }
     let uid = cx.caller.uid;
     let Some(name) = account_name(cx, facts) else {
         return Finding::skip(ID, format!("no passwd entry for uid {uid} (see `user`)"));

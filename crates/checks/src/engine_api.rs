@@ -1,5 +1,6 @@
 //! The engine's HTTP API over its unix socket, with std only: `GET /_ping` (is it answering?),
-//! `GET /version` and `GET /info` (for `status`), and [`wait_ready`], which polls `/_ping`
+//! `GET /version` and `GET /info` (for `status`, and `/info`'s warnings for `check`'s
+//! `engine.installed`), and [`wait_ready`], which polls `/_ping`
 //! every few milliseconds until it answers `200 OK` or a deadline passes — no fixed sleeps.
 //!
 //! Responses are parsed defensively: any bytes give a [`Response`] or an error, never a panic.
@@ -257,18 +258,38 @@ pub fn parse_server_info(version: &[u8], info: Option<&[u8]>) -> ServerInfo {
         cgroup_driver: text(&i, "CgroupDriver"),
         cgroup_version: text(&i, "CgroupVersion"),
         root_dir: text(&i, "DockerRootDir"),
-        warnings: i
-            .get("Warnings")
-            .and_then(|w| w.as_array())
-            .map(|w| {
-                w.iter()
-                    .filter_map(|x| x.as_str())
-                    .take(MAX_WARNINGS)
-                    .map(|x| rootless_setup_core::finding::cut(x, MAX_WARNING_LEN))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        warnings: warnings(&i),
     }
+}
+
+/// `Warnings` of an `/info` document, at most [`MAX_WARNINGS`], each cut to
+/// [`MAX_WARNING_LEN`].
+fn warnings(info: &serde_json::Value) -> Vec<String> {
+    info.get("Warnings")
+        .and_then(|w| w.as_array())
+        .map(|w| {
+            w.iter()
+                .filter_map(|x| x.as_str())
+                .take(MAX_WARNINGS)
+                .map(|x| rootless_setup_core::finding::cut(x, MAX_WARNING_LEN))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What the engine itself says is wrong with its set-up: `/info`'s `Warnings` (for `check`'s
+/// `engine.installed`; `status` reads them with the rest of [`server_info`]).
+pub fn info_warnings(socket: &Path) -> Result<Vec<String>, ApiError> {
+    let info = get(socket, "/info", REQUEST_TIMEOUT)?;
+    if info.status != 200 {
+        return Err(ApiError::Malformed(format!(
+            "/info answered {}",
+            info.status
+        )));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&info.body)
+        .map_err(|e| ApiError::Malformed(format!("/info is not JSON: {e}")))?;
+    Ok(warnings(&value))
 }
 
 /// How many of the engine's own warnings are kept, and how long each may be.
@@ -457,5 +478,41 @@ mod tests {
         let rootful = parse_server_info(b"{}", Some(br#"{"SecurityOptions":["name=apparmor"]}"#));
         assert_eq!(rootful.rootless, Some(false));
         assert_eq!(parse_server_info(b"\xff", None), ServerInfo::default());
+    }
+
+    #[test]
+    fn info_warnings_asks_info_and_keeps_only_the_warnings() {
+        let body = r#"{"Warnings":["WARNING: No cpu cfs quota support"],"CgroupDriver":"none"}"#;
+        let (_d, path, h) = serve(vec![
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".to_vec(),
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nnot".to_vec(),
+        ]);
+        assert_eq!(
+            info_warnings(&path).unwrap(),
+            ["WARNING: No cpu cfs quota support"]
+        );
+        assert!(info_warnings(&path).unwrap().is_empty());
+        assert_eq!(
+            info_warnings(&path).unwrap_err().to_string(),
+            "malformed response: /info answered 500"
+        );
+        assert!(
+            info_warnings(&path)
+                .unwrap_err()
+                .to_string()
+                .starts_with("malformed response: /info is not JSON")
+        );
+        let seen = h.join().unwrap();
+        assert!(
+            seen[0].starts_with("GET /info HTTP/1.1\r\n"),
+            "{:?}",
+            seen[0]
+        );
     }
 }
