@@ -90,9 +90,10 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
 /// cannot change the facts ([`checks::Kind`]) runs on its own thread from the moment its
 /// dependencies have run, beside the checks after it; its finding still takes its place. The
 /// fact-free checks whose dependencies are fact-free too start first of all, so their probes
-/// (iptables in a throwaway namespace) overlap everything else; `engine.smoke` (a real
-/// rootlesskit start) starts once `engine.binaries`, `userns.probe` and `network.driver` have
-/// run.
+/// (iptables in a throwaway namespace) overlap everything else; `userns.probe` (a user
+/// namespace made with the id ranges) starts once the ids and helpers are known, and
+/// `engine.smoke` (a real rootlesskit start) once `engine.binaries`, `userns.probe` and
+/// `network.driver` have run.
 pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Facts) {
     let (facts, results) = std::thread::scope(|scope| {
         let mut run = Runner {
@@ -194,8 +195,18 @@ impl Runner<'_, '_> {
     }
 
     /// Starts each of `selected` that only reads facts as soon as its dependencies have all
-    /// run, rather than in its turn, so it runs beside the checks between.
+    /// run (those on threads that have finished count), rather than in its turn, so it runs
+    /// beside the checks between.
     fn start_ready(&mut self, selected: &[CheckId]) {
+        let finished: Vec<CheckId> = self
+            .running
+            .iter()
+            .filter(|(_, handle)| handle.is_finished())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in finished {
+            self.settle(id);
+        }
         for &id in selected {
             let ready = matches!(checks::kind(id), checks::Kind::ReadsFacts(_))
                 && id

@@ -39,6 +39,7 @@ pub(crate) fn kind(id: CheckId) -> Kind {
     match id {
         CheckId::UsernsSysctl => Kind::FactFree(userns::sysctl),
         CheckId::NetworkIptables => Kind::FactFree(network::iptables),
+        CheckId::UsernsProbe => Kind::ReadsFacts(userns::probe),
         CheckId::EngineSmoke => Kind::ReadsFacts(engine::smoke),
         _ => Kind::WritesFacts,
     }

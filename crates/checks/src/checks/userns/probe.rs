@@ -37,7 +37,7 @@ fn expected(ranges: &[IdRange]) -> u64 {
 }
 
 /// Runs the check.
-pub(crate) fn probe(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+pub(crate) fn probe(cx: &Context<'_>, facts: &Facts) -> Finding {
     let account = super::super::user::caller_account(cx, facts);
     let missing: Vec<&str> = [
         ("the account (`user`)", account.is_none()),
@@ -296,9 +296,9 @@ mod tests {
         fx
     }
 
-    fn run(fx: &Fixture, system: ScriptedSystem, mut facts: Facts) -> (Finding, Vec<String>) {
+    fn run(fx: &Fixture, system: ScriptedSystem, facts: Facts) -> (Finding, Vec<String>) {
         let h = Harness::new(fx, Caller::new(1000, 1000), system);
-        let f = probe(&h.context(), &mut facts);
+        let f = probe(&h.context(), &facts);
         (f, h.system.calls())
     }
 
