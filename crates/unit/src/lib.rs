@@ -26,6 +26,7 @@ pub mod drivers;
 pub mod escape;
 pub mod header;
 mod plan;
+pub mod remote;
 mod render;
 
 pub use config::{ConfigError, ConfigErrors, ConfigSource, LoadError, Origin, Overrides, Settings};

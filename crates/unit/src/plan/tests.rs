@@ -450,3 +450,52 @@ fn a_discovered_path_systemd_cannot_run_is_an_error() {
       help: install the program in a directory whose name has no `:` or control characters
     ");
 }
+
+const EXPOSE_TLS: &str = "[remote]\nexpose = \"tcp://0.0.0.0:2376\"\ntls-dir = \"/t\"\n";
+
+#[test]
+fn the_exposure_follows_where_dockerd_runs() {
+    // Debian's script never detaches: rootlesskit forwards into the namespace.
+    let p = plan(&with(EXPOSE_TLS, Overrides::default()), &debian()).unwrap();
+    let r = p.remote.unwrap();
+    assert!(!r.detached);
+    assert_eq!(p.detach_netns, None);
+    assert_eq!(r.tls_dir, Some(PathBuf::from("/t")));
+    // A modern script detaches by default: dockerd listens on the host itself, whatever the
+    // port driver (pasta's implicit here).
+    let p = plan(&with(EXPOSE_TLS, Overrides::default()), &modern()).unwrap();
+    assert_eq!(p.port_driver, PortDriver::Implicit);
+    assert!(p.remote.unwrap().detached);
+    // A script that could not be read: detaching is written down as off.
+    let mut unknown = debian();
+    unknown.script = None;
+    let p = plan(&with(EXPOSE_TLS, Overrides::default()), &unknown).unwrap();
+    assert_eq!(p.detach_netns, Some(false));
+    assert!(!p.remote.unwrap().detached);
+}
+
+#[test]
+fn in_the_namespace_only_the_builtin_port_driver_forwards() {
+    let s = with(
+        &format!("{EXPOSE_TLS}[network]\ndetach-netns = false\n"),
+        Overrides::default(),
+    );
+    insta::assert_snapshot!(problems(&s, &modern()), @r#"
+    /c.toml:2:10: `remote.expose` = tcp://0.0.0.0:2376 is forwarded into the engine's network namespace by the `builtin` port driver, not `implicit`
+      allowed: `builtin`
+      help: set `network.port-driver = "builtin"` (with pasta, which has no builtin port driver, `network.driver = "slirp4netns"`), or `network.detach-netns = true` (rootlesskit 2.0 or newer), where dockerd listens on the host itself
+    "#);
+}
+
+#[test]
+fn the_plan_refuses_what_the_remote_check_refuses() {
+    let s = with(
+        "engine = \"containerd\"\n[remote]\nexpose = \"tcp://0.0.0.0:2375\"\n",
+        Overrides::default(),
+    );
+    assert!(
+        problems(&s, &trixie_containerd()).contains("`remote.expose` is for Docker only"),
+        "{}",
+        problems(&s, &trixie_containerd())
+    );
+}

@@ -71,6 +71,16 @@ pub const CASES: &[Case] = &[
         file: "start-timeout = 300\n[network]\ndriver = \"slirp4netns\"\nport-driver = \"slirp4netns\"\nmtu = 65520\nhost-loopback = true\ndetach-netns = true\n",
         flavour: Flavour::Modern,
     },
+    Case {
+        name: "remote-tls",
+        file: "[remote]\nexpose = \"tcp://0.0.0.0:2376\"\ntls-dir = \"~/.docker/tls 100%\"\n",
+        flavour: Flavour::Debian,
+    },
+    Case {
+        name: "remote-detached-insecure-loopback",
+        file: "[remote]\nexpose = \"tcp://[::1]:2375\"\ninsecure-loopback = true\n",
+        flavour: Flavour::Modern,
+    },
 ];
 
 fn bin(name: &str, path: PathBuf, version: Option<&str>) -> (String, Binary) {
