@@ -25,6 +25,7 @@ mod containers_conf;
 pub mod drivers;
 pub mod escape;
 pub mod header;
+pub mod limits;
 mod plan;
 pub mod remote;
 mod render;

@@ -335,6 +335,7 @@ fn render_steps_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, 
             environment => assignments(&environment)?,
             exec_start => exec_start(plan)?,
             start_timeout => plan.start_timeout,
+            limits => plan.limits.clone(),
         },
     )?;
     Ok(vec![RenderedFile {
@@ -357,7 +358,10 @@ fn render_script_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>,
     let drop_in = template::render(
         "10-rootless-setup.conf",
         DOCKER_DROPIN_TEMPLATE,
-        context! { environment => assignments(&drop_in_environment(plan))? },
+        context! {
+            environment => assignments(&drop_in_environment(plan))?,
+            limits => plan.limits.clone(),
+        },
     )?;
     Ok(vec![
         RenderedFile {
@@ -401,6 +405,7 @@ mod tests {
             environment: BTreeMap::new(),
             start_timeout: 90,
             remote: None,
+            limits: Vec::new(),
             warnings: Vec::new(),
         }
     }

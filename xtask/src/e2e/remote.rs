@@ -5,7 +5,8 @@
 //! answers, through rootlesskit's port forward (which listens on 127.0.0.1 only), and a client
 //! without a certificate is refused → `status` shows the exposure answering → `install --expose
 //! tcp://0.0.0.0:2375` without TLS is refused and the unit files stay byte-identical →
-//! uninstall leaves nothing (and the TLS files, which are the user's).
+//! uninstall leaves nothing (and the TLS files, which are the user's). The same install carries
+//! `limits.memory-max = "1G"` from the configuration file, which the unit's properties show.
 
 use std::time::{Duration, Instant};
 
@@ -107,6 +108,15 @@ fn remote_tls(cx: &mut Ctx<'_>) -> Result<()> {
         fmt_duration(started.elapsed())
     ));
     refuse_a_readable_key(cx, &tls)?;
+    let config = as_dev(
+        cx,
+        &[
+            "sh",
+            "-c",
+            r#"mkdir -p ~/.config/rootless-setup && printf '[limits]\nmemory-max = "1G"\n' > ~/.config/rootless-setup/config.toml"#,
+        ],
+    )?;
+    ensure!(config.success(), "writing config.toml failed");
 
     let started = Instant::now();
     cx.dev_tool(
@@ -149,6 +159,7 @@ fn remote_tls(cx: &mut Ctx<'_>) -> Result<()> {
         "without a client certificate: refused ({})",
         anonymous.stderr.lines().last().unwrap_or("").trim()
     ));
+    memory_limit_applies(cx)?;
     listening_on_loopback_only(cx)?;
     status_shows_it(cx)?;
     refuse_plain_tcp_everywhere(cx)?;
@@ -207,6 +218,21 @@ fn refuse_a_readable_key(cx: &mut Ctx<'_>, tls: &str) -> Result<()> {
         "a refused install wrote the unit"
     );
     cx.note("a group-readable server key: refused (exit 2), nothing written");
+    Ok(())
+}
+
+/// `limits.memory-max = "1G"` is the unit's `MemoryMax=`, and the engine runs with it.
+fn memory_limit_applies(cx: &mut Ctx<'_>) -> Result<()> {
+    let show = as_dev(
+        cx,
+        &["systemctl", "--user", "show", "docker", "-p", "MemoryMax"],
+    )?;
+    ensure!(
+        show.stdout.trim() == "MemoryMax=1073741824",
+        "systemctl --user show docker -p MemoryMax: {:?}",
+        show.stdout.trim()
+    );
+    cx.note("limits.memory-max = \"1G\": systemctl --user show docker -p MemoryMax says MemoryMax=1073741824");
     Ok(())
 }
 

@@ -10,9 +10,10 @@ use toml::de::{DeTable, DeValue};
 use super::Settings;
 use super::error::{ConfigError, ConfigErrors, Origin, Positions, closest, one_of};
 use super::keys::{self, Raw};
+use crate::limits::LIMITS;
 
 const TOP: [&str; 4] = ["engine", "data-root", "daemon-flags", "start-timeout"];
-const TABLES: [&str; 4] = ["network", "remote", "environment", "binaries"];
+const TABLES: [&str; 5] = ["network", "remote", "limits", "environment", "binaries"];
 const NETWORK: [&str; 5] = [
     "driver",
     "port-driver",
@@ -29,6 +30,7 @@ fn all_keys() -> Vec<String> {
         .map(|k| (*k).to_owned())
         .chain(NETWORK.iter().map(|k| format!("network.{k}")))
         .chain(REMOTE.iter().map(|k| format!("remote.{k}")))
+        .chain(LIMITS.iter().map(|k| format!("limits.{}", k.name)))
         .chain(keys::BINARIES.iter().map(|(k, _)| format!("binaries.{k}")))
         .collect()
 }
@@ -97,6 +99,14 @@ pub fn apply(
                         &format!("remote.{sub}"),
                         &at(k.span().start),
                         &REMOTE.map(|n| n),
+                    )),
+                    "limits" if crate::limits::key(sub).is_some() => {
+                        keys::set(settings, &format!("limits.{sub}"), &r, &sub_at, home)
+                    }
+                    "limits" => Err(unknown(
+                        &format!("limits.{sub}"),
+                        &at(k.span().start),
+                        &LIMITS.map(|k| k.name),
                     )),
                     "environment" => keys::set_environment(settings, sub, &r, &sub_at),
                     _ => keys::set_binary(settings, sub, &r, &sub_at, home).map_err(|e| {

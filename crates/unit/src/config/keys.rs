@@ -86,7 +86,7 @@ pub const MANAGED_ENV: [(&str, &str); 7] = [
 
 /// Every key of the file, in documentation order. `environment.NAME` and `binaries.NAME`
 /// stand for the tables.
-pub const KEYS: [KeySpec; 14] = [
+pub const KEYS: [KeySpec; 18] = [
     KeySpec {
         name: "engine",
         flag: Some("--engine"),
@@ -158,6 +158,30 @@ pub const KEYS: [KeySpec; 14] = [
         flag: Some("--insecure-loopback"),
         allowed: "`true` or `false`; `true` allows `remote.expose` without TLS on a loopback address only",
         default: "`false`",
+    },
+    KeySpec {
+        name: "limits.memory-max",
+        flag: None,
+        allowed: crate::limits::LIMITS[0].allowed,
+        default: "none (`MemoryMax=` unset)",
+    },
+    KeySpec {
+        name: "limits.cpu-quota",
+        flag: None,
+        allowed: crate::limits::LIMITS[1].allowed,
+        default: "none",
+    },
+    KeySpec {
+        name: "limits.tasks-max",
+        flag: None,
+        allowed: crate::limits::LIMITS[2].allowed,
+        default: "`infinity` (the unit's `TasksMax=infinity`)",
+    },
+    KeySpec {
+        name: "limits.io-weight",
+        flag: None,
+        allowed: crate::limits::LIMITS[3].allowed,
+        default: "none",
     },
     KeySpec {
         name: "environment.NAME",
@@ -372,6 +396,11 @@ pub fn set(
             settings.insecure_loopback = sourced(origin, boolean(key, raw, origin)?)
         }
         _ => {
+            if let Some(limit) = key.strip_prefix("limits.").and_then(crate::limits::key) {
+                let value = limit_value(key, limit, raw, origin)?;
+                settings.limits.insert(limit.name, sourced(origin, value));
+                return Ok(());
+            }
             return Err(ConfigError::new(
                 origin,
                 key,
@@ -380,6 +409,29 @@ pub fn set(
         }
     }
     Ok(())
+}
+
+/// A `[limits]` value: a string (or a whole number) in systemd's syntax for the directive.
+fn limit_value(
+    key: &str,
+    limit: &'static crate::limits::LimitKey,
+    raw: &Raw,
+    origin: &Origin,
+) -> Result<crate::limits::ResourceLimit, ConfigError> {
+    let given = match raw {
+        Raw::Int(i) => i.to_string(),
+        Raw::Str(s) | Raw::Text(s) => s.clone(),
+        _ => return Err(wrong_type(key, raw, origin, "a string or a whole number")),
+    };
+    let value = limit.parse(&given).ok_or_else(|| {
+        ConfigError::new(
+            origin,
+            key,
+            format!("`{key}` cannot be `{}`", given.escape_debug()),
+        )
+        .allowed(limit.allowed)
+    })?;
+    Ok(crate::limits::ResourceLimit { key: limit, value })
 }
 
 /// Sets `[environment]` entry `name`.

@@ -19,6 +19,7 @@ pub use error::{ConfigError, ConfigErrors, Origin, Positions, Sourced, closest, 
 pub use keys::{KEYS, KeySpec};
 
 use crate::drivers::PortDriver;
+use crate::limits::ResourceLimit;
 use crate::remote::Expose;
 
 /// The merged configuration, before it is checked against the host.
@@ -52,6 +53,8 @@ pub struct Settings {
     pub tls_dir: Option<Sourced<PathBuf>>,
     /// `remote.insecure-loopback`: TCP without TLS, on a loopback address only.
     pub insecure_loopback: Sourced<bool>,
+    /// `[limits]`, by key name (`memory-max`).
+    pub limits: BTreeMap<&'static str, Sourced<ResourceLimit>>,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
             expose: None,
             tls_dir: None,
             insecure_loopback: Sourced::default_value(false),
+            limits: BTreeMap::new(),
         }
     }
 }

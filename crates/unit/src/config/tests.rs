@@ -210,7 +210,7 @@ fn key_in_the_wrong_table() {
     insta::assert_snapshot!(errors("mtu = 1500\n"), @r"
     /home/u/.config/rootless-setup/config.toml:1:1: unknown key `mtu`
       did you mean `network.mtu`?
-      allowed: `engine`, `data-root`, `daemon-flags` or `start-timeout`, and the tables `network`, `remote`, `environment` or `binaries`
+      allowed: `engine`, `data-root`, `daemon-flags` or `start-timeout`, and the tables `network`, `remote`, `limits`, `environment` or `binaries`
     ");
 }
 
@@ -218,7 +218,7 @@ fn key_in_the_wrong_table() {
 fn unknown_key_without_a_near_miss() {
     insta::assert_snapshot!(errors("\n\nlinger = true\n"), @r"
     /home/u/.config/rootless-setup/config.toml:3:1: unknown key `linger`
-      allowed: `engine`, `data-root`, `daemon-flags` or `start-timeout`, and the tables `network`, `remote`, `environment` or `binaries`
+      allowed: `engine`, `data-root`, `daemon-flags` or `start-timeout`, and the tables `network`, `remote`, `limits`, `environment` or `binaries`
     ");
 }
 
@@ -476,5 +476,29 @@ fn the_exposures_variable_and_flags_are_managed() {
       allowed: set `remote.expose` and `remote.tls-dir` (`--expose`, `--tls-dir`) instead
     /home/u/.config/rootless-setup/config.toml:3:38: `DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS` is managed by rootless-setup
       allowed: any other variable; it carries the port forward of `remote.expose`
+    ");
+}
+
+#[test]
+fn limits_are_read_in_systemds_syntax_and_hostile_values_refused() {
+    let s =
+        from_file("[limits]\nmemory-max = \"2G\"\ntasks-max = 512\nio-weight = \"100\"\n").unwrap();
+    let lines: Vec<String> = s.limits.values().map(|l| l.value.line()).collect();
+    assert_eq!(lines, ["IOWeight=100", "MemoryMax=2G", "TasksMax=512"]);
+    insta::assert_snapshot!(errors(concat!(
+        "[limits]\n",
+        "memory-max = \"2G\\nExecStartPre=/bin/sh\"\n",
+        "cpu-quota = 50\n",
+        "io-weight = true\n",
+        "memory = \"1G\"\n",
+    )), @r"
+    /home/u/.config/rootless-setup/config.toml:2:14: `limits.memory-max` cannot be `2G\nExecStartPre=/bin/sh`
+      allowed: bytes with an optional `K`, `M`, `G` or `T` (1024-based), a percentage of the host's memory (`1%` to `100%`), or `infinity`
+    /home/u/.config/rootless-setup/config.toml:3:13: `limits.cpu-quota` cannot be `50`
+      allowed: a whole percentage of one CPU, `1%` to `100000%` (`200%` is two CPUs)
+    /home/u/.config/rootless-setup/config.toml:4:13: `limits.io-weight` must be a string or a whole number, not a boolean
+      allowed: a whole number from 1 to 10000 (100 is the default weight)
+    /home/u/.config/rootless-setup/config.toml:5:1: unknown key `limits.memory`
+      allowed: in [limits]: `memory-max`, `cpu-quota`, `tasks-max` or `io-weight`
     ");
 }

@@ -16,6 +16,7 @@ use crate::config::keys::BINARIES;
 use crate::config::{ConfigError, ConfigErrors, Origin, Settings, Sourced, one_of};
 use crate::drivers::{self, PortDriver, Severity, Subject};
 use crate::escape;
+use crate::limits::{self, LIMITS, ResourceLimit};
 use crate::remote::{self, Remote};
 
 /// The directories every unit's `PATH` ends with, after those of the discovered binaries.
@@ -35,6 +36,8 @@ pub struct Discovered {
     pub network: Option<NetworkPlan>,
     /// The text of the engine's `dockerd-rootless.sh`, when it could be read.
     pub script: Option<String>,
+    /// The controllers delegated to the user manager (`cgroup`), when known.
+    pub delegated_controllers: Option<Vec<String>>,
 }
 
 impl Discovered {
@@ -47,6 +50,7 @@ impl Discovered {
             newgidmap: facts.newgidmap.clone(),
             network: facts.network.clone(),
             script,
+            delegated_controllers: facts.delegated_controllers.clone(),
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct Plan {
     pub start_timeout: u32,
     /// The remote API (`remote.expose`), when exposed.
     pub remote: Option<Remote>,
+    /// The resource limits' unit lines (`MemoryMax=2G`), in [`LIMITS`] order.
+    pub limits: Vec<String>,
     /// Things the user should know that do not stop rendering (lowercase, no period).
     pub warnings: Vec<String>,
 }
@@ -186,6 +192,16 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
         ),
     };
     let (remote, detach_netns) = exposure(settings, &installed, &port, detach_netns, &mut p);
+    let limits: Vec<Sourced<ResourceLimit>> = LIMITS
+        .iter()
+        .filter_map(|k| settings.limits.get(k.name).cloned())
+        .collect();
+    limits::check(
+        &limits,
+        found.delegated_controllers.as_deref(),
+        &mut p.errors,
+        &mut p.warnings,
+    );
     let path = build_path(&located, launch, network.value, found, &mut p.errors);
     if !p.errors.is_empty() {
         return Err(ConfigErrors(p.errors));
@@ -218,6 +234,7 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
             .collect(),
         start_timeout: settings.start_timeout.value,
         remote,
+        limits: limits.iter().map(|l| l.value.line()).collect(),
         warnings: p.warnings,
     })
 }

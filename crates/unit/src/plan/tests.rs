@@ -46,6 +46,7 @@ fn debian() -> Discovered {
         newgidmap: Some("/usr/bin/newgidmap".into()),
         network: None,
         script: Some(DEBIAN_SCRIPT.to_owned()),
+        delegated_controllers: None,
     }
 }
 
@@ -69,6 +70,7 @@ fn modern() -> Discovered {
         newgidmap: Some("/usr/bin/newgidmap".into()),
         network: None,
         script: Some(MODERN_SCRIPT.to_owned()),
+        delegated_controllers: None,
     }
 }
 
@@ -294,6 +296,7 @@ fn trixie_containerd() -> Discovered {
         newgidmap: Some("/usr/bin/newgidmap".into()),
         network: None,
         script: None,
+        delegated_controllers: Some(vec!["memory".to_owned(), "pids".to_owned()]),
     }
 }
 
@@ -498,4 +501,24 @@ fn the_plan_refuses_what_the_remote_check_refuses() {
         "{}",
         problems(&s, &trixie_containerd())
     );
+}
+
+#[test]
+fn a_limit_whose_controller_is_not_delegated_is_refused() {
+    let s = with(
+        "engine = \"containerd\"\n[limits]\nmemory-max = \"1G\"\ncpu-quota = \"50%\"\n",
+        Overrides::default(),
+    );
+    insta::assert_snapshot!(problems(&s, &trixie_containerd()), @"
+    /c.toml:4:13: `limits.cpu-quota` needs the cpu controller, which is not delegated to your systemd user manager (delegated: memory pids)
+      help: `rootless-setup fix` prints the root commands of its `cgroup` block, which delegates it (docs/fix.md); then log in again
+    ");
+    let mut v1 = trixie_containerd();
+    v1.delegated_controllers = Some(Vec::new());
+    assert!(problems(&s, &v1).contains("no controllers on cgroup v1"));
+    let mut unknown = trixie_containerd();
+    unknown.delegated_controllers = None;
+    let p = plan(&s, &unknown).unwrap();
+    assert_eq!(p.limits, ["MemoryMax=1G", "CPUQuota=50%"]);
+    assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
 }
