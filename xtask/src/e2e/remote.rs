@@ -7,6 +7,7 @@
 //! tcp://0.0.0.0:2375` without TLS is refused and the unit files stay byte-identical →
 //! uninstall leaves nothing (and the TLS files, which are the user's). The same install carries
 //! `limits.memory-max = "1G"` from the configuration file, which the unit's properties show.
+//! Last, a plain loopback socket with `--insecure-loopback` answers without TLS.
 
 use std::time::{Duration, Instant};
 
@@ -184,6 +185,53 @@ fn remote_tls(cx: &mut Ctx<'_>) -> Result<()> {
         "something still listens on 2376 after uninstall:\n{}",
         indent(&port.stdout)
     );
+    insecure_loopback(cx)
+}
+
+/// `--expose tcp://127.0.0.1:2375 --insecure-loopback`: a plain socket on loopback answers a
+/// client without TLS, status calls it that, uninstall leaves nothing.
+fn insecure_loopback(cx: &mut Ctx<'_>) -> Result<()> {
+    let dev = cx.dev.clone();
+    let plain = "tcp://127.0.0.1:2375";
+    cx.dev_tool(
+        &["install", "--yes", "--expose", plain, "--insecure-loopback"],
+        0,
+    )?;
+    let version = cx
+        .bx
+        .user(
+            &dev,
+            Session::Login,
+            &[
+                "docker",
+                "-H",
+                plain,
+                "version",
+                "--format",
+                "{{.Server.Version}}",
+            ],
+        )
+        .timeout(Duration::from_secs(60))
+        .run()?;
+    ensure!(
+        version.success() && !version.stdout.trim().is_empty(),
+        "docker -H {plain} version ({}):\n{}",
+        version.describe_exit(),
+        indent(&version.stderr)
+    );
+    let out = cx.dev_tool(&["status", "--format", "json"], 0)?;
+    let st: serde_json::Value = serde_json::from_str(&out.stdout)
+        .with_context(|| format!("status printed no JSON:\n{}", out.stdout))?;
+    ensure!(
+        st["remote"]["security"] == "insecure-loopback" && st["remote"]["answers"] == true,
+        "status remote: {}",
+        st["remote"]
+    );
+    cx.dev_tool(&["uninstall", "--yes"], 0)?;
+    require_nothing_left(cx, &dev, "default")?;
+    cx.note(format!(
+        "install --expose {plain} --insecure-loopback: docker -H {plain} answers without TLS, status says insecure-loopback; uninstall leaves nothing"
+    ));
     Ok(())
 }
 
