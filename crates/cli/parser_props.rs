@@ -228,8 +228,9 @@ proptest! {
     fn records_are_read_back(
         strings in prop::collection::vec("(?s).{0,40}", 6),
         journal in prop::collection::vec((step(), any::<bool>()), 0..12),
+        remote in prop::option::of(("(?s).{0,40}", prop::option::of("(?s).{0,40}"))),
     ) {
-        use crate::state::{Entry, STATE_VERSION, State};
+        use crate::state::{Entry, RemoteApi, STATE_VERSION, State};
         let state = State {
             version: STATE_VERSION,
             tool_version: strings[0].clone(),
@@ -239,6 +240,10 @@ proptest! {
             installed_at: strings[4].clone(),
             updated_at: strings[5].clone(),
             journal: journal.into_iter().map(|(step, done)| Entry { step, done }).collect(),
+            remote: remote.map(|(address, tls_dir)| RemoteApi {
+                address,
+                tls_dir: tls_dir.map(Into::into),
+            }),
         };
         prop_assert_eq!(State::parse(&state.to_text()).ok(), Some(state));
     }

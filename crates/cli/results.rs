@@ -74,12 +74,14 @@ pub enum ErrorId {
     SudoUnavailable,
     /// The fix script ran and failed.
     FixScriptFailed,
+    /// `remote.tls-dir` does not hold a usable CA, server certificate and key.
+    TlsInvalid,
 }
 
 impl ErrorId {
     /// Every id, in the order docs/json.md lists them.
     #[cfg(test)]
-    pub const ALL: [ErrorId; 24] = [
+    pub const ALL: [ErrorId; 25] = [
         ErrorId::Usage,
         ErrorId::Internal,
         ErrorId::ConfigInvalid,
@@ -104,6 +106,7 @@ impl ErrorId {
         ErrorId::ConfirmationRequired,
         ErrorId::SudoUnavailable,
         ErrorId::FixScriptFailed,
+        ErrorId::TlsInvalid,
     ];
 
     /// The id as it appears in the document.
@@ -133,6 +136,7 @@ impl ErrorId {
             ErrorId::ConfirmationRequired => "confirmation-required",
             ErrorId::SudoUnavailable => "sudo-unavailable",
             ErrorId::FixScriptFailed => "fix-script-failed",
+            ErrorId::TlsInvalid => "tls-invalid",
         }
     }
 

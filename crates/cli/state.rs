@@ -54,6 +54,18 @@ pub struct State {
     pub updated_at: String,
     /// What install did, in the order done.
     pub journal: Vec<Entry>,
+    /// The remote API the unit serves (`remote.expose`), for `status`; absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteApi>,
+}
+
+/// The remote API as installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteApi {
+    /// `tcp://ADDRESS:PORT`.
+    pub address: String,
+    /// The TLS directory; `None` for an insecure loopback socket.
+    pub tls_dir: Option<PathBuf>,
 }
 
 /// One step of the journal.
@@ -234,6 +246,7 @@ impl State {
             installed_at: now.clone(),
             updated_at: now,
             journal: Vec::new(),
+            remote: None,
         }
     }
 
@@ -439,6 +452,7 @@ mod v1 {
                     .into_iter()
                     .map(|step| Entry { step, done: true })
                     .collect(),
+                remote: None,
             }
         }
     }

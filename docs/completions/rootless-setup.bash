@@ -409,7 +409,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__install)
-            opts="-y -v -h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --user --dry-run --yes --force --no-context --no-linger --timeout --verbose --format --color --help --version"
+            opts="-y -v -h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --expose --tls-dir --insecure-loopback --user --dry-run --yes --force --no-context --no-linger --timeout --verbose --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +456,14 @@ _rootless__setup() {
                     return 0
                     ;;
                 --start-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expose)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -483,7 +491,7 @@ _rootless__setup() {
             return 0
             ;;
         rootless__subcmd__setup__subcmd__render)
-            opts="-h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --output --root --color --help --version"
+            opts="-h -V --config --engine --network-driver --port-driver --mtu --host-loopback --detach-netns --data-root --daemon-flag --env --start-timeout --expose --tls-dir --insecure-loopback --output --root --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -530,6 +538,14 @@ _rootless__setup() {
                     return 0
                     ;;
                 --start-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expose)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -69,6 +69,8 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l daemon-flag -d 'An extra dockerd argument, such as --daemon-flag=--log-level=warn (repeat; replaces the file\'s list)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l env -d 'An extra environment variable for the engine, NAME=VALUE (repeat)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l start-timeout -d 'Seconds systemd waits for the engine to be ready (5 to 3600; never unlimited)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l expose -d 'Docker only: also serve the API on tcp://ADDRESS:PORT (an IP address or localhost), with the TLS files of --tls-dir (see docs/remote.md)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l tls-dir -d 'The directory with ca.pem, server-cert.pem and server-key.pem for --expose (checked with openssl before anything is written)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l user -d 'As root: act for this user (an ordinary login user): the command runs as NAME, with NAME\'s environment, exactly as if NAME had run it (see docs/admin.md)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l timeout -d 'Seconds to wait for the API socket to answer once systemd reports the engine started' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l format -d 'Output format: `json` prints one result document and asks nothing' -r -f -a "human\t'Grouped, aligned text for people'
@@ -76,6 +78,7 @@ json\t'One JSON document (schema in docs/json.md)'"
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l insecure-loopback -d 'Allow --expose without TLS, on a loopback address only (any local user can then run containers as you)'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l dry-run -d 'Show the plan (a diff of every file, every D-Bus call, context and linger) and change nothing'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -s y -l yes -d 'Do not ask for confirmation (for automation). Without a terminal nothing is asked anyway'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand install" -l force -d 'Install although prerequisites fail, replace hand-edited or foreign unit files and a `rootless` context rootless-setup did not create'
@@ -150,11 +153,14 @@ complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l daemon-flag -d 'An extra dockerd argument, such as --daemon-flag=--log-level=warn (repeat; replaces the file\'s list)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l env -d 'An extra environment variable for the engine, NAME=VALUE (repeat)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l start-timeout -d 'Seconds systemd waits for the engine to be ready (5 to 3600; never unlimited)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l expose -d 'Docker only: also serve the API on tcp://ADDRESS:PORT (an IP address or localhost), with the TLS files of --tls-dir (see docs/remote.md)' -r
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l tls-dir -d 'The directory with ca.pem, server-cert.pem and server-key.pem for --expose (checked with openssl before anything is written)' -r
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l output -d 'Write the files under this directory instead of printing them' -r -F
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l root -d 'Read the host from this directory instead of `/` (fixture trees in tests; live probes are off, so versions are not known)' -r -F
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
+complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -l insecure-loopback -d 'Allow --expose without TLS, on a loopback address only (any local user can then run containers as you)'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand render" -s V -l version -d 'Print version'
 complete -c rootless-setup -n "__fish_rootless_setup_using_subcommand generate" -l color -d 'When to use colour: `auto` uses it only on a terminal and when NO_COLOR is unset' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'

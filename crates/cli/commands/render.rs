@@ -94,6 +94,21 @@ pub struct ConfigArgs {
     /// Seconds systemd waits for the engine to be ready (5 to 3600; never unlimited).
     #[arg(long, value_name = "SECONDS")]
     pub start_timeout: Option<String>,
+
+    /// Docker only: also serve the API on tcp://ADDRESS:PORT (an IP address or localhost), with
+    /// the TLS files of --tls-dir (see docs/remote.md).
+    #[arg(long, value_name = "tcp://ADDRESS:PORT")]
+    pub expose: Option<String>,
+
+    /// The directory with ca.pem, server-cert.pem and server-key.pem for --expose (checked with
+    /// openssl before anything is written).
+    #[arg(long, value_name = "DIR")]
+    pub tls_dir: Option<String>,
+
+    /// Allow --expose without TLS, on a loopback address only (any local user can then run
+    /// containers as you).
+    #[arg(long)]
+    pub insecure_loopback: bool,
 }
 
 impl ConfigArgs {
@@ -110,6 +125,9 @@ impl ConfigArgs {
             daemon_flags: self.daemon_flag.clone(),
             environment: self.env.clone(),
             start_timeout: self.start_timeout.clone(),
+            expose: self.expose.clone(),
+            tls_dir: self.tls_dir.clone(),
+            insecure_loopback: self.insecure_loopback.then(|| "true".to_owned()),
         }
     }
 

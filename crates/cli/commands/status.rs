@@ -4,12 +4,14 @@
 //! `DOCKER_CONTEXT` that would bypass it, and linger. Reads only; changes nothing.
 
 use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rootless_setup_checks::Caller;
 use rootless_setup_core::engine::{Readiness, Runs};
 use rootless_setup_systemd::{Login, UnitState, UserManager};
+use rootless_setup_unit::remote::Expose;
 use rootless_setup_unit::{FileOrigin, classify};
 use serde::Serialize;
 
@@ -18,7 +20,7 @@ use crate::cli::Format;
 use crate::docker_context::{self, DockerCli};
 use crate::engine_api::{self, ServerInfo};
 use crate::paths::Paths;
-use crate::state::State;
+use crate::state::{RemoteApi, State};
 use crate::style::{Prefix, Style, line, out, paint};
 
 /// Show the installed rootless engine: unit, socket, server, context, environment, linger.
@@ -86,6 +88,50 @@ pub struct SocketStatus {
     pub error: Option<String>,
 }
 
+/// The remote API install exposed (`remote.expose`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemoteStatus {
+    /// `tcp://ADDRESS:PORT`.
+    pub address: String,
+    /// `tls` or `insecure-loopback`.
+    pub security: &'static str,
+    /// Whether a TCP connection to it was accepted (no TLS handshake is attempted).
+    pub answers: bool,
+    /// Why not.
+    pub error: Option<String>,
+}
+
+/// How long the remote API's TCP connect may take.
+const REMOTE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether the remote API the record names accepts a TCP connection: on its address, or on the
+/// loopback address of the same family for `0.0.0.0` and `::`.
+fn remote_status(remote: &RemoteApi) -> RemoteStatus {
+    let answer = match Expose::parse(&remote.address) {
+        Err(why) => Err(format!("the record's address {why}")),
+        Ok(e) => {
+            let ip = match e.ip {
+                IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+                ip => ip,
+            };
+            TcpStream::connect_timeout(&SocketAddr::new(ip, e.port), REMOTE_CONNECT_TIMEOUT)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+    };
+    RemoteStatus {
+        address: remote.address.clone(),
+        security: if remote.tls_dir.is_some() {
+            "tls"
+        } else {
+            "insecure-loopback"
+        },
+        answers: answer.is_ok(),
+        error: answer.err(),
+    }
+}
+
 /// The CLI context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContextStatus {
@@ -150,6 +196,8 @@ pub struct StatusReport {
     pub socket: SocketStatus,
     /// The server, when it answered.
     pub server: Option<ServerInfo>,
+    /// The remote API, when install exposed one.
+    pub remote: Option<RemoteStatus>,
     /// The CLI context.
     pub context: ContextStatus,
     pub environment: EnvStatus,
@@ -275,6 +323,10 @@ pub fn gather(caller: &Caller, paths: &Paths) -> StatusReport {
             error: ping.err().map(|e| e.to_string()),
         },
         server,
+        remote: record
+            .as_ref()
+            .and_then(|r| r.remote.as_ref())
+            .map(remote_status),
         context,
         environment,
         linger,
@@ -335,6 +387,15 @@ pub fn judge(r: &mut StatusReport, endpoint: &str) {
             "{} does not answer: {}",
             r.socket.path.display(),
             r.socket.error.as_deref().unwrap_or("no answer")
+        ));
+    }
+    if let Some(remote) = r.remote.as_ref().filter(|_| r.socket.answers)
+        && !remote.answers
+    {
+        problems.push(format!(
+            "the remote API {} does not answer: {}",
+            remote.address,
+            remote.error.as_deref().unwrap_or("no answer")
         ));
     }
     if let Some(s) = &r.server {
@@ -464,6 +525,24 @@ fn rows(r: &StatusReport, paths: &Paths) -> Vec<(&'static str, String)> {
         rows.push(("file", format!("{} ({})", paths.short(&f.path), f.origin)));
     }
     rows.push(("engine", engine_row(r)));
+    if let Some(remote) = &r.remote {
+        rows.push((
+            "remote",
+            format!(
+                "{} ({}) {}",
+                remote.address,
+                match remote.security {
+                    "tls" => "TLS",
+                    _ => "no TLS, loopback only",
+                },
+                if remote.answers {
+                    "answers"
+                } else {
+                    "does not answer"
+                }
+            ),
+        ));
+    }
     rows.push(("context", context_row(&r.context)));
     rows.push((
         "env",

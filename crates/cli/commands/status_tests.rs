@@ -75,6 +75,7 @@ fn healthy() -> StatusReport {
             root_dir: None,
             warnings: Vec::new(),
         }),
+        remote: None,
         context: ContextStatus {
             name: "rootless",
             exists: Some(true),
@@ -266,4 +267,69 @@ fn the_json_says_nothing_changed() {
     let json = serde_json::to_value(healthy()).unwrap();
     assert_eq!(json["changed"], serde_json::Value::Bool(false));
     assert_eq!(json["schema_version"], 1);
+}
+
+#[test]
+fn the_remote_api_is_shown_and_one_that_does_not_answer_is_a_problem() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let answering = remote_status(&RemoteApi {
+        address: format!("tcp://0.0.0.0:{open}"),
+        tls_dir: Some("/home/dev/tls".into()),
+    });
+    assert_eq!(
+        (
+            answering.security,
+            answering.answers,
+            answering.error.as_deref()
+        ),
+        ("tls", true, None)
+    );
+    let mut r = healthy();
+    r.remote = Some(answering);
+    judge(&mut r, ENDPOINT);
+    assert_eq!(r.health, Health::Healthy, "{:?}", r.problems);
+    let text = to_human(&r, &paths(), false);
+    assert!(
+        text.contains(&format!("remote    tcp://0.0.0.0:{open} (TLS) answers")),
+        "{text}"
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["remote"]["security"], "tls");
+    assert_eq!(json["remote"]["answers"], true);
+
+    let silent = remote_status(&RemoteApi {
+        address: format!("tcp://127.0.0.1:{port}"),
+        tls_dir: None,
+    });
+    assert_eq!(
+        (silent.security, silent.answers),
+        ("insecure-loopback", false)
+    );
+    let mut r = healthy();
+    r.remote = Some(silent);
+    judge(&mut r, ENDPOINT);
+    assert_eq!(r.health, Health::Unhealthy);
+    assert!(
+        r.problems[0].starts_with(&format!(
+            "the remote API tcp://127.0.0.1:{port} does not answer: "
+        )),
+        "{:?}",
+        r.problems
+    );
+    assert!(to_human(&r, &paths(), false).contains("(no TLS, loopback only) does not answer"),);
+    let garbled = remote_status(&RemoteApi {
+        address: "tcp://[::1".into(),
+        tls_dir: None,
+    });
+    assert_eq!(
+        garbled.error.as_deref(),
+        Some("the record's address needs `[ADDRESS]:PORT` for an IPv6 address")
+    );
 }

@@ -54,6 +54,8 @@ pub enum Package {
     Crun,
     /// `nft`, netavark's firewall program from netavark 1.12 on.
     Nftables,
+    /// `openssl`, which checks the remote API's certificates.
+    Openssl,
 }
 
 /// One family's package manager: the words before the package names, as advice for a person
@@ -134,6 +136,7 @@ impl Family {
             (Conmon, _) => "conmon",
             (Crun, _) => "crun",
             (Nftables, _) => "nftables",
+            (Openssl, _) => "openssl",
             (Getsubids, Fedora) => "shadow-utils-subid",
             (Getsubids, _) => self.package(Uidmap),
         }

@@ -129,6 +129,10 @@ pub struct Facts {
     /// Whether the user manager has the cgroup controllers rootless containers need (`cgroup`:
     /// cgroup v2 with them delegated); `Some(false)` on cgroup v1 or without delegation.
     pub controllers_delegated: Option<bool>,
+    /// The controllers delegated to the user manager, by name (`cgroup`): on cgroup v2 what its
+    /// `cgroup.controllers` lists, empty on cgroup v1 (an unprivileged engine creates no
+    /// cgroups there); `None` when it could not be told.
+    pub delegated_controllers: Option<Vec<String>>,
     /// The status each check that ran ended with.
     pub statuses: BTreeMap<CheckId, Status>,
     /// Versions programs reported when asked in this run (not remembered ones): the binary

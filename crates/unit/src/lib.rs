@@ -25,7 +25,9 @@ mod containers_conf;
 pub mod drivers;
 pub mod escape;
 pub mod header;
+pub mod limits;
 mod plan;
+pub mod remote;
 mod render;
 
 pub use config::{ConfigError, ConfigErrors, ConfigSource, LoadError, Origin, Overrides, Settings};

@@ -104,7 +104,22 @@ fn script_exec_start(plan: &Plan) -> Result<String, RenderError> {
         .data_root
         .as_ref()
         .map(|d| format!("--data-root={}", d.display()));
-    for arg in data_root.iter().chain(&plan.daemon_flags) {
+    if let Some(arg) = &data_root {
+        words.push(value(format!("argument {arg:?}"), escape::exec_arg(arg))?);
+    }
+    if let Some(remote) = &plan.remote {
+        // The unix socket stays: install, status and the CLI context use it.
+        let socket = plan.engine.spec().api_socket.unwrap_or("docker.sock");
+        words.push(value("-H", escape::exec_arg("-H"))?);
+        words.push(value(
+            format!("socket {socket}"),
+            escape::exec_arg_under_runtime_dir("unix://", socket),
+        )?);
+        for arg in remote.daemon_args() {
+            words.push(value(format!("argument {arg:?}"), escape::exec_arg(&arg))?);
+        }
+    }
+    for arg in &plan.daemon_flags {
         words.push(value(format!("argument {arg:?}"), escape::exec_arg(arg))?);
     }
     Ok(words.join(" "))
@@ -264,6 +279,12 @@ pub fn drop_in_environment(plan: &Plan) -> Vec<(String, String)> {
             detach.to_string(),
         ));
     }
+    if let Some(publish) = plan.remote.as_ref().and_then(|r| r.publish()) {
+        vars.push((
+            "DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS".to_owned(),
+            format!("-p {publish}"),
+        ));
+    }
     vars.extend(plan.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
     vars
 }
@@ -314,6 +335,7 @@ fn render_steps_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>, 
             environment => assignments(&environment)?,
             exec_start => exec_start(plan)?,
             start_timeout => plan.start_timeout,
+            limits => plan.limits.clone(),
         },
     )?;
     Ok(vec![RenderedFile {
@@ -336,7 +358,10 @@ fn render_script_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>,
     let drop_in = template::render(
         "10-rootless-setup.conf",
         DOCKER_DROPIN_TEMPLATE,
-        context! { environment => assignments(&drop_in_environment(plan))? },
+        context! {
+            environment => assignments(&drop_in_environment(plan))?,
+            limits => plan.limits.clone(),
+        },
     )?;
     Ok(vec![
         RenderedFile {
@@ -379,6 +404,8 @@ mod tests {
             daemon_flags: flags.iter().map(|f| (*f).to_owned()).collect(),
             environment: BTreeMap::new(),
             start_timeout: 90,
+            remote: None,
+            limits: Vec::new(),
             warnings: Vec::new(),
         }
     }

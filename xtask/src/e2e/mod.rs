@@ -14,6 +14,7 @@ mod json;
 mod package;
 mod podman;
 mod prepare;
+mod remote;
 mod repair;
 pub mod report;
 pub mod scenarios;

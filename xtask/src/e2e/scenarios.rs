@@ -230,6 +230,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(super::enter::scenarios());
     all.extend(super::ansible::scenarios());
     all.extend(super::json::scenarios());
+    all.extend(super::remote::scenarios());
     all
 }
 

@@ -52,6 +52,9 @@ const BASE_PACKAGES: &[&str] = &[
     // The package scenario (issue 12) completes a command line through bash-completion's loader,
     // which finds the completion the .deb installs.
     "bash-completion",
+    // The remote scenario (issue 13) makes certificates with openssl, and install checks them
+    // with it.
+    "openssl",
 ];
 
 /// Bumped whenever [`finish`] changes what it does to a fresh tree.

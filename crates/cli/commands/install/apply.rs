@@ -19,7 +19,7 @@ use crate::results::ErrorId;
 use crate::state::guard;
 use crate::state::ops::{Contexts, Manager, World};
 use crate::state::reversal::{self, Goal, Line};
-use crate::state::{Previous, State, Step};
+use crate::state::{Previous, RemoteApi, State, Step};
 use crate::style::{Prefix, Style, line, paint};
 
 /// Everything one run needs.
@@ -34,6 +34,8 @@ pub struct Apply<'a> {
     pub old_state: Option<&'a State>,
     /// The engine's data directory, marked as its own (none: the engine manages its own).
     pub data_root: Option<PathBuf>,
+    /// The remote API the files serve, for the record.
+    pub remote: Option<RemoteApi>,
     /// Deadline of the start job.
     pub job_timeout: Duration,
     /// Deadline for `/_ping` after the job.
@@ -165,6 +167,7 @@ impl Apply<'_> {
             record.data_root.clone_from(data_root);
         }
         record.socket.clone_from(&self.plan.socket);
+        record.remote.clone_from(&self.remote);
         let start = record.journal.len();
         // The record's own missing directories, removed again if the run is undone.
         let state_dirs = crate::state::missing_dirs(&self.paths.state);

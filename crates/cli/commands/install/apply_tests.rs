@@ -114,6 +114,7 @@ impl Home {
 
     fn apply<'a>(&'a self, plan: &'a InstallPlan, old: Option<&'a State>) -> Apply<'a> {
         Apply {
+            remote: None,
             world: self.fake.world(),
             paths: &self.paths,
             plan,

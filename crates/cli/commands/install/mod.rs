@@ -15,6 +15,7 @@
 mod apply;
 pub mod plan;
 pub(crate) mod prereq;
+mod tls;
 mod wait;
 
 use std::process::ExitCode;
@@ -177,6 +178,10 @@ fn install(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<
         &caller,
         settings.engine.value,
     )?;
+    // The certificates are checked before anything is written (or locked).
+    if let Some(warning) = tls::gate(&caller, &settings)? {
+        results.warning(style, warning);
+    }
     let paths = Paths::of(&caller, settings.engine.value)?;
     let _lock = if args.dry_run {
         None
@@ -538,6 +543,7 @@ fn act(
         plan,
         old_state,
         data_root: files.data_root.clone(),
+        remote: files.remote.clone(),
         job_timeout: Duration::from_secs(u64::from(files.start_timeout) + 15),
         ping_timeout: Duration::from_secs(args.timeout.max(1)),
         style,
@@ -589,6 +595,8 @@ struct EngineFiles {
     data_root: Option<std::path::PathBuf>,
     /// Seconds systemd gives the engine to start.
     start_timeout: u32,
+    /// The remote API the unit serves.
+    remote: Option<crate::state::RemoteApi>,
 }
 
 /// Renders what install writes: the unit and drop-in of an engine that runs under rootlesskit;
@@ -612,6 +620,10 @@ fn engine_files(
                         .unwrap_or_else(|| paths.default_data_root()),
                 ),
                 start_timeout: unit_plan.start_timeout,
+                remote: unit_plan.remote.as_ref().map(|r| crate::state::RemoteApi {
+                    address: r.expose.to_string(),
+                    tls_dir: r.tls_dir.clone(),
+                }),
                 warnings: unit_plan.warnings,
             })
         }
@@ -629,6 +641,7 @@ fn engine_files(
             warnings: Vec::new(),
             data_root: None,
             start_timeout: settings.start_timeout.value,
+            remote: None,
         }),
     }
 }

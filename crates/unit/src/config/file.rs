@@ -10,9 +10,10 @@ use toml::de::{DeTable, DeValue};
 use super::Settings;
 use super::error::{ConfigError, ConfigErrors, Origin, Positions, closest, one_of};
 use super::keys::{self, Raw};
+use crate::limits::LIMITS;
 
 const TOP: [&str; 4] = ["engine", "data-root", "daemon-flags", "start-timeout"];
-const TABLES: [&str; 3] = ["network", "environment", "binaries"];
+const TABLES: [&str; 5] = ["network", "remote", "limits", "environment", "binaries"];
 const NETWORK: [&str; 5] = [
     "driver",
     "port-driver",
@@ -21,11 +22,15 @@ const NETWORK: [&str; 5] = [
     "detach-netns",
 ];
 
+const REMOTE: [&str; 3] = ["expose", "tls-dir", "insecure-loopback"];
+
 /// Every dotted key a typo could have meant.
 fn all_keys() -> Vec<String> {
     TOP.iter()
         .map(|k| (*k).to_owned())
         .chain(NETWORK.iter().map(|k| format!("network.{k}")))
+        .chain(REMOTE.iter().map(|k| format!("remote.{k}")))
+        .chain(LIMITS.iter().map(|k| format!("limits.{}", k.name)))
         .chain(keys::BINARIES.iter().map(|(k, _)| format!("binaries.{k}")))
         .collect()
 }
@@ -86,6 +91,22 @@ pub fn apply(
                         &format!("network.{sub}"),
                         &at(k.span().start),
                         &NETWORK.map(|n| n),
+                    )),
+                    "remote" if REMOTE.contains(&sub) => {
+                        keys::set(settings, &format!("remote.{sub}"), &r, &sub_at, home)
+                    }
+                    "remote" => Err(unknown(
+                        &format!("remote.{sub}"),
+                        &at(k.span().start),
+                        &REMOTE.map(|n| n),
+                    )),
+                    "limits" if crate::limits::key(sub).is_some() => {
+                        keys::set(settings, &format!("limits.{sub}"), &r, &sub_at, home)
+                    }
+                    "limits" => Err(unknown(
+                        &format!("limits.{sub}"),
+                        &at(k.span().start),
+                        &LIMITS.map(|k| k.name),
                     )),
                     "environment" => keys::set_environment(settings, sub, &r, &sub_at),
                     _ => keys::set_binary(settings, sub, &r, &sub_at, home).map_err(|e| {

@@ -59,7 +59,7 @@ pub const BINARIES: [(&str, &str); 9] = [
 ];
 
 /// Environment variables the drop-in sets from typed keys; `[environment]` may not set them.
-pub const MANAGED_ENV: [(&str, &str); 6] = [
+pub const MANAGED_ENV: [(&str, &str); 7] = [
     (
         "PATH",
         "it is built from the directories of the discovered binaries",
@@ -78,11 +78,15 @@ pub const MANAGED_ENV: [(&str, &str); 6] = [
         "DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS",
         "set `network.detach-netns`",
     ),
+    (
+        "DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS",
+        "it carries the port forward of `remote.expose`",
+    ),
 ];
 
 /// Every key of the file, in documentation order. `environment.NAME` and `binaries.NAME`
 /// stand for the tables.
-pub const KEYS: [KeySpec; 11] = [
+pub const KEYS: [KeySpec; 18] = [
     KeySpec {
         name: "engine",
         flag: Some("--engine"),
@@ -136,6 +140,48 @@ pub const KEYS: [KeySpec; 11] = [
         flag: Some("--detach-netns"),
         allowed: "`true` or `false`",
         default: "the engine's",
+    },
+    KeySpec {
+        name: "remote.expose",
+        flag: Some("--expose"),
+        allowed: "`tcp://ADDRESS:PORT`: an IPv4 address, `[IPv6]` or `localhost`, port 1 to 65535 (Docker only)",
+        default: "none (the API stays on its unix socket)",
+    },
+    KeySpec {
+        name: "remote.tls-dir",
+        flag: Some("--tls-dir"),
+        allowed: "an absolute path, or one starting with `~/`, holding `ca.pem`, `server-cert.pem` and `server-key.pem`",
+        default: "none",
+    },
+    KeySpec {
+        name: "remote.insecure-loopback",
+        flag: Some("--insecure-loopback"),
+        allowed: "`true` or `false`; `true` allows `remote.expose` without TLS on a loopback address only",
+        default: "`false`",
+    },
+    KeySpec {
+        name: "limits.memory-max",
+        flag: None,
+        allowed: crate::limits::LIMITS[0].allowed,
+        default: "none (`MemoryMax=` unset)",
+    },
+    KeySpec {
+        name: "limits.cpu-quota",
+        flag: None,
+        allowed: crate::limits::LIMITS[1].allowed,
+        default: "none",
+    },
+    KeySpec {
+        name: "limits.tasks-max",
+        flag: None,
+        allowed: crate::limits::LIMITS[2].allowed,
+        default: "`infinity` (the unit's `TasksMax=infinity`)",
+    },
+    KeySpec {
+        name: "limits.io-weight",
+        flag: None,
+        allowed: crate::limits::LIMITS[3].allowed,
+        default: "none",
     },
     KeySpec {
         name: "environment.NAME",
@@ -339,7 +385,22 @@ pub fn set(
         "network.detach-netns" => {
             settings.detach_netns = Some(sourced(origin, boolean(key, raw, origin)?))
         }
+        "remote.expose" => settings.expose = Some(sourced(origin, expose(key, raw, origin)?)),
+        "remote.tls-dir" => {
+            let p = path(key, raw, origin, home)?;
+            escape::exec_arg(&format!("--tlscacert={}", p.display()))
+                .map_err(|e| ConfigError::new(origin, key, format!("`{key}` {e}")))?;
+            settings.tls_dir = Some(sourced(origin, p));
+        }
+        "remote.insecure-loopback" => {
+            settings.insecure_loopback = sourced(origin, boolean(key, raw, origin)?)
+        }
         _ => {
+            if let Some(limit) = key.strip_prefix("limits.").and_then(crate::limits::key) {
+                let value = limit_value(key, limit, raw, origin)?;
+                settings.limits.insert(limit.name, sourced(origin, value));
+                return Ok(());
+            }
             return Err(ConfigError::new(
                 origin,
                 key,
@@ -348,6 +409,29 @@ pub fn set(
         }
     }
     Ok(())
+}
+
+/// A `[limits]` value: a string (or a whole number) in systemd's syntax for the directive.
+fn limit_value(
+    key: &str,
+    limit: &'static crate::limits::LimitKey,
+    raw: &Raw,
+    origin: &Origin,
+) -> Result<crate::limits::ResourceLimit, ConfigError> {
+    let given = match raw {
+        Raw::Int(i) => i.to_string(),
+        Raw::Str(s) | Raw::Text(s) => s.clone(),
+        _ => return Err(wrong_type(key, raw, origin, "a string or a whole number")),
+    };
+    let value = limit.parse(&given).ok_or_else(|| {
+        ConfigError::new(
+            origin,
+            key,
+            format!("`{key}` cannot be `{}`", given.escape_debug()),
+        )
+        .allowed(limit.allowed)
+    })?;
+    Ok(crate::limits::ResourceLimit { key: limit, value })
 }
 
 /// Sets `[environment]` entry `name`.
@@ -373,6 +457,19 @@ fn daemon_flags(
             )
             .allowed(spec(key).map_or("", |s| s.allowed)));
         }
+        if crate::remote::is_managed_flag(&flag) {
+            return Err(ConfigError::new(
+                &at,
+                key,
+                format!(
+                    "daemon flag `{}` is managed by rootless-setup",
+                    flag.escape_debug()
+                ),
+            )
+            .allowed(
+                "set `remote.expose` and `remote.tls-dir` (`--expose`, `--tls-dir`) instead",
+            ));
+        }
         if flag == "--data-root" || flag.starts_with("--data-root=") {
             return Err(
                 ConfigError::new(&at, key, "the data directory is not a daemon flag here")
@@ -382,6 +479,19 @@ fn daemon_flags(
         flags.push(Sourced::new(flag, at));
     }
     Ok(flags)
+}
+
+/// `remote.expose`: `tcp://ADDRESS:PORT`, checked strictly; the value is shown escaped.
+fn expose(key: &str, raw: &Raw, origin: &Origin) -> Result<crate::remote::Expose, ConfigError> {
+    let given = text(key, raw, origin)?;
+    crate::remote::Expose::parse(given).map_err(|why| {
+        ConfigError::new(
+            origin,
+            key,
+            format!("`{key}` = `{}` {why}", given.escape_debug()),
+        )
+        .allowed(spec(key).map_or("", |s| s.allowed))
+    })
 }
 
 /// `start-timeout`: seconds in range; never infinity or 0, which would let a start hang.

@@ -19,6 +19,8 @@ pub use error::{ConfigError, ConfigErrors, Origin, Positions, Sourced, closest, 
 pub use keys::{KEYS, KeySpec};
 
 use crate::drivers::PortDriver;
+use crate::limits::ResourceLimit;
+use crate::remote::Expose;
 
 /// The merged configuration, before it is checked against the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +47,14 @@ pub struct Settings {
     pub start_timeout: Sourced<u32>,
     /// Binary paths given explicitly, by `[binaries]` key (`dockerd-rootless`, `rootlesskit`…).
     pub binaries: BTreeMap<&'static str, Sourced<PathBuf>>,
+    /// `remote.expose`: where the API also listens on TCP.
+    pub expose: Option<Sourced<Expose>>,
+    /// `remote.tls-dir`: the directory with `ca.pem`, `server-cert.pem`, `server-key.pem`.
+    pub tls_dir: Option<Sourced<PathBuf>>,
+    /// `remote.insecure-loopback`: TCP without TLS, on a loopback address only.
+    pub insecure_loopback: Sourced<bool>,
+    /// `[limits]`, by key name (`memory-max`).
+    pub limits: BTreeMap<&'static str, Sourced<ResourceLimit>>,
 }
 
 impl Default for Settings {
@@ -61,6 +71,10 @@ impl Default for Settings {
             environment: BTreeMap::new(),
             start_timeout: Sourced::default_value(keys::TIMEOUT_DEFAULT),
             binaries: BTreeMap::new(),
+            expose: None,
+            tls_dir: None,
+            insecure_loopback: Sourced::default_value(false),
+            limits: BTreeMap::new(),
         }
     }
 }
@@ -88,6 +102,12 @@ pub struct Overrides {
     pub environment: Vec<String>,
     /// `--start-timeout`.
     pub start_timeout: Option<String>,
+    /// `--expose`.
+    pub expose: Option<String>,
+    /// `--tls-dir`.
+    pub tls_dir: Option<String>,
+    /// `--insecure-loopback` (`true`/`false`).
+    pub insecure_loopback: Option<String>,
 }
 
 /// Where the configuration file is read from.
@@ -153,6 +173,13 @@ impl Settings {
             ),
             ("data-root", "--data-root", &flags.data_root),
             ("start-timeout", "--start-timeout", &flags.start_timeout),
+            ("remote.expose", "--expose", &flags.expose),
+            ("remote.tls-dir", "--tls-dir", &flags.tls_dir),
+            (
+                "remote.insecure-loopback",
+                "--insecure-loopback",
+                &flags.insecure_loopback,
+            ),
         ];
         for (key, flag, value) in texts {
             if let Some(v) = value
@@ -202,6 +229,17 @@ impl Settings {
         }
     }
 
+    /// The checks of keys that depend on each other (the remote API's: [`crate::remote::check`]),
+    /// once the file and the flags are applied.
+    pub fn check(&self) -> Result<(), ConfigErrors> {
+        let errors = crate::remote::check(self);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
     /// Defaults ← the file from `source` (if any) ← `flags`.
     pub fn load(
         source: &ConfigSource,
@@ -232,6 +270,7 @@ impl Settings {
             }
         }
         settings.apply_flags(flags, home)?;
+        settings.check()?;
         Ok(settings)
     }
 }

@@ -210,7 +210,7 @@ fn key_in_the_wrong_table() {
     insta::assert_snapshot!(errors("mtu = 1500\n"), @r"
     /home/u/.config/rootless-setup/config.toml:1:1: unknown key `mtu`
       did you mean `network.mtu`?
-      allowed: `engine`, `data-root`, `daemon-flags` or `start-timeout`, and the tables `network`, `environment` or `binaries`
+      allowed: `engine`, `data-root`, `daemon-flags` or `start-timeout`, and the tables `network`, `remote`, `limits`, `environment` or `binaries`
     ");
 }
 
@@ -218,7 +218,7 @@ fn key_in_the_wrong_table() {
 fn unknown_key_without_a_near_miss() {
     insta::assert_snapshot!(errors("\n\nlinger = true\n"), @r"
     /home/u/.config/rootless-setup/config.toml:3:1: unknown key `linger`
-      allowed: `engine`, `data-root`, `daemon-flags` or `start-timeout`, and the tables `network`, `environment` or `binaries`
+      allowed: `engine`, `data-root`, `daemon-flags` or `start-timeout`, and the tables `network`, `remote`, `limits`, `environment` or `binaries`
     ");
 }
 
@@ -355,4 +355,150 @@ proptest! {
     fn any_toml_shaped_text_is_an_answer(lines in proptest::collection::vec("(\\[[a-z]{0,8}\\]|[a-z-]{1,12} = (\"[^\"\\\\\n]{0,10}\"|-?[0-9]{1,6}|true|\\[\\]))", 0..8)) {
         let _ = from_file(&lines.join("\n"));
     }
+}
+
+fn check_errors(text: &str) -> String {
+    let s = from_file(text).unwrap_or_else(|e| panic!("{e}"));
+    match s.check() {
+        Ok(()) => panic!("expected errors, got {s:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn remote_keys_are_read_with_origins() {
+    let s = from_file(
+        "[remote]\nexpose = \"tcp://localhost:2376\"\ntls-dir = \"~/.docker/tls\"\ninsecure-loopback = false\n",
+    )
+    .unwrap();
+    let expose = s.expose.as_ref().unwrap();
+    assert_eq!(expose.value.to_string(), "tcp://127.0.0.1:2376");
+    assert_eq!(
+        expose.origin,
+        Origin::File {
+            path: PathBuf::from(FILE),
+            line: 2,
+            column: 10
+        }
+    );
+    assert_eq!(
+        s.tls_dir.as_ref().unwrap().value,
+        PathBuf::from("/home/u/.docker/tls")
+    );
+    assert!(!s.insecure_loopback.value);
+    assert_eq!(s.check(), Ok(()));
+    let mut s = Settings::default();
+    s.apply_flags(
+        &Overrides {
+            expose: Some("tcp://127.0.0.1:2375".into()),
+            insecure_loopback: Some("true".into()),
+            ..Overrides::default()
+        },
+        Path::new(HOME),
+    )
+    .unwrap();
+    assert_eq!(
+        s.expose.as_ref().unwrap().origin,
+        Origin::Flag("--expose".into())
+    );
+    assert_eq!(s.check(), Ok(()));
+}
+
+#[test]
+fn hostile_remote_values_are_refused_where_they_stand() {
+    insta::assert_snapshot!(errors(concat!(
+        "[remote]\n",
+        "expose = \"tcp://127.0.0.1:2376\\nExecStartPre=/bin/sh\"\n",
+        "tls-dir = \"certs\"\n",
+        "insecure-loopback = \"yes\"\n",
+        "exposed = 1\n",
+    )), @r"
+    /home/u/.config/rootless-setup/config.toml:2:10: `remote.expose` = `tcp://127.0.0.1:2376\nExecStartPre=/bin/sh` needs a port of digits only, from 1 to 65535
+      allowed: `tcp://ADDRESS:PORT`: an IPv4 address, `[IPv6]` or `localhost`, port 1 to 65535 (Docker only)
+    /home/u/.config/rootless-setup/config.toml:3:11: `remote.tls-dir` = `certs` is not an absolute path
+      allowed: an absolute path, or one starting with `~/`, holding `ca.pem`, `server-cert.pem` and `server-key.pem`
+    /home/u/.config/rootless-setup/config.toml:4:21: `remote.insecure-loopback` must be `true` or `false`, not a string
+      allowed: `true` or `false`; `true` allows `remote.expose` without TLS on a loopback address only
+    /home/u/.config/rootless-setup/config.toml:5:1: unknown key `remote.exposed`
+      did you mean `remote.expose`?
+      allowed: in [remote]: `expose`, `tls-dir` or `insecure-loopback`
+    ");
+    for hostile in [
+        "tcp://127.0.0.1 :2376",
+        "tcp://$HOST:2376",
+        "tcp://[fe80::1%eth0]:2376",
+        "tcp://127.0.0.1:2376%",
+    ] {
+        let text = format!("[remote]\nexpose = \"{hostile}\"\n");
+        assert!(
+            errors(&text).starts_with(&format!("{FILE}:2:10: `remote.expose` = `")),
+            "{hostile}"
+        );
+    }
+}
+
+#[test]
+fn tcp_without_tls_is_refused_but_on_loopback_by_name() {
+    insta::assert_snapshot!(check_errors("[remote]\nexpose = \"tcp://0.0.0.0:2375\"\ninsecure-loopback = true\n"), @r"
+    /home/u/.config/rootless-setup/config.toml:3:21: `tcp://0.0.0.0:2375` without TLS would hand the engine, and everything this user can reach, to anyone on the network
+      help: set `remote.tls-dir` (`--tls-dir DIR` with ca.pem, server-cert.pem and server-key.pem; docs/remote.md shows how to make them), or use ssh (`DOCKER_HOST=ssh://USER@HOST`)
+    ");
+    insta::assert_snapshot!(check_errors("[remote]\nexpose = \"tcp://[::]:2375\"\n"), @r"
+    /home/u/.config/rootless-setup/config.toml:2:10: `tcp://[::]:2375` without TLS would hand the engine, and everything this user can reach, to anyone on the network
+      help: set `remote.tls-dir` (`--tls-dir DIR` with ca.pem, server-cert.pem and server-key.pem; docs/remote.md shows how to make them), or use ssh (`DOCKER_HOST=ssh://USER@HOST`)
+    ");
+    insta::assert_snapshot!(check_errors("[remote]\nexpose = \"tcp://192.0.2.1:2375\"\n"), @r"
+    /home/u/.config/rootless-setup/config.toml:2:10: `tcp://192.0.2.1:2375` without TLS would let anyone who reaches that address run containers as this user
+      help: set `remote.tls-dir` (`--tls-dir DIR` with ca.pem, server-cert.pem and server-key.pem; docs/remote.md shows how to make them), or use ssh (`DOCKER_HOST=ssh://USER@HOST`)
+    ");
+    insta::assert_snapshot!(check_errors("[remote]\nexpose = \"tcp://127.0.0.1:2375\"\n"), @r"
+    /home/u/.config/rootless-setup/config.toml:2:10: `tcp://127.0.0.1:2375` without TLS lets every local user (and every process) run containers as this user
+      help: set `remote.tls-dir` (`--tls-dir DIR`, see docs/remote.md), or accept a plain loopback socket with `remote.insecure-loopback = true` (`--insecure-loopback`)
+    ");
+    insta::assert_snapshot!(check_errors("[remote]\ntls-dir = \"/certs\"\n"), @r"
+    /home/u/.config/rootless-setup/config.toml:2:11: `remote.tls-dir` is set but `remote.expose` is not
+      help: set `remote.expose` (`--expose tcp://ADDRESS:2376`), or remove `remote.tls-dir`
+    ");
+    insta::assert_snapshot!(check_errors("engine = \"podman\"\n[remote]\nexpose = \"tcp://127.0.0.1:2376\"\ntls-dir = \"/certs\"\n"), @r"
+    /home/u/.config/rootless-setup/config.toml:3:10: `remote.expose` is for Docker only: podman is not exposed over TCP by rootless-setup
+      help: Podman's API stays on its unix socket; reach it over ssh (`podman --url ssh://USER@HOST/run/user/UID/podman/podman.sock`, or `DOCKER_HOST=ssh://USER@HOST`), see docs/remote.md
+    ");
+}
+
+#[test]
+fn the_exposures_variable_and_flags_are_managed() {
+    insta::assert_snapshot!(errors(concat!(
+        "daemon-flags = [\"--log-level=warn\", \"-H\", \"tcp://0.0.0.0:2375\"]\n",
+        "[environment]\n",
+        "DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS = \"-p 0.0.0.0:2375:2375/tcp\"\n",
+    )), @r"
+    /home/u/.config/rootless-setup/config.toml:1:37: daemon flag `-H` is managed by rootless-setup
+      allowed: set `remote.expose` and `remote.tls-dir` (`--expose`, `--tls-dir`) instead
+    /home/u/.config/rootless-setup/config.toml:3:38: `DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS` is managed by rootless-setup
+      allowed: any other variable; it carries the port forward of `remote.expose`
+    ");
+}
+
+#[test]
+fn limits_are_read_in_systemds_syntax_and_hostile_values_refused() {
+    let s =
+        from_file("[limits]\nmemory-max = \"2G\"\ntasks-max = 512\nio-weight = \"100\"\n").unwrap();
+    let lines: Vec<String> = s.limits.values().map(|l| l.value.line()).collect();
+    assert_eq!(lines, ["IOWeight=100", "MemoryMax=2G", "TasksMax=512"]);
+    insta::assert_snapshot!(errors(concat!(
+        "[limits]\n",
+        "memory-max = \"2G\\nExecStartPre=/bin/sh\"\n",
+        "cpu-quota = 50\n",
+        "io-weight = true\n",
+        "memory = \"1G\"\n",
+    )), @r"
+    /home/u/.config/rootless-setup/config.toml:2:14: `limits.memory-max` cannot be `2G\nExecStartPre=/bin/sh`
+      allowed: bytes with an optional `K`, `M`, `G` or `T` (1024-based), a percentage of the host's memory (`1%` to `100%`), or `infinity`
+    /home/u/.config/rootless-setup/config.toml:3:13: `limits.cpu-quota` cannot be `50`
+      allowed: a whole percentage of one CPU, `1%` to `100000%` (`200%` is two CPUs)
+    /home/u/.config/rootless-setup/config.toml:4:13: `limits.io-weight` must be a string or a whole number, not a boolean
+      allowed: a whole number from 1 to 10000 (100 is the default weight)
+    /home/u/.config/rootless-setup/config.toml:5:1: unknown key `limits.memory`
+      allowed: in [limits]: `memory-max`, `cpu-quota`, `tasks-max` or `io-weight`
+    ");
 }

@@ -16,6 +16,8 @@ use crate::config::keys::BINARIES;
 use crate::config::{ConfigError, ConfigErrors, Origin, Settings, Sourced, one_of};
 use crate::drivers::{self, PortDriver, Severity, Subject};
 use crate::escape;
+use crate::limits::{self, LIMITS, ResourceLimit};
+use crate::remote::{self, Remote};
 
 /// The directories every unit's `PATH` ends with, after those of the discovered binaries.
 pub use rootless_setup_core::SYSTEM_PATH;
@@ -34,6 +36,8 @@ pub struct Discovered {
     pub network: Option<NetworkPlan>,
     /// The text of the engine's `dockerd-rootless.sh`, when it could be read.
     pub script: Option<String>,
+    /// The controllers delegated to the user manager (`cgroup`), when known.
+    pub delegated_controllers: Option<Vec<String>>,
 }
 
 impl Discovered {
@@ -46,6 +50,7 @@ impl Discovered {
             newgidmap: facts.newgidmap.clone(),
             network: facts.network.clone(),
             script,
+            delegated_controllers: facts.delegated_controllers.clone(),
         }
     }
 }
@@ -87,6 +92,10 @@ pub struct Plan {
     pub environment: BTreeMap<String, String>,
     /// `TimeoutStartSec=`, in seconds.
     pub start_timeout: u32,
+    /// The remote API (`remote.expose`), when exposed.
+    pub remote: Option<Remote>,
+    /// The resource limits' unit lines (`MemoryMax=2G`), in [`LIMITS`] order.
+    pub limits: Vec<String>,
     /// Things the user should know that do not stop rendering (lowercase, no period).
     pub warnings: Vec<String>,
 }
@@ -174,6 +183,7 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
     let port = port_driver(settings, found, network.value);
     check_drivers(&network, &port, &installed, &mut p);
     let disable_host_loopback = disable_host_loopback(settings, &installed, &mut p);
+    p.errors.extend(remote::check(settings));
     let detach_netns = match launch {
         Launch::Script => detach_netns(settings, &installed, &mut p),
         Launch::Steps { .. } => Some(
@@ -181,6 +191,17 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
                 .unwrap_or_else(|| rootlesskit_detaches(&installed)),
         ),
     };
+    let (remote, detach_netns) = exposure(settings, &installed, &port, detach_netns, &mut p);
+    let limits: Vec<Sourced<ResourceLimit>> = LIMITS
+        .iter()
+        .filter_map(|k| settings.limits.get(k.name).cloned())
+        .collect();
+    limits::check(
+        &limits,
+        found.delegated_controllers.as_deref(),
+        &mut p.errors,
+        &mut p.warnings,
+    );
     let path = build_path(&located, launch, network.value, found, &mut p.errors);
     if !p.errors.is_empty() {
         return Err(ConfigErrors(p.errors));
@@ -212,6 +233,8 @@ pub fn plan(settings: &Settings, found: &Discovered) -> Result<Plan, ConfigError
             .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect(),
         start_timeout: settings.start_timeout.value,
+        remote,
+        limits: limits.iter().map(|l| l.value.line()).collect(),
         warnings: p.warnings,
     })
 }
@@ -460,6 +483,49 @@ fn detach_netns(settings: &Settings, installed: &Installed, p: &mut Problems) ->
         return None;
     }
     Some(d.value)
+}
+
+/// The exposure of `remote.expose`, with the detach-netns setting it relies on: a script that
+/// reads `DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS` detaches unless told not to; when the
+/// script could not be read the choice is written down (`false`, which older scripts ignore
+/// and which matches what they do), so that where dockerd listens is known. In the namespace,
+/// only the `builtin` port driver forwards to its loopback.
+fn exposure(
+    settings: &Settings,
+    installed: &Installed,
+    port: &Sourced<PortDriver>,
+    detach_netns: Option<bool>,
+    p: &mut Problems,
+) -> (Option<Remote>, Option<bool>) {
+    let Some(expose) = &settings.expose else {
+        return (None, detach_netns);
+    };
+    let (detached, detach_netns) = match detach_netns {
+        Some(d) => (d, Some(d)),
+        None => match installed.script_reads("DOCKERD_ROOTLESS_ROOTLESSKIT_DETACH_NETNS") {
+            Some(reads) => (reads, None),
+            None => (false, Some(false)),
+        },
+    };
+    if !detached && port.value != PortDriver::Builtin {
+        let origin = match port.origin {
+            Origin::Default => remote::origin(settings),
+            ref chosen => chosen.clone(),
+        };
+        p.errors.push(
+            ConfigError::new(
+                &origin,
+                "network.port-driver",
+                format!(
+                    "`remote.expose` = {} is forwarded into the engine's network namespace by the `builtin` port driver, not `{}`",
+                    expose.value, port.value
+                ),
+            )
+            .allowed("`builtin`")
+            .help("set `network.port-driver = \"builtin\"` (with pasta, which has no builtin port driver, `network.driver = \"slirp4netns\"`), or `network.detach-netns = true` (rootlesskit 2.0 or newer), where dockerd listens on the host itself"),
+        );
+    }
+    (remote::remote(settings, detached), detach_netns)
 }
 
 /// The directories of the programs the engine runs by name, then [`SYSTEM_PATH`]; never the

@@ -46,6 +46,7 @@ fn debian() -> Discovered {
         newgidmap: Some("/usr/bin/newgidmap".into()),
         network: None,
         script: Some(DEBIAN_SCRIPT.to_owned()),
+        delegated_controllers: None,
     }
 }
 
@@ -69,6 +70,7 @@ fn modern() -> Discovered {
         newgidmap: Some("/usr/bin/newgidmap".into()),
         network: None,
         script: Some(MODERN_SCRIPT.to_owned()),
+        delegated_controllers: None,
     }
 }
 
@@ -294,6 +296,7 @@ fn trixie_containerd() -> Discovered {
         newgidmap: Some("/usr/bin/newgidmap".into()),
         network: None,
         script: None,
+        delegated_controllers: Some(vec!["memory".to_owned(), "pids".to_owned()]),
     }
 }
 
@@ -449,4 +452,73 @@ fn a_discovered_path_systemd_cannot_run_is_an_error() {
     this host: the directory of /opt/a:b/dockerd contains `:`, which cannot appear in a PATH entry
       help: install the program in a directory whose name has no `:` or control characters
     ");
+}
+
+const EXPOSE_TLS: &str = "[remote]\nexpose = \"tcp://0.0.0.0:2376\"\ntls-dir = \"/t\"\n";
+
+#[test]
+fn the_exposure_follows_where_dockerd_runs() {
+    // Debian's script never detaches: rootlesskit forwards into the namespace.
+    let p = plan(&with(EXPOSE_TLS, Overrides::default()), &debian()).unwrap();
+    let r = p.remote.unwrap();
+    assert!(!r.detached);
+    assert_eq!(p.detach_netns, None);
+    assert_eq!(r.tls_dir, Some(PathBuf::from("/t")));
+    // A modern script detaches by default: dockerd listens on the host itself, whatever the
+    // port driver (pasta's implicit here).
+    let p = plan(&with(EXPOSE_TLS, Overrides::default()), &modern()).unwrap();
+    assert_eq!(p.port_driver, PortDriver::Implicit);
+    assert!(p.remote.unwrap().detached);
+    // A script that could not be read: detaching is written down as off.
+    let mut unknown = debian();
+    unknown.script = None;
+    let p = plan(&with(EXPOSE_TLS, Overrides::default()), &unknown).unwrap();
+    assert_eq!(p.detach_netns, Some(false));
+    assert!(!p.remote.unwrap().detached);
+}
+
+#[test]
+fn in_the_namespace_only_the_builtin_port_driver_forwards() {
+    let s = with(
+        &format!("{EXPOSE_TLS}[network]\ndetach-netns = false\n"),
+        Overrides::default(),
+    );
+    insta::assert_snapshot!(problems(&s, &modern()), @r#"
+    /c.toml:2:10: `remote.expose` = tcp://0.0.0.0:2376 is forwarded into the engine's network namespace by the `builtin` port driver, not `implicit`
+      allowed: `builtin`
+      help: set `network.port-driver = "builtin"` (with pasta, which has no builtin port driver, `network.driver = "slirp4netns"`), or `network.detach-netns = true` (rootlesskit 2.0 or newer), where dockerd listens on the host itself
+    "#);
+}
+
+#[test]
+fn the_plan_refuses_what_the_remote_check_refuses() {
+    let s = with(
+        "engine = \"containerd\"\n[remote]\nexpose = \"tcp://0.0.0.0:2375\"\n",
+        Overrides::default(),
+    );
+    assert!(
+        problems(&s, &trixie_containerd()).contains("`remote.expose` is for Docker only"),
+        "{}",
+        problems(&s, &trixie_containerd())
+    );
+}
+
+#[test]
+fn a_limit_whose_controller_is_not_delegated_is_refused() {
+    let s = with(
+        "engine = \"containerd\"\n[limits]\nmemory-max = \"1G\"\ncpu-quota = \"50%\"\n",
+        Overrides::default(),
+    );
+    insta::assert_snapshot!(problems(&s, &trixie_containerd()), @"
+    /c.toml:4:13: `limits.cpu-quota` needs the cpu controller, which is not delegated to your systemd user manager (delegated: memory pids)
+      help: `rootless-setup fix` prints the root commands of its `cgroup` block, which delegates it (docs/fix.md); then log in again
+    ");
+    let mut v1 = trixie_containerd();
+    v1.delegated_controllers = Some(Vec::new());
+    assert!(problems(&s, &v1).contains("no controllers on cgroup v1"));
+    let mut unknown = trixie_containerd();
+    unknown.delegated_controllers = None;
+    let p = plan(&s, &unknown).unwrap();
+    assert_eq!(p.limits, ["MemoryMax=1G", "CPUQuota=50%"]);
+    assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
 }

@@ -71,6 +71,21 @@ pub const CASES: &[Case] = &[
         file: "start-timeout = 300\n[network]\ndriver = \"slirp4netns\"\nport-driver = \"slirp4netns\"\nmtu = 65520\nhost-loopback = true\ndetach-netns = true\n",
         flavour: Flavour::Modern,
     },
+    Case {
+        name: "limits",
+        file: "[limits]\nmemory-max = \"2G\"\ncpu-quota = \"150%\"\ntasks-max = 4096\nio-weight = 50\n",
+        flavour: Flavour::Debian,
+    },
+    Case {
+        name: "remote-tls",
+        file: "[remote]\nexpose = \"tcp://0.0.0.0:2376\"\ntls-dir = \"~/.docker/tls 100%\"\n",
+        flavour: Flavour::Debian,
+    },
+    Case {
+        name: "remote-detached-insecure-loopback",
+        file: "[remote]\nexpose = \"tcp://[::1]:2375\"\ninsecure-loopback = true\n",
+        flavour: Flavour::Modern,
+    },
 ];
 
 fn bin(name: &str, path: PathBuf, version: Option<&str>) -> (String, Binary) {
@@ -117,6 +132,7 @@ pub fn host(flavour: Flavour, script_dir: &Path, bin_dir: &Path) -> Discovered {
             }
             .to_owned(),
         ),
+        delegated_controllers: Some(["cpu", "io", "memory", "pids"].map(str::to_owned).to_vec()),
     }
 }
 
@@ -191,6 +207,7 @@ pub fn containerd_host(bin_dir: &Path) -> Discovered {
         newgidmap: Some(bin_dir.join("newgidmap")),
         network: None,
         script: None,
+        delegated_controllers: Some(vec!["memory".to_owned(), "pids".to_owned()]),
     }
 }
 
@@ -200,6 +217,6 @@ pub const CONTAINERD_CASES: &[(&str, &str)] = &[
     ("containerd-default", "engine = \"containerd\"\n"),
     (
         "containerd-options",
-        "engine = \"containerd\"\ndata-root = \"/srv/containerd data/100%\"\ndaemon-flags = [\"--log-level=debug\"]\nstart-timeout = 120\n[network]\nmtu = 1500\nhost-loopback = true\ndetach-netns = false\n[environment]\nHTTPS_PROXY = \"http://proxy.example:3128\"\n",
+        "engine = \"containerd\"\ndata-root = \"/srv/containerd data/100%\"\ndaemon-flags = [\"--log-level=debug\"]\nstart-timeout = 120\n[network]\nmtu = 1500\nhost-loopback = true\ndetach-netns = false\n[environment]\nHTTPS_PROXY = \"http://proxy.example:3128\"\n[limits]\nmemory-max = \"80%\"\ntasks-max = \"infinity\"\n",
     ),
 ];

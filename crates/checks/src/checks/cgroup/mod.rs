@@ -57,12 +57,15 @@ fn words(text: &str) -> Vec<String> {
 /// Checks the cgroup version and the controllers delegated to `user@UID.service`, and records
 /// whether they are there (it passes only then) for `engine.binaries` and install.
 pub(crate) fn cgroup(cx: &Context<'_>, facts: &mut Facts) -> Finding {
-    let finding = judge(cx, facts);
+    let mut delegated = None;
+    let finding = judge(cx, facts, &mut delegated);
     facts.controllers_delegated = Some(finding.status == Status::Pass);
+    facts.delegated_controllers = delegated;
     finding
 }
 
-fn judge(cx: &Context<'_>, facts: &Facts) -> Finding {
+/// The finding; `delegated` gets the controllers delegated, when they could be told.
+fn judge(cx: &Context<'_>, facts: &Facts, delegated: &mut Option<Vec<String>>) -> Finding {
     let uid = facts.account.as_ref().map_or(cx.caller.uid, |a| a.uid);
     let text = match cx.host.read(SELF_CGROUP) {
         Ok(Some(text)) => text,
@@ -102,6 +105,7 @@ fn judge(cx: &Context<'_>, facts: &Facts) -> Finding {
         );
     }
     if layout.version != Version::V2 {
+        *delegated = Some(Vec::new());
         let v1 = layout::v1_hierarchies(&text);
         let name = match layout.version {
             Version::Hybrid => "hybrid (v1 controllers, v2 for systemd)",
@@ -124,7 +128,9 @@ fn judge(cx: &Context<'_>, facts: &Facts) -> Finding {
         Ok(manager) => manager,
         Err(finding) => return *finding,
     };
-    delegation(cx, uid, &manager, &base)
+    let (finding, found) = delegation(cx, uid, &manager, &base);
+    *delegated = found;
+    finding
 }
 
 /// How the cgroup version was decided, and from what.
@@ -225,25 +231,40 @@ fn user_manager(
 }
 
 /// The controllers delegated to the user manager's cgroup `manager`, against those required.
+/// Also returns them, when `cgroup.controllers` could be read.
 fn delegation(
     cx: &Context<'_>,
     uid: u32,
     manager: &Path,
     base: &dyn Fn(Finding) -> Finding,
-) -> Finding {
+) -> (Finding, Option<Vec<String>>) {
     let controllers_path = sysfs(manager).join("cgroup.controllers");
-    let root_path = sysfs(Path::new("/")).join("cgroup.controllers");
     let delegated = match cx.host.read_value(&controllers_path) {
         Ok(Some(text)) => words(&text),
         Ok(None) | Err(_) => {
-            return base(Finding::warn(
+            let finding = base(Finding::warn(
                 ID,
                 format!("could not read {}", controllers_path.display()),
             ))
             .observe("manager_cgroup", manager.display())
             .why("without it the delegated controllers are unknown; resource limits may not work");
+            return (finding, None);
         }
     };
+    let finding = judge_delegation(cx, uid, manager, &controllers_path, &delegated, base);
+    (finding, Some(delegated))
+}
+
+/// The delegated controllers `delegated` (read from `controllers_path`) against those required.
+fn judge_delegation(
+    cx: &Context<'_>,
+    uid: u32,
+    manager: &Path,
+    controllers_path: &Path,
+    delegated: &[String],
+    base: &dyn Fn(Finding) -> Finding,
+) -> Finding {
+    let root_path = sysfs(Path::new("/")).join("cgroup.controllers");
     let available = cx
         .host
         .read_value(&root_path)

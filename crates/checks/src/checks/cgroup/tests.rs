@@ -350,3 +350,37 @@ fn unparsable_mountinfo_falls_back_to_proc_self_cgroup() {
         Some("unknown (mountinfo unreadable)")
     );
 }
+
+/// The controllers themselves are a fact for install's resource limits: the manager's list on
+/// cgroup v2, none on v1, unknown when the list cannot be read.
+#[test]
+fn the_delegated_controllers_are_a_fact() {
+    let facts_of = |fx: &Fixture| {
+        let h = Harness::new(fx, Caller::new(1000, 1000), ScriptedSystem::new());
+        let mut facts = Facts::default();
+        cgroup(&h.context(), &mut facts);
+        facts.delegated_controllers
+    };
+    let fx = fixture("ID=debian\n");
+    v2(
+        &fx,
+        "/user.slice/user-1000.slice/session-3.scope",
+        "cpuset cpu io memory pids",
+        Some("memory pids"),
+    );
+    assert_eq!(
+        facts_of(&fx),
+        Some(vec!["memory".to_owned(), "pids".to_owned()])
+    );
+    let fx = fixture("ID=debian\n");
+    v2(
+        &fx,
+        "/user.slice/user-1000.slice/user@1000.service/init.scope",
+        "cpu memory pids",
+        None,
+    );
+    assert_eq!(facts_of(&fx), None);
+    let fx = fixture("ID=debian\n");
+    fx.file(SELF_CGROUP, HYBRID);
+    assert_eq!(facts_of(&fx), Some(Vec::new()));
+}
