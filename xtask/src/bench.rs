@@ -11,6 +11,9 @@
 //! wall time around the whole `nsenter` call is recorded in the JSON as well. Results: a table
 //! on stdout and `target/e2e/bench.json`.
 //!
+//! After the timed rounds of `check`, each command runs [`RSS_RUNS`] more times under a python3
+//! wrapper that reports the peak resident set of what it ran (the largest process waited for).
+//!
 //! `cargo xtask bench inputs [--runs N]` needs no box: see [`inputs`].
 
 mod inputs;
@@ -29,6 +32,13 @@ use crate::util::{self, fmt_duration};
 const TIMER: &str =
     r#"s=$(date +%s%N); "$@" >/dev/null 2>&1; rc=$?; e=$(date +%s%N); echo "$s $e $rc""#;
 const OLD_TOOL_PATH: &str = "/home/dev/bin:/usr/local/bin:/usr/bin:/bin";
+/// Runs its arguments and prints the largest resident set of any process it waited for
+/// (`getrusage(RUSAGE_CHILDREN).ru_maxrss`, KiB): python3 is in the box (ansible-core's).
+const PEAK_RSS: &str = "import resource, subprocess, sys; \
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); \
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
+/// How many runs the peak RSS is the median of.
+const RSS_RUNS: usize = 5;
 
 /// One benchmarked command.
 #[derive(Debug)]
@@ -39,6 +49,8 @@ struct Subject {
     inside_ms: Vec<f64>,
     host_ms: Vec<f64>,
     exit_codes: Vec<i32>,
+    /// Peak resident set per run, KiB (check subjects only).
+    peak_kib: Vec<f64>,
 }
 
 /// `cargo xtask bench ARGS`.
@@ -75,6 +87,13 @@ pub fn main(args: &[String]) -> Result<()> {
                 s.inside_ms.push(inside);
                 s.host_ms.push(host);
                 s.exit_codes.push(code);
+            }
+        }
+    }
+    if !install_mode {
+        for _ in 0..RSS_RUNS {
+            for s in &mut subjects {
+                s.peak_kib.push(peak_rss_once(&bx, &dev, s)?);
             }
         }
     }
@@ -184,6 +203,7 @@ fn subject(name: &'static str, argv: &[&'static str], path: Option<&'static str>
         inside_ms: vec![],
         host_ms: vec![],
         exit_codes: vec![],
+        peak_kib: vec![],
     }
 }
 
@@ -237,6 +257,26 @@ fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i3
     ))
 }
 
+/// Runs a subject once under [`PEAK_RSS`]; returns its peak resident set in KiB.
+fn peak_rss_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<f64> {
+    let mut argv = vec!["python3", "-c", PEAK_RSS];
+    argv.extend_from_slice(&s.argv);
+    let mut cmd = bx
+        .user(dev, Session::Login, &argv)
+        .timeout(Duration::from_secs(300));
+    if let Some(path) = s.path {
+        cmd = cmd.env("PATH", path);
+    }
+    let out = cmd.run()?;
+    out.stdout.trim().parse().with_context(|| {
+        format!(
+            "peak RSS wrapper printed {:?} ({})",
+            out.stdout,
+            out.describe_exit()
+        )
+    })
+}
+
 fn stats(samples: &[f64]) -> (f64, f64, f64) {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -247,7 +287,7 @@ fn stats(samples: &[f64]) -> (f64, f64, f64) {
 
 fn report(subjects: &[Subject], runs: usize, opts: &e2e::Options) -> Result<()> {
     println!(
-        "\n{:<52} {:>9} {:>9} {:>9}  exit codes",
+        "\n{:<52} {:>9} {:>9} {:>9}  exit codes  peak RSS (median of {RSS_RUNS})",
         format!("command ({runs} runs, ms inside the box)"),
         "min",
         "median",
@@ -261,10 +301,12 @@ fn report(subjects: &[Subject], runs: usize, opts: &e2e::Options) -> Result<()> 
         codes.sort_unstable();
         codes.dedup();
         let codes: Vec<String> = codes.iter().map(i32::to_string).collect();
+        let peak = (!s.peak_kib.is_empty()).then(|| stats(&s.peak_kib));
         println!(
-            "{:<52} {min:>9.1} {median:>9.1} {max:>9.1}  {}",
+            "{:<52} {min:>9.1} {median:>9.1} {max:>9.1}  {:<10}  {}",
             s.name,
-            codes.join(",")
+            codes.join(","),
+            peak.map_or_else(String::new, |(_, m, _)| format!("{:.1} MiB", m / 1024.0))
         );
         entries.push(json!({
             "name": s.name,
@@ -273,6 +315,7 @@ fn report(subjects: &[Subject], runs: usize, opts: &e2e::Options) -> Result<()> 
             "inside_ms": {"min": min, "median": median, "max": max, "samples": s.inside_ms},
             "host_wall_ms": {"min": hmin, "median": hmedian, "max": hmax, "samples": s.host_ms},
             "exit_codes": s.exit_codes,
+            "peak_rss_kib": s.peak_kib,
         }));
     }
     let doc = json!({
