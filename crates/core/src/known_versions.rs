@@ -129,8 +129,9 @@ impl KnownVersions {
     }
 
     /// A file's content as parsed (the binary parses the JSON), if every part of it is as this
-    /// module writes it: this format, at most [`MAX_ENTRIES`] answers, each [`valid`]. `None`
-    /// means forget it all.
+    /// module writes it: this format, at most [`MAX_ENTRIES`] answers, each one that asking a
+    /// program could give (an absolute path, a few short arguments, a version of version
+    /// characters). `None` means forget it all.
     pub fn checked(self) -> Option<KnownVersions> {
         (self.format == FORMAT
             && self.answers.len() <= MAX_ENTRIES
