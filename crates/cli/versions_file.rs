@@ -6,7 +6,7 @@
 //! Only a process running as the user themselves uses it: never root (acting for a user, it
 //! would read that user's words as its own and leave root-owned files in their home), never on
 //! a fixture tree. The file is read as hostile input: a regular file owned by the user, at most
-//! [`MAX_FILE`](rootless_setup_core::known_versions::MAX_FILE) bytes, parsed strictly; a file
+//! [`MAX_FILE`] bytes, parsed strictly; a file
 //! that fails any of that is ignored and replaced. Failing to save is not an error: the next run
 //! asks the programs again.
 
