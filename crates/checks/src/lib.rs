@@ -87,7 +87,7 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
 /// versions, newuidmap, the network plan), for commands that act on them (render, install).
 ///
 /// The checks run in catalogue order, each after its dependencies, except that a check that
-/// cannot change the facts ([`checks::Kind`]) runs on its own thread from the moment its
+/// cannot change the facts (its signature says so) runs on its own thread from the moment its
 /// dependencies have run, beside the checks after it; its finding still takes its place. The
 /// fact-free checks whose dependencies are fact-free too start first of all, so their probes
 /// (iptables in a throwaway namespace) overlap everything else; `userns.probe` (a user

@@ -134,7 +134,7 @@ fn ask_version(cx: &Context<'_>, wanted: &Program, path: &Path) -> Answer {
 
 /// Asks every found program for its version at the same time: each answer is mostly a wait on
 /// a child process, so a dozen of them one after the other add up. A program whose answer is
-/// remembered for the very same file ([`KnownVersions`]) is not asked again. The answers come
+/// remembered for the very same file ([`KnownVersions`](rootless_setup_core::known_versions::KnownVersions)) is not asked again. The answers come
 /// back in the order of `located`, so the finding does not depend on which program answers
 /// first; with them, the fresh answers worth remembering.
 fn ask_versions(cx: &Context<'_>, located: &[(&Program, PathBuf)]) -> (Vec<Answer>, Vec<Known>) {
