@@ -102,11 +102,7 @@ fn package_step(in_ci: bool) -> StepResult {
             Outcome::Skipped(why)
         }
     } else {
-        let built = e2e::build_binary().and_then(|binary| {
-            dist::lint(&dist::package(&binary)?)?;
-            dist::cargo_install(&binary)?;
-            dist::crate_archives()
-        });
+        let built = e2e::build_binary().and_then(|binary| dist::release(&binary));
         match built {
             Ok(()) => Outcome::Ok,
             Err(err) => Outcome::Failed(format!("{err:#}")),

@@ -1,6 +1,7 @@
 //! `cargo xtask dist`: the release build, the generated documentation refreshed from the built
 //! binary's hidden `generate` command (`docs/man/`, `docs/completions/`), then the Debian package
-//! `target/dist/rootless-setup_VERSION-1_ARCH.deb` and lintian's verdict on it.
+//! `target/dist/rootless-setup_VERSION-1_ARCH.deb` and lintian's verdict on it, `cargo install`
+//! and the crates built from their `cargo package` archives ([`release`]).
 //!
 //! The package is built with `dpkg-deb` from a tree staged here, not with cargo-deb: every file
 //! it holds comes from this module's tables (the binary, the generated pages and completions, the
@@ -34,10 +35,18 @@ pub fn main(args: &[String]) -> Result<()> {
     for (what, dir) in [("man", "docs/man"), ("completions", "docs/completions")] {
         generate(&binary, what, &root.join(dir))?;
     }
-    let deb = package(&binary)?;
-    lint(&deb)?;
+    release(&binary)?;
     println!("dist: done in {}", fmt_duration(start.elapsed()));
     Ok(())
+}
+
+/// Everything a release is made of, from the release build `binary`: the Debian package and
+/// lintian's verdict, `cargo install --locked --path .`, and each crate built from its
+/// `cargo package` archive. `cargo xtask ci` runs this too.
+pub fn release(binary: &Path) -> Result<()> {
+    lint(&package(binary)?)?;
+    cargo_install(binary)?;
+    crate_archives()
 }
 
 /// `cargo install --locked --path .` into `target/dist/cargo-install`, sharing the release build
@@ -77,15 +86,65 @@ pub fn cargo_install(binary: &Path) -> Result<()> {
 /// `cargo package` of every published crate, each then built from its own archive: what a
 /// crates.io release would upload compiles (no file reached outside its crate, no metadata
 /// missing). `--allow-dirty`: a developer's uncommitted work is what is being tried.
+///
+/// Cargo takes a registry crate of a given name and version to be the same forever, but this
+/// workspace's crates keep their version between commits: an archive unpacked, or a library
+/// built, from an earlier commit's archive would be used instead of the new one. So the build
+/// has a target directory of its own (`target/package-check`), from which this workspace's
+/// crates are removed first (their dependencies stay built), and the unpacked copies of the
+/// archives are removed too.
 pub fn crate_archives() -> Result<()> {
-    util::run(util::cargo().args([
-        "package",
-        "--workspace",
-        "--exclude",
-        "xtask",
-        "--allow-dirty",
-        "--quiet",
-    ]))
+    let target = dist_dir()
+        .parent()
+        .context("the dist directory is in the target directory")?
+        .join("package-check");
+    forget(&target.join("debug/.fingerprint"))?;
+    forget(&cargo_home()?.join("registry/src"))?;
+    util::run(
+        util::cargo()
+            .args([
+                "package",
+                "--workspace",
+                "--exclude",
+                "xtask",
+                "--allow-dirty",
+                "--quiet",
+                "--target-dir",
+            ])
+            .arg(&target),
+    )
+}
+
+/// `$CARGO_HOME`, or `~/.cargo`.
+fn cargo_home() -> Result<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")
+}
+
+/// Removes what is named after this workspace's crates (`rootless-setup*`) in `dir` (build
+/// fingerprints), or in its subdirectories named with a leading `-` (cargo's temporary local
+/// registries under `registry/src`, unlike crates.io's `index.crates.io-…`).
+fn forget(dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let ours = |e: &fs::DirEntry| {
+        e.file_name()
+            .to_string_lossy()
+            .starts_with("rootless-setup")
+    };
+    for entry in entries.flatten() {
+        if ours(&entry) {
+            util::remove_tree(&entry.path())?;
+        } else if entry.file_name().to_string_lossy().starts_with('-') {
+            for unpacked in fs::read_dir(entry.path())?.flatten().filter(ours) {
+                util::remove_tree(&unpacked.path())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where `cargo xtask dist` puts what it builds.

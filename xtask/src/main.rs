@@ -30,8 +30,8 @@ commands:
   bench   time rootless-setup check against dockerd-rootless-setuptool.sh check
           (`bench install`: install and uninstall of both tools;
           `bench inputs`: large hostile inputs on fixture trees, no box)
-  dist    release build, docs/man/ and docs/completions/ refreshed, then the .deb
-          in target/dist/ and lintian
+  dist    release build, docs/man/ and docs/completions/ refreshed, the .deb
+          in target/dist/ with lintian, cargo install, cargo package
   try     walk check, fix, install, a container, status, uninstall as a user
           in a throwaway box (cargo xtask try --help)";
 
