@@ -226,9 +226,14 @@ pub(crate) fn install_old_tool(bx: &NspawnBox, dev: &BoxUser) -> Result<()> {
     Ok(())
 }
 
-/// Runs a subject once; returns (ms measured inside the box, ms measured on the host, exit code).
-fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i32)> {
-    let mut argv = vec!["sh", "-c", TIMER, "bench-timer"];
+/// Runs a subject as dev under `wrapper` (which runs its arguments), with the subject's `PATH`.
+fn wrapped(
+    bx: &NspawnBox,
+    dev: &BoxUser,
+    s: &Subject,
+    wrapper: &[&str],
+) -> Result<crate::util::Captured> {
+    let mut argv = wrapper.to_vec();
     argv.extend_from_slice(&s.argv);
     let mut cmd = bx
         .user(dev, Session::Login, &argv)
@@ -236,7 +241,12 @@ fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i3
     if let Some(path) = s.path {
         cmd = cmd.env("PATH", path);
     }
-    let out = cmd.run()?;
+    cmd.run()
+}
+
+/// Runs a subject once; returns (ms measured inside the box, ms measured on the host, exit code).
+fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i32)> {
+    let out = wrapped(bx, dev, s, &["sh", "-c", TIMER, "bench-timer"])?;
     let fields: Vec<i64> = out
         .stdout
         .split_whitespace()
@@ -259,15 +269,7 @@ fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i3
 
 /// Runs a subject once under [`PEAK_RSS`]; returns its peak resident set in KiB.
 fn peak_rss_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<f64> {
-    let mut argv = vec!["python3", "-c", PEAK_RSS];
-    argv.extend_from_slice(&s.argv);
-    let mut cmd = bx
-        .user(dev, Session::Login, &argv)
-        .timeout(Duration::from_secs(300));
-    if let Some(path) = s.path {
-        cmd = cmd.env("PATH", path);
-    }
-    let out = cmd.run()?;
+    let out = wrapped(bx, dev, s, &["python3", "-c", PEAK_RSS])?;
     out.stdout.trim().parse().with_context(|| {
         format!(
             "peak RSS wrapper printed {:?} ({})",
