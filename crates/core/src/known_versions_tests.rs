@@ -84,6 +84,20 @@ fn answers_that_no_program_could_give_are_not_remembered() {
     ];
     assert!(!known.remember(bad));
     assert!(known.is_empty());
+    let with_args = |args: Vec<String>| Answer {
+        args,
+        ..answer("/usr/bin/x", 1, Some("1.0"))
+    };
+    let bad_args = [
+        with_args(vec![String::new()]),
+        with_args(vec!["-".repeat(33)]),
+        with_args(vec!["-v".to_owned(); 5]),
+        answer(&format!("/{}", "p".repeat(4096)), 1, Some("1.0")),
+    ];
+    assert!(!known.remember(bad_args));
+    assert!(known.is_empty());
+    assert!(known.remember([with_args(vec!["-".repeat(32); 4])]));
+    assert!(!known.is_empty());
 }
 
 #[test]
@@ -91,6 +105,7 @@ fn a_file_is_taken_only_whole_and_in_this_format() {
     let mut known = KnownVersions::default();
     known.remember([answer("/usr/sbin/dockerd", 7, Some("26.1.5"))]);
     assert_eq!(known.clone().checked(), Some(known.clone()));
+    assert_eq!(known.for_file(), known, "what is written is what is known");
     let mut other = known.for_file();
     other.format = FORMAT + 1;
     assert_eq!(other.checked(), None);
