@@ -12,7 +12,9 @@
 //! on stdout and `target/e2e/bench.json`.
 //!
 //! After the timed rounds of `check`, each command runs [`RSS_RUNS`] more times under a python3
-//! wrapper that reports the peak resident set of what it ran (the largest process waited for).
+//! wrapper that reports the peak resident set of what it ran: the largest of the command and
+//! every program it ran (with `--no-cache`, `dockerd --version`'s), so an upper bound of the
+//! command's own.
 //!
 //! `cargo xtask bench inputs [--runs N]` needs no box: see [`inputs`].
 
