@@ -35,7 +35,18 @@ impl VersionsFile {
         host: &Host,
         ignore_remembered: bool,
     ) -> (Option<VersionsFile>, KnownVersions) {
-        let file = VersionsFile::of(caller, host, nix::unistd::geteuid().as_raw());
+        let euid = nix::unistd::geteuid().as_raw();
+        VersionsFile::open_as(caller, host, ignore_remembered, euid)
+    }
+
+    /// [`VersionsFile::open`] for a process running as `euid`.
+    fn open_as(
+        caller: &Caller,
+        host: &Host,
+        ignore_remembered: bool,
+        euid: u32,
+    ) -> (Option<VersionsFile>, KnownVersions) {
+        let file = VersionsFile::of(caller, host, euid);
         let known = file
             .as_ref()
             .filter(|_| !ignore_remembered)

@@ -138,3 +138,28 @@ fn a_fifo_or_a_directory_in_its_place_is_forgotten_without_waiting() {
     // Nor can it be saved over a directory: no error, nothing written.
     assert!(!file.save(KnownVersions::default(), vec![answer("/usr/bin/x", "1.0")]));
 }
+
+#[test]
+fn open_gives_what_the_file_remembers_unless_told_to_ignore_it() {
+    let home = tempfile::tempdir().unwrap();
+    let home_text = home.path().to_str().unwrap();
+    // The user: this process's own uid, or (run as root) uid 1000 owning the file.
+    let euid = nix::unistd::geteuid().as_raw();
+    let uid = if euid == 0 { ME } else { euid };
+    let user = Caller::new(uid, uid).with_var("HOME", home_text);
+    let real = Host::real();
+    let (file, known) = VersionsFile::open_as(&user, &real, false, uid);
+    let file = file.expect("the user's own file");
+    assert_eq!(known, KnownVersions::default(), "nothing remembered yet");
+    assert!(file.save(known, vec![answer("/usr/sbin/dockerd", "26.1.5")]));
+    if euid == 0 {
+        nix::unistd::chown(&file.path, Some(uid.into()), None).unwrap();
+    }
+    let (_, known) = VersionsFile::open_as(&user, &real, false, uid);
+    assert_eq!(known.len(), 1);
+    let (again, ignored) = VersionsFile::open_as(&user, &real, true, uid);
+    assert_eq!(again, Some(file), "--no-cache still saves to the file");
+    assert!(ignored.is_empty(), "--no-cache reads nothing");
+    let (none, nothing) = VersionsFile::open_as(&user, &real, false, 0);
+    assert_eq!((none, nothing), (None, KnownVersions::default()));
+}
