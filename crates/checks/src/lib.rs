@@ -88,12 +88,11 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
 ///
 /// The checks run in catalogue order, each after its dependencies, except that a check that
 /// cannot change the facts (its signature says so) runs on its own thread from the moment its
-/// dependencies have run, beside the checks after it; its finding still takes its place. The
-/// fact-free checks whose dependencies are fact-free too start first of all, so their probes
-/// (iptables in a throwaway namespace) overlap everything else; `userns.probe` (a user
-/// namespace made with the id ranges) starts once the ids and helpers are known, and
-/// `engine.smoke` (a real rootlesskit start) once `engine.binaries`, `userns.probe` and
-/// `network.driver` have run.
+/// dependencies have run, beside the checks after it; its finding still takes its place. So
+/// `userns.sysctl` starts at once and the iptables probe right after it, overlapping nearly
+/// everything else; `userns.probe` (a user namespace made with the id ranges) starts once the
+/// ids and helpers are known, and `engine.smoke` (a real rootlesskit start) once
+/// `engine.binaries`, `userns.probe` and `network.driver` have run.
 pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Facts) {
     let (facts, results) = std::thread::scope(|scope| {
         let mut run = Runner {
@@ -107,12 +106,9 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
             .into_iter()
             .filter(|id| selection.contains(*id))
             .collect();
-        for &id in selected.iter().filter(|id| starts_first(**id)) {
-            run.ensure(id);
-        }
         for &id in &selected {
-            run.ensure(id);
             run.start_ready(&selected);
+            run.ensure(id);
         }
         let running: Vec<CheckId> = run.running.keys().copied().collect();
         for id in running {
@@ -141,18 +137,6 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
             .collect(),
     };
     (report, facts)
-}
-
-/// Whether `id` needs no fact and neither does any of its dependencies: it can start before
-/// every other check.
-fn starts_first(id: CheckId) -> bool {
-    let fact_free = |id: CheckId| matches!(checks::kind(id), checks::Kind::FactFree(_));
-    fact_free(id)
-        && id
-            .depends_on()
-            .iter()
-            .chain(id.runs_after())
-            .all(|d| fact_free(*d))
 }
 
 /// One run of the checks: the facts and findings so far, and the checks running on their own
@@ -194,8 +178,8 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Starts each of `selected` that only reads facts as soon as its dependencies have all
-    /// run (those on threads that have finished count), rather than in its turn, so it runs
+    /// Starts each of `selected` that cannot change the facts as soon as its dependencies have
+    /// all run (those on threads that have finished count), rather than in its turn, so it runs
     /// beside the checks between.
     fn start_ready(&mut self, selected: &[CheckId]) {
         let finished: Vec<CheckId> = self
@@ -208,7 +192,7 @@ impl Runner<'_, '_> {
             self.settle(id);
         }
         for &id in selected {
-            let ready = matches!(checks::kind(id), checks::Kind::ReadsFacts(_))
+            let ready = !matches!(checks::kind(id), checks::Kind::WritesFacts)
                 && id
                     .depends_on()
                     .iter()

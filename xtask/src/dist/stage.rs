@@ -120,19 +120,16 @@ fn docs(checkout: &Path, doc_dir: &Path) -> Result<()> {
 /// Copies a directory's regular files and directories, recursively (nothing else is expected
 /// in examples/; anything else is an error).
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in read_dir_sorted(from)? {
-        let dest = to.join(entry.file_name().context("a name")?);
-        let kind = fs::symlink_metadata(&entry)?.file_type();
-        if kind.is_dir() {
-            copy_tree(&entry, &dest)?;
-        } else if kind.is_file() {
-            copy(&entry, &dest)?;
+    walk(from, &mut |path, is_dir| {
+        let dest = to.join(path.strip_prefix(from)?);
+        if is_dir {
+            fs::create_dir_all(&dest).with_context(|| format!("creating {}", dest.display()))
+        } else if fs::symlink_metadata(path)?.is_file() {
+            copy(path, &dest)
         } else {
-            bail!("{} is neither a file nor a directory", entry.display());
+            bail!("{} is neither a file nor a directory", path.display())
         }
-    }
-    Ok(())
+    })
 }
 
 /// 0755 for directories and for what is under `usr/bin`, 0644 for every other file.
