@@ -162,7 +162,7 @@ impl CheckId {
     pub fn runs_after(self) -> &'static [CheckId] {
         match self {
             CheckId::NetworkDriver | CheckId::Storage => &[CheckId::EngineBinaries],
-            CheckId::UsernsApparmor => &[CheckId::EngineBinaries, CheckId::HostInit],
+            CheckId::UsernsApparmor => &[CheckId::EngineBinaries],
             CheckId::NetworkPorts => &[CheckId::EngineBinaries, CheckId::NetworkDriver],
             CheckId::NetworkPing => &[CheckId::NetworkDriver],
             // Which OCI runtime an engine needs depends on the delegated controllers.

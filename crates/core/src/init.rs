@@ -340,11 +340,7 @@ impl HostInit {
 /// when it is not installed.
 pub fn script_dir(host: &Host, engine: Engine, path: Vec<PathBuf>) -> Option<PathBuf> {
     let script = engine.rootless_script()?;
-    let dirs = crate::process::search_dirs(
-        path.into_iter()
-            .chain(crate::SYSTEM_PATH.iter().map(PathBuf::from)),
-    );
-    let found = host.find_executable(script, dirs.iter().map(PathBuf::as_path))?;
+    let found = crate::process::find(host, script, path, None)?;
     found.parent().map(Path::to_path_buf)
 }
 

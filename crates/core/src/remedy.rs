@@ -219,9 +219,6 @@ pub enum Remedy {
         file: String,
         /// The profile text the advice writes.
         profile: String,
-        /// Whether systemd runs AppArmor's service (the advice restarts it); else the advice
-        /// loads the profile with `apparmor_parser -r`.
-        systemd: bool,
     },
     /// Look at a home directory the check could not examine.
     InspectHome {
@@ -311,18 +308,10 @@ impl Remedy {
                     }
                 }
             }
-            Remedy::AllowUserns {
-                file,
-                profile,
-                systemd,
-                ..
-            } => vec![
+            // Loads the one profile, with or without systemd, as the fix script does.
+            Remedy::AllowUserns { file, profile, .. } => vec![
                 format!("sudo tee {} >/dev/null <<'EOF'\n{profile}EOF", quote(file)),
-                if *systemd {
-                    "sudo systemctl restart apparmor.service".to_owned()
-                } else {
-                    format!("sudo apparmor_parser -r {}", quote(file))
-                },
+                format!("sudo apparmor_parser -r {}", quote(file)),
             ],
             Remedy::InspectHome { home } => vec![format!("sudo ls -ld {}", quote_path(home))],
             Remedy::CreateHome { home, uid, gid } => vec![format!(
@@ -462,23 +451,12 @@ mod tests {
                 rootlesskit: "/usr/bin/rootlesskit".into(),
                 file: "/etc/apparmor.d/usr.bin.rootlesskit".into(),
                 profile: "p\n".into(),
-                systemd: true
             }
             .commands(),
             [
                 "sudo tee /etc/apparmor.d/usr.bin.rootlesskit >/dev/null <<'EOF'\np\nEOF",
-                "sudo systemctl restart apparmor.service"
+                "sudo apparmor_parser -r /etc/apparmor.d/usr.bin.rootlesskit"
             ]
-        );
-        assert_eq!(
-            Remedy::AllowUserns {
-                rootlesskit: "/usr/bin/rootlesskit".into(),
-                file: "/etc/apparmor.d/usr.bin.rootlesskit".into(),
-                profile: "p\n".into(),
-                systemd: false
-            }
-            .commands()[1],
-            "sudo apparmor_parser -r /etc/apparmor.d/usr.bin.rootlesskit"
         );
         assert_eq!(
             Remedy::InspectHome {

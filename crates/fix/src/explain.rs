@@ -116,7 +116,6 @@ fn example(id: CheckId, distro: &Distro) -> Option<Finding> {
             rootlesskit: "/usr/local/bin/rootlesskit".to_owned(),
             file: "/etc/apparmor.d/usr.local.bin.rootlesskit".to_owned(),
             profile: String::new(),
-            systemd: true,
         })),
         CheckId::Cgroup => Finding::warn(id, "cgroup v2, but cpu not delegated to user@1000.service")
             .fix(root("delegate the controllers").remedy(Remedy::DelegateControllers)),

@@ -147,9 +147,10 @@ pub fn check(
             None => warnings.push(format!(
                 "`{key}` needs the {controller} controller delegated to your systemd user manager, and whether it is could not be told (`rootless-setup check --only cgroup`)"
             )),
+            // cgroup v1 delegates nothing, and neither does a v2 manager without `Delegate=`.
             Some([]) => errors.push(not_delegated(origin, &key, format!(
-                "`{key}` needs the {controller} controller, and an unprivileged engine gets no controllers on cgroup v1"
-            ), "boot with the unified cgroup v2 hierarchy (`rootless-setup check --only cgroup` shows how), or remove the limit")),
+                "`{key}` needs the {controller} controller, and no controller is delegated to your systemd user manager"
+            ), "on cgroup v2, `rootless-setup fix` prints the root commands of its `cgroup` block, which delegates them (docs/fix.md), then log in again; on cgroup v1, boot with the unified cgroup v2 hierarchy (`rootless-setup check --only cgroup` says which you have and how); or remove the limit")),
             Some(list) if !list.iter().any(|c| c == controller) => errors.push(not_delegated(
                 origin,
                 &key,
@@ -247,7 +248,16 @@ mod tests {
         );
         let (mut errors, mut warnings) = (Vec::new(), Vec::new());
         check(&limits[..1], Some(&[]), &mut errors, &mut warnings);
-        assert!(errors[0].message.contains("cgroup v1"), "{errors:?}");
+        assert_eq!(
+            errors[0].message,
+            "`limits.memory-max` needs the memory controller, and no controller is delegated to your systemd user manager"
+        );
+        let help = errors[0].help.as_deref().unwrap_or_default();
+        assert!(
+            help.starts_with("on cgroup v2, `rootless-setup fix`")
+                && help.contains("on cgroup v1, boot with"),
+            "both cases are answered: {help}"
+        );
         let (mut errors, mut warnings) = (Vec::new(), Vec::new());
         check(&limits[..1], None, &mut errors, &mut warnings);
         assert!(errors.is_empty());

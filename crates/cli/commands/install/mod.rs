@@ -651,24 +651,29 @@ fn engine_files(
 /// directory. One only in the user's unit directory is ours from an earlier install (kept up
 /// to date) or the user's own (which install refuses to replace without --force).
 fn ships_socket(socket: &str, paths: &Paths) -> bool {
-    let on_disk = rootless_setup_core::paths::SYSTEM_USER_UNIT_DIRS
-        .iter()
-        .any(|dir| {
-            std::path::Path::new(dir)
-                .join(socket)
-                .symlink_metadata()
-                .is_ok()
-        });
-    let loaded_elsewhere = UserManager::connect_session()
-        .and_then(|m| m.unit_state(socket))
-        .is_ok_and(|state| {
-            state.exists()
-                && state
-                    .fragment_path
-                    .as_deref()
-                    .is_some_and(|f| !f.starts_with(&paths.unit_dir))
-        });
-    on_disk || loaded_elsewhere
+    let on_disk = || {
+        rootless_setup_core::paths::SYSTEM_USER_UNIT_DIRS
+            .iter()
+            .any(|dir| {
+                std::path::Path::new(dir)
+                    .join(socket)
+                    .symlink_metadata()
+                    .is_ok()
+            })
+    };
+    // The bus is asked only when no file says so.
+    let loaded_elsewhere = || {
+        UserManager::connect_session()
+            .and_then(|m| m.unit_state(socket))
+            .is_ok_and(|state| {
+                state.exists()
+                    && state
+                        .fragment_path
+                        .as_deref()
+                        .is_some_and(|f| !f.starts_with(&paths.unit_dir))
+            })
+    };
+    on_disk() || loaded_elsewhere()
 }
 
 /// ` --engine NAME` for commands shown to the user, when the engine is not the default.

@@ -30,6 +30,8 @@ const OPENSSL_TIMEOUT: Duration = Duration::from_secs(10);
 /// What is wrong with the TLS directory, and what to run about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsProblem {
+    /// The result document's error id: `tls-invalid`, or `client-not-found` without openssl.
+    pub id: ErrorId,
     /// What was seen (lowercase, names the file).
     pub what: String,
     /// The command or step that fixes it.
@@ -38,6 +40,7 @@ pub struct TlsProblem {
 
 fn problem(what: impl Into<String>, help: impl Into<String>) -> TlsProblem {
     TlsProblem {
+        id: ErrorId::TlsInvalid,
         what: what.into(),
         help: help.into(),
     }
@@ -199,10 +202,13 @@ pub fn check(
     let [ca, cert, key] = TLS_FILES.map(|name| file(dir, name, uid, expose));
     let (ca, cert, key) = (ca?, cert?, key?);
     let Some(program) = openssl_program else {
-        return Err(problem(
-            "openssl was not found: it checks the certificates before the engine is given them",
-            install_openssl,
-        ));
+        return Err(TlsProblem {
+            id: ErrorId::ClientNotFound,
+            ..problem(
+                "openssl was not found: it checks the certificates before the engine is given them",
+                install_openssl,
+            )
+        });
     };
     for (path, name) in [(&ca, CA), (&cert, SERVER_CERT)] {
         let parsed = openssl(program, &["x509", "-noout", "-in", text(path)])?;
@@ -314,12 +320,7 @@ pub fn gate(caller: &Caller, settings: &Settings) -> anyhow::Result<Option<Strin
         program.as_deref(),
         &install,
     ) {
-        let id = if program.is_none() {
-            ErrorId::ClientNotFound
-        } else {
-            ErrorId::TlsInvalid
-        };
-        return Err(hinted(id, p.what, &[&p.help]));
+        return Err(hinted(p.id, p.what, &[&p.help]));
     }
     Ok(program.and_then(|o| address_warning(&dir.value, &expose.value, &o)))
 }

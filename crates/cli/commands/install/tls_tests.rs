@@ -206,6 +206,7 @@ fn without_openssl_the_help_installs_it() {
     assert_eq!(
         e,
         TlsProblem {
+            id: ErrorId::ClientNotFound,
             what:
                 "openssl was not found: it checks the certificates before the engine is given them"
                     .into(),
@@ -305,4 +306,22 @@ fn an_expired_certificate_is_refused_with_its_date() {
         what(&d),
         "DIR/server-cert.pem has expired (notAfter Jan  2 00:00:00 2020 GMT)"
     );
+}
+
+/// Without openssl, a problem with the files is still `tls-invalid`: the id comes with the
+/// problem, not from whether openssl was found.
+#[test]
+fn a_file_problem_is_tls_invalid_even_without_openssl() {
+    let (_tmp, d) = dir();
+    std::fs::remove_file(d.join(SERVER_KEY)).unwrap();
+    let e = check(
+        &d,
+        uid(),
+        &expose("tcp://127.0.0.1:2376"),
+        None,
+        "sudo apt-get install -y openssl",
+    )
+    .unwrap_err();
+    assert_eq!(e.id, ErrorId::TlsInvalid);
+    assert!(e.what.ends_with("server-key.pem is missing"), "{}", e.what);
 }

@@ -515,7 +515,9 @@ fn a_limit_whose_controller_is_not_delegated_is_refused() {
     ");
     let mut v1 = trixie_containerd();
     v1.delegated_controllers = Some(Vec::new());
-    assert!(problems(&s, &v1).contains("no controllers on cgroup v1"));
+    assert!(problems(&s, &v1).contains(
+        "needs the cpu controller, and no controller is delegated to your systemd user manager"
+    ));
     let mut unknown = trixie_containerd();
     unknown.delegated_controllers = None;
     let p = plan(&s, &unknown).unwrap();

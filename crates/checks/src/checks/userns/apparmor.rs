@@ -270,12 +270,7 @@ pub(crate) fn apparmor(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     for p in &without_userns {
         finding = finding.observe("profile_without_userns", p);
     }
-    with_profile_fix(
-        finding,
-        &real_s,
-        &names_in_use,
-        facts.without_systemd().is_none(),
-    )
+    with_profile_fix(finding, &real_s, &names_in_use)
 }
 
 /// What the profile directory holds for rootlesskit's real path.
@@ -331,12 +326,7 @@ fn scan_profiles(cx: &Context<'_>, real: &str) -> Profiles {
 
 /// The failure's why and fix: a profile for `real` that grants `userns`, named `rootlesskit`
 /// unless another profile already has that name.
-fn with_profile_fix(
-    finding: Finding,
-    real: &str,
-    names_in_use: &[String],
-    systemd: bool,
-) -> Finding {
+fn with_profile_fix(finding: Finding, real: &str, names_in_use: &[String]) -> Finding {
     let name = if names_in_use.iter().any(|n| n == "rootlesskit") {
         file_name_for(real)
     } else {
@@ -362,7 +352,6 @@ fn with_profile_fix(
                 rootlesskit: real.to_owned(),
                 file: target,
                 profile: profile_text(&name, real),
-                systemd,
             }),
         )
 }

@@ -237,7 +237,7 @@ fn restriction_without_a_profile_fails_with_the_profile_to_write() {
              include if exists <local/rootlesskit>\n\
              }\n\
              EOF",
-            "sudo systemctl restart apparmor.service"
+            "sudo apparmor_parser -r /etc/apparmor.d/usr.local.bin.rootlesskit"
         ]
     );
     assert!(f.why.as_ref().is_some_and(|w| w.contains("Ubuntu 23.10")));
