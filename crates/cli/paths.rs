@@ -9,7 +9,7 @@ use rootless_setup_core::engine::EngineSpec;
 use rootless_setup_core::engine::Launch;
 use rootless_setup_core::model::Engine;
 use rootless_setup_core::paths::{self, unit_dir};
-use rootless_setup_unit::{CONTAINERS_CONF_DIR, DROPIN_NAME};
+use rootless_setup_unit::{CONTAINERS_CONF_DIR, drop_in_path};
 
 use crate::results::ErrorId;
 use crate::style::hinted;
@@ -168,11 +168,8 @@ impl Paths {
     /// Our drop-in, for an engine whose unit runs its rootless script (the drop-in sets what
     /// the script reads); none otherwise.
     pub fn drop_in(&self) -> Option<PathBuf> {
-        (self.spec().launch() == Some(Launch::Script)).then(|| {
-            self.unit_dir
-                .join(format!("{}.d", self.spec().unit))
-                .join(DROPIN_NAME)
-        })
+        (self.spec().launch() == Some(Launch::Script))
+            .then(|| drop_in_path(&self.unit_dir, self.spec().unit))
     }
 
     /// The engine's default data directory, `$XDG_DATA_HOME/docker` or

@@ -38,6 +38,6 @@ pub use containers_conf::{
 pub use header::{FileOrigin, classify};
 pub use plan::{Discovered, Plan, SYSTEM_PATH, plan};
 pub use render::{
-    DOCKER_DROPIN, DOCKER_UNIT, DROPIN_NAME, FileKind, RenderError, RenderedFile,
-    drop_in_environment, exec_start, render,
+    DOCKER_UNIT, DROPIN_NAME, FileKind, RenderError, RenderedFile, drop_in_environment,
+    drop_in_path, exec_start, render,
 };

@@ -33,11 +33,15 @@ pub const STEPS_SHELL: &str = "/bin/sh";
 
 /// The unit's file name.
 pub const DOCKER_UNIT: &str = Engine::Docker.spec().unit;
-/// The drop-in's path relative to the unit directory. `10-` so that a hand-made
-/// `override.conf` (`systemctl --user edit`) sorts after it and wins.
-pub const DOCKER_DROPIN: &str = "docker.service.d/10-rootless-setup.conf";
-/// Our drop-in's file name in a unit's `UNIT.d/` directory (Docker's is [`DOCKER_DROPIN`]).
+/// Our drop-in's file name in a unit's `UNIT.d/` directory ([`drop_in_path`]). `10-` so that a
+/// hand-made `override.conf` (`systemctl --user edit`) sorts after it and wins.
 pub const DROPIN_NAME: &str = "10-rootless-setup.conf";
+
+/// Where our drop-in for `unit` is in `unit_dir`: the one rule install writes by and status and
+/// uninstall look by.
+pub fn drop_in_path(unit_dir: &Path, unit: &str) -> PathBuf {
+    unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME)
+}
 
 /// What kind of file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,7 +360,7 @@ fn render_script_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>,
         },
     )?;
     let drop_in = template::render(
-        "10-rootless-setup.conf",
+        DROPIN_NAME,
         DOCKER_DROPIN_TEMPLATE,
         context! {
             environment => assignments(&drop_in_environment(plan))?,
@@ -370,7 +374,7 @@ fn render_script_unit(plan: &Plan, unit_dir: &Path) -> Result<Vec<RenderedFile>,
             contents: header::with_header(&unit),
         },
         RenderedFile {
-            path: unit_dir.join(DOCKER_DROPIN),
+            path: drop_in_path(unit_dir, DOCKER_UNIT),
             kind: FileKind::DropIn,
             contents: header::with_header(&drop_in),
         },

@@ -151,10 +151,12 @@ fn file(dir: &Path, name: &str, uid: u32, expose: &Expose) -> Result<PathBuf, Tl
     Ok(path)
 }
 
-/// Runs `openssl ARGS`; a program that could not run is a problem of its own.
-fn openssl(program: &Path, args: &[&str]) -> Result<Output, TlsProblem> {
+/// Runs `openssl ARGS FILES` (the files as they are, whatever bytes their paths hold); a
+/// program that could not run is a problem of its own.
+fn openssl(program: &Path, args: &[&str], files: &[&Path]) -> Result<Output, TlsProblem> {
     let invocation = Invocation::new(program)
         .args(args.iter().copied())
+        .args(files.iter().map(|f| f.as_os_str()))
         .timeout(OPENSSL_TIMEOUT);
     process::run(&invocation).map_err(|e| {
         problem(
@@ -162,10 +164,6 @@ fn openssl(program: &Path, args: &[&str]) -> Result<Output, TlsProblem> {
             "check that `openssl version` runs",
         )
     })
-}
-
-fn text(path: &Path) -> &str {
-    path.to_str().unwrap_or_default()
 }
 
 /// Checks the TLS directory `dir` for exposing `expose`, as user `uid`, with the `openssl`
@@ -211,7 +209,7 @@ pub fn check(
         });
     };
     for (path, name) in [(&ca, CA), (&cert, SERVER_CERT)] {
-        let parsed = openssl(program, &["x509", "-noout", "-in", text(path)])?;
+        let parsed = openssl(program, &["x509", "-noout", "-in"], &[path])?;
         if !parsed.success() {
             return Err(problem(
                 format!(
@@ -224,10 +222,11 @@ pub fn check(
         }
         let current = openssl(
             program,
-            &["x509", "-noout", "-checkend", "0", "-in", text(path)],
+            &["x509", "-noout", "-checkend", "0", "-in"],
+            &[path],
         )?;
         if !current.success() {
-            let end = openssl(program, &["x509", "-noout", "-enddate", "-in", text(path)])?;
+            let end = openssl(program, &["x509", "-noout", "-enddate", "-in"], &[path])?;
             return Err(problem(
                 format!(
                     "{} has expired ({})",
@@ -238,7 +237,7 @@ pub fn check(
             ));
         }
     }
-    let verified = openssl(program, &["verify", "-CAfile", text(&ca), text(&cert)])?;
+    let verified = openssl(program, &["verify", "-CAfile"], &[&ca, &cert])?;
     if !verified.success() {
         return Err(problem(
             format!(
@@ -258,7 +257,8 @@ pub fn check(
 fn check_key(program: &Path, cert: &Path, key: &Path) -> Result<(), TlsProblem> {
     let from_key = openssl(
         program,
-        &["pkey", "-pubout", "-passin", "pass:", "-in", text(key)],
+        &["pkey", "-pubout", "-passin", "pass:", "-in"],
+        &[key],
     )?;
     if !from_key.success() {
         return Err(problem(
@@ -272,7 +272,7 @@ fn check_key(program: &Path, cert: &Path, key: &Path) -> Result<(), TlsProblem> 
             ),
         ));
     }
-    let from_cert = openssl(program, &["x509", "-noout", "-pubkey", "-in", text(cert)])?;
+    let from_cert = openssl(program, &["x509", "-noout", "-pubkey", "-in"], &[cert])?;
     if !from_cert.success() || from_cert.stdout.trim() != from_key.stdout.trim() {
         return Err(problem(
             format!("{} is not the key of {}", key.display(), cert.display()),
@@ -292,7 +292,8 @@ pub fn address_warning(dir: &Path, expose: &Expose, openssl_program: &Path) -> O
     let ip = expose.ip.to_string();
     let out = openssl(
         openssl_program,
-        &["x509", "-noout", "-checkip", &ip, "-in", text(&cert)],
+        &["x509", "-noout", "-checkip", &ip, "-in"],
+        &[&cert],
     )
     .ok()?;
     (out.success() && out.stdout.contains("NOT match")).then(|| {

@@ -325,3 +325,14 @@ fn a_file_problem_is_tls_invalid_even_without_openssl() {
     assert_eq!(e.id, ErrorId::TlsInvalid);
     assert!(e.what.ends_with("server-key.pem is missing"), "{}", e.what);
 }
+
+/// openssl is given the files' paths as they are, bytes that are not UTF-8 included.
+#[test]
+fn a_directory_whose_name_is_not_utf8_is_checked_as_it_is() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let odd = tmp.path().join(std::ffi::OsStr::from_bytes(b"tls-\xff"));
+    std::fs::create_dir(&odd).unwrap();
+    good(&odd);
+    assert_eq!(checked(&odd), Ok(()));
+}
