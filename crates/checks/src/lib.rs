@@ -19,6 +19,7 @@ mod namespace;
 pub mod system;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod together;
 
 use std::collections::{BTreeMap, BTreeSet};
 

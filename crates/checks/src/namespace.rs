@@ -3,9 +3,11 @@
 //! does. It only affects the child; the programs run through [`rootless_setup_core::process`],
 //! which also starts them in their namespaces.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rootless_setup_core::process::{self, Invocation, ProcessError};
+use rootless_setup_core::read::{self, Limit};
 
 use crate::system::{UsernsMapOutcome, UsernsMapRequest};
 
@@ -22,20 +24,21 @@ pub(crate) fn helper_args(pid: u32, own: u32, ranges: &[(u64, u64)]) -> Vec<Stri
 
 /// The deadline of each helper; the child in the namespace waits for both and gets one more.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a map may have: 340 lines of three numbers (the kernel's limit).
+const MAP_LIMIT: Limit = Limit(16 << 10);
 
 /// Creates a user namespace in a child, maps the caller and the full subordinate ranges into it
-/// with the setuid helpers (exactly what rootlesskit does), and reads the maps back from inside.
+/// with the setuid helpers (what rootlesskit does; here both at once), and reads the maps
+/// back. They are read from here, in the parent namespace, which sees the same numbers the child
+/// would: a map shows ids of the reader's namespace, and this is the namespace they map from.
 pub(crate) fn map_full_ranges(
     request: &UsernsMapRequest,
 ) -> Result<UsernsMapOutcome, ProcessError> {
-    let shell = Invocation::new("/bin/sh")
-        .args([
-            "-c",
-            "read _ && cat /proc/self/uid_map && echo -- && cat /proc/self/gid_map",
-        ])
+    let holder = Invocation::new("/bin/sh")
+        .args(["-c", "read _"])
         .in_unmapped_userns()
         .timeout(HELPER_TIMEOUT * 3);
-    let child = match process::start(&shell) {
+    let child = match process::start(&holder) {
         Ok(child) => child,
         Err(e)
             if e.source.raw_os_error().is_some()
@@ -45,34 +48,37 @@ pub(crate) fn map_full_ranges(
         }
         Err(e) => return Err(e),
     };
-    let helpers = [
-        (&request.newuidmap, request.uid, &request.subuids),
-        (&request.newgidmap, request.gid, &request.subgids),
-    ];
-    for (helper, own, ranges) in helpers {
-        let invocation = Invocation::new(helper.as_path())
-            .args(helper_args(child.pid(), own, ranges))
+    let pid = child.pid();
+    let helper = |path: &Path, own: u32, ranges: &[(u64, u64)]| {
+        let invocation = Invocation::new(path)
+            .args(helper_args(pid, own, ranges))
             .timeout(HELPER_TIMEOUT);
-        match process::run(&invocation) {
+        (path.to_owned(), process::run(&invocation))
+    };
+    let (uid, gid) = crate::together::both(
+        || helper(&request.newuidmap, request.uid, &request.subuids),
+        || helper(&request.newgidmap, request.gid, &request.subgids),
+    );
+    for (helper, result) in [uid, gid] {
+        match result {
             Ok(out) if out.success() => {}
             // Dropping the child kills it.
-            Ok(out) => {
-                return Ok(UsernsMapOutcome::HelperFailed {
-                    helper: helper.clone(),
-                    output: out,
-                });
-            }
+            Ok(output) => return Ok(UsernsMapOutcome::HelperFailed { helper, output }),
             Err(e) => return Err(e),
         }
     }
-    let out = child.finish(b"go\n")?;
-    let (uid_map, gid_map) = out
-        .stdout
-        .split_once("--\n")
-        .unwrap_or((out.stdout.as_str(), ""));
+    let map = |name: &str| {
+        let path = PathBuf::from(format!("/proc/{pid}/{name}"));
+        read::text(&path, MAP_LIMIT).map_err(|source| ProcessError {
+            program: path,
+            source,
+        })
+    };
+    let (uid_map, gid_map) = (map("uid_map")?, map("gid_map")?);
+    child.finish(b"")?;
     Ok(UsernsMapOutcome::Mapped {
-        uid_map: uid_map.to_owned(),
-        gid_map: gid_map.to_owned(),
+        uid_map: uid_map.unwrap_or_default(),
+        gid_map: gid_map.unwrap_or_default(),
     })
 }
 

@@ -32,7 +32,7 @@ pub struct UsernsMapRequest {
 /// What the user-namespace probe achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsernsMapOutcome {
-    /// The child's `/proc/self/uid_map` and `gid_map` as read inside the namespace.
+    /// The child's `uid_map` and `gid_map` once both helpers ran.
     Mapped { uid_map: String, gid_map: String },
     /// `unshare(CLONE_NEWUSER)` itself failed.
     UnshareFailed(String),

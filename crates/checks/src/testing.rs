@@ -165,7 +165,12 @@ impl System for ScriptedSystem {
         } else {
             ""
         };
-        self.record(format!("run {}{ns}", invocation.display()));
+        let input = if invocation.input.is_empty() {
+            String::new()
+        } else {
+            format!(" < {:?}", String::from_utf8_lossy(&invocation.input))
+        };
+        self.record(format!("run {}{ns}{input}", invocation.display()));
         let name = invocation
             .program
             .file_name()

@@ -168,14 +168,13 @@ impl CheckId {
             // Which OCI runtime an engine needs depends on the delegated controllers.
             CheckId::EngineBinaries => &[CheckId::Cgroup],
             // What runs as PID 1 decides which advice works on the host (no user manager, no
-            // logind, no `systemctl` without systemd).
-            CheckId::User
-            | CheckId::SessionRuntimeDir
-            | CheckId::SessionBus
-            | CheckId::SessionSystemd
-            | CheckId::SessionLinger
-            | CheckId::Cgroup
-            | CheckId::EngineRootful => &[CheckId::HostInit],
+            // logind, no `systemctl` without systemd); the session's advice names the user.
+            CheckId::SessionRuntimeDir | CheckId::SessionBus | CheckId::SessionSystemd => {
+                &[CheckId::HostInit, CheckId::User]
+            }
+            CheckId::User | CheckId::SessionLinger | CheckId::Cgroup | CheckId::EngineRootful => {
+                &[CheckId::HostInit]
+            }
             _ => &[],
         }
     }

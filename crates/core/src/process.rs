@@ -11,6 +11,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd as _, FromRawFd as _, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
@@ -18,6 +19,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::libc;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, unshare};
 
 use crate::SYSTEM_PATH;
@@ -62,6 +64,8 @@ pub struct Invocation {
     /// For [`run_inherited`]: its standard output goes to this process's standard error (so a
     /// caller's own standard output stays one document).
     pub stdout_to_stderr: bool,
+    /// For [`run`]: written to its standard input, which is then closed (empty: no input).
+    pub input: Vec<u8>,
 }
 
 /// Whom a program runs as: set between fork and exec, supplementary groups first, then the
@@ -88,6 +92,7 @@ impl Invocation {
             clear_env: false,
             current_dir: None,
             stdout_to_stderr: false,
+            input: Vec::new(),
         }
     }
 
@@ -116,6 +121,13 @@ impl Invocation {
         S: Into<OsString>,
     {
         self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Gives [`run`] this to write to its standard input.
+    #[must_use]
+    pub fn input(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.input = input.into();
         self
     }
 
@@ -197,9 +209,15 @@ pub struct ProcessError {
     pub source: io::Error,
 }
 
-/// Runs `invocation` to completion or its deadline, with no input, and collects its output.
+/// Runs `invocation` to completion or its deadline, with its [`input`](Invocation::input) (or
+/// none), and collects its output.
 pub fn run(invocation: &Invocation) -> Result<Output, ProcessError> {
-    spawn(invocation, Stdio::null())?.finish(b"")
+    let stdin = if invocation.input.is_empty() {
+        Stdio::null()
+    } else {
+        Stdio::piped()
+    };
+    spawn(invocation, stdin)?.finish(&invocation.input)
 }
 
 /// Starts `invocation` with its standard input open, for [`Running::finish`] to feed.
@@ -243,7 +261,6 @@ pub fn run_inherited(invocation: &Invocation) -> Result<ExitStatus, ProcessError
     let err = error(&invocation.program);
     let mut command = command(invocation);
     if invocation.stdout_to_stderr {
-        use std::os::fd::AsFd as _;
         let stderr = io::stderr().as_fd().try_clone_to_owned().map_err(err)?;
         command.stdout(Stdio::from(stderr));
     }
@@ -272,17 +289,13 @@ impl Running {
     pub fn finish(mut self, input: &[u8]) -> Result<Output, ProcessError> {
         let err = error(&self.program);
         feed(&mut self.child, input).map_err(err)?;
-        let mut timed_out = false;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().map_err(err)? {
-                break Some(status);
-            }
-            if self.started.elapsed() >= self.timeout {
-                timed_out = true;
+        let deadline = self.started + self.timeout;
+        let (status, timed_out) = match wait_until(&mut self.child, deadline).map_err(err)? {
+            Some(status) => (Some(status), false),
+            None => {
                 let _ = self.child.kill();
-                break self.child.wait().ok();
+                (self.child.wait().ok(), true)
             }
-            std::thread::sleep(Duration::from_millis(2));
         };
         Ok(Output {
             code: if timed_out {
@@ -303,6 +316,48 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How often a child is looked at where no pidfd can be had (kernels before 5.3).
+const POLL_INTERVAL: Duration = Duration::from_millis(2);
+
+/// Waits for `child` to exit, up to `deadline`; `None` if it still runs then. The wait sleeps
+/// on the child's pidfd, so it ends the moment the child does; without one it looks every
+/// [`POLL_INTERVAL`].
+fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
+    let pidfd = pidfd(child.id());
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        match &pidfd {
+            Some(fd) => {
+                // Rounded up, so the wait never ends just short of the deadline.
+                let ms = u16::try_from(left.as_millis() + 1).unwrap_or(u16::MAX);
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::from(ms)) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => std::thread::sleep(POLL_INTERVAL.min(left)),
+        }
+    }
+}
+
+/// A pidfd for the child `pid`, readable once it exits; `None` where the kernel has none. The
+/// child is not reaped before the caller waits for it, so `pid` is still this child's.
+fn pidfd(pid: u32) -> Option<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: `fd` was just returned by the kernel and is owned by nothing else.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn error(program: &Path) -> impl Fn(io::Error) -> ProcessError + Copy + '_ {
@@ -520,6 +575,31 @@ mod tests {
     }
 
     #[test]
+    fn a_child_is_waited_for_on_its_pidfd_up_to_the_deadline() {
+        let mut child = Command::new("/bin/sleep").arg("30").spawn().unwrap();
+        assert!(
+            pidfd(child.id()).is_some(),
+            "every supported kernel has pidfds"
+        );
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert_eq!(
+            wait_until(&mut child, soon).unwrap(),
+            None,
+            "still sleeping"
+        );
+        child.kill().unwrap();
+        let later = Instant::now() + Duration::from_secs(10);
+        let status = wait_until(&mut child, later)
+            .unwrap()
+            .expect("killed, so ended");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        assert!(pidfd(u32::MAX).is_none(), "no such process");
+    }
+
+    #[test]
     fn output_and_exit_code_are_collected() {
         let out = run(&Invocation::new("/bin/sh").args(["-c", "echo out; echo err >&2; exit 3"]))
             .unwrap();
@@ -529,6 +609,15 @@ mod tests {
         );
         assert_eq!(out.last_line(), "err");
         assert!(!out.success() && !out.timed_out);
+    }
+
+    #[test]
+    fn input_is_written_to_standard_input() {
+        let out = run(&Invocation::new("/bin/sh")
+            .args(["-c", "read a; read b; echo \"$b $a\"; read c || echo end"])
+            .input("one\ntwo\n"))
+        .unwrap();
+        assert_eq!((out.code, out.stdout.as_str()), (Some(0), "two one\nend\n"));
     }
 
     #[test]

@@ -123,7 +123,7 @@ fn example(id: CheckId, distro: &Distro) -> Option<Finding> {
             .fix(root("let unprivileged users bind every port").remedy(Remedy::SetSysctl(Sysctl::UnprivilegedPortStart))),
         CheckId::NetworkPing => Finding::warn(id, "ping sockets are disabled for every group (ping_group_range = 1 0): ping inside containers fails")
             .fix(root("allow ping sockets for every group").remedy(Remedy::SetSysctl(Sysctl::PingGroupRange))),
-        CheckId::NetworkIptables => Finding::fail(id, "iptables 1.8.10 (nf_tables) fails in a user namespace: iptables -t nat -n -L (exit 3)")
+        CheckId::NetworkIptables => Finding::fail(id, "iptables 1.8.10 (nf_tables) fails in a user namespace at the nat table: iptables-restore v1.8.10 (nf_tables): Table does not exist (exit 1)")
             .fix(root("load the modules").remedy(Remedy::LoadModules(Modules::Iptables(
                 "nf_tables nft_chain_nat nft_compat nf_nat xt_conntrack xt_addrtype xt_MASQUERADE"
                     .split(' ')

@@ -57,6 +57,7 @@ pub fn healthy(os_release: &str, name: &str, home: &str) -> Fixture {
         )
         .exe("/usr/sbin/usermod")
         .exe("/usr/sbin/iptables")
+        .exe("/usr/sbin/iptables-restore")
         .dir(home)
         .meta(home, "uid=1000 gid=1000 mode=0750")
         .exe("/usr/bin/newuidmap")
@@ -104,7 +105,7 @@ pub fn system(linger: bool) -> ScriptedSystem {
             "",
             ScriptedSystem::ok("iptables v1.8.9 (nf_tables)\n"),
         )
-        .on("sh", "", ScriptedSystem::ok(""))
+        .on("iptables-restore", "", ScriptedSystem::ok(""))
 }
 
 /// The caller (uid 1000) with a plain `PATH`.

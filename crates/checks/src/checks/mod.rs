@@ -39,6 +39,10 @@ pub(crate) fn kind(id: CheckId) -> Kind {
     match id {
         CheckId::UsernsSysctl => Kind::FactFree(userns::sysctl),
         CheckId::NetworkIptables => Kind::FactFree(network::iptables),
+        CheckId::SessionRuntimeDir => Kind::ReadsFacts(session::runtime_dir),
+        CheckId::SessionBus => Kind::ReadsFacts(session::bus),
+        CheckId::SessionSystemd => Kind::ReadsFacts(session::systemd),
+        CheckId::SessionLinger => Kind::ReadsFacts(session::linger),
         CheckId::UsernsProbe => Kind::ReadsFacts(userns::probe),
         CheckId::EngineSmoke => Kind::ReadsFacts(engine::smoke),
         _ => Kind::WritesFacts,

@@ -1,7 +1,7 @@
 //! `network.iptables`: does iptables work where the engine runs it, as mapped root in a fresh user
-//! and network namespace? The check PROBES: it lists the `nat` and `filter` tables there, then
-//! appends the kinds of rules dockerd adds (MASQUERADE, addrtype, conntrack) in a throwaway
-//! namespace. It never decides from `/proc/modules`: a module built into the kernel is not listed
+//! and network namespace? The check PROBES: one `iptables-restore` there loads the `nat` and
+//! `filter` tables with the kinds of rules dockerd adds (MASQUERADE, addrtype, conntrack), in a
+//! namespace that disappears with it. It never decides from `/proc/modules`: a module built into the kernel is not listed
 //! there, which is exactly how `dockerd-rootless-setuptool.sh check` gets it wrong. The module list
 //! is only observed, to help read a failure.
 
@@ -58,12 +58,48 @@ const NFT_MODULES: [&str; 7] = [
     "xt_MASQUERADE",
 ];
 
-/// The rules probe: the kinds of rule dockerd adds for its default bridge, in a namespace that
-/// disappears with the probe. `$0` is the iptables binary.
-const RULES_SCRIPT: &str = "set -e\n\
-\"$0\" -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n\
-\"$0\" -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j RETURN\n\
-\"$0\" -t filter -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
+/// The rules probe, restored in one `iptables-restore` run in a namespace that disappears with
+/// it: both tables and the kinds of rule dockerd adds for its default bridge, each line with
+/// what its failure means (`iptables-restore` names the line it stopped at).
+const RULES: [(&str, &str); 7] = [
+    ("*nat", "the nat table"),
+    (
+        "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE",
+        "a MASQUERADE rule",
+    ),
+    (
+        "-A PREROUTING -m addrtype --dst-type LOCAL -j RETURN",
+        "an addrtype match",
+    ),
+    ("COMMIT", "committing the nat table"),
+    ("*filter", "the filter table"),
+    (
+        "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        "a conntrack match",
+    ),
+    ("COMMIT", "committing the filter table"),
+];
+
+/// What the probe tries, as observed.
+const PROBE: &str =
+    "iptables-restore: nat and filter tables, MASQUERADE, addrtype and conntrack rules";
+
+/// The rules as `iptables-restore` reads them.
+fn rules_input() -> String {
+    RULES.iter().map(|(line, _)| format!("{line}\n")).collect()
+}
+
+/// The rule `iptables-restore` stopped at, from its `Error occurred at line: N`.
+fn failed_rule(stderr: &str) -> Option<(usize, &'static str, &'static str)> {
+    let n: usize = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Error occurred at line:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    let (line, what) = RULES.get(n.checked_sub(1)?)?;
+    Some((n, line, what))
+}
 
 /// The iptables backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,40 +164,74 @@ fn in_namespace(invocation: Invocation) -> Invocation {
         .timeout(Duration::from_secs(10))
 }
 
-/// One probe that did not succeed.
+/// The rules probe, when it did not succeed.
 struct Failure {
-    what: String,
+    /// Where `iptables-restore` stopped: line number, line, what it tried.
+    stopped_at: Option<(usize, &'static str, &'static str)>,
+    /// How it ended.
     detail: String,
     output: Option<Output>,
 }
 
-fn failure(what: String, result: Result<Output, ProcessError>) -> Option<Failure> {
-    match result {
-        Ok(out) if out.success() => None,
-        Ok(out) if out.timed_out => Some(Failure {
-            what,
-            detail: format!("timed out after {:.0?}", out.elapsed),
-            output: Some(out),
-        }),
-        Ok(out) => Some(Failure {
-            what,
-            detail: format!(
-                "exit {}: {}",
-                out.code
-                    .map_or_else(|| "by signal".to_owned(), |c| c.to_string()),
-                out.last_line()
-            ),
-            output: Some(out),
-        }),
-        Err(e) => Some(Failure {
-            what,
-            detail: e.source.to_string(),
-            output: None,
-        }),
+impl Failure {
+    /// For `failed_probe`: the line, when known.
+    fn probe(&self) -> String {
+        match self.stopped_at {
+            Some((n, line, what)) => format!("iptables-restore: {what} (line {n}: `{line}`)"),
+            None => "iptables-restore of the nat and filter rules".to_owned(),
+        }
+    }
+
+    /// For the summary: what it was doing.
+    fn doing(&self) -> String {
+        match self.stopped_at {
+            Some((_, _, what)) => format!("at {what}"),
+            None => "restoring the nat and filter rules".to_owned(),
+        }
     }
 }
 
-/// Probes iptables as mapped root in a fresh user and network namespace.
+/// How the rules probe failed, if it did not succeed.
+fn failure(result: Result<Output, ProcessError>) -> Option<Failure> {
+    let out = match result {
+        Ok(out) if out.success() => return None,
+        Ok(out) => out,
+        Err(e) => {
+            return Some(Failure {
+                stopped_at: None,
+                detail: e.source.to_string(),
+                output: None,
+            });
+        }
+    };
+    let detail = if out.timed_out {
+        format!("timed out after {:.0?}", out.elapsed)
+    } else {
+        format!(
+            "{} (exit {})",
+            first_line(&out.stderr),
+            out.code
+                .map_or_else(|| "by signal".to_owned(), |c| c.to_string()),
+        )
+    };
+    Some(Failure {
+        stopped_at: failed_rule(&out.stderr),
+        detail,
+        output: Some(out),
+    })
+}
+
+/// The first line that says something: `iptables-restore` ends with a usage hint, so its
+/// first line is the reason.
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+/// Probes iptables as mapped root in a fresh user and network namespace: the rules probe, and
+/// at the same time `iptables -V` for the version.
 pub(crate) fn iptables(cx: &Context<'_>) -> Finding {
     let dirs = common::path_then(cx.caller, &EXTRA_DIRS);
     let searched = common::joined(&dirs);
@@ -172,31 +242,29 @@ pub(crate) fn iptables(cx: &Context<'_>) -> Finding {
         return Finding::fail(ID, "iptables not found")
             .observe("searched", searched)
             .why("the engine sets up NAT and port forwarding for containers with iptables; without it the engine cannot start (or, with --iptables=false, containers lose outbound connectivity)")
-            .fix(Fix::root(ID, "install iptables").remedy(Remedy::install(cx.distro.family, &[Package::Iptables])));
+            .fix(install_iptables(cx));
     };
     let real = cx.host.canonicalize(&path).unwrap_or_else(|| path.clone());
     let loaded = loaded_modules(cx);
-
-    let version_out = cx.system.run(
-        &Invocation::new(&path)
-            .args(["-V"])
-            .timeout(Duration::from_secs(5)),
+    // Beside iptables, as the same package ships it (and the same alternative switches it).
+    let restore = cx.host.find_executable("iptables-restore", path.parent());
+    let (version_out, restored) = crate::together::both(
+        || {
+            cx.system.run(
+                &Invocation::new(&path)
+                    .args(["-V"])
+                    .timeout(Duration::from_secs(5)),
+            )
+        },
+        || {
+            let restore = restore.as_ref()?;
+            Some(
+                cx.system
+                    .run(&in_namespace(Invocation::new(restore).input(rules_input()))),
+            )
+        },
     );
-    let (version, backend) = version_out
-        .as_ref()
-        .ok()
-        .and_then(|o| parse_version(&format!("{}\n{}", o.stdout, o.stderr)))
-        .map_or_else(
-            || ("unknown".to_owned(), backend_from_path(&real)),
-            |(v, b)| {
-                let b = if b == Backend::Unknown {
-                    backend_from_path(&real)
-                } else {
-                    b
-                };
-                (v, b)
-            },
-        );
+    let (version, backend) = version_and_backend(version_out.ok().as_ref(), &real);
     let observe = |f: Finding| {
         f.observe("path", path.display())
             .observe("real_path", real.display())
@@ -204,27 +272,11 @@ pub(crate) fn iptables(cx: &Context<'_>) -> Finding {
             .observe("backend", backend.as_str())
             .observe("modules_listed", &loaded)
     };
-
-    let mut probes = Vec::new();
-    for table in ["nat", "filter"] {
-        let inv = in_namespace(Invocation::new(&path).args(["-t", table, "-n", "-L"]));
-        let what = format!("iptables -t {table} -n -L");
-        let result = cx.system.run(&inv);
-        probes.push(what.clone());
-        if let Some(failed) = failure(what, result) {
-            return observe(failed_finding(backend, &version, failed, &probes));
-        }
-    }
-    let rules = in_namespace(Invocation::new("/bin/sh").args([
-        "-c".into(),
-        RULES_SCRIPT.to_owned(),
-        path.display().to_string(),
-    ]));
-    let what = "adding MASQUERADE, addrtype and conntrack rules".to_owned();
-    probes.push(what.clone());
-    let result = cx.system.run(&rules);
-    if let Some(failed) = failure(what, result) {
-        return observe(failed_finding(backend, &version, failed, &probes));
+    let Some(restored) = restored else {
+        return observe(no_restore(cx, &path));
+    };
+    if let Some(failed) = failure(restored) {
+        return observe(failed_finding(backend, &version, failed));
     }
     observe(
         Finding::pass(
@@ -234,22 +286,53 @@ pub(crate) fn iptables(cx: &Context<'_>) -> Finding {
                 backend.as_str()
             ),
         )
-        .observe("probes", probes.join("; ")),
+        .observe("probes", PROBE),
     )
 }
 
-fn failed_finding(backend: Backend, version: &str, failed: Failure, probes: &[String]) -> Finding {
+/// The version `iptables -V` printed and the backend it named (or the program's real name
+/// gives); "unknown" when it said nothing that parses.
+fn version_and_backend(out: Option<&Output>, real: &Path) -> (String, Backend) {
+    match out.and_then(|o| parse_version(&format!("{}\n{}", o.stdout, o.stderr))) {
+        Some((version, Backend::Unknown)) => (version, backend_from_path(real)),
+        Some(known) => known,
+        None => ("unknown".to_owned(), backend_from_path(real)),
+    }
+}
+
+fn install_iptables(cx: &Context<'_>) -> Fix {
+    Fix::root(ID, "install iptables")
+        .remedy(Remedy::install(cx.distro.family, &[Package::Iptables]))
+}
+
+/// iptables without `iptables-restore` beside it: a partial install the probe cannot see
+/// through (every distribution ships both in one package).
+fn no_restore(cx: &Context<'_>, iptables: &Path) -> Finding {
+    let dir = iptables.parent().unwrap_or(iptables);
+    Finding::warn(
+        ID,
+        format!(
+            "iptables-restore is missing beside {}, so iptables was not probed",
+            iptables.display()
+        ),
+    )
+    .observe("searched", dir.display())
+    .why("the probe loads dockerd's kinds of rules with iptables-restore, which ships in the same package as iptables; without it this install of iptables is partial, and whether rules work in a user namespace is unknown")
+    .fix(install_iptables(cx))
+}
+
+fn failed_finding(backend: Backend, version: &str, failed: Failure) -> Finding {
     let finding = Finding::fail(
         ID,
         format!(
-            "iptables {version} ({}) fails in a user namespace: {} ({})",
+            "iptables {version} ({}) fails in a user namespace {}: {}",
             backend.as_str(),
-            failed.what,
+            failed.doing(),
             failed.detail
         ),
     )
-    .observe("probes", probes.join("; "))
-    .observe("failed_probe", &failed.what);
+    .observe("probes", PROBE)
+    .observe("failed_probe", failed.probe());
     let Some(out) = &failed.output else {
         // The namespace itself could not be created: not an iptables problem.
         return finding
@@ -312,12 +395,14 @@ mod tests {
     use rootless_setup_core::finding::Status;
     use rootless_setup_core::testing::Fixture;
 
-    const LEGACY_NAT_MISSING: &str = "iptables v1.8.9 (legacy): can't initialize iptables table `nat': Table does not exist (do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded.\n";
+    const LEGACY_NAT_MISSING: &str = "iptables-restore v1.8.9 (legacy): iptables-restore: unable to initialize table 'nat'\n\nError occurred at line: 1\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.\n";
+    const CONNTRACK_MISSING: &str = "iptables-restore v1.8.9 (nf_tables): Couldn't load match `conntrack':No such file or directory\n\nError occurred at line: 6\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.\n";
 
     fn fixture() -> Fixture {
         let fx = debian();
         fx.exe("/usr/sbin/xtables-nft-multi")
-            .symlink("/usr/sbin/iptables", "xtables-nft-multi");
+            .symlink("/usr/sbin/iptables", "xtables-nft-multi")
+            .symlink("/usr/sbin/iptables-restore", "xtables-nft-multi");
         fx
     }
 
@@ -328,21 +413,18 @@ mod tests {
                 "-V",
                 ScriptedSystem::ok(&format!("{version}\n")),
             )
-            .on(
-                "iptables",
-                "-t nat -n -L",
-                ScriptedSystem::ok("Chain PREROUTING (policy ACCEPT)\n"),
-            )
-            .on(
-                "iptables",
-                "-t filter -n -L",
-                ScriptedSystem::ok("Chain INPUT (policy ACCEPT)\n"),
-            )
-            .on("sh", "-c", ScriptedSystem::ok(""))
+            .on("iptables-restore", "", ScriptedSystem::ok(""))
     }
 
     fn run(h: &Harness) -> Finding {
         iptables(&h.context())
+    }
+
+    /// The calls, sorted: the version and the rules are asked at the same time.
+    fn calls(h: &Harness) -> Vec<String> {
+        let mut calls = h.system.calls();
+        calls.sort();
+        calls
     }
 
     #[test]
@@ -371,11 +453,33 @@ mod tests {
         let h = harness(&fx, working("iptables v1.8.9 (nf_tables)"));
         let f = run(&h);
         assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "iptables 1.8.9 (nf_tables) works as root in a user namespace: nat and filter tables, NAT and conntrack rules"
+        );
         assert_eq!(f.observed("path"), Some("/usr/sbin/iptables"));
         assert_eq!(f.observed("real_path"), Some("/usr/sbin/xtables-nft-multi"));
         assert_eq!(f.observed("version"), Some("1.8.9"));
         assert_eq!(f.observed("backend"), Some("nf_tables"));
         assert_eq!(f.observed("modules_listed"), Some("none of interest"));
+        assert_eq!(f.observed("probes"), Some(PROBE));
+        assert_eq!(
+            calls(&h),
+            [
+                "run /usr/sbin/iptables -V".to_owned(),
+                format!(
+                    "run /usr/sbin/iptables-restore [userns] < {:?}",
+                    "*nat\n\
+                     -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n\
+                     -A PREROUTING -m addrtype --dst-type LOCAL -j RETURN\n\
+                     COMMIT\n\
+                     *filter\n\
+                     -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                     COMMIT\n"
+                ),
+            ],
+            "the version outside, the rules as mapped root in one run"
+        );
         fx.remove("/proc/modules");
         let f = run(&h);
         assert_eq!(f.status, Status::Pass);
@@ -383,48 +487,39 @@ mod tests {
             f.observed("modules_listed"),
             Some("no /proc/modules (kernel without loadable modules)")
         );
-        let calls = h.system.calls();
-        assert_eq!(
-            calls[0], "run /usr/sbin/iptables -V",
-            "version is asked outside"
-        );
-        assert_eq!(calls[1], "run /usr/sbin/iptables -t nat -n -L [userns]");
-        assert_eq!(calls[2], "run /usr/sbin/iptables -t filter -n -L [userns]");
-        assert!(
-            calls[3].starts_with("run /bin/sh -c set -e"),
-            "{}",
-            calls[3]
-        );
-        assert!(
-            calls[3].ends_with("/usr/sbin/iptables [userns]"),
-            "{}",
-            calls[3]
-        );
     }
 
     #[test]
     fn legacy_without_its_modules_fails_with_modprobe_and_modules_load() {
         let fx = debian();
-        fx.exe("/usr/sbin/iptables-legacy")
-            .symlink("/usr/sbin/iptables", "iptables-legacy")
+        fx.exe("/usr/sbin/xtables-legacy-multi")
+            .symlink("/usr/sbin/iptables", "xtables-legacy-multi")
+            .symlink("/usr/sbin/iptables-restore", "xtables-legacy-multi")
             .file(
                 "/proc/modules",
                 "ip_tables 36864 0 - Live 0x0\nx_tables 53248 1 ip_tables, Live 0x0\n",
             );
         let system = working("iptables v1.8.9 (legacy)").on(
-            "iptables",
-            "-t nat -n -L",
-            ScriptedSystem::failed(3, LEGACY_NAT_MISSING),
+            "iptables-restore",
+            "",
+            ScriptedSystem::failed(1, LEGACY_NAT_MISSING),
         );
         let h = harness(&fx, system);
         let f = run(&h);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.summary.contains("iptables 1.8.9 (legacy) fails in a user namespace: iptables -t nat -n -L (exit 3: Perhaps iptables or your kernel needs to be upgraded.)"), "{}", f.summary);
+        assert_eq!(
+            f.summary,
+            "iptables 1.8.9 (legacy) fails in a user namespace at the nat table: iptables-restore v1.8.9 (legacy): iptables-restore: unable to initialize table 'nat' (exit 1)"
+        );
+        assert_eq!(
+            f.observed("failed_probe"),
+            Some("iptables-restore: the nat table (line 1: `*nat`)")
+        );
         assert_eq!(f.observed("modules_listed"), Some("ip_tables"));
         assert!(
             f.observed("stderr")
                 .unwrap()
-                .contains("Table does not exist")
+                .contains("unable to initialize table 'nat'")
         );
         let fix = f.fix.unwrap();
         assert!(fix.root);
@@ -436,25 +531,32 @@ mod tests {
             fix.commands[1],
             "printf '%s\\n' ip_tables iptable_nat iptable_filter xt_conntrack xt_addrtype xt_MASQUERADE | sudo tee /etc/modules-load.d/rootless-iptables.conf"
         );
-        assert_eq!(
-            h.system.calls().len(),
-            2,
-            "stops at the first failing probe"
-        );
     }
 
     #[test]
-    fn nf_tables_failure_names_the_nft_modules() {
+    fn a_missing_match_module_names_its_rule_and_the_nft_modules() {
         let fx = fixture();
         let system = working("iptables v1.8.9 (nf_tables)").on(
-            "iptables",
-            "-t filter -n -L",
-            ScriptedSystem::failed(4, "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Invalid argument\n"),
+            "iptables-restore",
+            "",
+            ScriptedSystem::failed(2, CONNTRACK_MISSING),
         );
         let h = harness(&fx, system);
         let f = run(&h);
         assert_eq!(f.status, Status::Fail);
-        assert_eq!(f.observed("failed_probe"), Some("iptables -t filter -n -L"));
+        assert_eq!(
+            f.observed("failed_probe"),
+            Some(
+                "iptables-restore: a conntrack match (line 6: `-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`)"
+            )
+        );
+        assert!(
+            f.summary.ends_with(
+                "at a conntrack match: iptables-restore v1.8.9 (nf_tables): Couldn't load match `conntrack':No such file or directory (exit 2)"
+            ),
+            "{}",
+            f.summary
+        );
         assert!(
             f.fix.unwrap().commands[0]
                 .starts_with("sudo modprobe -a nf_tables nft_chain_nat nft_compat")
@@ -462,21 +564,31 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_match_module_fails_the_rules_probe() {
-        let fx = fixture();
-        let system = working("iptables v1.8.9 (nf_tables)").on(
-            "sh",
-            "-c",
-            ScriptedSystem::failed(1, "iptables v1.8.9 (nf_tables): Couldn't load match `conntrack':No such file or directory\n"),
-        );
-        let h = harness(&fx, system);
-        let f = run(&h);
-        assert_eq!(f.status, Status::Fail);
+    fn the_stopping_line_is_read_from_iptables_restore() {
         assert_eq!(
-            f.observed("failed_probe"),
-            Some("adding MASQUERADE, addrtype and conntrack rules")
+            failed_rule(LEGACY_NAT_MISSING),
+            Some((1, "*nat", "the nat table"))
         );
-        assert!(f.summary.contains("Couldn't load match `conntrack'"));
+        assert_eq!(
+            failed_rule("x\nError occurred at line: 4\n"),
+            Some((4, "COMMIT", "committing the nat table"))
+        );
+        assert_eq!(
+            failed_rule("Error occurred at line: 7"),
+            Some((7, "COMMIT", "committing the filter table"))
+        );
+        for unknown in [
+            "Error occurred at line: 0",
+            "Error occurred at line: 8",
+            "Error occurred at line: -1",
+            "Error occurred at line: many",
+            "no line at all",
+            "",
+        ] {
+            assert_eq!(failed_rule(unknown), None, "{unknown:?}");
+        }
+        assert_eq!(first_line("\n  \n reason \nTry more"), "reason");
+        assert_eq!(first_line(""), "");
     }
 
     #[test]
@@ -488,16 +600,20 @@ mod tests {
                 "-V",
                 ScriptedSystem::ok("iptables v1.8.9 (nf_tables)\n"),
             )
-            .on_error("iptables", std::io::ErrorKind::PermissionDenied)
-            .on(
-                "iptables",
-                "-V",
-                ScriptedSystem::ok("iptables v1.8.9 (nf_tables)\n"),
-            );
+            .on_error("iptables-restore", std::io::ErrorKind::PermissionDenied);
         let h = harness(&fx, system);
         let f = run(&h);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.summary.contains("permission denied"), "{}", f.summary);
+        assert!(
+            f.summary
+                .contains("restoring the nat and filter rules: permission denied"),
+            "{}",
+            f.summary
+        );
+        assert_eq!(
+            f.observed("failed_probe"),
+            Some("iptables-restore of the nat and filter rules")
+        );
         let fix = f.fix.unwrap();
         assert!(!fix.root);
         assert!(fix.summary.contains("--only userns"));
@@ -507,14 +623,43 @@ mod tests {
     fn a_hanging_probe_fails_and_an_unknown_version_uses_the_real_name() {
         let fx = debian();
         fx.exe("/usr/sbin/xtables-legacy-multi")
-            .symlink("/usr/sbin/iptables", "xtables-legacy-multi");
-        let system = ScriptedSystem::new().on("iptables", "-t nat", ScriptedSystem::timed_out());
+            .symlink("/usr/sbin/iptables", "xtables-legacy-multi")
+            .symlink("/usr/sbin/iptables-restore", "xtables-legacy-multi");
+        let system = ScriptedSystem::new().on("iptables-restore", "", ScriptedSystem::timed_out());
         let h = harness(&fx, system);
         let f = run(&h);
         assert_eq!(f.status, Status::Fail);
         assert_eq!(f.observed("version"), Some("unknown"));
         assert_eq!(f.observed("backend"), Some("legacy"));
-        assert!(f.summary.contains("timed out after 10s"), "{}", f.summary);
+        assert!(
+            f.summary
+                .ends_with("restoring the nat and filter rules: timed out after 10s"),
+            "{}",
+            f.summary
+        );
+    }
+
+    #[test]
+    fn iptables_without_iptables_restore_beside_it_warns_and_probes_nothing_in_a_namespace() {
+        let fx = debian();
+        fx.exe("/usr/sbin/xtables-nft-multi")
+            .symlink("/usr/sbin/iptables", "xtables-nft-multi")
+            // Elsewhere does not count: it must be the same install.
+            .exe("/usr/bin/iptables-restore");
+        let h = harness(&fx, working("iptables v1.8.9 (nf_tables)"));
+        let f = run(&h);
+        assert_eq!(f.status, Status::Warn);
+        assert_eq!(
+            f.summary,
+            "iptables-restore is missing beside /usr/sbin/iptables, so iptables was not probed"
+        );
+        assert_eq!(f.observed("searched"), Some("/usr/sbin"));
+        assert_eq!(f.observed("version"), Some("1.8.9"));
+        assert_eq!(
+            f.fix.unwrap().commands,
+            vec!["sudo apt-get install -y iptables"]
+        );
+        assert_eq!(calls(&h), ["run /usr/sbin/iptables -V"]);
     }
 
     #[test]

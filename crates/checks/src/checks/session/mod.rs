@@ -110,7 +110,7 @@ fn no_systemd(id: CheckId, host: &HostInit, what: &str) -> Finding {
 
 /// `session.runtime-dir`: `XDG_RUNTIME_DIR` is set, a directory owned by the caller with mode
 /// 0700, not under `/tmp`, and `/run/user/$UID` on systemd hosts.
-pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &Facts) -> Finding {
     const ID: CheckId = CheckId::SessionRuntimeDir;
     let name = name_for_commands(cx, facts);
     let login = runtime_fix(facts, &name, false);
@@ -341,7 +341,7 @@ fn needs_dbus_user_session(cx: &Context<'_>) -> bool {
 }
 
 /// `session.bus`: the user D-Bus answers a ping.
-pub(crate) fn bus(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+pub(crate) fn bus(cx: &Context<'_>, facts: &Facts) -> Finding {
     const ID: CheckId = CheckId::SessionBus;
     if let Some(host) = facts.without_systemd() {
         return no_systemd(ID, host, "no user bus to reach a user manager through");
@@ -487,7 +487,7 @@ fn ping(
 }
 
 /// `session.systemd`: the systemd user manager answers on the user bus and is running.
-pub(crate) fn systemd(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+pub(crate) fn systemd(cx: &Context<'_>, facts: &Facts) -> Finding {
     const ID: CheckId = CheckId::SessionSystemd;
     let name = name_for_commands(cx, facts);
     let Some((address, source)) = bus_address(cx) else {
@@ -602,7 +602,7 @@ fn no_user_manager(
 }
 
 /// `session.linger`: logind keeps the user manager running without a session.
-pub(crate) fn linger(cx: &Context<'_>, facts: &mut Facts) -> Finding {
+pub(crate) fn linger(cx: &Context<'_>, facts: &Facts) -> Finding {
     const ID: CheckId = CheckId::SessionLinger;
     if let Some(host) = facts.without_systemd() {
         return no_systemd(ID, host, "linger is logind's, which does not run here");

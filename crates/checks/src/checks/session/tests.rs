@@ -54,7 +54,7 @@ fn manager(state: &str) -> BusAnswer<ManagerInfo> {
     })
 }
 
-type Check = fn(&Context<'_>, &mut Facts) -> Finding;
+type Check = fn(&Context<'_>, &Facts) -> Finding;
 
 fn run(
     check: Check,
@@ -63,7 +63,7 @@ fn run(
     system: ScriptedSystem,
 ) -> (Finding, Vec<String>) {
     let h = Harness::new(f, caller, system);
-    let finding = check(&h.context(), &mut Facts::default());
+    let finding = check(&h.context(), &Facts::default());
     (finding, h.system.calls())
 }
 
