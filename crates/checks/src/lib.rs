@@ -16,6 +16,7 @@ pub mod context;
 pub mod engine_api;
 mod mountinfo;
 mod namespace;
+mod read_once;
 pub mod system;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -28,6 +29,7 @@ use rootless_setup_core::{CheckId, Facts, Finding, Report, SCHEMA_VERSION, Statu
 pub use caller::Caller;
 pub use context::{Context, Options};
 pub use namespace::mapped_count;
+pub use read_once::ReadOnce;
 pub use system::{LiveSystem, System};
 
 /// Which checks to report.

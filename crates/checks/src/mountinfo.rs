@@ -1,13 +1,12 @@
 //! `/proc/self/mountinfo`: the one parser every check uses (`storage` for the data-root's
-//! filesystem, `uidmap` for `nosuid`, `cgroup` for the filesystem at `/sys/fs/cgroup`).
+//! filesystem, `uidmap` for `nosuid`, `cgroup` for the filesystem at `/sys/fs/cgroup`), through
+//! [`ReadOnce`](crate::ReadOnce), which reads and parses it once per run.
 //!
 //! A line is `ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER_OPTIONS`
 //! (proc(5)); the kernel escapes space, tab, newline and backslash in paths as `\ooo` octal.
 //! Lines that do not fit are skipped, so any text parses.
 
 use std::path::{Path, PathBuf};
-
-use rootless_setup_core::host::Host;
 
 /// Where the kernel lists the caller's mounts.
 pub(crate) const PATH: &str = "/proc/self/mountinfo";
@@ -86,16 +85,6 @@ pub(crate) fn parse(text: &str) -> Vec<Mount> {
             })
         })
         .collect()
-}
-
-/// The caller's mounts; empty when mountinfo is missing or unreadable (a check that must tell
-/// those apart reads [`PATH`] itself).
-pub(crate) fn read(host: &Host) -> Vec<Mount> {
-    host.read(PATH)
-        .ok()
-        .flatten()
-        .map(|text| parse(&text))
-        .unwrap_or_default()
 }
 
 /// The mount `path` (canonical) lives on: the longest mount point that is a prefix of it; of

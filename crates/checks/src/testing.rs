@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::caller::Caller;
 use crate::context::{Context, Options};
+use crate::read_once::ReadOnce;
 use crate::system::{BusAnswer, ManagerInfo, System, UsernsMapOutcome, UsernsMapRequest};
 use rootless_setup_core::distro::Distro;
 use rootless_setup_core::host::Host;
@@ -235,6 +236,8 @@ pub struct Harness {
     pub distro: Distro,
     pub engine: Engine,
     pub options: Options,
+    /// What the checks read of the host: a harness is one run.
+    pub files: ReadOnce,
 }
 
 impl Harness {
@@ -249,6 +252,7 @@ impl Harness {
             distro,
             engine: Engine::Docker,
             options: Options::default(),
+            files: ReadOnce::default(),
         }
     }
 
@@ -261,6 +265,7 @@ impl Harness {
             distro: &self.distro,
             engine: self.engine,
             options: &self.options,
+            files: &self.files,
         }
     }
 }

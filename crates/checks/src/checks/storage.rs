@@ -106,15 +106,15 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         seen.iter().fold(f, |f, (k, v)| f.observe(*k, v))
     };
 
-    let mounts = match cx.host.read(MOUNTINFO) {
-        Ok(Some(text)) => mountinfo::parse(&text),
-        Ok(None) => Vec::new(),
+    let mounts = match cx.files.mounts(cx.host) {
+        Ok(Some(mounts)) => mounts,
+        Ok(None) => &[],
         Err(e) => {
             return observe(Finding::warn(ID, format!("could not read {MOUNTINFO}: {}", e.source)), &seen)
                 .why("without it the data-root's filesystem is unknown; NFS and tmpfs cannot be ruled out");
         }
     };
-    let Some(mount) = mount_of(&mounts, &resolved) else {
+    let Some(mount) = mount_of(mounts, &resolved) else {
         return observe(
             Finding::warn(
                 ID,

@@ -15,8 +15,10 @@ use rootless_setup_core::model::{Account, Facts};
 use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell;
 
+use crate::read_once::Shared;
+
 const ID: CheckId = CheckId::User;
-const PASSWD: &str = "/etc/passwd";
+const PASSWD: Shared = Shared::Passwd;
 
 /// Where an account was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +32,7 @@ pub(super) enum AccountSource {
 impl AccountSource {
     fn as_str(self) -> &'static str {
         match self {
-            AccountSource::PasswdFile => PASSWD,
+            AccountSource::PasswdFile => PASSWD.path(),
             AccountSource::Nss => "nss",
         }
     }
@@ -42,7 +44,7 @@ pub(super) fn lookup_account(
     cx: &Context<'_>,
     uid: u32,
 ) -> (Option<(Account, AccountSource)>, Option<String>) {
-    let (from_file, read_error) = match cx.host.read(PASSWD) {
+    let (from_file, read_error) = match cx.files.text(cx.host, PASSWD) {
         Ok(text) => (
             text.as_deref()
                 .and_then(|t| rootless_setup_core::passwd::by_uid(t, uid)),
@@ -349,7 +351,7 @@ fn as_the_user(facts: &Facts, target: &str) -> Fix {
 fn no_passwd_entry(cx: &Context<'_>, uid: u32, read_error: Option<String>) -> Finding {
     let mut finding = Finding::fail(ID, format!("no passwd entry for uid {uid}"))
         .observe("uid", uid)
-        .observe("passwd", PASSWD)
+        .observe("passwd", PASSWD.path())
         .observe(
             "nss_consulted",
             if cx.host.is_real() {

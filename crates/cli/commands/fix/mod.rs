@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rootless_setup_checks::admin::{self, AdminSystem};
-use rootless_setup_checks::{Caller, Context, Options, Selection, System, check_with_facts};
+use rootless_setup_checks::{
+    Caller, Context, Options, ReadOnce, Selection, System, check_with_facts,
+};
 use rootless_setup_core::model::Account;
 use rootless_setup_core::passwd;
 use rootless_setup_core::{CheckId, Distro, Host, Report};
@@ -146,6 +148,7 @@ impl Run {
             distro: &self.distro,
             engine: self.engine,
             options: &self.options,
+            files: &ReadOnce::default(),
         };
         let (report, facts) = check_with_facts(&cx, &selection);
         let account = facts.account.or_else(|| {

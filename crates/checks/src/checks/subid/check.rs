@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use crate::context::Context;
+use crate::read_once::Shared;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED, list};
 use rootless_setup_core::model::{Account, Facts, IdRange};
@@ -38,10 +39,22 @@ impl Kind {
         }
     }
 
-    pub(super) fn path(self) -> &'static str {
+    fn file(self) -> Shared {
         match self {
-            Kind::Uid => "/etc/subuid",
-            Kind::Gid => "/etc/subgid",
+            Kind::Uid => Shared::Subuid,
+            Kind::Gid => Shared::Subgid,
+        }
+    }
+
+    pub(super) fn path(self) -> &'static str {
+        self.file().path()
+    }
+
+    /// The file parsed, once per run.
+    fn parsed<'c>(self, cx: &Context<'c>) -> &'c SubidFile {
+        match self {
+            Kind::Uid => cx.files.subuid(cx.host),
+            Kind::Gid => cx.files.subgid(cx.host),
         }
     }
 
@@ -91,12 +104,7 @@ pub(super) fn run(cx: &Context<'_>, facts: &mut Facts, kind: Kind) -> Finding {
         Kind::Uid => account.uid,
         Kind::Gid => cx.caller.gid,
     };
-    let source = cx
-        .host
-        .read("/etc/nsswitch.conf")
-        .ok()
-        .flatten()
-        .and_then(|t| super::nss::source(&t));
+    let source = super::nss::source(cx.files.text_or_empty(cx.host, Shared::Nsswitch));
     match source {
         Some(source) if source != "files" => {
             super::nss::check(cx, facts, kind, &account, own_id, &source)
@@ -151,42 +159,36 @@ pub(super) fn self_overlaps(mine: &[Mine]) -> Vec<(usize, usize)> {
     rootless_setup_core::subid::overlap::overlapping_pairs(&located, MAX_LISTED)
 }
 
-/// What the files say, read once. The other file is read only when a free block is needed.
+/// What the files say, as this run read them. The other file is parsed only when a free block
+/// is needed.
 struct Files<'c> {
     cx: &'c Context<'c>,
     kind: Kind,
-    file: SubidFile,
-    passwd: IdDatabase,
-    group: IdDatabase,
-}
-
-/// A host file's text; empty when it is absent or cannot be read (the check of that file
-/// reports why).
-fn text_of(cx: &Context<'_>, path: &str) -> String {
-    cx.host.read(path).ok().flatten().unwrap_or_default()
+    file: &'c SubidFile,
+    passwd: &'c IdDatabase,
+    group: &'c IdDatabase,
 }
 
 impl<'c> Files<'c> {
-    fn read(cx: &'c Context<'c>, kind: Kind, text: &str) -> Files<'c> {
+    fn read(cx: &'c Context<'c>, kind: Kind) -> Files<'c> {
         Files {
             cx,
             kind,
-            file: parse::parse(kind.path(), text),
-            passwd: IdDatabase::parse(&text_of(cx, "/etc/passwd")),
-            group: IdDatabase::parse(&text_of(cx, "/etc/group")),
+            file: kind.parsed(cx),
+            passwd: cx.files.passwd(cx.host),
+            group: cx.files.group(cx.host),
         }
     }
 
     /// A block free in both files (including what malformed lines seem to hold) and of every
     /// uid and gid in use.
     fn free_block(&self) -> Option<IdRange> {
-        let other_path = self.kind.other().path();
-        let other = parse::parse(other_path, &text_of(self.cx, other_path));
+        let other = self.kind.other().parsed(self.cx);
         let (subuid, subgid) = match self.kind {
-            Kind::Uid => (&self.file, &other),
-            Kind::Gid => (&other, &self.file),
+            Kind::Uid => (self.file, other),
+            Kind::Gid => (other, self.file),
         };
-        free_block_in(subuid, subgid, &self.passwd, &self.group)
+        free_block_in(subuid, subgid, self.passwd, self.group)
     }
 
     fn owner_label(&self, owner: &str) -> String {
@@ -249,7 +251,7 @@ impl<'a> Seen<'a> {
             present,
             files,
             sum: total(&mine),
-            clashes: clashes_with_others(&files.file, name, uid, MAX_LISTED),
+            clashes: clashes_with_others(files.file, name, uid, MAX_LISTED),
             doubles: self_overlaps(&mine),
             located,
             mine,
@@ -431,11 +433,11 @@ fn files_check(
     own_id: u32,
 ) -> Finding {
     let (id, path, noun) = (kind.id(), kind.path(), kind.noun());
-    let text = match cx.host.read(path) {
+    let text = match cx.files.text(cx.host, kind.file()) {
         Ok(text) => text,
-        Err(e) => return unreadable(cx, kind, account, &e),
+        Err(e) => return unreadable(cx, kind, account, e),
     };
-    let files = Files::read(cx, kind, text.as_deref().unwrap_or_default());
+    let files = Files::read(cx, kind);
     let seen = Seen::gather(kind, account, own_id, text.is_some(), &files);
     if !seen.mine.is_empty() {
         kind.store(facts, seen.mine.iter().map(|m| m.range).collect());
@@ -450,8 +452,8 @@ fn files_check(
 
     if let Some((summary, why)) = seen.problems().into_iter().next() {
         // The caller's lines that must go (shared with `rootless-setup fix`).
-        let delete = lines_to_remove(&files.file, name, uid, own_id);
-        let remaining = remaining_ids(&files.file, name, uid, &delete);
+        let delete = lines_to_remove(files.file, name, uid, own_id);
+        let remaining = remaining_ids(files.file, name, uid, &delete);
         let fix = repair(kind, account, &files, &delete, remaining);
         return observe(Finding::fail(id, summary).why(why).fix(fix));
     }
@@ -577,7 +579,7 @@ fn unreadable(
         _ => None,
     };
     if let Some(what) = not_regular {
-        let files = Files::read(cx, kind, "");
+        let files = Files::read(cx, kind);
         let mut fix = Fix::root(
             id,
             format!("move {path} aside, put an empty regular file (0644) in its place and give {name} a free block"),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::caps::{self, CAP_SETGID, CAP_SETUID, FileCaps};
 use crate::context::Context;
-use crate::mountinfo::{self, Mount, mount_of};
+use crate::mountinfo::{Mount, mount_of};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::{Family, Package};
 use rootless_setup_core::finding::{Finding, Fix};
@@ -364,7 +364,7 @@ fn survey(cx: &Context<'_>, facts: &mut Facts, dirs: &[PathBuf], mounts: &[Mount
 /// Runs the check.
 pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let dirs = program_dirs(cx.caller);
-    let mounts = mountinfo::read(cx.host);
+    let mounts = cx.files.mounts_or_none(cx.host);
     let searched = common::joined(&dirs);
     let Survey {
         mut observed,
@@ -372,7 +372,7 @@ pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         broken,
         good,
         helpers,
-    } = survey(cx, facts, &dirs, &mounts);
+    } = survey(cx, facts, &dirs, mounts);
     if mounts.is_empty() {
         observed.push(("mountinfo".to_owned(), "unavailable".to_owned()));
     }
