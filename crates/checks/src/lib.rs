@@ -89,13 +89,14 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
 /// Like [`check`], and also hands back the facts the checks established (binaries with
 /// versions, newuidmap, the network plan), for commands that act on them (render, install).
 ///
-/// The checks run in catalogue order, each after its dependencies, except that a check that
-/// cannot change the facts (its signature says so) runs on its own thread from the moment its
-/// dependencies have run, beside the checks after it; its finding still takes its place. So
-/// `userns.sysctl` starts at once and the iptables probe right after it, overlapping nearly
-/// everything else; `userns.probe` (a user namespace made with the id ranges) starts once the
-/// ids and helpers are known, and `engine.smoke` (a real rootlesskit start) once
-/// `engine.binaries`, `userns.probe` and `network.driver` have run.
+/// The checks that establish facts run in catalogue order, each after its dependencies. A check
+/// that cannot change the facts (its signature says so) runs on its own thread from the moment
+/// its dependencies have run or run on their own threads, beside the checks after it; its
+/// finding still takes its place, and is the skip if a dependency it started beside failed. So
+/// `userns.sysctl`, the iptables probe and the session's bus queries start at once, overlapping
+/// nearly everything else; `userns.probe` (a user namespace made with the id ranges) starts once
+/// the ids and helpers are known, and `engine.smoke` (a real rootlesskit start) once
+/// `engine.binaries` and `network.driver` have run, beside `userns.probe`.
 pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Facts) {
     let (facts, results) = std::thread::scope(|scope| {
         let mut run = Runner {
@@ -105,12 +106,17 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
             results: BTreeMap::new(),
             running: BTreeMap::new(),
         };
-        let selected: Vec<CheckId> = CheckId::ALL
-            .into_iter()
-            .filter(|id| selection.contains(*id))
-            .collect();
-        for &id in &selected {
-            run.start_ready(&selected);
+        let needed = needed(cx, selection);
+        // The checks that write facts, in their turn; the others as soon as they are ready.
+        for &id in &needed {
+            run.start_ready(&needed);
+            if matches!(checks::kind(id), checks::Kind::WritesFacts) {
+                run.ensure(id);
+            }
+        }
+        // Those not ready before the last fact was written, in catalogue order, each once its
+        // dependencies have run.
+        for &id in &needed {
             run.ensure(id);
         }
         let running: Vec<CheckId> = run.running.keys().copied().collect();
@@ -142,6 +148,25 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
     (report, facts)
 }
 
+/// The selected checks and those they depend on or run after, in catalogue order; not the
+/// dependencies of a check that does not apply to the engine (it is skipped without them).
+fn needed(cx: &Context<'_>, selection: &Selection) -> Vec<CheckId> {
+    let mut needed = BTreeSet::new();
+    let mut todo: Vec<CheckId> = CheckId::ALL
+        .into_iter()
+        .filter(|id| selection.contains(*id))
+        .collect();
+    while let Some(id) = todo.pop() {
+        if needed.insert(id) && cx.engine.spec().not_applicable(id).is_none() {
+            todo.extend(id.depends_on().iter().chain(id.runs_after()));
+        }
+    }
+    CheckId::ALL
+        .into_iter()
+        .filter(|id| needed.contains(id))
+        .collect()
+}
+
 /// One run of the checks: the facts and findings so far, and the checks running on their own
 /// threads.
 struct Runner<'scope, 'env> {
@@ -160,17 +185,26 @@ impl Runner<'_, '_> {
         }
         // A check that does not apply to the engine is skipped before its dependencies run:
         // they would only establish facts nobody reads.
-        if let Some(why) = self.cx.engine.spec().not_applicable(id) {
-            let engine = self.cx.engine.as_str();
-            self.record(
-                id,
-                Finding::skip(id, format!("does not apply to {engine}: {why}")),
-            );
+        if let Some(finding) = self.inapplicable(id) {
+            self.record(id, finding);
             return;
         }
         for dep in id.depends_on().iter().chain(id.runs_after()) {
             self.ensure(*dep);
             self.settle(*dep);
+        }
+        self.begin(id);
+    }
+
+    /// Starts `id`, whose dependencies have run or run on their own threads, unless it has run
+    /// or is running, or is skipped: it does not apply, or a dependency failed.
+    fn begin(&mut self, id: CheckId) {
+        if self.results.contains_key(&id) || self.running.contains_key(&id) {
+            return;
+        }
+        if let Some(finding) = self.inapplicable(id) {
+            self.record(id, finding);
+            return;
         }
         match self.facts.failed_dependency(id) {
             Some(dep) => {
@@ -181,14 +215,22 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Starts each of `selected` that cannot change the facts as soon as its dependencies have
-    /// all run (those on threads that have finished count), rather than in its turn, so it runs
-    /// beside the checks between.
+    /// Starts each of `selected` that cannot change the facts as soon as each of its
+    /// dependencies has run or runs on its own thread, rather than in its turn, so it runs
+    /// beside the checks between. A dependency on a thread writes no facts, so the copy the
+    /// check gets is complete; only that dependency's verdict is pending, and [`settle`]
+    /// replaces the check's finding with the skip should it fail. Such a check is read-only, so
+    /// starting it early risks nothing but its own deadline.
+    ///
+    /// [`settle`]: Runner::settle
     fn start_ready(&mut self, selected: &[CheckId]) {
         let finished: Vec<CheckId> = self
             .running
             .iter()
-            .filter(|(_, handle)| handle.is_finished())
+            .filter(|(id, handle)| {
+                handle.is_finished()
+                    && !id.depends_on().iter().any(|d| self.running.contains_key(d))
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in finished {
@@ -200,9 +242,9 @@ impl Runner<'_, '_> {
                     .depends_on()
                     .iter()
                     .chain(id.runs_after())
-                    .all(|d| self.results.contains_key(d));
+                    .all(|d| self.results.contains_key(d) || self.running.contains_key(d));
             if ready {
-                self.ensure(id);
+                self.begin(id);
             }
         }
     }
@@ -236,15 +278,34 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Waits for `id` if it runs on its own thread, and records its finding.
+    /// Waits for `id` if it runs on its own thread, and records its finding, or the skip when a
+    /// dependency it started beside failed.
     fn settle(&mut self, id: CheckId) {
-        if let Some(handle) = self.running.remove(&id) {
-            // A panic on the check's thread is the same panic it would have been here.
-            let finding = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            self.record(id, finding);
+        let Some(handle) = self.running.remove(&id) else {
+            return;
+        };
+        for dep in id.depends_on() {
+            self.settle(*dep);
         }
+        // A panic on the check's thread is the same panic it would have been here.
+        let finding = handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let finding = match self.facts.failed_dependency(id) {
+            Some(dep) => self.skipped(id, dep),
+            None => finding,
+        };
+        self.record(id, finding);
+    }
+
+    /// The skip of `id` when it does not apply to the engine.
+    fn inapplicable(&self, id: CheckId) -> Option<Finding> {
+        let why = self.cx.engine.spec().not_applicable(id)?;
+        let engine = self.cx.engine.as_str();
+        Some(Finding::skip(
+            id,
+            format!("does not apply to {engine}: {why}"),
+        ))
     }
 
     /// The finding of `id` when its dependency `dep` failed or did not run.
@@ -279,6 +340,7 @@ impl Runner<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::system::BusAnswer;
     use crate::testing::{Harness, ScriptedSystem};
     use rootless_setup_core::testing::Fixture;
 
@@ -341,7 +403,8 @@ mod tests {
         assert_eq!(probes(&harness), probes(&again), "the probe ran once");
         assert!(!probes(&harness).is_empty());
 
-        // Without user namespaces, userns.sysctl fails and network.iptables is skipped.
+        // Without user namespaces, userns.sysctl fails and network.iptables is skipped, though
+        // it started beside it (a read-only probe: what it found gives way to the skip).
         let none = Fixture::new();
         none.file("/etc/os-release", "ID=debian\nVERSION_ID=12\n")
             .exe("/usr/sbin/iptables");
@@ -351,15 +414,14 @@ mod tests {
             &Selection::new(&[CheckId::NetworkIptables], &[]),
         );
         assert_eq!(
-            report.findings[0].status,
-            Status::Skip,
-            "{:?}",
-            report.findings[0]
-        );
-        assert!(
-            harness.system.calls().is_empty(),
-            "{:?}",
-            harness.system.calls()
+            (
+                report.findings[0].status,
+                report.findings[0].summary.as_str()
+            ),
+            (
+                Status::Skip,
+                "skipped because `userns.sysctl` failed; fix that first"
+            ),
         );
     }
 
@@ -402,6 +464,101 @@ mod tests {
             harness.system.calls().is_empty(),
             "nothing was probed: {:?}",
             harness.system.calls()
+        );
+    }
+
+    /// A system whose bus ping answers (unreachable) only once the user manager has been asked,
+    /// or after a minute: proof that `session.systemd` started while `session.bus` still ran.
+    #[derive(Debug)]
+    struct PingAfterManager {
+        inner: ScriptedSystem,
+        asked: std::sync::Mutex<bool>,
+        cond: std::sync::Condvar,
+    }
+
+    impl System for PingAfterManager {
+        fn run(
+            &self,
+            invocation: &rootless_setup_core::process::Invocation,
+        ) -> Result<rootless_setup_core::process::Output, rootless_setup_core::process::ProcessError>
+        {
+            self.inner.run(invocation)
+        }
+        fn map_userns(
+            &self,
+            request: &system::UsernsMapRequest,
+        ) -> Result<system::UsernsMapOutcome, rootless_setup_core::process::ProcessError> {
+            self.inner.map_userns(request)
+        }
+        fn ping_user_bus(&self, address: &str) -> BusAnswer<()> {
+            let asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+            let (asked, _) = self
+                .cond
+                .wait_timeout_while(asked, std::time::Duration::from_secs(60), |a| !*a)
+                .unwrap_or_else(|e| e.into_inner());
+            BusAnswer::Unreachable(format!("{address}: refused (manager asked first: {asked})"))
+        }
+        fn user_manager(&self, address: &str) -> BusAnswer<system::ManagerInfo> {
+            *self.asked.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            self.cond.notify_all();
+            System::user_manager(&self.inner, address)
+        }
+        fn linger(&self, uid: u32) -> BusAnswer<bool> {
+            System::linger(&self.inner, uid)
+        }
+        fn engine_warnings(&self, socket: &std::path::Path) -> Result<Vec<String>, String> {
+            System::engine_warnings(&self.inner, socket)
+        }
+    }
+
+    /// A check that writes no facts starts beside a dependency still running on its own thread
+    /// (`session.systemd` beside `session.bus`); when that dependency fails, the early finding
+    /// gives way to the skip that names it.
+    #[test]
+    fn a_check_started_beside_a_failing_dependency_is_reported_as_skipped() {
+        let fixture = Fixture::new();
+        fixture
+            .file("/etc/os-release", "ID=debian\nVERSION_ID=12\n")
+            .file("/etc/passwd", "dev:x:1000:1000::/home/dev:/bin/sh\n")
+            .dir("/run/systemd/system");
+        let address = "tcp:host=127.0.0.1,port=1";
+        let caller = Caller::new(1000, 1000).with_var("DBUS_SESSION_BUS_ADDRESS", address);
+        let manager = BusAnswer::Ok(system::ManagerInfo {
+            version: "257".into(),
+            state: "running".into(),
+        });
+        let gated = PingAfterManager {
+            inner: ScriptedSystem::new().manager(manager),
+            asked: std::sync::Mutex::new(false),
+            cond: std::sync::Condvar::new(),
+        };
+        let harness = Harness::new(&fixture, caller, ScriptedSystem::new());
+        let cx = Context {
+            system: &gated,
+            ..harness.context()
+        };
+        let only = [CheckId::SessionBus, CheckId::SessionSystemd];
+        let report = check(&cx, &Selection::new(&only, &[]));
+        let found: Vec<(CheckId, Status)> =
+            report.findings.iter().map(|f| (f.id, f.status)).collect();
+        assert_eq!(
+            found,
+            [
+                (CheckId::SessionBus, Status::Fail),
+                (CheckId::SessionSystemd, Status::Skip)
+            ]
+        );
+        assert!(
+            report.findings[0]
+                .observed
+                .iter()
+                .any(|o| o.value.contains("manager asked first: true")),
+            "{:?}",
+            report.findings[0]
+        );
+        assert_eq!(
+            report.findings[1].summary, "skipped because `session.bus` failed; fix that first",
+            "the manager answered, but the bus's verdict decides"
         );
     }
 
