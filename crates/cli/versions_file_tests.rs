@@ -26,6 +26,7 @@ fn answer(path: &str, version: &str) -> Answer {
             ctime_ns: 5,
         },
         version: Some(version.to_owned()),
+        variant: None,
     }
 }
 

@@ -8,7 +8,9 @@
 //!
 //! Timing happens inside the box: a tiny `sh` wrapper reads `date +%s%N` before and after the
 //! command (output discarded), so `nsenter`/`setpriv` start-up is not counted; the host-side
-//! wall time around the whole `nsenter` call is recorded in the JSON as well. Results: a table
+//! wall time around the whole `nsenter` call is recorded in the JSON as well. The full `check`
+//! runs with `--format json`, its report kept, so each run also gives `engine.smoke`'s own
+//! rootlesskit time (`elapsed_ms`) and what the rest of `check` adds beyond it. Results: a table
 //! on stdout and `target/e2e/bench.json`.
 //!
 //! After the timed rounds of `check`, each command runs [`RSS_RUNS`] more times under a python3
@@ -33,6 +35,10 @@ use crate::util::{self, fmt_duration};
 
 const TIMER: &str =
     r#"s=$(date +%s%N); "$@" >/dev/null 2>&1; rc=$?; e=$(date +%s%N); echo "$s $e $rc""#;
+/// [`TIMER`] keeping the standard output in [`KEPT_OUTPUT`] (for the smoke's own time).
+const TIMER_KEEPING: &str = r#"s=$(date +%s%N); "$@" >"$HOME/bench-output.json" 2>/dev/null; rc=$?; e=$(date +%s%N); echo "$s $e $rc""#;
+/// Where [`TIMER_KEEPING`] keeps the output, in dev's home.
+const KEPT_OUTPUT: &str = "bench-output.json";
 const OLD_TOOL_PATH: &str = "/home/dev/bin:/usr/local/bin:/usr/bin:/bin";
 /// Runs its arguments and prints the largest resident set of any process it waited for
 /// (`getrusage(RUSAGE_CHILDREN).ru_maxrss`, KiB): python3 is in the box (ansible-core's).
@@ -53,6 +59,9 @@ struct Subject {
     exit_codes: Vec<i32>,
     /// Peak resident set per run, KiB (check subjects only).
     peak_kib: Vec<f64>,
+    /// For a full `check --format json`: how long `engine.smoke`'s own rootlesskit run took in
+    /// each run (its `elapsed_ms`), ms.
+    smoke_ms: Vec<f64>,
 }
 
 /// `cargo xtask bench ARGS`.
@@ -89,6 +98,9 @@ pub fn main(args: &[String]) -> Result<()> {
                 s.inside_ms.push(inside);
                 s.host_ms.push(host);
                 s.exit_codes.push(code);
+                if runs_smoke(s) {
+                    s.smoke_ms.push(smoke_ms(&bx, &dev)?);
+                }
             }
         }
     }
@@ -106,7 +118,11 @@ pub fn main(args: &[String]) -> Result<()> {
 /// `~/.cache/rootless-setup/versions.json`) and with `--no-cache` (cold: every program asked).
 fn check_subjects() -> Vec<Subject> {
     vec![
-        subject("rootless-setup check", &[BINARY_IN_BOX, "check"], None),
+        subject(
+            "rootless-setup check",
+            &[BINARY_IN_BOX, "check", "--format", "json"],
+            None,
+        ),
         subject(
             "rootless-setup check --no-cache",
             &[BINARY_IN_BOX, "check", "--no-cache"],
@@ -206,6 +222,7 @@ fn subject(name: &'static str, argv: &[&'static str], path: Option<&'static str>
         host_ms: vec![],
         exit_codes: vec![],
         peak_kib: vec![],
+        smoke_ms: vec![],
     }
 }
 
@@ -246,9 +263,17 @@ fn wrapped(
     cmd.run()
 }
 
+/// Whether `s` is a full `check` of ours whose JSON report gives the smoke's own time.
+fn runs_smoke(s: &Subject) -> bool {
+    s.argv.first() == Some(&BINARY_IN_BOX)
+        && s.argv.contains(&"json")
+        && !s.argv.contains(&"engine.smoke")
+}
+
 /// Runs a subject once; returns (ms measured inside the box, ms measured on the host, exit code).
 fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i32)> {
-    let out = wrapped(bx, dev, s, &["sh", "-c", TIMER, "bench-timer"])?;
+    let timer = if runs_smoke(s) { TIMER_KEEPING } else { TIMER };
+    let out = wrapped(bx, dev, s, &["sh", "-c", timer, "bench-timer"])?;
     let fields: Vec<i64> = out
         .stdout
         .split_whitespace()
@@ -267,6 +292,24 @@ fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i3
         out.elapsed.as_secs_f64() * 1e3,
         code,
     ))
+}
+
+/// The `elapsed_ms` of `engine.smoke` in the report [`TIMER_KEEPING`] kept: the smoke's own
+/// rootlesskit run, which the rest of `check` should hide under.
+fn smoke_ms(bx: &NspawnBox, dev: &BoxUser) -> Result<f64> {
+    let kept = format!("{}/{KEPT_OUTPUT}", dev.home);
+    let out = bx.user(dev, Session::Login, &["cat", &kept]).run()?;
+    let report: serde_json::Value = serde_json::from_str(&out.stdout)
+        .with_context(|| format!("the kept report {kept} is not JSON: {}", out.stdout))?;
+    let smoke = report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["id"] == "engine.smoke"))
+        .with_context(|| format!("no engine.smoke finding in {kept}"))?;
+    smoke["observed"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["key"] == "elapsed_ms"))
+        .and_then(|o| o["value"].as_str()?.parse().ok())
+        .with_context(|| format!("engine.smoke has no elapsed_ms in {kept}: {smoke}"))
 }
 
 /// Runs a subject once under [`PEAK_RSS`]; returns its peak resident set in KiB.
@@ -312,6 +355,24 @@ fn report(subjects: &[Subject], runs: usize, opts: &e2e::Options) -> Result<()> 
             codes.join(","),
             peak.map_or_else(String::new, |(_, m, _)| format!("{:.1} MiB", m / 1024.0))
         );
+        let overhead: Vec<f64> = s
+            .inside_ms
+            .iter()
+            .zip(&s.smoke_ms)
+            .map(|(all, smoke)| all - smoke)
+            .collect();
+        if !overhead.is_empty() {
+            let (omin, omedian, omax) = stats(&overhead);
+            let (smin, smedian, smax) = stats(&s.smoke_ms);
+            println!(
+                "{:<52} {smin:>9.1} {smedian:>9.1} {smax:>9.1}",
+                "  of which engine.smoke's own rootlesskit run"
+            );
+            println!(
+                "{:<52} {omin:>9.1} {omedian:>9.1} {omax:>9.1}",
+                "  the rest (check minus that run, per run)"
+            );
+        }
         entries.push(json!({
             "name": s.name,
             "argv": s.argv,
@@ -320,6 +381,8 @@ fn report(subjects: &[Subject], runs: usize, opts: &e2e::Options) -> Result<()> 
             "host_wall_ms": {"min": hmin, "median": hmedian, "max": hmax, "samples": s.host_ms},
             "exit_codes": s.exit_codes,
             "peak_rss_kib": s.peak_kib,
+            "smoke_own_ms": s.smoke_ms,
+            "beyond_smoke_ms": overhead,
         }));
     }
     let doc = json!({

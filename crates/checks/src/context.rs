@@ -9,7 +9,7 @@ use rootless_setup_core::model::Engine;
 use rootless_setup_core::{Distro, Host};
 
 use crate::caller::Caller;
-use crate::read_once::ReadOnce;
+use crate::memo::RunMemo;
 use crate::system::System;
 
 /// Options that change what the checks look for (the same ones install would use).
@@ -43,6 +43,6 @@ pub struct Context<'a> {
     pub engine: Engine,
     /// Install options that matter to the checks.
     pub options: &'a Options,
-    /// The host files several checks read, read once: a fresh [`ReadOnce`] per run.
-    pub files: &'a ReadOnce,
+    /// The host files several checks read, read once: a fresh [`RunMemo`] per run.
+    pub memo: &'a RunMemo,
 }

@@ -14,9 +14,9 @@ mod caps;
 mod checks;
 pub mod context;
 pub mod engine_api;
+mod memo;
 mod mountinfo;
 mod namespace;
-mod read_once;
 pub mod system;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -28,8 +28,8 @@ use rootless_setup_core::{CheckId, Facts, Finding, Report, SCHEMA_VERSION, Statu
 
 pub use caller::Caller;
 pub use context::{Context, Options};
+pub use memo::RunMemo;
 pub use namespace::mapped_count;
-pub use read_once::ReadOnce;
 pub use system::{LiveSystem, System};
 
 /// Which checks to report.
@@ -123,6 +123,7 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
         for id in running {
             run.settle(id);
         }
+        run.facts.fresh_versions.extend(cx.memo.take_learnt());
         (run.facts, run.results)
     });
     let report = Report {
@@ -422,6 +423,52 @@ mod tests {
                 Status::Skip,
                 "skipped because `userns.sysctl` failed; fix that first"
             ),
+        );
+    }
+
+    /// What a check on its own thread learnt by asking a program reaches the run's facts, to be
+    /// remembered for the next run.
+    #[test]
+    fn answers_learnt_on_a_thread_are_handed_on_with_the_facts() {
+        let fixture = Fixture::new();
+        fixture
+            .file("/etc/os-release", "ID=debian\nVERSION_ID=12\n")
+            .file("/proc/sys/user/max_user_namespaces", "15000\n")
+            .file("/proc/self/ns/user", "")
+            .exe("/usr/sbin/iptables")
+            .exe("/usr/sbin/iptables-restore");
+        let system = ScriptedSystem::new()
+            .on(
+                "iptables",
+                "-V",
+                ScriptedSystem::ok("iptables v1.8.9 (legacy)\n"),
+            )
+            .on("iptables-restore", "", ScriptedSystem::ok(""));
+        let harness = Harness::new(&fixture, Caller::new(4242, 4242), system);
+        let (report, facts) = check_with_facts(
+            &harness.context(),
+            &Selection::new(&[CheckId::NetworkIptables], &[]),
+        );
+        assert_eq!(
+            report.findings[0].status,
+            Status::Pass,
+            "{:?}",
+            report.findings[0]
+        );
+        let learnt: Vec<(&str, Option<&str>, Option<&str>)> = facts
+            .fresh_versions
+            .iter()
+            .map(|a| {
+                (
+                    a.path.to_str().unwrap_or_default(),
+                    a.version.as_deref(),
+                    a.variant.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            learnt,
+            [("/usr/sbin/iptables", Some("1.8.9"), Some("legacy"))]
         );
     }
 

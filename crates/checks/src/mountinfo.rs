@@ -1,6 +1,6 @@
 //! `/proc/self/mountinfo`: the one parser every check uses (`storage` for the data-root's
 //! filesystem, `uidmap` for `nosuid`, `cgroup` for the filesystem at `/sys/fs/cgroup`), through
-//! [`ReadOnce`](crate::ReadOnce), which reads and parses it once per run.
+//! [`RunMemo`](crate::RunMemo), which reads and parses it once per run.
 //!
 //! A line is `ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER_OPTIONS`
 //! (proc(5)); the kernel escapes space, tab, newline and backslash in paths as `\ooo` octal.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::caller::Caller;
 use crate::context::{Context, Options};
-use crate::read_once::ReadOnce;
+use crate::memo::RunMemo;
 use crate::system::{BusAnswer, ManagerInfo, System, UsernsMapOutcome, UsernsMapRequest};
 use rootless_setup_core::distro::Distro;
 use rootless_setup_core::host::Host;
@@ -237,7 +237,7 @@ pub struct Harness {
     pub engine: Engine,
     pub options: Options,
     /// What the checks read of the host: a harness is one run.
-    pub files: ReadOnce,
+    pub memo: RunMemo,
 }
 
 impl Harness {
@@ -252,7 +252,7 @@ impl Harness {
             distro,
             engine: Engine::Docker,
             options: Options::default(),
-            files: ReadOnce::default(),
+            memo: RunMemo::default(),
         }
     }
 
@@ -265,7 +265,7 @@ impl Harness {
             distro: &self.distro,
             engine: self.engine,
             options: &self.options,
-            files: &self.files,
+            memo: &self.memo,
         }
     }
 }

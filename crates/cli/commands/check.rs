@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rootless_setup_checks::{Caller, Options, ReadOnce, Selection};
+use rootless_setup_checks::{Caller, Options, RunMemo, Selection};
 
 use rootless_setup_core::{CheckId, Distro, Engine};
 
@@ -149,7 +149,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
         distro: &distro,
         engine: args.engine.into(),
         options: &options,
-        files: &ReadOnce::default(),
+        memo: &RunMemo::default(),
     };
     let selection = selection(args)?;
     let (report, facts) = rootless_setup_checks::check_with_facts(&cx, &selection);

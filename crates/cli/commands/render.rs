@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use rootless_setup_checks::{Caller, Options, ReadOnce, Selection, System};
+use rootless_setup_checks::{Caller, Options, RunMemo, Selection, System};
 
 use rootless_setup_core::known_versions::KnownVersions;
 use rootless_setup_core::paths::unit_dir;
@@ -193,7 +193,7 @@ pub fn check_configured(
         distro: &distro,
         engine: settings.engine.value,
         options: &options,
-        files: &ReadOnce::default(),
+        memo: &RunMemo::default(),
     };
     let (report, facts) = rootless_setup_checks::check_with_facts(&cx, selection);
     if let Some(versions) = versions {

@@ -71,6 +71,10 @@ pub struct Answer {
     pub identity: Identity,
     /// The version it reported; `None` when it answered without one.
     pub version: Option<String>,
+    /// What else the same answer told, in the same characters (iptables' backend: `nf_tables`
+    /// or `legacy`); absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 /// Remembered answers, oldest first.
@@ -94,10 +98,15 @@ impl KnownVersions {
     /// The version `path` reported when asked with `args`, if it is still the file it was:
     /// `Some(None)` for a remembered answer without a version.
     pub fn lookup(&self, path: &Path, args: &[&str], identity: &Identity) -> Option<Option<&str>> {
+        self.answer(path, args, identity)
+            .map(|a| a.version.as_deref())
+    }
+
+    /// The whole answer `path` gave when asked with `args`, if it is still the file it was.
+    pub fn answer(&self, path: &Path, args: &[&str], identity: &Identity) -> Option<&Answer> {
         self.answers
             .iter()
             .find(|a| a.path == path && a.args == args && a.identity == *identity)
-            .map(|a| a.version.as_deref())
     }
 
     /// Adds fresh answers, replacing older ones for the same program and arguments and dropping
@@ -151,17 +160,20 @@ impl KnownVersions {
 /// Whether an answer could have come from asking a program: an absolute path, a few short
 /// arguments, a version of version characters.
 fn valid(answer: &Answer) -> bool {
-    let version_ok = answer.version.as_deref().is_none_or(|v| {
+    let word = |v: &str| {
         !v.is_empty()
             && v.len() <= MAX_VERSION
             && v.chars()
                 .all(|c| c.is_ascii_alphanumeric() || ".+-~_".contains(c))
-    });
+    };
+    let version_ok = answer.version.as_deref().is_none_or(word);
+    let variant_ok = answer.variant.as_deref().is_none_or(word);
     answer.path.is_absolute()
         && answer.path.as_os_str().len() <= 4096
         && answer.args.len() <= 4
         && answer.args.iter().all(|a| !a.is_empty() && a.len() <= 32)
         && version_ok
+        && variant_ok
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ fn answer(path: &str, n: u64, version: Option<&str>) -> Answer {
         args: vec!["--version".to_owned()],
         identity: identity(n),
         version: version.map(str::to_owned),
+        variant: None,
     }
 }
 
@@ -97,6 +98,29 @@ fn answers_that_no_program_could_give_are_not_remembered() {
     assert!(!known.remember(bad_args));
     assert!(known.is_empty());
     assert!(known.remember([with_args(vec!["-".repeat(32); 4])]));
+    let with_variant = |variant: &str| Answer {
+        variant: Some(variant.to_owned()),
+        ..answer("/usr/sbin/iptables", 1, Some("1.8.9"))
+    };
+    assert!(!known.remember([
+        with_variant(""),
+        with_variant("nf tables"),
+        with_variant(&"x".repeat(65))
+    ]));
+    assert!(known.remember([with_variant("nf_tables")]));
+    let id = identity(1);
+    let iptables = Path::new("/usr/sbin/iptables");
+    assert_eq!(
+        known
+            .answer(iptables, &["--version"], &id)
+            .and_then(|a| a.variant.as_deref()),
+        Some("nf_tables")
+    );
+    assert_eq!(
+        known.answer(iptables, &["-V"], &id),
+        None,
+        "other arguments"
+    );
     assert!(!known.is_empty());
 }
 

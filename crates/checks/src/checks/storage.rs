@@ -106,7 +106,7 @@ pub(crate) fn storage(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         seen.iter().fold(f, |f, (k, v)| f.observe(*k, v))
     };
 
-    let mounts = match cx.files.mounts(cx.host) {
+    let mounts = match cx.memo.mounts(cx.host) {
         Ok(Some(mounts)) => mounts,
         Ok(None) => &[],
         Err(e) => {

@@ -15,7 +15,7 @@ use rootless_setup_core::model::{Account, Facts};
 use rootless_setup_core::remedy::Remedy;
 use rootless_setup_core::shell;
 
-use crate::read_once::Shared;
+use crate::memo::Shared;
 
 const ID: CheckId = CheckId::User;
 const PASSWD: Shared = Shared::Passwd;
@@ -44,7 +44,7 @@ pub(super) fn lookup_account(
     cx: &Context<'_>,
     uid: u32,
 ) -> (Option<(Account, AccountSource)>, Option<String>) {
-    let (from_file, read_error) = match cx.files.text(cx.host, PASSWD) {
+    let (from_file, read_error) = match cx.memo.text(cx.host, PASSWD) {
         Ok(text) => (
             text.as_deref()
                 .and_then(|t| rootless_setup_core::passwd::by_uid(t, uid)),

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use rootless_setup_checks::admin::{self, AdminSystem};
 use rootless_setup_checks::{
-    Caller, Context, Options, ReadOnce, Selection, System, check_with_facts,
+    Caller, Context, Options, RunMemo, Selection, System, check_with_facts,
 };
 use rootless_setup_core::model::Account;
 use rootless_setup_core::passwd;
@@ -148,7 +148,7 @@ impl Run {
             distro: &self.distro,
             engine: self.engine,
             options: &self.options,
-            files: &ReadOnce::default(),
+            memo: &RunMemo::default(),
         };
         let (report, facts) = check_with_facts(&cx, &selection);
         let account = facts.account.or_else(|| {

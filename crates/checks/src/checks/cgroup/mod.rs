@@ -145,7 +145,7 @@ impl Layout {
     /// mountinfo by the lines of /proc/self/cgroup (`text`), which in a container can list the
     /// host's. `Err`: the finding when there is no cgroup to decide by.
     fn decide(cx: &Context<'_>, text: &str) -> Result<Layout, Box<Finding>> {
-        let mounts = Some(cx.files.mounts_or_none(cx.host)).filter(|m| !m.is_empty());
+        let mounts = Some(cx.memo.mounts_or_none(cx.host)).filter(|m| !m.is_empty());
         let (version, cgroup_fs, decided_by) = match &mounts {
             Some(mounts) => match layout::from_mounts(mounts) {
                 Some((version, fstype)) => (version, fstype.to_owned(), mountinfo::PATH),

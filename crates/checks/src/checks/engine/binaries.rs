@@ -205,6 +205,7 @@ fn ask_afresh(
                     .collect(),
                 identity: before,
                 version: version.clone(),
+                variant: None,
             })
         }
         _ => None,

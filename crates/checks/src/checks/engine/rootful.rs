@@ -3,7 +3,7 @@
 //! could start a socket-activated daemon.
 
 use crate::context::Context;
-use crate::read_once::Shared;
+use crate::memo::Shared;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
 use rootless_setup_core::host::{FileInfo, Host};
@@ -74,7 +74,7 @@ pub(crate) fn rootful(cx: &Context<'_>, facts: &mut Facts) -> Finding {
         Ok(found) => found,
         Err(none) => return *none,
     };
-    let groups = parse_groups(cx.files.text_or_empty(cx.host, Shared::Group));
+    let groups = parse_groups(cx.memo.text_or_empty(cx.host, Shared::Group));
     let (name, gids) = caller_groups(cx, facts, &groups);
     let group_name = groups
         .iter()

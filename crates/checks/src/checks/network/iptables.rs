@@ -12,6 +12,7 @@ use crate::context::Context;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::known_versions::{Answer as Known, Identity};
 use rootless_setup_core::process::{Invocation, Output, ProcessError};
 use rootless_setup_core::remedy::{Modules, Remedy};
 
@@ -118,6 +119,15 @@ impl Backend {
         }
     }
 
+    /// The backend `as_str` names; unknown for any other word.
+    fn named(word: &str) -> Backend {
+        match word {
+            "nf_tables" => Backend::Nft,
+            "legacy" => Backend::Legacy,
+            _ => Backend::Unknown,
+        }
+    }
+
     fn modules(self) -> &'static [&'static str] {
         match self {
             Backend::Legacy => &LEGACY_MODULES,
@@ -130,11 +140,9 @@ impl Backend {
 /// `engine.binaries` uses).
 fn parse_version(text: &str) -> Option<(String, Backend)> {
     let version = version::parse_version("iptables", text)?;
-    let backend = match version::iptables_backend(text).as_deref() {
-        Some("nf_tables") => Backend::Nft,
-        Some("legacy") => Backend::Legacy,
-        _ => Backend::Unknown,
-    };
+    let backend = version::iptables_backend(text)
+        .as_deref()
+        .map_or(Backend::Unknown, Backend::named);
     Some((version, backend))
 }
 
@@ -248,14 +256,8 @@ pub(crate) fn iptables(cx: &Context<'_>) -> Finding {
     let loaded = loaded_modules(cx);
     // Beside iptables, as the same package ships it (and the same alternative switches it).
     let restore = cx.host.find_executable("iptables-restore", path.parent());
-    let (version_out, restored) = crate::together::both(
-        || {
-            cx.system.run(
-                &Invocation::new(&path)
-                    .args(["-V"])
-                    .timeout(Duration::from_secs(5)),
-            )
-        },
+    let ((version, backend), restored) = crate::together::both(
+        || version_of(cx, &path, &real),
         || {
             let restore = restore.as_ref()?;
             Some(
@@ -264,7 +266,6 @@ pub(crate) fn iptables(cx: &Context<'_>) -> Finding {
             )
         },
     );
-    let (version, backend) = version_and_backend(version_out.ok().as_ref(), &real);
     let observe = |f: Finding| {
         f.observe("path", path.display())
             .observe("real_path", real.display())
@@ -290,10 +291,51 @@ pub(crate) fn iptables(cx: &Context<'_>) -> Finding {
     )
 }
 
-/// The version `iptables -V` printed and the backend it named (or the program's real name
-/// gives); "unknown" when it said nothing that parses.
-fn version_and_backend(out: Option<&Output>, real: &Path) -> (String, Backend) {
-    match out.and_then(|o| parse_version(&format!("{}\n{}", o.stdout, o.stderr))) {
+/// How iptables is asked for its version and backend.
+const VERSION_ARGS: [&str; 1] = ["-V"];
+
+/// The version and backend `iptables -V` reports (`iptables v1.8.9 (nf_tables)`), remembered
+/// from an earlier run while `path` is the same file; a fresh answer is kept for the next run.
+/// A backend it does not name comes from the program's real name; "unknown" when it said
+/// nothing that parses.
+fn version_of(cx: &Context<'_>, path: &Path, real: &Path) -> (String, Backend) {
+    let identity = Identity::of(&cx.host.path(path));
+    let remembered = identity
+        .as_ref()
+        .and_then(|id| cx.options.known_versions.answer(path, &VERSION_ARGS, id));
+    let said = match remembered {
+        Some(known) => known.version.clone().map(|version| {
+            let backend = known
+                .variant
+                .as_deref()
+                .map_or(Backend::Unknown, Backend::named);
+            (version, backend)
+        }),
+        None => {
+            let said = cx
+                .system
+                .run(
+                    &Invocation::new(path)
+                        .args(VERSION_ARGS)
+                        .timeout(Duration::from_secs(5)),
+                )
+                .ok()
+                .and_then(|o| parse_version(&format!("{}\n{}", o.stdout, o.stderr)));
+            if let (Some((version, backend)), Some(before)) = (&said, identity)
+                && Identity::of(&cx.host.path(path)) == Some(before)
+            {
+                cx.memo.learnt(Known {
+                    path: path.to_owned(),
+                    args: VERSION_ARGS.map(str::to_owned).to_vec(),
+                    identity: before,
+                    version: Some(version.clone()),
+                    variant: (*backend != Backend::Unknown).then(|| backend.as_str().to_owned()),
+                });
+            }
+            said
+        }
+    };
+    match said {
         Some((version, Backend::Unknown)) => (version, backend_from_path(real)),
         Some(known) => known,
         None => ("unknown".to_owned(), backend_from_path(real)),
@@ -487,6 +529,49 @@ mod tests {
             f.observed("modules_listed"),
             Some("no /proc/modules (kernel without loadable modules)")
         );
+    }
+
+    #[test]
+    fn the_version_is_asked_once_and_remembered_until_the_program_changes() {
+        let fx = fixture();
+        let h = harness(&fx, working("iptables v1.8.9 (nf_tables)"));
+        assert_eq!(run(&h).status, Status::Pass);
+        let learnt = h.memo.take_learnt();
+        let identity = Identity::of(&h.host.path("/usr/sbin/iptables")).unwrap();
+        assert_eq!(
+            learnt,
+            [Known {
+                path: "/usr/sbin/iptables".into(),
+                args: vec!["-V".to_owned()],
+                identity,
+                version: Some("1.8.9".to_owned()),
+                variant: Some("nf_tables".to_owned()),
+            }]
+        );
+
+        // The next run remembers it: only the rules are probed.
+        let mut next = harness(&fx, working("iptables v1.8.9 (nf_tables)"));
+        next.options.known_versions.remember(learnt.clone());
+        let f = run(&next);
+        assert_eq!(f.status, Status::Pass);
+        assert_eq!(
+            (f.observed("version"), f.observed("backend")),
+            (Some("1.8.9"), Some("nf_tables"))
+        );
+        let asked = calls(&next);
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        assert!(
+            asked[0].starts_with("run /usr/sbin/iptables-restore"),
+            "{asked:?}"
+        );
+        assert!(next.memo.take_learnt().is_empty(), "nothing new to keep");
+
+        // An upgrade changes the file: asked again.
+        fx.file("/usr/sbin/xtables-nft-multi", "a newer build");
+        let mut upgraded = harness(&fx, working("iptables v1.8.10 (nf_tables)"));
+        upgraded.options.known_versions.remember(learnt);
+        assert_eq!(run(&upgraded).observed("version"), Some("1.8.10"));
+        assert!(calls(&upgraded).contains(&"run /usr/sbin/iptables -V".to_owned()));
     }
 
     #[test]

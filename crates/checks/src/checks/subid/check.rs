@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use crate::context::Context;
-use crate::read_once::Shared;
+use crate::memo::Shared;
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix, MAX_LISTED, list};
 use rootless_setup_core::model::{Account, Facts, IdRange};
@@ -53,8 +53,8 @@ impl Kind {
     /// The file parsed, once per run.
     fn parsed<'c>(self, cx: &Context<'c>) -> &'c SubidFile {
         match self {
-            Kind::Uid => cx.files.subuid(cx.host),
-            Kind::Gid => cx.files.subgid(cx.host),
+            Kind::Uid => cx.memo.subuid(cx.host),
+            Kind::Gid => cx.memo.subgid(cx.host),
         }
     }
 
@@ -104,7 +104,7 @@ pub(super) fn run(cx: &Context<'_>, facts: &mut Facts, kind: Kind) -> Finding {
         Kind::Uid => account.uid,
         Kind::Gid => cx.caller.gid,
     };
-    let source = super::nss::source(cx.files.text_or_empty(cx.host, Shared::Nsswitch));
+    let source = super::nss::source(cx.memo.text_or_empty(cx.host, Shared::Nsswitch));
     match source {
         Some(source) if source != "files" => {
             super::nss::check(cx, facts, kind, &account, own_id, &source)
@@ -175,8 +175,8 @@ impl<'c> Files<'c> {
             cx,
             kind,
             file: kind.parsed(cx),
-            passwd: cx.files.passwd(cx.host),
-            group: cx.files.group(cx.host),
+            passwd: cx.memo.passwd(cx.host),
+            group: cx.memo.group(cx.host),
         }
     }
 
@@ -433,7 +433,7 @@ fn files_check(
     own_id: u32,
 ) -> Finding {
     let (id, path, noun) = (kind.id(), kind.path(), kind.noun());
-    let text = match cx.files.text(cx.host, kind.file()) {
+    let text = match cx.memo.text(cx.host, kind.file()) {
         Ok(text) => text,
         Err(e) => return unreadable(cx, kind, account, e),
     };

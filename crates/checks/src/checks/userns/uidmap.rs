@@ -364,7 +364,7 @@ fn survey(cx: &Context<'_>, facts: &mut Facts, dirs: &[PathBuf], mounts: &[Mount
 /// Runs the check.
 pub(crate) fn uidmap(cx: &Context<'_>, facts: &mut Facts) -> Finding {
     let dirs = program_dirs(cx.caller);
-    let mounts = cx.files.mounts_or_none(cx.host);
+    let mounts = cx.memo.mounts_or_none(cx.host);
     let searched = common::joined(&dirs);
     let Survey {
         mut observed,

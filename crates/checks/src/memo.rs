@@ -1,10 +1,19 @@
+//! What one run of the checks reads and asks once, shared by the checks' threads.
+//!
 //! The host files several checks read, read and parsed once per run: `/etc/passwd` (the account,
 //! the owners of subordinate ranges), `/etc/group`, `/etc/nsswitch.conf`, both subordinate id
 //! files (each check reads its own, and the other for a free block), and
 //! `/proc/self/mountinfo` (`cgroup`, `uidmap` and `storage`). Every check of one run sees the
 //! same text, whichever thread reads it first.
+//!
+//! And what a check that writes no facts learnt by asking a program (`iptables -V`), for the
+//! runner to hand on with the rest of this run's fresh answers
+//! ([`Facts::fresh_versions`](rootless_setup_core::model::Facts::fresh_versions)), so the next
+//! run need not ask again.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+use rootless_setup_core::known_versions::Answer;
 
 use rootless_setup_core::host::{Host, HostError};
 use rootless_setup_core::subid::parse::{self as subid, IdDatabase, SubidFile};
@@ -38,10 +47,11 @@ impl Shared {
 /// What a read gave: the text, nothing there (`None`), or why it could not be read.
 pub(crate) type Text = Result<Option<String>, HostError>;
 
-/// The shared host files of one run of the checks, each read on first use. Make one per run: a
+/// What one run of the checks read and asked, each file read on first use. Make one per run: a
 /// file changed since is not seen again.
 #[derive(Debug, Default)]
-pub struct ReadOnce {
+pub struct RunMemo {
+    asked: Mutex<Vec<Answer>>,
     texts: [OnceLock<Text>; 6],
     passwd: OnceLock<IdDatabase>,
     group: OnceLock<IdDatabase>,
@@ -50,7 +60,7 @@ pub struct ReadOnce {
     mounts: OnceLock<Vec<Mount>>,
 }
 
-impl ReadOnce {
+impl RunMemo {
     /// `file` as [`Host::read`] gave it the first time in this run.
     pub(crate) fn text(&self, host: &Host, file: Shared) -> &Text {
         self.texts[file as usize].get_or_init(|| host.read(file.path()))
@@ -89,6 +99,24 @@ impl ReadOnce {
             .get_or_init(|| parse_subids(host, self, Shared::Subgid))
     }
 
+    /// Keeps a program's fresh answer for the next run.
+    pub(crate) fn learnt(&self, answer: Answer) {
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(answer);
+    }
+
+    /// The fresh answers kept so far, taken.
+    pub(crate) fn take_learnt(&self) -> Vec<Answer> {
+        std::mem::take(
+            &mut *self
+                .asked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
     /// The caller's mounts; `Ok(None)` without a mountinfo.
     pub(crate) fn mounts(&self, host: &Host) -> Result<Option<&[Mount]>, &HostError> {
         match self.text(host, Shared::Mountinfo) {
@@ -104,7 +132,7 @@ impl ReadOnce {
     }
 }
 
-fn parse_subids(host: &Host, files: &ReadOnce, file: Shared) -> SubidFile {
+fn parse_subids(host: &Host, files: &RunMemo, file: Shared) -> SubidFile {
     subid::parse(file.path(), files.text_or_empty(host, file))
 }
 
@@ -131,7 +159,7 @@ mod tests {
     fn each_file_is_read_and_parsed_once_per_run() {
         let fx = fixture();
         let host = fx.host();
-        let files = ReadOnce::default();
+        let files = RunMemo::default();
         let passwd = files.passwd(&host);
         assert_eq!(passwd.entries, [("alice".to_owned(), 1000)]);
         assert_eq!(files.group(&host).entries.len(), 2);
@@ -151,7 +179,7 @@ mod tests {
             "alice:x:1000:1000::/home/alice:/bin/sh\n"
         );
         assert_eq!(files.mounts_or_none(&host).len(), 2);
-        let next = ReadOnce::default();
+        let next = RunMemo::default();
         assert_eq!(next.passwd(&host).entries, [("bob".to_owned(), 1001)]);
         assert!(matches!(next.mounts(&host), Ok(None)));
         assert!(next.mounts_or_none(&host).is_empty());
@@ -162,7 +190,7 @@ mod tests {
         let fx = fixture();
         fx.remove("/etc/subuid").dir("/etc/subuid");
         let host = fx.host();
-        let files = ReadOnce::default();
+        let files = RunMemo::default();
         let err = files.text(&host, Shared::Subuid).as_ref().unwrap_err();
         assert!(err.to_string().contains("/etc/subuid"), "{err}");
         assert_eq!(files.text_or_empty(&host, Shared::Subuid), "");
