@@ -181,26 +181,26 @@ struct Runner<'scope, 'env> {
 impl Runner<'_, '_> {
     /// Runs `id` after its dependencies, unless it has run or is running.
     fn ensure(&mut self, id: CheckId) {
-        if self.results.contains_key(&id) || self.running.contains_key(&id) {
-            return;
-        }
         // A check that does not apply to the engine is skipped before its dependencies run:
         // they would only establish facts nobody reads.
-        if let Some(finding) = self.inapplicable(id) {
-            self.record(id, finding);
-            return;
-        }
-        for dep in id.depends_on().iter().chain(id.runs_after()) {
-            self.ensure(*dep);
-            self.settle(*dep);
+        if !self.begun(id) && self.inapplicable(id).is_none() {
+            for dep in id.depends_on().iter().chain(id.runs_after()) {
+                self.ensure(*dep);
+                self.settle(*dep);
+            }
         }
         self.begin(id);
+    }
+
+    /// Whether `id` has run or is running.
+    fn begun(&self, id: CheckId) -> bool {
+        self.results.contains_key(&id) || self.running.contains_key(&id)
     }
 
     /// Starts `id`, whose dependencies have run or run on their own threads, unless it has run
     /// or is running, or is skipped: it does not apply, or a dependency failed.
     fn begin(&mut self, id: CheckId) {
-        if self.results.contains_key(&id) || self.running.contains_key(&id) {
+        if self.begun(id) {
             return;
         }
         if let Some(finding) = self.inapplicable(id) {
@@ -243,7 +243,7 @@ impl Runner<'_, '_> {
                     .depends_on()
                     .iter()
                     .chain(id.runs_after())
-                    .all(|d| self.results.contains_key(d) || self.running.contains_key(d));
+                    .all(|d| self.begun(*d));
             if ready {
                 self.begin(id);
             }
