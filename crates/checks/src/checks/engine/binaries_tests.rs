@@ -474,18 +474,37 @@ fn fedora_is_told_that_moby_engine_lacks_the_scripts() {
     assert!(fix.commands.is_empty(), "{:?}", fix.commands);
 }
 
-/// Answers like `inner`, but only after `delay`, longest for the first programs asked.
+/// Answers like `inner`, but each program only once all `expected` programs have been asked,
+/// and `dockerd` only after every other one has answered; ten seconds without that
+/// marks the run as not at once. Only asking them all at the same time gets through promptly.
 #[derive(Debug)]
-struct Slow {
+struct AllAtOnce {
     inner: ScriptedSystem,
-    delay: std::time::Duration,
+    expected: usize,
+    /// (asked, answered, whether a wait ran out).
+    state: std::sync::Mutex<(usize, usize, bool)>,
+    changed: std::sync::Condvar,
 }
 
-impl System for Slow {
+impl System for AllAtOnce {
     fn run(&self, invocation: &Invocation) -> Result<Output, ProcessError> {
-        // dockerd is asked first and answers last.
-        let first = invocation.program.ends_with("dockerd");
-        std::thread::sleep(if first { self.delay * 2 } else { self.delay });
+        let last = invocation.program.ends_with("dockerd");
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.0 += 1;
+        self.changed.notify_all();
+        let (mut state, waited) = self
+            .changed
+            .wait_timeout_while(state, std::time::Duration::from_secs(10), |s| {
+                s.0 < self.expected || (last && s.1 + 1 < self.expected)
+            })
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.2 |= waited.timed_out();
+        state.1 += 1;
+        self.changed.notify_all();
+        drop(state);
         System::run(&self.inner, invocation)
     }
     fn map_userns(
@@ -513,20 +532,26 @@ fn versions_are_asked_at_once_and_reported_in_catalogue_order() {
     let fx = debian_docker_io();
     let h = Harness::new(&fx, caller(), debian_versions());
     let (expected, _) = run(&h);
-    let delay = std::time::Duration::from_millis(150);
-    let slow = Slow {
+    let asked = h.system.calls().len();
+    assert_eq!(asked, 6, "{:?}", h.system.calls());
+    let gated = AllAtOnce {
         inner: debian_versions(),
-        delay,
+        expected: asked,
+        state: std::sync::Mutex::new((0, 0, false)),
+        changed: std::sync::Condvar::new(),
     };
     let cx = Context {
-        system: &slow,
+        system: &gated,
         ..h.context()
     };
-    let started = std::time::Instant::now();
     let f = binaries(&cx, &mut Facts::default());
-    let took = started.elapsed();
-    // Seven programs are asked: one after the other they would take 8 delays.
-    assert!(took < delay * 5, "took {took:?}");
+    let (asked_now, answered, ran_out) = *gated
+        .state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    assert_eq!((asked_now, answered), (6, 6));
+    assert!(!ran_out, "every program was asked before any answered");
+    // dockerd answered last: the report keeps the catalogue's order anyway.
     assert_eq!(
         f.observed, expected.observed,
         "same observations, same order"
