@@ -95,8 +95,9 @@ pub fn check(cx: &Context<'_>, selection: &Selection) -> Report {
 /// finding still takes its place, and is the skip if a dependency it started beside failed. So
 /// `userns.sysctl`, the iptables probe and the session's bus queries start at once, overlapping
 /// nearly everything else; `userns.probe` (a user namespace made with the id ranges) starts once
-/// the ids and helpers are known, and `engine.smoke` (a real rootlesskit start) once
-/// `engine.binaries` and `network.driver` have run, beside `userns.probe`.
+/// the ids and helpers are known, and `engine.smoke` (a real rootlesskit start, the longest
+/// probe) once `engine.binaries` and `network.driver` have run, beside `userns.probe`. When the
+/// smoke is needed, the checks that establish its facts run first.
 pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Facts) {
     let (facts, results) = std::thread::scope(|scope| {
         let mut run = Runner {
@@ -107,6 +108,15 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
             running: BTreeMap::new(),
         };
         let needed = needed(cx, selection);
+        // The facts the longest probe needs first, so it starts as early as it can and the
+        // rest runs beside it.
+        if needed.contains(&LONGEST) {
+            for id in closure(cx, &[LONGEST]) {
+                if matches!(checks::kind(id), checks::Kind::WritesFacts) {
+                    run.ensure(id);
+                }
+            }
+        }
         // The checks that write facts, in their turn; the others as soon as they are ready.
         for &id in &needed {
             run.start_ready(&needed);
@@ -149,14 +159,25 @@ pub fn check_with_facts(cx: &Context<'_>, selection: &Selection) -> (Report, Fac
     (report, facts)
 }
 
+/// The probe that takes longest by far (a real rootlesskit start, tens of milliseconds): when it
+/// is needed, the facts it needs are established before any other check's.
+const LONGEST: CheckId = CheckId::EngineSmoke;
+
 /// The selected checks and those they depend on or run after, in catalogue order; not the
 /// dependencies of a check that does not apply to the engine (it is skipped without them).
 fn needed(cx: &Context<'_>, selection: &Selection) -> Vec<CheckId> {
-    let mut needed = BTreeSet::new();
-    let mut todo: Vec<CheckId> = CheckId::ALL
+    let selected: Vec<CheckId> = CheckId::ALL
         .into_iter()
         .filter(|id| selection.contains(*id))
         .collect();
+    closure(cx, &selected)
+}
+
+/// `ids` and the checks they depend on or run after, directly or through others, in catalogue
+/// order; not the dependencies of a check that does not apply to the engine.
+fn closure(cx: &Context<'_>, ids: &[CheckId]) -> Vec<CheckId> {
+    let mut needed = BTreeSet::new();
+    let mut todo = ids.to_vec();
     while let Some(id) = todo.pop() {
         if needed.insert(id) && cx.engine.spec().not_applicable(id).is_none() {
             todo.extend(id.depends_on().iter().chain(id.runs_after()));
@@ -237,17 +258,33 @@ impl Runner<'_, '_> {
         for id in finished {
             self.settle(id);
         }
-        for &id in selected {
-            let ready = !matches!(checks::kind(id), checks::Kind::WritesFacts)
-                && id
-                    .depends_on()
-                    .iter()
-                    .chain(id.runs_after())
-                    .all(|d| self.begun(*d));
-            if ready {
-                self.begin(id);
-            }
+        // The longest probe first, so nothing started in the same pass delays it.
+        let longest_first = selected
+            .iter()
+            .filter(|id| **id == LONGEST)
+            .chain(selected.iter().filter(|id| **id != LONGEST));
+        for &id in longest_first {
+            self.begin_if_ready(id);
         }
+    }
+
+    /// Begins `id` if it cannot change the facts and each of its dependencies has run or runs
+    /// on its own thread, beginning first those of them that can (so a chain of such checks
+    /// starts in one pass); returns whether `id` has begun.
+    fn begin_if_ready(&mut self, id: CheckId) -> bool {
+        if self.begun(id) {
+            return true;
+        }
+        if matches!(checks::kind(id), checks::Kind::WritesFacts) {
+            return false;
+        }
+        let deps = id.depends_on().iter().chain(id.runs_after());
+        // Every dependency is tried, not only up to the first that is not ready.
+        let ready = deps.fold(true, |ready, d| self.begin_if_ready(*d) && ready);
+        if ready {
+            self.begin(id);
+        }
+        self.begun(id)
     }
 
     /// Runs `id` now, or on its own thread when it cannot change the facts.

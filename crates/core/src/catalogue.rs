@@ -164,17 +164,18 @@ impl CheckId {
             CheckId::NetworkDriver | CheckId::Storage => &[CheckId::EngineBinaries],
             CheckId::UsernsApparmor => &[CheckId::EngineBinaries],
             CheckId::NetworkPorts => &[CheckId::EngineBinaries, CheckId::NetworkDriver],
-            CheckId::NetworkPing => &[CheckId::NetworkDriver],
+            // The user's group decides whether ping sockets are allowed.
+            CheckId::NetworkPing => &[CheckId::NetworkDriver, CheckId::User],
             // Which OCI runtime an engine needs depends on the delegated controllers.
             CheckId::EngineBinaries => &[CheckId::Cgroup],
             // What runs as PID 1 decides which advice works on the host (no user manager, no
-            // logind, no `systemctl` without systemd); the session's advice names the user.
-            CheckId::SessionRuntimeDir | CheckId::SessionBus | CheckId::SessionSystemd => {
-                &[CheckId::HostInit, CheckId::User]
-            }
-            CheckId::User | CheckId::SessionLinger | CheckId::Cgroup | CheckId::EngineRootful => {
-                &[CheckId::HostInit]
-            }
+            // logind, no `systemctl` without systemd); the session's advice names the user, and
+            // the rootful daemon's socket is judged by the user's groups.
+            CheckId::SessionRuntimeDir
+            | CheckId::SessionBus
+            | CheckId::SessionSystemd
+            | CheckId::EngineRootful => &[CheckId::HostInit, CheckId::User],
+            CheckId::User | CheckId::SessionLinger | CheckId::Cgroup => &[CheckId::HostInit],
             _ => &[],
         }
     }
