@@ -278,9 +278,14 @@ impl Runner<'_, '_> {
         if matches!(checks::kind(id), checks::Kind::WritesFacts) {
             return false;
         }
-        let deps = id.depends_on().iter().chain(id.runs_after());
         // Every dependency is tried, not only up to the first that is not ready.
-        let ready = deps.fold(true, |ready, d| self.begin_if_ready(*d) && ready);
+        let begun: Vec<bool> = id
+            .depends_on()
+            .iter()
+            .chain(id.runs_after())
+            .map(|d| self.begin_if_ready(*d))
+            .collect();
+        let ready = begun.into_iter().all(|b| b);
         if ready {
             self.begin(id);
         }
