@@ -515,6 +515,46 @@ mod tests {
     }
 
     #[test]
+    fn the_smoke_needs_these_checks_and_a_podman_check_needs_none_of_what_it_skips() {
+        let fixture = Fixture::new();
+        fixture.file("/etc/os-release", "ID=debian\nVERSION_ID=12\n");
+        let mut harness = Harness::new(&fixture, Caller::new(4242, 4242), ScriptedSystem::new());
+        assert_eq!(
+            closure(&harness.context(), &[LONGEST]),
+            [
+                CheckId::HostInit,
+                CheckId::User,
+                CheckId::SubidUid,
+                CheckId::SubidGid,
+                CheckId::Uidmap,
+                CheckId::UsernsSysctl,
+                CheckId::UsernsProbe,
+                CheckId::Cgroup,
+                CheckId::NetworkDriver,
+                CheckId::EngineBinaries,
+                CheckId::EngineSmoke,
+            ]
+        );
+        harness.engine = rootless_setup_core::Engine::Podman;
+        assert_eq!(
+            needed(
+                &harness.context(),
+                &Selection::new(&[CheckId::EngineSmoke, CheckId::NetworkPing], &[])
+            ),
+            [
+                CheckId::HostInit,
+                CheckId::User,
+                CheckId::Cgroup,
+                CheckId::NetworkDriver,
+                CheckId::NetworkPing,
+                CheckId::EngineBinaries,
+                CheckId::EngineSmoke,
+            ],
+            "the smoke does not apply to Podman: none of userns.probe's chain is needed"
+        );
+    }
+
+    #[test]
     fn a_selection_is_empty_only_when_skip_removes_everything() {
         assert!(!Selection::all().is_empty());
         assert!(!Selection::new(&[], &[CheckId::User]).is_empty());
