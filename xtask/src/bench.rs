@@ -6,8 +6,8 @@
 //! `install --yes` and `uninstall --yes` of both tools instead (each round: ours, then the old
 //! one, each install followed by its uninstall).
 //!
-//! Timing happens inside the box: a tiny `sh` wrapper reads `date +%s%N` before and after the
-//! command (output discarded), so `nsenter`/`setpriv` start-up is not counted; the host-side
+//! Timing happens inside the box: a tiny `bash` wrapper reads `$EPOCHREALTIME` before and after
+//! the command (output discarded; no program of its own runs in between), so `nsenter`/`setpriv` start-up is not counted; the host-side
 //! wall time around the whole `nsenter` call is recorded in the JSON as well. The full `check`
 //! runs with `--format json`, its report kept, so each run also gives `engine.smoke`'s own
 //! rootlesskit time (`elapsed_ms`) and what the rest of `check` adds beyond it. Results: a table
@@ -33,10 +33,12 @@ use crate::e2e::r#box::{BINARY_IN_BOX, BoxUser, NspawnBox, Session};
 use crate::e2e::{self, tree};
 use crate::util::{self, fmt_duration};
 
+/// Run by bash: `$EPOCHREALTIME` (seconds, microseconds) is read without running a program,
+/// so the wrapper adds no process of its own to what it times.
 const TIMER: &str =
-    r#"s=$(date +%s%N); "$@" >/dev/null 2>&1; rc=$?; e=$(date +%s%N); echo "$s $e $rc""#;
+    r#"s=$EPOCHREALTIME; "$@" >/dev/null 2>&1; rc=$?; e=$EPOCHREALTIME; echo "$s $e $rc""#;
 /// [`TIMER`] keeping the standard output in [`KEPT_OUTPUT`] (for the smoke's own time).
-const TIMER_KEEPING: &str = r#"s=$(date +%s%N); "$@" >"$HOME/bench-output.json" 2>/dev/null; rc=$?; e=$(date +%s%N); echo "$s $e $rc""#;
+const TIMER_KEEPING: &str = r#"s=$EPOCHREALTIME; "$@" >"$HOME/bench-output.json" 2>/dev/null; rc=$?; e=$EPOCHREALTIME; echo "$s $e $rc""#;
 /// Where [`TIMER_KEEPING`] keeps the output, in dev's home.
 const KEPT_OUTPUT: &str = "bench-output.json";
 const OLD_TOOL_PATH: &str = "/home/dev/bin:/usr/local/bin:/usr/bin:/bin";
@@ -273,25 +275,24 @@ fn runs_smoke(s: &Subject) -> bool {
 /// Runs a subject once; returns (ms measured inside the box, ms measured on the host, exit code).
 fn time_once(bx: &NspawnBox, dev: &BoxUser, s: &Subject) -> Result<(f64, f64, i32)> {
     let timer = if runs_smoke(s) { TIMER_KEEPING } else { TIMER };
-    let out = wrapped(bx, dev, s, &["sh", "-c", timer, "bench-timer"])?;
-    let fields: Vec<i64> = out
-        .stdout
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    let [start, end, code] = fields[..] else {
+    let out = wrapped(bx, dev, s, &["bash", "-c", timer, "bench-timer"])?;
+    let fields: Vec<&str> = out.stdout.split_whitespace().collect();
+    let parsed = match fields[..] {
+        [start, end, code] => start
+            .parse::<f64>()
+            .ok()
+            .zip(end.parse::<f64>().ok())
+            .zip(code.parse::<i32>().ok()),
+        _ => None,
+    };
+    let Some(((start, end), code)) = parsed else {
         bail!(
             "timing wrapper printed {:?} ({})",
             out.stdout,
             out.describe_exit()
         );
     };
-    let code = i32::try_from(code).unwrap_or(-1);
-    Ok((
-        (end - start) as f64 / 1e6,
-        out.elapsed.as_secs_f64() * 1e3,
-        code,
-    ))
+    Ok(((end - start) * 1e3, out.elapsed.as_secs_f64() * 1e3, code))
 }
 
 /// The `elapsed_ms` of `engine.smoke` in the report [`TIMER_KEEPING`] kept: the smoke's own
@@ -388,7 +389,7 @@ fn report(subjects: &[Subject], runs: usize, opts: &e2e::Options) -> Result<()> 
     let doc = json!({
         "release": opts.spec.release.name(),
         "cgroup": opts.spec.cgroup.name(),
-        "timing": "inside_ms: date +%s%N around the command inside the box, output discarded; \
+        "timing": "inside_ms: bash's $EPOCHREALTIME around the command inside the box, output discarded; \
                    host_wall_ms: wall time of the whole nsenter+setpriv call on the host",
         "warmup_runs": 1,
         "commands": entries,
