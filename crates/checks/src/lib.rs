@@ -278,6 +278,11 @@ impl Runner<'_, '_> {
         if matches!(checks::kind(id), checks::Kind::WritesFacts) {
             return false;
         }
+        // One that does not apply is skipped without its dependencies.
+        if let Some(finding) = self.inapplicable(id) {
+            self.record(id, finding);
+            return true;
+        }
         // Every dependency is tried, not only up to the first that is not ready.
         let begun: Vec<bool> = id
             .depends_on()
@@ -551,6 +556,187 @@ mod tests {
                 CheckId::EngineSmoke,
             ],
             "the smoke does not apply to Podman: none of userns.probe's chain is needed"
+        );
+    }
+
+    /// The engine's programs as Debian 12 ships them, answering their versions.
+    fn with_engine(fixture: &Fixture) -> ScriptedSystem {
+        fixture
+            .exe("/usr/bin/containerd")
+            .exe("/usr/bin/ctr")
+            .exe("/usr/bin/rootlesskit")
+            .exe("/usr/bin/runc")
+            .exe("/usr/bin/slirp4netns");
+        let version = |out: &str| ScriptedSystem::ok(out);
+        ScriptedSystem::new()
+            .on(
+                "containerd",
+                "--version",
+                version("containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1\n"),
+            )
+            .on(
+                "ctr",
+                "--version",
+                version("ctr github.com/containerd/containerd 1.6.20~ds1\n"),
+            )
+            .on(
+                "rootlesskit",
+                "--version",
+                version("rootlesskit version 1.1.0\n"),
+            )
+            .on("runc", "--version", version("runc version 1.1.5+ds1\n"))
+            .on(
+                "slirp4netns",
+                "--version",
+                version("slirp4netns version 1.2.0\n"),
+            )
+    }
+
+    /// A check runs after its dependencies even when they come later in the catalogue
+    /// (`network.driver` after `engine.binaries`), and a chain of skips names its root cause
+    /// once (`engine.smoke` ← `userns.probe` ← `user`).
+    #[test]
+    fn dependencies_run_first_wherever_they_are_listed_and_skips_name_the_root_cause() {
+        let fixture = Fixture::new();
+        fixture.file("/etc/os-release", "ID=debian\nVERSION_ID=12\n");
+        let system = with_engine(&fixture);
+        let mut harness = Harness::new(&fixture, Caller::new(4242, 4242), system);
+        harness.engine = rootless_setup_core::Engine::Containerd;
+        let only = [CheckId::NetworkDriver, CheckId::EngineSmoke];
+        let (report, facts) = check_with_facts(&harness.context(), &Selection::new(&only, &[]));
+        let driver = &report.findings[0];
+        assert_eq!(driver.status, Status::Pass, "{driver:?}");
+        assert_eq!(
+            facts.network.map(|n| n.driver),
+            Some("slirp4netns".to_owned())
+        );
+        assert_eq!(
+            (
+                report.findings[1].status,
+                report.findings[1].summary.as_str()
+            ),
+            (
+                Status::Skip,
+                "skipped because `user` failed; fix that first"
+            ),
+            "through userns.probe's skip, to its cause"
+        );
+    }
+
+    /// A dependency that was skipped for its own reason is named with that reason.
+    #[test]
+    fn a_dependency_skipped_for_its_own_reason_is_named_with_it() {
+        let fixture = Fixture::new();
+        fixture
+            .file("/etc/os-release", "ID=alpine\nVERSION_ID=3.20\n")
+            .file("/etc/passwd", "dev:x:1000:1000::/home/dev:/bin/sh\n")
+            .dir("/run/openrc")
+            .file("/proc/1/comm", "openrc-init\n");
+        let harness = Harness::new(&fixture, Caller::new(1000, 1000), ScriptedSystem::new());
+        let report = check(
+            &harness.context(),
+            &Selection::new(&[CheckId::SessionBus, CheckId::SessionSystemd], &[]),
+        );
+        let bus = &report.findings[0];
+        assert_eq!(bus.status, Status::Skip, "{bus:?}");
+        assert_eq!(
+            report.findings[1].summary,
+            format!("skipped because `session.bus` did not run: {}", bus.summary)
+        );
+    }
+
+    /// A check that does not apply runs none of its dependencies.
+    #[test]
+    fn a_check_that_does_not_apply_runs_nothing_it_depends_on() {
+        let fixture = Fixture::new();
+        fixture.file("/etc/os-release", "ID=debian\nVERSION_ID=13\n");
+        let mut harness = Harness::new(&fixture, Caller::new(4242, 4242), ScriptedSystem::new());
+        harness.engine = rootless_setup_core::Engine::Podman;
+        let (_, facts) = check_with_facts(
+            &harness.context(),
+            &Selection::new(&[CheckId::EngineSmoke], &[]),
+        );
+        assert_eq!(
+            facts.statuses.keys().copied().collect::<Vec<_>>(),
+            [CheckId::EngineSmoke]
+        );
+    }
+
+    /// A system whose bus ping answers only once a program has been run, which only the
+    /// checks on the main thread do (`engine.binaries` asking versions).
+    #[derive(Debug)]
+    struct PingAfterRun {
+        inner: ScriptedSystem,
+        ran: std::sync::Mutex<bool>,
+        cond: std::sync::Condvar,
+    }
+
+    impl System for PingAfterRun {
+        fn run(
+            &self,
+            invocation: &rootless_setup_core::process::Invocation,
+        ) -> Result<rootless_setup_core::process::Output, rootless_setup_core::process::ProcessError>
+        {
+            *self.ran.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            self.cond.notify_all();
+            self.inner.run(invocation)
+        }
+        fn map_userns(
+            &self,
+            request: &system::UsernsMapRequest,
+        ) -> Result<system::UsernsMapOutcome, rootless_setup_core::process::ProcessError> {
+            self.inner.map_userns(request)
+        }
+        fn ping_user_bus(&self, address: &str) -> BusAnswer<()> {
+            let ran = self.ran.lock().unwrap_or_else(|e| e.into_inner());
+            let (ran, _) = self
+                .cond
+                .wait_timeout_while(ran, std::time::Duration::from_secs(10), |r| !*r)
+                .unwrap_or_else(|e| e.into_inner());
+            BusAnswer::Unreachable(format!("{address}: refused (a program ran first: {ran})"))
+        }
+        fn user_manager(&self, address: &str) -> BusAnswer<system::ManagerInfo> {
+            System::user_manager(&self.inner, address)
+        }
+        fn linger(&self, uid: u32) -> BusAnswer<bool> {
+            System::linger(&self.inner, uid)
+        }
+        fn engine_warnings(&self, socket: &std::path::Path) -> Result<Vec<String>, String> {
+            System::engine_warnings(&self.inner, socket)
+        }
+    }
+
+    /// The checks that write facts go on while a check on its own thread waits: the bus ping
+    /// can only answer once `engine.binaries`, after it in the catalogue, has asked a version.
+    #[test]
+    fn a_check_on_its_thread_does_not_hold_up_the_checks_that_write_facts() {
+        let fixture = Fixture::new();
+        fixture
+            .file("/etc/os-release", "ID=debian\nVERSION_ID=12\n")
+            .dir("/run/systemd/system");
+        let inner = with_engine(&fixture);
+        let caller = Caller::new(4242, 4242)
+            .with_var("DBUS_SESSION_BUS_ADDRESS", "tcp:host=127.0.0.1,port=1");
+        let mut harness = Harness::new(&fixture, caller, ScriptedSystem::new());
+        harness.engine = rootless_setup_core::Engine::Containerd;
+        let gated = PingAfterRun {
+            inner,
+            ran: std::sync::Mutex::new(false),
+            cond: std::sync::Condvar::new(),
+        };
+        let cx = Context {
+            system: &gated,
+            ..harness.context()
+        };
+        let only = [CheckId::SessionBus, CheckId::EngineBinaries];
+        let report = check(&cx, &Selection::new(&only, &[]));
+        assert!(
+            report.findings[0]
+                .observed
+                .iter()
+                .any(|o| o.value.contains("a program ran first: true")),
+            "{:?}",
+            report.findings[0]
         );
     }
 
