@@ -652,14 +652,9 @@ mod tests {
         fixture.file("/etc/os-release", "ID=debian\nVERSION_ID=13\n");
         let mut harness = Harness::new(&fixture, Caller::new(4242, 4242), ScriptedSystem::new());
         harness.engine = rootless_setup_core::Engine::Podman;
-        let (_, facts) = check_with_facts(
-            &harness.context(),
-            &Selection::new(&[CheckId::EngineSmoke], &[]),
-        );
-        assert_eq!(
-            facts.statuses.keys().copied().collect::<Vec<_>>(),
-            [CheckId::EngineSmoke]
-        );
+        let only = [CheckId::EngineSmoke, CheckId::EngineInstalled];
+        let (_, facts) = check_with_facts(&harness.context(), &Selection::new(&only, &[]));
+        assert_eq!(facts.statuses.keys().copied().collect::<Vec<_>>(), only);
     }
 
     /// A system whose bus ping answers only once a program has been run, which only the
@@ -707,7 +702,8 @@ mod tests {
     }
 
     /// The checks that write facts go on while a check on its own thread waits: the bus ping
-    /// can only answer once `engine.binaries`, after it in the catalogue, has asked a version.
+    /// can only answer once `engine.binaries`, after it in the catalogue, has asked a version;
+    /// nor does `session.systemd`, finished beside it, make the main thread wait for it.
     #[test]
     fn a_check_on_its_thread_does_not_hold_up_the_checks_that_write_facts() {
         let fixture = Fixture::new();
@@ -719,8 +715,12 @@ mod tests {
             .with_var("DBUS_SESSION_BUS_ADDRESS", "tcp:host=127.0.0.1,port=1");
         let mut harness = Harness::new(&fixture, caller, ScriptedSystem::new());
         harness.engine = rootless_setup_core::Engine::Containerd;
+        let manager = BusAnswer::Ok(system::ManagerInfo {
+            version: "252".into(),
+            state: "running".into(),
+        });
         let gated = PingAfterRun {
-            inner,
+            inner: inner.manager(manager),
             ran: std::sync::Mutex::new(false),
             cond: std::sync::Condvar::new(),
         };
@@ -728,7 +728,11 @@ mod tests {
             system: &gated,
             ..harness.context()
         };
-        let only = [CheckId::SessionBus, CheckId::EngineBinaries];
+        let only = [
+            CheckId::SessionBus,
+            CheckId::SessionSystemd,
+            CheckId::EngineBinaries,
+        ];
         let report = check(&cx, &Selection::new(&only, &[]));
         assert!(
             report.findings[0]
