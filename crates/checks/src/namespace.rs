@@ -90,8 +90,95 @@ pub fn mapped_count(map: &str) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    /// A stand-in helper: records its arguments in `NAME.args` beside it, says `stderr` and
+    /// exits with `code` (it maps nothing).
+    fn helper(dir: &Path, name: &str, code: i32, stderr: &str) -> PathBuf {
+        let path = dir.join(name);
+        let args = dir.join(format!("{name}.args"));
+        let script = format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\necho '{stderr}' >&2\nexit {code}\n",
+            args.display()
+        );
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn request(newuidmap: PathBuf, newgidmap: PathBuf) -> UsernsMapRequest {
+        UsernsMapRequest {
+            newuidmap,
+            newgidmap,
+            uid: 1000,
+            gid: 1001,
+            subuids: vec![(100000, 65536)],
+            subgids: vec![(200000, 65536), (400000, 10)],
+        }
+    }
+
+    /// Both helpers get the child's pid and their ranges; what they mapped (here nothing) is
+    /// read back from the child's maps.
+    #[test]
+    fn the_helpers_get_the_child_and_the_ranges_and_the_maps_are_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let uid = helper(dir.path(), "newuidmap", 0, "");
+        let gid = helper(dir.path(), "newgidmap", 0, "");
+        let outcome = map_full_ranges(&request(uid, gid)).unwrap();
+        let UsernsMapOutcome::Mapped { uid_map, gid_map } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(
+            (uid_map.as_str(), gid_map.as_str()),
+            ("", ""),
+            "nothing mapped"
+        );
+        let args = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let (uid_args, gid_args) = (args("newuidmap.args"), args("newgidmap.args"));
+        let pid = uid_args.split_whitespace().next().unwrap();
+        assert!(pid.parse::<u32>().is_ok(), "{uid_args}");
+        assert_eq!(uid_args, format!("{pid} 0 1000 1 1 100000 65536\n"));
+        assert_eq!(
+            gid_args,
+            format!("{pid} 0 1001 1 1 200000 65536 65537 400000 10\n"),
+            "the same child"
+        );
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "the child is gone"
+        );
+    }
+
+    #[test]
+    fn a_failing_helper_is_named_with_its_output_and_a_missing_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let uid = helper(dir.path(), "newuidmap", 0, "");
+        let gid = helper(
+            dir.path(),
+            "newgidmap",
+            3,
+            "newgidmap: gid range not allowed",
+        );
+        let outcome = map_full_ranges(&request(uid.clone(), gid.clone())).unwrap();
+        let UsernsMapOutcome::HelperFailed {
+            helper: failed,
+            output,
+        } = outcome
+        else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(failed, gid);
+        assert_eq!(output.code, Some(3));
+        assert_eq!(output.stderr, "newgidmap: gid range not allowed\n");
+
+        let missing = dir.path().join("no-such-helper");
+        let err = map_full_ranges(&request(missing.clone(), uid)).unwrap_err();
+        assert_eq!(err.program, missing);
+        assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn helper_arguments_stack_ranges_after_the_own_id() {
