@@ -289,7 +289,8 @@ impl Running {
     pub fn finish(mut self, input: &[u8]) -> Result<Output, ProcessError> {
         let err = error(&self.program);
         feed(&mut self.child, input).map_err(err)?;
-        let deadline = self.started + self.timeout;
+        // A deadline too far to represent is none.
+        let deadline = self.started.checked_add(self.timeout);
         let (status, timed_out) = match wait_until(&mut self.child, deadline).map_err(err)? {
             Some(status) => (Some(status), false),
             None => {
@@ -321,16 +322,19 @@ impl Drop for Running {
 /// How often a child is looked at where no pidfd can be had (kernels before 5.3).
 const POLL_INTERVAL: Duration = Duration::from_millis(2);
 
-/// Waits for `child` to exit, up to `deadline`; `None` if it still runs then. The wait sleeps
-/// on the child's pidfd, so it ends the moment the child does; without one it looks every
-/// [`POLL_INTERVAL`].
-fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
+/// Waits for `child` to exit, up to `deadline` (none: for as long as it runs); `None` if it
+/// still runs then. The wait sleeps on the child's pidfd, so it ends the moment the child does;
+/// without one it looks every [`POLL_INTERVAL`].
+fn wait_until(child: &mut Child, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
     let pidfd = pidfd(child.id());
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => Duration::MAX,
+        };
         if left.is_zero() {
             return Ok(None);
         }
@@ -564,6 +568,12 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_beyond_the_clock_is_no_deadline() {
+        let out = run(&Invocation::new("/bin/true").timeout(Duration::MAX)).unwrap();
+        assert!(out.success() && !out.timed_out, "{out:?}");
+    }
+
+    #[test]
     fn deadline_kills_a_hanging_program() {
         let out = run(&Invocation::new("/bin/sleep")
             .args(["5"])
@@ -583,13 +593,13 @@ mod tests {
         );
         let soon = Instant::now() + Duration::from_millis(20);
         assert_eq!(
-            wait_until(&mut child, soon).unwrap(),
+            wait_until(&mut child, Some(soon)).unwrap(),
             None,
             "still sleeping"
         );
         child.kill().unwrap();
-        let later = Instant::now() + Duration::from_secs(10);
-        let status = wait_until(&mut child, later)
+        // No deadline: waited for as long as it runs.
+        let status = wait_until(&mut child, None)
             .unwrap()
             .expect("killed, so ended");
         assert_eq!(
