@@ -657,50 +657,6 @@ mod tests {
         assert_eq!(facts.statuses.keys().copied().collect::<Vec<_>>(), only);
     }
 
-    /// A system whose bus ping answers only once a program has been run, which only the
-    /// checks on the main thread do (`engine.binaries` asking versions).
-    #[derive(Debug)]
-    struct PingAfterRun {
-        inner: ScriptedSystem,
-        ran: std::sync::Mutex<bool>,
-        cond: std::sync::Condvar,
-    }
-
-    impl System for PingAfterRun {
-        fn run(
-            &self,
-            invocation: &rootless_setup_core::process::Invocation,
-        ) -> Result<rootless_setup_core::process::Output, rootless_setup_core::process::ProcessError>
-        {
-            *self.ran.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            self.cond.notify_all();
-            self.inner.run(invocation)
-        }
-        fn map_userns(
-            &self,
-            request: &system::UsernsMapRequest,
-        ) -> Result<system::UsernsMapOutcome, rootless_setup_core::process::ProcessError> {
-            self.inner.map_userns(request)
-        }
-        fn ping_user_bus(&self, address: &str) -> BusAnswer<()> {
-            let ran = self.ran.lock().unwrap_or_else(|e| e.into_inner());
-            let (ran, _) = self
-                .cond
-                .wait_timeout_while(ran, std::time::Duration::from_secs(10), |r| !*r)
-                .unwrap_or_else(|e| e.into_inner());
-            BusAnswer::Unreachable(format!("{address}: refused (a program ran first: {ran})"))
-        }
-        fn user_manager(&self, address: &str) -> BusAnswer<system::ManagerInfo> {
-            System::user_manager(&self.inner, address)
-        }
-        fn linger(&self, uid: u32) -> BusAnswer<bool> {
-            System::linger(&self.inner, uid)
-        }
-        fn engine_warnings(&self, socket: &std::path::Path) -> Result<Vec<String>, String> {
-            System::engine_warnings(&self.inner, socket)
-        }
-    }
-
     /// The checks that write facts go on while a check on its own thread waits: the bus ping
     /// can only answer once `engine.binaries`, after it in the catalogue, has asked a version;
     /// nor does `session.systemd`, finished beside it, make the main thread wait for it.
@@ -719,11 +675,7 @@ mod tests {
             version: "252".into(),
             state: "running".into(),
         });
-        let gated = PingAfterRun {
-            inner: inner.manager(manager),
-            ran: std::sync::Mutex::new(false),
-            cond: std::sync::Condvar::new(),
-        };
+        let gated = GatedPing::new(inner.manager(manager), Opens::Run);
         let cx = Context {
             system: &gated,
             ..harness.context()
@@ -738,7 +690,7 @@ mod tests {
             report.findings[0]
                 .observed
                 .iter()
-                .any(|o| o.value.contains("a program ran first: true")),
+                .any(|o| o.value.contains("gate open first: true")),
             "{:?}",
             report.findings[0]
         );
@@ -786,21 +738,50 @@ mod tests {
         );
     }
 
-    /// A system whose bus ping answers (unreachable) only once the user manager has been asked,
-    /// or after a minute: proof that `session.systemd` started while `session.bus` still ran.
+    /// What opens [`GatedPing`]'s gate.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Opens {
+        /// The user manager is asked (by `session.systemd`).
+        Manager,
+        /// A program is run (by `engine.binaries`, asking versions).
+        Run,
+    }
+
+    /// A system whose bus ping answers (unreachable) only once its gate is open, or after ten
+    /// seconds; the answer says which, so a test can prove what ran while the ping waited.
     #[derive(Debug)]
-    struct PingAfterManager {
+    struct GatedPing {
         inner: ScriptedSystem,
-        asked: std::sync::Mutex<bool>,
+        opens: Opens,
+        open: std::sync::Mutex<bool>,
         cond: std::sync::Condvar,
     }
 
-    impl System for PingAfterManager {
+    impl GatedPing {
+        fn new(inner: ScriptedSystem, opens: Opens) -> Self {
+            GatedPing {
+                inner,
+                opens,
+                open: std::sync::Mutex::new(false),
+                cond: std::sync::Condvar::new(),
+            }
+        }
+
+        fn saw(&self, what: Opens) {
+            if what == self.opens {
+                *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                self.cond.notify_all();
+            }
+        }
+    }
+
+    impl System for GatedPing {
         fn run(
             &self,
             invocation: &rootless_setup_core::process::Invocation,
         ) -> Result<rootless_setup_core::process::Output, rootless_setup_core::process::ProcessError>
         {
+            self.saw(Opens::Run);
             self.inner.run(invocation)
         }
         fn map_userns(
@@ -810,16 +791,15 @@ mod tests {
             self.inner.map_userns(request)
         }
         fn ping_user_bus(&self, address: &str) -> BusAnswer<()> {
-            let asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-            let (asked, _) = self
+            let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            let (open, _) = self
                 .cond
-                .wait_timeout_while(asked, std::time::Duration::from_secs(60), |a| !*a)
+                .wait_timeout_while(open, std::time::Duration::from_secs(10), |o| !*o)
                 .unwrap_or_else(|e| e.into_inner());
-            BusAnswer::Unreachable(format!("{address}: refused (manager asked first: {asked})"))
+            BusAnswer::Unreachable(format!("{address}: refused (gate open first: {open})"))
         }
         fn user_manager(&self, address: &str) -> BusAnswer<system::ManagerInfo> {
-            *self.asked.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            self.cond.notify_all();
+            self.saw(Opens::Manager);
             System::user_manager(&self.inner, address)
         }
         fn linger(&self, uid: u32) -> BusAnswer<bool> {
@@ -846,11 +826,7 @@ mod tests {
             version: "257".into(),
             state: "running".into(),
         });
-        let gated = PingAfterManager {
-            inner: ScriptedSystem::new().manager(manager),
-            asked: std::sync::Mutex::new(false),
-            cond: std::sync::Condvar::new(),
-        };
+        let gated = GatedPing::new(ScriptedSystem::new().manager(manager), Opens::Manager);
         let harness = Harness::new(&fixture, caller, ScriptedSystem::new());
         let cx = Context {
             system: &gated,
@@ -871,7 +847,7 @@ mod tests {
             report.findings[0]
                 .observed
                 .iter()
-                .any(|o| o.value.contains("manager asked first: true")),
+                .any(|o| o.value.contains("gate open first: true")),
             "{:?}",
             report.findings[0]
         );
