@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use rootless_setup_checks::system::Offline;
 use rootless_setup_checks::{LiveSystem, System};
-use rootless_setup_core::init::{HostInit, WSL_DISTRO_VAR, Wsl, script_dir};
+use rootless_setup_core::init::{HostInit, WSL_DISTRO_VAR, script_dir};
 use rootless_setup_core::{Engine, Host};
 
 use crate::cli::{Cli, Command};
@@ -51,17 +51,7 @@ fn without_systemd(
     caller: &rootless_setup_checks::Caller,
 ) -> Option<(HostInit, String)> {
     let init = HostInit::detect(host, caller.var(WSL_DISTRO_VAR));
-    if !init.without_systemd() {
-        return None;
-    }
-    let message = if init.wsl == Some(Wsl::One) {
-        "this is WSL1, which has no user namespaces, so no rootless engine runs here".to_owned()
-    } else {
-        format!(
-            "systemd is not running as PID 1 here (PID 1 is {})",
-            init.pid1_label()
-        )
-    };
+    let message = init.summary()?;
     Some((init, message))
 }
 
@@ -155,7 +145,7 @@ mod tests {
         let (message, hinted) = refusal(&f, Engine::Docker).unwrap();
         assert_eq!(
             message,
-            "systemd is not running as PID 1 here (PID 1 is openrc-init)"
+            "systemd is not PID 1 here: PID 1 is openrc-init (OpenRC)"
         );
         assert_eq!(hinted.id, crate::results::ErrorId::NoSystemd);
         assert_eq!(hinted.exit, 1);
@@ -189,16 +179,13 @@ mod tests {
             "5.15.153.1-microsoft-standard-WSL2\n",
         );
         let (message, hinted) = refusal(&f, Engine::Podman).unwrap();
-        assert_eq!(
-            message,
-            "systemd is not running as PID 1 here (PID 1 is init)"
-        );
+        assert_eq!(message, "WSL2 without systemd: PID 1 is init");
         assert_eq!(hinted.help[2], "  wsl.exe --shutdown");
         f.file("/proc/sys/kernel/osrelease", "4.4.0-19041-Microsoft\n");
         let (message, _) = refusal(&f, Engine::Docker).unwrap();
         assert_eq!(
             message,
-            "this is WSL1, which has no user namespaces, so no rootless engine runs here"
+            "WSL1: no user namespaces, so no rootless engine can run here"
         );
     }
 

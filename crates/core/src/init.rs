@@ -258,6 +258,42 @@ impl HostInit {
             .map_or_else(|| self.init.name().to_owned(), str::to_owned)
     }
 
+    /// The one line for a host known to run without systemd as PID 1, or WSL1 (where no
+    /// rootless engine runs at all); `None` with systemd, or when nothing tells.
+    pub fn summary(&self) -> Option<String> {
+        if self.wsl == Some(Wsl::One) {
+            return Some("WSL1: no user namespaces, so no rootless engine can run here".to_owned());
+        }
+        if !self.without_systemd() {
+            return None;
+        }
+        let pid1 = self.pid1_label();
+        Some(match (self.wsl, &self.container, &self.wsl_conf) {
+            (
+                Some(_),
+                _,
+                WslConf::Read {
+                    systemd: Some(true),
+                    ..
+                },
+            ) => format!(
+                "WSL2 with systemd=true in /etc/wsl.conf, but systemd is not PID 1 yet (PID 1 is \
+                 {pid1}): WSL has not restarted since"
+            ),
+            (Some(wsl), _, _) => format!(
+                "{} without systemd: PID 1 is {pid1}",
+                if wsl == Wsl::Unsure { "WSL" } else { "WSL2" }
+            ),
+            (None, Some(sign), _) => {
+                format!("a container ({sign}) whose PID 1 is {pid1}, not systemd")
+            }
+            (None, None, _) => format!(
+                "systemd is not PID 1 here: PID 1 is {pid1} ({})",
+                self.init.name()
+            ),
+        })
+    }
+
     /// Whether the host is known to run without systemd as PID 1: false with systemd, and
     /// false when nothing tells (the checks then judge as they would with systemd).
     pub fn without_systemd(&self) -> bool {

@@ -5,9 +5,7 @@
 
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::finding::{Finding, Fix};
-use rootless_setup_core::init::{
-    self, HostInit, Init, SYSTEMD_BOOTED, WSL_DISTRO_VAR, Wsl, WslConf,
-};
+use rootless_setup_core::init::{self, HostInit, Init, SYSTEMD_BOOTED, WSL_DISTRO_VAR, Wsl};
 use rootless_setup_core::model::Facts;
 
 use crate::context::Context;
@@ -31,15 +29,12 @@ pub(crate) fn init(cx: &Context<'_>, facts: &mut Facts) -> Finding {
 fn judge(cx: &Context<'_>, host: &HostInit) -> Finding {
     let observed = |f: Finding| observe(f, host);
     if host.wsl == Some(Wsl::One) {
-        return observed(Finding::fail(
-            ID,
-            "WSL1: no user namespaces, so no rootless engine can run here",
-        ))
-        .why(
-            "WSL1 translates Linux system calls on the Windows kernel and implements no user \
+        return observed(Finding::fail(ID, host.summary().unwrap_or_default()))
+            .why(
+                "WSL1 translates Linux system calls on the Windows kernel and implements no user \
              namespaces, which every rootless engine is built on; WSL2 runs a real Linux kernel",
-        )
-        .fix(fix(cx, host));
+            )
+            .fix(fix(cx, host));
     }
     match host.init {
         Init::Systemd => observed(Finding::pass(
@@ -60,38 +55,9 @@ fn judge(cx: &Context<'_>, host: &HostInit) -> Finding {
             "install needs systemd as PID 1 to run the engine as a user service; the session \
              checks tell whether a user manager answers",
         ),
-        _ => observed(Finding::fail(ID, summary(host)))
+        _ => observed(Finding::fail(ID, host.summary().unwrap_or_default()))
             .why(WHY)
             .fix(fix(cx, host)),
-    }
-}
-
-/// The one line for a host without systemd as PID 1.
-fn summary(host: &HostInit) -> String {
-    let pid1 = host.pid1_label();
-    match (host.wsl, &host.container, &host.wsl_conf) {
-        (
-            Some(_),
-            _,
-            WslConf::Read {
-                systemd: Some(true),
-                ..
-            },
-        ) => format!(
-            "WSL2 with systemd=true in /etc/wsl.conf, but systemd is not PID 1 yet (PID 1 is \
-             {pid1}): WSL has not restarted since"
-        ),
-        (Some(wsl), _, _) => format!(
-            "{} without systemd: PID 1 is {pid1}",
-            if wsl == Wsl::Unsure { "WSL" } else { "WSL2" }
-        ),
-        (None, Some(sign), _) => {
-            format!("a container ({sign}) whose PID 1 is {pid1}, not systemd")
-        }
-        (None, None, _) => format!(
-            "systemd is not PID 1 here: PID 1 is {pid1} ({})",
-            host.init.name()
-        ),
     }
 }
 
