@@ -11,6 +11,7 @@ use crate::mountinfo::{self, mount_of};
 use rootless_setup_core::catalogue::CheckId;
 use rootless_setup_core::distro::Package;
 use rootless_setup_core::finding::{Finding, Fix};
+use rootless_setup_core::init::{OSRELEASE, PROC_VERSION};
 use rootless_setup_core::model::{Engine, Facts};
 use rootless_setup_core::paths;
 use rootless_setup_core::remedy::{Modules, Remedy};
@@ -20,7 +21,6 @@ use rootless_setup_core::version::version_numbers;
 
 const ID: CheckId = CheckId::Storage;
 const MOUNTINFO: &str = mountinfo::PATH;
-const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
 
 /// Filesystems that cannot hold a rootless data-root: subordinate ids cannot own files there
 /// and the extended attributes overlay needs are missing.
@@ -176,7 +176,7 @@ impl Support {
         let ubuntu_kernel = cx.distro.id == "ubuntu"
             || cx
                 .host
-                .read("/proc/version")
+                .read(PROC_VERSION)
                 .ok()
                 .flatten()
                 .is_some_and(|v| v.contains("Ubuntu"));

@@ -49,8 +49,13 @@ fn account_name(cx: &Context<'_>, facts: &Facts) -> Option<String> {
     caller_account(cx, facts).map(|a| a.name)
 }
 
-fn systemd_booted(cx: &Context<'_>) -> bool {
-    cx.host.exists(SYSTEMD_BOOTED)
+/// Whether systemd booted the host, as `host.init` found it (read afresh only when it did not
+/// run).
+fn systemd_booted(cx: &Context<'_>, facts: &Facts) -> bool {
+    facts
+        .host
+        .as_ref()
+        .map_or_else(|| cx.host.exists(SYSTEMD_BOOTED), |h| h.systemd_booted)
 }
 
 /// The fix for "this shell is not in a login session".
@@ -114,7 +119,7 @@ pub(crate) fn runtime_dir(cx: &Context<'_>, facts: &Facts) -> Finding {
     const ID: CheckId = CheckId::SessionRuntimeDir;
     let name = name_for_commands(cx, facts);
     let login = runtime_fix(facts, &name, false);
-    let systemd = systemd_booted(cx);
+    let systemd = systemd_booted(cx, facts);
     let expected = PathBuf::from(format!("/run/user/{}", cx.caller.uid));
     let Some(dir) = cx.caller.var("XDG_RUNTIME_DIR") else {
         let unset = Finding::fail(ID, "XDG_RUNTIME_DIR is not set")
@@ -493,7 +498,7 @@ pub(crate) fn systemd(cx: &Context<'_>, facts: &Facts) -> Finding {
     let Some((address, source)) = bus_address(cx) else {
         return Finding::skip(ID, "no user bus address (see `session.bus`)");
     };
-    let systemd = systemd_booted(cx);
+    let systemd = systemd_booted(cx, facts);
     let observed = |f: Finding| {
         f.observe("address", &address)
             .observe("address_from", source)
@@ -615,7 +620,7 @@ pub(crate) fn linger(cx: &Context<'_>, facts: &Facts) -> Finding {
     let (on, source, logind_error) = match cx.system.linger(uid) {
         BusAnswer::Ok(on) => (on, "logind", None),
         BusAnswer::Unreachable(error) => {
-            if !systemd_booted(cx) && !cx.host.exists(LINGER_DIR) {
+            if !systemd_booted(cx, facts) && !cx.host.exists(LINGER_DIR) {
                 return Finding::skip(
                     ID,
                     "not a systemd host (no /run/systemd/system, no logind): linger does not apply",

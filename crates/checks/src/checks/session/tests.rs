@@ -508,3 +508,22 @@ fn commands_quote_odd_names() {
         vec![r"sudo loginctl enable-linger 'o'\''neil'"]
     );
 }
+
+/// Whether systemd booted the host is `host.init`'s answer when it ran, not a second look.
+#[test]
+fn systemd_booted_comes_from_host_init_when_it_ran() {
+    let booted = Fixture::new();
+    booted.dir("/run/systemd/system");
+    let mut facts = Facts {
+        host: Some(HostInit::detect(&booted.host(), None)),
+        ..Facts::default()
+    };
+    let elsewhere = Fixture::new();
+    let h = Harness::new(&elsewhere, alice(), ScriptedSystem::new());
+    assert!(systemd_booted(&h.context(), &facts));
+    facts.host = None;
+    assert!(
+        !systemd_booted(&h.context(), &facts),
+        "read afresh: not here"
+    );
+}
