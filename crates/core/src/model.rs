@@ -28,6 +28,11 @@ impl Engine {
         self.spec().name
     }
 
+    /// The engine named `name` ([`as_str`](Self::as_str), surrounding blanks ignored).
+    pub fn named(name: &str) -> Option<Engine> {
+        Engine::ALL.into_iter().find(|e| e.as_str() == name.trim())
+    }
+
     /// The script that starts the engine under rootlesskit (none for an engine that runs
     /// without it).
     pub fn rootless_script(self) -> Option<&'static str> {
@@ -165,6 +170,16 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_engine_is_found_by_its_name() {
+        for engine in Engine::ALL {
+            assert_eq!(Engine::named(engine.as_str()), Some(engine));
+        }
+        assert_eq!(Engine::named(" podman\n"), Some(Engine::Podman));
+        assert_eq!(Engine::named("Docker"), None);
+        assert_eq!(Engine::named(""), None);
+    }
 
     #[test]
     fn ranges_overlap_only_when_sharing_an_id() {

@@ -120,11 +120,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.user {
         // Acting for another user ends in starting their user manager: refuse before the
         // root fix changes anything on a host where there is none.
-        let engine = args
-            .config
-            .engine
-            .as_deref()
-            .and_then(|n| Engine::ALL.into_iter().find(|e| e.as_str() == n.trim()));
+        let engine = args.config.engine.as_deref().and_then(Engine::named);
         super::refuse_without_systemd(
             &rootless_setup_core::Host::real(),
             &Caller::from_process(),
@@ -160,11 +156,7 @@ pub fn run(args: &Args, style: &Style) -> anyhow::Result<ExitCode> {
 fn install(args: &Args, style: &Style, results: &mut Results) -> anyhow::Result<u8> {
     let caller = Caller::from_process();
     results.acting_for(&caller, args.dry_run);
-    results.engine = args
-        .config
-        .engine
-        .as_deref()
-        .and_then(|name| Engine::ALL.into_iter().find(|e| e.as_str() == name.trim()));
+    results.engine = args.config.engine.as_deref().and_then(Engine::named);
     super::refuse_root(
         &caller,
         "install",
