@@ -209,33 +209,7 @@ pub fn check(
         });
     };
     for (path, name) in [(&ca, CA), (&cert, SERVER_CERT)] {
-        let parsed = openssl(program, &["x509", "-noout", "-in"], &[path])?;
-        if !parsed.success() {
-            return Err(problem(
-                format!(
-                    "{} is not a certificate openssl can read: {}",
-                    path.display(),
-                    parsed.last_line()
-                ),
-                help_for(name, expose),
-            ));
-        }
-        let current = openssl(
-            program,
-            &["x509", "-noout", "-checkend", "0", "-in"],
-            &[path],
-        )?;
-        if !current.success() {
-            let end = openssl(program, &["x509", "-noout", "-enddate", "-in"], &[path])?;
-            return Err(problem(
-                format!(
-                    "{} has expired ({})",
-                    path.display(),
-                    end.stdout.trim().replace('=', " ")
-                ),
-                help_for(name, expose),
-            ));
-        }
+        current_certificate(program, path, name, expose)?;
     }
     let verified = openssl(program, &["verify", "-CAfile"], &[&ca, &cert])?;
     if !verified.success() {
@@ -250,6 +224,40 @@ pub fn check(
         ));
     }
     check_key(program, &cert, &key)
+}
+
+/// `path` is a certificate openssl reads and it has not expired: one run, which prints the end
+/// date and says `Certificate will expire` when it has (a file that is no certificate prints
+/// neither).
+fn current_certificate(
+    program: &Path,
+    path: &Path,
+    name: &str,
+    expose: &Expose,
+) -> Result<(), TlsProblem> {
+    let out = openssl(
+        program,
+        &["x509", "-noout", "-enddate", "-checkend", "0", "-in"],
+        &[path],
+    )?;
+    if out.success() {
+        return Ok(());
+    }
+    let what = if out.stdout.contains("Certificate will expire") {
+        let end = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("notAfter="))
+            .unwrap_or_default();
+        format!("{} has expired ({})", path.display(), end.replace('=', " "))
+    } else {
+        format!(
+            "{} is not a certificate openssl can read: {}",
+            path.display(),
+            out.last_line()
+        )
+    };
+    Err(problem(what, help_for(name, expose)))
 }
 
 /// The key is readable without a passphrase and is the certificate's. openssl's messages
