@@ -16,6 +16,21 @@ pub struct LimitKey {
     pub controller: &'static str,
     /// What is allowed, for messages and docs/config.md.
     pub allowed: &'static str,
+    /// How a value is read.
+    syntax: Syntax,
+}
+
+/// The value syntaxes of the limit keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    /// Bytes with a unit, a percentage, or `infinity`.
+    Memory,
+    /// A percentage of one CPU.
+    CpuQuota,
+    /// A count, or `infinity`.
+    Tasks,
+    /// A weight from 1 to 10000.
+    IoWeight,
 }
 
 /// The limit keys, in the order they are written.
@@ -24,24 +39,28 @@ pub const LIMITS: [LimitKey; 4] = [
         name: "memory-max",
         directive: "MemoryMax",
         controller: "memory",
+        syntax: Syntax::Memory,
         allowed: "bytes with an optional `K`, `M`, `G` or `T` (1024-based), a percentage of the host's memory (`1%` to `100%`), or `infinity`",
     },
     LimitKey {
         name: "cpu-quota",
         directive: "CPUQuota",
         controller: "cpu",
+        syntax: Syntax::CpuQuota,
         allowed: "a whole percentage of one CPU, `1%` to `100000%` (`200%` is two CPUs)",
     },
     LimitKey {
         name: "tasks-max",
         directive: "TasksMax",
         controller: "pids",
+        syntax: Syntax::Tasks,
         allowed: "a whole number from 1, or `infinity`",
     },
     LimitKey {
         name: "io-weight",
         directive: "IOWeight",
         controller: "io",
+        syntax: Syntax::IoWeight,
         allowed: "a whole number from 1 to 10000 (100 is the default weight)",
     },
 ];
@@ -54,11 +73,11 @@ pub fn key(name: &str) -> Option<&'static LimitKey> {
 impl LimitKey {
     /// The value as systemd takes it, or `None` when it is not allowed.
     pub fn parse(&self, text: &str) -> Option<String> {
-        match self.controller {
-            "memory" => memory(text),
-            "cpu" => cpu_quota(text),
-            "pids" => tasks(text),
-            _ => io_weight(text),
+        match self.syntax {
+            Syntax::Memory => memory(text),
+            Syntax::CpuQuota => cpu_quota(text),
+            Syntax::Tasks => tasks(text),
+            Syntax::IoWeight => io_weight(text),
         }
     }
 }
